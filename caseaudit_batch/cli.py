@@ -1,0 +1,206 @@
+"""The ``caseaudit`` command line: parse options, call the pipeline, print the summary, map results to exit codes.
+
+A user never sees a traceback: an unexpected error prints one plain sentence and the path of a log file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from . import __version__, messages, pipeline, ui
+from .errors import EXIT_INTERNAL, EXIT_USAGE, CaseauditError, ConfigError
+
+log = logging.getLogger("caseaudit")
+
+Handler = Callable[[argparse.Namespace], pipeline.Result]
+
+# One line of help per command; the README's command reference lists the same commands (a test checks).
+COMMANDS: dict[str, str] = {
+    "init": "Create a working folder: caseaudit.toml, inbox folders, output folder, blank roster and caseload.",
+    "allocate": "Allocate one case to every active auditor for a month, make their forms and notices.",
+    "remind": "Make reminders for audits not yet accepted, a week before month end (working days).",
+    "ingest": "Read every file in the audits inbox, validate it, record one outcome per file.",
+    "check": "Validate audit forms and print the feedback, without changing the register.",
+    "moderate": "Draw the moderation sample and make moderation forms; add, remove, or resolve escalations.",
+    "actions": "Make one action tracker per service manager and read returned trackers.",
+    "report": "Write the month's metrics JSON, Excel report, Word reports and learning themes.",
+    "run": "The month-end batch: ingest audits, moderation returns and action updates, then all reports.",
+    "demo": "Play a synthetic authority through the real commands, end to end.",
+    "purge": "Remove register data and outputs for months before a given month (retention).",
+}
+
+
+class NotAvailable(CaseauditError):
+    exit_code = EXIT_USAGE
+
+
+def _month_option(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--month", required=required, metavar="YYYY-MM", help="the month, e.g. 2026-09")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="caseaudit",
+        description="caseaudit: monthly case file audit for children's social care quality assurance teams.",
+    )
+    parser.add_argument("--version", action="version", version=f"caseaudit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    def command(name: str, *, config: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
+        if config:
+            p.add_argument(
+                "--config",
+                default="caseaudit.toml",
+                metavar="PATH",
+                help="the configuration file (default: ./caseaudit.toml)",
+            )
+        p.add_argument("--today", metavar="YYYY-MM-DD", help="the date to act on (default: today in Europe/London)")
+        return p
+
+    p = command("init", config=False)
+    p.add_argument("dir", nargs="?", default=".", metavar="DIR", help="the folder to create (default: here)")
+    p.add_argument("--organisation", help="the authority's name, shown on forms and reports")
+
+    p = command("allocate")
+    _month_option(p)
+    p.add_argument("--roster", metavar="F", help="the staff roster (default: from the configuration)")
+    p.add_argument("--caseload", metavar="F", help="the caseload (default: from the configuration)")
+    p.add_argument("--replace", action="store_true", help="replace an existing allocation for the month")
+    p.add_argument("--from-file", metavar="F", help="a workbook of Staff ID / Case reference pairs to use")
+    p.add_argument("--reassign", metavar="AUDIT_ID", help="change one audit in mid-month")
+    p.add_argument("--to", metavar="STAFF_ID", help="with --reassign: give the same case to this auditor")
+
+    p = command("remind")
+    _month_option(p)
+    p.add_argument("--force", action="store_true", help="make reminders again even if already made")
+
+    p = command("ingest")
+    _month_option(p, required=False)
+
+    p = command("check")
+    p.add_argument("files", nargs="*", metavar="FILE", help="forms to check (default: the whole audits inbox)")
+
+    p = command("moderate")
+    _month_option(p)
+    p.add_argument("--add", metavar="AUDIT_ID", help="add an audit to the moderation sample")
+    p.add_argument("--remove", metavar="AUDIT_ID", help="remove an audit from the moderation sample")
+    p.add_argument("--resolve", metavar="ESCALATION_ID", help="record the outcome of an escalation")
+    p.add_argument("--note", metavar="TEXT", help="with --resolve: the outcome")
+    p.add_argument("--grade", metavar="GRADE", help="with --resolve on a grade escalation: the final grade")
+
+    p = command("actions")
+    _month_option(p)
+
+    p = command("report")
+    _month_option(p)
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="judge due and overdue at this date")
+    p.add_argument("--no-quotes", action="store_true", help="leave free-text quotations out of every output")
+
+    p = command("run")
+    _month_option(p)
+
+    p = command("demo", config=False)
+    p.add_argument("--keep", action="store_true", help="continue the existing demo folder instead of starting clean")
+    p.add_argument("--dir", default="output/demo", metavar="DIR", help="where to build it (default: output/demo)")
+
+    p = command("purge")
+    p.add_argument("--before", metavar="YYYY-MM", help="remove months before this one (default: retention)")
+    return parser
+
+
+def _init(args: argparse.Namespace) -> pipeline.Result:
+    return pipeline.init_workspace(Path(args.dir), organisation=args.organisation)
+
+
+def _demo(args: argparse.Namespace) -> pipeline.Result:
+    from . import demo
+
+    return demo.run_demo(Path(args.dir), keep=args.keep, today=args.today)
+
+
+def _not_yet(args: argparse.Namespace) -> pipeline.Result:
+    raise NotAvailable("CLI002", command=args.command)
+
+
+HANDLERS: dict[str, Handler] = {"init": _init, "demo": _demo}
+
+
+def _log_dir(args: argparse.Namespace) -> Path:
+    config = getattr(args, "config", None)
+    if config and Path(config).is_file():
+        return Path(config).resolve().parent / "output" / "logs"
+    return Path(tempfile.gettempdir()) / "caseaudit-logs"
+
+
+def _setup_logging(args: argparse.Namespace) -> Path:
+    folder = _log_dir(args)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir())
+    path = folder / f"caseaudit-{datetime.now():%Y%m%d}.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger("caseaudit")
+    root.handlers = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    return path
+
+
+def _safe_traceback(exc: BaseException) -> str:
+    """Frames and exception types only: messages from spreadsheet libraries can hold whole cells of case text."""
+    frames = "".join(
+        f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n'
+        for frame in traceback.extract_tb(exc.__traceback__)
+    )
+    return f"Traceback (exception messages omitted):\n{frames}{type(exc).__module__}.{type(exc).__name__}"
+
+
+def print_result(result: pipeline.Result) -> None:
+    for line in result.attention:
+        ui.warn(f"! {line}")
+    for line in result.lines:
+        ui.say(line)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    log_path = _setup_logging(args)
+    safe_args = {k: v for k, v in vars(args).items() if k not in ("note",)}
+    log.info("caseaudit %s %s", args.command, safe_args)
+    handler = HANDLERS.get(args.command, _not_yet)
+    try:
+        result = handler(args)
+    except CaseauditError as exc:
+        log.info("ended with %s (exit %d)", exc.code, exc.exit_code)
+        ui.warn(exc.message)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        ui.warn("Stopped. Nothing half-finished was kept; run the command again to finish.")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a plain sentence
+        log.error("internal error\n%s", _safe_traceback(exc))
+        ui.warn(messages.render("CLI001", kind=type(exc).__name__, log=str(log_path)))
+        return EXIT_INTERNAL
+    print_result(result)
+    log.info("finished %s (exit %d)", args.command, result.exit_code)
+    return result.exit_code
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+__all__ = ["COMMANDS", "ConfigError", "build_parser", "main", "run"]

@@ -1,0 +1,164 @@
+"""Writing outputs safely: staged until the register commits, then moved into place atomically.
+
+A command writes its files (forms, notices, reports) into ``output/.staging/<token>/``. The token is recorded in
+the run log *inside* the command's transaction; after the commit the files are moved into place with
+``os.replace``. If the process dies in between, :func:`recover` (run at the start of every writing command)
+moves the files of committed runs into place and discards the rest, so nothing committed is lost and no file
+ever carries an ID the register never recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .errors import OutputError
+
+STAGING_DIR = ".staging"
+JOURNAL = "journal.json"
+
+
+def ensure_dir(path: Path, mode: int = 0o770) -> Path:
+    """Create a folder (and parents) with the configured mode; raise :class:`OutputError` when it cannot be."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(PermissionError):
+            os.chmod(path, mode)
+    except OSError as exc:
+        raise OutputError("OUT001", path=str(path), detail=_describe(exc)) from None
+    return path
+
+
+def _describe(exc: OSError) -> str:
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EROFS: "the folder is read-only",
+        errno.EACCES: "permission denied (or the file is open in another program)",
+        errno.EPERM: "permission denied",
+        errno.EBUSY: "the file is in use by another program",
+    }
+    return reasons.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+
+
+def atomic_write(final: Path, writer: Callable[[Path], None], file_mode: int = 0o660) -> Path:
+    """Write through a temporary file in the same folder, then replace: readers see old or new, never half."""
+    ensure_dir(final.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer(tmp)
+        os.chmod(tmp, file_mode)
+        os.replace(tmp, final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError("OUT001", path=str(final), detail=_describe(exc)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return final
+
+
+class Staging:
+    """Collects a command's output files until the register has committed."""
+
+    def __init__(self, output_root: Path, *, folder_mode: int = 0o770, file_mode: int = 0o660) -> None:
+        self.output_root = output_root
+        self.token = uuid.uuid4().hex
+        self.folder_mode = folder_mode
+        self.file_mode = file_mode
+        self.root = output_root / STAGING_DIR / self.token
+        self._entries: dict[str, str] = {}
+
+    def path_for(self, final: Path) -> Path:
+        """Where to write a file that will end up at ``final`` (which must lie under the output folder)."""
+        relative = final.resolve().relative_to(self.output_root.resolve())
+        staged = self.root / "files" / relative
+        ensure_dir(staged.parent, self.folder_mode)
+        self._entries[str(relative)] = str(relative)
+        self._write_journal()
+        return staged
+
+    def write_bytes(self, final: Path, data: bytes) -> Path:
+        staged = self.path_for(final)
+        try:
+            staged.write_bytes(data)
+        except OSError as exc:
+            raise OutputError("OUT001", path=str(final), detail=_describe(exc)) from None
+        return staged
+
+    def _write_journal(self) -> None:
+        ensure_dir(self.root, self.folder_mode)
+        (self.root / JOURNAL).write_text(json.dumps(sorted(self._entries)), "utf-8")
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.output_root / rel for rel in sorted(self._entries)]
+
+    def publish(self) -> list[Path]:
+        """Move every staged file into place (call only after the register committed)."""
+        return _publish(self.output_root, self.root, self.folder_mode, self.file_mode)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _publish(output_root: Path, root: Path, folder_mode: int, file_mode: int) -> list[Path]:
+    journal = root / JOURNAL
+    if not journal.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        return []
+    moved: list[Path] = []
+    for rel in json.loads(journal.read_text("utf-8")):
+        staged = root / "files" / rel
+        final = output_root / rel
+        if not staged.exists():
+            continue  # moved on an earlier, interrupted publish
+        ensure_dir(final.parent, folder_mode)
+        try:
+            os.chmod(staged, file_mode)
+            os.replace(staged, final)
+        except OSError as exc:
+            raise OutputError("OUT001", path=str(final), detail=_describe(exc)) from None
+        moved.append(final)
+    shutil.rmtree(root, ignore_errors=True)
+    return moved
+
+
+def recover(
+    output_root: Path, committed_tokens: set[str], *, folder_mode: int = 0o770, file_mode: int = 0o660
+) -> tuple[list[Path], int]:
+    """Finish interrupted moves: publish staging folders whose run committed, discard the others.
+
+    Returns the files moved into place and the number of staging folders discarded.
+    """
+    base = output_root / STAGING_DIR
+    moved: list[Path] = []
+    discarded = 0
+    if not base.is_dir():
+        return moved, discarded
+    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+        if folder.name in committed_tokens:
+            moved.extend(_publish(output_root, folder, folder_mode, file_mode))
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            discarded += 1
+    return moved, discarded
+
+
+@contextlib.contextmanager
+def staged(output_root: Path, *, folder_mode: int = 0o770, file_mode: int = 0o660) -> Iterator[Staging]:
+    """A staging area that is discarded if the block fails."""
+    staging = Staging(output_root, folder_mode=folder_mode, file_mode=file_mode)
+    try:
+        yield staging
+    except BaseException:
+        staging.discard()
+        raise

@@ -1,0 +1,418 @@
+"""The register: SQLAlchemy Core schema, migrations, the single-writer lock and transactions.
+
+SQLite (WAL mode) by default; any SQLAlchemy URL works. Each command that writes runs in one transaction, so a
+process killed part-way leaves the register exactly as it was before the command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from .errors import LockBusy, RegisterError
+
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+
+def _json() -> sa.JSON:
+    return sa.JSON(none_as_null=True)
+
+
+schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
+
+# People and cases as last loaded (loaded again each allocation; history is kept in allocations' snapshots).
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("staff_id", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("email", sa.String),
+    sa.Column("role", sa.String, nullable=False),
+    sa.Column("team", sa.String),
+    sa.Column("service", sa.String),
+    sa.Column("line_manager_id", sa.String),
+    sa.Column("audit_status", sa.String, nullable=False, server_default="Active"),
+    sa.Column("paused_until", sa.Date),
+    sa.Column("pause_reason", sa.String),
+    sa.Column("loaded_at", sa.String),
+)
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("case_ref", sa.String, primary_key=True),
+    sa.Column("case_type", sa.String),
+    sa.Column("service", sa.String),
+    sa.Column("team", sa.String),
+    sa.Column("social_worker_id", sa.String),
+    sa.Column("team_manager_id", sa.String),
+    sa.Column("allocated_on", sa.Date),
+    sa.Column("previous_worker_id", sa.String),
+    sa.Column("cp_iro_id", sa.String),
+    sa.Column("opened_on", sa.Date),
+    sa.Column("open", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("loaded_at", sa.String),
+)
+
+# One row per allocation made (an audit ID). `prefilled` holds every pre-filled form value as the register's
+# truth; ingest compares the form against it.
+allocations = sa.Table(
+    "allocations",
+    metadata,
+    sa.Column("audit_id", sa.String, primary_key=True),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("staff_id", sa.String, nullable=False, index=True),
+    sa.Column("case_ref", sa.String, nullable=False, index=True),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("kind", sa.String, nullable=False, server_default="audit"),  # audit | followup
+    sa.Column("followup_of", sa.String),
+    sa.Column("status", sa.String, nullable=False, server_default="allocated"),  # allocated | withdrawn | replaced
+    sa.Column("status_reason", sa.String),
+    sa.Column("framework_version", sa.String, nullable=False),
+    sa.Column("prefilled", _json(), nullable=False),
+    sa.Column("form_file", sa.String),
+    sa.Column("batch_id", sa.Integer),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+
+allocation_batches = sa.Table(
+    "allocation_batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("status", sa.String, nullable=False, server_default="current"),  # current | replaced
+    sa.Column("summary", _json()),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+
+# Exemptions, auditors left without a case, and manual overrides: every one kept and shown.
+allocation_notes = sa.Table(
+    "allocation_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.Integer),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("kind", sa.String, nullable=False),  # exempt | unallocated | override | reassign | passed_over
+    sa.Column("staff_id", sa.String),
+    sa.Column("audit_id", sa.String),
+    sa.Column("detail", sa.String),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+
+# Every file ever seen in an inbox, with its one outcome.
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, index=True),
+    sa.Column("inbox", sa.String, nullable=False),  # audits | moderation | actions
+    sa.Column("filed_month", sa.String, nullable=False, index=True),
+    sa.Column("path", sa.String, nullable=False),
+    sa.Column("sha256", sa.String, nullable=False, index=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("mtime", sa.Float),
+    sa.Column("outcome", sa.String, nullable=False),
+    sa.Column("audit_id", sa.String, index=True),
+    sa.Column("codes", sa.String, nullable=False, server_default=""),
+    sa.Column("message", sa.String, nullable=False, server_default=""),
+    sa.Column("seen_at", sa.String, nullable=False),
+)
+
+# Problems found in a submission (the validation report as data).
+problems = sa.Table(
+    "problems",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("submission_id", sa.Integer, nullable=False, index=True),
+    sa.Column("code", sa.String, nullable=False),
+    sa.Column("severity", sa.String, nullable=False),
+    sa.Column("sheet", sa.String),
+    sa.Column("cell", sa.String),
+    sa.Column("field", sa.String),
+    sa.Column("label", sa.String),
+    sa.Column("message", sa.String, nullable=False),
+    sa.Column("fix", sa.String),
+)
+
+# Accepted audit versions, append-only: a newer accepted version supersedes, never overwrites.
+audits = sa.Table(
+    "audits",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("submission_id", sa.Integer, nullable=False),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("date_completed", sa.Date),
+    sa.Column("late", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("overall_grade", sa.String),
+    sa.Column("answers", _json(), nullable=False),
+    sa.Column("current", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("accepted_at", sa.String, nullable=False),
+)
+
+section_grades = sa.Table(
+    "section_grades",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("audit_row_id", sa.Integer, nullable=False, index=True),
+    sa.Column("section", sa.Integer, nullable=False),
+    sa.Column("grade", sa.String),
+    sa.Column("source", sa.String, nullable=False, server_default="auditor"),  # auditor | moderator
+)
+
+actions = sa.Table(
+    "actions",
+    metadata,
+    sa.Column("action_id", sa.String, primary_key=True),
+    sa.Column("audit_id", sa.String, index=True),
+    sa.Column("source", sa.String, nullable=False),  # audit | moderation | supervision
+    sa.Column("text", sa.String, nullable=False),
+    sa.Column("norm_text", sa.String, nullable=False),
+    sa.Column("owner", sa.String),
+    sa.Column("due_date", sa.Date),
+    sa.Column("case_ref", sa.String, index=True),
+    sa.Column("service", sa.String),
+    sa.Column("team", sa.String),
+    sa.Column("team_manager", sa.String),
+    sa.Column("service_manager_id", sa.String),
+    sa.Column("status", sa.String, nullable=False, server_default="Open"),
+    sa.Column("status_reason", sa.String),
+    sa.Column("completed_on", sa.Date),
+    sa.Column("signed_off", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+
+action_updates = sa.Table(
+    "action_updates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("action_id", sa.String, nullable=False, index=True),
+    sa.Column("on_date", sa.Date),
+    sa.Column("status", sa.String),
+    sa.Column("completed_on", sa.Date),
+    sa.Column("note", sa.String),
+    sa.Column("supervision_on", sa.Date),
+    sa.Column("signed_off", sa.Boolean),
+    sa.Column("submission_id", sa.Integer),
+    sa.Column("recorded_at", sa.String, nullable=False),
+)
+
+moderation_sample = sa.Table(
+    "moderation_sample",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("reason", sa.String, nullable=False),
+    sa.Column("moderator_id", sa.String),
+    sa.Column("due_date", sa.Date),
+    sa.Column("status", sa.String, nullable=False, server_default="sampled"),  # sampled | removed
+    sa.Column("form_file", sa.String),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+
+moderations = sa.Table(
+    "moderations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("submission_id", sa.Integer, nullable=False),
+    sa.Column("moderation_date", sa.Date),
+    sa.Column("grade_agreed", sa.Boolean),
+    sa.Column("actions_agreed", sa.Boolean),
+    sa.Column("overall_grade", sa.String),
+    sa.Column("answers", _json(), nullable=False),
+    sa.Column("current", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("accepted_at", sa.String, nullable=False),
+)
+
+escalations = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("escalation_id", sa.String, primary_key=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("kind", sa.String, nullable=False),  # grade | actions
+    sa.Column("to_staff_id", sa.String),
+    sa.Column("status", sa.String, nullable=False, server_default="Open"),
+    sa.Column("note", sa.String),
+    sa.Column("grade", sa.String),
+    sa.Column("created_at", sa.String, nullable=False),
+    sa.Column("resolved_at", sa.String),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("submission_id", sa.Integer),
+    sa.Column("month", sa.String, nullable=False),
+    sa.Column("file", sa.String),
+    sa.Column("raised_at", sa.String, nullable=False),
+)
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String, nullable=False),  # allocation | reminder | shared | feedback | alert | ...
+    sa.Column("month", sa.String, index=True),
+    sa.Column("audit_id", sa.String, index=True),
+    sa.Column("to_addr", sa.String),
+    sa.Column("cc_addr", sa.String),
+    sa.Column("subject", sa.String),
+    sa.Column("file", sa.String),
+    sa.Column("made_at", sa.String, nullable=False),
+)
+
+# Who ran what, when, with which inputs and outputs. No case content.
+run_log = sa.Table(
+    "run_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("command", sa.String, nullable=False),
+    sa.Column("arguments", _json()),
+    sa.Column("user", sa.String),
+    sa.Column("today", sa.Date),
+    sa.Column("started_at", sa.String, nullable=False),
+    sa.Column("finished_at", sa.String),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("inputs", _json()),
+    sa.Column("outputs", _json()),
+    sa.Column("staging", sa.String),
+)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    module = type(dbapi_connection).__module__
+    if "sqlite" in module:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+@dataclass
+class Register:
+    """An open register. Use :meth:`writer` for the lock plus one transaction; :meth:`reader` to read only."""
+
+    url: str
+    engine: Engine
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> Register:
+        path = sqlite_path(url)
+        if path is not None:
+            if not create and not path.exists():
+                raise RegisterError("REG002", where=str(path), detail="the file does not exist")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = sa.create_engine(url, future=True)
+            register = cls(url=url, engine=engine)
+            register.migrate()
+        except sa.exc.SQLAlchemyError as exc:
+            raise RegisterError("REG002", where=_safe_url(url), detail=type(exc).__name__) from None
+        return register
+
+    def migrate(self) -> None:
+        """Create the schema on first use; refuse a register made by a newer version."""
+        with self.engine.begin() as conn:
+            inspector = sa.inspect(conn)
+            if inspector.has_table("schema_version"):
+                found = conn.execute(sa.select(schema_version.c.version)).scalar()
+                if found is not None and found > SCHEMA_VERSION:
+                    raise RegisterError("REG003", where=_safe_url(self.url), found=found, known=SCHEMA_VERSION)
+                if found == SCHEMA_VERSION:
+                    return
+            metadata.create_all(conn)
+            conn.execute(sa.delete(schema_version))
+            conn.execute(sa.insert(schema_version).values(version=SCHEMA_VERSION))
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """The single-writer lock: a second writer fails at once with :class:`LockBusy` (exit 75)."""
+        path = sqlite_path(self.url)
+        if path is None:
+            with self._advisory_lock():
+                yield
+            return
+        lock_path = path.with_name(path.name + ".lock")
+        handle = _try_flock(lock_path)
+        if handle is None:
+            raise LockBusy("REG001", where=str(path))
+        try:
+            yield
+        finally:
+            handle.close()
+
+    @contextlib.contextmanager
+    def _advisory_lock(self) -> Iterator[None]:
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        conn = self.engine.connect()
+        try:
+            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(4242017)")).scalar()
+            if not got:
+                raise LockBusy("REG001", where=_safe_url(self.url))
+            yield
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Connection]:
+        """Lock, then one transaction: everything commits together or nothing does."""
+        with self.lock(), self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _try_flock(lock_path: Path) -> IO[str] | None:
+    import fcntl
+
+    handle = open(lock_path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def _safe_url(url: str) -> str:
+    """The URL with any password hidden."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(unreadable database URL)"

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from caseaudit_batch.config import load_config
+from caseaudit_batch.errors import ConfigError
+
+
+def test_init_config_loads_with_defaults(workspace: Path) -> None:
+    config = load_config(workspace / "caseaudit.toml")
+    assert config.organisation == "Testshire Council"
+    assert config.inbox("audits") == workspace / "inbox" / "audits"
+    assert config.database_url == f"sqlite:///{workspace / 'caseaudit.sqlite'}"
+    assert config.data["reminders"]["lead_days"] == 7
+    assert config.data["moderation"]["sample_share"] == 0.25
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "caseaudit.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "fragment"),
+    [
+        ("[moderation]\nsample_share = 1.5\n", "CFG003", "'moderation.sample_share'"),
+        ("[moderation]\nsample_share = 'a quarter'\n", "CFG003", "should be a number"),
+        ("[reminders]\nlead_dayz = 7\n", "CFG003", "no such setting"),
+        ("[register\n", "CFG002", "not valid TOML"),
+        ("[allocation]\nsenior_conflict = 'team'\n", "CFG003", '"service" or "none"'),
+        ("[folders]\nfile_mode = 'rw'\n", "CFG003", "octal mode"),
+    ],
+)
+def test_invalid_config_names_key_and_fix(tmp_path: Path, text: str, code: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert info.value.code == code
+    assert fragment in info.value.message
+
+
+def test_missing_config_says_run_init(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "caseaudit.toml")
+    assert "caseaudit init" in info.value.message
+
+
+def test_integers_are_accepted_for_shares(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, "[moderation]\nsample_share = 1\n"))
+    assert config.data["moderation"]["sample_share"] == 1.0
