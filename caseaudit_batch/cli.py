@@ -131,7 +131,55 @@ def _not_yet(args: argparse.Namespace) -> pipeline.Result:
     raise NotAvailable("CLI002", command=args.command)
 
 
-HANDLERS: dict[str, Handler] = {"init": _init, "demo": _demo}
+def _allocate(args: argparse.Namespace) -> pipeline.Result:
+    return _not_yet(args)
+
+
+def _remind(args: argparse.Namespace) -> pipeline.Result:
+    return _not_yet(args)
+
+
+def _ingest(args: argparse.Namespace) -> pipeline.Result:
+    return _not_yet(args)
+
+
+def _check(args: argparse.Namespace) -> pipeline.Result:
+    return _not_yet(args)
+
+
+def _moderate(args: argparse.Namespace) -> pipeline.Result:
+    return _not_yet(args)
+
+
+def _actions(args: argparse.Namespace) -> pipeline.Result:
+    return _not_yet(args)
+
+
+def _report(args: argparse.Namespace) -> pipeline.Result:
+    return _not_yet(args)
+
+
+def _run(args: argparse.Namespace) -> pipeline.Result:
+    return _not_yet(args)
+
+
+def _purge(args: argparse.Namespace) -> pipeline.Result:
+    return _not_yet(args)
+
+
+HANDLERS: dict[str, Handler] = {
+    "init": _init,
+    "demo": _demo,
+    "allocate": _allocate,
+    "remind": _remind,
+    "ingest": _ingest,
+    "check": _check,
+    "moderate": _moderate,
+    "actions": _actions,
+    "report": _report,
+    "run": _run,
+    "purge": _purge,
+}
 
 
 def _log_dir(args: argparse.Namespace) -> Path:
