@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import csv
+import email
+from email import policy
+from pathlib import Path
+
+from caseaudit_batch.notify import Notice, Outbox, build_eml, render_notice, stage_notice, template_env
+from caseaudit_batch.outputs import Staging
+
+
+def test_eml_is_utf8_rfc5322_with_attachment() -> None:
+    notice = Notice(
+        "allocation",
+        ["a@example.org"],
+        "Audit – case CR-1",
+        "Body with é and <tags> & more",
+        cc=["b@example.org", "c@example.org"],
+        attachments=[("form.xlsx", b"PK\x03\x04data")],
+    )
+    raw = build_eml(notice, "qa@example.org", "2026-09-01T09:00:00+01:00")
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert parsed["To"] == "a@example.org"
+    assert parsed["Cc"] == "b@example.org, c@example.org"
+    assert parsed["Subject"] == "Audit – case CR-1"
+    body = parsed.get_body(preferencelist=("plain",))
+    assert body is not None and "é and <tags> & more" in body.get_content()
+    attachments = list(parsed.iter_attachments())
+    assert [a.get_filename() for a in attachments] == ["form.xlsx"]
+    assert attachments[0].get_content() == b"PK\x03\x04data"
+
+
+def test_templates_render_subject_and_body(tmp_path: Path) -> None:
+    (tmp_path / "hello.txt.j2").write_text("Subject: Hello {{ name }}\n\nDear {{ name }},\nBye\n", "utf-8")
+    notice = render_notice(template_env(tmp_path), "hello", "test", ["x@example.org"], [""], name="Alex")
+    assert notice.subject == "Hello Alex"
+    assert notice.body.startswith("Dear Alex,")
+    assert notice.cc == []
+
+
+def test_outbox_lists_every_notice_and_keeps_earlier_rows(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    for subject in ("first", "second"):
+        staging = Staging(out)
+        outbox = Outbox(out)
+        notice = Notice("t", ["a@example.org", "b@example.org"], subject, "body", cc=["c@example.org"])
+        stage_notice(
+            staging,
+            outbox,
+            "2026-09",
+            out / "2026-09" / "notices" / f"{subject}.eml",
+            notice,
+            "qa@example.org",
+            "2026-09-01T09:00:00+01:00",
+        )
+        outbox.write(staging)
+        staging.publish()
+    with open(out / "2026-09" / "outbox.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["subject"] for r in rows] == ["first", "second"]
+    assert rows[0]["to"] == "a@example.org; b@example.org"
+    assert rows[0]["file"] == "notices/first.eml"
+    assert list(rows[0]) == ["to", "cc", "subject", "file", "made_at"]
+    assert (out / "2026-09" / "notices" / "second.eml").exists()
