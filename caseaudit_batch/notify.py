@@ -44,7 +44,7 @@ def template_env(folder: Path | None = None) -> jinja2.Environment:
 
 
 def render_notice(
-    env: jinja2.Environment, name: str, kind: str, to: Sequence[str], cc: Sequence[str] = (), **context: object
+    env: jinja2.Environment, template: str, kind: str, to: Sequence[str], cc: Sequence[str] = (), **context: object
 ) -> Notice:
     text = env.get_template(f"{template}.txt.j2").render(**context)
     first, _, body = text.partition("\n")
