@@ -14,6 +14,8 @@ import hashlib
 import io
 import itertools
 import logging
+import multiprocessing
+import os
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -394,6 +396,51 @@ def check_audit_safely(entry: Entry, book: AuditBook, inbox: str = "audits") -> 
         entry.settle("rejected", "IN090", note="rejected: internal error. " + messages.text("IN090"))
 
 
+PARALLEL_FROM = 100  # below this many files, starting worker processes costs more than it saves
+_WORKER_BOOK: AuditBook | None = None
+
+
+def check_audits(entries: Sequence[Entry], book: AuditBook, inbox: str = "audits", workers: int | None = None) -> None:
+    """Check every pending audit file; with many files, on two worker processes (the machine's two cores).
+
+    The archive pre-checks make python-calamine safe in-process (field notes), so the workers are for speed only.
+    Workers are forked after ``book`` is loaded, so they share it without copying; each returns only its results.
+    If the pool fails for any reason, the files it did not finish are checked here, one by one.
+    """
+    pending = [e for e in entries if e.pending]
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    done = 0
+    if workers > 1 and len(pending) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+        global _WORKER_BOOK
+        _WORKER_BOOK = book
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                jobs = ((e.rel, e.data, inbox) for e in pending)
+                for entry, outcome in zip(pending, pool.imap(_check_in_worker, jobs, chunksize=25), strict=False):
+                    _apply(entry, outcome)
+                    done += 1
+        except Exception as exc:  # noqa: BLE001 - a failed pool falls back to checking here
+            log.error("worker pool failed after %d files; checking the rest here\n%s", done, safe_traceback(exc))
+        finally:
+            _WORKER_BOOK = None
+    for entry in pending[done:]:
+        check_audit_safely(entry, book, inbox)
+
+
+def _check_in_worker(job: tuple[str, bytes | None, str]) -> tuple[Any, ...]:
+    rel, data, inbox = job
+    assert _WORKER_BOOK is not None
+    entry = Entry(path=Path(rel), rel=rel, size=len(data or b""), mtime=0.0, data=data)
+    check_audit_safely(entry, _WORKER_BOOK, inbox)
+    return (entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, entry.data is None)
+
+
+def _apply(entry: Entry, outcome: tuple[Any, ...]) -> None:
+    entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, dropped = outcome
+    if dropped:
+        entry.data = None
+
+
 def _prefilled_changes(
     values: Mapping[str, Any], allocation: Mapping[str, Any], layout: FormLayout, file: str
 ) -> list[Problem]:
@@ -618,6 +665,7 @@ __all__ = [
     "Entry",
     "check_audit",
     "check_audit_safely",
+    "check_audits",
     "counts",
     "gather",
     "list_files",

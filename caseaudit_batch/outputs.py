@@ -76,6 +76,19 @@ class Staging:
         self.file_mode = file_mode
         self.root = output_root / STAGING_DIR / self.token
         self._entries: dict[str, str] = {}
+        self._batching = False
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Write the journal once at the end of the block instead of once per file (a run that writes a thousand
+        notices would otherwise rewrite a growing journal a thousand times). Leave the block before committing."""
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+            if self._entries:
+                self._write_journal()
 
     def path_for(self, final: Path) -> Path:
         """Where to write a file that will end up at ``final`` (which must lie under the output folder)."""
@@ -83,7 +96,8 @@ class Staging:
         staged = self.root / "files" / relative
         ensure_dir(staged.parent, self.folder_mode)
         self._entries[str(relative)] = str(relative)
-        self._write_journal()
+        if not self._batching:
+            self._write_journal()
         return staged
 
     def write_bytes(self, final: Path, data: bytes) -> Path:

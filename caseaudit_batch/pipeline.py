@@ -14,13 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import feedback, ingest, messages, ui
+from . import feedback, ingest, messages
 from . import register as reg
 from .clock import Clock, Month
 from .config import DEFAULT_CONFIG_NAME, Config, config_template_text, load_config
 from .errors import EXIT_DATAERR, EXIT_OK, ConfigError
 from .framework import Framework, load_framework
-from .notify import Outbox, render_notice, stage_notice, template_env
+from .notify import Outbox, render_notice, template_env
 from .outputs import Staging, ensure_dir, recover
 from .register import Register
 from .roster import ALL_ROLES, AUDIT_STATUSES, CASE_TYPES, CASELOAD_HEADERS, ROSTER_HEADERS
@@ -206,9 +206,7 @@ def ingest_inbox(ctx: Context, month: str | None = None) -> Result:
         conn = run.conn
         book = _audit_book(ctx, conn)
         entries = ingest.gather(conn, "audits", folder)
-        pending = [e for e in entries if e.pending]
-        for entry in ui.progress(pending, "Reading audit forms", total=len(pending)):
-            ingest.check_audit_safely(entry, book)
+        ingest.check_audits(entries, book)
         standing = ingest.standing_versions(
             conn, [e.audit_id for e in entries if e.outcome in ("accepted", "returned")]
         )
@@ -223,14 +221,16 @@ def ingest_inbox(ctx: Context, month: str | None = None) -> Result:
         env = template_env(ctx.config.template("notices", "notices"))
         sender = _sender(ctx, people)
         organisation = str(ctx.config.data["organisation"]["name"])
-        alerts = _raise_alerts(ctx, run, entries, people, outbox, env, sender, organisation, timestamp)
-        shared = _share_accepted(ctx, run, entries, people, outbox, env, sender, organisation)
-        fed_back = _feed_back(ctx, run, entries, people, outbox, env, sender, organisation)
-        manifest = ingest.manifest_path(out, filed, "audits", timestamp)
-        run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
-        validation = _validation_workbook(conn, out, filed)
-        run.staging.write_bytes(validation, _validation_bytes(conn, filed))
-        outbox.write(run.staging)
+        with run.staging.batch():
+            alerts = _raise_alerts(ctx, run, entries, people, outbox, env, sender, organisation, timestamp)
+            shared = _share_accepted(ctx, run, entries, people, outbox, env, sender, organisation)
+            fed_back = _feed_back(ctx, run, entries, people, outbox, env, sender, organisation)
+            manifest = ingest.manifest_path(out, filed, "audits", timestamp)
+            run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
+            validation = _validation_workbook(conn, out, filed)
+            run.staging.write_bytes(validation, _validation_bytes(conn, filed))
+            outbox.write(run.staging)
+            _flush_notices(conn)
         tally = ingest.counts(entries)
         run.inputs = {"audits_inbox": {k: v for k, v in tally.items() if v}, "files": len(entries)}
         new_problems = [e for e in entries if not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS]
@@ -341,7 +341,7 @@ def _raise_alerts(
             / "alerts"
             / f"URGENT-safeguarding-{feedback.safe_name(check.case_ref)}-{timestamp}.eml"
         )
-        stage_notice(run.staging, outbox, check.month, eml, notice, sender, made_at)
+        _stage(run, outbox, check.month, eml, notice, sender, made_at)
         _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
         lines.append(messages.text("IN110", audit_id=e.audit_id, case_ref=check.case_ref) + f" (file {e.rel}).")
     for month, rows in sorted(by_month.items()):
@@ -351,9 +351,16 @@ def _raise_alerts(
     return lines
 
 
+def _stage(run: Run, outbox: Outbox, month: str, eml: Path, notice: Any, sender: str, made_at: str) -> None:
+    """``notify.stage_notice`` with the fast message builder (see ``feedback.eml_bytes``)."""
+    run.staging.write_bytes(eml, feedback.eml_bytes(notice, sender, made_at))
+    outbox.add(month, notice, eml, made_at)
+
+
 def _log_notice(conn: Connection, notice: Any, month: str, audit_id: str, eml: Path, made_at: str) -> None:
-    conn.execute(
-        sa.insert(reg.notices).values(
+    """Queue a ``notices`` row; :func:`_flush_notices` writes the queue in one statement."""
+    _NOTICE_ROWS.setdefault(id(conn), []).append(
+        dict(
             kind=notice.kind,
             month=month,
             audit_id=audit_id,
@@ -364,6 +371,15 @@ def _log_notice(conn: Connection, notice: Any, month: str, audit_id: str, eml: P
             made_at=made_at,
         )
     )
+
+
+def _flush_notices(conn: Connection) -> None:
+    rows = _NOTICE_ROWS.pop(id(conn), [])
+    if rows:
+        conn.execute(sa.insert(reg.notices), rows)
+
+
+_NOTICE_ROWS: dict[int, list[dict[str, Any]]] = {}
 
 
 def _share_accepted(
@@ -407,7 +423,7 @@ def _share_accepted(
         stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
         notice.attachments.append((f"{check.month}_{feedback.safe_name(check.case_ref)}.xlsx", e.data))
         eml = ctx.config.output_dir / check.month / "shared" / f"{stem}-shared.eml"
-        stage_notice(run.staging, outbox, check.month, eml, notice, sender, made_at)
+        _stage(run, outbox, check.month, eml, notice, sender, made_at)
         _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
         count += 1
     return count
@@ -459,7 +475,7 @@ def _feed_back(
         )
         notice.attachments.append((final.name, book))
         eml = final.with_suffix(".eml")
-        stage_notice(run.staging, outbox, check.month, eml, notice, sender, made_at)
+        _stage(run, outbox, check.month, eml, notice, sender, made_at)
         _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
         count += 1
     return count

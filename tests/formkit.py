@@ -107,6 +107,8 @@ def make_form(
     sheets = {"Audit form": main, "Actions": wb.create_sheet("Actions")}
     for name, spec in layout.fields.items():
         main.cell(row=spec.row, column=1, value=spec.label)
+        if spec.guidance:
+            main.cell(row=spec.row, column=3, value="\n".join(spec.guidance))
         value = prefilled.get(name) if spec.prefilled else (answers or {}).get(name)
         if spec.kind == "date" and isinstance(value, str) and spec.prefilled:
             value = date.fromisoformat(value)
@@ -117,6 +119,14 @@ def make_form(
     for r, row in enumerate(actions):
         for c, value in enumerate(row):
             _put(sheets[table.sheet], table.first_row + r, table.first_col + c, value)
+    descriptors = wb.create_sheet("Grade descriptors")
+    for r, d in enumerate(framework.descriptors, start=1):
+        descriptors.cell(row=r, column=1, value=d.grade.name)
+        descriptors.cell(row=r, column=2, value="\n".join(d.summary + d.detail))
+    lists = wb.create_sheet("_lists")
+    for r, g in enumerate(framework.grade_names, start=1):
+        lists.cell(row=r, column=1, value=g)
+    lists.sheet_state = "hidden"
     identity = {
         "form_kind": form_kind,
         "audit_id": str(prefilled.get("audit_id", "")),

@@ -172,10 +172,29 @@ class SafeArchive:
         return data
 
     def refuse_entities(self) -> None:
-        """Look for entity declarations in every XML part, whichever parser would read it later."""
+        """Look for a document type declaration (where entities are declared) in every XML part, whichever parser
+        would read it later. A DOCTYPE can only stand in the prolog, before the root element, so only the prolog
+        is read: comments and processing instructions are skipped properly, however long."""
         for name in sorted(self.names):
             if name.lower().endswith((".xml", ".rels", ".vml")):
-                _refuse_dtd(self.read(name))
+                self._check_prolog(name)
+
+    def _check_prolog(self, name: str) -> None:
+        cached = self._cache.get(name)
+        if cached is not None:
+            _refuse_dtd_in_prolog(cached, complete=True)
+            return
+        try:
+            with self.zf.open(name) as handle:
+                head = handle.read(PROLOG_PEEK)
+                while not _refuse_dtd_in_prolog(head, complete=len(head) < PROLOG_PEEK):
+                    more = handle.read(PROLOG_PEEK)
+                    if not more:
+                        _refuse_dtd_in_prolog(head, complete=True)
+                        break
+                    head += more
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+            raise Refused("IN015", found=f"the part {name} cannot be unpacked ({type(exc).__name__})") from None
 
     def xml(self, name: str) -> Any:
         """Parse one XML part with defusedxml: entity declarations (billion laughs, XXE) are refused."""
@@ -189,15 +208,37 @@ class SafeArchive:
             raise Refused("IN015", found=f"the part {name} is not well-formed XML") from None
 
 
-def _refuse_dtd(data: bytes) -> None:
-    # A DOCTYPE has no place in any part of an xlsx; refusing it before any parser sees it covers the parts
-    # python-calamine parses itself (sheets, shared strings). UTF-16 parts are spotted by their byte-order mark.
+PROLOG_PEEK = 2048
+_PROLOG_SKIP = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+
+
+def _refuse_dtd_in_prolog(data: bytes, *, complete: bool) -> bool:
+    """Refuse a DOCTYPE in the prolog of ``data``. True when the prolog has been seen to its end (the root element
+    starts, or the data is complete); False when more bytes are needed to decide."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        probe = data.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore")
-    else:
-        probe = data
-    if b"<!DOCTYPE" in probe or b"<!ENTITY" in probe:
-        raise Refused("IN014")
+        data = data.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore")
+    elif data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    position = 0
+    while True:
+        match = _PROLOG_SKIP.match(data, position)
+        if match is None or match.end() == position:
+            break
+        position = match.end()
+    rest = data[position:]
+    if rest[:2] == b"<!":
+        if rest[:9].upper() == b"<!DOCTYPE" or rest.startswith(b"<!ENTITY"):
+            raise Refused("IN014")
+        if not complete and (rest.startswith(b"<!--") or len(rest) < 9):
+            return False  # a comment not yet closed
+        raise Refused("IN015", found="a part has a malformed XML prolog")
+    if rest[:2] == b"<?" or (not rest and not complete):
+        return complete  # a processing instruction not yet closed
+    return True
+
+
+def _refuse_dtd(data: bytes) -> None:
+    _refuse_dtd_in_prolog(data, complete=True)
 
 
 @dataclass
@@ -281,12 +322,9 @@ def check_cells(package: Package, sheet_names: list[str]) -> None:
         cells += count
         if cells > MAX_CELLS:
             raise Refused("IN011", found=f"more than {MAX_CELLS:,} cells", limit=f"{MAX_CELLS:,}")
-        max_row = len(_ROW_OPEN.findall(data))
-        max_col = 0
         refs = _CELL_REF.findall(data)
-        for letters, digits in refs:
-            max_row = max(max_row, int(digits))
-            max_col = max(max_col, _col_number(letters))
+        max_row = max(len(_ROW_OPEN.findall(data)), max((int(r) for _, r in refs), default=0))
+        max_col = max((_col_number(c) for c in {c for c, _ in refs}), default=0)
         if len(refs) < count:
             max_col = max(max_col, count)  # cells without a reference are placed one after another
         if max_row > MAX_ROWS or max_col > MAX_COLS:
