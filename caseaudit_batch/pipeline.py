@@ -321,7 +321,7 @@ def _raise_alerts(
                 pre.get("auditor_name", ""),
                 check.answers.get("date_completed") or "",
                 e.rel,
-                detail,
+                detail or "(nothing recorded on the form: contact the auditor now)",
             )
         )
         who = people.case_people(check.case_ref)
@@ -343,7 +343,7 @@ def _raise_alerts(
         )
         _stage(run, outbox, check.month, eml, notice, sender, made_at)
         _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
-        lines.append(messages.text("IN110", audit_id=e.audit_id, case_ref=check.case_ref) + f" (file {e.rel}).")
+        lines.append(messages.text("IN110", audit_id=e.audit_id, case_ref=check.case_ref) + f" File: {e.rel}.")
     for month, rows in sorted(by_month.items()):
         final = ctx.config.output_dir / month / f"URGENT-safeguarding-{timestamp}.xlsx"
         run.staging.write_bytes(final, feedback.urgent_workbook(month, rows))
@@ -464,7 +464,7 @@ def _feed_back(
             problems=[
                 {
                     "severity": p.severity,
-                    "where": p.where,
+                    "where": feedback.where_in_form(p),
                     "found": feedback.shown(p.found),
                     "message": p.message,
                     "fix": p.fix,

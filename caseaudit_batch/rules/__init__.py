@@ -154,7 +154,9 @@ class FormView:
     def problem(self, code: str, name: str, found: object = "", **params: object) -> Problem:
         """A problem located at a form field: sheet, cell and the label the auditor sees."""
         spec = self.spec(name)
-        label = spec.label if spec.section is None else f"section {spec.section}: {spec.label}"
+        label = spec.label
+        if spec.section is not None and not label.lower().startswith("section"):
+            label = f"section {spec.section}: {label}"
         return messages.problem(
             code, found=found, file=self.file, sheet=spec.sheet, cell=spec.cell, field=name, label=label, **params
         )
