@@ -360,6 +360,7 @@ define(
     "run 'caseaudit ingest' to send the alert.",
 )
 define("IN111", "info", "{count} safeguarding alert(s) raised; see {file}.", "")
+define("IN120", "error", "The file {path} was not found.", "Check the name and folder of the form to check.")
 
 
 # ----------------------------------------------------------------------------------------------------------------

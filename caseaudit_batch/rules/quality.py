@@ -23,6 +23,10 @@ _CHILD_WORDS = re.compile(
 )
 
 
+FINDINGS = tuple(f"s{n}_findings" for n in range(1, 10))
+REASONS = (*FINDINGS, "strengths", "learning")
+
+
 def _free_text_fields(form: FormView) -> list[str]:
     return [n for n, f in form.layout.fields.items() if f.kind == "text" and not f.prefilled]
 
@@ -68,7 +72,7 @@ def _bland(text: str, phrases: tuple[str, ...]) -> bool:
     return len(text) <= 60 and _normal(text) in _phrases(phrases)
 
 
-@rule(code="V103", severity="warning", fields=("strengths", "learning", "s1_findings"))
+@rule(code="V103", severity="warning", fields=REASONS)
 def bland_phrase(form: FormView) -> Iterator[Problem]:
     """Appendix 1: 'Avoid bland phrases'."""
     for name in _reason_fields(form):
@@ -77,7 +81,7 @@ def bland_phrase(form: FormView) -> Iterator[Problem]:
             yield form.problem("V103", name, found=text)
 
 
-@rule(code="V104", severity="warning", fields=("strengths", "learning", "s1_findings"))
+@rule(code="V104", severity="warning", fields=REASONS)
 def too_short(form: FormView) -> Iterator[Problem]:
     """Appendix 1: 'be clear regarding what was done well and what the learning is'."""
     for name in _reason_fields(form):
@@ -86,7 +90,7 @@ def too_short(form: FormView) -> Iterator[Problem]:
             yield form.problem("V104", name, found=len(text))
 
 
-@rule(code="V105", severity="warning", fields=("s1_findings",))
+@rule(code="V105", severity="warning", fields=FINDINGS)
 def story_retold(form: FormView) -> Iterator[Problem]:
     """Guidance section 3: 'without re-telling the story of the case and without cutting and pasting'."""
     settings = form.settings
