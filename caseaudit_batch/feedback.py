@@ -300,11 +300,16 @@ def eml_bytes(notice: Any, sender: str, made_at: str) -> bytes:
         f"X-Caseaudit-Made-At: {made_at}",
         "MIME-Version: 1.0",
     ]
-    text = base64.encodebytes(notice.body.encode("utf-8")).decode("ascii")
+
+    def b64(data: bytes) -> str:
+        encoded = base64.b64encode(data).decode("ascii")
+        return "\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+
+    text = b64(notice.body.encode("utf-8"))
     text_part = ['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: base64", "", text]
     if not notice.attachments:
         lines += text_part
-        return ("\r\n".join(lines).replace("\n", "\r\n").replace("\r\r\n", "\r\n")).encode("ascii")
+        return _crlf("\r\n".join(lines))
     lines += [f'Content-Type: multipart/mixed; boundary="{boundary}"', "", f"--{boundary}", *text_part]
     for filename, data in notice.attachments:
         lines += [
@@ -313,7 +318,12 @@ def eml_bytes(notice: Any, sender: str, made_at: str) -> bytes:
             "Content-Transfer-Encoding: base64",
             f'Content-Disposition: attachment; filename="{safe_name(filename)}"',
             "",
-            base64.encodebytes(data).decode("ascii"),
+            b64(data),
         ]
     lines += [f"--{boundary}--", ""]
-    return "\r\n".join(lines).replace("\r\n", "\n").replace("\n", "\r\n").encode("ascii")
+    return _crlf("\r\n".join(lines))
+
+
+def _crlf(text: str) -> bytes:
+    """Every line ending CRLF (RFC 5322), whatever the parts used."""
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("ascii")

@@ -22,6 +22,12 @@ from caseaudit_batch.workbook.layout import META_SHEET, audit_layout
 
 GENERATOR_VERSION = "formkit-1"
 
+try:  # the real form generator, once it is merged
+    from caseaudit_batch import forms
+except ImportError:  # pragma: no cover - before the merge
+    forms = None  # type: ignore[assignment]
+USE_GENERATOR = forms is not None
+
 STAFF = [
     # staff_id, name, email, role, team, service, line manager
     ("A1", "Alex Auditor", "alex.auditor@example.org", "Team Manager", "Team North", "Children in Need", "SM2"),
@@ -98,7 +104,13 @@ def make_form(
     properties: bool = True,
     form_kind: str = "audit",
 ) -> bytes:
-    """An audit form's bytes: pre-filled values and answers at the layout's positions, ``_meta`` and properties."""
+    """An audit form's bytes: pre-filled values and answers at the layout's positions, ``_meta`` and properties.
+
+    Made by the real generator (``caseaudit_batch.forms``) when it is there and the defaults are asked for;
+    otherwise (or for a hostile variant: another ``_meta`` state, no properties, forged identity) built here.
+    """
+    if USE_GENERATOR and meta is None and meta_state == "veryHidden" and properties and form_kind == "audit":
+        return _generated(framework, prefilled, answers or {}, actions)
     layout = audit_layout(framework)
     wb = Workbook()
     main = wb.active
@@ -148,6 +160,23 @@ def make_form(
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def _generated(
+    framework: Framework, prefilled: Mapping[str, Any], answers: Mapping[str, Any], actions: Sequence[Sequence[Any]]
+) -> bytes:
+    assert forms is not None
+    values = dict(prefilled)
+    if isinstance(values.get("due_date"), str):
+        values["due_date"] = date.fromisoformat(values["due_date"])
+    meta = {
+        "audit_id": str(prefilled.get("audit_id", "")),
+        "month": str(prefilled.get("audit_month", "")),
+        "case_ref": str(prefilled.get("case_ref", "")),
+        "auditor_id": "A1",
+    }
+    form = forms.render_audit_form(framework, "Testshire Council", values, meta)
+    return forms.fill_form(form, {k: v for k, v in answers.items()}, [tuple(a) for a in actions])  # type: ignore[misc]
 
 
 def _put(ws: Any, row: int, col: int, value: Any) -> None:
