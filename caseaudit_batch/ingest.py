@@ -59,6 +59,7 @@ class Entry:
     message: str = ""
     problems: list[Problem] = field(default_factory=list)
     known: bool = False  # an unchanged file already in the register: listed in the manifest, nothing recorded
+    standing: str = ""  # for a returned file: the accepted version that still stands
     submission_id: int | None = None
     check: AuditCheck | None = None
 
@@ -387,7 +388,9 @@ def check_audit_safely(entry: Entry, book: AuditBook, inbox: str = "audits") -> 
     """One bad file never stops the batch: an unexpected failure is this file's 'rejected: internal error'."""
     try:
         check_audit(entry, book, inbox)
-    except Exception as exc:  # noqa: BLE001 - any failure in one file is recorded against that file only
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any failure in one file (even a Rust panic) is that file's only
         log.error("internal error reading %s\n%s", entry.rel, safe_traceback(exc))
         entry.problems = []
         entry.check = None
@@ -594,7 +597,8 @@ def settle_versions(entries: Sequence[Entry], standing: Mapping[str, Standing]) 
     for e in entries:
         if e.outcome == "returned" and e.audit_id in standing:
             e.codes.append("IN104")
-            e.message += " " + messages.text("IN104", other=standing[e.audit_id].path)
+            e.standing = standing[e.audit_id].path
+            e.message += " " + messages.text("IN104", other=e.standing)
     return displaced
 
 

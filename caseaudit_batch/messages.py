@@ -297,6 +297,13 @@ define(
     "Ask the auditor to open the form in Excel, save it again as .xlsx, and send it again.",
 )
 define(
+    "IN016",
+    "error",
+    "A cell on sheet '{sheet}' holds a number far outside any date ({found}), which cannot be read.",
+    "Ask the auditor to check the dates on the form (the date completed and the actions' due dates), correct the "
+    "number, and send the form again.",
+)
+define(
     "IN020",
     "error",
     "This workbook is not a caseaudit form (it has no '_meta' sheet naming its audit).",

@@ -451,7 +451,6 @@ def _feed_back(
         final = ctx.config.output_dir / check.month / "feedback" / f"{stem}-feedback.xlsx"
         run.staging.write_bytes(final, book)
         auditor = people.get(check.allocation["staff_id"])
-        standing = next((c for c in e.codes if c == "IN104"), "")
         notice = render_notice(
             env,
             "ingest_feedback",
@@ -460,7 +459,7 @@ def _feed_back(
             (),
             returned=e.outcome == "returned",
             file=e.rel,
-            standing=e.message.split("accepted version ", 1)[-1].split(" still", 1)[0] if standing else "",
+            standing=e.standing,
             problems=[
                 {
                     "severity": p.severity,

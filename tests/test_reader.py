@@ -232,3 +232,17 @@ def test_doctype_words_inside_text_are_harmless() -> None:
 def test_utf16_part_with_doctype_is_refused() -> None:
     part = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a [<!ENTITY a "a">]><a/>'.encode("utf-16")
     assert code_of(rezip(valid_form(), {}, {"docProps/extra.xml": part})) == "IN014"
+
+
+def test_a_number_far_outside_any_date_is_refused_before_calamine_panics() -> None:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(valid_form()))
+    cell = wb["Actions"]["C5"]
+    cell.value = -5e11
+    cell.number_format = "dd/mm/yyyy"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    with pytest.raises(reader.Refused) as caught:
+        reader.read_form(buffer.getvalue(), LAYOUT)
+    assert caught.value.code == "IN016" and caught.value.params["sheet"] == "Actions"

@@ -37,6 +37,9 @@ RATIO_FLOOR = 1024 * 1024
 MAX_CELLS = 50_000  # cells written in the sheets that are read
 MAX_ROWS = 5_000  # the furthest row actually used (never the sheet's declared <dimension>)
 MAX_COLS = 100  # the furthest column actually used
+# python-calamine panics (an uncatchable-by-Exception Rust panic, with a backtrace on screen) on a number below about
+# -1.07e11 in a date-formatted cell; no real answer is anywhere near it, so such numbers are refused before reading.
+MIN_NUMBER = -1e11
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -51,6 +54,7 @@ NS_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-prope
 _CELL_REF = re.compile(rb"<c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
 _CELL_OPEN = re.compile(rb"<c[\s>/]")
 _ROW_OPEN = re.compile(rb"<row[\s>/]")
+_NEGATIVE = re.compile(rb"<(?:\w+:)?v>\s*(-[0-9.eE+\-]+)\s*</")
 
 
 class Refused(Exception):
@@ -320,15 +324,30 @@ def _resolve(target: str) -> str:
     return "/".join(parts)
 
 
+def _check_numbers(data: bytes, sheet: str) -> None:
+    if b"-" not in data:
+        return
+    for text in _NEGATIVE.findall(data):
+        try:
+            value = float(text)
+        except ValueError:
+            continue
+        if value < MIN_NUMBER:
+            raise Refused("IN016", sheet=sheet, found=text.decode("ascii", "replace")[:30])
+
+
 def check_cells(package: Package, sheet_names: list[str]) -> None:
     """Count the cells really written in the sheets to be read, and where they really reach (never trust the
     declared ``<dimension>``), before python-calamine builds its grid of them."""
     cells = 0
-    parts = [package.sheets[n] for n in sheet_names if n in package.sheets]
-    for part in parts:
+    for sheet in sheet_names:
+        part = package.sheets.get(sheet)
+        if part is None:
+            continue
         if part not in package.archive.names:
             raise Refused("IN015", found="a sheet named in the workbook is missing")
         data = package.archive.read(part)
+        _check_numbers(data, sheet)
         count = len(_CELL_OPEN.findall(data))
         cells += count
         if cells > MAX_CELLS:
@@ -394,7 +413,13 @@ def _grid(calamine: Any, sheet: str) -> dict[int, dict[int, Any]]:
         return {}
     first_row, first_col = start[0] + 1, start[1] + 1
     grid: dict[int, dict[int, Any]] = {}
-    for r, values in enumerate(ws.to_python(), start=first_row):
+    try:
+        rows = ws.to_python()
+    except BaseException as exc:  # a Rust panic is a BaseException; anything else is re-raised
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise Refused("IN016", sheet=sheet, found="a value python-calamine cannot convert") from None
+    for r, values in enumerate(rows, start=first_row):
         row = {c: v for c, v in enumerate(values, start=first_col) if v != ""}
         if row:
             grid[r] = row
