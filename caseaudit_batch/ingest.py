@@ -38,6 +38,7 @@ log = logging.getLogger("caseaudit")
 OUTCOMES = ("accepted", "returned", "superseded", "duplicate", "rejected", "ignored")
 MANIFEST_HEADERS = ("file", "sha256", "size", "outcome", "audit_id", "codes", "message")
 NEW_FILE_PROBLEMS = ("rejected", "returned")
+KEEP_IN_MEMORY = 1024 * 1024  # files up to this size are held from reading to sharing; larger ones are read again
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -123,8 +124,9 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
         stat = path.stat()
         entry = Entry(path=path, rel=rel, size=stat.st_size, mtime=stat.st_mtime)
         entries.append(entry)
-        if stat.st_size > reader.MAX_FILE_BYTES:
-            entry.sha256 = _hash_file(path)
+        too_large = stat.st_size > reader.MAX_FILE_BYTES
+        if stat.st_size > KEEP_IN_MEMORY:
+            entry.sha256 = _hash_file(path)  # read again when checked: a run's memory stays small
         else:
             entry.data = path.read_bytes()
             entry.size = len(entry.data)
@@ -144,7 +146,7 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
             entry.settle("ignored", ignore_code)
             entry.data = None
             continue
-        if entry.data is None:
+        if too_large:
             entry.settle("rejected", "IN006", found=_mb(entry.size), limit=_mb(reader.MAX_FILE_BYTES))
             continue
         first = by_bytes.get(entry.sha256)
@@ -266,10 +268,14 @@ def counts(entries: Iterable[Entry]) -> dict[str, int]:
     return found
 
 
+def form_bytes(entry: Entry) -> bytes:
+    """The file's bytes: held since it was listed, or read again (a large file)."""
+    return entry.data if entry.data is not None else entry.path.read_bytes()
+
+
 def open_form(entry: Entry, expected_kind: str, inbox: str) -> tuple[reader.Package, Any, dict[str, str]]:
     """The safety layer for any inbox: every file-level check, then the identity; refuses the wrong kind of form."""
-    assert entry.data is not None
-    package, calamine, meta = reader.identify(entry.data)
+    package, calamine, meta = reader.identify(form_bytes(entry))
     entry.audit_id = meta.get("audit_id", "")
     if meta.get("form_kind") != expected_kind:
         raise reader.Refused("IN021", found=meta.get("form_kind") or "unknown", inbox=inbox)
@@ -418,7 +424,7 @@ def check_audits(entries: Sequence[Entry], book: AuditBook, inbox: str = "audits
         _WORKER_BOOK = book
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                jobs = ((e.rel, e.data, inbox) for e in pending)
+                jobs = ((e.rel, e.data, inbox, str(e.path)) for e in pending)
                 for entry, outcome in zip(pending, pool.imap(_check_in_worker, jobs, chunksize=25), strict=False):
                     _apply(entry, outcome)
                     done += 1
@@ -430,10 +436,10 @@ def check_audits(entries: Sequence[Entry], book: AuditBook, inbox: str = "audits
         check_audit_safely(entry, book, inbox)
 
 
-def _check_in_worker(job: tuple[str, bytes | None, str]) -> tuple[Any, ...]:
-    rel, data, inbox = job
+def _check_in_worker(job: tuple[str, bytes | None, str, str]) -> tuple[Any, ...]:
+    rel, data, inbox, path = job
     assert _WORKER_BOOK is not None
-    entry = Entry(path=Path(rel), rel=rel, size=len(data or b""), mtime=0.0, data=data)
+    entry = Entry(path=Path(path), rel=rel, size=len(data or b""), mtime=0.0, data=data)
     check_audit_safely(entry, _WORKER_BOOK, inbox)
     return (entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, entry.data is None)
 
@@ -671,6 +677,7 @@ __all__ = [
     "check_audit_safely",
     "check_audits",
     "counts",
+    "form_bytes",
     "gather",
     "list_files",
     "manifest_bytes",

@@ -397,7 +397,7 @@ def _share_accepted(
     qa = people.get(ctx.config.data["people"].get("qa_officer"))
     count = 0
     for e in entries:
-        if e.outcome != "accepted" or e.check is None or e.data is None or e.known:
+        if e.outcome != "accepted" or e.check is None or e.known:
             continue
         check = e.check
         who = people.case_people(check.case_ref)
@@ -421,7 +421,8 @@ def _share_accepted(
             **_audit_context(check, organisation),
         )
         stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
-        notice.attachments.append((f"{check.month}_{feedback.safe_name(check.case_ref)}.xlsx", e.data))
+        attached = ingest.form_bytes(e)
+        notice.attachments.append((f"{check.month}_{feedback.safe_name(check.case_ref)}.xlsx", attached))
         eml = ctx.config.output_dir / check.month / "shared" / f"{stem}-shared.eml"
         _stage(run, outbox, check.month, eml, notice, sender, made_at)
         _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)

@@ -406,3 +406,19 @@ def test_accounting_layer_serves_other_inboxes(ctx: pipeline.Context) -> None:
     with ctx.register.engine.begin() as conn:
         again = ingest.gather(conn, "moderation", inbox)
     assert [(e.rel, e.outcome, e.known) for e in again if e.rel == "m.xlsx"] == [("m.xlsx", "duplicate", True)]
+
+
+def test_a_large_form_is_read_again_rather_than_held(ctx: pipeline.Context) -> None:
+    path, _ = setup_form(ctx)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+        dst.writestr("xl/media/image1.png", os.urandom(1_500_000))  # a pasted picture
+    path.write_bytes(out.getvalue())
+    result = pipeline.ingest_inbox(ctx, "2026-09")
+    assert outcome_of(result)["form.xlsx"] == ("accepted", "")
+    [shared] = list((ctx.config.output_dir / "2026-09" / "shared").glob("*.eml"))
+    message = email.message_from_bytes(shared.read_bytes(), policy=policy.default)
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content() == out.getvalue()
