@@ -164,7 +164,11 @@ def _run(args: argparse.Namespace) -> pipeline.Result:
 
 
 def _purge(args: argparse.Namespace) -> pipeline.Result:
-    return _not_yet(args)
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        return pipeline.purge(ctx, args.before)
+    finally:
+        ctx.close()
 
 
 HANDLERS: dict[str, Handler] = {

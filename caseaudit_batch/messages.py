@@ -157,6 +157,12 @@ define(
     "Write the date as YYYY-MM-DD, for example 2026-09-30.",
 )
 define(
+    "CFG031",
+    "error",
+    "Purging months before {found} would remove the current month ({current}) or later.",
+    "Give an earlier month with --before; only months before the current one can be purged.",
+)
+define(
     "CFG030",
     "error",
     "The folder {folder} already holds a caseaudit working folder ({path} exists).",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import logging
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import register as reg
-from .clock import Clock
+from .clock import Clock, Month
 from .config import DEFAULT_CONFIG_NAME, Config, config_template_text, load_config
 from .errors import EXIT_OK, ConfigError
 from .framework import Framework, load_framework
 from .outputs import Staging, ensure_dir, recover
 from .register import Register
+from .retention import purge_register
 from .roster import ALL_ROLES, AUDIT_STATUSES, CASE_TYPES, CASELOAD_HEADERS, ROSTER_HEADERS
 from .workbook.tables import write_blank_table
 
@@ -209,3 +211,28 @@ def init_workspace(folder: Path, organisation: str | None = None) -> Result:
 # ---------------------------------------------------------------------------------------------------------------
 # purge
 # ---------------------------------------------------------------------------------------------------------------
+def purge(ctx: Context, before: str | None = None) -> Result:
+    """Remove register data and output folders for months before ``before`` (default: the retention period)."""
+    current = Month.of(ctx.clock.today)
+    cutoff = Month.parse(before) if before else current.shift(-int(ctx.config.data["register"]["retention_months"]))
+    if cutoff > current:
+        raise ConfigError("CFG031", found=str(cutoff), current=str(current))
+    output_dir = ctx.config.output_dir
+    old_folders = sorted(
+        p for p in output_dir.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]") if p.is_dir() and p.name < str(cutoff)
+    )
+    with writing(ctx, "purge", {"before": str(cutoff)}) as run:
+        removed = purge_register(run.conn, str(cutoff))
+        run.inputs = {"removed_rows": removed, "removed_folders": [p.name for p in old_folders]}
+    # Folders go only after the register committed, so a crash never leaves records whose files are gone.
+    for folder in old_folders:
+        shutil.rmtree(folder)
+    log.info("purge before %s removed rows %s and folders %s", cutoff, removed, [p.name for p in old_folders])
+    result = Result("purge")
+    total = sum(removed.values())
+    result.lines.append(
+        f"Removed {total} register records and {len(old_folders)} output folders for months before {cutoff.label}."
+    )
+    result.lines += [f"  {table}: {count}" for table, count in sorted(removed.items())]
+    result.data = {"removed": removed, "folders": [p.name for p in old_folders], "before": str(cutoff)}
+    return result
