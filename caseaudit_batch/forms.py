@@ -26,6 +26,8 @@ from .workbook.stamp import (
     Structure,
     cells_of,
     custom_properties_xml,
+    grow_rows,
+    heights_for,
     read_structure,
     stamp_cells,
 )
@@ -173,7 +175,10 @@ def _stamp(
     replacements: dict[str, bytes] = {}
     for sheet, cell_values in per_sheet.items():
         part = structure.sheet_parts[sheet]
-        replacements[part] = stamp_cells(package.text(part), cell_values, structure.date_styles).encode("utf-8")
+        xml = stamp_cells(package.text(part), cell_values, structure.date_styles)
+        if sheet != META_SHEET:
+            xml = grow_rows(xml, heights_for(xml, cell_values))
+        replacements[part] = xml.encode("utf-8")
     if identity is not None:
         replacements[CUSTOM_PART] = custom_properties_xml({f"caseaudit.{k}": identity[k] for k in META_KEYS})
     return package.build(replacements, level=level)

@@ -269,7 +269,11 @@ def test_overall_grade_rule_and_formula_sit_beside_the_overall_grade() -> None:
     formula = main.cell(row=row, column=2).value
     assert isinstance(formula, str) and formula.startswith("=")
     assert all(f"s{i}_grade" in formula for i in range(1, 10))
-    assert "one grade higher than your lowest section grade" in main.cell(row=row, column=3).value
+    assert "one grade higher than your lowest section grade" in main.cell(row=row, column=1).value
+    # Appendix 1's points for the overall grade run down beside the grade and the formula (one merged cell).
+    guidance = main.cell(row=row - 1, column=3).value
+    assert "more than one grade higher than your lowest section grade" in guidance
+    assert f"C{row - 1}:C{row}" in {str(r) for r in main.merged_cells.ranges}
 
 
 def test_guidance_notices_and_descriptors_are_on_the_form() -> None:
@@ -370,3 +374,13 @@ def test_stamped_forms_are_valid_zip_archives() -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert zf.testzip() is None
         assert "docProps/custom.xml" in zf.namelist()
+
+
+def test_a_long_answer_makes_its_row_taller_and_a_short_one_does_not() -> None:
+    blank = make_form()
+    long_text = "The plan was reviewed and the child's views shaped it. " * 30
+    filled = forms.fill_form(blank, {"s2_findings": long_text, "s1_findings": "Short and clear findings here."})
+    before, after = workbook(blank)[MAIN_SHEET], workbook(filled)[MAIN_SHEET]
+    s1, s2 = LAYOUT.fields["s1_findings"].row, LAYOUT.fields["s2_findings"].row
+    assert after.row_dimensions[s1].height == before.row_dimensions[s1].height
+    assert after.row_dimensions[s2].height > before.row_dimensions[s2].height * 2

@@ -24,7 +24,7 @@ from datetime import date, datetime
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
-from openpyxl.utils.cell import coordinate_from_string, get_column_letter, range_boundaries
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter, range_boundaries
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -281,3 +281,66 @@ def custom_properties_xml(properties: Mapping[str, str]) -> bytes:
         'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
         f"{items}</Properties>"
     ).encode()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Row heights: a long answer makes its row taller, so that it can be read on screen and in print
+# ---------------------------------------------------------------------------------------------------------------
+
+_COL = re.compile(r"<col\s([^>]*)/?>")
+_ATTR = re.compile(r'(\w+)="([^"]*)"')
+_ROW = re.compile(r'<row r="(\d+)"([^>]*?)(/?)>')
+_HT = re.compile(r'\sht="([0-9.]+)"')
+MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
+LINE_POINTS = 14.5  # one wrapped line of 11 pt text
+
+
+def column_widths(sheet_xml: str) -> dict[int, float]:
+    widths: dict[int, float] = {}
+    for attrs in _COL.findall(sheet_xml):
+        found = dict(_ATTR.findall(attrs))
+        if {"min", "max", "width"} <= found.keys():
+            for col in range(int(found["min"]), int(found["max"]) + 1):
+                widths[col] = float(found["width"])
+    return widths
+
+
+def text_height(text: str, width: float) -> float:
+    """Points a wrapped text needs in a column ``width`` characters wide (estimated generously)."""
+    per_line = max(8, int(width * 1.1))
+    lines = sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+    return min(MAX_ROW_HEIGHT, lines * LINE_POINTS + 6)
+
+
+def grow_rows(sheet_xml: str, heights: Mapping[int, float]) -> str:
+    """Make rows at least this tall (points); rows already taller are left alone."""
+    if not heights:
+        return sheet_xml
+
+    def replace(match: re.Match[str]) -> str:
+        row = int(match.group(1))
+        want = heights.get(row)
+        if want is None:
+            return match.group(0)
+        attrs = match.group(2)
+        found = _HT.search(attrs)
+        if found and float(found.group(1)) >= want:
+            return match.group(0)
+        attrs = _HT.sub("", attrs).replace(' customHeight="1"', "")
+        return f'<row r="{row}"{attrs} ht="{want:.1f}" customHeight="1"{match.group(3)}>'
+
+    return _ROW.sub(replace, sheet_xml)
+
+
+def heights_for(sheet_xml: str, values: Mapping[str, object]) -> dict[int, float]:
+    """The row heights the text values need, given the sheet's column widths."""
+    widths = column_widths(sheet_xml)
+    needed: dict[int, float] = {}
+    for ref, value in values.items():
+        if not isinstance(value, str) or len(value) < 40:
+            continue
+        letters, row = coordinate_from_string(ref)
+        col = column_index_from_string(letters)
+        height = text_height(value, widths.get(col, 9.0))
+        needed[row] = max(needed.get(row, 0.0), height)
+    return needed

@@ -366,7 +366,9 @@ def _overall_rule(wb: Workbook, ws: Worksheet, design: FormDesign) -> None:
         f'=IF(COUNTA({names})<{len(sections)},"Shown when all {len(sections)} section grades are filled in",'
         f"INDEX({grades},MAX(1,MAX({matches})-1)))"
     )
-    lab = ws.cell(row=row, column=LABEL_COL, value="Highest overall grade your section grades allow")
+    rule = design.overall_rule or "not more than one grade higher than your lowest section grade"
+    label = f"Highest overall grade your section grades allow (the rule: {rule})"
+    lab = ws.cell(row=row, column=LABEL_COL, value=label)
     lab.alignment = WRAP_TOP
     lab.font = Font(size=10)
     cell = ws.cell(row=row, column=ANSWER_COL, value=formula)
@@ -375,14 +377,14 @@ def _overall_rule(wb: Workbook, ws: Worksheet, design: FormDesign) -> None:
     cell.font = Font(bold=True, size=11)
     cell.alignment = WRAP_TOP
     cell.protection = LOCKED
-    rule = design.overall_rule or (
-        "The overall grade should be not more than one grade higher than your lowest section grade "
-        "(Appendix 1): if one section is graded Requires Improvement, the overall grade cannot be higher than Good."
-    )
-    g = ws.cell(row=row, column=GUIDANCE_COL, value=rule)
-    g.alignment = WRAP_TOP
-    g.font = Font(italic=True, size=9, color="404040")
-    ws.row_dimensions[row].height = max(32.0, estimate_lines(rule, MAIN_WIDTHS[GUIDANCE_COL] * 1.15) * 11.5)
+    # The overall grade's guidance (Appendix 1, which states the rule) runs down beside both rows.
+    guidance = bullets(overall.guidance)
+    if guidance and overall.row == row - 1:
+        ws.merge_cells(f"C{overall.row}:C{row}")
+        needed = estimate_lines(guidance, MAIN_WIDTHS[GUIDANCE_COL] * 1.15) * 11.5 + 6
+        label_needed = estimate_lines(label, MAIN_WIDTHS[LABEL_COL]) * POINTS_PER_LINE + 6
+        ws.row_dimensions[overall.row].height = max(30.0, needed / 2)
+        ws.row_dimensions[row].height = max(label_needed, needed / 2)
     _name(wb, "overall_grade_allowed", f"{quote_sheetname(ws.title)}!$B${row}")
     # The overall grade turns orange when it is better than the rule allows.
     oc = overall.cell
