@@ -17,6 +17,10 @@ from ..framework import Framework
 FieldKind = Literal["text", "date", "choice", "grade"]
 
 MAIN_SHEET = "Audit form"
+MODERATION_SHEET = "Moderation form"
+AUDITOR_ACTIONS_SHEET = "Auditor's actions"
+ADDITIONAL_ACTIONS_SHEET = "Additional actions"
+TRACKER_SHEET = "Actions tracker"
 ACTIONS_SHEET = "Actions"
 DESCRIPTORS_SHEET = "Grade descriptors"
 LISTS_SHEET = "_lists"
@@ -73,6 +77,7 @@ class TableSpec:
     headers: tuple[str, ...]
     kinds: tuple[FieldKind, ...]
     prefilled_cols: int = 0  # leading columns that are pre-filled and locked
+    blank_rows: int = 0  # trailing rows left wholly editable (a tracker's rows for new actions)
     #: per column, the drop-down choices (empty: free entry); may be shorter than ``headers``
     choices: tuple[tuple[str, ...], ...] = ()
     #: per column, an input message shown when the cell is selected (may be shorter than ``headers``)
@@ -95,8 +100,9 @@ class TableSpec:
 @dataclass(frozen=True)
 class Heading:
     """A row of the main sheet that is not a field: level 1 a part of the form, level 2 a section title,
-    level 3 a paragraph of guidance across the sheet. ``guidance`` records the Appendix 1 points that belong to
-    the heading (shown beside the fields that carry them)."""
+    level 3 a paragraph of guidance across the sheet, level 4 column captions (``"A text|B text|C text"``).
+    ``guidance`` records the Appendix 1 points that belong to the heading (shown beside the fields that carry them).
+    """
 
     text: str
     row: int
@@ -304,3 +310,199 @@ def audit_layout(framework: Framework) -> FormLayout:
         )
     }
     return FormLayout("audit", fields, tables, tuple(headings), notices, extra)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The moderation form (issue 6): the audit's details and the auditor's grades, reasons and actions pre-filled and
+# locked; the moderator's answers beside them.
+# ---------------------------------------------------------------------------------------------------------------
+
+#: The auditor's answers shown (locked) on the moderation form, under the audit's own names.
+AUDITOR_REASONS: tuple[tuple[str, str], ...] = (
+    ("strengths", "Auditor's strengths"),
+    ("learning", "Auditor's learning"),
+    ("recommendations", "Auditor's recommendations"),
+)
+MODERATION_NOTICES = (
+    "Moderation checks that the grades are supported by the evidence on the case file. If you do not agree with "
+    "the grade, it goes to the Head of Service for Quality Assurance; if you do not agree with the actions, to the "
+    "Head of Service for the case's service (guidance section 3).",
+    "Write your assessment of the quality of the work, not the story of the case. Do not copy from the case file, "
+    "and do not write the names of children or family members.",
+)
+
+
+def moderation_layout(framework: Framework) -> FormLayout:
+    """The moderation form: auditor's grades in column B (their audit names), moderated grades in column C."""
+    fields: dict[str, FieldSpec] = {}
+    headings: list[Heading] = []
+    sheet = MODERATION_SHEET
+
+    def add(name: str, label: str, row: int, kind: FieldKind = "text", col: int = ANSWER_COL, **kw: object) -> None:
+        fields[name] = FieldSpec(name, label, sheet, row, col, kind, **kw)  # type: ignore[arg-type]
+
+    notices = ((2, MODERATION_NOTICES[0]), (3, MODERATION_NOTICES[1]))
+    extra = {"columns_row": 4}
+    row = 5
+    headings.append(Heading("The audit (filled in by the QA team; locked)", row))
+    row += 1
+    for name, label, kind in PREFILLED:
+        add(name, label, row, kind, prefilled=True)
+        row += 1
+    row += 1
+    headings.append(Heading("Grades: the auditor's, and yours", row))
+    row += 1
+    headings.append(Heading("Section|Auditor's grade|Your grade (leave blank if you agree)", row, level=4))
+    row += 1
+    for section in framework.sections:
+        label = f"{section.number}. {section.short}"
+        add(f"{section.key}_grade", label, row, "grade", prefilled=True, section=section.number)
+        add(
+            f"m_{section.key}_grade",
+            f"Section {section.number}: your grade",
+            row,
+            "grade",
+            col=GUIDANCE_COL,
+            section=section.number,
+        )
+        row += 1
+    add("overall_grade", "Overall grade (yours: required if you do not agree)", row, "grade", prefilled=True)
+    add("m_overall_grade", "Overall grade: yours (required if you do not agree)", row, "grade", col=GUIDANCE_COL)
+    row += 2
+    headings.append(Heading("The auditor's reasons (locked)", row))
+    row += 1
+    for name, label in AUDITOR_REASONS:
+        add(name, label, row, prefilled=True)
+        row += 1
+    headings.append(
+        Heading("The auditor's actions are on the 'Auditor's actions' sheet (the tab at the bottom).", row, level=3)
+    )
+    row += 2
+    headings.append(Heading("Your moderation", row))
+    row += 1
+    add("moderator_name", "Your name", row, required=True)
+    row += 1
+    add("moderation_date", "Date of moderation", row, "date", required=True)
+    row += 1
+    add(
+        "grade_agreed",
+        "Do you agree with the auditor's grades?",
+        row,
+        "choice",
+        required=True,
+        choices=YES_NO,
+        guidance=("If No, give your grade for each section you grade differently, and your overall grade.",),
+    )
+    row += 1
+    add(
+        "m_rationale",
+        "Your rationale: what the evidence on the case file shows",
+        row,
+        required=True,
+        guidance=(
+            "Refer to the grade descriptors (Appendix 2, on the 'Grade descriptors' sheet).",
+            "As a rule of thumb, the overall grade is not more than one grade higher than the lowest section grade.",
+        ),
+    )
+    row += 1
+    add("actions_agreed", "Do you agree with the auditor's actions?", row, "choice", required=True, choices=YES_NO)
+    row += 1
+    add(
+        "m_actions_comment",
+        "Comments on the actions",
+        row,
+        guidance=("Add any further actions, with an owner and a date, on the 'Additional actions' sheet.",),
+    )
+    row += 1
+    extra["last_row"] = row
+    action_kinds: tuple[FieldKind, ...] = ("text", "text", "date")
+    tables = {
+        "actions": TableSpec(
+            "actions",
+            AUDITOR_ACTIONS_SHEET,
+            ACTIONS_HEADER_ROW + 1,
+            ACTION_ROWS,
+            1,
+            ("Action", "Owner", "Due date"),
+            action_kinds,
+            prefilled_cols=3,
+        ),
+        "m_actions": TableSpec(
+            "m_actions",
+            ADDITIONAL_ACTIONS_SHEET,
+            ACTIONS_HEADER_ROW + 1,
+            ACTION_ROWS,
+            1,
+            ("Action", "Owner", "Due date"),
+            action_kinds,
+            prompts=(
+                "An additional action: what needs to be done, and the outcome for the child or young person.",
+                "The person responsible for the action.",
+                "The date the action is due (dd/mm/yyyy).",
+            ),
+        ),
+    }
+    return FormLayout("moderation", fields, tables, tuple(headings), notices, extra)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The action tracker (issue 7): one table, its header row directly above; pre-filled columns locked.
+# ---------------------------------------------------------------------------------------------------------------
+
+TRACKER_PREFILLED = (
+    "Action ID",
+    "Case reference",
+    "Team",
+    "Team manager",
+    "Action",
+    "Owner",
+    "Due date",
+    "Days overdue",
+)
+TRACKER_ANSWERS = ("Status", "Completed on", "Update", "Discussed in supervision on", "Service manager sign-off")
+TRACKER_HEADERS = TRACKER_PREFILLED + TRACKER_ANSWERS
+TRACKER_STATUSES = ("Open", "Completed", "No longer required")
+TRACKER_HEADER_ROW = 4
+TRACKER_BLANK_ROWS = 10
+
+
+def tracker_layout(action_rows: int, blank_rows: int = TRACKER_BLANK_ROWS) -> FormLayout:
+    """An action tracker for ``action_rows`` listed actions plus ``blank_rows`` rows for new ones."""
+    kinds: tuple[FieldKind, ...] = (
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "date",
+        "text",
+        "choice",
+        "date",
+        "text",
+        "date",
+        "choice",
+    )
+    choices: tuple[tuple[str, ...], ...] = (*((),) * 8, TRACKER_STATUSES, (), (), (), ("Yes",))
+    prompts = (
+        *("",) * 8,
+        "Open, Completed, or No longer required.",
+        "The date the action was completed (needed when the status is Completed).",
+        "What has happened since the last update.",
+        "The date the team manager discussed the action with the worker in supervision.",
+        "Yes when you, the service manager, have checked the action is complete.",
+    )
+    table = TableSpec(
+        "tracker",
+        TRACKER_SHEET,
+        TRACKER_HEADER_ROW + 1,
+        max(1, action_rows + blank_rows),
+        1,
+        TRACKER_HEADERS,
+        kinds,
+        prefilled_cols=len(TRACKER_PREFILLED),
+        blank_rows=blank_rows,
+        choices=choices,
+        prompts=prompts,
+    )
+    return FormLayout("tracker", {}, {"tracker": table}, (), (), {})
