@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 from openpyxl import load_workbook
 
+from .config import Config
 from .framework import Framework
 from .workbook.layout import (
     META_KEYS,
@@ -69,6 +70,11 @@ TRACKER_INTRO = (
     "completed on time: choose Yes under 'Service manager sign-off' once you have checked. An action set in "
     "supervision goes in a blank row at the end (Case reference, Action, Owner, Due date; leave Action ID blank)."
 )
+
+
+def form_password(config: Config) -> str:
+    """The sheet protection password for generated forms (``forms.protection_password``; empty: none)."""
+    return str(config.section("forms").get("protection_password", ""))
 
 
 def safe_name_part(text: str) -> str:
