@@ -186,6 +186,8 @@ def test_every_contract_name_resolves_to_its_layout_cell() -> None:
         spec = LAYOUT.fields[name]
         assert wb.defined_names[name].attr_text == spec.ref, name
         assert spec.prefilled == (name in PREFILLED_NAMES)
+        # The question beside the cell is the field's own label.
+        assert wb[MAIN_SHEET].cell(row=spec.row, column=1).value.startswith(spec.label), name
     actions = wb.defined_names["actions"]
     sheet, ref = next(iter(actions.destinations))
     rows = wb[sheet][ref.replace("$", "")]
