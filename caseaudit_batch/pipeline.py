@@ -800,7 +800,6 @@ def reassign(
 
 
 ALLOCATION_COLUMNS = (
-    "Audit ID",
     "Auditor",
     "Staff ID",
     "Role",
@@ -816,7 +815,17 @@ ALLOCATION_COLUMNS = (
     "Three-way meeting",
     "How chosen",
     "Form",
+    "Audit ID",
 )
+
+
+def _landscape(wb: Workbook) -> None:
+    """Printed, each sheet fits the width of a landscape page."""
+    for ws in wb.worksheets:
+        ws.page_setup.orientation = "landscape"
+        ws.sheet_properties.pageSetUpPr.fitToPage = True  # type: ignore[union-attr]
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
 
 
 def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: Month) -> Path:
@@ -838,7 +847,6 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
         p = row.prefilled
         rows.append(
             [
-                row.audit_id,
                 p.get("auditor_name", ""),
                 row.staff_id,
                 p.get("auditor_role", ""),
@@ -854,9 +862,10 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
                 "Advised" if row.audit_id in three_way else "",
                 how.get(row.audit_id, HOW_RANDOM if row.kind == "audit" else row.kind),
                 row.form_file or "",
+                row.audit_id,
             ]
         )
-    rows.sort(key=lambda r: (str(r[7]), str(r[6]), str(r[1])))
+    rows.sort(key=lambda r: (str(r[6]), str(r[5]), str(r[0])))
 
     def person_cells(staff_id: str | None) -> list[object]:
         person = staff.get(staff_id or "")
@@ -892,6 +901,7 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
             if x.kind in ("override", "reassign")
         ],
     )
+    _landscape(wb)
     buffer = io.BytesIO()
     wb.save(buffer)
     path = ctx.config.output_dir / str(month) / "allocations.xlsx"
@@ -1011,6 +1021,7 @@ def remind_month(ctx: Context, month: str, *, force: bool = False) -> Result:
         add_sheet_table(
             wb, "Reminders", REMINDER_COLUMNS, sorted(table, key=lambda r: (str(r[8]), str(r[1]))), first=True
         )
+        _landscape(wb)
         buffer = io.BytesIO()
         wb.save(buffer)
         summary_path = folder / f"reminders-{the_month}.xlsx"
