@@ -820,12 +820,10 @@ ALLOCATION_COLUMNS = (
 
 
 def _landscape(wb: Workbook) -> None:
-    """Printed, each sheet fits the width of a landscape page."""
+    """Printed on landscape pages with the header row repeated (wide tables; fit-to-width shrank them unreadably)."""
     for ws in wb.worksheets:
         ws.page_setup.orientation = "landscape"
-        ws.sheet_properties.pageSetUpPr.fitToPage = True  # type: ignore[union-attr]
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
+        ws.print_title_rows = "1:1"
 
 
 def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: Month) -> Path:
