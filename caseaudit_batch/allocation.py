@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections import deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -319,21 +320,34 @@ def allocate(
             eligible_cache[staff_id] = [c for c in pool if conflict(person, c, roster, rules) is None]
         return eligible_cache[staff_id]
 
-    def augment(staff_id: str, seen: set[str]) -> bool:
-        for case in eligible(staff_id):
-            if case.case_ref in seen:
-                continue
-            seen.add(case.case_ref)
-            other = holder.get(case.case_ref)
-            if other is None or augment(other, seen):
-                holder[case.case_ref] = staff_id
-                chosen[staff_id] = case
-                return True
+    def augment(start: str) -> bool:
+        """Breadth-first search for the shortest chain of moves that frees a case for ``start``."""
+        reached_from: dict[str, str] = {}  # case_ref -> the auditor whose move reaches it
+        queue, seen = deque([start]), {start}
+        while queue:
+            staff_id = queue.popleft()
+            for case in eligible(staff_id):
+                if case.case_ref in reached_from:
+                    continue
+                reached_from[case.case_ref] = staff_id
+                other = holder.get(case.case_ref)
+                if other is None:
+                    ref = case.case_ref
+                    while True:  # walk the chain back, each auditor taking the case that reached them
+                        mover = reached_from[ref]
+                        previous = chosen.get(mover)
+                        holder[ref], chosen[mover] = mover, by_ref[ref]
+                        if mover == start or previous is None:
+                            return True
+                        ref = previous.case_ref
+                if other not in seen:
+                    seen.add(other)
+                    queue.append(other)
         return False
 
     for person in order:
         if person.staff_id not in chosen:
-            augment(person.staff_id, set())
+            augment(person.staff_id)
 
     for person in sorted(auditors, key=lambda p: p.staff_id):
         got = chosen.get(person.staff_id)

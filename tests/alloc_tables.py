@@ -60,6 +60,25 @@ S2-05          | CIN       | South   | S2   |                  | T4             
 # Who audits in the small authority on 1 September 2026 (P2 is paused until 15 October; P3 came back in August).
 ACTIVE_AUDITORS = {"D1", "A1", "H1", "H2", "M1", "M2", "T1", "T2", "T3", "T4", "P1", "P3", "R1"}
 
+TIGHT_ROSTER = """
+Staff ID | Name           | Email              | Role                    | Team | Service | Line manager ID | Audit status | Paused until | Pause reason
+X1       | Xena Teamlead  | xena@c.example     | Team Manager            | A    | East    |                 | Active       |              |
+TB       | Toby Away      | toby@c.example     | Team Manager            | B    | East    |                 | Paused       | 01/01/2027   | Long-term sickness
+TC       | Tina Away      | tina@c.example     | Team Manager            | C    | East    |                 | Paused       | 01/01/2027   | Secondment
+Y1       | Yuri Principal | yuri@c.example     | Principal Social Worker |      | QA      |                 | Active       |              |
+WA       | Wil A          | wa@c.example       | Social Worker           | A    | East    | X1              | Active       |              |
+WB       | Wil B          | wb@c.example       | Social Worker           | B    | East    | TB              | Active       |              |
+WC       | Wil C          | wc@c.example       | Social Worker           | C    | East    | TC              | Active       |              |
+"""
+# Yuri reviews a1 and c1, so can only audit b1; Xena cannot audit her own team's a1: the only way both get a case
+# is Xena c1, Yuri b1, whatever the draw.
+TIGHT_CASELOAD = """
+Case reference | Case type | Service | Team | Social worker ID | Team manager ID | Allocated to current worker on | Previous social worker ID | CP coordinator / IRO ID | Case opened on
+a1             | CLA       | East    | A    | WA               | X1              |                                |                           | Y1                      |
+b1             | CIN       | East    | B    | WB               | TB              |                                |                           |                         |
+c1             | CLA       | East    | C    | WC               | TC              |                                |                           | Y1                      |
+"""
+
 
 def rows(text: str) -> list[list[str]]:
     """A table typed with ``|`` between cells: the header row first."""

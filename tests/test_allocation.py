@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from alloc_tables import ACTIVE_AUDITORS, CASELOAD, ROSTER, drop, edit, write
+from alloc_tables import ACTIVE_AUDITORS, CASELOAD, ROSTER, TIGHT_CASELOAD, TIGHT_ROSTER, drop, edit, write
 
 from caseaudit_batch import synthetic
 from caseaudit_batch.allocation import (
@@ -199,3 +199,22 @@ def test_three_way_meeting_and_review_period(tmp_path: Path) -> None:
     assert not three_way_meeting(cases["N1-01"], roster, DAY)  # no previous worker
     assert review_period(SEPT) == "March 2026 to August 2026"
     assert review_period(Month(2027, 1)) == "July 2026 to December 2026"
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_nobody_is_left_out_when_moving_an_earlier_choice_frees_a_case(tmp_path: Path, month: int) -> None:
+    roster, caseload = load(tmp_path, TIGHT_ROSTER, TIGHT_CASELOAD)
+    plan = allocate(Month(2026, month), date(2026, month, 1), roster, caseload, RULES)
+    assert {a.staff_id: a.case_ref for a in plan.assignments} == {"X1": "c1", "Y1": "b1"}
+    assert plan.unallocated == []
+
+
+def test_row_order_does_not_change_the_allocation(tmp_path: Path) -> None:
+    roster, caseload = load(tmp_path)
+    header, *body = CASELOAD.strip().splitlines()
+    r_header, *r_body = ROSTER.strip().splitlines()
+    (tmp_path / "reversed").mkdir()
+    shuffled = load(
+        tmp_path / "reversed", "\n".join([r_header, *reversed(r_body)]), "\n".join([header, *reversed(body)])
+    )
+    assert allocate(SEPT, DAY, roster, caseload, RULES).assignments == allocate(SEPT, DAY, *shuffled, RULES).assignments
