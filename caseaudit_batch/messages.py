@@ -407,8 +407,8 @@ define(
 define(
     "AL043",
     "warning",
-    "{count} case(s) without an allocated social worker were passed over.",
-    "Allocate a social worker in the caseload if these cases should be offered for audit.",
+    "The configuration names '{found}' as {what} ('{key}'), but that Staff ID is not in the roster.",
+    "Correct '{key}' in caseaudit.toml, or add the person to the roster.",
 )
 define(
     "AL050",

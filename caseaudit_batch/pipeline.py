@@ -257,7 +257,31 @@ class NoEligibleCase(CaseauditError):
 
 def _rules(config: Config) -> Rules:
     section = config.section("allocation")
+    for role in section["auditing_roles"]:
+        if role not in ALL_ROLES:
+            raise ConfigError(
+                "CFG003",
+                path=str(config.path),
+                key="allocation.auditing_roles",
+                found=repr(role),
+                what="it is not a role caseaudit knows",
+                expected="a list of roles from: " + ", ".join(ALL_ROLES),
+            )
     return Rules(auditing_roles=tuple(section["auditing_roles"]), senior_conflict=str(section["senior_conflict"]))
+
+
+def _check_named_people(config: Config, roster: Roster) -> list[str]:
+    """Staff IDs the configuration names (QA's people) that the roster does not hold: warnings, not errors."""
+    people = config.section("people")
+    named = [
+        ("people.hos_quality_assurance", "the Head of Service for Quality Assurance", people["hos_quality_assurance"]),
+        ("people.qa_officer", "the QA officer", people["qa_officer"]),
+    ] + [("people.moderators", "a moderator", staff_id) for staff_id in people["moderators"]]
+    return [
+        messages.render("AL043", found=staff_id, what=what, key=key)
+        for key, what, staff_id in named
+        if staff_id and roster.get(str(staff_id)) is None
+    ]
 
 
 def _people_paths(ctx: Context, roster: str | Path | None, caseload: str | Path | None) -> tuple[Path, Path]:
@@ -653,6 +677,7 @@ def allocate_month(
         )
     if issuer.forms_missing:
         result.attention.append(messages.render("AL041"))
+    result.attention += _check_named_people(ctx.config, people)
     result.outputs = [allocations_path, issuer.folder / "outbox.csv"]
     result.data = {"summary": summary, "batch_id": batch_id}
     if plan.unallocated:

@@ -302,3 +302,23 @@ def test_cli_options(people: Path, capsys: pytest.CaptureFixture[str], forms: Fa
     assert "Allocated 13 audits" in capsys.readouterr().out
     assert cli.main(args) == 2
     assert cli.main([*args, "--replace"]) == 0
+
+
+def test_configured_roles_and_people_are_checked(people: Path, forms: FakeForms) -> None:
+    config = people / "caseaudit.toml"
+    text = config.read_text("utf-8")
+    config.write_text(text.replace('qa_officer = ""', 'qa_officer = "Q9"'), "utf-8")
+    ctx = pipeline.open_context(config, "2026-09-01")
+    try:
+        result = pipeline.allocate_month(ctx, "2026-09")
+    finally:
+        ctx.close()
+    assert any("[AL043]" in line and "'Q9'" in line and "people.qa_officer" in line for line in result.attention)
+    config.write_text(text.replace('"Team Manager", "Practice', '"Team Leader", "Practice', 1), "utf-8")
+    ctx = pipeline.open_context(config, "2026-09-01")
+    try:
+        with pytest.raises(ConfigError) as info:
+            pipeline.allocate_month(ctx, "2026-10")
+    finally:
+        ctx.close()
+    assert "allocation.auditing_roles" in info.value.message and "'Team Leader'" in info.value.message
