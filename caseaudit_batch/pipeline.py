@@ -933,7 +933,6 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
 
 
 REMINDER_COLUMNS = (
-    "Audit ID",
     "Auditor",
     "Role",
     "Line manager",
@@ -943,6 +942,7 @@ REMINDER_COLUMNS = (
     "Due date",
     "Status",
     "Reminded on",
+    "Audit ID",
 )
 
 
@@ -1028,7 +1028,6 @@ def remind_month(ctx: Context, month: str, *, force: bool = False) -> Result:
                 status, reminded_on = "Reminded now", made_at
             table.append(
                 [
-                    row.audit_id,
                     p.get("auditor_name", ""),
                     p.get("auditor_role", ""),
                     manager.name if manager is not None else "",
@@ -1038,11 +1037,12 @@ def remind_month(ctx: Context, month: str, *, force: bool = False) -> Result:
                     row.due_date,
                     status,
                     reminded_on[:10],
+                    row.audit_id,
                 ]
             )
         wb = Workbook()
         add_sheet_table(
-            wb, "Reminders", REMINDER_COLUMNS, sorted(table, key=lambda r: (str(r[8]), str(r[1]))), first=True
+            wb, "Reminders", REMINDER_COLUMNS, sorted(table, key=lambda r: (str(r[7]), str(r[0]))), first=True
         )
         _landscape(wb)
         buffer = io.BytesIO()

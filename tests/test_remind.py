@@ -109,9 +109,10 @@ def test_reminders_go_once_to_auditors_not_yet_accepted_with_the_line_manager_in
     assert allocated["T2"].case_ref in text and "Mia North is copied in" in text
     wb = openpyxl.load_workbook(workspace / "output" / "2026-09" / "reminders-2026-09.xlsx")
     table = list(wb["Reminders"].iter_rows(values_only=True))
-    assert table[0][:4] == ("Audit ID", "Auditor", "Role", "Line manager")
-    assert sorted(r[8] for r in table[1:]).count("Reminded now") == 12
-    assert [r[8] for r in table[1:] if r[1] == "Tara Teamone"] == ["Accepted"]
+    assert table[0][:4] == ("Auditor", "Role", "Line manager", "Case reference")
+    assert [r[7] for r in table[1:]].count("Reminded now") == 12
+    assert [r[7] for r in table[1:] if r[0] == "Tara Teamone"] == ["Accepted"]
+    assert {r[9] for r in table[1:]} == {a.audit_id for a in allocated.values()}
 
     # Idempotent: a second run (even days later) makes none; --force makes them again.
     again = remind(workspace, "2026-09-25")
