@@ -105,24 +105,34 @@ def _grades(conn: Connection, framework: Framework, audit_ids: Collection[str] |
         found[row.audit_id] = _Grades(overall, sections=sections)
     if not found:
         return found
-    ids = list(found)
-    for row in conn.execute(
-        sa.select(m.c.audit_id, m.c.overall_grade, m.c.answers).where(m.c.current.is_(True), m.c.audit_id.in_(ids))
-    ):
-        grades = found[row.audit_id]
+
+    def only_these(query: Any, column: Any) -> Any:
+        # All audits: no IN list (a register holds years of audits; SQLite limits bound parameters).
+        return query if audit_ids is None else query.where(column.in_(list(found)))
+
+    moderated = only_these(
+        sa.select(m.c.audit_id, m.c.overall_grade, m.c.answers).where(m.c.current.is_(True)), m.c.audit_id
+    )
+    for row in conn.execute(moderated):
+        grades = found.get(row.audit_id)
+        if grades is None:
+            continue
         answers = row.answers or {}
         grades.moderated = _canon(framework, row.overall_grade) or _canon(framework, answers.get("m_overall_grade"))
         for n in SECTIONS:
             moderated = _canon(framework, answers.get(f"m_s{n}_grade"))
             if moderated:  # blank means the moderator agreed with the auditor
                 grades.sections[n] = moderated
-    resolved = conn.execute(
+    resolved = only_these(
         sa.select(e.c.audit_id, e.c.grade, e.c.resolved_at)
-        .where(e.c.kind == "grade", e.c.status == "Resolved", e.c.grade.is_not(None), e.c.audit_id.in_(ids))
-        .order_by(e.c.resolved_at)
+        .where(e.c.kind == "grade", e.c.status == "Resolved", e.c.grade.is_not(None))
+        .order_by(e.c.resolved_at),
+        e.c.audit_id,
     )
-    for row in resolved:
-        grades = found[row.audit_id]
+    for row in conn.execute(resolved):
+        grades = found.get(row.audit_id)
+        if grades is None:
+            continue
         grades.resolved = _canon(framework, row.grade) or grades.resolved
     return found
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email
 import io
 from datetime import date
+from email import policy
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from caseaudit_batch import pipeline
 from caseaudit_batch import register as reg
 from caseaudit_batch.allocation import FollowupOffer, Rules, allocate
 from caseaudit_batch.clock import Month
+from caseaudit_batch.errors import ConfigError
 from caseaudit_batch.followups import (
     BY_ACTIONS,
     BY_MONTHS,
@@ -336,10 +339,34 @@ def test_followups_allocated_end_to_end(workspace: Path) -> None:
     assert value("previous_s3_grade") == "Inadequate" and value("previous_s2_grade") == "Good"
     assert value("previous_grades_from") == "moderation"
 
+    # The notice tells the auditor it is a follow-up, of which audit.
+    notice = workspace / "output" / "2026-09" / "notices" / (Path(fu.form_file).stem + "_allocation.eml")
+    message = email.message_from_bytes(notice.read_bytes(), policy=policy.default)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = " ".join(body.get_content().split())
+    assert "This is a follow-up audit" in text and "graded Requires Improvement at its audit in March 2026" in text
+
     # allocations.xlsx says how each follow-up was chosen.
     book = openpyxl.load_workbook(workspace / "output" / "2026-09" / "allocations.xlsx")
     how = [row[13] for row in book["Allocations"].iter_rows(min_row=2, values_only=True)]
     assert sum(1 for h in how if str(h).startswith("follow-up of audit")) == 3
+
+    # Passed to another auditor (--reassign --to), a follow-up stays a follow-up of the same audit; never to the
+    # auditor who did the first audit.
+    fu = followups[by_actions.audit_id]
+    ctx = pipeline.open_context(config, "2026-09-10")
+    try:
+        with pytest.raises(ConfigError) as refused:
+            pipeline.reassign(ctx, "2026-09", fu.audit_id, to=by_actions.staff_id)
+        assert "they did the audit this follows up" in str(refused.value.params)
+        moved = pipeline.reassign(ctx, "2026-09", fu.audit_id, to="D1" if fu.staff_id != "D1" else "A1")
+    finally:
+        ctx.close()
+    with ctx.register.reader() as conn:
+        new = conn.execute(sa.select(a).where(a.c.audit_id == moved.data["new_audit_id"])).one()
+    assert (new.kind, new.followup_of, new.case_ref) == ("followup", by_actions.audit_id, fu.case_ref)
+    assert "Follow-up" in openpyxl.load_workbook(workspace / "output" / "2026-09" / new.form_file).sheetnames
 
     # Allocated again with --replace: the same follow-ups are offered again (the replaced ones do not count).
     again = _allocate(workspace, "2026-09", replace=True)
@@ -347,3 +374,30 @@ def test_followups_allocated_end_to_end(workspace: Path) -> None:
     # A month later nothing is due again: each case has had its follow-up allocated.
     october = _allocate(workspace, "2026-10")
     assert october.data["summary"]["followups_due"] == 0
+
+
+def test_the_followup_form_keeps_every_audit_form_name_in_place() -> None:
+    """Ingest reads a follow-up as any audit: the audit form's sheets, cells and defined names are unchanged."""
+    from caseaudit_batch import forms
+    from caseaudit_batch.framework import load_framework
+
+    framework = load_framework()
+    audit_wb = openpyxl.load_workbook(io.BytesIO(forms.audit_template(framework, "Testshire")))
+    followup_wb = openpyxl.load_workbook(io.BytesIO(forms.followup_template(framework, "Testshire")))
+
+    def places(wb: Any) -> dict[str, list[tuple[str, str]]]:
+        return {name: list(wb.defined_names[name].destinations) for name in wb.defined_names}
+
+    audit_names, followup_names = places(audit_wb), places(followup_wb)
+    for name, where in audit_names.items():
+        assert followup_names.get(name) == where, name
+    added = set(followup_names) - set(audit_names)
+    assert {"followup_of", "previous_overall_grade", "previous_s1_grade", "previous_s9_grade"} <= added
+    assert {"previous_actions", "followup_reason", "previous_actions_summary"} <= added
+    assert all(followup_names[n][0][0] in ("Follow-up", "Earlier actions") for n in added)
+    # The added sheets are protected and their cells locked: the earlier audit is there to read, not to change.
+    for sheet in ("Follow-up", "Earlier actions"):
+        ws = followup_wb[sheet]
+        assert ws.protection.sheet
+        assert all(c.protection.locked for row in ws.iter_rows() for c in row)
+    assert followup_wb.sheetnames[:2] == ["Audit form", "Follow-up"]
