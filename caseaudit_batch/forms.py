@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from .config import Config
 from .framework import Framework
 from .workbook.layout import (
+    FOLLOWUP_SHEET,
     META_KEYS,
     META_SHEET,
     TRACKER_HEADERS,
@@ -161,6 +162,7 @@ def _followup_design(framework: Framework, organisation: str, password: str) -> 
             ),
         },
         footer=f"{organisation}: {FORM_TITLE} (follow-up)",
+        sheet_titles={FOLLOWUP_SHEET: "Follow-up audit: the earlier audit"},
     )
 
 

@@ -107,6 +107,8 @@ class FormDesign:
     #: text beside the formula cell at ``layout.extra["max_overall_row"]`` (the overall-grade rule)
     overall_rule: str = ""
     footer: str = ""
+    #: titles of sheets of fields other than the main one (by sheet name; default: ``title``)
+    sheet_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 def estimate_lines(text: str, width: float) -> int:
@@ -294,7 +296,8 @@ def _field_sheet(
         ws.row_dimensions[row].height = 26
 
     # Title.
-    band(1, f"{design.organisation}: {design.title}")
+    title = design.title if main else design.sheet_titles.get(ws.title, design.title)
+    band(1, f"{design.organisation}: {title}")
     ws["A1"].font = Font(bold=True, size=16, color=NAVY)
     ws["A1"].alignment = Alignment(vertical="center")
     ws.row_dimensions[1].height = 30
