@@ -187,35 +187,67 @@ def improved_by_service(moved: pd.DataFrame, month: str, months: int = 12) -> pd
     return pd.DataFrame.from_records(rows)
 
 
-def _cases(n: int) -> str:
-    return f"{n} case" if n == 1 else f"{n} cases"
-
-
 def sentence(moved: pd.DataFrame, month: str, months: int = 12) -> str:
     """The Word report's plain sentence about the follow-ups of the last ``months`` months, e.g. "Of 9 cases
     re-audited in the last 12 months, 6 improved, 2 stayed the same and 1 was graded lower; 7 of them had all
-    their actions completed first." """
+    their actions completed first." Categories with none are left out."""
     window = in_window(moved, month, months)
     n = len(window)
-    period = "in the last 12 months" if months == 12 else f"in the last {months} months"
+    period = f"in the last {months} months"
     if not n:
         return f"No cases were re-audited (follow-up audits) {period}."
     counts = window["Overall"].value_counts()
+    closed = int(window["Actions closed first"].astype(bool).sum())
+    if n == 1:
+        how = {IMPROVED: "improved", SAME: "stayed the same", WORSE: "was graded lower"}.get(
+            str(window["Overall"].iloc[0]), "could not be compared with its earlier audit"
+        )
+        actions = "it had all its actions completed first" if closed else "not all its actions were completed first"
+        return f"1 case was re-audited {period}: it {how}, and {actions}."
     improved, same, worse = (int(counts.get(k, 0)) for k in MOVEMENTS)
     unknown = n - improved - same - worse
     parts = [
-        f"{improved} improved",
-        f"{same} stayed the same",
-        f"{worse} {'was' if worse == 1 else 'were'} graded lower",
+        f"{count} {text}"
+        for count, text in (
+            (improved, "improved"),
+            (same, "stayed the same"),
+            (worse, "was graded lower" if worse == 1 else "were graded lower"),
+            (unknown, "could not be compared"),
+        )
+        if count
     ]
-    if unknown:
-        parts.append(f"{unknown} could not be compared")
-    listed = ", ".join(parts[:-1]) + " and " + parts[-1]
-    closed = int(window["Actions closed first"].astype(bool).sum())
-    them = "it" if n == 1 else "them"
-    had = f"{closed} of {them} had" if n > 1 else ("it had" if closed else "it did not have")
-    tail = f"{had} all {'its' if n == 1 else 'their'} actions completed first"
-    return f"Of {_cases(n)} re-audited {period}, {listed}; {tail}."
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    who = "none" if closed == 0 else "all" if closed == n else str(closed)
+    return f"Of {n} cases re-audited {period}, {listed}; {who} of them had all their actions completed first."
+
+
+def followup_tables(
+    audits: pd.DataFrame, actions: pd.DataFrame, month: str, section_names: dict[str, str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The tables a report shows, over the 12 months to ``month``: ``followup_cases`` (each completed follow-up,
+    its case reference and the movement of its overall and section grades), ``followup_sections`` (improved /
+    same / worse per section) and ``followup_by_service`` (the share improved by service)."""
+    moved = movement(audits, actions)
+    window = in_window(moved, month)
+    names = section_names or {}
+    cases = window[
+        [
+            "Case reference",
+            "Service",
+            "Earlier audit month",
+            "Follow-up month",
+            "Overall before",
+            "Overall now",
+            "Overall",
+            *SECTIONS,
+            "Actions closed first",
+        ]
+    ].rename(columns={"Overall": "Overall grade", **{s: names.get(s, s) for s in SECTIONS}})
+    return {
+        "followup_cases": cases.reset_index(drop=True),
+        "followup_sections": section_movement(window, names),
+        "followup_by_service": improved_by_service(moved, month),
+    }
 
 
 def followup_values(audits: pd.DataFrame, actions: pd.DataFrame, month: str) -> dict[str, Any]:

@@ -127,8 +127,17 @@ def test_the_sentence_for_the_word_report(audits: pd.DataFrame, actions: pd.Data
         "2 of them had all their actions completed first."
     )
     assert fm.sentence(moved, "2025-09") == (
-        "Of 1 case re-audited in the last 12 months, 1 improved, 0 stayed the same and 0 were graded lower; "
-        "it did not have all its actions completed first."
+        "1 case was re-audited in the last 12 months: it improved, and not all its actions were completed first."
+    )
+    # Categories with none are left out; "all" and "none" read better than counts.
+    two = moved[moved["Case reference"].isin(["C-01", "C-04"])]
+    assert fm.sentence(two, "2026-09") == (
+        "Of 2 cases re-audited in the last 12 months, 2 improved; all of them had all their actions completed first."
+    )
+    three = moved[moved["Case reference"].isin(["C-02", "C-03", "C-04"])]
+    assert fm.sentence(three, "2026-09") == (
+        "Of 3 cases re-audited in the last 12 months, 1 improved, 1 stayed the same and 1 was graded lower; "
+        "1 of them had all their actions completed first."
     )
     assert fm.sentence(moved, "2025-08") == "No cases were re-audited (follow-up audits) in the last 12 months."
 
@@ -153,3 +162,14 @@ def test_from_audit_frame_renames_final_grades() -> None:
     af = pd.DataFrame({"audit_id": ["x"], "f_overall": ["Good"], **{f"f_s{n}": ["Good"] for n in range(1, 10)}})
     renamed = fm.from_audit_frame(af)
     assert {"overall", "s1", "s9", "followup_of"} <= set(renamed.columns)
+
+
+def test_tables_for_the_reports(audits: pd.DataFrame, actions: pd.DataFrame) -> None:
+    tables = fm.followup_tables(audits, actions, "2026-09", {"s4": "4. Voice and lived experience"})
+    cases = tables["followup_cases"]
+    assert list(cases["Case reference"]) == ["C-01", "C-02", "C-03", "C-04"]
+    assert list(cases["Overall grade"]) == ["improved", "same", "worse", "improved"]
+    assert list(cases["4. Voice and lived experience"]) == ["worse", "same", "worse", "improved"]
+    sections = tables["followup_sections"].set_index("Section")
+    assert sections.loc["4. Voice and lived experience", "Worse"] == 2
+    assert list(tables["followup_by_service"]["Service"]) == ["North", "South", fm.ALL_SERVICES]
