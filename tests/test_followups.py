@@ -367,13 +367,24 @@ def test_followups_allocated_end_to_end(workspace: Path) -> None:
         new = conn.execute(sa.select(a).where(a.c.audit_id == moved.data["new_audit_id"])).one()
     assert (new.kind, new.followup_of, new.case_ref) == ("followup", by_actions.audit_id, fu.case_ref)
     assert "Follow-up" in openpyxl.load_workbook(workspace / "output" / "2026-09" / new.form_file).sheetnames
+    notice = workspace / "output" / "2026-09" / "notices" / (Path(new.form_file).stem + "_reassignment.eml")
+    message = email.message_from_bytes(notice.read_bytes(), policy=policy.default)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None and "This is a follow-up audit" in body.get_content()
 
     # Allocated again with --replace: the same follow-ups are offered again (the replaced ones do not count).
+    # With the share at 20% (13 auditors: at most 2), the longest-waiting two go and the third waits, listed.
+    config.write_text(config.read_text("utf-8").replace("followup_share = 0.4", "followup_share = 0.2"), "utf-8")
     again = _allocate(workspace, "2026-09", replace=True)
-    assert again.data["summary"]["followups_allocated"] == 3
-    # A month later nothing is due again: each case has had its follow-up allocated.
+    assert again.data["summary"]["followups_due"] == 3
+    assert again.data["summary"]["followups_allocated"] == 2 and again.data["summary"]["followups_waiting"] == 1
+    book = openpyxl.load_workbook(workspace / "output" / "2026-09" / "allocations.xlsx")
+    waiting = [r[0] for r in book["Follow-ups waiting"].iter_rows(min_row=2, values_only=True)]
+    assert len(waiting) == 1 and by_actions.case_ref in waiting[0] and "share" in waiting[0]
+    # A month later only the one that waited is due: the others have had their follow-up allocated.
     october = _allocate(workspace, "2026-10")
-    assert october.data["summary"]["followups_due"] == 0
+    assert october.data["summary"]["followups_due"] == 1
+    assert october.data["summary"]["followups_allocated"] == 1
 
 
 def test_the_followup_form_keeps_every_audit_form_name_in_place() -> None:
