@@ -314,7 +314,13 @@ class AuditBook:
             )
         }
         versions = {framework.version} | {str(a["framework_version"]) for a in allocations.values()}
-        reallocated = {k: bool((a["prefilled"] or {}).get("previous_worker")) for k, a in allocations.items()}
+        # Allocation notes each audit whose case was re-allocated within a month, the previous worker still with
+        # the authority (guidance section 2: a three-way meeting is advised).
+        notes = reg.allocation_notes
+        three_way = {
+            row[0] for row in conn.execute(sa.select(notes.c.audit_id).where(notes.c.kind == "three_way")) if row[0]
+        }
+        reallocated = {k: k in three_way for k in allocations}
         return cls(
             framework=framework,
             layout=audit_layout(framework),
@@ -338,6 +344,7 @@ class AuditCheck:
     safeguarding: bool
     errors: int
     warnings: int
+    reallocated: bool = False
 
     @property
     def month(self) -> str:
@@ -380,6 +387,7 @@ def check_audit(entry: Entry, book: AuditBook, inbox: str = "audits") -> None:
     )
     entry.problems += rules.validate(view)
     entry.check = _summarise(view, allocation, entry.problems)
+    entry.check.reallocated = view.reallocated
     errors = [p for p in entry.problems if p.severity == "error"]
     entry.codes = list(dict.fromkeys(p.code for p in entry.problems))
     if errors:

@@ -1355,8 +1355,7 @@ def _share_accepted(
         check = e.check
         who = people.case_people(check.case_ref)
         took_part = str(check.answers.get("sw_participation") or "") in ("In person", "Phone or video")
-        reallocated = bool((check.allocation["prefilled"] or {}).get("previous_worker"))
-        previous_tm = who["previous_team_manager"] if reallocated else None
+        previous_tm = who["previous_team_manager"] if check.reallocated else None
         to = feedback.addresses(who["team_manager"], who["service_manager"], who["cp_iro"], qa)
         cc = feedback.addresses(who["social_worker"] if took_part else None, previous_tm)
         notice = render_notice(

@@ -210,13 +210,14 @@ def allocate(
     status: str = "allocated",
     audit_id: str | None = None,
     previous_worker: bool = False,
+    previous_name: str = "",
     **prefilled_over: Any,
 ) -> dict[str, Any]:
     """An ``allocations`` row (and its staff and case rows); returns the pre-filled values, the register's truth."""
     seed_people(conn)
     audit_id = audit_id or str(uuid.uuid4())
-    if previous_worker:
-        prefilled_over.setdefault("previous_worker", "Pat Previous")
+    if previous_worker or previous_name:
+        prefilled_over.setdefault("previous_worker", previous_name or "Pat Previous")
     prefilled = prefilled_for(audit_id, case_ref, month, **prefilled_over)
     if not conn.execute(sa.select(reg.cases.c.case_ref).where(reg.cases.c.case_ref == case_ref)).first():
         conn.execute(
@@ -244,4 +245,10 @@ def allocate(
             created_at="2026-09-01T09:00:00+01:00",
         )
     )
+    if previous_worker:  # allocation notes a case re-allocated within a month (three-way meeting advised)
+        conn.execute(
+            sa.insert(reg.allocation_notes).values(
+                month=month, kind="three_way", staff_id="A1", audit_id=audit_id, created_at="2026-09-01T09:00:00+01:00"
+            )
+        )
     return prefilled

@@ -422,3 +422,19 @@ def test_a_large_form_is_read_again_rather_than_held(ctx: pipeline.Context) -> N
     message = email.message_from_bytes(shared.read_bytes(), policy=policy.default)
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content() == out.getvalue()
+
+
+def test_reallocated_case_shares_with_previous_team_manager_and_asks_for_three_way(ctx: pipeline.Context) -> None:
+    setup_form(ctx, changes={"three_way_meeting": "Not applicable"}, previous_worker=True)
+    result = pipeline.ingest_inbox(ctx, "2026-09")
+    assert outcome_of(result)["form.xlsx"] == ("accepted", "V108")
+    [shared] = list((ctx.config.output_dir / "2026-09" / "shared").glob("*.eml"))
+    message = email.message_from_bytes(shared.read_bytes(), policy=policy.default)
+    assert "tina.east@example.org" in message["Cc"]  # the previous worker's team manager
+
+
+def test_previous_worker_alone_is_not_a_reallocation(ctx: pipeline.Context) -> None:
+    # The form names a previous worker, but allocation did not note a re-allocation within the month.
+    _, alloc = setup_form(ctx, changes={"three_way_meeting": None}, previous_name="Pat Previous")
+    assert alloc["previous_worker"] == "Pat Previous"
+    assert outcome_of(pipeline.ingest_inbox(ctx, "2026-09"))["form.xlsx"] == ("accepted", "")
