@@ -1215,11 +1215,16 @@ def _first_fix(entry: ingest.Entry) -> str:
     return messages.fix(entry.codes[0]) if entry.codes and entry.codes[0] in messages.CATALOGUE else ""
 
 
+def _day(day: date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else ""
+
+
 def _audit_context(check: ingest.AuditCheck, organisation: str) -> dict[str, object]:
     pre = check.allocation["prefilled"] or {}
     return {
         **{k: pre.get(k, "") for k in ("case_ref", "team", "service", "social_worker", "team_manager")},
-        **{k: pre.get(k, "") for k in ("service_manager", "auditor_name", "due_date")},
+        **{k: pre.get(k, "") for k in ("service_manager", "auditor_name")},
+        "due_date": _day(check.allocation["due_date"]),
         "audit_month_label": Month.parse(check.month).label,
         "organisation": organisation,
     }
@@ -1365,7 +1370,7 @@ def _share_accepted(
             to,
             cc,
             overall_grade=check.overall_grade or "",
-            date_completed=check.answers.get("date_completed") or "",
+            date_completed=_day(check.date_completed),
             late=check.late,
             action_count=len(check.answers.get("actions", [])),
             previous_team_manager=previous_tm.name if previous_tm else "",
