@@ -104,7 +104,11 @@ class FormView:
 
     def text(self, name: str) -> str:
         """The answer as text ('' when blank); numbers and dates as they would be shown."""
-        return to_text(self.values.get(name))
+        cache = self.__dict__.setdefault("_texts", {})
+        found = cache.get(name)
+        if found is None:
+            found = cache[name] = to_text(self.values.get(name))
+        return found  # type: ignore[no-any-return]
 
     def grade(self, name: str) -> Grade | None:
         """The grade, ``None`` when blank; raises :class:`GradeParseError` when not a grade."""
