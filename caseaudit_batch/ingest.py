@@ -116,11 +116,15 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
     by_file, by_bytes = _first_seen(conn, inbox) if conn is not None else ({}, {})
     seen_here: dict[str, Entry] = {}
     entries: list[Entry] = []
+    resolved_folder = folder.resolve()
     for path in files if files is not None else list_files(folder):
-        try:
-            rel = path.resolve().relative_to(folder.resolve()).as_posix()
-        except ValueError:
-            rel = path.as_posix()
+        if ".." not in path.parts and path.is_relative_to(folder):
+            rel = path.relative_to(folder).as_posix()
+        else:
+            try:
+                rel = path.resolve().relative_to(resolved_folder).as_posix()
+            except ValueError:
+                rel = path.as_posix()
         stat = path.stat()
         entry = Entry(path=path, rel=rel, size=stat.st_size, mtime=stat.st_mtime)
         entries.append(entry)

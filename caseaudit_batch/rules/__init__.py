@@ -234,10 +234,15 @@ def safe_date(value: Any) -> date | None:
         return None
 
 
+_DISCOVERED: list[bool] = []
+
+
 def discover() -> dict[str, Rule]:
-    """Import every module of this package (each registers its rules)."""
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
+    """Import every module of this package (each registers its rules); done once."""
+    if not _DISCOVERED:
+        for module in pkgutil.iter_modules(__path__):
+            importlib.import_module(f"{__name__}.{module.name}")
+        _DISCOVERED.append(True)
     return REGISTRY
 
 
