@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import xml.etree.ElementTree as FastET
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
@@ -160,6 +162,8 @@ class SafeArchive:
         if total > MAX_TOTAL_BYTES:
             raise Refused("IN010", found=_size(total), limit=_size(MAX_TOTAL_BYTES))
         self.names = {info.filename for info in infos}
+        self.infos = {info.filename: info for info in infos}
+        self.data = data
         self._cache: dict[str, bytes] = {}
 
     def read(self, name: str) -> bytes:
@@ -177,20 +181,24 @@ class SafeArchive:
         self._cache[name] = data
         return data
 
-    def refuse_entities(self) -> None:
+    def refuse_entities(self, read_whole: frozenset[str] | set[str] = frozenset()) -> None:
         """Look for a document type declaration (where entities are declared) in every XML part, whichever parser
         would read it later. A DOCTYPE can only stand in the prolog, before the root element, so only the prolog
-        is read: comments and processing instructions are skipped properly, however long."""
+        is read: comments and processing instructions are skipped properly, however long. Parts in ``read_whole``
+        (the ones caseaudit reads itself) are unpacked whole once and kept."""
         for name in sorted(self.names):
             if name.lower().endswith((".xml", ".rels", ".vml")):
-                self._check_prolog(name)
+                self._check_prolog(name, name in read_whole)
 
-    def _check_prolog(self, name: str) -> None:
-        if (name in OWN_PARTS or name.startswith("xl/worksheets/")) and self.zf.getinfo(name).file_size <= SMALL_PART:
-            self.read(name)  # a part caseaudit reads itself: unpacked once, kept for the reading that follows
+    def _check_prolog(self, name: str, whole: bool) -> None:
+        if whole and self.infos[name].file_size <= SMALL_PART:
+            self.read(name)
         cached = self._cache.get(name)
         if cached is not None:
             _refuse_dtd_in_prolog(cached, complete=True)
+            return
+        head = self._peek(self.infos[name])
+        if head is not None and _refuse_dtd_in_prolog(head, complete=len(head) < PROLOG_PEEK):
             return
         try:
             with self.zf.open(name) as handle:
@@ -203,6 +211,30 @@ class SafeArchive:
                     head += more
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
             raise Refused("IN015", found=f"the part {name} cannot be unpacked ({type(exc).__name__})") from None
+
+    def _peek(self, info: zipfile.ZipInfo) -> bytes | None:
+        """The first bytes of a member, inflated straight from the archive (no zipfile reader machinery, which
+        costs more than the inflating); ``None`` when the member needs the full reader to tell."""
+        offset = info.header_offset
+        header = self.data[offset : offset + 30]
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        start = offset + 30 + name_length + extra_length
+        raw = self.data[start : start + min(info.compress_size, PROLOG_PEEK * 4)]
+        if info.compress_type == zipfile.ZIP_STORED:
+            head = raw[:PROLOG_PEEK]
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            try:
+                head = zlib.decompressobj(-15).decompress(raw, PROLOG_PEEK)
+            except zlib.error:
+                return None
+        else:
+            return None
+        # A short result is only trusted as the whole member when it is the whole member.
+        if len(head) < PROLOG_PEEK and len(head) != info.file_size:
+            return None
+        return head
 
     def xml(self, name: str, *, screened: bool = False) -> Any:
         """Parse one XML part; entity declarations (billion laughs, XXE) are refused.
@@ -225,7 +257,7 @@ class SafeArchive:
 
 PROLOG_PEEK = 2048
 SMALL_PART = 256 * 1024  # parts caseaudit reads itself, up to this size, are unpacked whole (and cached)
-OWN_PARTS = frozenset({"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "docProps/custom.xml"})
+READ_SHEETS = frozenset({MAIN_SHEET, ACTIONS_SHEET, META_SHEET})
 _PROLOG_SKIP = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
 
 
@@ -281,7 +313,6 @@ def open_package(data: bytes) -> Package:
     links = sorted(n for n in archive.names if n.startswith("xl/externalLinks/") and n.endswith(".xml"))
     if links or b"externalLink+xml" in types:
         raise Refused("IN013", found=f"{max(1, len(links))} external link(s)")
-    archive.refuse_entities()
     try:
         SafeET.fromstring(types)
     except DefusedXmlException:
@@ -309,6 +340,8 @@ def open_package(data: bytes) -> Package:
             name = prop.get("name", "")
             if name.startswith("caseaudit.") and len(prop):
                 custom[name.removeprefix("caseaudit.")] = (prop[0].text or "").strip()
+    # Every other part: its prolog screened for entity declarations (the sheets a reader will read, whole).
+    archive.refuse_entities({part for name, part in sheets.items() if name in READ_SHEETS})
     return Package(archive, sheets, custom)
 
 
@@ -327,6 +360,8 @@ def _resolve(target: str) -> str:
 
 
 def _check_numbers(data: bytes, sheet: str) -> None:
+    if b"v>-" not in data and b"v> " not in data and b"v>\n" not in data:
+        return  # no value starts with a minus sign (the common case): no need for the expression
     for text in _NEGATIVE.findall(data):
         try:
             value = float(text)
