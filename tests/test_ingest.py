@@ -438,3 +438,24 @@ def test_previous_worker_alone_is_not_a_reallocation(ctx: pipeline.Context) -> N
     _, alloc = setup_form(ctx, changes={"three_way_meeting": None}, previous_name="Pat Previous")
     assert alloc["previous_worker"] == "Pat Previous"
     assert outcome_of(pipeline.ingest_inbox(ctx, "2026-09"))["form.xlsx"] == ("accepted", "")
+
+
+def test_worker_processes_give_the_same_outcomes(ctx: pipeline.Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    from caseaudit_batch import ingest
+
+    monkeypatch.setattr(ingest, "PARALLEL_FROM", 2)
+    setup_form(ctx, "a.xlsx")
+    setup_form(ctx, "b.xlsx", case_ref="CR2002", changes={"s1_grade": None})
+    setup_form(
+        ctx, "c.xlsx", case_ref="CR3003", changes={"safeguarding_concern": "Yes", "safeguarding_detail": "TM told"}
+    )
+    (ctx.config.inbox("audits") / "d.xlsx").write_bytes(b"not,a,form\n")
+    result = pipeline.ingest_inbox(ctx, "2026-09")
+    assert outcome_of(result) == {
+        "a.xlsx": ("accepted", ""),
+        "b.xlsx": ("returned", "V001"),
+        "c.xlsx": ("accepted", ""),
+        "d.xlsx": ("rejected", "IN004"),
+    }
+    assert result.attention and "CR3003" in result.attention[0]
+    assert len(query(ctx, sa.select(reg.audits))) == 2
