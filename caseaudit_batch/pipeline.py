@@ -1531,12 +1531,24 @@ def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
         for entry in entries:
             if entry.pending:
                 ingest.check_audit_safely(entry, book)
+        concerns = {e.audit_id for e in entries if e.check is not None and e.check.safeguarding}
+        alerts = reg.alerts
+        raised: dict[str, str] = {
+            row.audit_id: row.raised_at
+            for row in conn.execute(
+                sa.select(alerts.c.audit_id, alerts.c.raised_at).where(alerts.c.audit_id.in_(concerns))
+            )
+        }
     result = Result("check")
     for e in entries:
         if e.check is not None and e.check.safeguarding:
-            result.attention.append(
-                messages.render("IN110", audit_id=e.audit_id, case_ref=e.check.case_ref) + f" (file {e.rel})"
-            )
+            if e.audit_id in raised:
+                line = messages.render(
+                    "IN112", audit_id=e.audit_id, case_ref=e.check.case_ref, date=str(raised[e.audit_id])[:10]
+                )
+            else:
+                line = messages.render("IN110", audit_id=e.audit_id, case_ref=e.check.case_ref)
+            result.attention.append(f"{line} File: {e.rel}.")
     for e in entries:
         result.lines.append(f"{e.rel}: {e.outcome.upper()}" + (f" [{';'.join(e.codes)}]" if e.codes else ""))
         if e.problems:

@@ -459,3 +459,10 @@ def test_worker_processes_give_the_same_outcomes(ctx: pipeline.Context, monkeypa
     }
     assert result.attention and "CR3003" in result.attention[0]
     assert len(query(ctx, sa.select(reg.audits))) == 2
+
+
+def test_check_says_when_the_alert_was_already_raised(ctx: pipeline.Context) -> None:
+    path, _ = setup_form(ctx, changes={"safeguarding_concern": "Yes", "safeguarding_detail": "TM told"})
+    pipeline.ingest_inbox(ctx, "2026-09")
+    result = pipeline.check_files(ctx, [path])
+    assert result.attention[0].startswith("[IN112] SAFEGUARDING") and "raised on 2026-09-01" in result.attention[0]
