@@ -553,6 +553,7 @@ class Standing:
     path: str
     date_completed: date | None
     mtime: float
+    replaced_by: str = ""  # set when a newer accepted version supersedes it
 
 
 def standing_versions(conn: Connection, audit_ids: Iterable[str]) -> dict[str, Standing]:
@@ -608,6 +609,7 @@ def settle_versions(entries: Sequence[Entry], standing: Mapping[str, Standing]) 
                 earlier.codes.append("IN103")
                 earlier.message = messages.text("IN103", other=later_name)
             else:
+                earlier.replaced_by = later_name
                 displaced.append(earlier)
             if isinstance(later, Entry):
                 later.codes.append("IN102")
@@ -630,13 +632,10 @@ def record_audits(
             sa.update(reg.audits).where(reg.audits.c.id.in_([d.audit_row_id for d in displaced])).values(current=False)
         )
         for d in displaced:
-            newer = next(
-                (e.rel for e in entries if e.outcome == "accepted" and e.check and _replaces(e, d)), "a newer version"
-            )
             conn.execute(
                 sa.update(reg.submissions)
                 .where(reg.submissions.c.id == d.submission_id)
-                .values(outcome="superseded", message=messages.text("IN103", other=newer))
+                .values(outcome="superseded", message=messages.text("IN103", other=d.replaced_by or "a newer version"))
             )
     versions = [e for e in entries if e.outcome in ("accepted", "superseded") and e.check and not e.known]
     if not versions:
@@ -673,10 +672,6 @@ def record_audits(
     if grade_rows:
         conn.execute(sa.insert(reg.section_grades), grade_rows)
     return row_ids
-
-
-def _replaces(entry: Entry, standing: Standing) -> bool:
-    return "IN102" in entry.codes and standing.path in entry.message
 
 
 __all__ = [

@@ -229,6 +229,8 @@ def test_superseding_across_runs(ctx: pipeline.Context) -> None:
     assert outcome_of(result)["v2.xlsx"] == ("accepted", "IN102")
     subs = dict(query(ctx, sa.select(reg.submissions.c.path, reg.submissions.c.outcome)))
     assert subs == {"v1.xlsx": "superseded", "v2.xlsx": "accepted"}
+    messages_by_path = dict(query(ctx, sa.select(reg.submissions.c.path, reg.submissions.c.message)))
+    assert messages_by_path["v1.xlsx"] == "Superseded by the newer accepted version v2.xlsx."
     [current] = query(ctx, sa.select(reg.audits).where(reg.audits.c.current.is_(True)))
     assert current.overall_grade == "Outstanding"
     # a returned correction never supersedes the accepted version
@@ -466,3 +468,16 @@ def test_check_says_when_the_alert_was_already_raised(ctx: pipeline.Context) -> 
     pipeline.ingest_inbox(ctx, "2026-09")
     result = pipeline.check_files(ctx, [path])
     assert result.attention[0].startswith("[IN112] SAFEGUARDING") and "raised on 2026-09-01" in result.attention[0]
+
+
+def test_an_older_version_arriving_later_is_superseded_at_once(ctx: pipeline.Context) -> None:
+    _, alloc = setup_form(ctx, "newer.xlsx", changes={"date_completed": date(2026, 9, 25)})
+    pipeline.ingest_inbox(ctx, "2026-09")
+    setup_form(ctx, "older.xlsx", changes={"date_completed": date(2026, 9, 10)}, alloc=alloc)
+    result = pipeline.ingest_inbox(ctx, "2026-09")
+    rows = {r["file"]: r for r in manifest_rows(result)}
+    assert rows["older.xlsx"]["outcome"] == "superseded" and "newer.xlsx" in rows["older.xlsx"]["message"]
+    [current] = query(ctx, sa.select(reg.audits).where(reg.audits.c.current.is_(True)))
+    assert current.date_completed == date(2026, 9, 25)
+    subs = dict(query(ctx, sa.select(reg.submissions.c.path, reg.submissions.c.message)))
+    assert subs["newer.xlsx"] == "Accepted."
