@@ -50,8 +50,10 @@ class Metrics:
     report_date: date
     values: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    #: one row per allocated audit of the month (the audit frame), used by the Audits sheet and the themes.
+    #: one row per allocated audit of the month (the audit frame).
     audits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the same for every month of the window (trend, 12-month themes).
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def table(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -338,6 +340,7 @@ def compute_metrics(
     needed = acc["three_way_meeting"].isin(("Yes", "No"))
     happened = acc["three_way_meeting"] == "Yes"
     v["three_way_meetings_needed"] = int(needed.sum())
+    v["three_way_meetings_held"] = int(happened.sum())
     v["three_way_meeting_rate"] = rate(int(happened.sum()), int(needed.sum()))
 
     tables["compliance_by_role"] = _grouped(m, ["auditor_role"], _compliance_row).rename(
@@ -512,7 +515,7 @@ def compute_metrics(
 
     tables["audits"] = _audits_table(m)
     v["small_numbers"] = _small_keys(v)
-    return Metrics(month=str(month), report_date=report_date, values=v, tables=tables, audits=m)
+    return Metrics(month=str(month), report_date=report_date, values=v, tables=tables, audits=m, frame=af)
 
 
 def _small_keys(v: dict[str, Any]) -> list[str]:
@@ -824,7 +827,8 @@ JSON_KEYS: dict[str, str] = {
     "sw_participation_rate": "sw_participation_count ÷ audits_accepted.",
     "three_way_meetings_needed": "Accepted audits of re-allocated cases needing a three-way meeting (answered Yes or "
     "No).",
-    "three_way_meeting_rate": "Three-way meetings held ÷ three_way_meetings_needed.",
+    "three_way_meetings_held": "Of those, audits recording that the three-way meeting took place (Yes).",
+    "three_way_meeting_rate": "three_way_meetings_held ÷ three_way_meetings_needed.",
     "audits_graded": "Accepted audits with a final overall grade.",
     "overall_grade_counts": "Final overall grades (after moderation and any Head of Service resolution; until an "
     "audit is moderated the auditor's grade is final), keyed Outstanding, Good, Requires Improvement, Inadequate.",

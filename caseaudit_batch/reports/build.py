@@ -1,0 +1,110 @@
+"""All of a month's report files from one :class:`RegisterData`: metrics once, then each writer (no register I/O).
+
+Returns file names (relative to ``output/YYYY-MM/``) with their bytes, so the caller stages them and a crash never
+leaves a partial report under its final name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ..clock import Month
+from ..framework import Framework
+from ..metrics import UNKNOWN, Metrics, Targets, compute_metrics
+from . import excel, word
+from .data import RegisterData
+from .themes import Theme, ThemeSummary, summarise
+
+
+@dataclass
+class MonthReports:
+    metrics: Metrics
+    themes: ThemeSummary
+    files: dict[str, bytes]
+    services: list[str]
+
+
+def json_name(month: Month) -> str:
+    return f"metrics-{month}.json"
+
+
+def excel_name(month: Month) -> str:
+    return f"caseaudit-report-{month}.xlsx"
+
+
+def word_name(month: Month, service: str | None = None) -> str:
+    suffix = f"-{safe_name(service)}" if service else ""
+    return f"Monthly-Case-File-Audit-Report-{month}{suffix}.docx"
+
+
+def themes_name(month: Month) -> str:
+    return f"Learning-Themes-{month}.docx"
+
+
+def safe_name(text: str) -> str:
+    """Unsafe characters and spaces become ``_`` (as in form file names)."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", text.strip()).strip("_") or "service"
+
+
+def metrics_json(metrics: Metrics) -> bytes:
+    return (json.dumps(metrics.values, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def _themes(metrics: Metrics, taxonomy: list[Theme], no_quotes: bool) -> ThemeSummary:
+    sections = metrics.tables["sections"]
+    shares = {
+        int(str(s)[1:]): (None if g is None or g != g else float(g))
+        for s, g in zip(sections["Section"], sections["Good or better"], strict=True)
+    }
+    return summarise(metrics.frame, taxonomy, metrics.month, section_good_or_better=shares, no_quotes=no_quotes)
+
+
+def build_month_reports(
+    data: RegisterData,
+    *,
+    report_date: date,
+    targets: Targets,
+    framework: Framework,
+    taxonomy: list[Theme],
+    template: Path,
+    organisation: str,
+    generated_on: date,
+    no_quotes: bool = False,
+) -> MonthReports:
+    month = data.month
+    label = month.label
+    metrics = compute_metrics(
+        data, report_date=report_date, targets=targets, framework=framework, generated_on=generated_on
+    )
+    themes = _themes(metrics, taxonomy, no_quotes)
+    files: dict[str, bytes] = {
+        json_name(month): metrics_json(metrics),
+        excel_name(month): excel.write_excel_report(metrics, themes, organisation=organisation, month_label=label),
+        word_name(month): word.write_word_report(
+            metrics, themes, template=template, organisation=organisation, month_label=label
+        ),
+        themes_name(month): word.write_learning_themes(
+            metrics, themes, template=template, organisation=organisation, month_label=label
+        ),
+    }
+    month_services = data.allocations.loc[data.allocations["month"] == str(month), "service"]
+    services = sorted({str(s) for s in month_services if isinstance(s, str) and s.strip() and s != UNKNOWN})
+    for service in services:
+        # Guidance section 4: each Head of Service cascades their own service's strengths and learning.
+        own = data.for_service(service)
+        pack = compute_metrics(
+            own, report_date=report_date, targets=targets, framework=framework, generated_on=generated_on
+        )
+        files[word_name(month, service)] = word.write_word_report(
+            pack,
+            _themes(pack, taxonomy, no_quotes),
+            template=template,
+            organisation=organisation,
+            month_label=label,
+            service=service,
+        )
+    return MonthReports(metrics=metrics, themes=themes, files=files, services=services)
