@@ -302,12 +302,19 @@ def compute_metrics(
     targets: Targets | None = None,
     framework: Framework | None = None,
     generated_on: date | None = None,
+    frame: pd.DataFrame | None = None,
+    excel_tables: bool = True,
 ) -> Metrics:
-    """All of the month's figures. ``report_date`` is D (due, overdue and late are judged at it)."""
+    """All of the month's figures. ``report_date`` is D (due, overdue and late are judged at it).
+
+    ``frame`` is :func:`audit_frame` of ``data`` when the caller has it already (a service pack filters the
+    whole authority's frame instead of building it again). ``excel_tables=False`` leaves out the tables only the
+    Excel report shows (each auditor's 12-month record, every problem, every audit), for the Word service packs.
+    """
     targets = targets or Targets()
     month = data.month
     first, last = month.first_day, month.last_day
-    af = audit_frame(data, framework)
+    af = audit_frame(data, framework) if frame is None else frame
     m = af[af["month"] == str(month)].copy()
     acc = m[m["accepted"]]
     tables: dict[str, pd.DataFrame] = {}
@@ -383,7 +390,8 @@ def compute_metrics(
             "Why no case was found": unallocated["detail"],
         }
     )
-    tables["auditor_record"] = _auditor_record(af, data)
+    if excel_tables:
+        tables["auditor_record"] = _auditor_record(af, data)
 
     # --- grades (final: after moderation and any Head of Service resolution) ------------------------------------
     counts = _grade_counts(acc["f_overall"])
@@ -513,7 +521,8 @@ def compute_metrics(
         }
     )
 
-    tables["audits"] = _audits_table(m)
+    if excel_tables:
+        tables["audits"] = _audits_table(m)
     v["small_numbers"] = _small_keys(v)
     return Metrics(month=str(month), report_date=report_date, values=v, tables=tables, audits=m, frame=af)
 
@@ -566,6 +575,9 @@ def _auditor_record(af: pd.DataFrame, data: RegisterData) -> pd.DataFrame:
     for _, note in data.notes[data.notes["kind"] == "exempt"].iterrows():
         cells.setdefault((note["staff_id"], note["month"]), "Exempt")
     staff = data.staff.set_index("staff_id")
+    names = staff["name"].to_dict() if len(staff) else {}
+    roles = staff["role"].to_dict() if len(staff) else {}
+    services = staff["service"].to_dict() if len(staff) else {}
     ids = sorted({s for s, _ in cells})
     records = []
     for sid in ids:
@@ -575,9 +587,9 @@ def _auditor_record(af: pd.DataFrame, data: RegisterData) -> pd.DataFrame:
         records.append(
             {
                 "Staff ID": sid,
-                "Auditor": staff["name"].get(sid, sid) if len(staff) else sid,
-                "Role": staff["role"].get(sid, "") if len(staff) else "",
-                "Service": staff["service"].get(sid, "") if len(staff) else "",
+                "Auditor": names.get(sid, sid),
+                "Role": roles.get(sid, ""),
+                "Service": services.get(sid, ""),
                 **dict(zip(data.months, marks, strict=True)),
                 "Allocated": allocated,
                 "On time": done,

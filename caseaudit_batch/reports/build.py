@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
+
 from ..clock import Month
 from ..framework import Framework
-from ..metrics import UNKNOWN, Metrics, Targets, compute_metrics
+from ..metrics import UNKNOWN, Metrics, Targets, audit_frame, compute_metrics
 from . import excel, word
 from .data import RegisterData
-from .themes import Theme, ThemeSummary, summarise
+from .themes import Tagger, Theme, ThemeSummary, summarise, tag_texts
 
 
 @dataclass
@@ -54,13 +56,13 @@ def metrics_json(metrics: Metrics) -> bytes:
     return (json.dumps(metrics.values, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
-def _themes(metrics: Metrics, taxonomy: list[Theme], no_quotes: bool) -> ThemeSummary:
+def _themes(metrics: Metrics, tagged: pd.DataFrame, tagger: Tagger, no_quotes: bool) -> ThemeSummary:
     sections = metrics.tables["sections"]
     shares = {
         int(str(s)[1:]): (None if g is None or g != g else float(g))
         for s, g in zip(sections["Section"], sections["Good or better"], strict=True)
     }
-    return summarise(metrics.frame, taxonomy, metrics.month, section_good_or_better=shares, no_quotes=no_quotes)
+    return summarise(tagged, tagger, metrics.month, section_good_or_better=shares, no_quotes=no_quotes)
 
 
 def build_month_reports(
@@ -77,10 +79,13 @@ def build_month_reports(
 ) -> MonthReports:
     month = data.month
     label = month.label
+    frame = audit_frame(data, framework)
     metrics = compute_metrics(
-        data, report_date=report_date, targets=targets, framework=framework, generated_on=generated_on
+        data, report_date=report_date, targets=targets, framework=framework, generated_on=generated_on, frame=frame
     )
-    themes = _themes(metrics, taxonomy, no_quotes)
+    tagger = Tagger(taxonomy)
+    tagged = tag_texts(frame, tagger)  # the window's text, tagged once for every output
+    themes = _themes(metrics, tagged, tagger, no_quotes)
     files: dict[str, bytes] = {
         json_name(month): metrics_json(metrics),
         excel_name(month): excel.write_excel_report(metrics, themes, organisation=organisation, month_label=label),
@@ -97,11 +102,17 @@ def build_month_reports(
         # Guidance section 4: each Head of Service cascades their own service's strengths and learning.
         own = data.for_service(service)
         pack = compute_metrics(
-            own, report_date=report_date, targets=targets, framework=framework, generated_on=generated_on
+            own,
+            report_date=report_date,
+            targets=targets,
+            framework=framework,
+            generated_on=generated_on,
+            frame=frame[frame["service"] == service],
+            excel_tables=False,
         )
         files[word_name(month, service)] = word.write_word_report(
             pack,
-            _themes(pack, taxonomy, no_quotes),
+            _themes(pack, tagged[tagged["service"] == service], tagger, no_quotes),
             template=template,
             organisation=organisation,
             month_label=label,

@@ -37,7 +37,7 @@ class Chart:
 
 def _png(fig: plt.Figure) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)  # layout is constrained: no second "tight" drawing pass
+    fig.savefig(buffer, format="png", dpi=100)  # fixed margins: no extra layout or "tight" drawing pass
     plt.close(fig)
     return buffer.getvalue()
 
@@ -48,7 +48,8 @@ def _pct(value: float | None) -> str:
 
 def grade_chart(counts: dict[str, int], title: str) -> Chart:
     """Final overall grades as horizontal bars with their counts."""
-    fig, ax = plt.subplots(figsize=(6.2, 2.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6.2, 2.4))
+    fig.subplots_adjust(left=0.28, right=0.95, top=0.95, bottom=0.2)
     names = list(GRADE_NAMES)[::-1]
     values = [counts.get(g, 0) for g in names]
     bars = ax.barh(names, values, color=[GRADE_COLOURS[g] for g in names])
@@ -72,7 +73,8 @@ def grade_chart(counts: dict[str, int], title: str) -> Chart:
 
 def trend_chart(trend: pd.DataFrame, title: str, target: float | None = None) -> Chart:
     """Completion rate and % good or better over the window, with the target line."""
-    fig, ax = plt.subplots(figsize=(6.2, 2.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6.2, 2.8))
+    fig.subplots_adjust(left=0.11, right=0.98, top=0.95, bottom=0.22)
     labels = [Month.parse(m).first_day.strftime("%b %y") for m in trend["Month"]]
     x = list(range(len(labels)))  # numeric positions: months with no audits keep their place on the axis
     completion = trend["Completion rate"].astype(float) * 100
@@ -99,7 +101,8 @@ def trend_chart(trend: pd.DataFrame, title: str, target: float | None = None) ->
 
 def sections_chart(sections: pd.DataFrame, title: str) -> Chart:
     """Each section's final grades as stacked horizontal bars (shares of graded audits)."""
-    fig, ax = plt.subplots(figsize=(6.2, 3.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    fig.subplots_adjust(left=0.36, right=0.97, top=0.97, bottom=0.22)
     labels = [f"{int(s[1:])}. {t}" for s, t in zip(sections["Section"], sections["Title"], strict=True)][::-1]
     left = [0.0] * len(labels)
     graded = sections["Graded"].tolist()[::-1]
@@ -110,7 +113,7 @@ def sections_chart(sections: pd.DataFrame, title: str) -> Chart:
         left = [a + b for a, b in zip(left, shares, strict=True)]
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of graded audits")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.45, -0.18), ncol=4, fontsize=8, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.35, -0.16), ncol=4, fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     parts = "; ".join(
         f"section {int(s[1:])} {_pct(g)} good or better"

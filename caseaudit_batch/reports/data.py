@@ -94,9 +94,12 @@ SAMPLE_COLUMNS = ("audit_id", "moderator_id", "due_date")
 
 def frame(rows: Iterable[Sequence[Any] | dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
     """A DataFrame with exactly these columns (missing ones blank), object dtype so values stay as given."""
-    records = [dict(zip(columns, r, strict=False)) if not isinstance(r, dict) else r for r in rows]
-    df = pd.DataFrame.from_records(records, columns=list(columns)) if records else pd.DataFrame(columns=list(columns))
-    return df.astype(object)
+    records = [tuple(r) if not isinstance(r, dict) else tuple(r.get(c) for c in columns) for r in rows]
+    if not records:
+        return pd.DataFrame(columns=list(columns)).astype(object)
+    width = len(columns)
+    padded = [r + (None,) * (width - len(r)) if len(r) < width else r for r in records]
+    return pd.DataFrame.from_records(padded, columns=list(columns)).astype(object)
 
 
 @dataclass

@@ -88,17 +88,28 @@ def load_taxonomy(path: Path) -> list[Theme]:
     return themes
 
 
+_WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
 class Tagger:
-    """One regular expression over every phrase: a single pass per text, whatever the number of themes."""
+    """Whole-word phrase matching by words: one pass over a text's words, whatever the number of themes."""
 
     def __init__(self, taxonomy: list[Theme]) -> None:
         self.taxonomy = taxonomy
-        self.by_phrase: dict[str, list[str]] = {}
+        # first word -> [(phrase words, theme names)]
+        self.by_first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        names: dict[tuple[str, ...], list[str]] = {}
         for theme in taxonomy:
             for phrase in theme.phrases:
-                self.by_phrase.setdefault(phrase, []).append(theme.name)
-        alternatives = sorted(self.by_phrase, key=len, reverse=True)
-        self.pattern = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in alternatives) + r")\b", re.IGNORECASE)
+                words = tuple(_words(phrase))
+                if words:
+                    names.setdefault(words, []).append(theme.name)
+        for words, themes in names.items():
+            self.by_first.setdefault(words[0], []).append((words, tuple(themes)))
         self.theme_patterns = {
             t.name: re.compile(r"\b(?:" + "|".join(re.escape(p) for p in t.phrases) + r")\b", re.IGNORECASE)
             for t in taxonomy
@@ -106,10 +117,14 @@ class Tagger:
 
     def themes_of(self, text: str) -> tuple[str, ...]:
         found: dict[str, None] = {}
-        for match in self.pattern.finditer(text):
-            for name in self.by_phrase[match.group(0).lower()]:
-                found[name] = None
-        return tuple(found)
+        words = _words(text)
+        for i, word in enumerate(words):
+            for phrase, themes in self.by_first.get(word, ()):
+                if len(phrase) == 1 or tuple(words[i : i + len(phrase)]) == phrase:
+                    for name in themes:
+                        found[name] = None
+        order = {t.name: n for n, t in enumerate(self.taxonomy)}
+        return tuple(sorted(found, key=order.__getitem__))
 
     def quote(self, theme: str, text: str) -> str:
         """The first sentence of ``text`` naming the theme, shortened at a word to ``MAX_QUOTE`` characters."""
@@ -142,17 +157,19 @@ def tag_texts(frame: pd.DataFrame, tagger: Tagger) -> pd.DataFrame:
 
 
 def summarise(
-    frame: pd.DataFrame,
-    taxonomy: list[Theme],
+    tagged: pd.DataFrame,
+    tagger: Tagger,
     month: str,
     *,
     section_good_or_better: dict[int, float | None] | None = None,
     no_quotes: bool = False,
     max_quotes: int = 3,
 ) -> ThemeSummary:
-    """Per theme: audits mentioning it this month (by field) and over the window, and a few quotations."""
-    tagger = Tagger(taxonomy)
-    tagged = tag_texts(frame, tagger)
+    """Per theme: audits mentioning it this month (by field) and over the window, and a few quotations.
+
+    ``tagged`` is :func:`tag_texts` of the audit frame (the window), or a part of it (one service).
+    """
+    taxonomy = tagger.taxonomy
     this_month = tagged[tagged["month"] == month]
     exploded = tagged.explode("themes").dropna(subset=["themes"])
     month_exploded = exploded[exploded["month"] == month]

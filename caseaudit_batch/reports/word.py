@@ -211,11 +211,14 @@ class _Builder:
 
     @staticmethod
     def para(sd: Any, text: str, style: str | None = None) -> None:
-        sd.add_paragraph(text, style=style)
+        paragraph = sd.add_paragraph(text)
+        if style:
+            # The style ID directly: python-docx's lookup by name scans every style on each call (slow).
+            paragraph._p.style = style.replace(" ", "")
 
     @staticmethod
     def heading(sd: Any, text: str, level: int = 2) -> None:
-        sd.add_paragraph(text, style=f"Heading {level}")
+        _Builder.para(sd, text, f"Heading {level}")
 
     @staticmethod
     def table(sd: Any, df: pd.DataFrame, columns: Sequence[str] | None = None, limit: int | None = None) -> None:
@@ -225,7 +228,7 @@ class _Builder:
         if limit is not None and len(records) > limit:
             records = records[:limit]
         table = sd.add_table(rows=1 + max(1, len(records)), cols=len(columns))
-        table.style = TABLE_STYLE
+        table._tbl.tblStyle_val = TABLE_STYLE.replace(" ", "")
         header = table.rows[0]
         tr_pr = header._tr.get_or_add_trPr()
         repeat = OxmlElement("w:tblHeader")  # repeat the header row on every page
@@ -270,7 +273,7 @@ class _Builder:
 
     @staticmethod
     def chart(sd: Any, chart: charts.Chart, table_columns: Sequence[str] | None = None) -> None:
-        sd.add_paragraph(chart.title, style="Heading 2")
+        _Builder.para(sd, chart.title, "Heading 2")
         sd.add_picture(io.BytesIO(chart.png), width=Cm(16))
         # docxtpl and python-docx set no alt text (field notes): set it on the picture's docPr.
         doc_pr = sd.paragraphs[-1].runs[-1]._r.xpath(".//wp:docPr")[0]
