@@ -220,6 +220,8 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
     staff = frame(conn.execute(sa.select(*(staff_t.c[c] for c in STAFF_COLUMNS))), STAFF_COLUMNS)
 
     aud_t = reg.audits
+    answer_keys = (*ANSWER_KEYS, *(f"{s}_grade" for s in SECTION_KEYS))
+    # Only the answers the reports use, extracted by the database (json_extract / ->>): the findings stay unread.
     audit_rows = conn.execute(
         sa.select(
             aud_t.c.id,
@@ -228,23 +230,11 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
             aud_t.c.date_completed,
             aud_t.c.late,
             aud_t.c.overall_grade,
-            aud_t.c.answers,
+            *(aud_t.c.answers[k].as_string().label(k) for k in answer_keys),
         ).where(aud_t.c.current == sa.true(), aud_t.c.month.in_(months))
     )
-    answer_keys = (*ANSWER_KEYS, *(f"{s}_grade" for s in SECTION_KEYS))
     audits = frame(
-        (
-            (
-                r.id,
-                r.audit_id,
-                r.month,
-                r.date_completed,
-                bool(r.late),
-                r.overall_grade,
-                *(_text((r.answers or {}).get(k)) for k in answer_keys),
-            )
-            for r in audit_rows
-        ),
+        ((*r[:4], bool(r[4]), *r[5:]) for r in audit_rows),
         AUDIT_COLUMNS,
     )
     sg_t = reg.section_grades
@@ -265,23 +255,10 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
             mod_t.c.grade_agreed,
             mod_t.c.actions_agreed,
             mod_t.c.overall_grade,
-            mod_t.c.answers,
+            *(mod_t.c.answers[f"m_{s}_grade"].as_string().label(f"m_{s}_grade") for s in SECTION_KEYS),
         ).where(mod_t.c.current == sa.true(), mod_t.c.audit_id.in_(in_window))
     )
-    moderations = frame(
-        (
-            (
-                r.audit_id,
-                r.moderation_date,
-                r.grade_agreed,
-                r.actions_agreed,
-                r.overall_grade,
-                *(_text((r.answers or {}).get(f"m_{s}_grade")) for s in SECTION_KEYS),
-            )
-            for r in mod_rows
-        ),
-        MODERATION_COLUMNS,
-    )
+    moderations = frame(mod_rows, MODERATION_COLUMNS)
     esc_t = reg.escalations
     escalations = frame(
         conn.execute(

@@ -85,7 +85,7 @@ def pct(value: float | None) -> str:
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def _day(value: Any) -> str:
@@ -107,7 +107,9 @@ def _cell_text(column: str, value: Any) -> str:
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value)
 
 
@@ -125,9 +127,9 @@ def summary_sentences(metrics: Metrics, month_label: str) -> list[str]:
     out: list[str] = []
     if v["audits_allocated"]:
         out.append(
-            f"{v['audits_completed']} of {v['audits_allocated']} audits allocated for {month_label} were completed "
+            f"{v['audits_completed']:,} of {v['audits_allocated']:,} audits allocated for {month_label} were completed "
             f"on time ({pct(v['completion_rate'])}{_caution(v, 'completion_rate')}); "
-            f"{v['audits_completed_late']} more were completed late and {v['audits_outstanding']} "
+            f"{v['audits_completed_late']:,} more were completed late and {v['audits_outstanding']:,} "
             f"{'is' if v['audits_outstanding'] == 1 else 'are'} not yet accepted."
         )
     else:
@@ -135,7 +137,7 @@ def summary_sentences(metrics: Metrics, month_label: str) -> list[str]:
     if v["audits_exempt"] or v["audits_unallocated"]:
         out.append(
             f"{_plural(v['audits_exempt'], 'auditor')} {'was' if v['audits_exempt'] == 1 else 'were'} exempt this "
-            f"month and {v['audits_unallocated']} could not be given a case (listed, not counted)."
+            f"month and {v['audits_unallocated']:,} could not be given a case (listed, not counted)."
         )
     counts = v["overall_grade_counts"]
     graded = v["audits_graded"]
@@ -143,42 +145,43 @@ def summary_sentences(metrics: Metrics, month_label: str) -> list[str]:
         gob = counts["Outstanding"] + counts["Good"]
         interval = f"; 95% interval {pct(v['good_or_better_ci_low'])} to {pct(v['good_or_better_ci_high'])}"
         out.append(
-            f"Of the {graded} audits graded, {gob} were good or better ({pct(v['good_or_better_rate'])}{interval}"
+            f"Of the {graded:,} audits graded, {gob:,} were good or better ({pct(v['good_or_better_rate'])}{interval}"
             f"{_caution(v, 'good_or_better_rate')}) against a target of {pct(t['good_or_better'])}."
         )
         ri = gob + counts["Requires Improvement"]
         out.append(
-            f"{ri} were requires improvement or better ({pct(v['ri_or_better_rate'])}) and {counts['Inadequate']} "
+            f"{ri:,} were requires improvement or better ({pct(v['ri_or_better_rate'])}) and {counts['Inadequate']:,} "
             f"inadequate ({pct(v['inadequate_rate'])}; the aim is at most {pct(t['inadequate_at_most'])})."
         )
     else:
         out.append("No audits of the month have been graded yet.")
     if v["audits_accepted"]:
         sentence = (
-            f"The social worker took part in {v['sw_participation_count']} of {v['audits_accepted']} accepted audits "
+            f"The social worker took part in {v['sw_participation_count']:,} of {v['audits_accepted']:,} accepted "
+            "audits "
             f"({pct(v['sw_participation_rate'])}{_caution(v, 'sw_participation_rate')})."
         )
         if v["three_way_meetings_needed"]:
             sentence += (
-                f" A needed three-way meeting took place in {v['three_way_meetings_held']} of "
-                f"{v['three_way_meetings_needed']} ({pct(v['three_way_meeting_rate'])}"
+                f" A needed three-way meeting took place in {v['three_way_meetings_held']:,} of "
+                f"{v['three_way_meetings_needed']:,} ({pct(v['three_way_meeting_rate'])}"
                 f"{_caution(v, 'three_way_meeting_rate')})."
             )
         out.append(sentence)
     if v["audits_moderated"]:
         agreed = v["moderation_compared"] - v["grades_raised"] - v["grades_lowered"]
         out.append(
-            f"{v['audits_moderated']} audits were moderated; the moderator agreed with the auditor's overall grade "
-            f"in {agreed} of {v['moderation_compared']} ({pct(v['moderation_agreement_rate'])}"
-            f"{_caution(v, 'moderation_agreement_rate')}), raised {v['grades_raised']} and lowered "
-            f"{v['grades_lowered']}."
+            f"{v['audits_moderated']:,} audits were moderated; the moderator agreed with the auditor's overall grade "
+            f"in {agreed:,} of {v['moderation_compared']:,} ({pct(v['moderation_agreement_rate'])}"
+            f"{_caution(v, 'moderation_agreement_rate')}), raised {v['grades_raised']:,} and lowered "
+            f"{v['grades_lowered']:,}."
         )
     else:
         out.append("No audits of the month have been moderated yet.")
     if v["actions_due"]:
         out.append(
-            f"{v['actions_due']} actions fell due in {month_label}; {v['actions_completed_on_time']} were completed "
-            f"on time ({pct(v['action_completion_rate'])}{_caution(v, 'action_completion_rate')}, "
+            f"{v['actions_due']:,} actions fell due in {month_label}; {v['actions_completed_on_time']:,} were "
+            f"completed on time ({pct(v['action_completion_rate'])}{_caution(v, 'action_completion_rate')}, "
             f"{v['action_rag']})."
         )
     else:
@@ -187,8 +190,8 @@ def summary_sentences(metrics: Metrics, month_label: str) -> list[str]:
                f"overdue at {_day(metrics.report_date)}.")  # fmt: skip
     if v["actions_completed_in_month"]:
         out.append(
-            f"Service managers signed off {v['actions_signed_off']} of the {v['actions_completed_in_month']} actions "
-            f"completed in {month_label} ({pct(v['sm_oversight_rate'])}{_caution(v, 'sm_oversight_rate')})."
+            f"Service managers signed off {v['actions_signed_off']:,} of the {v['actions_completed_in_month']:,} "
+            f"actions completed in {month_label} ({pct(v['sm_oversight_rate'])}{_caution(v, 'sm_oversight_rate')})."
         )
     alerts = v["safeguarding_alerts"]
     out.append(
@@ -261,7 +264,8 @@ class _Builder:
             longest_word = max(len(word) for word in column.split()) if column.split() else 4
             texts = [len(_cell_text(column, record[index])) for record in records[:200]]
             typical = sorted(texts)[len(texts) // 2] if texts else 0
-            weights.append(min(40.0, max(5.0, float(longest_word) + 1, typical * 0.8)))
+            # Bold header words need about 1.2 character widths each, plus the cell's padding.
+            weights.append(min(32.0, max(5.0, longest_word * 1.2 + 2, typical * 0.8)))
         total = sum(weights)
         widths = [Cm(PAGE_WIDTH_CM * w / total) for w in weights]
         table.autofit = False
@@ -446,7 +450,7 @@ def write_word_report(
         b.table(
             sd,
             teams[teams["Service"] == name],
-            ["Team", "Allocated", "Completed on time", "Graded", *GRADE_NAMES, "Good or better"],
+            ["Team", "Allocated", "Completed on time", "Completion rate", "Graded", "Good or better", "Inadequate"],
         )
     context["services"] = sd
 
