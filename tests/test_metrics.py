@@ -390,3 +390,12 @@ def test_every_json_key_is_documented(metrics) -> None:
 def test_targets_are_reported() -> None:
     result = compute_metrics(month_data(), report_date=D, targets=Targets(good_or_better=0.7))
     assert result.values["targets"]["good_or_better"] == 0.7
+
+
+def test_readme_documents_every_json_key() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    section = readme.split("## Reports and `metrics-YYYY-MM.json`")[1].split("\n## ")[0]
+    for key in JSON_KEYS:
+        assert f"| `{key}` |" in section, key
