@@ -107,6 +107,7 @@ def build(path: Path) -> Path:
 
     doc.add_paragraph('{%p if kind == "report" %}')
     doc.add_heading("Summary", level=1)
+    doc.add_paragraph("{{p at_a_glance }}")
     doc.add_paragraph("{%p for sentence in summary %}")
     doc.add_paragraph("{{ sentence }}", style="List Bullet")
     doc.add_paragraph("{%p endfor %}")

@@ -114,7 +114,8 @@ def _cell_text(column: str, value: Any) -> str:
 
 
 def _caution(v: dict[str, Any], key: str) -> str:
-    return CAUTION if key in v["small_numbers"] else ""
+    """Inside the parentheses that follow a share."""
+    return "; fewer than 5: treat with caution" if key in v["small_numbers"] else ""
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -198,6 +199,47 @@ def summary_sentences(metrics: Metrics, month_label: str) -> list[str]:
         f"{_plural(alerts, 'safeguarding alert')} {'was' if alerts == 1 else 'were'} raised from this month's audits."
     )
     return out
+
+
+def at_a_glance(metrics: Metrics) -> pd.DataFrame:
+    """The headline figures against their targets, for the top of the summary page."""
+    v = metrics.values
+    t = v["targets"]
+    counts = v["overall_grade_counts"]
+    gob = counts["Outstanding"] + counts["Good"]
+    graded = v["audits_graded"]
+
+    def status(value: float | None, target: float, at_most: bool = False) -> str:
+        if value is None:
+            return "n/a"
+        return "Met" if (value <= target if at_most else value >= target) else "Not met"
+
+    def count(n: int, d: int, key: str) -> str:
+        return f"{n:,} of {d:,}" + (" (fewer than 5)" if key in v["small_numbers"] else "")
+
+    interval = f"; 95% interval {pct(v['good_or_better_ci_low'])}-{pct(v['good_or_better_ci_high'])}" if graded else ""
+    rows = [
+        ("Audits completed on time", pct(v["completion_rate"]),
+         count(v["audits_completed"], v["audits_allocated"], "completion_rate"), "", ""),
+        ("Good or better (final grades)", pct(v["good_or_better_rate"]),
+         count(gob, graded, "good_or_better_rate") + interval, f"at least {pct(t['good_or_better'])}",
+         status(v["good_or_better_rate"], t["good_or_better"])),
+        ("Requires improvement or better", pct(v["ri_or_better_rate"]),
+         count(gob + counts["Requires Improvement"], graded, "ri_or_better_rate"), f"at least {pct(t['ri_or_better'])}",
+         status(v["ri_or_better_rate"], t["ri_or_better"])),
+        ("Inadequate", pct(v["inadequate_rate"]), count(counts["Inadequate"], graded, "inadequate_rate"),
+         f"at most {pct(t['inadequate_at_most'])}", status(v["inadequate_rate"], t["inadequate_at_most"], True)),
+        ("Moderation agreement", pct(v["moderation_agreement_rate"]),
+         count(v["moderation_compared"] - v["grades_raised"] - v["grades_lowered"], v["moderation_compared"],
+               "moderation_agreement_rate"), "", ""),
+        ("Actions completed on time", pct(v["action_completion_rate"]),
+         count(v["actions_completed_on_time"], v["actions_due"], "action_completion_rate"), "RAG", v["action_rag"]),
+        ("Actions overdue", f"{v['actions_overdue']:,}", f"at {_day(metrics.report_date)}", "", ""),
+        ("Service Manager oversight", pct(v["sm_oversight_rate"]),
+         count(v["actions_signed_off"], v["actions_completed_in_month"], "sm_oversight_rate"), "", ""),
+        ("Safeguarding alerts", f"{v['safeguarding_alerts']:,}", "", "", ""),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["Measure", "This month", "Count", "Target", "Status"])
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -360,6 +402,11 @@ def write_word_report(
         summary=summary_sentences(metrics, month_label),
         services_heading=f"{service}: teams" if service else "Services",
     )
+
+    sd = b.new()
+    b.table(sd, at_a_glance(metrics))
+    b.para(sd, "")
+    context["at_a_glance"] = sd
 
     sd = b.new()
     b.para(
@@ -559,6 +606,7 @@ def write_learning_themes(
         audience="For the Principal Social Worker, so that strengths and learning are built into training "
         "(guidance section 4).",
         summary=[],
+        at_a_glance="",
         services_heading="",
     )
     table = themes.table
