@@ -7,7 +7,10 @@ leaves a partial report under its final name.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -98,24 +101,68 @@ def build_month_reports(
     }
     month_services = data.allocations.loc[data.allocations["month"] == str(month), "service"]
     services = sorted({str(s) for s in month_services if isinstance(s, str) and s.strip() and s != UNKNOWN})
-    for service in services:
-        # Guidance section 4: each Head of Service cascades their own service's strengths and learning.
-        own = data.for_service(service)
-        pack = compute_metrics(
-            own,
-            report_date=report_date,
-            targets=targets,
-            framework=framework,
-            generated_on=generated_on,
-            frame=frame[frame["service"] == service],
+    job = _PackJob(data, frame, tagged, tagger, report_date, targets, framework, template, organisation, generated_on)
+    job.no_quotes = no_quotes
+    for service, blob in _packs(job, services):
+        files[word_name(month, service)] = blob
+    return MonthReports(metrics=metrics, themes=themes, files=files, services=services)
+
+
+@dataclass
+class _PackJob:
+    """What every service pack needs; handed to worker processes by fork (nothing is pickled on the way in)."""
+
+    data: RegisterData
+    frame: pd.DataFrame
+    tagged: pd.DataFrame
+    tagger: Tagger
+    report_date: date
+    targets: Targets
+    framework: Framework
+    template: Path
+    organisation: str
+    generated_on: date
+    no_quotes: bool = False
+
+    def pack(self, service: str) -> tuple[str, bytes]:
+        """Guidance section 4: each Head of Service cascades their own service's strengths and learning."""
+        metrics = compute_metrics(
+            self.data.for_service(service),
+            report_date=self.report_date,
+            targets=self.targets,
+            framework=self.framework,
+            generated_on=self.generated_on,
+            frame=self.frame[self.frame["service"] == service],
             excel_tables=False,
         )
-        files[word_name(month, service)] = word.write_word_report(
-            pack,
-            _themes(pack, tagged[tagged["service"] == service], tagger, no_quotes),
-            template=template,
-            organisation=organisation,
-            month_label=label,
+        blob = word.write_word_report(
+            metrics,
+            _themes(metrics, self.tagged[self.tagged["service"] == service], self.tagger, self.no_quotes),
+            template=self.template,
+            organisation=self.organisation,
+            month_label=self.data.month.label,
             service=service,
         )
-    return MonthReports(metrics=metrics, themes=themes, files=files, services=services)
+        return service, blob
+
+
+_JOB: _PackJob | None = None
+
+
+def _pack_in_worker(service: str) -> tuple[str, bytes]:
+    assert _JOB is not None
+    return _JOB.pack(service)
+
+
+def _packs(job: _PackJob, services: list[str]) -> list[tuple[str, bytes]]:
+    """The packs, on both cores where the platform can fork (the figures are already in memory)."""
+    global _JOB
+    workers = min(2, os.cpu_count() or 1, len(services))
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [job.pack(service) for service in services]
+    _JOB = job
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_pack_in_worker, services))
+    finally:
+        _JOB = None
