@@ -129,7 +129,7 @@ class Tagger:
     def quote(self, theme: str, text: str) -> str:
         """The first sentence of ``text`` naming the theme, shortened at a word to ``MAX_QUOTE`` characters."""
         pattern = self.theme_patterns[theme]
-        for sentence in _SENTENCE.split(text):
+        for sentence in _SENTENCE.split(text.replace("’", "'")):
             if pattern.search(sentence):
                 sentence = " ".join(sentence.split())
                 if len(sentence) > MAX_QUOTE:
