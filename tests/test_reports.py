@@ -193,6 +193,7 @@ def test_word_accessibility(made, name: str) -> None:
     assert "w:gridSpan" not in xml and "w:vMerge" not in xml, "merged cells"
     normal = doc.styles["Normal"].font
     assert normal.name == "Arial" and normal.size.pt >= 11
+    assert "September 2026" in doc.core_properties.title
 
 
 def test_word_headings_in_order(made) -> None:

@@ -348,6 +348,10 @@ def _render(tpl: DocxTemplate, context: dict[str, Any], path: Path) -> bytes:
             "REP002", path=str(path), what=f"a field could not be filled ({type(exc).__name__})"
         ) from None
     # Each picture a unique drawing ID (sub-documents number their own), and none without alt text.
+    # The document's title (read out by screen readers and shown in the title bar).
+    title = f"{context['title']}, {context['month_label']}" + (f" ({context['service']})" if context["service"] else "")
+    tpl.docx.core_properties.title = title
+    tpl.docx.core_properties.author = context["organisation"]
     body = tpl.docx.element.body
     for number, doc_pr in enumerate(body.iter(qn("wp:docPr")), start=1):
         doc_pr.set("id", str(number))
