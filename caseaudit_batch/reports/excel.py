@@ -277,15 +277,17 @@ def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: 
     headline = _headline(metrics)
     # The Value column mixes counts and shares: format shares row by row.
     book.table(ws, 3, "Headline", "Headline figures", headline.assign(Value=None))
+    centre_pct = wb.add_format({"num_format": "0%", "align": "center"})
+    centre = wb.add_format({"align": "center"})
     for i, value in enumerate(headline["Value"].tolist(), start=5):
         if isinstance(value, str):
-            ws.write_string(i, 1, value)
+            ws.write_string(i, 1, value, centre)
         elif value is None:
-            ws.write_string(i, 1, "n/a (none to count)")
+            ws.write_string(i, 1, "n/a", centre)
         elif isinstance(value, float):  # shares are fractions; counts are whole numbers
-            ws.write_number(i, 1, value, book.pct)
+            ws.write_number(i, 1, value, centre_pct)
         else:
-            ws.write_number(i, 1, float(value))
+            ws.write_number(i, 1, float(value), centre)
     book.widths["Summary"][1] = 14
     book.widths["Summary"][2] = 44
 
