@@ -10,7 +10,7 @@ import json
 import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -83,28 +83,29 @@ def build_month_reports(
     month = data.month
     label = month.label
     frame = audit_frame(data, framework)
-    metrics = compute_metrics(
-        data, report_date=report_date, targets=targets, framework=framework, generated_on=generated_on, frame=frame
-    )
     tagger = Tagger(taxonomy)
     tagged = tag_texts(frame, tagger)  # the window's text, tagged once for every output
-    themes = _themes(metrics, tagged, tagger, no_quotes)
-    files: dict[str, bytes] = {
-        json_name(month): metrics_json(metrics),
-        excel_name(month): excel.write_excel_report(metrics, themes, organisation=organisation, month_label=label),
-        word_name(month): word.write_word_report(
-            metrics, themes, template=template, organisation=organisation, month_label=label
-        ),
-        themes_name(month): word.write_learning_themes(
-            metrics, themes, template=template, organisation=organisation, month_label=label
-        ),
-    }
     month_services = data.allocations.loc[data.allocations["month"] == str(month), "service"]
     services = sorted({str(s) for s in month_services if isinstance(s, str) and s.strip() and s != UNKNOWN})
     job = _PackJob(data, frame, tagged, tagger, report_date, targets, framework, template, organisation, generated_on)
     job.no_quotes = no_quotes
-    for service, blob in _packs(job, services):
-        files[word_name(month, service)] = blob
+    with _Packs(job, services) as packs:  # the service packs are made alongside the whole-service outputs
+        metrics = compute_metrics(
+            data, report_date=report_date, targets=targets, framework=framework, generated_on=generated_on, frame=frame
+        )
+        themes = _themes(metrics, tagged, tagger, no_quotes)
+        files: dict[str, bytes] = {
+            json_name(month): metrics_json(metrics),
+            excel_name(month): excel.write_excel_report(metrics, themes, organisation=organisation, month_label=label),
+            word_name(month): word.write_word_report(
+                metrics, themes, template=template, organisation=organisation, month_label=label
+            ),
+            themes_name(month): word.write_learning_themes(
+                metrics, themes, template=template, organisation=organisation, month_label=label
+            ),
+        }
+        for service, blob in packs.results():
+            files[word_name(month, service)] = blob
     return MonthReports(metrics=metrics, themes=themes, files=files, services=services)
 
 
@@ -154,15 +155,32 @@ def _pack_in_worker(service: str) -> tuple[str, bytes]:
     return _JOB.pack(service)
 
 
-def _packs(job: _PackJob, services: list[str]) -> list[tuple[str, bytes]]:
-    """The packs, on both cores where the platform can fork (the figures are already in memory)."""
-    global _JOB
-    workers = min(2, os.cpu_count() or 1, len(services))
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [job.pack(service) for service in services]
-    _JOB = job
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_pack_in_worker, services))
-    finally:
+class _Packs:
+    """The service packs, in two worker processes where the platform can fork (the figures are already in memory,
+    so nothing is pickled on the way in), else one after another in this process."""
+
+    def __init__(self, job: _PackJob, services: list[str]) -> None:
+        self.job = job
+        self.services = services
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: list[Future[tuple[str, bytes]]] = []
+
+    def __enter__(self) -> _Packs:
+        global _JOB
+        workers = min(2, os.cpu_count() or 1, len(self.services))
+        if workers >= 2 and "fork" in multiprocessing.get_all_start_methods():
+            _JOB = self.job
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            self.futures = [self.pool.submit(_pack_in_worker, service) for service in self.services]
+        return self
+
+    def results(self) -> list[tuple[str, bytes]]:
+        if self.pool is None:
+            return [self.job.pack(service) for service in self.services]
+        return [future.result() for future in self.futures]
+
+    def __exit__(self, *exc: object) -> None:
+        global _JOB
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
         _JOB = None
