@@ -231,6 +231,26 @@ def test_summary_sentences_state_the_metrics(made) -> None:
     assert any(s == "1 safeguarding alert was raised from this month's audits." for s in sentences)
 
 
+def test_summary_sentences_of_the_hand_worked_month(made) -> None:
+    # The hand-worked month of test_metrics, in words: every number here was worked out by hand there.
+    assert word.summary_sentences(made.metrics, "September 2026") == [
+        "4 of 6 audits allocated for September 2026 were completed on time (67%); 1 more was completed late and 1 "
+        "is not yet accepted.",
+        "1 auditor was exempt this month and 1 could not be given a case (listed, not counted).",
+        "Of the 5 audits graded, 3 were good or better (60%; 95% interval 23% to 88%) against a target of 80%.",
+        "4 were requires improvement or better (80%) and 1 inadequate (20%; the aim is at most 5%).",
+        "The social worker took part in 4 of 5 accepted audits (80%). A needed three-way meeting took place in 1 of "
+        "2 (50%; fewer than 5: treat with caution).",
+        "4 audits were moderated; the moderator agreed with the auditor's overall grade in 2 of 4 (50%; fewer than "
+        "5: treat with caution), raised 0 and lowered 2.",
+        "4 actions fell due in September 2026; 2 were completed on time (50%; fewer than 5: treat with caution, Red).",
+        "2 actions were overdue at 30 September 2026.",
+        "Service managers signed off 2 of the 3 actions completed in September 2026 (67%; fewer than 5: treat with "
+        "caution).",
+        "1 safeguarding alert was raised from this month's audits.",
+    ]
+
+
 def test_autoescape_keeps_findings_whole(made) -> None:
     text = _docx_text(made.files["Monthly-Case-File-Audit-Report-2026-09.docx"])
     assert "Risk <high> & escalated" in text

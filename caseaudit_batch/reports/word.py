@@ -130,7 +130,8 @@ def summary_sentences(metrics: Metrics, month_label: str) -> list[str]:
         out.append(
             f"{v['audits_completed']:,} of {v['audits_allocated']:,} audits allocated for {month_label} were completed "
             f"on time ({pct(v['completion_rate'])}{_caution(v, 'completion_rate')}); "
-            f"{v['audits_completed_late']:,} more were completed late and {v['audits_outstanding']:,} "
+            f"{v['audits_completed_late']:,} more {'was' if v['audits_completed_late'] == 1 else 'were'} completed "
+            f"late and {v['audits_outstanding']:,} "
             f"{'is' if v['audits_outstanding'] == 1 else 'are'} not yet accepted."
         )
     else:
