@@ -219,7 +219,7 @@ def audit_frame(data: RegisterData, framework: Framework | None = None) -> pd.Da
     mods = mods.rename(columns={"overall_grade": "m_overall_raw"})
     af = af.merge(mods, on="audit_id", how="left")
     af["moderated"] = af["accepted"] & af["audit_id"].isin(set(mods["audit_id"]))
-    m_overall = af["m_overall_raw"].map(canon)
+    m_overall = _text_or(af["m_overall_raw"].astype(object), af["m_overall_grade"]).map(canon)
     af["m_overall"] = _only(af["moderated"], _text_or(m_overall, af["a_overall"]))
     for s in SECTION_KEYS:
         moderated_grade = af[f"m_{s}_grade"].map(canon)

@@ -399,3 +399,16 @@ def test_readme_documents_every_json_key() -> None:
     section = readme.split("## Reports and `metrics-YYYY-MM.json`")[1].split("\n## ")[0]
     for key in JSON_KEYS:
         assert f"| `{key}` |" in section, key
+
+
+def test_moderated_overall_from_the_form_answer_when_the_column_is_blank() -> None:
+    data = month_data()
+    mods = data.moderations.copy()
+    mods.loc[mods["audit_id"] == "AUD-3", ["overall_grade", "m_overall_grade"]] = [None, RI]
+    esc = data.escalations[data.escalations["audit_id"] != "AUD-2"]
+    from dataclasses import replace
+
+    result = compute_metrics(replace(data, moderations=mods, escalations=esc), report_date=D)
+    audits = result.table("audits").set_index("Audit ID")
+    assert audits.loc["AUD-3", "Overall final"] == RI
+    assert audits.loc["AUD-2", "Overall final"] == INAD  # no Head of Service resolution: the moderator's grade

@@ -61,6 +61,7 @@ MODERATION_COLUMNS = (
     "actions_agreed",
     "overall_grade",
     *(f"m_{s}_grade" for s in SECTION_KEYS),
+    "m_overall_grade",  # the form's answer, used when the column is blank
 )
 ESCALATION_COLUMNS = (
     "escalation_id",
@@ -256,6 +257,7 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
             mod_t.c.actions_agreed,
             mod_t.c.overall_grade,
             *(mod_t.c.answers[f"m_{s}_grade"].as_string().label(f"m_{s}_grade") for s in SECTION_KEYS),
+            mod_t.c.answers["m_overall_grade"].as_string().label("m_overall_grade"),
         ).where(mod_t.c.current == sa.true(), mod_t.c.audit_id.in_(in_window))
     )
     moderations = frame(mod_rows, MODERATION_COLUMNS)
