@@ -120,5 +120,8 @@ def sections_chart(sections: pd.DataFrame, title: str) -> Chart:
         for s, g in zip(sections["Section"], sections["Good or better"], strict=True)
     )
     alt = f"Stacked bar chart of final section grades. {parts}."
-    table = sections[["Section", "Title", *GRADE_NAMES, "Good or better"]].copy()
+    table = sections[[*GRADE_NAMES, "Good or better"]].copy()
+    table.insert(
+        0, "Section", [f"{int(s[1:])}. {t}" for s, t in zip(sections["Section"], sections["Title"], strict=True)]
+    )
     return Chart(title, alt, _png(fig), table)

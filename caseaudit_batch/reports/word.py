@@ -33,6 +33,9 @@ from .themes import ThemeSummary
 TABLE_STYLE = "Table Grid"
 HEADER_FILL = "DCE6F1"
 PAGE_WIDTH_CM = 17.0  # A4 less the template's 2 cm margins
+CM_PER_CHAR = 0.21  # Arial 11 pt, a typical character
+CM_PER_BOLD_CHAR = 0.24  # bold header text
+CELL_PADDING_CM = 0.45
 LIST_LIMIT = 25  # longer lists are in the Excel report
 CAUTION = " (fewer than 5: treat with caution)"
 
@@ -302,15 +305,25 @@ class _Builder:
     @staticmethod
     def widths(table: Any, columns: Sequence[str], records: Sequence[Sequence[Any]]) -> None:
         """Spread the columns over the page width by content, so no word is broken mid-way."""
-        weights = []
+        minimum: list[float] = []  # cm: no header word or word in a cell breaks across lines
+        wanted: list[float] = []  # cm: room for a typical cell on one line (capped)
         for index, column in enumerate(columns):
-            longest_word = max(len(word) for word in column.split()) if column.split() else 4
-            texts = [len(_cell_text(column, record[index])) for record in records[:200]]
-            typical = sorted(texts)[len(texts) // 2] if texts else 0
-            # Bold header words need about 1.2 character widths each, plus the cell's padding.
-            weights.append(min(32.0, max(5.0, longest_word * 1.2 + 2, typical * 0.8)))
-        total = sum(weights)
-        widths = [Cm(PAGE_WIDTH_CM * w / total) for w in weights]
+            header_word = max((len(word) for word in column.split()), default=4)
+            texts = [_cell_text(column, record[index]) for record in records[:200]]
+            lengths = sorted(len(text) for text in texts)
+            typical = lengths[len(lengths) // 2] if lengths else 0
+            content_word = max((len(word) for text in texts for word in text.split()), default=0)
+            least = max(header_word * CM_PER_BOLD_CHAR, content_word * CM_PER_CHAR) + CELL_PADDING_CM
+            minimum.append(least)
+            wanted.append(max(least, min(typical, 40) * CM_PER_CHAR + CELL_PADDING_CM))
+        if sum(wanted) <= PAGE_WIDTH_CM:
+            sizes = [w * PAGE_WIDTH_CM / sum(wanted) for w in wanted]
+        elif sum(minimum) <= PAGE_WIDTH_CM:
+            spare = (PAGE_WIDTH_CM - sum(minimum)) / (sum(wanted) - sum(minimum))
+            sizes = [m + (w - m) * spare for m, w in zip(minimum, wanted, strict=True)]
+        else:
+            sizes = [m * PAGE_WIDTH_CM / sum(minimum) for m in minimum]
+        widths = [Cm(size) for size in sizes]
         table.autofit = False
         for column, width in zip(table.columns, widths, strict=True):
             column.width = width
@@ -471,7 +484,7 @@ def write_word_report(
     b.chart(
         sd,
         charts.sections_chart(t["sections"], "Section grades"),
-        ["Section", "Title", *GRADE_NAMES, "Good or better"],
+        ["Section", *GRADE_NAMES, "Good or better"],
     )
     b.chart(sd, charts.trend_chart(t["trend"], "The last 12 months", v["targets"]["good_or_better"]))
     context["grades"] = sd
