@@ -352,3 +352,22 @@ def test_month_with_nothing_still_reports() -> None:
     assert "No audits were allocated for September 2026." in _docx_text(
         made.files["Monthly-Case-File-Audit-Report-2026-09.docx"]
     )
+
+
+def test_template_fields_are_the_ones_the_program_fills(tmp_path: Path) -> None:
+    from docxtpl import DocxTemplate
+
+    fields = DocxTemplate(str(TEMPLATE)).get_undeclared_template_variables()
+    expected = {
+        "organisation", "title", "month_label", "service", "report_date", "generated_on", "audience", "quotes_note",
+        "kind", "at_a_glance", "summary", "compliance", "grades", "services_heading", "services", "moderation",
+        "actions", "safeguarding", "themes", "org_learning", "glossary", "themes_overview", "themes_detail",
+        "untagged",
+    }  # fmt: skip
+    assert fields == expected
+    # The committed template is the one the committed script makes.
+    import runpy
+
+    script = runpy.run_path(str(TEMPLATES_DIR / "make_report_template.py"))
+    made = script["build"](tmp_path / "report_template.docx")
+    assert DocxTemplate(str(made)).get_undeclared_template_variables() == expected
