@@ -166,13 +166,15 @@ def _share(part: int, whole: int) -> float | None:
 
 def improved_by_service(moved: pd.DataFrame, month: str, months: int = 12) -> pd.DataFrame:
     """The share of follow-ups whose overall grade improved, over the ``months`` months to ``month``, by the
-    case's service, with a last row for all services."""
+    case's service, with a last row for all services. The share is of those compared (improved, same or worse),
+    as ``followups_improved_rate``."""
     window = in_window(moved, month, months)
     rows = []
     groups = [(str(k), g) for k, g in window.groupby("Service", sort=True)] + [(ALL_SERVICES, window)]
     for service, group in groups:
         counts = group["Overall"].value_counts()
         n = len(group)
+        compared = sum(int(counts.get(k, 0)) for k in MOVEMENTS)
         rows.append(
             {
                 "Service": service,
@@ -180,7 +182,7 @@ def improved_by_service(moved: pd.DataFrame, month: str, months: int = 12) -> pd
                 "Improved": int(counts.get(IMPROVED, 0)),
                 "Same": int(counts.get(SAME, 0)),
                 "Worse": int(counts.get(WORSE, 0)),
-                "Share improved": _share(int(counts.get(IMPROVED, 0)), n),
+                "Share improved": _share(int(counts.get(IMPROVED, 0)), compared),
                 "Actions closed first": int(group["Actions closed first"].astype(bool).sum()),
             }
         )
@@ -222,12 +224,18 @@ def sentence(moved: pd.DataFrame, month: str, months: int = 12) -> str:
 
 
 def followup_tables(
-    audits: pd.DataFrame, actions: pd.DataFrame, month: str, section_names: dict[str, str] | None = None
+    audits: pd.DataFrame,
+    actions: pd.DataFrame,
+    month: str,
+    section_names: dict[str, str] | None = None,
+    *,
+    moved: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The tables a report shows, over the 12 months to ``month``: ``followup_cases`` (each completed follow-up,
     its case reference and the movement of its overall and section grades), ``followup_sections`` (improved /
-    same / worse per section) and ``followup_by_service`` (the share improved by service)."""
-    moved = movement(audits, actions)
+    same / worse per section) and ``followup_by_service`` (the share improved by service). ``moved`` is
+    :func:`movement` of the same frames when the caller has it already."""
+    moved = movement(audits, actions) if moved is None else moved
     window = in_window(moved, month)
     names = section_names or {}
     cases = window[
@@ -250,12 +258,14 @@ def followup_tables(
     }
 
 
-def followup_values(audits: pd.DataFrame, actions: pd.DataFrame, month: str) -> dict[str, Any]:
+def followup_values(
+    audits: pd.DataFrame, actions: pd.DataFrame, month: str, *, moved: pd.DataFrame | None = None
+) -> dict[str, Any]:
     """The follow-up keys for ``metrics-YYYY-MM.json``: the month's ``followups_due`` and ``followups_completed``,
     and over the 12 months to ``month``: ``followups_compared``, ``followups_improved``, ``followups_same``,
     ``followups_worse``, ``followups_improved_rate`` (a fraction, ``None`` for none) and
-    ``followups_actions_closed_first``."""
-    moved = in_window(movement(audits, actions), month)
+    ``followups_actions_closed_first``. ``moved`` is :func:`movement` of the same frames, if already made."""
+    moved = in_window(movement(audits, actions) if moved is None else moved, month)
     counts = moved["Overall"].value_counts() if len(moved) else pd.Series(dtype=int)
     compared = int(sum(int(counts.get(k, 0)) for k in MOVEMENTS))
     return {
