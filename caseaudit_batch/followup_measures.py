@@ -79,9 +79,14 @@ def actions_closed_first(actions: pd.DataFrame, audit_id: str, by: date | None) 
     """Every action of the earlier audit closed (Completed or No longer required), each on or before ``by`` where
     its completion date is known; an audit with no actions had none to complete."""
     mine = actions[actions["audit_id"] == audit_id]
-    if mine.empty:
+    return _closed_by(list(zip(mine["status"], mine["completed_on"], strict=True)), by)
+
+
+def _closed_by(actions: list[tuple[Any, Any]], by: date | None) -> bool:
+    """:func:`actions_closed_first` for one audit's actions as (status, completed on) pairs."""
+    if not actions:
         return False
-    for status, completed in zip(mine["status"], mine["completed_on"], strict=True):
+    for status, completed in actions:
         if status not in CLOSED:
             return False
         done = _as_date(completed)
@@ -97,6 +102,12 @@ def movement(audits: pd.DataFrame, actions: pd.DataFrame | None = None) -> pd.Da
     done = done[done["accepted"].astype(bool)]
     earlier = {str(r["audit_id"]): r for r in audits.drop_duplicates("audit_id", keep="last").to_dict(orient="records")}
     actions = actions if actions is not None else pd.DataFrame(columns=["audit_id", "status", "completed_on"])
+    # Each audit's actions once (not a scan of every action per follow-up: a large authority has thousands).
+    by_audit: dict[str, list[tuple[Any, Any]]] = {}
+    for audit_id, status, completed in zip(
+        actions["audit_id"], actions["status"], actions["completed_on"], strict=True
+    ):
+        by_audit.setdefault(str(audit_id), []).append((status, completed))
     records: list[dict[str, Any]] = []
     for row in done.itertuples(index=False):
         first = earlier.get(str(row.followup_of))
@@ -115,8 +126,8 @@ def movement(audits: pd.DataFrame, actions: pd.DataFrame | None = None) -> pd.Da
             record[f"{s} before"] = first[s] if first is not None else None
             record[f"{s} now"] = getattr(row, s)
             record[s] = move(record[f"{s} before"], record[f"{s} now"])
-        record["Actions closed first"] = actions_closed_first(
-            actions, str(row.followup_of), _as_date(row.date_completed)
+        record["Actions closed first"] = _closed_by(
+            by_audit.get(str(row.followup_of), []), _as_date(row.date_completed)
         )
         records.append(record)
     columns = [

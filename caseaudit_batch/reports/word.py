@@ -311,6 +311,14 @@ class _Builder:
                 cell.text = _cell_text(column, value)
 
     @staticmethod
+    def listing(sd: Any, df: pd.DataFrame, columns: Sequence[str], which: str) -> None:
+        """A list of at most ``LIST_LIMIT`` rows (``df`` already sorted), saying so when it is longer: the Excel
+        report lists them all."""
+        if len(df) > LIST_LIMIT:
+            _Builder.para(sd, f"The {LIST_LIMIT} {which} of {len(df)}; the Excel report lists them all.")
+        _Builder.table(sd, df, columns, LIST_LIMIT)
+
+    @staticmethod
     def widths(table: Any, columns: Sequence[str], records: Sequence[Sequence[Any]]) -> None:
         """Spread the columns over the page width by content, so no word is broken mid-way."""
         minimum: list[float] = []  # cm: no header word or word in a cell breaks across lines
@@ -447,14 +455,11 @@ def write_word_report(
     b.heading(sd, "By the auditor's service")
     b.table(sd, t["compliance_by_service"], ["Auditor's service", *columns])
     b.heading(sd, "Outstanding audits")
-    out = t["outstanding"]
-    if len(out) > LIST_LIMIT:
-        b.para(sd, f"The {LIST_LIMIT} longest outstanding of {len(out)}; the Excel report lists them all.")
-    b.table(
+    b.listing(
         sd,
-        out.sort_values("Days overdue", ascending=False),
+        t["outstanding"].sort_values("Days overdue", ascending=False),
         ["Audit ID", "Case reference", "Auditor", "Line manager", "Due date", "Days overdue"],
-        LIST_LIMIT,
+        "longest outstanding",
     )
     if len(t["exempt"]) or len(t["unallocated"]):
         b.heading(sd, "Exempt auditors and auditors without a case")
@@ -562,14 +567,11 @@ def write_word_report(
         ["Service", "Raised", "Due", "Completed on time", "Completion rate", "RAG", "Overdue", "Oversight rate"],
     )
     b.heading(sd, "Overdue actions")
-    overdue = t["actions_overdue"]
-    if len(overdue) > LIST_LIMIT:
-        b.para(sd, f"The {LIST_LIMIT} most overdue of {len(overdue)}; the Excel report lists them all.")
-    b.table(
+    b.listing(
         sd,
-        overdue.sort_values("Days overdue", ascending=False),
+        t["actions_overdue"].sort_values("Days overdue", ascending=False),
         ["Action ID", "Case reference", "Team", "Team manager", "Due date", "Days overdue"],
-        LIST_LIMIT,
+        "most overdue",
     )
     context["actions"] = sd
 
@@ -643,16 +645,13 @@ def _followups_section(b: _Builder, metrics: Metrics, service: str | None) -> An
     b.heading(sd, "By section")
     b.table(sd, t["followup_sections"])
     b.heading(sd, "Cases re-audited")
-    cases = t["followup_cases"]
-    if len(cases) > LIST_LIMIT:
-        b.para(sd, f"The {LIST_LIMIT} latest of {len(cases)}; the Excel report lists them all, section by section.")
-    b.table(
+    b.listing(
         sd,
-        cases.sort_values(["Follow-up month", "Case reference"], ascending=[False, True]).rename(
-            columns={"Overall grade": "Movement"}
-        ),
+        t["followup_cases"]
+        .sort_values(["Follow-up month", "Case reference"], ascending=[False, True])
+        .rename(columns={"Overall grade": "Movement"}),
         ["Case reference", "Earlier audit month", "Follow-up month", "Overall before", "Overall now", "Movement"],
-        LIST_LIMIT,
+        "latest",
     )
     return sd
 
