@@ -57,6 +57,7 @@ _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
 _ODD_TAGS = re.compile(rb"<(?:c|row)[>/\t\r\n]|<\w+:(?:c|row)[\s>/]")
 _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _ANY_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_NEGATIVE_GUARD = re.compile(rb"v>\s*-")
 _NEGATIVE = re.compile(rb"<(?:\w+:)?v>\s*(-[0-9.eE+\-]+)\s*</")
 
 
@@ -355,8 +356,8 @@ def _resolve(target: str) -> str:
 
 
 def _check_numbers(data: bytes, sheet: str) -> None:
-    if b"v>-" not in data and b"v> " not in data and b"v>\n" not in data:
-        return  # no value starts with a minus sign (the common case): no need for the expression
+    if not _NEGATIVE_GUARD.search(data):
+        return  # no value starts with a minus sign (the common case): one quick pass instead of the full expression
     for text in _NEGATIVE.findall(data):
         try:
             value = float(text)
