@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 import traceback
@@ -258,7 +259,20 @@ def print_result(result: pipeline.Result) -> None:
         ui.say(line)
 
 
+# Children's data: whatever a run creates (register, its journal files, logs, outputs) gives other users no
+# access. The configured folder and file modes are then applied to outputs; this covers what they do not reach.
+UMASK = 0o007
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    previous = os.umask(UMASK)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     log_path = _setup_logging(args)

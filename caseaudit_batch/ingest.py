@@ -125,16 +125,25 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
                 rel = path.resolve().relative_to(resolved_folder).as_posix()
             except ValueError:
                 rel = path.as_posix()
-        stat = path.stat()
-        entry = Entry(path=path, rel=rel, size=stat.st_size, mtime=stat.st_mtime)
+        entry = Entry(path=path, rel=rel, size=0, mtime=0.0)
         entries.append(entry)
-        too_large = stat.st_size > reader.MAX_FILE_BYTES
-        if stat.st_size > KEEP_IN_MEMORY:
-            entry.sha256 = _hash_file(path)  # read again when checked: a run's memory stays small
-        else:
-            entry.data = path.read_bytes()
-            entry.size = len(entry.data)
-            entry.sha256 = hashlib.sha256(entry.data).hexdigest()
+        try:
+            stat = path.stat()
+            entry.size, entry.mtime = stat.st_size, stat.st_mtime
+            if stat.st_size > KEEP_IN_MEMORY:
+                entry.sha256 = _hash_file(path)  # read again when checked: a run's memory stays small
+            else:
+                entry.data = path.read_bytes()
+                entry.size = len(entry.data)
+                entry.sha256 = hashlib.sha256(entry.data).hexdigest()
+        except FileNotFoundError:
+            # Listed, then moved or deleted before it was read: still accounted for (and read again if it returns).
+            entry.settle("ignored", "IN007")
+            continue
+        except OSError as exc:
+            entry.settle("rejected", "IN008", detail=exc.strerror or type(exc).__name__)
+            continue
+        too_large = entry.size > reader.MAX_FILE_BYTES
         earlier = by_file.get((rel, entry.sha256))
         ignore_code = reader.ignorable(path.name)
         if earlier is not None:

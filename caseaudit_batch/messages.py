@@ -477,6 +477,18 @@ define(
     "or pasted documents.",
 )
 define(
+    "IN007",
+    "info",
+    "This file was listed but had gone (moved or deleted) before it could be read.",
+    "Nothing to do if it was moved on purpose; if it comes back, the next run reads it.",
+)
+define(
+    "IN008",
+    "error",
+    "This file could not be read: {detail}.",
+    "Check that caseaudit may read the file (its permissions) and that it is not being copied; then run again.",
+)
+define(
     "IN010",
     "error",
     "This workbook would expand to far more than a form could hold ({found}; limit {limit}): it "

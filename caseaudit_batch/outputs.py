@@ -26,11 +26,17 @@ JOURNAL = "journal.json"
 
 
 def ensure_dir(path: Path, mode: int = 0o770) -> Path:
-    """Create a folder (and parents) with the configured mode; raise :class:`OutputError` when it cannot be."""
+    """Create a folder (and parents) with the configured mode; raise :class:`OutputError` when it cannot be.
+
+    Every folder made here gets the mode, parents included (``mkdir(parents=True)`` would give the parents the
+    umask's default, often readable by everyone); folders that already exist are left as their owner set them,
+    except ``path`` itself."""
     try:
+        missing = [p for p in (path, *path.parents) if not p.exists()]
         path.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(PermissionError):
-            os.chmod(path, mode)
+        for folder in {path, *missing}:
+            with contextlib.suppress(PermissionError):
+                os.chmod(folder, mode)
     except OSError as exc:
         raise OutputError("OUT001", path=str(path), detail=_describe(exc)) from None
     return path
@@ -126,7 +132,12 @@ class Staging:
 
     def _write_journal(self) -> None:
         ensure_dir(self.root, self.folder_mode)
-        (self.root / JOURNAL).write_text(json.dumps(sorted(self._entries)), "utf-8")
+        journal = self.root / JOURNAL
+        try:
+            journal.write_text(json.dumps(sorted(self._entries)), "utf-8")
+            os.chmod(journal, self.file_mode)
+        except OSError as exc:  # a full disk here is a named fault (exit 73), not an internal error
+            raise OutputError("OUT001", path=str(journal), detail=_describe(exc)) from None
 
     @property
     def files(self) -> list[Path]:
@@ -146,18 +157,27 @@ def _publish(output_root: Path, root: Path, folder_mode: int, file_mode: int) ->
         shutil.rmtree(root, ignore_errors=True)
         return []
     moved: list[Path] = []
+    failed: OutputError | None = None
     for rel in json.loads(journal.read_text("utf-8")):
         staged = root / "files" / rel
         final = output_root / rel
         if not staged.exists():
             continue  # moved on an earlier, interrupted publish
-        ensure_dir(final.parent, folder_mode)
         try:
+            ensure_dir(final.parent, folder_mode)
             os.chmod(staged, file_mode)
             os.replace(staged, final)
+        except OutputError as exc:
+            failed = failed or exc
+            continue
         except OSError as exc:
-            raise OutputError("OUT001", path=str(final), detail=_describe(exc)) from None
+            # One file that cannot be replaced (held open, read-only folder) must not hold back the others: they
+            # are moved, and this one stays staged so that the next command moves it once the cause is gone.
+            failed = failed or OutputError("OUT001", path=str(final), detail=_describe(exc))
+            continue
         moved.append(final)
+    if failed is not None:
+        raise failed
     shutil.rmtree(root, ignore_errors=True)
     return moved
 

@@ -1,0 +1,163 @@
+"""Helpers for the reliability suite: a real working folder, real forms in the inbox, ``caseaudit`` run as a real
+child process (``child.py``), and snapshots of the register and the output folder to compare."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from formkit import allocate, good_answers, make_form
+
+from caseaudit_batch import pipeline
+from caseaudit_batch import register as reg
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).with_name("child.py")
+TODAY = "2026-09-25"
+ACTIONS = [("Update the chronology for the child", "Sam Worker", date(2026, 10, 30))]
+# Tables whose rows are the register's content (the run log is the one table a re-run may add to).
+CONTENT_TABLES = ("submissions", "problems", "audits", "section_grades", "actions", "alerts", "notices", "allocations")
+
+
+def build(folder: Path, forms: int = 3, answers: Mapping[str, Any] | None = None, prefix: str = "form") -> Path:
+    """``caseaudit init`` a working folder, allocate ``forms`` audits for September 2026 and put each completed
+    form in the audits inbox. Returns the config path."""
+    pipeline.init_workspace(folder, organisation="Reliability Council")
+    config = folder / "caseaudit.toml"
+    add_forms(config, forms, answers, prefix)
+    return config
+
+
+def add_forms(
+    config: Path, forms: int, answers: Mapping[str, Any] | None = None, prefix: str = "form", start: int = 0
+) -> list[Path]:
+    ctx = pipeline.open_context(config, "2026-09-01")
+    filled = {**good_answers(ctx.framework), **(answers or {})}
+    made = []
+    try:
+        with ctx.register.engine.begin() as conn:
+            for i in range(start, start + forms):
+                prefilled = allocate(conn, ctx.framework, case_ref=f"CR{1000 + i}")
+                path = ctx.config.inbox("audits") / f"{prefix}{i:04d}.xlsx"
+                path.write_bytes(make_form(ctx.framework, prefilled, filled, ACTIONS))
+                made.append(path)
+    finally:
+        ctx.close()
+    return made
+
+
+def env(hook: str | None = None) -> dict[str, str]:
+    variables = dict(os.environ)
+    variables["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
+    variables.pop("CASEAUDIT_TEST_HOOK", None)
+    if hook:
+        variables["CASEAUDIT_TEST_HOOK"] = hook
+    return variables
+
+
+def command(config: Path, args: Sequence[str], today: str = TODAY) -> list[str]:
+    name, *rest = args
+    return [sys.executable, str(CHILD), name, "--config", str(config), "--today", today, *rest]
+
+
+def caseaudit(
+    config: Path, *args: str, hook: str | None = None, today: str = TODAY, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run ``caseaudit ARGS`` as a real child process and wait for it."""
+    return subprocess.run(
+        command(config, args, today), env=env(hook), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def start(config: Path, *args: str, hook: str | None = None, today: str = TODAY) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        command(config, args, today), env=env(hook), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def register_rows(config: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the content tables, in a stable order (the run log left out)."""
+    ctx = pipeline.open_context(config, TODAY)
+    try:
+        with ctx.register.reader() as conn:
+            return {
+                name: sorted(
+                    (tuple(repr(v) for v in row) for row in conn.execute(sa.select(reg.metadata.tables[name]))),
+                )
+                for name in CONTENT_TABLES
+            }
+    finally:
+        ctx.close()
+
+
+def run_log_count(config: Path) -> int:
+    ctx = pipeline.open_context(config, TODAY)
+    try:
+        with ctx.register.reader() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(reg.run_log)).scalar_one())
+    finally:
+        ctx.close()
+
+
+def output_dir(config: Path) -> Path:
+    return config.parent / "output"
+
+
+def output_files(config: Path) -> dict[str, str]:
+    """Every file under the output folder (not the staging area, not the logs) and its SHA-256."""
+    root = output_dir(config)
+    found = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and rel.parts[0] not in (".staging", "logs"):
+            found[rel.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def complete(path: Path) -> bool:
+    """Whether a file is whole: archives pass their CRC check, JSON parses, text files end with a line end."""
+    data = path.read_bytes()
+    if path.suffix in (".xlsx", ".docx"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return archive.testzip() is None and "[Content_Types].xml" in archive.namelist()
+        except zipfile.BadZipFile:
+            return False
+    if path.suffix == ".json":
+        try:
+            json.loads(data)
+        except ValueError:
+            return False
+        return True
+    return data.endswith(b"\n")
+
+
+def manifest(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def manifests(config: Path, inbox: str = "audits") -> list[Path]:
+    return sorted(output_dir(config).glob(f"*/manifest-{inbox}-*.csv"), key=lambda p: p.stat().st_mtime_ns)
+
+
+def xml_parts(path: Path) -> dict[str, str]:
+    """The text of every XML part of an Office file."""
+    with zipfile.ZipFile(path) as archive:
+        return {
+            name: archive.read(name).decode("utf-8", "replace")
+            for name in archive.namelist()
+            if name.endswith((".xml", ".rels"))
+        }
