@@ -227,14 +227,26 @@ def _log_dir(args: argparse.Namespace) -> Path:
     return Path(tempfile.gettempdir()) / "caseaudit-logs"
 
 
+class _LogFile(logging.FileHandler):
+    """A log file that never puts a traceback on screen: when the disk is full or the folder read-only, the
+    command's own message says what failed (exit 73); a lost log line is not worth a second, confusing one."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        pass
+
+
 def _setup_logging(args: argparse.Namespace) -> Path:
-    folder = _log_dir(args)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        folder = Path(tempfile.gettempdir())
-    path = folder / f"caseaudit-{datetime.now():%Y%m%d}.log"
-    handler = logging.FileHandler(path, encoding="utf-8")
+    name = f"caseaudit-{datetime.now():%Y%m%d}.log"
+    handler: logging.Handler = logging.NullHandler()
+    path = Path(tempfile.gettempdir()) / name
+    for folder in (_log_dir(args), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handler = _LogFile(folder / name, encoding="utf-8")
+        except OSError:  # a read-only or full output folder: try the next place, else log nowhere
+            continue
+        path = folder / name
+        break
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger("caseaudit")
     root.handlers = [handler]

@@ -161,3 +161,47 @@ def xml_parts(path: Path) -> dict[str, str]:
             for name in archive.namelist()
             if name.endswith((".xml", ".rels"))
         }
+
+
+def rezip(good: bytes, change: Mapping[str, bytes], add: Mapping[str, bytes] | None = None) -> bytes:
+    """A copy of the workbook ``good`` with parts changed or added."""
+    src = zipfile.ZipFile(io.BytesIO(good))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, change.get(info.filename, src.read(info.filename)))
+        for name, body in (add or {}).items():
+            dst.writestr(name, body)
+    return out.getvalue()
+
+
+def hostile_corpus(good: bytes) -> dict[str, tuple[bytes, str, str]]:
+    """Broken and hostile files made from a good form: name -> (bytes, expected outcome, expected code)."""
+    from caseaudit_batch.workbook import reader
+
+    sheet = "xl/worksheets/sheet1.xml"
+    return {
+        "~$lockfile.xlsx": (b"\x00lock", "ignored", "IN001"),
+        "Thumbs.db": (b"\x00\x01", "ignored", "IN002"),
+        "legacy.xlsx": (reader.OLE_MAGIC + b"\x00" * 512, "rejected", "IN003"),
+        "renamed-csv.xlsx": (b"Case reference,Team\nCR1,a\n", "rejected", "IN004"),
+        "empty.xlsx": (b"", "rejected", "IN005"),
+        "truncated.xlsx": (good[: len(good) // 3], "rejected", "IN005"),
+        "zip-bomb.xlsx": (rezip(good, {sheet: b"<a>" + b"A" * (30 * 1024 * 1024) + b"</a>"}), "rejected", "IN010"),
+        "entities.xlsx": (
+            rezip(good, {sheet: b'<!DOCTYPE a [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><a>&b;</a>'}),
+            "rejected",
+            "IN014",
+        ),
+        "xxe.xlsx": (
+            rezip(good, {sheet: b'<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>'}),
+            "rejected",
+            "IN014",
+        ),
+        "macro.xlsx": (rezip(good, {}, {"xl/vbaProject.bin": reader.OLE_MAGIC}), "rejected", "IN012"),
+        "external-link.xlsx": (
+            rezip(good, {}, {"xl/externalLinks/externalLink1.xml": b"<externalLink/>"}),
+            "rejected",
+            "IN013",
+        ),
+    }

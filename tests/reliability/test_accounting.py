@@ -1,0 +1,99 @@
+"""Every input file is accounted for: files seen = accepted + returned + superseded + duplicate + rejected +
+ignored, in every run; the manifest lists each file once, the register records each new one once, and files that
+vanish or appear while a run is going are recorded, not missed."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from formkit import allocate, good_answers, make_form
+from relkit import ACTIONS, TODAY, build, caseaudit, hostile_corpus, manifest, manifests
+
+from caseaudit_batch import ingest, pipeline
+from caseaudit_batch import register as reg
+
+
+def _inbox_files(config: Path) -> list[str]:
+    inbox = config.parent / "inbox" / "audits"
+    return sorted(p.relative_to(inbox).as_posix() for p in inbox.rglob("*") if p.is_file())
+
+
+def _check_sums(config: Path, stdout: str) -> list[dict[str, str]]:
+    rows = manifest(manifests(config)[-1])
+    assert sorted(r["file"] for r in rows) == _inbox_files(config), "every file in the inbox, each once"
+    tally = {outcome: sum(r["outcome"] == outcome for r in rows) for outcome in ingest.OUTCOMES}
+    assert sum(tally.values()) == len(rows), "every file has exactly one of the six outcomes"
+    seen = re.search(r"Files seen: (\d+) \(([^)]*)\)", stdout)
+    assert seen is not None and int(seen.group(1)) == len(rows)
+    assert seen.group(2) == ", ".join(f"{n} {name}" for name, n in tally.items())
+    return rows
+
+
+def test_a_mixed_month_is_fully_accounted_for(tmp_path: Path) -> None:
+    config = build(tmp_path / "qa", forms=10)
+    inbox = config.parent / "inbox" / "audits"
+    ctx = pipeline.open_context(config, "2026-09-01")
+    answers = good_answers(ctx.framework)
+    with ctx.register.engine.begin() as conn:
+        versioned = allocate(conn, ctx.framework, case_ref="CR5000")
+        broken = allocate(conn, ctx.framework, case_ref="CR5001")
+    early = make_form(ctx.framework, versioned, {**answers, "date_completed": date(2026, 9, 10)}, ACTIONS)
+    late = make_form(ctx.framework, versioned, {**answers, "date_completed": date(2026, 9, 20)}, ACTIONS)
+    (inbox / "v1.xlsx").write_bytes(early)
+    (inbox / "v2.xlsx").write_bytes(late)
+    (inbox / "returned.xlsx").write_bytes(make_form(ctx.framework, broken, {**answers, "s4_grade": None}, ACTIONS))
+    (inbox / "sub").mkdir()
+    (inbox / "sub" / "copy.xlsx").write_bytes((inbox / "form0001.xlsx").read_bytes())
+    corpus = hostile_corpus((inbox / "form0002.xlsx").read_bytes())
+    for name, (data, _, _) in corpus.items():
+        (inbox / name).write_bytes(data)
+    ctx.close()
+
+    first = caseaudit(config, "ingest", "--month", "2026-09")
+    assert first.returncode == 65, first.stderr  # new files were rejected or returned
+    rows = {r["file"]: r for r in _check_sums(config, first.stdout)}
+    for name, (_, outcome, code) in corpus.items():
+        assert (rows[name]["outcome"], rows[name]["codes"].split(";")[0]) == (outcome, code), name
+    assert rows["v1.xlsx"]["outcome"] == "superseded" and rows["v2.xlsx"]["outcome"] == "accepted"
+    assert rows["returned.xlsx"]["outcome"] == "returned"
+    assert rows["sub/copy.xlsx"]["outcome"] == "duplicate"
+    assert {r["outcome"] for r in rows.values()} == set(ingest.OUTCOMES), "all six outcomes occur"
+    ctx = pipeline.open_context(config, TODAY)
+    with ctx.register.reader() as conn:
+        recorded = conn.execute(sa.select(reg.submissions.c.path)).scalars().all()
+    ctx.close()
+    assert sorted(recorded) == sorted(rows), "the register records each new file once"
+
+    second = caseaudit(config, "ingest", "--month", "2026-09")
+    assert second.returncode == 0, second.stderr  # nothing new
+    again = _check_sums(config, second.stdout)
+    assert len(again) == len(rows)
+
+
+def test_files_that_vanish_or_appear_during_a_run_are_recorded(tmp_path: Path) -> None:
+    config = build(tmp_path / "qa", forms=3)
+    # After the inbox is listed, form0001.xlsx is moved to late.xlsx (a user tidying the folder mid-run).
+    during = caseaudit(config, "ingest", "--month", "2026-09", hook="vanish:form0001.xlsx:late.xlsx")
+    assert during.returncode == 0, during.stderr
+    rows = {r["file"]: r for r in manifest(manifests(config)[-1])}
+    assert sorted(rows) == ["form0000.xlsx", "form0001.xlsx", "form0002.xlsx"], "listed files, each with an outcome"
+    assert (rows["form0001.xlsx"]["outcome"], rows["form0001.xlsx"]["codes"]) == ("ignored", "IN007")
+    assert "Files seen: 3" in during.stdout
+
+    after = caseaudit(config, "ingest", "--month", "2026-09")
+    assert after.returncode == 0, after.stderr
+    rows = {r["file"]: r for r in manifest(manifests(config)[-1])}
+    assert rows["late.xlsx"]["outcome"] == "accepted", "the file that appeared is read on the next run"
+    assert sorted(rows) == _inbox_files(config)
+
+
+def test_a_file_gone_or_unreadable_when_read_gets_an_outcome(tmp_path: Path) -> None:
+    config = build(tmp_path / "qa", forms=2)
+    inbox = config.parent / "inbox" / "audits"
+    entries = ingest.gather(None, "audits", inbox, [inbox / "form0000.xlsx", inbox / "gone.xlsx", inbox])
+    outcomes = [(e.rel, e.outcome, e.codes) for e in entries]
+    assert outcomes[1] == ("gone.xlsx", "ignored", ["IN007"])
+    assert outcomes[2][1:] == ("rejected", ["IN008"])  # a folder where a file was listed: cannot be read
