@@ -231,7 +231,7 @@ class _LogFile(logging.FileHandler):
     """A log file that never puts a traceback on screen: when the disk is full or the folder read-only, the
     command's own message says what failed (exit 73); a lost log line is not worth a second, confusing one."""
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+    def handleError(self, record: logging.LogRecord) -> None:
         pass
 
 

@@ -404,7 +404,11 @@ def check_audit(entry: Entry, book: AuditBook, inbox: str = "audits") -> None:
     errors = [p for p in entry.problems if p.severity == "error"]
     entry.codes = list(dict.fromkeys(p.code for p in entry.problems))
     if errors:
-        entry.settle("returned", note=f"{len(errors)} error(s) to correct: " + errors[0].message)
+        # The note goes to the manifest: it names where the first error is, never what the form says there (the
+        # problem's own message may quote the answer; the feedback and the QA workbook carry that).
+        first = errors[0]
+        place = first.label or first.field or first.cell or "the form"
+        entry.settle("returned", note=f"{len(errors)} error(s) to correct; the first: {place} ({first.code}).")
         entry.data = None
     else:
         warnings = len(entry.problems)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from .errors import LockBusy, RegisterError
 
 SCHEMA_VERSION = 1
+REGISTER_FILE_MODE = 0o660  # owner and group only
 
 metadata = sa.MetaData()
 
@@ -327,12 +328,18 @@ class Register:
             if not create and not path.exists():
                 raise RegisterError("REG002", where=str(path), detail="the file does not exist")
             path.parent.mkdir(parents=True, exist_ok=True)
+        new_file = path is not None and not path.exists()
         try:
             engine = sa.create_engine(url, future=True)
             register = cls(url=url, engine=engine)
             register.migrate()
         except sa.exc.SQLAlchemyError as exc:
             raise RegisterError("REG002", where=_safe_url(url), detail=type(exc).__name__) from None
+        if new_file and path is not None:
+            # Children's data: a new register gives other users no access, whatever the umask (SQLite gives its
+            # -wal and -shm files the database file's mode).
+            with contextlib.suppress(OSError):
+                os.chmod(path, REGISTER_FILE_MODE)
         return register
 
     def migrate(self) -> None:

@@ -205,3 +205,33 @@ def hostile_corpus(good: bytes) -> dict[str, tuple[bytes, str, str]]:
             "IN013",
         ),
     }
+
+
+def real_month(folder: Path, auditors: int = 8, pause_reason: str = "") -> tuple[Path, list[Path]]:
+    """A working folder with a synthetic authority allocated for September 2026 by the real ``caseaudit allocate``
+    (a child process). ``pause_reason`` is given to one paused auditor (shown on allocations.xlsx).
+    Returns the config path and the blank forms allocation made."""
+    import dataclasses
+
+    from caseaudit_batch import demo, synthetic
+
+    pipeline.init_workspace(folder, organisation="Reliability Council")
+    authority = synthetic.make_authority(auditors, today=date(2026, 9, 1))
+    if pause_reason:
+        index = next(i for i, p in enumerate(authority.people) if p.role == "Team Manager")
+        authority.people[index] = dataclasses.replace(
+            authority.people[index], audit_status="Paused", paused_until=None, pause_reason=pause_reason
+        )
+    demo.write_synthetic_authority(folder, authority)
+    config = folder / "caseaudit.toml"
+    allocated = caseaudit(config, "allocate", "--month", "2026-09", today="2026-09-01")
+    assert allocated.returncode in (0, 65), allocated.stderr
+    forms = sorted((folder / "output" / "2026-09").glob("2026-09_*.xlsx"))
+    assert forms, allocated.stdout
+    return config, forms
+
+
+def fill(form: Path, answers: Mapping[str, Any], actions: Sequence[tuple[Any, Any, Any]] = ACTIONS) -> bytes:
+    from caseaudit_batch import forms
+
+    return forms.fill_form(form.read_bytes(), answers, list(actions))

@@ -40,7 +40,9 @@ def _reports(config: Path) -> dict[str, Any]:
 
 
 def test_ingest_again_changes_nothing(tmp_path: Path) -> None:
-    config = build(tmp_path / "qa", forms=4, answers={"s3_grade": "Inadequate", "overall_grade": "Requires Improvement"})
+    config = build(
+        tmp_path / "qa", forms=4, answers={"s3_grade": "Inadequate", "overall_grade": "Requires Improvement"}
+    )
     (config.parent / "inbox" / "audits" / "~$form0000.xlsx").write_bytes(b"lock")
     first = caseaudit(config, "ingest", "--month", "2026-09")
     assert first.returncode == 0, first.stderr
