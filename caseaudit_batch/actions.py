@@ -1,0 +1,499 @@
+"""The action register: every action an audit, a moderation or a supervision raises, tracked to completion.
+
+Guidance section 2: "It is the responsibility of the Team Manager and Service Manager to track the actions; Service
+Managers will be responsible for ensuring that identified actions have been completed within required timescales."
+"On receipt of the moderation form, Team Managers should discuss any additional actions with the Social Worker".
+
+This module keeps the register's ``actions`` rows (one per action, its current state) and ``action_updates`` (every
+change, dated, with the file it came from). Ingest calls :func:`sync_audit_actions` when an audit version is accepted
+and :func:`sync_moderation_actions` when a moderation is; returned trackers add supervision actions with
+:func:`add_supervision_action`. The measures the reports show live in ``action_measures.py`` (pure, no I/O);
+:func:`load_actions_frame` gives them their input.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import register as reg
+from .clock import Clock
+
+OPEN = "Open"
+COMPLETED = "Completed"
+NO_LONGER_REQUIRED = "No longer required"
+#: The statuses an action can have (the tracker's ``Status`` choices): a published contract.
+STATUSES = (OPEN, COMPLETED, NO_LONGER_REQUIRED)
+#: ``status_reason`` of an action a resubmitted audit (or moderation) dropped.
+REPLACED = "replaced"
+
+SOURCES = ("audit", "moderation", "supervision")
+ID_PREFIX = "ACT-"
+_ID_LENGTH = 10  # base32 characters: 50 bits, so a clash is vanishingly rare; a clash is still handled (see _new_id)
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """Who an action belongs to: the case, its team and the managers who track it (guidance section 2)."""
+
+    audit_id: str | None = None
+    month: str | None = None
+    case_ref: str | None = None
+    service: str | None = None
+    team: str | None = None
+    team_manager: str | None = None
+    team_manager_id: str | None = None
+    service_manager_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """One action as written on a form: its text, owner and due date."""
+
+    text: str
+    owner: str | None
+    due_date: date | None
+
+    @property
+    def norm_text(self) -> str:
+        return normalise_text(self.text)
+
+
+@dataclass
+class ActionSyncResult:
+    """What one sync did, by action ID."""
+
+    audit_id: str | None
+    source: str
+    created: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # matched and unchanged
+    changed: list[str] = field(default_factory=list)  # matched; owner, due date or wording changed
+    reopened: list[str] = field(default_factory=list)  # dropped by an earlier version, back again
+    replaced: list[str] = field(default_factory=list)  # dropped by this version: No longer required (replaced)
+
+    @property
+    def action_ids(self) -> list[str]:
+        """The actions this version of the form holds, in its order of first appearance."""
+        return self.created + self.kept + self.changed + self.reopened
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Text, dates and identifiers
+# ---------------------------------------------------------------------------------------------------------------
+def normalise_text(text: str) -> str:
+    """The form of an action's text used to match it across versions: case, spacing and end punctuation ignored."""
+    folded = " ".join(str(text).casefold().replace("\u2019", "'").split())
+    return folded.strip(" .;:,-")
+
+
+def to_date(value: object) -> date | None:
+    """A date from a form value: a date, a datetime, an ISO string or (England) dd/mm/yyyy; otherwise None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date()
+    text = str(value).strip()
+    for parse in (date.fromisoformat, _parse_english):
+        try:
+            return parse(text[:10] if parse is date.fromisoformat else text)
+        except ValueError:
+            continue
+    return None
+
+
+def _parse_english(text: str) -> date:
+    # A date typed as text ("03/04/2024") means 3 April in England (field notes).
+    for fmt in ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def parse_rows(rows: Iterable[Sequence[object] | Mapping[str, object]]) -> list[ActionRow]:
+    """Form rows (``[action, owner, due_date_iso]`` lists, or mappings with those keys) as :class:`ActionRow`.
+
+    Rows without action text are left out: a blank row of the table is not an action.
+    """
+    parsed: list[ActionRow] = []
+    for row in rows or ():
+        if isinstance(row, Mapping):
+            text, owner, due = row.get("action"), row.get("owner"), row.get("due_date")
+        else:
+            cells = [*list(row), None, None, None]
+            text, owner, due = cells[0], cells[1], cells[2]
+        text_str = "" if text is None else " ".join(str(text).split())
+        if not normalise_text(text_str):
+            continue
+        owner_str = None if owner is None or str(owner).strip() == "" else " ".join(str(owner).split())
+        parsed.append(ActionRow(text_str, owner_str, to_date(due)))
+    return parsed
+
+
+def action_id_for(source: str, scope: str, norm_text: str, occurrence: int = 0, salt: int = 0) -> str:
+    """A stable action ID: the same audit (or case), source and text always give the same ID, run after run."""
+    key = f"{source}|{scope}|{norm_text}|{occurrence}" + (f"|{salt}" if salt else "")
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return ID_PREFIX + base64.b32encode(digest).decode("ascii")[:_ID_LENGTH]
+
+
+def _new_id(conn: Connection, source: str, scope: str, norm_text: str) -> str:
+    """The first free ID for this text: a repeated text in one audit takes the next occurrence number.
+
+    Every step is deterministic, so replaying the same history gives the same IDs.
+    """
+    occurrence = 0
+    while True:
+        candidate = action_id_for(source, scope, norm_text, occurrence)
+        found = conn.execute(
+            sa.select(reg.actions.c.audit_id, reg.actions.c.case_ref, reg.actions.c.norm_text).where(
+                reg.actions.c.action_id == candidate
+            )
+        ).first()
+        if found is None:
+            return candidate
+        if found.norm_text == norm_text:  # the same text already has an action here: try the next occurrence
+            occurrence += 1
+            continue
+        # A hash clash with an unrelated action: extend the key until it is free.
+        salt = 1
+        while conn.execute(
+            sa.select(reg.actions.c.action_id).where(
+                reg.actions.c.action_id == action_id_for(source, scope, norm_text, occurrence, salt)
+            )
+        ).first():
+            salt += 1
+        return action_id_for(source, scope, norm_text, occurrence, salt)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Who an action belongs to
+# ---------------------------------------------------------------------------------------------------------------
+def _staff(conn: Connection, staff_id: str | None) -> Any:
+    if not staff_id:
+        return None
+    return conn.execute(sa.select(reg.staff).where(reg.staff.c.staff_id == staff_id)).first()
+
+
+def context_for_case(conn: Connection, case_ref: str, month: str | None = None, **known: str | None) -> ActionContext:
+    """The case's service, team, team manager and service manager (the team manager's line manager) as the
+    register holds them now; ``known`` values (e.g. from a form's pre-filled fields) fill any gaps."""
+    case = conn.execute(sa.select(reg.cases).where(reg.cases.c.case_ref == case_ref)).first()
+    team_manager_id = case.team_manager_id if case is not None else known.get("team_manager_id")
+    manager = _staff(conn, team_manager_id)
+    return ActionContext(
+        audit_id=known.get("audit_id"),
+        month=month,
+        case_ref=case_ref,
+        service=(case.service if case is not None and case.service else known.get("service")),
+        team=(case.team if case is not None and case.team else known.get("team")),
+        team_manager=(manager.name if manager is not None else known.get("team_manager")),
+        team_manager_id=team_manager_id,
+        service_manager_id=(manager.line_manager_id if manager is not None else None)
+        or known.get("service_manager_id"),
+    )
+
+
+def context_for_audit(conn: Connection, audit_id: str) -> ActionContext:
+    """The context of an allocated audit: its month and case, then the case's people (see :func:`context_for_case`)."""
+    allocation = conn.execute(sa.select(reg.allocations).where(reg.allocations.c.audit_id == audit_id)).first()
+    if allocation is None:
+        return ActionContext(audit_id=audit_id)
+    prefilled = allocation.prefilled or {}
+    known = {
+        key: (str(prefilled[key]) if prefilled.get(key) not in (None, "") else None)
+        for key in ("service", "team", "team_manager")
+    }
+    return context_for_case(conn, allocation.case_ref, allocation.month, audit_id=audit_id, **known)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Creating and re-syncing actions from an accepted audit or moderation
+# ---------------------------------------------------------------------------------------------------------------
+def sync_audit_actions(
+    conn: Connection,
+    audit_id: str,
+    actions_rows: Iterable[Sequence[object] | Mapping[str, object]],
+    context: ActionContext | None = None,
+    *,
+    clock: Clock,
+    source: str = "audit",
+    submission_id: int | None = None,
+    source_file: str | None = None,
+) -> ActionSyncResult:
+    """Bring the register's actions for one audit (from one source) in line with an accepted version of its form.
+
+    Call it each time an audit version is accepted (``actions_rows`` = the answers' ``actions``). Actions are matched
+    within the audit by normalised text, so updates recorded against an unchanged action are kept; a new text is a new
+    action; an open action the new version no longer holds is closed as "No longer required (replaced)". An action
+    already completed stays completed (the work was done), and one closed by a manager stays closed.
+    """
+    if source not in ("audit", "moderation"):
+        raise ValueError(f"unknown action source {source!r}")
+    context = context or context_for_audit(conn, audit_id)
+    rows = parse_rows(actions_rows)
+    result = ActionSyncResult(audit_id=audit_id, source=source)
+    now = clock.now_iso()
+    existing = conn.execute(
+        sa.select(reg.actions)
+        .where(reg.actions.c.audit_id == audit_id, reg.actions.c.source == source)
+        .order_by(reg.actions.c.seq, reg.actions.c.action_id)
+    ).all()
+    # Candidates per text: live actions first, then ones an earlier version dropped (which may come back).
+    pool: dict[str, list[Any]] = defaultdict(list)
+    for old in sorted(existing, key=lambda r: (r.status_reason == REPLACED, r.seq)):
+        pool[old.norm_text].append(old)
+    log = _UpdateLog(conn, clock, source=source, submission_id=submission_id, source_file=source_file)
+
+    for seq, row in enumerate(rows, start=1):
+        candidates = pool.get(row.norm_text)
+        match = candidates.pop(0) if candidates else None
+        if match is None:
+            action_id = _new_id(conn, source, audit_id, row.norm_text)
+            conn.execute(
+                sa.insert(reg.actions).values(
+                    action_id=action_id,
+                    audit_id=audit_id,
+                    source=source,
+                    month=context.month,
+                    seq=seq,
+                    text=row.text,
+                    norm_text=row.norm_text,
+                    owner=row.owner,
+                    due_date=row.due_date,
+                    case_ref=context.case_ref,
+                    service=context.service,
+                    team=context.team,
+                    team_manager=context.team_manager,
+                    team_manager_id=context.team_manager_id,
+                    service_manager_id=context.service_manager_id,
+                    status=OPEN,
+                    state_on=clock.today,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            log.add(action_id, "created", status=OPEN, note=f"Raised by the {source}.")
+            result.created.append(action_id)
+            continue
+        changes: dict[str, Any] = {}
+        notes: list[str] = []
+        if match.text != row.text:
+            changes["text"] = row.text
+            notes.append("wording changed")
+        if match.owner != row.owner:
+            changes["owner"] = row.owner
+            notes.append(f"owner changed from {match.owner or '(none)'} to {row.owner or '(none)'}")
+        if match.due_date != row.due_date:
+            changes["due_date"] = row.due_date
+            notes.append(f"due date changed from {_show(match.due_date)} to {_show(row.due_date)}")
+        if match.seq != seq:
+            changes["seq"] = seq
+        reopened = match.status == NO_LONGER_REQUIRED and match.status_reason == REPLACED
+        if reopened:
+            changes.update(status=OPEN, status_reason=None, state_on=clock.today, state_submission_id=None)
+        if changes:
+            changes["updated_at"] = now
+            conn.execute(sa.update(reg.actions).where(reg.actions.c.action_id == match.action_id).values(**changes))
+        if reopened:
+            log.add(match.action_id, "changed", status=OPEN, note=f"Back in a resubmitted {source}; open again.")
+            result.reopened.append(match.action_id)
+        elif notes:
+            log.add(match.action_id, "changed", note=f"Resubmitted {source}: " + "; ".join(notes) + ".")
+            result.changed.append(match.action_id)
+        else:
+            result.kept.append(match.action_id)
+
+    for leftovers in pool.values():
+        for old in leftovers:
+            if old.status != OPEN:
+                continue  # already completed or closed: the record of what happened stands
+            conn.execute(
+                sa.update(reg.actions)
+                .where(reg.actions.c.action_id == old.action_id)
+                .values(
+                    status=NO_LONGER_REQUIRED,
+                    status_reason=REPLACED,
+                    state_on=clock.today,
+                    state_submission_id=None,
+                    updated_at=now,
+                )
+            )
+            log.add(
+                old.action_id,
+                "replaced",
+                status=NO_LONGER_REQUIRED,
+                note=f"No longer required (replaced): not in the resubmitted {source}.",
+            )
+            result.replaced.append(old.action_id)
+    return result
+
+
+def sync_moderation_actions(
+    conn: Connection,
+    audit_id: str,
+    m_actions_rows: Iterable[Sequence[object] | Mapping[str, object]],
+    context: ActionContext | None = None,
+    *,
+    clock: Clock,
+    submission_id: int | None = None,
+    source_file: str | None = None,
+) -> ActionSyncResult:
+    """The moderator's additional actions (the moderation form's ``m_actions``), as :func:`sync_audit_actions` does
+    for the audit's own; call it each time a moderation version is accepted (guidance section 2)."""
+    return sync_audit_actions(
+        conn,
+        audit_id,
+        m_actions_rows,
+        context,
+        clock=clock,
+        source="moderation",
+        submission_id=submission_id,
+        source_file=source_file,
+    )
+
+
+def add_supervision_action(
+    conn: Connection,
+    row: ActionRow,
+    context: ActionContext,
+    *,
+    clock: Clock,
+    submission_id: int | None = None,
+    source_file: str | None = None,
+) -> tuple[str, bool]:
+    """An action a manager set in supervision and wrote on a blank tracker row; returns (action ID, created?).
+
+    The same case and text is the same action, so two copies of one tracker never make it twice.
+    """
+    if not context.case_ref:
+        raise ValueError("a supervision action needs a case reference")
+    norm = row.norm_text
+    found = conn.execute(
+        sa.select(reg.actions.c.action_id).where(
+            reg.actions.c.source == "supervision",
+            reg.actions.c.case_ref == context.case_ref,
+            reg.actions.c.norm_text == norm,
+        )
+    ).first()
+    if found is not None:
+        return str(found.action_id), False
+    action_id = _new_id(conn, "supervision", context.case_ref, norm)
+    now = clock.now_iso()
+    conn.execute(
+        sa.insert(reg.actions).values(
+            action_id=action_id,
+            audit_id=None,
+            source="supervision",
+            month=context.month,
+            seq=0,
+            text=row.text,
+            norm_text=norm,
+            owner=row.owner,
+            due_date=row.due_date,
+            case_ref=context.case_ref,
+            service=context.service,
+            team=context.team,
+            team_manager=context.team_manager,
+            team_manager_id=context.team_manager_id,
+            service_manager_id=context.service_manager_id,
+            status=OPEN,
+            state_on=clock.today,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    _UpdateLog(conn, clock, source="tracker", submission_id=submission_id, source_file=source_file).add(
+        action_id, "created", status=OPEN, note="Set in supervision and added on an action tracker."
+    )
+    return action_id, True
+
+
+class _UpdateLog:
+    """Writes ``action_updates`` rows: every change to an action, dated, with the file it came from."""
+
+    def __init__(
+        self, conn: Connection, clock: Clock, *, source: str, submission_id: int | None, source_file: str | None
+    ) -> None:
+        self.conn, self.clock = conn, clock
+        self.source, self.submission_id, self.source_file = source, submission_id, source_file
+
+    def add(
+        self, action_id: str, kind: str, *, on_date: date | None = None, applied: bool = True, **values: Any
+    ) -> None:
+        self.conn.execute(
+            sa.insert(reg.action_updates).values(
+                action_id=action_id,
+                kind=kind,
+                on_date=on_date or self.clock.today,
+                applied=applied,
+                source=self.source,
+                source_file=self.source_file,
+                submission_id=self.submission_id,
+                recorded_at=self.clock.now_iso(),
+                **values,
+            )
+        )
+
+
+def _show(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else "(none)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading the register for the measures and trackers
+# ---------------------------------------------------------------------------------------------------------------
+#: The columns of :func:`load_actions_frame` (the input of ``action_measures``).
+FRAME_COLUMNS = (
+    "action_id",
+    "audit_id",
+    "source",
+    "month",
+    "text",
+    "owner",
+    "due_date",
+    "status",
+    "status_reason",
+    "completed_on",
+    "signed_off",
+    "case_ref",
+    "service",
+    "team",
+    "team_manager",
+    "team_manager_id",
+    "service_manager_id",
+    "supervision_on",
+)
+
+
+def load_actions_frame(conn: Connection) -> pd.DataFrame:
+    """Every action in the register as a DataFrame (dates as ``datetime.date``), ready for ``action_measures``."""
+    columns = [reg.actions.c[name] for name in FRAME_COLUMNS]
+    rows = conn.execute(sa.select(*columns).order_by(reg.actions.c.action_id)).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(FRAME_COLUMNS))
+    frame["signed_off"] = frame["signed_off"].astype(bool)
+    return frame
+
+
+def action_history(conn: Connection, action_id: str) -> list[dict[str, Any]]:
+    """An action's updates, oldest first (each with its date, what changed, note and source file)."""
+    rows = conn.execute(
+        sa.select(reg.action_updates)
+        .where(reg.action_updates.c.action_id == action_id)
+        .order_by(reg.action_updates.c.id)
+    ).all()
+    return [dict(r._mapping) for r in rows]
