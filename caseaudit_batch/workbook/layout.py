@@ -286,3 +286,28 @@ def audit_layout(framework: Framework) -> FormLayout:
         )
     }
     return FormLayout("audit", fields, tables, tuple(headings), notices, extra)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The action tracker (one per service manager; issue 7)
+# ---------------------------------------------------------------------------------------------------------------
+#: Pre-filled, locked columns of the tracker table (a published contract).
+TRACKER_PREFILLED = (
+    "Action ID",
+    "Case reference",
+    "Team",
+    "Team manager",
+    "Action",
+    "Owner",
+    "Due date",
+    "Days overdue",
+)
+#: Answer columns of the tracker table (a published contract).
+TRACKER_ANSWERS = (
+    "Status",
+    "Completed on",
+    "Update",
+    "Discussed in supervision on",
+    "Service manager sign-off",
+)
+TRACKER_HEADERS = TRACKER_PREFILLED + TRACKER_ANSWERS
