@@ -691,3 +691,67 @@ def _submission_path(conn: Connection, submission_id: int | None) -> str:
         return "the register"
     path = conn.execute(sa.select(reg.submissions.c.path).where(reg.submissions.c.id == submission_id)).scalar()
     return str(path) if path else "an earlier tracker"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Catching up with the register's accepted audits and moderations
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class CatchUp:
+    synced: list[ActionSyncResult] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return sum(len(s.created) for s in self.synced)
+
+    @property
+    def replaced(self) -> int:
+        return sum(len(s.replaced) for s in self.synced)
+
+
+def sync_from_register(conn: Connection, clock: Clock) -> CatchUp:
+    """Bring the action register in line with every current accepted audit and moderation it has not yet seen.
+
+    Idempotent and cheap on a re-run: each (audit, source) remembers the submission it was last synced from
+    (``action_sources``). Ingest may call it at the end of a run; ``caseaudit actions`` and ``run`` always do.
+    """
+    seen = {(r.audit_id, r.source): r.submission_id for r in conn.execute(sa.select(reg.action_sources)).all()}
+    result = CatchUp()
+    now = clock.now_iso()
+    sources: list[tuple[str, sa.Table, str]] = [
+        ("audit", reg.audits, "actions"),
+        ("moderation", reg.moderations, "m_actions"),
+    ]
+    for source, table, key in sources:
+        current = conn.execute(
+            sa.select(table.c.audit_id, table.c.submission_id, table.c.answers)
+            .where(table.c.current.is_(True))
+            .order_by(table.c.id)
+        ).all()
+        for row in current:
+            if (row.audit_id, source) in seen and seen[(row.audit_id, source)] == row.submission_id:
+                continue
+            file = conn.execute(
+                sa.select(reg.submissions.c.path).where(reg.submissions.c.id == row.submission_id)
+            ).scalar()
+            synced = sync_audit_actions(
+                conn,
+                row.audit_id,
+                (row.answers or {}).get(key) or [],
+                clock=clock,
+                source=source,
+                submission_id=row.submission_id,
+                source_file=file,
+            )
+            result.synced.append(synced)
+            values = {"submission_id": row.submission_id, "synced_at": now}
+            if (row.audit_id, source) in seen:
+                conn.execute(
+                    sa.update(reg.action_sources)
+                    .where(reg.action_sources.c.audit_id == row.audit_id, reg.action_sources.c.source == source)
+                    .values(**values)
+                )
+            else:
+                conn.execute(sa.insert(reg.action_sources).values(audit_id=row.audit_id, source=source, **values))
+            seen[(row.audit_id, source)] = row.submission_id
+    return result

@@ -219,6 +219,16 @@ action_updates = sa.Table(
     sa.Column("recorded_at", sa.String, nullable=False),
 )
 
+# Which accepted version of each audit's (and moderation's) form the action register was last brought in line with.
+action_sources = sa.Table(
+    "action_sources",
+    metadata,
+    sa.Column("audit_id", sa.String, primary_key=True),
+    sa.Column("source", sa.String, primary_key=True),  # audit | moderation
+    sa.Column("submission_id", sa.Integer),
+    sa.Column("synced_at", sa.String, nullable=False),
+)
+
 # Each action tracker made: whose it is, and the state of every action it listed (the baseline a returned tracker's
 # changes are measured against, so that two copies of one tracker can be told apart from a later tracker).
 action_trackers = sa.Table(
@@ -230,6 +240,7 @@ action_trackers = sa.Table(
     sa.Column("file", sa.String),
     sa.Column("made_on", sa.Date, nullable=False),
     sa.Column("baseline", _json(), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),  # rows of its ``tracker`` table (listed actions + blank rows)
     sa.Column("run_id", sa.Integer),
     sa.Column("created_at", sa.String, nullable=False),
 )

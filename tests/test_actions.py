@@ -181,3 +181,36 @@ def test_load_actions_frame_gives_the_columns_the_reports_read(ctx: pipeline.Con
     for column in ("action_id", "audit_id", "source", "due_date", "status", "completed_on", "signed_off"):
         assert column in frame.columns
     assert len(frame) == 3 and frame["signed_off"].dtype == bool
+
+
+def test_the_register_catches_up_with_current_audits_and_moderations_once(ctx: pipeline.Context) -> None:
+    def accept(conn: Connection, table: sa.Table, path: str, answers: dict, **extra: object) -> int:
+        key = conn.execute(
+            sa.insert(reg.submissions).values(
+                inbox="audits", filed_month="2026-09", path=path, sha256=path, size=1, outcome="accepted", seen_at="x"
+            )
+        ).inserted_primary_key
+        assert key is not None
+        conn.execute(sa.update(table).where(table.c.audit_id == "2026-09-0001").values(current=False))
+        conn.execute(
+            sa.insert(table).values(
+                audit_id="2026-09-0001", submission_id=key[0], answers=answers, current=True, accepted_at="x", **extra
+            )
+        )
+        return int(key[0])
+
+    with ctx.register.writer() as conn:
+        seed(conn)
+        accept(conn, reg.audits, "v1.xlsx", {"actions": AUDIT_ACTIONS}, month="2026-09")
+        accept(conn, reg.moderations, "m1.xlsx", {"m_actions": [["Refer to the virtual school", "SW", None]]})
+        first = act.sync_from_register(conn, CLOCK)
+        again = act.sync_from_register(conn, CLOCK)
+        accept(conn, reg.audits, "v2.xlsx", {"actions": AUDIT_ACTIONS[:2]}, month="2026-09")
+        third = act.sync_from_register(conn, CLOCK)
+        replaced = conn.execute(sa.select(reg.actions).where(reg.actions.c.status_reason == "replaced")).one()
+        history = act.action_history(conn, replaced.action_id)
+    assert first.created == 4 and len(first.synced) == 2
+    assert again.synced == []  # nothing new: nothing done
+    assert third.created == 0 and third.replaced == 1 and len(third.synced) == 1
+    assert replaced.text == AUDIT_ACTIONS[2][0]
+    assert history[-1]["source_file"] == "v2.xlsx"
