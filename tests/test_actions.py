@@ -184,7 +184,7 @@ def test_load_actions_frame_gives_the_columns_the_reports_read(ctx: pipeline.Con
 
 
 def test_the_register_catches_up_with_current_audits_and_moderations_once(ctx: pipeline.Context) -> None:
-    def accept(conn: Connection, table: sa.Table, path: str, answers: dict, **extra: object) -> int:
+    def accept(conn: sa.Connection, table: sa.Table, path: str, answers: dict, **extra: object) -> int:
         key = conn.execute(
             sa.insert(reg.submissions).values(
                 inbox="audits", filed_month="2026-09", path=path, sha256=path, size=1, outcome="accepted", seen_at="x"
