@@ -320,6 +320,18 @@ define(
     "Type the due date as dd/mm/yyyy, for example 28/10/2026.",
 )
 define(
+    "ACT013",
+    "info",
+    "Tracker read: {count} row(s) with an update or a new action.",
+    "",
+)
+define(
+    "ACT014",
+    "info",
+    "{count} update(s) recorded, {created} new action(s) set in supervision added.",
+    "",
+)
+define(
     "ACT020",
     "warning",
     "{count} open actions have no service manager, so they are on no tracker (their cases' team managers have no "

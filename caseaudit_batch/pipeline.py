@@ -196,6 +196,99 @@ def init_workspace(folder: Path, organisation: str | None = None) -> Result:
 # ---------------------------------------------------------------------------------------------------------------
 # actions
 # ---------------------------------------------------------------------------------------------------------------
+def actions_month(ctx: Context, month: str) -> Result:
+    """``caseaudit actions --month``: bring the action register up to date with accepted audits and moderations,
+    then make one tracker per service manager for the month."""
+    require_inboxes(ctx.config)
+    target = Month.parse(month)
+    result = Result("actions")
+    with writing(ctx, "actions", {"month": str(target)}) as run:
+        caught_up = catch_up_actions(ctx, run)
+        made = make_action_trackers(ctx, run, target)
+    result.lines = caught_up.lines + made.lines
+    result.attention = made.attention
+    result.outputs = made.outputs
+    result.data = {"trackers": made.data, "caught_up": caught_up.data}
+    return result
+
+
+def catch_up_actions(ctx: Context, run: Run) -> Result:
+    """The action register brought in line with every current accepted audit and moderation (idempotent)."""
+    from . import actions as action_register
+
+    done = action_register.sync_from_register(run.conn, ctx.clock)
+    result = Result("actions")
+    if done.synced:
+        result.lines.append(
+            f"Action register: {len(done.synced)} audit or moderation version(s) read; "
+            f"{done.created} new action(s), {done.replaced} no longer required (replaced)."
+        )
+    result.data = {"versions": len(done.synced), "created": done.created, "replaced": done.replaced}
+    return result
+
+
+def make_action_trackers(ctx: Context, run: Run, month: Month) -> Result:
+    """One tracker per service manager: ``output/YYYY-MM/actions/YYYY-MM_actions_<service manager name>.xlsx``."""
+    from . import forms, messages, trackers
+
+    result = Result("actions")
+    today = ctx.clock.today
+    plans, orphans = trackers.tracker_plan(run.conn, month, today)
+    organisation = str(ctx.config.data["organisation"]["name"])
+    password = forms.form_password(ctx.config)
+    folder = ctx.config.output_dir / str(month) / "actions"
+    used: set[str] = set()
+    made: list[dict[str, object]] = []
+    created_at = ctx.clock.now_iso()
+    for plan in plans:
+        name = forms.tracker_filename(str(month), plan.name)
+        if name.casefold() in used:  # two service managers with one name: the Staff ID tells them apart
+            name = forms.tracker_filename(str(month), f"{plan.name} {plan.service_manager_id}")
+        used.add(name.casefold())
+        data = forms.render_tracker(
+            ctx.framework,
+            organisation,
+            plan.rows,
+            {"auditor_id": plan.service_manager_id, "month": str(month)},
+            manager_name=plan.name,
+            blank_rows=trackers.BLANK_ROWS,
+            password=password,
+        )
+        path = folder / name
+        run.staging.write_bytes(path, data)
+        run.conn.execute(
+            sa.insert(reg.action_trackers).values(
+                month=str(month),
+                service_manager_id=plan.service_manager_id,
+                file=str(path.relative_to(ctx.config.output_dir)),
+                made_on=today,
+                baseline=plan.baseline,
+                rows=len(plan.rows) + trackers.BLANK_ROWS,
+                run_id=run.run_id,
+                created_at=created_at,
+            )
+        )
+        result.outputs.append(path)
+        made.append(
+            {
+                "file": str(path),
+                "service_manager_id": plan.service_manager_id,
+                "rows": len(plan.rows),
+                "open": plan.open_count,
+                "overdue": plan.overdue_count,
+            }
+        )
+    if plans:
+        result.lines.append(
+            f"Made {len(plans)} action tracker(s) for {month.label} in {folder}: "
+            f"{sum(p.open_count for p in plans)} open action(s), {sum(p.overdue_count for p in plans)} overdue."
+        )
+    else:
+        result.lines.append(messages.render("ACT021", month=month.label))
+    if orphans:
+        result.attention.append(messages.render("ACT020", count=orphans))
+    result.data = {"trackers": made, "without_service_manager": orphans}
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------

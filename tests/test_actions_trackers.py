@@ -1,0 +1,212 @@
+"""`caseaudit actions --month`: trackers made per service manager, filled in through their headers, and read back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from actions_kit import AUDIT_ACTIONS, seed
+from openpyxl import load_workbook
+
+from caseaudit_batch import actions as act
+from caseaudit_batch import pipeline, trackers
+from caseaudit_batch import register as reg
+from caseaudit_batch.clock import LONDON, Clock, Month
+from caseaudit_batch.errors import EXIT_OK
+from caseaudit_batch.workbook.layout import TRACKER_ANSWERS, TRACKER_HEADERS, TRACKER_PREFILLED
+
+TRACKER = "2026-10/actions/2026-10_actions_Sam_Service.xlsx"
+
+
+def context(workspace: Path, today: str) -> pipeline.Context:
+    return pipeline.open_context(workspace / "caseaudit.toml", today)
+
+
+@pytest.fixture
+def audited(workspace: Path) -> dict[str, str]:
+    """An authority with one accepted audit (three actions) for September 2026; returns text -> action ID."""
+    ctx = context(workspace, "2026-09-20")
+    try:
+        with ctx.register.writer() as conn:
+            seed(conn)
+            act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=Clock(date(2026, 9, 20)))
+            return {r.text: r.action_id for r in conn.execute(sa.select(reg.actions)).all()}
+    finally:
+        ctx.close()
+
+
+def run_actions(workspace: Path, today: str, month: str = "2026-10") -> pipeline.Result:
+    ctx = context(workspace, today)
+    try:
+        return pipeline.actions_month(ctx, month)
+    finally:
+        ctx.close()
+
+
+def register_rows(workspace: Path) -> dict[str, Any]:
+    ctx = context(workspace, "2026-10-31")
+    try:
+        with ctx.register.reader() as conn:
+            return {r.action_id: r for r in conn.execute(sa.select(reg.actions)).all()}
+    finally:
+        ctx.close()
+
+
+def fill(source: Path, target: Path, edit: Callable[[dict[str, int], Any, int, int], None]) -> None:
+    """Open a tracker with openpyxl and fill it in through its header row (found from the defined name)."""
+    wb = load_workbook(source)
+    sheet, ref = next(iter(wb.defined_names["tracker"].destinations))
+    ws = wb[sheet]
+    first, last = ref.replace("$", "").split(":")
+    first_row = int("".join(c for c in first if c.isdigit()))
+    last_row = int("".join(c for c in last if c.isdigit()))
+    header_row = first_row - 1
+    columns = {ws.cell(header_row, c).value: c for c in range(1, ws.max_column + 1) if ws.cell(header_row, c).value}
+    edit(columns, ws, first_row, last_row)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(target)
+
+
+def row_of(ws: Any, columns: dict[str, int], first: int, last: int, action_id: str) -> int:
+    return next(r for r in range(first, last + 1) if ws.cell(r, columns["Action ID"]).value == action_id)
+
+
+def put(ws: Any, row: int, columns: dict[str, int], **values: Any) -> None:
+    for key, value in values.items():
+        header = {"sign_off": "Service manager sign-off", "supervision": "Discussed in supervision on"}.get(
+            key, key.replace("_", " ")
+        )
+        cell = ws.cell(row, columns[header])
+        cell.value = value
+        if isinstance(value, str):
+            cell.data_type = "s"  # typed text stays text, even when it starts with '='
+
+
+def set_mtime(path: Path, day: date) -> None:
+    stamp = datetime(day.year, day.month, day.day, 12, tzinfo=LONDON).timestamp()
+    os.utime(path, (stamp, stamp))
+
+
+def manifest(workspace: Path, month: str = "2026-10") -> list[dict[str, str]]:
+    files = sorted((workspace / "output" / month).glob("manifest-actions-*.csv"))
+    assert files, "no actions manifest was written"
+    return list(csv.DictReader(io.StringIO(files[-1].read_text("utf-8"))))
+
+
+def test_a_tracker_is_made_per_service_manager_with_the_published_headers(
+    workspace: Path, audited: dict[str, str]
+) -> None:
+    result = run_actions(workspace, "2026-10-12")
+    path = workspace / "output" / TRACKER
+    assert result.exit_code == EXIT_OK and path in result.outputs
+    wb = load_workbook(path)
+    # The table body has the workbook-level defined name `tracker`, its header row directly above it.
+    sheet, ref = next(iter(wb.defined_names["tracker"].destinations))
+    ws = wb[sheet]
+    first = ref.replace("$", "").split(":")[0]
+    first_row = int(first[1:])
+    headers = tuple(ws.cell(first_row - 1, c).value for c in range(1, len(TRACKER_HEADERS) + 1))
+    assert headers == TRACKER_PREFILLED + TRACKER_ANSWERS
+    # Identity: form kind tracker, auditor ID the service manager's Staff ID, audit ID and case reference empty.
+    props = {p.name: p.value for p in wb.custom_doc_props.props}
+    assert props["caseaudit.form_kind"] == "tracker"
+    assert props["caseaudit.auditor_id"] == "SM1"
+    assert props["caseaudit.month"] == "2026-10"
+    assert not props.get("caseaudit.audit_id") and not props.get("caseaudit.case_ref")
+    # Every open action is listed, most pressing first within the team, pre-filled and locked.
+    listed = {ws.cell(r, 1).value: r for r in range(first_row, first_row + 3)}
+    assert set(listed) == set(audited.values())
+    supervision_row = listed[audited["Hold a supervision on the plan"]]  # due 10 October: 2 days overdue
+    assert ws.cell(supervision_row, 2).value == "C1001"
+    assert ws.cell(supervision_row, 4).value == "Tara Team"
+    assert ws.cell(supervision_row, 8).value == 2
+    assert ws.cell(supervision_row, 9).value == "Open"
+    assert ws.cell(supervision_row, 1).protection.locked
+    assert not ws.cell(supervision_row, 9).protection.locked
+    # Ten blank rows at the end take actions set in supervision.
+    blank = first_row + 3
+    assert ws.cell(blank, 1).value is None and not ws.cell(blank, 2).protection.locked
+    assert ws.protection.sheet
+
+
+def rows_completed(workspace: Path, action_id: str) -> date | None:
+    return register_rows(workspace)[action_id].completed_on
+
+
+def test_open_actions_without_a_service_manager_are_reported(workspace: Path, audited: dict[str, str]) -> None:
+    ctx = context(workspace, "2026-10-12")
+    with ctx.register.writer() as conn:
+        conn.execute(sa.update(reg.actions).values(service_manager_id=None))
+    ctx.close()
+    result = run_actions(workspace, "2026-10-12")
+    assert result.outputs == [] or all("actions_" not in p.name for p in result.outputs)
+    assert any("ACT020" in line for line in result.attention)
+
+
+def test_a_tracker_lists_open_actions_and_completions_since_the_last_tracker(
+    workspace: Path, audited: dict[str, str]
+) -> None:
+    chronology, direct_work, supervision = (
+        audited["Update the chronology"],
+        audited["Complete direct work with the child"],
+        audited["Hold a supervision on the plan"],
+    )
+    ctx = context(workspace, "2026-10-05")
+    with ctx.register.writer() as conn:
+        # The service manager's last tracker (for September) was made on 1 September.
+        conn.execute(
+            sa.insert(reg.action_trackers).values(
+                month="2026-09",
+                service_manager_id="SM1",
+                made_on=date(2026, 9, 1),
+                baseline={},
+                rows=10,
+                created_at="x",
+            )
+        )
+        done = {"status": "Completed", "signed_off": True}
+        # Completed and signed off since the last tracker: listed once more, to show it is done.
+        conn.execute(
+            sa.update(reg.actions)
+            .where(reg.actions.c.action_id == chronology)
+            .values(**done, completed_on=date(2026, 9, 25))
+        )
+        # Completed and signed off before the last tracker: no longer listed.
+        conn.execute(
+            sa.update(reg.actions)
+            .where(reg.actions.c.action_id == direct_work)
+            .values(**done, completed_on=date(2026, 8, 15))
+        )
+        # Completed long ago but never signed off: listed until the service manager signs it off.
+        conn.execute(
+            sa.update(reg.actions)
+            .where(reg.actions.c.action_id == supervision)
+            .values(status="Completed", completed_on=date(2026, 8, 15), signed_off=False)
+        )
+        plans, orphans = trackers.tracker_plan(conn, Month(2026, 10), date(2026, 10, 5))
+    ctx.close()
+    (plan,) = plans
+    assert orphans == 0 and plan.name == "Sam Service" and plan.service == "Children in Need"
+    assert sorted(row[0] for row in plan.rows) == sorted([chronology, supervision])
+    assert plan.open_count == 0 and plan.overdue_count == 0
+    assert plan.baseline[chronology] == {"status": "Completed", "completed_on": "2026-09-25", "signed_off": True}
+
+
+def test_the_actions_command_through_the_cli(
+    workspace: Path, audited: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from caseaudit_batch import cli
+
+    code = cli.main(
+        ["actions", "--month", "2026-10", "--config", str(workspace / "caseaudit.toml"), "--today", "2026-10-12"]
+    )
+    assert code == EXIT_OK
+    assert (workspace / "output" / TRACKER).is_file()
+    assert "Made 1 action tracker(s) for October 2026" in " ".join(capsys.readouterr().out.split())
