@@ -44,7 +44,7 @@ SUMMARY_KEYS = (
     "actions_overdue",
     "action_completion_rate",
     "actions_completed_in_month",
-    "actions_signed_off_in_month",
+    "actions_signed_off",
     "sm_oversight_rate",
     "action_rag",
 )
@@ -157,7 +157,7 @@ def action_summary(
         "actions_overdue": len(overdue_at(actions, report_date)),
         "action_completion_rate": rate,
         "actions_completed_in_month": len(done_in_month),
-        "actions_signed_off_in_month": signed,
+        "actions_signed_off": signed,
         "sm_oversight_rate": share(signed, len(done_in_month)),
         "action_rag": rag(rate, green_at_least, amber_at_least),
     }

@@ -42,7 +42,7 @@ EXPECTED_TOTAL = {
     "actions_overdue": 3,
     "action_completion_rate": pytest.approx(2 / 6),
     "actions_completed_in_month": 4,
-    "actions_signed_off_in_month": 2,
+    "actions_signed_off": 2,
     "sm_oversight_rate": 0.5,
     "action_rag": "Red",
 }
@@ -119,7 +119,7 @@ def test_by_team_matches_the_hand_worked_table() -> None:
         assert row["action_completion_rate"] == (None if rate == "-" else float(rate)), team
         assert row["action_rag"] == (None if rag == "-" else rag), team
         assert row["actions_completed_in_month"] == int(completed), team
-        assert row["actions_signed_off_in_month"] == int(signed), team
+        assert row["actions_signed_off"] == int(signed), team
         assert row["sm_oversight_rate"] == (None if oversight == "-" else float(oversight)), team
 
 
