@@ -755,3 +755,34 @@ def sync_from_register(conn: Connection, clock: Clock) -> CatchUp:
                 conn.execute(sa.insert(reg.action_sources).values(audit_id=row.audit_id, source=source, **values))
             seen[(row.audit_id, source)] = row.submission_id
     return result
+
+
+def refresh_open_actions(conn: Connection) -> int:
+    """Point every open action at its case's current team and managers (a case moves team, a team manager gets a
+    new line manager): the tracker goes to whoever tracks the case now. Returns how many actions moved.
+
+    Only what the register knows now is used; an action whose case or team manager is no longer known keeps what it
+    had. Completed and closed actions keep the people of their time, so past measures do not move.
+    """
+    moved = 0
+    rows = conn.execute(
+        sa.select(reg.actions).where(reg.actions.c.status == OPEN, reg.actions.c.case_ref.is_not(None))
+    ).all()
+    contexts: dict[str, ActionContext] = {}
+    for row in rows:
+        if row.case_ref not in contexts:
+            contexts[row.case_ref] = context_for_case(conn, row.case_ref)
+        now = contexts[row.case_ref]
+        if not now.service_manager_id:
+            continue
+        values = {
+            "service": now.service,
+            "team": now.team,
+            "team_manager": now.team_manager,
+            "team_manager_id": now.team_manager_id,
+            "service_manager_id": now.service_manager_id,
+        }
+        if any(getattr(row, key) != value for key, value in values.items()):
+            conn.execute(sa.update(reg.actions).where(reg.actions.c.action_id == row.action_id).values(**values))
+            moved += 1
+    return moved

@@ -1080,10 +1080,12 @@ def catch_up_actions(ctx: Context, run: Run) -> Result:
 
 def make_action_trackers(ctx: Context, run: Run, month: Month) -> Result:
     """One tracker per service manager: ``output/YYYY-MM/actions/YYYY-MM_actions_<service manager name>.xlsx``."""
+    from . import actions as action_register
     from . import forms, messages, trackers
 
     result = Result("actions")
     today = ctx.clock.today
+    action_register.refresh_open_actions(run.conn)
     plans, orphans = trackers.tracker_plan(run.conn, month, today)
     organisation = str(ctx.config.data["organisation"]["name"])
     password = forms.form_password(ctx.config)

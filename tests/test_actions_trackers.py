@@ -143,6 +143,8 @@ def rows_completed(workspace: Path, action_id: str) -> date | None:
 def test_open_actions_without_a_service_manager_are_reported(workspace: Path, audited: dict[str, str]) -> None:
     ctx = context(workspace, "2026-10-12")
     with ctx.register.writer() as conn:
+        # The team manager has no line manager on the roster, so nobody tracks the case's actions.
+        conn.execute(sa.update(reg.staff).where(reg.staff.c.staff_id == "TM1").values(line_manager_id=None))
         conn.execute(sa.update(reg.actions).values(service_manager_id=None))
     ctx.close()
     result = run_actions(workspace, "2026-10-12")
@@ -210,3 +212,26 @@ def test_the_actions_command_through_the_cli(
     assert code == EXIT_OK
     assert (workspace / "output" / TRACKER).is_file()
     assert "Made 1 action tracker(s) for October 2026" in " ".join(capsys.readouterr().out.split())
+
+
+def test_open_actions_follow_the_case_to_its_current_service_manager(workspace: Path, audited: dict[str, str]) -> None:
+    ctx = context(workspace, "2026-10-12")
+    with ctx.register.writer() as conn:
+        conn.execute(
+            sa.insert(reg.staff).values(
+                staff_id="SM2", name="Sue Second", role="Service Manager", service="Children in Need"
+            )
+        )
+        conn.execute(sa.update(reg.staff).where(reg.staff.c.staff_id == "TM1").values(line_manager_id="SM2"))
+        closed = audited["Update the chronology"]
+        conn.execute(
+            sa.update(reg.actions)
+            .where(reg.actions.c.action_id == closed)
+            .values(status="Completed", completed_on=date(2026, 10, 2))
+        )
+    ctx.close()
+    result = run_actions(workspace, "2026-10-12")
+    assert (workspace / "output" / "2026-10/actions/2026-10_actions_Sue_Second.xlsx") in result.outputs
+    rows = register_rows(workspace)
+    assert {r.service_manager_id for r in rows.values() if r.status == "Open"} == {"SM2"}
+    assert rows[closed].service_manager_id == "SM1"  # a completed action keeps the people of its time
