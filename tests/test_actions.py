@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from datetime import date
 
 import sqlalchemy as sa
 from actions_kit import AUDIT_ACTIONS, CLOCK, rows_of, seed
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from caseaudit_batch import actions as act
 from caseaudit_batch import pipeline
@@ -214,3 +218,48 @@ def test_the_register_catches_up_with_current_audits_and_moderations_once(ctx: p
     assert third.created == 0 and third.replaced == 1 and len(third.synced) == 1
     assert replaced.text == AUDIT_ACTIONS[2][0]
     assert history[-1]["source_file"] == "v2.xlsx"
+
+
+TEXTS = st.lists(st.sampled_from(["Visit", "visit.", "Update the plan", "Chronology", "Refer to CAMHS"]), max_size=6)
+_EXAMPLES = itertools.count(1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=TEXTS, second=TEXTS)
+def test_any_resubmission_leaves_exactly_the_new_versions_actions_open(
+    ctx: pipeline.Context, first: list[str], second: list[str]
+) -> None:
+    audit_id = f"2026-09-P{next(_EXAMPLES):04d}"  # one register for every example: a fresh audit each time
+    with ctx.register.writer() as conn:
+        if conn.execute(sa.select(reg.staff.c.staff_id)).first() is None:
+            seed(conn, audit_id)
+        else:
+            seed_allocation(conn, audit_id)
+        v1 = act.sync_audit_actions(conn, audit_id, [[t, "SW", None] for t in first], clock=CLOCK)
+        v2 = act.sync_audit_actions(conn, audit_id, [[t, "SW", None] for t in second], clock=CLOCK)
+        rows = conn.execute(sa.select(reg.actions).where(reg.actions.c.audit_id == audit_id)).all()
+    norm = act.normalise_text
+    open_texts = sorted(r.norm_text for r in rows if r.status == "Open")
+    assert open_texts == sorted(norm(t) for t in second)
+    # Matching is by text, as a multiset: only the extra copies of a text are new actions.
+    first_counts = Counter(norm(t) for t in first)
+    second_counts = Counter(norm(t) for t in second)
+    assert len(v2.created) == sum(max(0, n - first_counts[text]) for text, n in second_counts.items())
+    assert len(v2.replaced) == sum(max(0, n - second_counts[text]) for text, n in first_counts.items())
+    assert set(v1.created) >= set(v2.kept + v2.changed)
+    assert len(rows) == len({r.action_id for r in rows})
+
+
+def seed_allocation(conn: sa.Connection, audit_id: str) -> None:
+    conn.execute(
+        sa.insert(reg.allocations).values(
+            audit_id=audit_id,
+            month="2026-09",
+            staff_id="AUD1",
+            case_ref="C1001",
+            due_date=date(2026, 9, 30),
+            framework_version="x",
+            prefilled={},
+            created_at="x",
+        )
+    )
