@@ -1581,19 +1581,31 @@ def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
 # actions
 # ---------------------------------------------------------------------------------------------------------------
 def actions_month(ctx: Context, month: str) -> Result:
-    """``caseaudit actions --month``: bring the action register up to date with accepted audits and moderations,
-    then make one tracker per service manager for the month."""
+    """``caseaudit actions --month``: bring the action register up to date (accepted audits and moderations, then
+    returned trackers from the actions inbox), then make one tracker per service manager for the month."""
     require_inboxes(ctx.config)
     target = Month.parse(month)
     result = Result("actions")
     with writing(ctx, "actions", {"month": str(target)}) as run:
-        caught_up = catch_up_actions(ctx, run)
+        updated = update_actions(ctx, run, str(target))
         made = make_action_trackers(ctx, run, target)
-    result.lines = caught_up.lines + made.lines
-    result.attention = made.attention
-    result.outputs = made.outputs
-    result.data = {"trackers": made.data, "caught_up": caught_up.data}
+        run.inputs = {"actions_inbox": {k: v for k, v in updated.data["counts"].items() if v}}
+    result.lines = updated.lines + made.lines
+    result.attention = updated.attention + made.attention
+    result.outputs = updated.outputs + made.outputs
+    result.data = {"trackers": made.data, "returned": updated.data}
+    result.exit_code = updated.exit_code
     return result
+
+
+def update_actions(ctx: Context, run: Run, filed: str) -> Result:
+    """The action register brought up to date inside a writing run, without making trackers (``run`` uses this):
+    every current accepted audit and moderation, then the returned trackers in the actions inbox."""
+    caught_up = catch_up_actions(ctx, run)
+    returned = ingest_action_trackers(ctx, run, filed)
+    returned.lines = caught_up.lines + returned.lines
+    returned.data["caught_up"] = caught_up.data
+    return returned
 
 
 def catch_up_actions(ctx: Context, run: Run) -> Result:
@@ -1608,6 +1620,97 @@ def catch_up_actions(ctx: Context, run: Run) -> Result:
             f"{done.created} new action(s), {done.replaced} no longer required (replaced)."
         )
     result.data = {"versions": len(done.synced), "created": done.created, "replaced": done.replaced}
+    return result
+
+
+def ingest_action_trackers(ctx: Context, run: Run, filed: str) -> Result:
+    """Read every returned tracker in the actions inbox with the ingest layer's file accounting and safety checks:
+    one outcome per file, the manifest ``manifest-actions-YYYYMMDD-HHMMSS.csv``, every change recorded."""
+    from . import actions as action_register
+    from . import trackers
+
+    result = Result("actions")
+    conn = run.conn
+    folder = ctx.config.inbox("actions")
+    book = trackers.TrackerBook.load(conn)
+    entries = ingest.gather(conn, "actions", folder)
+    pending = [e for e in entries if e.pending]
+    checked: dict[str, trackers.ReturnedTracker] = {}
+    for entry in ui.progress(pending, "Reading action trackers", total=len(pending)):
+        try:
+            found = trackers.check_tracker_file(entry, book, ctx.clock.today)
+        except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the others
+            log.error("tracker %s could not be read:\n%s", entry.rel, ingest.safe_traceback(exc))
+            entry.settle("rejected", "IN015", found=f"it cannot be read ({type(exc).__name__})")
+            found = None
+        if found is not None:
+            checked[entry.rel] = found
+    seen_at = ctx.clock.now_iso()
+    ingest.record_submissions(conn, run.run_id, "actions", filed, entries, seen_at)
+    updated = created = 0
+    # Older files first, so that in the usual case each update builds on the one before.
+    for entry in sorted((e for e in entries if e.rel in checked), key=lambda e: (e.mtime, e.rel)):
+        returned = checked[entry.rel]
+        applied = action_register.apply_tracker_entries(
+            conn,
+            returned.entries,
+            baseline=returned.record.baseline,
+            file_date=returned.file_date,
+            clock=ctx.clock,
+            month=returned.record.month,
+            submission_id=entry.submission_id,
+            source_file=entry.rel,
+        )
+        updated += len(applied.updated) + len(applied.noted)
+        created += len(applied.created)
+        for disagreement in applied.conflicts:
+            found_problem = messages.problem("ACT010", file=entry.rel, **disagreement.params())
+            entry.problems.append(found_problem)
+            if "ACT010" not in entry.codes:
+                entry.codes.append("ACT010")
+            result.attention.append(found_problem.message)
+            conn.execute(
+                sa.insert(reg.problems).values(
+                    submission_id=entry.submission_id,
+                    code="ACT010",
+                    severity="warning",
+                    field="tracker",
+                    label=disagreement.action_id,
+                    message=found_problem.message,
+                    fix=found_problem.fix,
+                )
+            )
+        entry.message = (
+            entry.message
+            + " "
+            + messages.text("ACT014", count=len(applied.updated) + len(applied.noted), created=len(applied.created))
+        ).strip()
+        conn.execute(
+            sa.update(reg.submissions)
+            .where(reg.submissions.c.id == entry.submission_id)
+            .values(codes=";".join(entry.codes), message=entry.message)
+        )
+    timestamp = ctx.clock.timestamp()
+    manifest = ingest.manifest_path(ctx.config.output_dir, filed, "actions", timestamp)
+    run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
+    tally = ingest.counts(entries)
+    result.lines = [
+        f"Action trackers returned: {len(entries)} file(s) ("
+        + ", ".join(f"{n} {name}" for name, n in tally.items() if n)
+        + ")."
+        if entries
+        else "Action trackers returned: none in the actions inbox."
+    ]
+    for e in entries:
+        if not e.known and e.outcome in ("returned", "rejected"):
+            fix = e.problems[0].fix if e.problems else (messages.fix(e.codes[0]) if e.codes else "")
+            result.lines.append(f"  {e.outcome}: {e.rel}: [{';'.join(e.codes[:3])}] {e.message} {fix}".rstrip())
+    if updated or created:
+        result.lines.append(f"  {updated} action update(s) recorded; {created} new action(s) set in supervision.")
+    result.outputs = [manifest]
+    result.data = {"counts": tally, "updated": updated, "created": created, "manifest": str(manifest)}
+    if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
+        result.exit_code = EXIT_DATAERR
     return result
 
 

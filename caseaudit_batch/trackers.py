@@ -3,23 +3,27 @@
 Guidance section 2: "It is the responsibility of the Team Manager and Service Manager to track the actions; Service
 Managers will be responsible for ensuring that identified actions have been completed within required timescales."
 
-Making the workbook is the form machine's job (``forms.render_tracker``); this module decides what a tracker
-lists (:func:`tracker_plan`).
+Making the workbook is the form machine's job (``forms.render_tracker``); reading it safely is the ingest layer's
+(``ingest.open_form``, ``workbook.reader``). This module decides what a tracker lists (:func:`tracker_plan`) and
+checks one returned file (:func:`check_tracker_file`) with the rules of ``tracker_rules``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import ingest, messages, tracker_rules
 from . import register as reg
 from .actions import COMPLETED, OPEN, baseline_state
-from .clock import Month
+from .clock import LONDON, Month
+from .workbook import reader
+from .workbook.layout import TRACKER_SHEET, tracker_layout
 
 BLANK_ROWS = 10
 
@@ -117,3 +121,99 @@ def tracker_plan(conn: Connection, month: Month, today: date) -> tuple[list[Trac
             sorted(services[sm])
         )
     return sorted(plans.values(), key=lambda p: (p.name.casefold(), p.service_manager_id)), orphans
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading returned trackers
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrackerRecord:
+    id: int
+    month: str
+    service_manager_id: str
+    baseline: dict[str, dict[str, Any]]
+    rows: int
+
+
+@dataclass
+class TrackerBook:
+    """What checking returned trackers needs from the register, read once per run."""
+
+    known_actions: set[str]
+    known_cases: set[str]
+    trackers: dict[tuple[str, str], list[TrackerRecord]]
+
+    @classmethod
+    def load(cls, conn: Connection) -> TrackerBook:
+        trackers: dict[tuple[str, str], list[TrackerRecord]] = defaultdict(list)
+        for r in conn.execute(sa.select(reg.action_trackers).order_by(reg.action_trackers.c.id)).all():
+            trackers[(r.month, r.service_manager_id)].append(
+                TrackerRecord(r.id, r.month, r.service_manager_id, dict(r.baseline or {}), r.rows)
+            )
+        return cls(
+            known_actions={str(r[0]) for r in conn.execute(sa.select(reg.actions.c.action_id))},
+            known_cases={str(r[0]) for r in conn.execute(sa.select(reg.cases.c.case_ref))},
+            trackers=dict(trackers),
+        )
+
+
+@dataclass
+class ReturnedTracker:
+    """A returned tracker that passed its checks: what to apply, against which baseline."""
+
+    record: TrackerRecord
+    entries: list[tracker_rules.TrackerEntry]
+    file_date: date
+
+
+def file_date(mtime: float, today: date) -> date:
+    """The file's modification day in London; never later than the program's today."""
+    return min(datetime.fromtimestamp(mtime, LONDON).date(), today)
+
+
+def check_tracker_file(entry: ingest.Entry, book: TrackerBook, today: date) -> ReturnedTracker | None:
+    """Give one returned tracker its outcome: rejected (not a tracker of this register), returned (errors to fix, the
+    whole file), or accepted (with its checked rows to apply)."""
+    try:
+        package, calamine, meta = ingest.open_form(entry, "tracker", "actions")
+        month, sm = meta.get("month", ""), meta.get("auditor_id", "")
+        records = book.trackers.get((month, sm))
+        if not records:
+            entry.settle("rejected", "ACT011", who=sm or "no service manager", month=month or "no month")
+            return None
+        layout = tracker_layout(max(r.rows for r in records), 0)
+        form = reader.read_values(package, calamine, layout, meta)
+    except reader.Refused as refused:
+        entry.settle("rejected", refused.code, note=messages.text(refused.code, **refused.params))
+        return None
+    table = layout.tables["tracker"]
+    rows = tracker_rules.table_rows(
+        form.tables["tracker"], first_row=table.first_row, sheet=TRACKER_SHEET, file=entry.rel
+    )
+    listed = {r.text("Action ID") for r in rows if not r.is_new}
+    # The copy it came from: the latest tracker that listed every action it holds (a tracker made again the same
+    # month lists different actions), else the latest.
+    record = next((r for r in reversed(records) if listed <= set(r.baseline)), records[-1])
+    checked = tracker_rules.check_tracker(
+        rows, tracker_rules.RuleContext(today=today, known_actions=book.known_actions, known_cases=book.known_cases)
+    )
+    entry.problems = list(checked.problems)
+    if checked.errors:
+        first = checked.errors[0]
+        entry.settle("returned", first.code, note=_returned_note(checked))
+        for p in checked.errors[1:]:
+            if p.code not in entry.codes:
+                entry.codes.append(p.code)
+        return None
+    entry.settle("accepted", note=messages.text("ACT013", count=len(checked.entries)))
+    for p in checked.problems:
+        if p.code not in entry.codes:
+            entry.codes.append(p.code)
+    return ReturnedTracker(record, checked.entries, file_date(entry.mtime, today))
+
+
+def _returned_note(checked: tracker_rules.CheckedTracker) -> str:
+    errors = checked.errors
+    first = errors[0]
+    more = f" ({len(errors) - 1} more problem(s) listed in the feedback)" if len(errors) > 1 else ""
+    return f"{first.where}: {first.message} {first.fix}{more}"

@@ -19,7 +19,7 @@ from caseaudit_batch import actions as act
 from caseaudit_batch import pipeline, trackers
 from caseaudit_batch import register as reg
 from caseaudit_batch.clock import LONDON, Clock, Month
-from caseaudit_batch.errors import EXIT_OK
+from caseaudit_batch.errors import EXIT_DATAERR, EXIT_OK
 from caseaudit_batch.workbook.layout import TRACKER_ANSWERS, TRACKER_HEADERS, TRACKER_PREFILLED
 
 TRACKER = "2026-10/actions/2026-10_actions_Sam_Service.xlsx"
@@ -235,3 +235,146 @@ def test_open_actions_follow_the_case_to_its_current_service_manager(workspace: 
     rows = register_rows(workspace)
     assert {r.service_manager_id for r in rows.values() if r.status == "Open"} == {"SM2"}
     assert rows[closed].service_manager_id == "SM1"  # a completed action keeps the people of its time
+
+
+def test_round_trip_fill_through_the_headers_then_ingest(workspace: Path, audited: dict[str, str]) -> None:
+    run_actions(workspace, "2026-10-12")
+    chronology, direct_work, supervision = (
+        audited["Update the chronology"],
+        audited["Complete direct work with the child"],
+        audited["Hold a supervision on the plan"],
+    )
+
+    def edit(columns: dict[str, int], ws: Any, first: int, last: int) -> None:
+        put(
+            ws,
+            row_of(ws, columns, first, last, supervision),
+            columns,
+            Status="Completed",
+            Completed_on=datetime(2026, 10, 9),
+            sign_off="Yes",
+        )
+        put(
+            ws,
+            row_of(ws, columns, first, last, direct_work),
+            columns,
+            Update="=Booked for 3 November",
+            supervision=datetime(2026, 10, 14),
+        )
+        put(ws, row_of(ws, columns, first, last, chronology), columns, Status="No longer required")
+        blank = next(r for r in range(first, last + 1) if ws.cell(r, columns["Action ID"]).value is None)
+        put(
+            ws,
+            blank,
+            columns,
+            Case_reference="C1001",
+            Action="Arrange a family group conference",
+            Owner="SW",
+            Due_date=datetime(2026, 11, 30),
+        )
+
+    returned = workspace / "inbox" / "actions" / "Sam Service tracker.xlsx"
+    fill(workspace / "output" / TRACKER, returned, edit)
+    result = run_actions(workspace, "2026-10-20")
+    assert result.exit_code == EXIT_OK, result.lines
+    rows = register_rows(workspace)
+    assert (rows[supervision].status, rows[supervision].completed_on, rows[supervision].signed_off) == (
+        "Completed",
+        date(2026, 10, 9),
+        True,
+    )
+    assert rows[chronology].status == "No longer required"
+    assert rows[direct_work].supervision_on == date(2026, 10, 14)
+    (new,) = [r for r in rows.values() if r.source == "supervision"]
+    assert new.text == "Arrange a family group conference" and new.due_date == date(2026, 11, 30)
+    assert new.service_manager_id == "SM1" and new.month == "2026-10"
+    # Each change is recorded with its date and source file; text stays text.
+    ctx = context(workspace, "2026-10-20")
+    with ctx.register.reader() as conn:
+        note = act.action_history(conn, direct_work)[-1]
+        done = act.action_history(conn, supervision)[-1]
+    ctx.close()
+    assert note["note"] == "=Booked for 3 November" and note["source_file"] == "Sam Service tracker.xlsx"
+    assert done["on_date"] == date(2026, 10, 9) and done["source"] == "tracker"
+    (line,) = manifest(workspace)
+    assert line["file"] == "Sam Service tracker.xlsx" and line["outcome"] == "accepted"
+    # The tracker made in the same run shows the new state: the completed action stays listed this month (it was
+    # completed since the last tracker), with its sign-off; the action no longer required has gone.
+    wb = load_workbook(workspace / "output" / TRACKER)
+    sheet, _ref = next(iter(wb.defined_names["tracker"].destinations))
+    values = {row[0]: row for row in wb[sheet].iter_rows(min_row=5, values_only=True) if row[0]}
+    assert values[supervision][8] == "Completed" and values[supervision][12] == "Yes"
+    assert chronology not in values
+    assert new.action_id in values
+    # Reading the same file again changes nothing: it is a duplicate.
+    again = run_actions(workspace, "2026-10-21")
+    assert again.exit_code == EXIT_OK
+    assert manifest(workspace)[0]["outcome"] == "duplicate"
+
+
+def test_conflicting_trackers_the_later_date_stands_and_is_reported(workspace: Path, audited: dict[str, str]) -> None:
+    run_actions(workspace, "2026-10-12")
+    target = audited["Update the chronology"]
+
+    def completed_on(day: int) -> Callable[[dict[str, int], Any, int, int], None]:
+        def edit(columns: dict[str, int], ws: Any, first: int, last: int) -> None:
+            put(
+                ws,
+                row_of(ws, columns, first, last, target),
+                columns,
+                Status="Completed",
+                Completed_on=datetime(2026, 10, day),
+            )
+
+        return edit
+
+    inbox = workspace / "inbox" / "actions"
+    fill(workspace / "output" / TRACKER, inbox / "from team manager.xlsx", completed_on(16))
+    fill(workspace / "output" / TRACKER, inbox / "from service manager.xlsx", completed_on(11))
+    set_mtime(inbox / "from team manager.xlsx", date(2026, 10, 17))
+    set_mtime(inbox / "from service manager.xlsx", date(2026, 10, 18))
+    result = run_actions(workspace, "2026-10-20")
+    assert result.exit_code == EXIT_OK
+    assert rows_completed(workspace, target) == date(2026, 10, 16)
+    assert any("disagree" in line and target in line for line in result.attention)
+    codes = {line["file"]: line["codes"] for line in manifest(workspace)}
+    assert "ACT010" in codes["from service manager.xlsx"]
+
+
+@pytest.mark.parametrize(
+    ("values", "code"),
+    [
+        ({"Status": "Completed"}, "ACT002"),  # Completed needs a completion date
+        ({"Status": "Completed", "Completed_on": datetime(2026, 10, 25)}, "ACT003"),  # after today (20 October)
+    ],
+)
+def test_a_tracker_with_an_error_is_returned_whole(
+    workspace: Path, audited: dict[str, str], values: dict[str, Any], code: str
+) -> None:
+    run_actions(workspace, "2026-10-12")
+    target, other = audited["Update the chronology"], audited["Hold a supervision on the plan"]
+
+    def edit(columns: dict[str, int], ws: Any, first: int, last: int) -> None:
+        put(ws, row_of(ws, columns, first, last, target), columns, **values)
+        put(ws, row_of(ws, columns, first, last, other), columns, Update="Chased")
+
+    fill(workspace / "output" / TRACKER, workspace / "inbox" / "actions" / "t.xlsx", edit)
+    result = run_actions(workspace, "2026-10-20")
+    assert result.exit_code == EXIT_DATAERR
+    (line,) = manifest(workspace)
+    assert line["outcome"] == "returned" and code in line["codes"]
+    assert register_rows(workspace)[target].status == "Open"
+    ctx = context(workspace, "2026-10-20")
+    with ctx.register.reader() as conn:
+        assert [h["note"] for h in act.action_history(conn, other)] == ["Raised by the audit."]
+    ctx.close()
+
+
+def test_a_workbook_that_is_not_a_tracker_of_this_register_is_rejected(
+    workspace: Path, audited: dict[str, str]
+) -> None:
+    inbox = workspace / "inbox" / "actions"
+    (inbox / "notes.xlsx").write_bytes(b"not a workbook")
+    result = run_actions(workspace, "2026-10-12")
+    assert result.exit_code == EXIT_DATAERR
+    assert manifest(workspace)[0]["outcome"] == "rejected"
