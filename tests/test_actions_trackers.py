@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -378,3 +380,49 @@ def test_a_workbook_that_is_not_a_tracker_of_this_register_is_rejected(
     result = run_actions(workspace, "2026-10-12")
     assert result.exit_code == EXIT_DATAERR
     assert manifest(workspace)[0]["outcome"] == "rejected"
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_a_tracker_filled_in_and_saved_by_libreoffice_is_read(
+    workspace: Path, audited: dict[str, str], tmp_path: Path
+) -> None:
+    run_actions(workspace, "2026-10-12")
+    target = audited["Update the chronology"]
+
+    def edit(columns: dict[str, int], ws: Any, first: int, last: int) -> None:
+        put(
+            ws,
+            row_of(ws, columns, first, last, target),
+            columns,
+            Status="Completed",
+            Completed_on=datetime(2026, 10, 11),
+            Update="Chronology brought up to date",
+        )
+
+    filled = tmp_path / "filled" / "tracker.xlsx"
+    fill(workspace / "output" / TRACKER, filled, edit)
+    # Saved again by LibreOffice, as a manager without Excel would (the very hidden sheet comes back hidden).
+    profile = (tmp_path / "lo-profile").as_uri()
+    outdir = workspace / "inbox" / "actions"
+    done = subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(outdir),
+            str(filled),
+        ],
+        capture_output=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    result = run_actions(workspace, "2026-10-20")
+    assert result.exit_code == EXIT_OK, result.lines
+    assert manifest(workspace)[0]["outcome"] == "accepted"
+    row = register_rows(workspace)[target]
+    assert (row.status, row.completed_on) == ("Completed", date(2026, 10, 11))
