@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from formkit import allocate, good_answers, make_form
-from relkit import ACTIONS, TODAY, build, caseaudit, hostile_corpus, manifest, manifests
+from relkit import ACTIONS, TODAY, build, caseaudit, fill, hostile_corpus, manifest, manifests, real_month
 
 from caseaudit_batch import ingest, pipeline
 from caseaudit_batch import register as reg
@@ -97,3 +97,41 @@ def test_a_file_gone_or_unreadable_when_read_gets_an_outcome(tmp_path: Path) -> 
     outcomes = [(e.rel, e.outcome, e.codes) for e in entries]
     assert outcomes[1] == ("gone.xlsx", "ignored", ["IN007"])
     assert outcomes[2][1:] == ("rejected", ["IN008"])  # a folder where a file was listed: cannot be read
+
+
+def test_returned_action_trackers_are_fully_accounted_for(tmp_path: Path) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=6)
+    ctx = pipeline.open_context(config, "2026-09-01")
+    answers = good_answers(ctx.framework)
+    ctx.close()
+    inbox = config.parent / "inbox"
+    for i, form in enumerate(forms[:3]):
+        (inbox / "audits" / f"f{i}.xlsx").write_bytes(fill(form, answers))
+    assert caseaudit(config, "ingest", "--month", "2026-09").returncode == 0
+    made = caseaudit(config, "actions", "--month", "2026-09")
+    assert made.returncode == 0, made.stderr
+    trackers = sorted((config.parent / "output" / "2026-09" / "actions").glob("*.xlsx"))
+    assert trackers, made.stdout
+    returned = inbox / "actions"
+    tracker = trackers[0].read_bytes()
+    (returned / "tracker.xlsx").write_bytes(tracker)
+    (returned / "again").mkdir()
+    (returned / "again" / "tracker-copy.xlsx").write_bytes(tracker)
+    (returned / "audit-form.xlsx").write_bytes((inbox / "audits" / "f0.xlsx").read_bytes())  # wrong inbox
+    corpus = hostile_corpus(tracker)
+    for name, (data, _, _) in corpus.items():
+        (returned / name).write_bytes(data)
+
+    result = caseaudit(config, "actions", "--month", "2026-09")
+    assert result.returncode == 65, result.stderr
+    rows = {r["file"]: r for r in manifest(manifests(config, "actions")[-1])}
+    on_disk = sorted(p.relative_to(returned).as_posix() for p in returned.rglob("*") if p.is_file())
+    assert sorted(rows) == on_disk, "every returned tracker file listed once"
+    tally = {outcome: sum(r["outcome"] == outcome for r in rows.values()) for outcome in ingest.OUTCOMES}
+    assert sum(tally.values()) == len(on_disk)
+    assert f"Action trackers returned: {len(on_disk)} file(s)" in result.stdout
+    for name, (_, outcome, code) in corpus.items():
+        assert (rows[name]["outcome"], rows[name]["codes"].split(";")[0]) == (outcome, code), name
+    # The first of two identical files (in listing order) is read; the other is its duplicate.
+    assert (rows["again/tracker-copy.xlsx"]["outcome"], rows["tracker.xlsx"]["outcome"]) == ("accepted", "duplicate")
+    assert rows["audit-form.xlsx"]["outcome"] == "rejected"
