@@ -15,11 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import messages, moderation, moderation_register
 from . import register as reg
 from .clock import Clock, Month
 from .config import DEFAULT_CONFIG_NAME, Config, config_template_text, load_config
 from .errors import EXIT_OK, ConfigError
 from .framework import Framework, load_framework
+from .moderation_register import ModerationError
 from .outputs import Staging, ensure_dir, recover
 from .register import Register
 from .retention import purge_register
@@ -191,6 +193,98 @@ def init_workspace(folder: Path, organisation: str | None = None) -> Result:
 # ---------------------------------------------------------------------------------------------------------------
 # moderate
 # ---------------------------------------------------------------------------------------------------------------
+def moderation_policy(config: Config, framework: Framework) -> moderation.SamplingPolicy:
+    """``[moderation]`` checked: every grade in ``always`` must be one of the framework's grades."""
+    policy = moderation.SamplingPolicy.from_settings(config.section("moderation"))
+    for name in policy.always:
+        if name not in framework.grade_names:
+            raise ConfigError(
+                "CFG003",
+                path=str(config.path),
+                key="moderation.always",
+                found=repr(name),
+                what="it is not one of the four grades",
+                expected='a list of grades, e.g. ["Outstanding", "Inadequate"]',
+            )
+    return policy
+
+
+def moderate(
+    ctx: Context,
+    month: str,
+    *,
+    add: str | None = None,
+    remove: str | None = None,
+    resolve: str | None = None,
+    note: str | None = None,
+    grade: str | None = None,
+) -> Result:
+    """``caseaudit moderate``: draw (or top up) the month's sample, apply --add/--remove, or record an escalation's
+    outcome with --resolve. Each run considers audits accepted since the last one."""
+    the_month = str(Month.parse(month))
+    if (note is not None or grade is not None) and not resolve:
+        raise ModerationError("MOD016")
+    if add and remove and add.strip() == remove.strip():
+        raise ModerationError("MOD005", audit_id=add)
+    policy = moderation_policy(ctx.config, ctx.framework)
+    settings = ctx.config.section("moderation")
+    people = ctx.config.section("people")
+    moderators = [str(m) for m in people.get("moderators", [])]
+    due = moderation.moderation_due_date(ctx.clock.today, int(settings["due_days"]))
+    now = ctx.clock.now_iso()
+    user = _user()
+    arguments = {"month": the_month, "add": add, "remove": remove, "resolve": resolve, "grade": grade}
+    result = Result("moderate")
+    with writing(ctx, "moderate", arguments) as run:
+        if resolve:
+            done = moderation_register.resolve_escalation(run.conn, ctx.framework, resolve, note or "", grade, now=now)
+            result.data["resolved"] = done
+            final = f"; the final grade of audit {done['audit_id']} is now {done['grade']}" if done["grade"] else ""
+            result.lines.append(f"Escalation {done['escalation_id']} ({done['kind']}) recorded as resolved{final}.")
+            return result
+        if remove:
+            moderation_register.remove_audit(run.conn, the_month, remove.strip(), now=now, user=user, run_id=run.run_id)
+            result.lines.append(f"Audit {remove.strip()} removed from the moderation sample for {the_month}.")
+        if add:
+            added = moderation_register.add_audit(
+                run.conn, the_month, add.strip(), moderators, due, now=now, user=user, run_id=run.run_id
+            )
+            result.lines.append(
+                f"Audit {add.strip()} added to the moderation sample for {the_month}."
+                if added.added
+                else f"Audit {add.strip()} was already in the moderation sample for {the_month}."
+            )
+        drawn = moderation_register.draw_sample(
+            run.conn, the_month, policy, moderators, due, now=now, user=user, run_id=run.run_id
+        )
+        sample = moderation_register.load_sample(run.conn, the_month)
+    sampled = [r for r in sample if r.status == moderation.SAMPLED]
+    result.data.update(
+        {
+            "month": the_month,
+            "drawn": drawn.added,
+            "sample": [
+                {
+                    "audit_id": r.audit_id,
+                    "reason": r.reason,
+                    "moderator_id": r.moderator_id,
+                    "due_date": r.due_date.isoformat() if r.due_date else None,
+                    "status": r.status,
+                }
+                for r in sample
+            ],
+        }
+    )
+    result.lines.append(
+        f"Moderation sample for {the_month}: {len(sampled)} audits ({len(drawn.added)} drawn on this run)."
+    )
+    for row in sampled:
+        result.lines.append(
+            f"  {row.audit_id}  {row.reason:<8} moderator {row.moderator_id or '(none)'}  due {row.due_date}"
+        )
+    for audit_id in sorted({r.audit_id for r in sampled if not r.moderator_id}):
+        result.attention.append(messages.render("MOD020", audit_id=audit_id, month=the_month))
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------
