@@ -17,6 +17,10 @@ from ..framework import Framework
 FieldKind = Literal["text", "date", "choice", "grade"]
 
 MAIN_SHEET = "Audit form"
+MODERATION_SHEET = "Moderation form"
+AUDITOR_ACTIONS_SHEET = "Auditor's actions"
+ADDITIONAL_ACTIONS_SHEET = "Additional actions"
+TRACKER_SHEET = "Actions tracker"
 ACTIONS_SHEET = "Actions"
 DESCRIPTORS_SHEET = "Grade descriptors"
 LISTS_SHEET = "_lists"
@@ -73,6 +77,11 @@ class TableSpec:
     headers: tuple[str, ...]
     kinds: tuple[FieldKind, ...]
     prefilled_cols: int = 0  # leading columns that are pre-filled and locked
+    blank_rows: int = 0  # trailing rows left wholly editable (a tracker's rows for new actions)
+    #: per column, the drop-down choices (empty: free entry); may be shorter than ``headers``
+    choices: tuple[tuple[str, ...], ...] = ()
+    #: per column, an input message shown when the cell is selected (may be shorter than ``headers``)
+    prompts: tuple[str, ...] = ()
 
     @property
     def last_row(self) -> int:
@@ -90,7 +99,10 @@ class TableSpec:
 
 @dataclass(frozen=True)
 class Heading:
-    """A heading row in the main sheet (a part of the form, or a section title)."""
+    """A row of the main sheet that is not a field: level 1 a part of the form, level 2 a section title,
+    level 3 a paragraph of guidance across the sheet, level 4 column captions (``"A text|B text|C text"``).
+    ``guidance`` records the Appendix 1 points that belong to the heading (shown beside the fields that carry them).
+    """
 
     text: str
     row: int
@@ -125,8 +137,27 @@ PREFILLED: tuple[tuple[str, str, FieldKind], ...] = (
     ("cp_iro", "CP coordinator / IRO", "text"),
     ("auditor_name", "Auditor", "text"),
     ("auditor_role", "Auditor's role", "text"),
-    ("previous_worker", "Previous social worker (re-allocated within a month)", "text"),
+    ("previous_worker", "Previous social worker (case re-allocated within a month)", "text"),
     ("review_period", "Period under review", "text"),
+)
+
+#: Guidance section 2, shown beside the details it concerns.
+THREE_WAY_ADVICE = (
+    "If the case was re-allocated within the last month and the previous worker is still with the authority, "
+    "try to arrange a three-way meeting with both workers to discuss the audit."
+)
+PARTICIPATION_ADVICE = (
+    "Give the social worker every opportunity to take part: contact them in plenty of time before the due date "
+    "so that a meeting (or a call) can be arranged."
+)
+LEARNING_ADVICE = "Learning should be focused and succinct, so that it is useful to take forward into future practice."
+DIVERSITY_ADVICE = (
+    "Diversity should be captured throughout the audit; the child or young person being seen and their voice "
+    "heard needs to be at the centre of all the work that we do."
+)
+ACTIONS_POINTER = (
+    "Actions: write each action, its owner and the date it is due on the 'Actions' sheet (the tab at the "
+    "bottom). Every action needs a clear timescale."
 )
 
 
@@ -135,143 +166,131 @@ def audit_layout(framework: Framework) -> FormLayout:
     fields: dict[str, FieldSpec] = {}
     headings: list[Heading] = []
     points = framework.points
-    row = 1
+
+    def add(name: str, label: str, row: int, kind: FieldKind = "text", **kw: object) -> None:
+        fields[name] = FieldSpec(name, label, MAIN_SHEET, row, ANSWER_COL, kind, **kw)  # type: ignore[arg-type]
+
+    # Row 1 is the title, rows 2-3 the two notices (guidance section 3), row 4 the column headings.
     notices = ((2, framework.notices.get("safeguarding", "")), (3, framework.notices.get("writing", "")))
+    extra = {"columns_row": 4}
     row = 5
-    headings.append(Heading("Case details (filled in by QA; locked)", row))
+    headings.append(Heading("Case details (filled in by the QA team; locked)", row))
     row += 1
     for name, label, kind in PREFILLED:
-        fields[name] = FieldSpec(name, label, MAIN_SHEET, row, ANSWER_COL, kind, prefilled=True)
+        guidance: tuple[str, ...] = ()
+        if name == "previous_worker":
+            guidance = (THREE_WAY_ADVICE,)
+        elif name == "review_period":
+            guidance = (framework.notices.get("focus", ""),) if framework.notices.get("focus") else ()
+        add(name, label, row, kind, prefilled=True, guidance=guidance)
         row += 1
     row += 1
     headings.append(Heading("About the audit", row))
     row += 1
-    fields["date_completed"] = FieldSpec(
-        "date_completed", "Date completed", MAIN_SHEET, row, ANSWER_COL, "date", required=True
-    )
+    add("date_completed", "Date completed", row, "date", required=True)
     row += 1
-    fields["sw_participation"] = FieldSpec(
+    add(
         "sw_participation",
         "How did the social worker take part?",
-        MAIN_SHEET,
         row,
-        ANSWER_COL,
         "choice",
         required=True,
         choices=PARTICIPATION,
+        guidance=(PARTICIPATION_ADVICE,),
     )
     row += 1
-    fields["sw_participation_reason"] = FieldSpec(
-        "sw_participation_reason", "If not possible, why not?", MAIN_SHEET, row, ANSWER_COL, "text"
-    )
+    add("sw_participation_reason", "If it was not possible, why not?", row)
     row += 1
-    fields["three_way_meeting"] = FieldSpec(
+    add(
         "three_way_meeting",
-        "Three-way meeting held (case re-allocated within a month)?",
-        MAIN_SHEET,
+        "Was a three-way meeting held with the previous worker?",
         row,
-        ANSWER_COL,
         "choice",
         choices=THREE_WAY,
+        guidance=("Not applicable when the case was not re-allocated within the last month.",),
     )
     row += 2
-    headings.append(Heading("Audit analysis", row, guidance=points.get("audit_analysis", ())))
+    analysis_points = points.get("audit_analysis", ())
+    headings.append(Heading("Audit analysis", row, guidance=analysis_points))
     row += 1
+    if analysis_points:
+        headings.append(Heading(" ".join(analysis_points), row, level=3))
+        row += 1
     for section in framework.sections:
         headings.append(Heading(f"{section.number}. {section.title}", row, level=2, guidance=section.prompts))
         row += 1
         key = section.key
-        fields[f"{key}_grade"] = FieldSpec(
-            f"{key}_grade",
-            f"Section {section.number} grade",
-            MAIN_SHEET,
-            row,
-            ANSWER_COL,
-            "grade",
-            required=True,
-            section=section.number,
-        )
+        add(f"{key}_grade", f"Section {section.number} grade", row, "grade", required=True, section=section.number)
         row += 1
-        fields[f"{key}_findings"] = FieldSpec(
+        add(
             f"{key}_findings",
             "Evidence and findings",
-            MAIN_SHEET,
             row,
-            ANSWER_COL,
-            "text",
             required=True,
             section=section.number,
             guidance=section.prompts,
         )
         row += 1
-        fields[f"{key}_impact"] = FieldSpec(
+        add(
             f"{key}_impact",
             framework.reflective_question,
-            MAIN_SHEET,
             row,
-            ANSWER_COL,
-            "text",
             section=section.number,
-            guidance=(framework.reflective_guidance,),
+            guidance=(framework.reflective_guidance,) if framework.reflective_guidance else (),
         )
         row += 2
-    headings.append(Heading("Overall grade", row, guidance=points.get("overall_grade", ())))
+    overall_points = points.get("overall_grade", ())
+    headings.append(Heading("Overall grade", row, guidance=overall_points))
     row += 1
-    fields["overall_grade"] = FieldSpec(
-        "overall_grade",
-        "Overall grade",
-        MAIN_SHEET,
+    add("overall_grade", "Overall grade", row, "grade", required=True, guidance=overall_points)
+    row += 1
+    extra["max_overall_row"] = row  # a formula cell: the highest overall grade the section grades allow
+    row += 2
+    reasons = points.get("reasons_for_grading", ())
+    headings.append(Heading("Reasons for grading", row, guidance=reasons))
+    row += 1
+    add(
+        "strengths",
+        "Strengths: what was done well (at least one area of good practice)",
         row,
-        ANSWER_COL,
-        "grade",
         required=True,
-        guidance=points.get("overall_grade", ()),
+        guidance=tuple(p for p in reasons if "safeguarding" not in p.lower()),
     )
     row += 1
-    extra = {"max_overall_row": row}  # a formula cell: the highest overall grade the section grades allow
-    row += 2
-    headings.append(Heading("Reasons for grading", row, guidance=points.get("reasons_for_grading", ())))
+    add("learning", "Learning: what needs to improve", row, required=True, guidance=(LEARNING_ADVICE,))
     row += 1
-    for name, label, required in (
-        ("strengths", "Strengths: what was done well (at least one area of good practice)", True),
-        ("learning", "Learning: what needs to improve", True),
-        ("diversity", "How were the child's identity and diversity understood and responded to?", True),
-    ):
-        fields[name] = FieldSpec(
-            name,
-            label,
-            MAIN_SHEET,
-            row,
-            ANSWER_COL,
-            "text",
-            required=required,
-            guidance=points.get("reasons_for_grading", ()) if name != "diversity" else (),
-        )
-        row += 1
-    fields["safeguarding_concern"] = FieldSpec(
+    add(
+        "diversity",
+        "How were the child's identity and diversity understood and responded to?",
+        row,
+        required=True,
+        guidance=(DIVERSITY_ADVICE,),
+    )
+    row += 1
+    add(
         "safeguarding_concern",
         "Is there an immediate safeguarding concern?",
-        MAIN_SHEET,
         row,
-        ANSWER_COL,
         "choice",
         required=True,
         choices=YES_NO,
     )
     row += 1
-    fields["safeguarding_detail"] = FieldSpec(
-        "safeguarding_detail", "If yes: what was done, and who was told?", MAIN_SHEET, row, ANSWER_COL, "text"
+    add(
+        "safeguarding_detail",
+        "If yes: what was done, and who was told?",
+        row,
+        guidance=tuple(p for p in reasons if "safeguarding" in p.lower()),
     )
     row += 2
-    headings.append(Heading("Recommendations", row, guidance=points.get("recommendations", ())))
+    recs = points.get("recommendations", ())
+    headings.append(Heading("Recommendations", row, guidance=recs))
     row += 1
-    fields["recommendations"] = FieldSpec(
-        "recommendations", "Recommendations (child-focussed)", MAIN_SHEET, row, ANSWER_COL, "text", required=True
-    )
+    add("recommendations", "Recommendations (child-focussed)", row, required=True, guidance=recs[:1])
     row += 1
-    fields["org_learning"] = FieldSpec(
-        "org_learning", "Organisational learning points", MAIN_SHEET, row, ANSWER_COL, "text"
-    )
+    add("org_learning", "Organisational learning points", row, guidance=recs[1:])
+    row += 1
+    headings.append(Heading(ACTIONS_POINTER, row, level=3))
     row += 1
     extra["last_row"] = row
     tables = {
@@ -283,6 +302,207 @@ def audit_layout(framework: Framework) -> FormLayout:
             1,
             ("Action", "Owner", "Due date"),
             ("text", "text", "date"),
+            prompts=(
+                "What needs to be done, and the outcome it will achieve for the child or young person.",
+                "The person responsible for the action (by name or role).",
+                "The date the action is due (dd/mm/yyyy).",
+            ),
         )
     }
     return FormLayout("audit", fields, tables, tuple(headings), notices, extra)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The moderation form (issue 6): the audit's details and the auditor's grades, reasons and actions pre-filled and
+# locked; the moderator's answers beside them.
+# ---------------------------------------------------------------------------------------------------------------
+
+#: The auditor's answers shown (locked) on the moderation form, under the audit's own names.
+AUDITOR_REASONS: tuple[tuple[str, str], ...] = (
+    ("strengths", "Auditor's strengths"),
+    ("learning", "Auditor's learning"),
+    ("recommendations", "Auditor's recommendations"),
+)
+MODERATION_NOTICES = (
+    "Moderation checks that the grades are supported by the evidence on the case file. If you do not agree with "
+    "the grade, it goes to the Head of Service for Quality Assurance; if you do not agree with the actions, to the "
+    "Head of Service for the case's service (guidance section 3).",
+    "Write your assessment of the quality of the work, not the story of the case. Do not copy from the case file, "
+    "and do not write the names of children or family members.",
+)
+
+
+def moderation_layout(framework: Framework) -> FormLayout:
+    """The moderation form: auditor's grades in column B (their audit names), moderated grades in column C."""
+    fields: dict[str, FieldSpec] = {}
+    headings: list[Heading] = []
+    sheet = MODERATION_SHEET
+
+    def add(name: str, label: str, row: int, kind: FieldKind = "text", col: int = ANSWER_COL, **kw: object) -> None:
+        fields[name] = FieldSpec(name, label, sheet, row, col, kind, **kw)  # type: ignore[arg-type]
+
+    notices = ((2, MODERATION_NOTICES[0]), (3, MODERATION_NOTICES[1]))
+    extra = {"columns_row": 4}
+    row = 5
+    headings.append(Heading("The audit (filled in by the QA team; locked)", row))
+    row += 1
+    for name, label, kind in PREFILLED:
+        add(name, label, row, kind, prefilled=True)
+        row += 1
+    row += 1
+    headings.append(Heading("Grades: the auditor's, and yours", row))
+    row += 1
+    headings.append(Heading("Section|Auditor's grade|Your grade (leave blank if you agree)", row, level=4))
+    row += 1
+    for section in framework.sections:
+        label = f"{section.number}. {section.short}"
+        add(f"{section.key}_grade", label, row, "grade", prefilled=True, section=section.number)
+        add(
+            f"m_{section.key}_grade",
+            f"Section {section.number}: your grade",
+            row,
+            "grade",
+            col=GUIDANCE_COL,
+            section=section.number,
+        )
+        row += 1
+    add("overall_grade", "Overall grade (yours: required if you do not agree)", row, "grade", prefilled=True)
+    add("m_overall_grade", "Overall grade: yours (required if you do not agree)", row, "grade", col=GUIDANCE_COL)
+    row += 2
+    headings.append(Heading("The auditor's reasons (locked)", row))
+    row += 1
+    for name, label in AUDITOR_REASONS:
+        add(name, label, row, prefilled=True)
+        row += 1
+    headings.append(
+        Heading("The auditor's actions are on the 'Auditor's actions' sheet (the tab at the bottom).", row, level=3)
+    )
+    row += 2
+    headings.append(Heading("Your moderation", row))
+    row += 1
+    add("moderator_name", "Your name", row, required=True)
+    row += 1
+    add("moderation_date", "Date of moderation", row, "date", required=True)
+    row += 1
+    add(
+        "grade_agreed",
+        "Do you agree with the auditor's grades?",
+        row,
+        "choice",
+        required=True,
+        choices=YES_NO,
+        guidance=("If No, give your grade for each section you grade differently, and your overall grade.",),
+    )
+    row += 1
+    add(
+        "m_rationale",
+        "Your rationale: what the evidence on the case file shows",
+        row,
+        required=True,
+        guidance=(
+            "Refer to the grade descriptors (Appendix 2, on the 'Grade descriptors' sheet).",
+            "As a rule of thumb, the overall grade is not more than one grade higher than the lowest section grade.",
+        ),
+    )
+    row += 1
+    add("actions_agreed", "Do you agree with the auditor's actions?", row, "choice", required=True, choices=YES_NO)
+    row += 1
+    add(
+        "m_actions_comment",
+        "Comments on the actions",
+        row,
+        guidance=("Add any further actions, with an owner and a date, on the 'Additional actions' sheet.",),
+    )
+    row += 1
+    extra["last_row"] = row
+    action_kinds: tuple[FieldKind, ...] = ("text", "text", "date")
+    tables = {
+        "actions": TableSpec(
+            "actions",
+            AUDITOR_ACTIONS_SHEET,
+            ACTIONS_HEADER_ROW + 1,
+            ACTION_ROWS,
+            1,
+            ("Action", "Owner", "Due date"),
+            action_kinds,
+            prefilled_cols=3,
+        ),
+        "m_actions": TableSpec(
+            "m_actions",
+            ADDITIONAL_ACTIONS_SHEET,
+            ACTIONS_HEADER_ROW + 1,
+            ACTION_ROWS,
+            1,
+            ("Action", "Owner", "Due date"),
+            action_kinds,
+            prompts=(
+                "An additional action: what needs to be done, and the outcome for the child or young person.",
+                "The person responsible for the action.",
+                "The date the action is due (dd/mm/yyyy).",
+            ),
+        ),
+    }
+    return FormLayout("moderation", fields, tables, tuple(headings), notices, extra)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The action tracker (issue 7): one table, its header row directly above; pre-filled columns locked.
+# ---------------------------------------------------------------------------------------------------------------
+
+TRACKER_PREFILLED = (
+    "Action ID",
+    "Case reference",
+    "Team",
+    "Team manager",
+    "Action",
+    "Owner",
+    "Due date",
+    "Days overdue",
+)
+TRACKER_ANSWERS = ("Status", "Completed on", "Update", "Discussed in supervision on", "Service manager sign-off")
+TRACKER_HEADERS = TRACKER_PREFILLED + TRACKER_ANSWERS
+TRACKER_STATUSES = ("Open", "Completed", "No longer required")
+TRACKER_HEADER_ROW = 4
+TRACKER_BLANK_ROWS = 10
+
+
+def tracker_layout(action_rows: int, blank_rows: int = TRACKER_BLANK_ROWS) -> FormLayout:
+    """An action tracker for ``action_rows`` listed actions plus ``blank_rows`` rows for new ones."""
+    kinds: tuple[FieldKind, ...] = (
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "date",
+        "text",
+        "choice",
+        "date",
+        "text",
+        "date",
+        "choice",
+    )
+    choices: tuple[tuple[str, ...], ...] = (*((),) * 8, TRACKER_STATUSES, (), (), (), ("Yes",))
+    prompts = (
+        *("",) * 8,
+        "Open, Completed, or No longer required.",
+        "The date the action was completed (needed when the status is Completed).",
+        "What has happened since the last update.",
+        "The date the team manager discussed the action with the worker in supervision.",
+        "Yes when you, the service manager, have checked the action is complete.",
+    )
+    table = TableSpec(
+        "tracker",
+        TRACKER_SHEET,
+        TRACKER_HEADER_ROW + 1,
+        max(1, action_rows + blank_rows),
+        1,
+        TRACKER_HEADERS,
+        kinds,
+        prefilled_cols=len(TRACKER_PREFILLED),
+        blank_rows=blank_rows,
+        choices=choices,
+        prompts=prompts,
+    )
+    return FormLayout("tracker", {}, {"tracker": table}, (), (), {})
