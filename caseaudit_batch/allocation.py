@@ -8,7 +8,10 @@ Rules, each from guidance section 2 or issue 3:
 - no case is audited twice in a month, and a case audited in the 12 months before is picked only when nothing
   else is eligible for that auditor;
 - cases are spread across teams (and so services) in proportion to each team's share of the caseload;
-- the choice is random but reproducible: the seed is a hash of the month and every input.
+- the choice is random but reproducible: the seed is a hash of the month and every input;
+- follow-ups due (issue 11, ``followups.py``) are offered first, up to ``allocation.followup_share`` of the month's
+  allocations, each to an auditor who did not do the first audit and has no conflict; the 12-month rule does not
+  apply to them (the case was audited on purpose).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import date
 
 from . import messages
 from .clock import Month
+from .followups import followup_cap
 from .messages import Problem
 from .roster import Case, Caseload, Pair, Person, Roster
 
@@ -33,6 +37,7 @@ SENIOR_ROLES = ("Head of Service", "Assistant Director", "Strategic Director")
 HOW_RANDOM = "chosen at random"
 HOW_RECENT = "chosen at random; audited in the last 12 months, no other case was eligible"
 HOW_FILE = "chosen by hand (--from-file)"
+HOW_FOLLOWUP = "follow-up audit"
 
 PASSED_NO_WORKER = "no allocated social worker"
 PASSED_WORKER_LEFT = "the allocated social worker has left"
@@ -44,6 +49,25 @@ class Rules:
 
     auditing_roles: tuple[str, ...]
     senior_conflict: str = "service"  # "service" or "none"
+    followup_share: float = 0.2
+
+
+@dataclass(frozen=True)
+class FollowupOffer:
+    """A case due a follow-up of audit ``followup_of``, first audited by ``first_auditor`` (never given it)."""
+
+    case_ref: str
+    followup_of: str
+    first_auditor: str
+
+
+@dataclass(frozen=True)
+class FollowupNote:
+    """A due follow-up not allocated this month, and why (it stays due)."""
+
+    case_ref: str
+    followup_of: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -51,6 +75,8 @@ class Assignment:
     staff_id: str
     case_ref: str
     how: str
+    kind: str = "audit"  # audit | followup
+    followup_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +96,7 @@ class Plan:
     offered: int = 0
     total_cases: int = 0
     seed: str = ""
+    followups_waiting: list[FollowupNote] = field(default_factory=list)
 
 
 def _key(text: str) -> str:
@@ -216,16 +243,19 @@ def allocate(
     fixed: Sequence[Pair] = (),
     only: Sequence[Person] | None = None,
     extra_seed: object = None,
+    followups: Sequence[FollowupOffer] = (),
 ) -> Plan:
     """Allocate one case to each active auditor (or to each of ``only``, exemptions then not applied).
 
     ``recent``: case references audited in the 12 months before; ``taken``: cases already allocated this month;
-    ``fixed``: pairs chosen by hand (already checked with :func:`check_pairs`).
+    ``fixed``: pairs chosen by hand (already checked with :func:`check_pairs`); ``followups``: follow-ups due,
+    the first to be offered first.
     """
     plan = Plan(total_cases=len(caseload.cases))
-    plan.seed = make_seed(
-        month, roster, caseload, sorted(recent), sorted(taken), [(p.staff_id, p.case_ref) for p in fixed], extra_seed
-    )
+    parts: list[object] = [sorted(recent), sorted(taken), [(p.staff_id, p.case_ref) for p in fixed], extra_seed]
+    if followups:
+        parts.append([(f.case_ref, f.followup_of, f.first_auditor) for f in followups])
+    plan.seed = make_seed(month, roster, caseload, *parts)
     rng = random.Random(int(plan.seed[:16], 16))
     taken_set = set(taken)
 
@@ -256,6 +286,16 @@ def allocate(
     else:
         auditors = list(only)
 
+    # Follow-ups first (issue 11), up to the configured share of the month's allocations.
+    wanted = len(auditors) + len(fixed)
+    followed = _allocate_followups(
+        followups, offer, fixed_cases, auditors, roster, rules, rng, followup_cap(rules.followup_share, wanted), plan
+    )
+    if followed:
+        busy = {a.staff_id for a in followed}
+        auditors = [p for p in auditors if p.staff_id not in busy]
+        fixed_cases = fixed_cases | {a.case_ref for a in followed}
+
     # Teams in proportion to caseload (so services too): each team's target share of this month's audits.
     pool = [c for c in offer if c.case_ref not in fixed_cases]
     teams: dict[tuple[str, str], list[Case]] = {}
@@ -265,12 +305,11 @@ def allocate(
         rng.shuffle(cases)
     size = {t: len(cs) for t, cs in teams.items()}
     total = sum(size.values()) or 1
-    wanted = len(auditors) + len(fixed)
     target = {t: wanted * n / total for t, n in size.items()}
     given = {t: 0 for t in teams}
     by_ref = {c.case_ref: c for c in caseload.cases}
-    for pair in fixed:
-        fixed_case = by_ref[pair.case_ref]
+    for ref in [p.case_ref for p in fixed] + [a.case_ref for a in followed]:
+        fixed_case = by_ref[ref]
         team_key = (_key(fixed_case.service), _key(fixed_case.team))
         if team_key in given:
             given[team_key] += 1
@@ -349,6 +388,7 @@ def allocate(
         if person.staff_id not in chosen:
             augment(person.staff_id)
 
+    plan.assignments += followed
     for person in sorted(auditors, key=lambda p: p.staff_id):
         got = chosen.get(person.staff_id)
         if got is None:
@@ -357,6 +397,49 @@ def allocate(
             how = HOW_RECENT if got.case_ref in recent_set else HOW_RANDOM
             plan.assignments.append(Assignment(person.staff_id, got.case_ref, how))
     return plan
+
+
+def _allocate_followups(
+    followups: Sequence[FollowupOffer],
+    offer: Sequence[Case],
+    fixed_cases: Collection[str],
+    auditors: Sequence[Person],
+    roster: Roster,
+    rules: Rules,
+    rng: random.Random,
+    cap: int,
+    plan: Plan,
+) -> list[Assignment]:
+    """Give due follow-ups (in the order given) to auditors, at most ``cap``; each to someone who did not do the
+    first audit and has no conflict with the case, chosen at random among them. Those not given are noted."""
+    offered_cases = {c.case_ref: c for c in offer}
+    free = sorted(auditors, key=lambda p: p.staff_id)
+    rng.shuffle(free)
+    given: list[Assignment] = []
+    seen: set[str] = set()
+    for due in followups:
+        if due.case_ref in seen:
+            continue
+        seen.add(due.case_ref)
+        case = offered_cases.get(due.case_ref)
+        reason = ""
+        if case is None or due.case_ref in fixed_cases:
+            reason = "the case is not offered for audit this month (no allocated social worker, or already taken)"
+        elif len(given) >= cap:
+            reason = f"this month's share of follow-ups ({cap}) is used; it stays due"
+        else:
+            person = next(
+                (p for p in free if p.staff_id != due.first_auditor and conflict(p, case, roster, rules) is None),
+                None,
+            )
+            if person is None:
+                reason = "no free auditor without a conflict (other than the first auditor); it stays due"
+            else:
+                free.remove(person)
+                given.append(Assignment(person.staff_id, case.case_ref, HOW_FOLLOWUP, "followup", due.followup_of))
+        if reason:
+            plan.followups_waiting.append(FollowupNote(due.case_ref, due.followup_of, reason))
+    return given
 
 
 def _no_case_reason(person: Person, caseload: Caseload, roster: Roster, rules: Rules) -> str:

@@ -21,11 +21,13 @@ from openpyxl import load_workbook
 from .config import Config
 from .framework import Framework
 from .workbook.layout import (
+    FOLLOWUP_SHEET,
     META_KEYS,
     META_SHEET,
     TRACKER_HEADERS,
     FormLayout,
     audit_layout,
+    followup_layout,
     moderation_layout,
     tracker_layout,
 )
@@ -46,6 +48,7 @@ from .workbook.writer import FormDesign, TableSheet, build_form, to_bytes
 GENERATOR_VERSION = "1"
 
 FORM_TITLE = "Case File Audit"
+FOLLOWUP_TITLE = "Case File Audit: follow-up (the earlier audit is on the 'Follow-up' sheet)"
 MODERATION_TITLE = "Case File Audit Moderation"
 TRACKER_TITLE = "Actions tracker"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\s]+')
@@ -138,7 +141,32 @@ def _moderation_design(framework: Framework, organisation: str, password: str) -
     )
 
 
-_DESIGNS = {"audit": _audit_design, "moderation": _moderation_design}
+EARLIER_ACTIONS_INTRO = (
+    "The actions set at the earlier audit (and at its moderation), as they stand on the day this form was made. "
+    "Locked: they are here so that you can judge what changed for the child or young person."
+)
+
+
+def _followup_design(framework: Framework, organisation: str, password: str) -> FormDesign:
+    """The audit form with the earlier audit's grades and actions beside it (issue 11)."""
+    return FormDesign(
+        layout=followup_layout(framework),
+        framework=framework,
+        title=FOLLOWUP_TITLE,
+        organisation=organisation,
+        password=password,
+        tables={
+            "actions": TableSheet("Actions", ACTIONS_INTRO, widths=(70.0, 28.0, 14.0)),
+            "previous_actions": TableSheet(
+                "Actions from the earlier audit (locked)", EARLIER_ACTIONS_INTRO, widths=(60.0, 24.0, 12.0, 18.0, 12.0)
+            ),
+        },
+        footer=f"{organisation}: {FORM_TITLE} (follow-up)",
+        sheet_titles={FOLLOWUP_SHEET: "Follow-up audit: the earlier audit"},
+    )
+
+
+_DESIGNS = {"audit": _audit_design, "moderation": _moderation_design, "followup": _followup_design}
 
 
 def _built(design: FormDesign) -> _Template:
@@ -201,6 +229,43 @@ def render_audit_form(
         raise ValueError(f"not pre-filled fields of the audit form: {', '.join(sorted(unknown))}")
     identity = _identity(meta, "audit", framework, prefilled)
     return _stamp(template.package, template.structure, {name: prefilled[name] for name in prefilled}, identity)
+
+
+def followup_template(framework: Framework, organisation: str, *, password: str = "") -> bytes:
+    """The blank follow-up audit form for this framework version (built once per process, then cached)."""
+    return _template(framework, organisation, password, "followup").data
+
+
+def render_followup_form(
+    framework: Framework,
+    organisation: str,
+    prefilled: Mapping[str, object],
+    meta: Mapping[str, str],
+    previous: Mapping[str, object],
+    previous_actions: Sequence[Sequence[object]] = (),
+    *,
+    password: str = "",
+) -> bytes:
+    """A follow-up audit form (issue 11): the audit form exactly as :func:`render_audit_form` makes it (same
+    sheets, cells and defined names; ``form_kind`` ``audit``, so it is read and validated as any audit), plus the
+    locked 'Follow-up' sheet and 'Earlier actions' sheet.
+
+    ``previous`` holds the follow-up names: ``followup_of``, ``previous_audit_month``, ``previous_auditor``,
+    ``previous_date_completed`` (a date), ``followup_reason``, ``previous_grades_from``, ``previous_s1_grade`` …
+    ``previous_s9_grade``, ``previous_overall_grade``, ``previous_actions_summary``. ``previous_actions``: rows of
+    action, owner, due date, status, completed on (at most 20; the rest are summarised).
+    """
+    template = _template(framework, organisation, password, "followup")
+    layout = template.layout
+    given = dict(prefilled)
+    given.update(previous)
+    unknown = [name for name in given if name not in layout.fields or not layout.fields[name].prefilled]
+    if unknown:
+        raise ValueError(f"not pre-filled fields of the follow-up form: {', '.join(sorted(unknown))}")
+    identity = _identity(meta, "audit", framework, prefilled)
+    rows = [tuple(row) for row in previous_actions][: layout.tables["previous_actions"].rows]
+    tables = {"previous_actions": rows} if rows else None
+    return _stamp(template.package, template.structure, given, identity, tables)
 
 
 def _stamp(

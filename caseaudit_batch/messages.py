@@ -424,6 +424,13 @@ define(
 )
 define("AL052", "info", "Summary for QA: {file}.")
 define("AL053", "info", "Use --force to make reminders again for audits already reminded.")
+# Follow-up audits (issue 11), part of allocate.
+define(
+    "AL060",
+    "info",
+    "Follow-up audits: {due} case(s) due, {made} allocated (up to {share} of the month's allocations), {waiting} "
+    "still waiting (see the 'Follow-ups waiting' sheet of allocations.xlsx).",
+)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from .allocation import (
     HOW_FILE,
     HOW_RANDOM,
     HOW_RECENT,
+    FollowupOffer,
     Rules,
     allocate,
     check_pairs,
@@ -38,6 +39,7 @@ from .allocation import (
 from .clock import Clock, Month
 from .config import DEFAULT_CONFIG_NAME, Config, config_template_text, load_config
 from .errors import EXIT_DATAERR, EXIT_OK, CaseauditError, ConfigError
+from .followup_register import PreviousAudit, due_for_month, previous_audit
 from .framework import Framework, load_framework
 from .moderation_register import ModerationError
 from .notify import Notice, Outbox, render_notice, stage_notice, template_env
@@ -242,7 +244,11 @@ def _rules(config: Config) -> Rules:
                 what="it is not a role caseaudit knows",
                 expected="a list of roles from: " + ", ".join(ALL_ROLES),
             )
-    return Rules(auditing_roles=tuple(section["auditing_roles"]), senior_conflict=str(section["senior_conflict"]))
+    return Rules(
+        auditing_roles=tuple(section["auditing_roles"]),
+        senior_conflict=str(section["senior_conflict"]),
+        followup_share=float(section["followup_share"]),
+    )
 
 
 def _check_named_people(config: Config, roster: Roster) -> list[str]:
@@ -424,8 +430,16 @@ class _Issuer:
         }
 
     def issue(
-        self, person: Person, case: Case, batch_id: int, template: str, extra: Mapping[str, object] | None = None
+        self,
+        person: Person,
+        case: Case,
+        batch_id: int,
+        template: str,
+        extra: Mapping[str, object] | None = None,
+        followup: PreviousAudit | None = None,
+        followup_reason: str = "",
     ) -> str:
+        """One allocation; with ``followup``, a follow-up audit of that earlier audit (issue 11)."""
         conn, month = self.run.conn, str(self.month)
         audit_id = str(uuid.uuid4())
         prefilled = self.prefilled(audit_id, person, case)
@@ -439,7 +453,18 @@ class _Issuer:
             "auditor_id": person.staff_id,
         }
         filename = forms.form_filename(month, case.case_ref, person.name)
-        form = _make_form(self.ctx, prefilled, meta)
+        if followup is None:
+            form = _make_form(self.ctx, prefilled, meta)
+        else:
+            form = forms.render_followup_form(
+                self.ctx.framework,
+                self.ctx.config.organisation,
+                prefilled,
+                meta,
+                _followup_values(followup, followup_reason),
+                followup.actions,
+                password=forms.form_password(self.ctx.config),
+            )
         self.run.staging.write_bytes(self.folder / filename, form)
         form_file = filename
         self.forms_made += 1
@@ -452,7 +477,8 @@ class _Issuer:
                 staff_id=person.staff_id,
                 case_ref=case.case_ref,
                 due_date=self.month.last_day,
-                kind="audit",
+                kind="audit" if followup is None else "followup",
+                followup_of=None if followup is None else followup.audit_id,
                 status="allocated",
                 framework_version=self.ctx.framework.version,
                 prefilled=stored,
@@ -480,6 +506,9 @@ class _Issuer:
             form_file=form_file or "",
             three_way=three_way,
             allocated_on=f"{case.allocated_on:%d/%m/%Y}" if case.allocated_on else "",
+            followup=followup is not None,
+            previous_month_label=Month.parse(followup.month).label if followup and followup.month else "",
+            previous_grade=followup.overall_grade if followup else "",
         )
         context.update(extra or {})
         notice = render_notice(
@@ -517,6 +546,32 @@ class _Issuer:
         )
 
 
+def _followup_kept(ctx: Context, conn: Connection, old: Any, same_case: bool) -> dict[str, Any]:
+    """A follow-up passed to another auditor stays a follow-up of the same audit (a new case does not)."""
+    if not same_case or old.kind != "followup" or not old.followup_of:
+        return {}
+    earlier = previous_audit(conn, ctx.framework, old.followup_of)
+    after_months = int(ctx.config.section("allocation")["followup_after_months"])
+    return {"followup": earlier, "followup_reason": earlier.reason(after_months)}
+
+
+def _followup_values(previous: PreviousAudit, reason: str) -> dict[str, object]:
+    """The follow-up form's pre-filled names (README: "Follow-up audits")."""
+    values: dict[str, object] = {
+        "followup_of": previous.audit_id,
+        "previous_audit_month": Month.parse(previous.month).label if previous.month else "",
+        "previous_auditor": previous.auditor_name,
+        "previous_date_completed": previous.date_completed,
+        "followup_reason": reason,
+        "previous_grades_from": previous.grades_from,
+        "previous_overall_grade": previous.overall_grade or "",
+        "previous_actions_summary": previous.actions_summary,
+    }
+    for number in range(1, 10):
+        values[f"previous_s{number}_grade"] = previous.section_grades.get(number) or ""
+    return values
+
+
 def allocate_month(
     ctx: Context,
     month: str,
@@ -546,9 +601,10 @@ def allocate_month(
                 raise ConfigError("AL020", month=str(the_month), count=count, made_at=existing.created_at[:16])
             conn.execute(sa.update(b).where(b.c.id == existing.id).values(status="replaced"))
             a = reg.allocations
+            # Follow-ups are replaced too: the new allocation offers whatever is due again.
             conn.execute(
                 sa.update(a)
-                .where(a.c.month == str(the_month), a.c.status == "allocated", a.c.kind == "audit")
+                .where(a.c.month == str(the_month), a.c.status == "allocated")
                 .values(status="replaced", status_reason=f"replaced by the allocation made on {ctx.clock.today}")
             )
             result.lines.append(messages.text("AL035", month=str(the_month)))
@@ -558,6 +614,11 @@ def allocate_month(
             if found:
                 raise InputTableError(str(from_file), "allocation pairs", found)
         _save_people(conn, people, cases, ctx.clock.now_iso())
+        after_months = int(ctx.config.section("allocation")["followup_after_months"])
+        due = due_for_month(
+            conn, ctx.framework, the_month, {c.case_ref for c in cases.cases}, after_months=after_months
+        )
+        due_by_audit = {d.audit_id: d for d in due}
         plan = allocate(
             the_month,
             ctx.clock.today,
@@ -567,6 +628,7 @@ def allocate_month(
             recent=_recent_cases(conn, the_month),
             taken=taken,
             fixed=pairs,
+            followups=[FollowupOffer(d.case_ref, d.audit_id, d.staff_id) for d in due],
         )
         inserted = conn.execute(
             sa.insert(b).values(month=str(the_month), status="current", created_at=ctx.clock.now_iso())
@@ -578,8 +640,26 @@ def allocate_month(
         issuer = _Issuer(ctx, run, the_month, people, outbox, _notice_env(ctx), _sender(ctx, people.email(qa_id)))
         by_ref = cases.by_ref()
         recent_used = 0
+        followups_made = 0
         for item in ui.progress(plan.assignments, "Making forms and notices", total=len(plan.assignments)):
             person = people.people[item.staff_id]
+            if item.kind == "followup" and item.followup_of:
+                first = due_by_audit[item.followup_of]
+                reason = first.describe(after_months)
+                earlier = previous_audit(conn, ctx.framework, item.followup_of)
+                audit_id = issuer.issue(
+                    person, by_ref[item.case_ref], batch_id, "allocation", followup=earlier, followup_reason=reason
+                )
+                followups_made += 1
+                issuer.note(
+                    batch_id,
+                    "followup",
+                    person.staff_id,
+                    audit_id,
+                    f"follow-up of audit {item.followup_of} ({Month.parse(first.month).label}, "
+                    f"{first.final_grade}): {reason}",
+                )
+                continue
             audit_id = issuer.issue(person, by_ref[item.case_ref], batch_id, "allocation")
             if item.how == HOW_FILE:
                 issuer.note(batch_id, "override", person.staff_id, audit_id, f"case {item.case_ref} {item.how}")
@@ -592,6 +672,14 @@ def allocate_month(
             issuer.note(batch_id, "unallocated", note.staff_id, None, note.reason)
         for reason, refs in sorted(plan.passed_over.items()):
             issuer.note(batch_id, "passed_over", None, None, f"{len(refs)} case(s): {reason}")
+        for waiting in plan.followups_waiting:
+            issuer.note(
+                batch_id,
+                "followup_waiting",
+                None,
+                None,
+                f"case {waiting.case_ref} (follow-up of audit {waiting.followup_of}): {waiting.reason}",
+            )
         summary = {
             "allocated": len(plan.assignments),
             "exempt": len(plan.exempt),
@@ -602,6 +690,9 @@ def allocate_month(
             "from_file": len(pairs),
             "recent_used": recent_used,
             "three_way": issuer.three_way,
+            "followups_due": len(due),
+            "followups_allocated": followups_made,
+            "followups_waiting": len(plan.followups_waiting),
             "seed": plan.seed[:16],
             "allocation_day": ctx.clock.today.isoformat(),
         }
@@ -627,6 +718,11 @@ def allocate_month(
     if recent_used:
         result.lines.append(messages.text("AL036", month=str(the_month), count=recent_used))
     result.lines.append(messages.text("AL033", count=issuer.three_way))
+    if due:
+        share = f"{rules.followup_share:.0%}"
+        result.lines.append(
+            messages.text("AL060", due=len(due), made=followups_made, waiting=len(plan.followups_waiting), share=share)
+        )
     for note in plan.exempt:
         person = people.people[note.staff_id]
         result.lines.append(messages.text("AL034", name=person.name, role=person.role, reason=note.reason))
@@ -709,11 +805,15 @@ def reassign(
             if person is None:
                 raise ConfigError("AL028", found=to)
             assert old_case is not None
+            first_auditor = None
+            if old.kind == "followup" and old.followup_of:
+                first_auditor = conn.execute(sa.select(a.c.staff_id).where(a.c.audit_id == old.followup_of)).scalar()
             why = (
                 "they already hold this audit"
                 if person.staff_id == old.staff_id
                 else ("they have left the authority" if not person.with_authority else None)
-            ) or conflict(person, old_case, people, rules)
+            ) or ("they did the audit this follows up" if person.staff_id == first_auditor else None)
+            why = why or conflict(person, old_case, people, rules)
             if why:
                 raise ConfigError(
                     "AL025", name=person.name, staff_id=person.staff_id, case_ref=old_case.case_ref, reason=why
@@ -750,6 +850,7 @@ def reassign(
             old.batch_id,
             "reassignment",
             {"same_auditor": not to, "old_case_ref": old.case_ref, "old_audit_id": audit_id, "reason": reason},
+            **_followup_kept(ctx, conn, old, bool(to)),
         )
         issuer.note(
             old.batch_id,
@@ -829,7 +930,7 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
         )
     ).scalar()
     current_notes = [x for x in notes if x.batch_id == batch]
-    how = {x.audit_id: x.detail for x in current_notes if x.kind in ("override", "recent")}
+    how = {x.audit_id: x.detail for x in current_notes if x.kind in ("override", "recent", "followup")}
     three_way = {x.audit_id for x in current_notes if x.kind == "three_way"}
     rows = []
     for row in _current(conn, str(month)):
@@ -879,6 +980,12 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
         "Passed over",
         ("Cases not offered for audit",),
         [[x.detail] for x in current_notes if x.kind == "passed_over"],
+    )
+    add_sheet_table(
+        wb,
+        "Follow-ups waiting",
+        ("Follow-ups due but not allocated this month (they stay due)",),
+        [[x.detail] for x in current_notes if x.kind == "followup_waiting"],
     )
     add_sheet_table(
         wb,

@@ -108,6 +108,7 @@ class Heading:
     row: int
     level: int = 1
     guidance: tuple[str, ...] = ()
+    sheet: str = ""  # empty: the form's main sheet
 
 
 @dataclass(frozen=True)
@@ -506,3 +507,83 @@ def tracker_layout(action_rows: int, blank_rows: int = TRACKER_BLANK_ROWS) -> Fo
         prompts=prompts,
     )
     return FormLayout("tracker", {}, {"tracker": table}, (), (), {})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The follow-up audit form (issue 11): the audit form unchanged (same sheets, cells and names, so it is read and
+# validated as any audit), plus a locked 'Follow-up' sheet with the earlier audit's final grades and a locked
+# 'Earlier actions' sheet with its actions as they stand.
+# ---------------------------------------------------------------------------------------------------------------
+
+FOLLOWUP_SHEET = "Follow-up"
+EARLIER_ACTIONS_SHEET = "Earlier actions"
+EARLIER_ACTION_ROWS = 20
+FOLLOWUP_INTRO = (
+    "This is a follow-up audit. The case was graded Requires Improvement or Inadequate at the audit below, and "
+    "actions were set. Audit the case as usual on the 'Audit form' sheet, grading what you find now; then say in "
+    "your findings and in section 9 what has changed for the child or young person since, and whether the actions "
+    "made the difference (guidance section 1: assess the impact of identified intervention)."
+)
+#: The follow-up sheet's pre-filled fields, in order: (defined name, label).
+FOLLOWUP_FIELDS: tuple[tuple[str, str], ...] = (
+    ("followup_of", "Audit ID of the earlier audit"),
+    ("previous_audit_month", "Month of the earlier audit"),
+    ("previous_auditor", "Earlier auditor"),
+    ("previous_date_completed", "Earlier audit completed on"),
+    ("followup_reason", "Why the follow-up is due now"),
+    ("previous_grades_from", "The grades below are final, as decided by"),
+)
+
+
+def followup_layout(framework: Framework) -> FormLayout:
+    """The audit layout plus the 'Follow-up' sheet (fields) and the 'Earlier actions' sheet (table)."""
+    base = audit_layout(framework)
+    fields = dict(base.fields)
+    headings = list(base.headings)
+    sheet = FOLLOWUP_SHEET
+
+    def add(name: str, label: str, row: int, kind: FieldKind = "text", **kw: object) -> None:
+        fields[name] = FieldSpec(name, label, sheet, row, ANSWER_COL, kind, prefilled=True, **kw)  # type: ignore[arg-type]
+
+    row = 2
+    headings.append(Heading(FOLLOWUP_INTRO, row, level=3, sheet=sheet))
+    row += 1
+    headings.append(Heading("The earlier audit (filled in by the QA team; locked)", row, sheet=sheet))
+    row += 1
+    for name, label in FOLLOWUP_FIELDS:
+        add(name, label, row, "date" if name == "previous_date_completed" else "text")
+        row += 1
+    row += 1
+    headings.append(Heading("Grades at the earlier audit (final, after any moderation)", row, sheet=sheet))
+    row += 1
+    for section in framework.sections:
+        add(f"previous_{section.key}_grade", f"{section.number}. {section.short}", row)
+        row += 1
+    add("previous_overall_grade", "Overall grade", row)
+    row += 2
+    headings.append(Heading("The earlier actions", row, sheet=sheet))
+    row += 1
+    add("previous_actions_summary", "Where the actions stand", row)
+    row += 1
+    headings.append(
+        Heading(
+            "Each action, its owner, due date, status and completion date are on the 'Earlier actions' sheet.",
+            row,
+            level=3,
+            sheet=sheet,
+        )
+    )
+    tables = dict(base.tables)
+    tables["previous_actions"] = TableSpec(
+        "previous_actions",
+        EARLIER_ACTIONS_SHEET,
+        ACTIONS_HEADER_ROW + 1,
+        EARLIER_ACTION_ROWS,
+        1,
+        ("Action", "Owner", "Due date", "Status", "Completed on"),
+        ("text", "text", "date", "text", "date"),
+        prefilled_cols=5,
+    )
+    extra = dict(base.extra)
+    extra["followup_last_row"] = row
+    return FormLayout("followup", fields, tables, tuple(headings), base.notices, extra)

@@ -107,6 +107,8 @@ class FormDesign:
     #: text beside the formula cell at ``layout.extra["max_overall_row"]`` (the overall-grade rule)
     overall_rule: str = ""
     footer: str = ""
+    #: titles of sheets of fields other than the main one (by sheet name; default: ``title``)
+    sheet_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 def estimate_lines(text: str, width: float) -> int:
@@ -246,11 +248,34 @@ def _choices(spec_choices: tuple[str, ...], kind: str, framework: Framework) -> 
 
 def _main_sheet(wb: Workbook, design: FormDesign, lists: _Lists) -> Worksheet:
     layout = design.layout
-    main_fields = [f for f in layout.fields.values()]
-    sheet_name = main_fields[0].sheet if main_fields else "Form"
+    all_fields = list(layout.fields.values())
+    sheet_name = all_fields[0].sheet if all_fields else "Form"
+    main_fields = [f for f in all_fields if f.sheet == sheet_name]
     ws = wb.active
     assert ws is not None
     ws.title = sheet_name
+    _field_sheet(wb, ws, design, lists, main_fields, main=True)
+    _overall_rule(wb, ws, design)
+    last_row = max([layout.extra.get("last_row", 0)] + [f.row for f in main_fields])
+    ws.print_area = f"A1:{get_column_letter(GUIDANCE_COL)}{last_row}"
+    _print_setup(ws, landscape=False, footer=design.footer)
+    # Other sheets of fields (a follow-up form's 'Follow-up' sheet), in the order their fields come.
+    for other in dict.fromkeys(f.sheet for f in all_fields if f.sheet != sheet_name):
+        side = wb.create_sheet(other)
+        fields = [f for f in all_fields if f.sheet == other]
+        _field_sheet(wb, side, design, lists, fields, main=False)
+        last = max([f.row for f in fields] + [h.row for h in layout.headings if h.sheet == other])
+        side.print_area = f"A1:{get_column_letter(GUIDANCE_COL)}{last}"
+        _print_setup(side, landscape=False, footer=design.footer)
+    return ws
+
+
+def _field_sheet(
+    wb: Workbook, ws: Worksheet, design: FormDesign, lists: _Lists, main_fields: Sequence[FieldSpec], *, main: bool
+) -> None:
+    """Title, notices (main sheet only), headings and fields (question | answer | guidance) of one sheet."""
+    layout = design.layout
+    sheet_headings = [h for h in layout.headings if h.sheet == ws.title or (main and not h.sheet)]
     for col, width in MAIN_WIDTHS.items():
         ws.column_dimensions[get_column_letter(col)].width = width
     full = MAIN_WIDTHS[LABEL_COL] + MAIN_WIDTHS[ANSWER_COL] + MAIN_WIDTHS[GUIDANCE_COL]
@@ -271,12 +296,13 @@ def _main_sheet(wb: Workbook, design: FormDesign, lists: _Lists) -> Worksheet:
         ws.row_dimensions[row].height = 26
 
     # Title.
-    band(1, f"{design.organisation}: {design.title}")
+    title = design.title if main else design.sheet_titles.get(ws.title, design.title)
+    band(1, f"{design.organisation}: {title}")
     ws["A1"].font = Font(bold=True, size=16, color=NAVY)
     ws["A1"].alignment = Alignment(vertical="center")
     ws.row_dimensions[1].height = 30
     # The plain notices (guidance section 3).
-    for row, text in layout.notices:
+    for row, text in layout.notices if main else ():
         if not text:
             continue
         band(row, text)
@@ -285,7 +311,7 @@ def _main_sheet(wb: Workbook, design: FormDesign, lists: _Lists) -> Worksheet:
         cell.fill = NOTICE_FILL
         cell.alignment = WRAP_CENTRE
         ws.row_dimensions[row].height = max(2, estimate_lines(text, full * 0.95)) * POINTS_PER_LINE + 8
-    columns_row = layout.extra.get("columns_row")
+    columns_row = layout.extra.get("columns_row") if main else None
     if columns_row:
         captions(
             columns_row,
@@ -296,7 +322,7 @@ def _main_sheet(wb: Workbook, design: FormDesign, lists: _Lists) -> Worksheet:
             ),
         )
     # Headings: parts (level 1), sections (level 2), guidance paragraphs (level 3), column captions (level 4).
-    for heading in layout.headings:
+    for heading in sheet_headings:
         if heading.level == 4:
             captions(heading.row, heading.text.split("|"))
             continue
@@ -363,11 +389,6 @@ def _main_sheet(wb: Workbook, design: FormDesign, lists: _Lists) -> Worksheet:
         heights[spec.row] = max(heights.get(spec.row, 0.0), height)
         ws.row_dimensions[spec.row].height = heights[spec.row]
         _name(wb, spec.name, spec.ref)
-    _overall_rule(wb, ws, design)
-    last_row = max([layout.extra.get("last_row", 0)] + [f.row for f in main_fields])
-    ws.print_area = f"A1:{last}{last_row}"
-    _print_setup(ws, landscape=False, footer=design.footer)
-    return ws
 
 
 def _overall_rule(wb: Workbook, ws: Worksheet, design: FormDesign) -> None:
@@ -375,7 +396,9 @@ def _overall_rule(wb: Workbook, ws: Worksheet, design: FormDesign) -> None:
     layout = design.layout
     row = layout.extra.get("max_overall_row")
     overall = layout.fields.get("overall_grade")
-    sections = [f for f in layout.fields.values() if f.kind == "grade" and f.section is not None]
+    sections = [
+        f for f in layout.fields.values() if f.kind == "grade" and f.section is not None and f.sheet == ws.title
+    ]
     if not row or overall is None or not sections:
         return
     grades = "list_grades"
