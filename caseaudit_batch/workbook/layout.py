@@ -73,6 +73,10 @@ class TableSpec:
     headers: tuple[str, ...]
     kinds: tuple[FieldKind, ...]
     prefilled_cols: int = 0  # leading columns that are pre-filled and locked
+    #: per column, the drop-down choices (empty: free entry); may be shorter than ``headers``
+    choices: tuple[tuple[str, ...], ...] = ()
+    #: per column, an input message shown when the cell is selected (may be shorter than ``headers``)
+    prompts: tuple[str, ...] = ()
 
     @property
     def last_row(self) -> int:
@@ -90,7 +94,9 @@ class TableSpec:
 
 @dataclass(frozen=True)
 class Heading:
-    """A heading row in the main sheet (a part of the form, or a section title)."""
+    """A row of the main sheet that is not a field: level 1 a part of the form, level 2 a section title,
+    level 3 a paragraph of guidance across the sheet. ``guidance`` records the Appendix 1 points that belong to
+    the heading (shown beside the fields that carry them)."""
 
     text: str
     row: int
@@ -125,8 +131,27 @@ PREFILLED: tuple[tuple[str, str, FieldKind], ...] = (
     ("cp_iro", "CP coordinator / IRO", "text"),
     ("auditor_name", "Auditor", "text"),
     ("auditor_role", "Auditor's role", "text"),
-    ("previous_worker", "Previous social worker (re-allocated within a month)", "text"),
+    ("previous_worker", "Previous social worker (case re-allocated within a month)", "text"),
     ("review_period", "Period under review", "text"),
+)
+
+#: Guidance section 2, shown beside the details it concerns.
+THREE_WAY_ADVICE = (
+    "If the case was re-allocated within the last month and the previous worker is still with the authority, "
+    "try to arrange a three-way meeting with both workers to discuss the audit."
+)
+PARTICIPATION_ADVICE = (
+    "Give the social worker every opportunity to take part: contact them in plenty of time before the due date "
+    "so that a meeting (or a call) can be arranged."
+)
+LEARNING_ADVICE = "Learning should be focused and succinct, so that it is useful to take forward into future practice."
+DIVERSITY_ADVICE = (
+    "Diversity should be captured throughout the audit; the child or young person being seen and their voice "
+    "heard needs to be at the centre of all the work that we do."
+)
+ACTIONS_POINTER = (
+    "Actions: write each action, its owner and the date it is due on the 'Actions' sheet (the tab at the "
+    "bottom). Every action needs a clear timescale."
 )
 
 
@@ -135,143 +160,131 @@ def audit_layout(framework: Framework) -> FormLayout:
     fields: dict[str, FieldSpec] = {}
     headings: list[Heading] = []
     points = framework.points
-    row = 1
+
+    def add(name: str, label: str, row: int, kind: FieldKind = "text", **kw: object) -> None:
+        fields[name] = FieldSpec(name, label, MAIN_SHEET, row, ANSWER_COL, kind, **kw)  # type: ignore[arg-type]
+
+    # Row 1 is the title, rows 2-3 the two notices (guidance section 3), row 4 the column headings.
     notices = ((2, framework.notices.get("safeguarding", "")), (3, framework.notices.get("writing", "")))
+    extra = {"columns_row": 4}
     row = 5
-    headings.append(Heading("Case details (filled in by QA; locked)", row))
+    headings.append(Heading("Case details (filled in by the QA team; locked)", row))
     row += 1
     for name, label, kind in PREFILLED:
-        fields[name] = FieldSpec(name, label, MAIN_SHEET, row, ANSWER_COL, kind, prefilled=True)
+        guidance: tuple[str, ...] = ()
+        if name == "previous_worker":
+            guidance = (THREE_WAY_ADVICE,)
+        elif name == "review_period":
+            guidance = (framework.notices.get("focus", ""),) if framework.notices.get("focus") else ()
+        add(name, label, row, kind, prefilled=True, guidance=guidance)
         row += 1
     row += 1
     headings.append(Heading("About the audit", row))
     row += 1
-    fields["date_completed"] = FieldSpec(
-        "date_completed", "Date completed", MAIN_SHEET, row, ANSWER_COL, "date", required=True
-    )
+    add("date_completed", "Date completed", row, "date", required=True)
     row += 1
-    fields["sw_participation"] = FieldSpec(
+    add(
         "sw_participation",
         "How did the social worker take part?",
-        MAIN_SHEET,
         row,
-        ANSWER_COL,
         "choice",
         required=True,
         choices=PARTICIPATION,
+        guidance=(PARTICIPATION_ADVICE,),
     )
     row += 1
-    fields["sw_participation_reason"] = FieldSpec(
-        "sw_participation_reason", "If not possible, why not?", MAIN_SHEET, row, ANSWER_COL, "text"
-    )
+    add("sw_participation_reason", "If it was not possible, why not?", row)
     row += 1
-    fields["three_way_meeting"] = FieldSpec(
+    add(
         "three_way_meeting",
-        "Three-way meeting held (case re-allocated within a month)?",
-        MAIN_SHEET,
+        "Was a three-way meeting held with the previous worker?",
         row,
-        ANSWER_COL,
         "choice",
         choices=THREE_WAY,
+        guidance=("Not applicable when the case was not re-allocated within the last month.",),
     )
     row += 2
-    headings.append(Heading("Audit analysis", row, guidance=points.get("audit_analysis", ())))
+    analysis_points = points.get("audit_analysis", ())
+    headings.append(Heading("Audit analysis", row, guidance=analysis_points))
     row += 1
+    if analysis_points:
+        headings.append(Heading(" ".join(analysis_points), row, level=3))
+        row += 1
     for section in framework.sections:
         headings.append(Heading(f"{section.number}. {section.title}", row, level=2, guidance=section.prompts))
         row += 1
         key = section.key
-        fields[f"{key}_grade"] = FieldSpec(
-            f"{key}_grade",
-            f"Section {section.number} grade",
-            MAIN_SHEET,
-            row,
-            ANSWER_COL,
-            "grade",
-            required=True,
-            section=section.number,
-        )
+        add(f"{key}_grade", f"Section {section.number} grade", row, "grade", required=True, section=section.number)
         row += 1
-        fields[f"{key}_findings"] = FieldSpec(
+        add(
             f"{key}_findings",
             "Evidence and findings",
-            MAIN_SHEET,
             row,
-            ANSWER_COL,
-            "text",
             required=True,
             section=section.number,
             guidance=section.prompts,
         )
         row += 1
-        fields[f"{key}_impact"] = FieldSpec(
+        add(
             f"{key}_impact",
             framework.reflective_question,
-            MAIN_SHEET,
             row,
-            ANSWER_COL,
-            "text",
             section=section.number,
-            guidance=(framework.reflective_guidance,),
+            guidance=(framework.reflective_guidance,) if framework.reflective_guidance else (),
         )
         row += 2
-    headings.append(Heading("Overall grade", row, guidance=points.get("overall_grade", ())))
+    overall_points = points.get("overall_grade", ())
+    headings.append(Heading("Overall grade", row, guidance=overall_points))
     row += 1
-    fields["overall_grade"] = FieldSpec(
-        "overall_grade",
-        "Overall grade",
-        MAIN_SHEET,
+    add("overall_grade", "Overall grade", row, "grade", required=True, guidance=overall_points)
+    row += 1
+    extra["max_overall_row"] = row  # a formula cell: the highest overall grade the section grades allow
+    row += 2
+    reasons = points.get("reasons_for_grading", ())
+    headings.append(Heading("Reasons for grading", row, guidance=reasons))
+    row += 1
+    add(
+        "strengths",
+        "Strengths: what was done well (at least one area of good practice)",
         row,
-        ANSWER_COL,
-        "grade",
         required=True,
-        guidance=points.get("overall_grade", ()),
+        guidance=tuple(p for p in reasons if "safeguarding" not in p.lower()),
     )
     row += 1
-    extra = {"max_overall_row": row}  # a formula cell: the highest overall grade the section grades allow
-    row += 2
-    headings.append(Heading("Reasons for grading", row, guidance=points.get("reasons_for_grading", ())))
+    add("learning", "Learning: what needs to improve", row, required=True, guidance=(LEARNING_ADVICE,))
     row += 1
-    for name, label, required in (
-        ("strengths", "Strengths: what was done well (at least one area of good practice)", True),
-        ("learning", "Learning: what needs to improve", True),
-        ("diversity", "How were the child's identity and diversity understood and responded to?", True),
-    ):
-        fields[name] = FieldSpec(
-            name,
-            label,
-            MAIN_SHEET,
-            row,
-            ANSWER_COL,
-            "text",
-            required=required,
-            guidance=points.get("reasons_for_grading", ()) if name != "diversity" else (),
-        )
-        row += 1
-    fields["safeguarding_concern"] = FieldSpec(
+    add(
+        "diversity",
+        "How were the child's identity and diversity understood and responded to?",
+        row,
+        required=True,
+        guidance=(DIVERSITY_ADVICE,),
+    )
+    row += 1
+    add(
         "safeguarding_concern",
         "Is there an immediate safeguarding concern?",
-        MAIN_SHEET,
         row,
-        ANSWER_COL,
         "choice",
         required=True,
         choices=YES_NO,
     )
     row += 1
-    fields["safeguarding_detail"] = FieldSpec(
-        "safeguarding_detail", "If yes: what was done, and who was told?", MAIN_SHEET, row, ANSWER_COL, "text"
+    add(
+        "safeguarding_detail",
+        "If yes: what was done, and who was told?",
+        row,
+        guidance=tuple(p for p in reasons if "safeguarding" in p.lower()),
     )
     row += 2
-    headings.append(Heading("Recommendations", row, guidance=points.get("recommendations", ())))
+    recs = points.get("recommendations", ())
+    headings.append(Heading("Recommendations", row, guidance=recs))
     row += 1
-    fields["recommendations"] = FieldSpec(
-        "recommendations", "Recommendations (child-focussed)", MAIN_SHEET, row, ANSWER_COL, "text", required=True
-    )
+    add("recommendations", "Recommendations (child-focussed)", row, required=True, guidance=recs[:1])
     row += 1
-    fields["org_learning"] = FieldSpec(
-        "org_learning", "Organisational learning points", MAIN_SHEET, row, ANSWER_COL, "text"
-    )
+    add("org_learning", "Organisational learning points", row, guidance=recs[1:])
+    row += 1
+    headings.append(Heading(ACTIONS_POINTER, row, level=3))
     row += 1
     extra["last_row"] = row
     tables = {
@@ -283,6 +296,11 @@ def audit_layout(framework: Framework) -> FormLayout:
             1,
             ("Action", "Owner", "Due date"),
             ("text", "text", "date"),
+            prompts=(
+                "What needs to be done, and the outcome it will achieve for the child or young person.",
+                "The person responsible for the action (by name or role).",
+                "The date the action is due (dd/mm/yyyy).",
+            ),
         )
     }
     return FormLayout("audit", fields, tables, tuple(headings), notices, extra)

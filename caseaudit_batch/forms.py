@@ -1,0 +1,252 @@
+"""The audit form: its file name, its template (built once per framework version), and fast per-form stamping.
+
+Allocation calls :func:`render_audit_form` once per allocation; the template is built with openpyxl once per
+process for a framework version and organisation, and each form is a copy of it with the pre-filled details and
+the identity stamped into the XML (``workbook/stamp.py``). :func:`fill_form` fills answers the same way (the
+demo's synthetic auditors and other stages' tests use it); :func:`fill_form_openpyxl` fills through the workbook's
+defined names with openpyxl, the way QA's own tools would.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from openpyxl import load_workbook
+
+from .framework import Framework
+from .workbook.layout import META_KEYS, META_SHEET, FormLayout, audit_layout
+from .workbook.stamp import (
+    CUSTOM_PART,
+    Package,
+    Structure,
+    cells_of,
+    custom_properties_xml,
+    grow_rows,
+    heights_for,
+    read_structure,
+    stamp_cells,
+)
+from .workbook.writer import FormDesign, TableSheet, build_form, to_bytes
+
+#: Stamped on every form (``_meta`` and ``caseaudit.generator_version``): the layout a reader must use.
+GENERATOR_VERSION = "1"
+
+FORM_TITLE = "Case File Audit"
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\s]+')
+
+ACTIONS_INTRO = (
+    "Write one action per row: what needs to be done and the outcome it will achieve for the child or young "
+    "person, who owns it, and the date it is due. The Team Manager discusses the actions with the worker and "
+    "records them as supervision; the Service Manager makes sure they are completed on time (guidance section 2)."
+)
+
+
+def safe_name_part(text: str) -> str:
+    """A piece of a file name: unsafe characters and spaces become ``_`` (runs collapse to one)."""
+    cleaned = _UNSAFE.sub("_", text.strip())
+    return cleaned.strip("._") or "_"
+
+
+def form_filename(month: str, case_ref: str, auditor_name: str) -> str:
+    """``YYYY-MM_<case reference>_<auditor name>.xlsx``, unsafe characters and spaces replaced by ``_``."""
+    return f"{safe_name_part(month)}_{safe_name_part(case_ref)}_{safe_name_part(auditor_name)}.xlsx"
+
+
+@dataclass(frozen=True)
+class _Template:
+    data: bytes
+    package: Package
+    structure: Structure
+    layout: FormLayout
+
+
+_CACHE: dict[tuple[str, str, str, str, str], _Template] = {}
+_LOCK = threading.Lock()
+
+
+def _audit_design(framework: Framework, organisation: str, password: str) -> FormDesign:
+    return FormDesign(
+        layout=audit_layout(framework),
+        framework=framework,
+        title=FORM_TITLE,
+        organisation=organisation,
+        password=password,
+        tables={"actions": TableSheet("Actions", ACTIONS_INTRO, widths=(70.0, 28.0, 14.0))},
+        footer=f"{organisation}: {FORM_TITLE}",
+    )
+
+
+def _template(framework: Framework, organisation: str, password: str) -> _Template:
+    key = ("audit", framework.version, organisation, GENERATOR_VERSION, password)
+    with _LOCK:
+        found = _CACHE.get(key)
+        if found is None:
+            design = _audit_design(framework, organisation, password)
+            data = to_bytes(build_form(design))
+            package = Package(data)
+            found = _Template(data, package, read_structure(package), design.layout)
+            _CACHE[key] = found
+    return found
+
+
+def audit_template(framework: Framework, organisation: str, *, password: str = "") -> bytes:
+    """The blank audit form for this framework version (built once per process, then cached).
+
+    ``password``: the sheet protection password (config ``forms.protection_password``; empty means protected
+    without one).
+    """
+    return _template(framework, organisation, password).data
+
+
+def _identity(meta: Mapping[str, str], kind: str, framework: Framework, fallback: Mapping[str, object]) -> dict:
+    unknown = set(meta) - set(META_KEYS)
+    if unknown:
+        raise ValueError(f"unknown _meta keys: {', '.join(sorted(unknown))}")
+    values = {key: str(meta.get(key) or "") for key in META_KEYS}
+    values["form_kind"] = str(meta.get("form_kind") or kind)
+    values["framework_version"] = framework.version
+    values["generator_version"] = GENERATOR_VERSION
+    for key, source in (("audit_id", "audit_id"), ("month", "audit_month"), ("case_ref", "case_ref")):
+        if not values[key] and fallback.get(source):
+            values[key] = str(fallback[source])
+    return values
+
+
+def render_audit_form(
+    framework: Framework,
+    organisation: str,
+    prefilled: Mapping[str, object],
+    meta: Mapping[str, str],
+    *,
+    password: str = "",
+) -> bytes:
+    """A copy of the template with the pre-filled details and the identity (``_meta`` and properties) stamped in.
+
+    ``prefilled`` holds the 15 pre-filled contract names (``due_date`` a ``date``; the rest text; a missing or
+    ``None`` value leaves the cell blank). ``meta`` holds ``audit_id``, ``month``, ``case_ref``, ``auditor_id``
+    (``form_kind`` defaults to ``audit``; the two versions are always this framework's and this generator's).
+    """
+    template = _template(framework, organisation, password)
+    layout = template.layout
+    unknown = [name for name in prefilled if name not in layout.fields or not layout.fields[name].prefilled]
+    if unknown:
+        raise ValueError(f"not pre-filled fields of the audit form: {', '.join(sorted(unknown))}")
+    identity = _identity(meta, "audit", framework, prefilled)
+    return _stamp(template.package, template.structure, {name: prefilled[name] for name in prefilled}, identity)
+
+
+def _stamp(
+    package: Package,
+    structure: Structure,
+    named: Mapping[str, object],
+    identity: Mapping[str, str] | None = None,
+    tables: Mapping[str, Sequence[Sequence[object]]] | None = None,
+    level: int = 6,
+) -> bytes:
+    """Write values by defined name (and table rows by the table's defined name), plus the identity if given."""
+    per_sheet: dict[str, dict[str, object]] = {}
+    for name, value in named.items():
+        if name not in structure.names:
+            raise KeyError(f"the form has no defined name {name!r}")
+        sheet, ref = structure.names[name]
+        per_sheet.setdefault(sheet, {})[ref.split(":")[0]] = value
+    for name, rows in (tables or {}).items():
+        if name not in structure.names:
+            raise KeyError(f"the form has no table named {name!r}")
+        sheet, ref = structure.names[name]
+        grid = cells_of(ref)
+        if len(rows) > len(grid):
+            raise ValueError(f"{len(rows)} rows given but the table {name!r} has {len(grid)}")
+        target = per_sheet.setdefault(sheet, {})
+        for cells, values in zip(grid, rows, strict=False):
+            if len(values) > len(cells):
+                raise ValueError(f"a row of {len(values)} values for the {len(cells)} columns of {name!r}")
+            for cell, value in zip(cells, values, strict=False):
+                target[cell] = value
+    if identity is not None:
+        per_sheet.setdefault(META_SHEET, {}).update(
+            {f"B{row}": identity[key] for row, key in enumerate(META_KEYS, start=1)}
+        )
+    replacements: dict[str, bytes] = {}
+    for sheet, cell_values in per_sheet.items():
+        part = structure.sheet_parts[sheet]
+        xml = stamp_cells(package.text(part), cell_values, structure.date_styles)
+        if sheet != META_SHEET:
+            xml = grow_rows(xml, heights_for(xml, cell_values))
+        replacements[part] = xml.encode("utf-8")
+    if identity is not None:
+        replacements[CUSTOM_PART] = custom_properties_xml({f"caseaudit.{k}": identity[k] for k in META_KEYS})
+    return package.build(replacements, level=level)
+
+
+def _table_name(structure: Structure, table: str | None) -> str:
+    if table:
+        return table
+    for candidate in ("actions", "m_actions", "tracker"):
+        if candidate in structure.names:
+            return candidate
+    raise KeyError("the form has no actions table")
+
+
+def fill_form(
+    form_bytes: bytes,
+    answers: Mapping[str, object],
+    actions: Sequence[tuple[object, object, object]] = (),
+    *,
+    table: str | None = None,
+) -> bytes:
+    """Fill answers by their defined names, and the actions table's rows, by stamping the XML (fast).
+
+    Values are written as given: text stays text (also when it starts with '='), dates become dates, numbers
+    numbers, ``None`` clears a cell. ``table`` names the table to fill (default: the form's actions table).
+    """
+    package = Package(form_bytes)
+    structure = read_structure(package)
+    tables = {_table_name(structure, table): [tuple(row) for row in actions]} if actions else None
+    return _stamp(package, structure, answers, tables=tables)
+
+
+def fill_form_openpyxl(
+    form_bytes: bytes,
+    answers: Mapping[str, object],
+    actions: Sequence[tuple[object, object, object]] = (),
+    *,
+    table: str | None = None,
+) -> bytes:
+    """The same as :func:`fill_form`, through openpyxl and the workbook's defined names (slow; for tests)."""
+    wb = load_workbook(io.BytesIO(form_bytes))
+
+    def cells(name: str) -> list[list]:
+        if name not in wb.defined_names:
+            raise KeyError(f"the form has no defined name {name!r}")
+        destinations = list(wb.defined_names[name].destinations)
+        sheet, ref = destinations[0]
+        ws = wb[sheet]
+        found = ws[ref.replace("$", "")]
+        if not isinstance(found, tuple):
+            return [[found]]
+        return [list(row) if isinstance(row, tuple) else [row] for row in found]
+
+    def put(cell: object, value: object) -> None:
+        cell.value = value  # type: ignore[attr-defined]
+        if isinstance(value, str):
+            cell.data_type = "s"  # type: ignore[attr-defined]  # text stays text, even '=...'
+        elif isinstance(value, (date, datetime)):
+            cell.number_format = "dd/mm/yyyy"  # type: ignore[attr-defined]
+
+    for name, value in answers.items():
+        put(cells(name)[0][0], value)
+    if actions:
+        name = table or next((n for n in ("actions", "m_actions", "tracker") if n in wb.defined_names), "actions")
+        grid = cells(name)
+        if len(actions) > len(grid):
+            raise ValueError(f"{len(actions)} rows given but the table {name!r} has {len(grid)}")
+        for row_cells, values in zip(grid, actions, strict=False):
+            for cell, value in zip(row_cells, values, strict=False):
+                put(cell, value)
+    return to_bytes(wb)
