@@ -637,8 +637,8 @@ define(
     "MOD103",
     "error",
     "You answered No (grades not agreed), but every moderated grade is blank or the same as the auditor's.",
-    "Give the grades you would give in the moderated grade cells (or the overall grade in {cell}); if you agree "
-    "with the auditor, answer Yes.",
+    "Give the grades you would give in the 'Moderated grade' cells, including the moderated overall grade; if you "
+    "agree with the auditor, answer Yes in {cell}.",
 )
 define(
     "MOD104",

@@ -304,3 +304,155 @@ def audit_layout(framework: Framework) -> FormLayout:
         )
     }
     return FormLayout("audit", fields, tables, tuple(headings), notices, extra)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The moderation form (issue "Moderation"): the audit's details and the auditor's grades, reasons and actions,
+# pre-filled and locked; the moderator's answers beside them.
+# ---------------------------------------------------------------------------------------------------------------
+MODERATION_SHEET = "Moderation form"
+AUDIT_ACTIONS_SHEET = "Audit actions"
+ADDITIONAL_ACTIONS_SHEET = "Additional actions"
+
+MODERATION_NOTICE = (
+    "Moderation: the auditor's grades, reasons and actions are shown in grey and cannot be changed. Give a "
+    "grade only where you disagree with the auditor's (a blank moderated grade means you agree), then say "
+    "whether you agree with the grades and with the actions. After moderation, a disagreement about the grade is "
+    "reviewed by the Head of Service for Quality Assurance, and a disagreement about the actions by the Head of "
+    "Service for the area holding the case (guidance section 3)."
+)
+MODERATED_GRADE_ADVICE = "Leave blank if you agree with the auditor's grade; otherwise choose your grade."
+ADDITIONAL_ACTIONS_POINTER = (
+    "Additional actions: write any actions moderation adds, with their owner and due date, on the 'Additional "
+    "actions' sheet (the tab at the bottom). The auditor's actions are on the 'Audit actions' sheet. The Team "
+    "Manager discusses additional actions with the social worker and records them as supervision (guidance "
+    "section 2)."
+)
+
+#: The auditor's answers shown on the moderation form (pre-filled and locked), besides the audit's details.
+AUDITOR_REASONS: tuple[tuple[str, str], ...] = (
+    ("strengths", "Auditor: strengths"),
+    ("learning", "Auditor: learning"),
+    ("recommendations", "Auditor: recommendations"),
+)
+
+
+def moderation_layout(framework: Framework) -> FormLayout:
+    """The moderation form's layout: same machinery and conventions as :func:`audit_layout` (question in A,
+    answer in B, guidance in C; one sheet per table), with the auditor's answers pre-filled and locked."""
+    fields: dict[str, FieldSpec] = {}
+    headings: list[Heading] = []
+
+    def add(name: str, label: str, row: int, kind: FieldKind = "text", **kw: object) -> None:
+        fields[name] = FieldSpec(name, label, MODERATION_SHEET, row, ANSWER_COL, kind, **kw)  # type: ignore[arg-type]
+
+    notices = ((2, MODERATION_NOTICE), (3, framework.notices.get("safeguarding", "")))
+    extra = {"columns_row": 4}
+    row = 5
+    headings.append(Heading("Case details (filled in by the QA team; locked)", row))
+    row += 1
+    for name, label, kind in PREFILLED:
+        add(name, label, row, kind, prefilled=True)
+        row += 1
+    row += 1
+    headings.append(Heading("About the moderation", row))
+    row += 1
+    add("moderator_name", "Moderator", row, required=True)
+    row += 1
+    add("moderation_date", "Date moderated", row, "date", required=True)
+    row += 2
+    headings.append(Heading("Grades: the auditor's, and yours where you disagree", row))
+    row += 1
+    for section in framework.sections:
+        headings.append(Heading(f"{section.number}. {section.title}", row, level=2))
+        row += 1
+        key = section.key
+        add(f"{key}_grade", "Auditor's grade", row, "grade", prefilled=True, section=section.number)
+        row += 1
+        add(f"{key}_findings", "Auditor's evidence and findings", row, prefilled=True, section=section.number)
+        row += 1
+        add(
+            f"m_{key}_grade",
+            f"Moderated grade, section {section.number}",
+            row,
+            "grade",
+            section=section.number,
+            guidance=(MODERATED_GRADE_ADVICE,),
+        )
+        row += 2
+    overall_points = framework.points.get("overall_grade", ())
+    headings.append(Heading("Overall grade", row))
+    row += 1
+    add("overall_grade", "Auditor's overall grade", row, "grade", prefilled=True)
+    row += 1
+    add("m_overall_grade", "Moderated overall grade", row, "grade", guidance=overall_points)
+    row += 1
+    add(
+        "grade_agreed",
+        "Do you agree with the auditor's grades?",
+        row,
+        "choice",
+        required=True,
+        choices=YES_NO,
+        guidance=("No: give the grades you would give above, including the overall grade, and your rationale.",),
+    )
+    row += 1
+    add(
+        "m_rationale",
+        "Rationale for the moderated grades (required when you do not agree)",
+        row,
+        guidance=framework.points.get("reasons_for_grading", ()),
+    )
+    row += 2
+    headings.append(Heading("The auditor's reasons for grading", row))
+    row += 1
+    for name, label in AUDITOR_REASONS:
+        add(name, label, row, prefilled=True)
+        row += 1
+    row += 1
+    headings.append(Heading("Actions", row))
+    row += 1
+    add(
+        "actions_agreed",
+        "Do you agree with the auditor's actions?",
+        row,
+        "choice",
+        required=True,
+        choices=YES_NO,
+        guidance=("The auditor's actions are on the 'Audit actions' sheet.",),
+    )
+    row += 1
+    add("m_actions_comment", "Comment on the actions (required when you do not agree)", row)
+    row += 1
+    headings.append(Heading(ADDITIONAL_ACTIONS_POINTER, row, level=3))
+    row += 1
+    extra["last_row"] = row
+    action_headers = ("Action", "Owner", "Due date")
+    action_kinds: tuple[FieldKind, ...] = ("text", "text", "date")
+    tables = {
+        "actions": TableSpec(
+            "actions",
+            AUDIT_ACTIONS_SHEET,
+            ACTIONS_HEADER_ROW + 1,
+            ACTION_ROWS,
+            1,
+            action_headers,
+            action_kinds,
+            prefilled_cols=3,
+        ),
+        "m_actions": TableSpec(
+            "m_actions",
+            ADDITIONAL_ACTIONS_SHEET,
+            ACTIONS_HEADER_ROW + 1,
+            ACTION_ROWS,
+            1,
+            action_headers,
+            action_kinds,
+            prompts=(
+                "An additional action from moderation, and the outcome it will achieve for the child or young person.",
+                "The person responsible for the action (by name or role).",
+                "The date the action is due (dd/mm/yyyy).",
+            ),
+        ),
+    }
+    return FormLayout("moderation", fields, tables, tuple(headings), notices, extra)
