@@ -619,6 +619,20 @@ define(
     "Check people.moderators in caseaudit.toml against the roster's Staff IDs and emails.",
 )
 
+define(
+    "MOD030",
+    "error",
+    "This moderation form is for audit {found}, which is not in a moderation sample (or was removed from it).",
+    "Send the moderation form caseaudit made for you (output/YYYY-MM/moderation/); ask the QA team whether the "
+    "audit is still to be moderated.",
+)
+define(
+    "MOD031",
+    "info",
+    "A newer moderation of audit {audit_id} ({other}) was accepted; this one is kept in the history.",
+    "Nothing to do.",
+)
+
 # Moderation form rules (registered in rules/moderation.py).
 define(
     "MOD101",
