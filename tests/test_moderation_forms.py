@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import email
 import io
+import shutil
+import subprocess
 from datetime import date
 from email import policy
 from pathlib import Path
@@ -207,3 +209,26 @@ def test_reminder_once_when_the_due_date_is_near(qa: Path) -> None:
     assert reminded and set(reminded) == {r.audit_id for r in table(qa, reg.moderation_sample) if r.status == "sampled"}
     assert run(qa, "2026-10-13").data["reminders"] == []
     assert sum(1 for r in outbox(qa) if r["subject"].startswith("Reminder: moderation")) == len(reminded)
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_a_form_saved_by_libreoffice_is_accepted(qa: Path, tmp_path: Path) -> None:
+    """A moderator working in LibreOffice: the form comes back with '_meta' merely hidden, and is still accepted."""
+    run(qa)
+    lowered = {**AGREE, "grade_agreed": "No", "m_s9_grade": "Good", "m_overall_grade": "Good", "m_rationale": "x"}
+    made = returned_form(qa, "2026-09-004", lowered, [("Legal gateway", "Tess Moor", date(2026, 11, 1))])
+    outdir = tmp_path / "lo"
+    outdir.mkdir()
+    done = subprocess.run(
+        ["soffice", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless", "--convert-to", "xlsx",
+         "--outdir", str(outdir), str(made)],
+        capture_output=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0
+    made.write_bytes((outdir / made.name).read_bytes())
+    result = run(qa, "2026-10-09")
+    (entry,) = result.data["entries"]
+    assert entry.outcome == "accepted", entry.message
+    (moderation,) = table(qa, reg.moderations)
+    assert moderation.overall_grade == "Good" and moderation.answers["m_actions"][0][2] == "2026-11-01"
