@@ -132,11 +132,29 @@ def _not_yet(args: argparse.Namespace) -> pipeline.Result:
 
 
 def _allocate(args: argparse.Namespace) -> pipeline.Result:
-    return _not_yet(args)
+    if args.to and not args.reassign:
+        raise ConfigError("AL021")
+    if args.reassign and (args.from_file or args.replace):
+        raise ConfigError("AL029")
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        if args.reassign:
+            return pipeline.reassign(
+                ctx, args.month, args.reassign, to=args.to, roster=args.roster, caseload=args.caseload
+            )
+        return pipeline.allocate_month(
+            ctx, args.month, roster=args.roster, caseload=args.caseload, replace=args.replace, from_file=args.from_file
+        )
+    finally:
+        ctx.close()
 
 
 def _remind(args: argparse.Namespace) -> pipeline.Result:
-    return _not_yet(args)
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        return pipeline.remind_month(ctx, args.month, force=args.force)
+    finally:
+        ctx.close()
 
 
 def _ingest(args: argparse.Namespace) -> pipeline.Result:

@@ -18,8 +18,19 @@ from datetime import date, datetime
 
 from openpyxl import load_workbook
 
+from .config import Config
 from .framework import Framework
-from .workbook.layout import META_KEYS, META_SHEET, FormLayout, audit_layout
+from .workbook.layout import (
+    FOLLOWUP_SHEET,
+    META_KEYS,
+    META_SHEET,
+    TRACKER_HEADERS,
+    FormLayout,
+    audit_layout,
+    followup_layout,
+    moderation_layout,
+    tracker_layout,
+)
 from .workbook.stamp import (
     CUSTOM_PART,
     Package,
@@ -37,6 +48,9 @@ from .workbook.writer import FormDesign, TableSheet, build_form, to_bytes
 GENERATOR_VERSION = "1"
 
 FORM_TITLE = "Case File Audit"
+FOLLOWUP_TITLE = "Case File Audit: follow-up (the earlier audit is on the 'Follow-up' sheet)"
+MODERATION_TITLE = "Case File Audit Moderation"
+TRACKER_TITLE = "Actions tracker"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\s]+')
 
 ACTIONS_INTRO = (
@@ -44,6 +58,26 @@ ACTIONS_INTRO = (
     "person, who owns it, and the date it is due. The Team Manager discusses the actions with the worker and "
     "records them as supervision; the Service Manager makes sure they are completed on time (guidance section 2)."
 )
+
+
+AUDITOR_ACTIONS_INTRO = "The actions the auditor set. Say on the 'Moderation form' sheet whether you agree with them."
+ADDITIONAL_ACTIONS_INTRO = (
+    "Any further actions from moderation: what needs to be done and the outcome for the child or young person, who "
+    "owns it, and the date it is due. The Team Manager discusses them with the worker and records them as "
+    "supervision (guidance section 2)."
+)
+TRACKER_INTRO = (
+    "Every open action in your service, and those completed since the last tracker. For each: choose a Status, give "
+    "the date it was completed, write an update, and the date it was discussed in supervision (the Team Manager "
+    "records updates to actions as supervision; guidance section 2). Service managers make sure actions are "
+    "completed on time: choose Yes under 'Service manager sign-off' once you have checked. An action set in "
+    "supervision goes in a blank row at the end (Case reference, Action, Owner, Due date; leave Action ID blank)."
+)
+
+
+def form_password(config: Config) -> str:
+    """The sheet protection password for generated forms (``forms.protection_password``; empty: none)."""
+    return str(config.section("forms").get("protection_password", ""))
 
 
 def safe_name_part(text: str) -> str:
@@ -55,6 +89,16 @@ def safe_name_part(text: str) -> str:
 def form_filename(month: str, case_ref: str, auditor_name: str) -> str:
     """``YYYY-MM_<case reference>_<auditor name>.xlsx``, unsafe characters and spaces replaced by ``_``."""
     return f"{safe_name_part(month)}_{safe_name_part(case_ref)}_{safe_name_part(auditor_name)}.xlsx"
+
+
+def moderation_filename(month: str, case_ref: str) -> str:
+    """``YYYY-MM_<case reference>_moderation.xlsx``."""
+    return f"{safe_name_part(month)}_{safe_name_part(case_ref)}_moderation.xlsx"
+
+
+def tracker_filename(month: str, manager_name: str) -> str:
+    """``YYYY-MM_actions_<service manager name>.xlsx``."""
+    return f"{safe_name_part(month)}_actions_{safe_name_part(manager_name)}.xlsx"
 
 
 @dataclass(frozen=True)
@@ -81,15 +125,62 @@ def _audit_design(framework: Framework, organisation: str, password: str) -> For
     )
 
 
-def _template(framework: Framework, organisation: str, password: str) -> _Template:
-    key = ("audit", framework.version, organisation, GENERATOR_VERSION, password)
+def _moderation_design(framework: Framework, organisation: str, password: str) -> FormDesign:
+    return FormDesign(
+        layout=moderation_layout(framework),
+        framework=framework,
+        title=MODERATION_TITLE,
+        organisation=organisation,
+        password=password,
+        tables={
+            "actions": TableSheet("The auditor's actions (locked)", AUDITOR_ACTIONS_INTRO, widths=(70.0, 28.0, 14.0)),
+            "m_actions": TableSheet("Additional actions", ADDITIONAL_ACTIONS_INTRO, widths=(70.0, 28.0, 14.0)),
+        },
+        footer=f"{organisation}: {MODERATION_TITLE}",
+        short_fields=frozenset({"moderator_name"}),
+    )
+
+
+EARLIER_ACTIONS_INTRO = (
+    "The actions set at the earlier audit (and at its moderation), as they stand on the day this form was made. "
+    "Locked: they are here so that you can judge what changed for the child or young person."
+)
+
+
+def _followup_design(framework: Framework, organisation: str, password: str) -> FormDesign:
+    """The audit form with the earlier audit's grades and actions beside it (issue 11)."""
+    return FormDesign(
+        layout=followup_layout(framework),
+        framework=framework,
+        title=FOLLOWUP_TITLE,
+        organisation=organisation,
+        password=password,
+        tables={
+            "actions": TableSheet("Actions", ACTIONS_INTRO, widths=(70.0, 28.0, 14.0)),
+            "previous_actions": TableSheet(
+                "Actions from the earlier audit (locked)", EARLIER_ACTIONS_INTRO, widths=(60.0, 24.0, 12.0, 18.0, 12.0)
+            ),
+        },
+        footer=f"{organisation}: {FORM_TITLE} (follow-up)",
+        sheet_titles={FOLLOWUP_SHEET: "Follow-up audit: the earlier audit"},
+    )
+
+
+_DESIGNS = {"audit": _audit_design, "moderation": _moderation_design, "followup": _followup_design}
+
+
+def _built(design: FormDesign) -> _Template:
+    data = to_bytes(build_form(design))
+    package = Package(data)
+    return _Template(data, package, read_structure(package), design.layout)
+
+
+def _template(framework: Framework, organisation: str, password: str, kind: str = "audit") -> _Template:
+    key = (kind, framework.version, organisation, GENERATOR_VERSION, password)
     with _LOCK:
         found = _CACHE.get(key)
         if found is None:
-            design = _audit_design(framework, organisation, password)
-            data = to_bytes(build_form(design))
-            package = Package(data)
-            found = _Template(data, package, read_structure(package), design.layout)
+            found = _built(_DESIGNS[kind](framework, organisation, password))
             _CACHE[key] = found
     return found
 
@@ -140,6 +231,43 @@ def render_audit_form(
     return _stamp(template.package, template.structure, {name: prefilled[name] for name in prefilled}, identity)
 
 
+def followup_template(framework: Framework, organisation: str, *, password: str = "") -> bytes:
+    """The blank follow-up audit form for this framework version (built once per process, then cached)."""
+    return _template(framework, organisation, password, "followup").data
+
+
+def render_followup_form(
+    framework: Framework,
+    organisation: str,
+    prefilled: Mapping[str, object],
+    meta: Mapping[str, str],
+    previous: Mapping[str, object],
+    previous_actions: Sequence[Sequence[object]] = (),
+    *,
+    password: str = "",
+) -> bytes:
+    """A follow-up audit form (issue 11): the audit form exactly as :func:`render_audit_form` makes it (same
+    sheets, cells and defined names; ``form_kind`` ``audit``, so it is read and validated as any audit), plus the
+    locked 'Follow-up' sheet and 'Earlier actions' sheet.
+
+    ``previous`` holds the follow-up names: ``followup_of``, ``previous_audit_month``, ``previous_auditor``,
+    ``previous_date_completed`` (a date), ``followup_reason``, ``previous_grades_from``, ``previous_s1_grade`` …
+    ``previous_s9_grade``, ``previous_overall_grade``, ``previous_actions_summary``. ``previous_actions``: rows of
+    action, owner, due date, status, completed on (at most 20; the rest are summarised).
+    """
+    template = _template(framework, organisation, password, "followup")
+    layout = template.layout
+    given = dict(prefilled)
+    given.update(previous)
+    unknown = [name for name in given if name not in layout.fields or not layout.fields[name].prefilled]
+    if unknown:
+        raise ValueError(f"not pre-filled fields of the follow-up form: {', '.join(sorted(unknown))}")
+    identity = _identity(meta, "audit", framework, prefilled)
+    rows = [tuple(row) for row in previous_actions][: layout.tables["previous_actions"].rows]
+    tables = {"previous_actions": rows} if rows else None
+    return _stamp(template.package, template.structure, given, identity, tables)
+
+
 def _stamp(
     package: Package,
     structure: Structure,
@@ -187,7 +315,7 @@ def _stamp(
 def _table_name(structure: Structure, table: str | None) -> str:
     if table:
         return table
-    for candidate in ("actions", "m_actions", "tracker"):
+    for candidate in ("m_actions", "actions", "tracker"):
         if candidate in structure.names:
             return candidate
     raise KeyError("the form has no actions table")
@@ -203,7 +331,8 @@ def fill_form(
     """Fill answers by their defined names, and the actions table's rows, by stamping the XML (fast).
 
     Values are written as given: text stays text (also when it starts with '='), dates become dates, numbers
-    numbers, ``None`` clears a cell. ``table`` names the table to fill (default: the form's actions table).
+    numbers, ``None`` clears a cell. ``table`` names the table to fill (default: ``m_actions`` on a moderation form,
+    ``actions`` on an audit form, else ``tracker``).
     """
     package = Package(form_bytes)
     structure = read_structure(package)
@@ -242,7 +371,7 @@ def fill_form_openpyxl(
     for name, value in answers.items():
         put(cells(name)[0][0], value)
     if actions:
-        name = table or next((n for n in ("actions", "m_actions", "tracker") if n in wb.defined_names), "actions")
+        name = table or next((n for n in ("m_actions", "actions", "tracker") if n in wb.defined_names), "actions")
         grid = cells(name)
         if len(actions) > len(grid):
             raise ValueError(f"{len(actions)} rows given but the table {name!r} has {len(grid)}")
@@ -250,3 +379,77 @@ def fill_form_openpyxl(
             for cell, value in zip(row_cells, values, strict=False):
                 put(cell, value)
     return to_bytes(wb)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The moderation form and the action tracker: the same machine, other layouts
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def moderation_template(framework: Framework, organisation: str, *, password: str = "") -> bytes:
+    """The blank moderation form for this framework version (built once per process, then cached)."""
+    return _template(framework, organisation, password, "moderation").data
+
+
+def render_moderation_form(
+    framework: Framework,
+    organisation: str,
+    prefilled: Mapping[str, object],
+    meta: Mapping[str, str],
+    actions: Sequence[Sequence[object]] = (),
+    *,
+    password: str = "",
+) -> bytes:
+    """A moderation form: the audit's details, the auditor's grades and reasons (``prefilled``, by the audit's
+    names: the 15 details, ``s1_grade`` … ``s9_grade``, ``overall_grade``, ``strengths``, ``learning``,
+    ``recommendations``) and the auditor's actions (rows of action, owner, due date), all locked; identity as for
+    the audit form, with ``form_kind`` ``moderation``."""
+    template = _template(framework, organisation, password, "moderation")
+    layout = template.layout
+    unknown = [name for name in prefilled if name not in layout.fields or not layout.fields[name].prefilled]
+    if unknown:
+        raise ValueError(f"not pre-filled fields of the moderation form: {', '.join(sorted(unknown))}")
+    identity = _identity(meta, "moderation", framework, prefilled)
+    tables = {"actions": [tuple(row) for row in actions]} if actions else None
+    return _stamp(template.package, template.structure, dict(prefilled), identity, tables)
+
+
+def render_tracker(
+    framework: Framework,
+    organisation: str,
+    rows: Sequence[Sequence[object]],
+    meta: Mapping[str, str],
+    *,
+    manager_name: str = "",
+    blank_rows: int = 10,
+    password: str = "",
+) -> bytes:
+    """An action tracker for one service manager: ``rows`` in the order of ``TRACKER_HEADERS`` (the eight
+    pre-filled columns, optionally followed by answers already known, e.g. Status), then ``blank_rows`` empty rows
+    for new actions. ``meta``: ``auditor_id`` the service manager's Staff ID, ``month``; form kind ``tracker``."""
+    title = f"{TRACKER_TITLE}: {manager_name}" if manager_name else TRACKER_TITLE
+    design = FormDesign(
+        layout=tracker_layout(len(rows), blank_rows),
+        framework=framework,
+        title=TRACKER_TITLE,
+        organisation=organisation,
+        password=password,
+        descriptors=False,
+        tables={
+            "tracker": TableSheet(
+                f"{organisation}: {title}",
+                TRACKER_INTRO,
+                widths=(11, 13, 14, 16, 40, 16, 11, 9, 15, 11, 36, 13, 11),
+                landscape=True,
+                row_height=30.0,
+            )
+        },
+        footer=f"{organisation}: {title}",
+    )
+    template = _built(design)
+    for row in rows:
+        if len(row) > len(TRACKER_HEADERS):
+            raise ValueError(f"a tracker row has {len(row)} values; the tracker has {len(TRACKER_HEADERS)} columns")
+    identity = _identity(meta, "tracker", framework, {})
+    tables = {"tracker": [tuple(row) for row in rows]} if rows else None
+    return _stamp(template.package, template.structure, {}, identity, tables)

@@ -219,6 +219,218 @@ define(
 # ----------------------------------------------------------------------------------------------------------------
 # Allocation, roster and caseload, notices and reminders (AL)
 # ----------------------------------------------------------------------------------------------------------------
+define(
+    "AL001",
+    "error",
+    "The {what} {file} could not be read: {detail}.",
+    "Give the path of the {what} saved from Excel as .xlsx (or as .csv with the headers in row 1); the blank one "
+    "'caseaudit init' made has every column.",
+)
+define(
+    "AL002",
+    "error",
+    "The {what} has no column headed '{label}' in row 1.",
+    "Add a column headed exactly '{label}' (the blank {what} made by 'caseaudit init' has every column).",
+)
+define(
+    "AL003",
+    "error",
+    "Row {row}: '{found}' is not a role caseaudit knows.",
+    "Choose one of: {choices}.",
+)
+define("AL004", "error", "Row {row}: '{label}' is empty.", "Fill it in: {hint}.")
+define(
+    "AL005",
+    "error",
+    "Row {row}: the Staff ID '{found}' is used again (first on row {first}).",
+    "Give each person one row and a Staff ID of their own.",
+)
+define(
+    "AL006",
+    "error",
+    "Row {row}: '{found}' in '{label}' is not a Staff ID in the roster.",
+    "Use the Staff ID of someone on the roster; add anyone missing (people who left stay, with Audit status Left).",
+)
+define(
+    "AL007",
+    "error",
+    "Row {row}: '{found}' in '{label}' is not a date.",
+    "Enter a date such as 03/04/2026 (3 April 2026), or format the cell as a date in Excel.",
+)
+define("AL008", "error", "Row {row}: '{found}' is not allowed in '{label}'.", "Choose one of: {choices}.")
+define(
+    "AL009",
+    "error",
+    "Row {row}: the case reference '{found}' appears again (first on row {first}).",
+    "Keep one row per case and remove the other.",
+)
+define(
+    "AL010",
+    "error",
+    "Row {row}: '{found}' is not an email address.",
+    "Enter one address such as name@authority.gov.uk; notices are sent there.",
+)
+define(
+    "AL011",
+    "error",
+    "Row {row}: this person is named as their own line manager.",
+    "Enter the Staff ID of the person they report to, or leave it empty for the most senior person.",
+)
+define(
+    "AL012",
+    "error",
+    "The {what} {file} holds no rows.",
+    "Fill in the headers in row 1 and one row per person or case below them.",
+)
+define(
+    "AL013",
+    "error",
+    "Row {row}: the case reference '{found}' is not in the caseload.",
+    "Use a case reference from the caseload, exactly as written there.",
+)
+define(
+    "AL014",
+    "error",
+    "Row {row}: {name} may not audit case {case_ref}: {reason}.",
+    "Choose a case from a team they are not responsible for, or leave the row out and let caseaudit choose.",
+)
+define(
+    "AL015",
+    "error",
+    "Row {row}: the Staff ID '{found}' is listed again (first on row {first}).",
+    "Each auditor audits one case a month: keep one row for them.",
+)
+define(
+    "AL016",
+    "error",
+    "Row {row}: {name} ({found}) has left the authority (Audit status Left).",
+    "Choose an auditor who is still with the authority.",
+)
+define(
+    "AL017",
+    "error",
+    "Row {row}: case {found} is not offered for audit: {reason}.",
+    "Choose a case that has an allocated social worker.",
+)
+define("AL018", "info", "... and {count} more problems of the same kinds.")
+define(
+    "AL019",
+    "error",
+    "The {what} {file} has {count} problem(s), listed below; nothing was loaded from it.",
+    "Correct each row listed, save the file, and run the command again.",
+)
+define(
+    "AL020",
+    "error",
+    "{month} is already allocated ({count} audits, made {made_at}).",
+    "To make a new allocation that replaces it (the earlier one stays in the register's history), run again with "
+    "--replace. To change one audit only, use --reassign AUDIT_ID.",
+)
+define("AL021", "error", "--to can only be used together with --reassign AUDIT_ID.", "Add --reassign AUDIT_ID.")
+define(
+    "AL022",
+    "error",
+    "There is no audit {audit_id} in {month}.",
+    "Copy the audit ID from the month's allocations.xlsx (column 'Audit ID').",
+)
+define(
+    "AL023",
+    "error",
+    "Audit {audit_id} cannot be reassigned: it is {status}.",
+    "Only a current allocation can be reassigned; see allocations.xlsx for the current audit ID.",
+)
+define(
+    "AL024",
+    "error",
+    "Audit {audit_id} has already been completed and accepted; it cannot be reassigned.",
+    "Nothing to do: the audit is done.",
+)
+define(
+    "AL025",
+    "error",
+    "{name} ({staff_id}) may not audit case {case_ref}: {reason}.",
+    "Choose an auditor who is not responsible for the case's team or service.",
+)
+define(
+    "AL026",
+    "error",
+    "No other case can be given to {name}: {reason}.",
+    "Give the case to another auditor with --to STAFF_ID, or add cases to the caseload.",
+)
+define(
+    "AL027",
+    "error",
+    "{month} has not been allocated yet.",
+    "Run 'caseaudit allocate --month {month}' first.",
+)
+define("AL028", "error", "'{found}' is not a Staff ID in the roster.", "Use a Staff ID from the roster.")
+define(
+    "AL029",
+    "error",
+    "--reassign and --from-file/--replace cannot be used together.",
+    "Reassign one audit at a time, on its own.",
+)
+# Summary lines and warnings of allocate and remind (shown without their code).
+define(
+    "AL030",
+    "info",
+    "Allocated {allocated} audits for {label} (due {due}); {exempt} auditors exempt, {unallocated} left without "
+    "a case.",
+)
+define(
+    "AL031",
+    "info",
+    "Cases offered: {offered} of {total}; {passed} passed over ({reasons}).",
+)
+define("AL032", "info", "Chosen by hand from {file}: {count}.")
+define("AL033", "info", "Three-way meetings advised (case re-allocated within a month): {count}.")
+define("AL034", "info", "Exempt: {name} ({role}): {reason}.")
+define("AL035", "info", "Replaced the earlier allocation of {month} (kept in the register's history).")
+define(
+    "AL036",
+    "info",
+    "Cases audited in the 12 months before {month} were used for {count} auditor(s) because no other case was "
+    "eligible for them.",
+)
+define("AL037", "info", "Outputs: {folder} (allocations.xlsx, {forms} forms, {notices} notices, outbox.csv).")
+define(
+    "AL038",
+    "info",
+    "Reassigned audit {old}: {what}; new audit ID {new}. The old form is withdrawn.",
+)
+define(
+    "AL040",
+    "warning",
+    "{name} ({role}, {staff_id}) has no case for {month}: {reason}.",
+    "Add cases to the caseload or choose a case by hand with --from-file, then run again with --replace.",
+)
+define(
+    "AL043",
+    "warning",
+    "The configuration names '{found}' as {what} ('{key}'), but that Staff ID is not in the roster.",
+    "Correct '{key}' in caseaudit.toml, or add the person to the roster.",
+)
+define(
+    "AL050",
+    "info",
+    "Reminders for {label} are due on {date}; nothing was done today ({today}). Run 'caseaudit remind --month "
+    "{month}' on or after that date.",
+)
+define(
+    "AL051",
+    "info",
+    "Reminders for {label} (reminder date {date}): {made} made, {already} already made earlier, {accepted} of "
+    "{total} audits accepted.",
+)
+define("AL052", "info", "Summary for QA: {file}.")
+define("AL053", "info", "Use --force to make reminders again for audits already reminded.")
+# Follow-up audits (issue 11), part of allocate.
+define(
+    "AL060",
+    "info",
+    "Follow-up audits: {due} case(s) due, {made} allocated (up to {share} of the month's allocations), {waiting} "
+    "still waiting (see the 'Follow-ups waiting' sheet of allocations.xlsx).",
+)
 
 
 # ----------------------------------------------------------------------------------------------------------------

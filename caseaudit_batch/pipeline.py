@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import hashlib
+import io
 import logging
 import shutil
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import sqlalchemy as sa
+from openpyxl import Workbook
 from sqlalchemy.engine import Connection
 
 from . import (
     feedback,
+    forms,
     ingest,
     messages,
     moderation,
@@ -27,17 +33,46 @@ from . import (
     ui,
 )
 from . import register as reg
+from .allocation import (
+    HOW_FILE,
+    HOW_RANDOM,
+    HOW_RECENT,
+    FollowupOffer,
+    Rules,
+    allocate,
+    check_pairs,
+    conflict,
+    recent_window,
+    review_period,
+    three_way_meeting,
+)
 from .clock import Clock, Month
 from .config import DEFAULT_CONFIG_NAME, Config, config_template_text, load_config
-from .errors import EXIT_DATAERR, EXIT_OK, ConfigError
+from .errors import EXIT_DATAERR, EXIT_OK, CaseauditError, ConfigError
+from .followup_register import PreviousAudit, due_for_month, previous_audit
 from .framework import Framework, load_framework
 from .moderation_register import ModerationError
-from .notify import Outbox, render_notice, stage_notice, template_env
+from .notify import Notice, Outbox, render_notice, stage_notice, template_env
 from .outputs import Staging, ensure_dir, recover
 from .register import Register
+from .reminders import reminder_date
 from .retention import purge_register
-from .roster import ALL_ROLES, AUDIT_STATUSES, CASE_TYPES, CASELOAD_HEADERS, ROSTER_HEADERS
-from .workbook.tables import write_blank_table
+from .roster import (
+    ALL_ROLES,
+    AUDIT_STATUSES,
+    CASE_TYPES,
+    CASELOAD_HEADERS,
+    ROSTER_HEADERS,
+    Case,
+    Caseload,
+    InputTableError,
+    Person,
+    Roster,
+    load_caseload,
+    load_pairs,
+    load_roster,
+)
+from .workbook.tables import add_sheet_table, write_blank_table
 
 log = logging.getLogger("caseaudit")
 
@@ -194,6 +229,927 @@ def init_workspace(folder: Path, organisation: str | None = None) -> Result:
 # ---------------------------------------------------------------------------------------------------------------
 # allocate and remind
 # ---------------------------------------------------------------------------------------------------------------
+def _make_form(ctx: Context, prefilled: Mapping[str, object], meta: Mapping[str, str]) -> bytes:
+    """The pre-filled audit form as bytes (stamped into the cached template for this framework version)."""
+    return forms.render_audit_form(
+        ctx.framework, ctx.config.organisation, prefilled, meta, password=forms.form_password(ctx.config)
+    )
+
+
+class NoEligibleCase(CaseauditError):
+    """A reassignment found no other case for the auditor: exit 65."""
+
+    exit_code = EXIT_DATAERR
+
+
+def _rules(config: Config) -> Rules:
+    section = config.section("allocation")
+    for role in section["auditing_roles"]:
+        if role not in ALL_ROLES:
+            raise ConfigError(
+                "CFG003",
+                path=str(config.path),
+                key="allocation.auditing_roles",
+                found=repr(role),
+                what="it is not a role caseaudit knows",
+                expected="a list of roles from: " + ", ".join(ALL_ROLES),
+            )
+    return Rules(
+        auditing_roles=tuple(section["auditing_roles"]),
+        senior_conflict=str(section["senior_conflict"]),
+        followup_share=float(section["followup_share"]),
+    )
+
+
+def _check_named_people(config: Config, roster: Roster) -> list[str]:
+    """Staff IDs the configuration names (QA's people) that the roster does not hold: warnings, not errors."""
+    people = config.section("people")
+    named = [
+        ("people.hos_quality_assurance", "the Head of Service for Quality Assurance", people["hos_quality_assurance"]),
+        ("people.qa_officer", "the QA officer", people["qa_officer"]),
+    ] + [("people.moderators", "a moderator", staff_id) for staff_id in people["moderators"]]
+    return [
+        messages.render("AL043", found=staff_id, what=what, key=key)
+        for key, what, staff_id in named
+        if staff_id and roster.get(str(staff_id)) is None
+    ]
+
+
+def _people_paths(ctx: Context, roster: str | Path | None, caseload: str | Path | None) -> tuple[Path, Path]:
+    people = ctx.config.section("people")
+    return (
+        Path(roster) if roster else ctx.config.resolve(people["roster"]),
+        Path(caseload) if caseload else ctx.config.resolve(people["caseload"]),
+    )
+
+
+def load_people(
+    ctx: Context, roster: str | Path | None = None, caseload: str | Path | None = None
+) -> tuple[Roster, Caseload]:
+    """The roster and caseload named on the command line or in the configuration, fully checked."""
+    roster_path, caseload_path = _people_paths(ctx, roster, caseload)
+    loaded = load_roster(roster_path)
+    return loaded, load_caseload(caseload_path, loaded)
+
+
+def _sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _in_chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _save_people(conn: Connection, roster: Roster, caseload: Caseload, now: str) -> None:
+    """Keep the register's people and cases as last loaded; people and cases no longer listed stay (IDs resolve)."""
+    staff_rows = [
+        {
+            "staff_id": p.staff_id,
+            "name": p.name,
+            "email": p.email,
+            "role": p.role,
+            "team": p.team,
+            "service": p.service,
+            "line_manager_id": p.line_manager_id,
+            "audit_status": p.audit_status,
+            "paused_until": p.paused_until,
+            "pause_reason": p.pause_reason,
+            "loaded_at": now,
+        }
+        for p in roster.people.values()
+    ]
+    for chunk in _in_chunks(list(roster.people)):
+        conn.execute(sa.delete(reg.staff).where(reg.staff.c.staff_id.in_(chunk)))
+    if staff_rows:
+        conn.execute(sa.insert(reg.staff), staff_rows)
+    conn.execute(sa.update(reg.cases).values(open=False))
+    refs = [c.case_ref for c in caseload.cases]
+    for chunk in _in_chunks(refs):
+        conn.execute(sa.delete(reg.cases).where(reg.cases.c.case_ref.in_(chunk)))
+    case_rows = [
+        {
+            "case_ref": c.case_ref,
+            "case_type": c.case_type,
+            "service": c.service,
+            "team": c.team,
+            "social_worker_id": c.social_worker_id,
+            "team_manager_id": c.team_manager_id,
+            "allocated_on": c.allocated_on,
+            "previous_worker_id": c.previous_worker_id,
+            "cp_iro_id": c.cp_iro_id,
+            "opened_on": c.opened_on,
+            "open": True,
+            "loaded_at": now,
+        }
+        for c in caseload.cases
+    ]
+    if case_rows:
+        conn.execute(sa.insert(reg.cases), case_rows)
+
+
+def _recent_cases(conn: Connection, month: Month) -> set[str]:
+    """Cases audited (allocated and not withdrawn or replaced) in the 12 months before ``month``."""
+    a = reg.allocations
+    rows = conn.execute(
+        sa.select(a.c.case_ref).where(a.c.month.in_(recent_window(month)), a.c.status == "allocated")
+    ).scalars()
+    return set(rows)
+
+
+def _current(conn: Connection, month: str) -> list[Any]:
+    a = reg.allocations
+    return list(
+        conn.execute(sa.select(a).where(a.c.month == month, a.c.status == "allocated").order_by(a.c.created_at))
+    )
+
+
+def _long_date(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def _sender(ctx: Context, roster_email: str) -> str:
+    configured = str(ctx.config.section("notices")["sender"])
+    return configured or roster_email or "quality.assurance@localhost"
+
+
+def _sender_from_register(ctx: Context, conn: Connection) -> str:
+    qa_id = str(ctx.config.section("people")["qa_officer"])
+    email = conn.execute(sa.select(reg.staff.c.email).where(reg.staff.c.staff_id == qa_id)).scalar() if qa_id else None
+    return _sender(ctx, email or "")
+
+
+def _notice_env(ctx: Context) -> jinja2.Environment:
+    given = str(ctx.config.data["templates"]["notices"])
+    return template_env(ctx.config.resolve(given) if given else None)
+
+
+def _record_notice(conn: Connection, month: str, audit_id: str, notice: Notice, path: Path, made_at: str) -> None:
+    conn.execute(
+        sa.insert(reg.notices).values(
+            kind=notice.kind,
+            month=month,
+            audit_id=audit_id,
+            to_addr="; ".join(notice.to),
+            cc_addr="; ".join(notice.cc),
+            subject=notice.subject,
+            file=path.relative_to(path.parents[1]).as_posix(),
+            made_at=made_at,
+        )
+    )
+
+
+@dataclass
+class _Issuer:
+    """Makes one allocation: audit ID, pre-filled values, form, register row and its notice (all staged)."""
+
+    ctx: Context
+    run: Run
+    month: Month
+    roster: Roster
+    outbox: Outbox
+    env: jinja2.Environment
+    sender: str
+    forms_made: int = 0
+    notices_made: int = 0
+    three_way: int = 0
+
+    @property
+    def folder(self) -> Path:
+        return self.ctx.config.output_dir / str(self.month)
+
+    def prefilled(self, audit_id: str, person: Person, case: Case) -> dict[str, object]:
+        """The 15 pre-filled contract fields; people by name (issue 3)."""
+        service_manager = self.roster.service_manager_for(case)
+        return {
+            "audit_id": audit_id,
+            "audit_month": str(self.month),
+            "due_date": self.month.last_day,
+            "case_ref": case.case_ref,
+            "case_type": case.case_type,
+            "service": case.service,
+            "team": case.team,
+            "social_worker": self.roster.name(case.social_worker_id),
+            "team_manager": self.roster.name(case.team_manager_id),
+            "service_manager": service_manager.name if service_manager else "",
+            "cp_iro": self.roster.name(case.cp_iro_id),
+            "auditor_name": person.name,
+            "auditor_role": person.role,
+            "previous_worker": self.roster.name(case.previous_worker_id),
+            "review_period": review_period(self.month),
+        }
+
+    def issue(
+        self,
+        person: Person,
+        case: Case,
+        batch_id: int,
+        template: str,
+        extra: Mapping[str, object] | None = None,
+        followup: PreviousAudit | None = None,
+        followup_reason: str = "",
+    ) -> str:
+        """One allocation; with ``followup``, a follow-up audit of that earlier audit (issue 11)."""
+        conn, month = self.run.conn, str(self.month)
+        audit_id = str(uuid.uuid4())
+        prefilled = self.prefilled(audit_id, person, case)
+        meta = {
+            "form_kind": "audit",
+            "audit_id": audit_id,
+            "framework_version": self.ctx.framework.version,
+            "generator_version": forms.GENERATOR_VERSION,
+            "month": month,
+            "case_ref": case.case_ref,
+            "auditor_id": person.staff_id,
+        }
+        filename = forms.form_filename(month, case.case_ref, person.name)
+        if followup is None:
+            form = _make_form(self.ctx, prefilled, meta)
+        else:
+            form = forms.render_followup_form(
+                self.ctx.framework,
+                self.ctx.config.organisation,
+                prefilled,
+                meta,
+                _followup_values(followup, followup_reason),
+                followup.actions,
+                password=forms.form_password(self.ctx.config),
+            )
+        self.run.staging.write_bytes(self.folder / filename, form)
+        form_file = filename
+        self.forms_made += 1
+        stored = dict(prefilled, due_date=self.month.last_day.isoformat())
+        now = self.ctx.clock.now_iso()
+        conn.execute(
+            sa.insert(reg.allocations).values(
+                audit_id=audit_id,
+                month=month,
+                staff_id=person.staff_id,
+                case_ref=case.case_ref,
+                due_date=self.month.last_day,
+                kind="audit" if followup is None else "followup",
+                followup_of=None if followup is None else followup.audit_id,
+                status="allocated",
+                framework_version=self.ctx.framework.version,
+                prefilled=stored,
+                form_file=form_file,
+                batch_id=batch_id,
+                created_at=now,
+            )
+        )
+        three_way = three_way_meeting(case, self.roster, self.ctx.clock.today)
+        if three_way:
+            self.three_way += 1
+            self.note(
+                batch_id,
+                "three_way",
+                person.staff_id,
+                audit_id,
+                f"case {case.case_ref} re-allocated on "
+                f"{case.allocated_on:%d/%m/%Y}; previous worker {self.roster.name(case.previous_worker_id)}",
+            )
+        context = dict(prefilled)
+        context.update(
+            organisation=self.ctx.config.organisation,
+            month_label=self.month.label,
+            due_date=_long_date(self.month.last_day),
+            form_file=form_file or "",
+            three_way=three_way,
+            allocated_on=f"{case.allocated_on:%d/%m/%Y}" if case.allocated_on else "",
+            followup=followup is not None,
+            previous_month_label=Month.parse(followup.month).label if followup and followup.month else "",
+            previous_grade=followup.overall_grade if followup else "",
+        )
+        context.update(extra or {})
+        notice = render_notice(
+            self.env,
+            template,
+            template,
+            [person.email],
+            [self.roster.email(case.social_worker_id), self.roster.email(case.team_manager_id)],
+            **context,
+        )
+        if form is not None:
+            notice.attachments.append((filename, form))
+        stem = Path(filename).stem
+        self.send(notice, audit_id, f"{stem}_{template}.eml")
+        return audit_id
+
+    def send(self, notice: Notice, audit_id: str, name: str) -> None:
+        made_at = self.ctx.clock.now_iso()
+        path = self.folder / "notices" / name
+        stage_notice(self.run.staging, self.outbox, str(self.month), path, notice, self.sender, made_at)
+        _record_notice(self.run.conn, str(self.month), audit_id, notice, path, made_at)
+        self.notices_made += 1
+
+    def note(self, batch_id: int | None, kind: str, staff_id: str | None, audit_id: str | None, detail: str) -> None:
+        self.run.conn.execute(
+            sa.insert(reg.allocation_notes).values(
+                batch_id=batch_id,
+                month=str(self.month),
+                kind=kind,
+                staff_id=staff_id,
+                audit_id=audit_id,
+                detail=detail,
+                created_at=self.ctx.clock.now_iso(),
+            )
+        )
+
+
+def _followup_kept(ctx: Context, conn: Connection, old: Any, same_case: bool) -> dict[str, Any]:
+    """A follow-up passed to another auditor stays a follow-up of the same audit (a new case does not)."""
+    if not same_case or old.kind != "followup" or not old.followup_of:
+        return {}
+    earlier = previous_audit(conn, ctx.framework, old.followup_of)
+    after_months = int(ctx.config.section("allocation")["followup_after_months"])
+    return {"followup": earlier, "followup_reason": earlier.reason(after_months)}
+
+
+def _followup_values(previous: PreviousAudit, reason: str) -> dict[str, object]:
+    """The follow-up form's pre-filled names (README: "Follow-up audits")."""
+    values: dict[str, object] = {
+        "followup_of": previous.audit_id,
+        "previous_audit_month": Month.parse(previous.month).label if previous.month else "",
+        "previous_auditor": previous.auditor_name,
+        "previous_date_completed": previous.date_completed,
+        "followup_reason": reason,
+        "previous_grades_from": previous.grades_from,
+        "previous_overall_grade": previous.overall_grade or "",
+        "previous_actions_summary": previous.actions_summary,
+    }
+    for number in range(1, 10):
+        values[f"previous_s{number}_grade"] = previous.section_grades.get(number) or ""
+    return values
+
+
+def allocate_month(
+    ctx: Context,
+    month: str,
+    *,
+    roster: str | Path | None = None,
+    caseload: str | Path | None = None,
+    replace: bool = False,
+    from_file: str | Path | None = None,
+) -> Result:
+    """``caseaudit allocate``: one case for every active auditor, with forms, notices and allocations.xlsx."""
+    the_month = Month.parse(month)
+    rules = _rules(ctx.config)
+    people, cases = load_people(ctx, roster, caseload)
+    pairs = load_pairs(Path(from_file), people, cases) if from_file else []
+    roster_path, caseload_path = _people_paths(ctx, roster, caseload)
+    arguments = {"month": str(the_month), "replace": replace, "from_file": str(from_file) if from_file else None}
+    result = Result("allocate")
+    with writing(ctx, "allocate", arguments) as run:
+        conn = run.conn
+        run.inputs = {"roster": str(roster_path), "roster_sha256": _sha256(roster_path)}
+        run.inputs.update(caseload=str(caseload_path), caseload_sha256=_sha256(caseload_path))
+        b = reg.allocation_batches
+        existing = conn.execute(sa.select(b).where(b.c.month == str(the_month), b.c.status == "current")).first()
+        if existing is not None:
+            if not replace:
+                count = len(_current(conn, str(the_month)))
+                raise ConfigError("AL020", month=str(the_month), count=count, made_at=existing.created_at[:16])
+            conn.execute(sa.update(b).where(b.c.id == existing.id).values(status="replaced"))
+            a = reg.allocations
+            # Follow-ups are replaced too: the new allocation offers whatever is due again.
+            conn.execute(
+                sa.update(a)
+                .where(a.c.month == str(the_month), a.c.status == "allocated")
+                .values(status="replaced", status_reason=f"replaced by the allocation made on {ctx.clock.today}")
+            )
+            result.lines.append(messages.text("AL035", month=str(the_month)))
+        taken = {row.case_ref for row in _current(conn, str(the_month))}
+        if pairs:
+            found = check_pairs(pairs, people, cases, rules, file=str(from_file), taken=taken)
+            if found:
+                raise InputTableError(str(from_file), "allocation pairs", found)
+        _save_people(conn, people, cases, ctx.clock.now_iso())
+        after_months = int(ctx.config.section("allocation")["followup_after_months"])
+        due = due_for_month(
+            conn, ctx.framework, the_month, {c.case_ref for c in cases.cases}, after_months=after_months
+        )
+        due_by_audit = {d.audit_id: d for d in due}
+        plan = allocate(
+            the_month,
+            ctx.clock.today,
+            people,
+            cases,
+            rules,
+            recent=_recent_cases(conn, the_month),
+            taken=taken,
+            fixed=pairs,
+            followups=[FollowupOffer(d.case_ref, d.audit_id, d.staff_id) for d in due],
+        )
+        inserted = conn.execute(
+            sa.insert(b).values(month=str(the_month), status="current", created_at=ctx.clock.now_iso())
+        ).inserted_primary_key
+        assert inserted is not None
+        batch_id = int(inserted[0])
+        outbox = Outbox(ctx.config.output_dir)
+        qa_id = str(ctx.config.section("people")["qa_officer"])
+        issuer = _Issuer(ctx, run, the_month, people, outbox, _notice_env(ctx), _sender(ctx, people.email(qa_id)))
+        by_ref = cases.by_ref()
+        recent_used = 0
+        followups_made = 0
+        for item in ui.progress(plan.assignments, "Making forms and notices", total=len(plan.assignments)):
+            person = people.people[item.staff_id]
+            if item.kind == "followup" and item.followup_of:
+                first = due_by_audit[item.followup_of]
+                reason = first.describe(after_months)
+                earlier = previous_audit(conn, ctx.framework, item.followup_of)
+                audit_id = issuer.issue(
+                    person, by_ref[item.case_ref], batch_id, "allocation", followup=earlier, followup_reason=reason
+                )
+                followups_made += 1
+                issuer.note(
+                    batch_id,
+                    "followup",
+                    person.staff_id,
+                    audit_id,
+                    f"follow-up of audit {item.followup_of} ({Month.parse(first.month).label}, "
+                    f"{first.final_grade}): {reason}",
+                )
+                continue
+            audit_id = issuer.issue(person, by_ref[item.case_ref], batch_id, "allocation")
+            if item.how == HOW_FILE:
+                issuer.note(batch_id, "override", person.staff_id, audit_id, f"case {item.case_ref} {item.how}")
+            elif item.how == HOW_RECENT:
+                recent_used += 1
+                issuer.note(batch_id, "recent", person.staff_id, audit_id, f"case {item.case_ref} {item.how}")
+        for note in plan.exempt:
+            issuer.note(batch_id, "exempt", note.staff_id, None, note.reason)
+        for note in plan.unallocated:
+            issuer.note(batch_id, "unallocated", note.staff_id, None, note.reason)
+        for reason, refs in sorted(plan.passed_over.items()):
+            issuer.note(batch_id, "passed_over", None, None, f"{len(refs)} case(s): {reason}")
+        for waiting in plan.followups_waiting:
+            issuer.note(
+                batch_id,
+                "followup_waiting",
+                None,
+                None,
+                f"case {waiting.case_ref} (follow-up of audit {waiting.followup_of}): {waiting.reason}",
+            )
+        summary = {
+            "allocated": len(plan.assignments),
+            "exempt": len(plan.exempt),
+            "unallocated": len(plan.unallocated),
+            "passed_over": {reason: len(refs) for reason, refs in plan.passed_over.items()},
+            "offered": plan.offered,
+            "cases": plan.total_cases,
+            "from_file": len(pairs),
+            "recent_used": recent_used,
+            "three_way": issuer.three_way,
+            "followups_due": len(due),
+            "followups_allocated": followups_made,
+            "followups_waiting": len(plan.followups_waiting),
+            "seed": plan.seed[:16],
+            "allocation_day": ctx.clock.today.isoformat(),
+        }
+        conn.execute(sa.update(b).where(b.c.id == batch_id).values(summary=summary))
+        allocations_path = write_allocations_workbook(ctx, conn, run, the_month)
+        outbox.write(run.staging)
+
+    passed = sum(len(r) for r in plan.passed_over.values())
+    reasons = "; ".join(f"{len(r)} {reason}" for reason, r in sorted(plan.passed_over.items())) or "none"
+    result.lines += [
+        messages.text(
+            "AL030",
+            allocated=len(plan.assignments),
+            label=the_month.label,
+            due=_long_date(the_month.last_day),
+            exempt=len(plan.exempt),
+            unallocated=len(plan.unallocated),
+        ),
+        messages.text("AL031", offered=plan.offered, total=plan.total_cases, passed=passed, reasons=reasons),
+    ]
+    if pairs:
+        result.lines.append(messages.text("AL032", file=str(from_file), count=len(pairs)))
+    if recent_used:
+        result.lines.append(messages.text("AL036", month=str(the_month), count=recent_used))
+    result.lines.append(messages.text("AL033", count=issuer.three_way))
+    if due:
+        share = f"{rules.followup_share:.0%}"
+        result.lines.append(
+            messages.text("AL060", due=len(due), made=followups_made, waiting=len(plan.followups_waiting), share=share)
+        )
+    for note in plan.exempt:
+        person = people.people[note.staff_id]
+        result.lines.append(messages.text("AL034", name=person.name, role=person.role, reason=note.reason))
+    result.lines.append(
+        messages.text("AL037", folder=str(issuer.folder), forms=issuer.forms_made, notices=issuer.notices_made)
+    )
+    for note in plan.unallocated:
+        person = people.people[note.staff_id]
+        result.attention.append(
+            messages.render(
+                "AL040",
+                name=person.name,
+                role=person.role,
+                staff_id=person.staff_id,
+                month=str(the_month),
+                reason=note.reason,
+            )
+        )
+    result.attention += _check_named_people(ctx.config, people)
+    result.outputs = [allocations_path, issuer.folder / "outbox.csv"]
+    result.data = {"summary": summary, "batch_id": batch_id}
+    if plan.unallocated:
+        result.exit_code = EXIT_DATAERR
+    return result
+
+
+def _case_from_register(conn: Connection, case_ref: str) -> Case | None:
+    row = conn.execute(sa.select(reg.cases).where(reg.cases.c.case_ref == case_ref)).first()
+    if row is None:
+        return None
+    return Case(
+        case_ref=row.case_ref,
+        case_type=row.case_type or "",
+        service=row.service or "",
+        team=row.team or "",
+        social_worker_id=row.social_worker_id or "",
+        team_manager_id=row.team_manager_id or "",
+        allocated_on=row.allocated_on,
+        previous_worker_id=row.previous_worker_id or "",
+        cp_iro_id=row.cp_iro_id or "",
+        opened_on=row.opened_on,
+    )
+
+
+def reassign(
+    ctx: Context,
+    month: str,
+    audit_id: str,
+    *,
+    to: str | None = None,
+    roster: str | Path | None = None,
+    caseload: str | Path | None = None,
+) -> Result:
+    """``allocate --reassign``: with ``to``, the same case to another auditor; without, a new case for the same
+    auditor. The old form is withdrawn, a new audit ID and form are made, everyone concerned is told."""
+    the_month = Month.parse(month)
+    rules = _rules(ctx.config)
+    people, cases = load_people(ctx, roster, caseload)
+    result = Result("allocate")
+    arguments = {"month": str(the_month), "reassign": audit_id, "to": to}
+    with writing(ctx, "allocate", arguments) as run:
+        conn = run.conn
+        a = reg.allocations
+        old = conn.execute(sa.select(a).where(a.c.audit_id == audit_id, a.c.month == str(the_month))).first()
+        if old is None:
+            if not conn.execute(sa.select(a.c.audit_id).where(a.c.month == str(the_month)).limit(1)).first():
+                raise ConfigError("AL027", month=str(the_month))
+            raise ConfigError("AL022", audit_id=audit_id, month=str(the_month))
+        if old.status != "allocated":
+            raise ConfigError("AL023", audit_id=audit_id, status=old.status)
+        accepted = conn.execute(
+            sa.select(reg.audits.c.id).where(reg.audits.c.audit_id == audit_id, reg.audits.c.current.is_(True))
+        ).first()
+        if accepted is not None:
+            raise ConfigError("AL024", audit_id=audit_id)
+        old_case = cases.by_ref().get(old.case_ref) or _case_from_register(conn, old.case_ref)
+        old_person = people.get(old.staff_id)
+        if to:
+            person = people.get(to)
+            if person is None:
+                raise ConfigError("AL028", found=to)
+            assert old_case is not None
+            first_auditor = None
+            if old.kind == "followup" and old.followup_of:
+                first_auditor = conn.execute(sa.select(a.c.staff_id).where(a.c.audit_id == old.followup_of)).scalar()
+            why = (
+                "they already hold this audit"
+                if person.staff_id == old.staff_id
+                else ("they have left the authority" if not person.with_authority else None)
+            ) or ("they did the audit this follows up" if person.staff_id == first_auditor else None)
+            why = why or conflict(person, old_case, people, rules)
+            if why:
+                raise ConfigError(
+                    "AL025", name=person.name, staff_id=person.staff_id, case_ref=old_case.case_ref, reason=why
+                )
+            new_case = old_case
+            reason = f"the audit was passed from {old.prefilled.get('auditor_name', old.staff_id)} to {person.name}"
+        else:
+            if old_person is None:
+                raise ConfigError("AL028", found=old.staff_id)
+            person = old_person
+            taken = {row.case_ref for row in _current(conn, str(the_month))}
+            plan = allocate(
+                the_month,
+                ctx.clock.today,
+                people,
+                cases,
+                rules,
+                recent=_recent_cases(conn, the_month),
+                taken=taken,
+                only=[person],
+                extra_seed=audit_id,
+            )
+            if not plan.assignments:
+                raise NoEligibleCase("AL026", name=person.name, reason=plan.unallocated[0].reason)
+            new_case = cases.by_ref()[plan.assignments[0].case_ref]
+            reason = f"case {old.case_ref} was withdrawn from audit (closed or transferred)"
+        _save_people(conn, people, cases, ctx.clock.now_iso())
+        conn.execute(sa.update(a).where(a.c.audit_id == audit_id).values(status="withdrawn", status_reason=reason))
+        outbox = Outbox(ctx.config.output_dir)
+        issuer = _Issuer(ctx, run, the_month, people, outbox, _notice_env(ctx), _sender_from_register(ctx, conn))
+        new_id = issuer.issue(
+            person,
+            new_case,
+            old.batch_id,
+            "reassignment",
+            {"same_auditor": not to, "old_case_ref": old.case_ref, "old_audit_id": audit_id, "reason": reason},
+            **_followup_kept(ctx, conn, old, bool(to)),
+        )
+        issuer.note(
+            old.batch_id,
+            "reassign",
+            person.staff_id,
+            new_id,
+            f"{audit_id} withdrawn: {reason}; new audit {new_id} (case {new_case.case_ref}, {person.name})",
+        )
+        # Tell the auditor who had it, with the old case's social worker and team manager in copy.
+        withdrawal = render_notice(
+            issuer.env,
+            "withdrawal",
+            "withdrawal",
+            [old_person.email if old_person else ""],
+            [people.email(old_case.social_worker_id), people.email(old_case.team_manager_id)] if old_case else [],
+            organisation=ctx.config.organisation,
+            auditor_name=old.prefilled.get("auditor_name", ""),
+            case_ref=old.case_ref,
+            month_label=the_month.label,
+            audit_id=audit_id,
+            reason=reason,
+            new_auditor=person.name if to else "",
+        )
+        stem = Path(old.form_file or forms.form_filename(str(the_month), old.case_ref, old.staff_id)).stem
+        issuer.send(withdrawal, audit_id, f"{stem}_withdrawal.eml")
+        allocations_path = write_allocations_workbook(ctx, conn, run, the_month)
+        outbox.write(run.staging)
+    result.lines.append(
+        messages.text("AL038", old=audit_id, what=reason + f"; case {new_case.case_ref} to {person.name}", new=new_id)
+    )
+    result.outputs = [allocations_path]
+    result.data = {
+        "old_audit_id": audit_id,
+        "new_audit_id": new_id,
+        "case_ref": new_case.case_ref,
+        "staff_id": person.staff_id,
+    }
+    return result
+
+
+ALLOCATION_COLUMNS = (
+    "Auditor",
+    "Staff ID",
+    "Role",
+    "Case reference",
+    "Case type",
+    "Team",
+    "Service",
+    "Social worker",
+    "Team manager",
+    "Service manager",
+    "CP coordinator / IRO",
+    "Due date",
+    "Three-way meeting",
+    "How chosen",
+    "Form",
+    "Audit ID",
+)
+
+
+def _landscape(wb: Workbook) -> None:
+    """Printed on landscape pages with the header row repeated (wide tables; fit-to-width shrank them unreadably)."""
+    for ws in wb.worksheets:
+        ws.page_setup.orientation = "landscape"
+        ws.print_title_rows = "1:1"
+
+
+def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: Month) -> Path:
+    """``allocations.xlsx`` for QA, rebuilt from the register: current allocations, exemptions with reasons,
+    auditors without a case, cases passed over, and every override (kept and shown)."""
+    n, s = reg.allocation_notes, reg.staff
+    staff = {row.staff_id: row for row in conn.execute(sa.select(s))}
+    notes = list(conn.execute(sa.select(n).where(n.c.month == str(month)).order_by(n.c.id)))
+    batch = conn.execute(
+        sa.select(reg.allocation_batches.c.id).where(
+            reg.allocation_batches.c.month == str(month), reg.allocation_batches.c.status == "current"
+        )
+    ).scalar()
+    current_notes = [x for x in notes if x.batch_id == batch]
+    how = {x.audit_id: x.detail for x in current_notes if x.kind in ("override", "recent", "followup")}
+    three_way = {x.audit_id for x in current_notes if x.kind == "three_way"}
+    rows = []
+    for row in _current(conn, str(month)):
+        p = row.prefilled
+        rows.append(
+            [
+                p.get("auditor_name", ""),
+                row.staff_id,
+                p.get("auditor_role", ""),
+                row.case_ref,
+                p.get("case_type", ""),
+                p.get("team", ""),
+                p.get("service", ""),
+                p.get("social_worker", ""),
+                p.get("team_manager", ""),
+                p.get("service_manager", ""),
+                p.get("cp_iro", ""),
+                row.due_date,
+                "Advised" if row.audit_id in three_way else "",
+                how.get(row.audit_id, HOW_RANDOM if row.kind == "audit" else row.kind),
+                row.form_file or "",
+                row.audit_id,
+            ]
+        )
+    rows.sort(key=lambda r: (str(r[6]), str(r[5]), str(r[0])))
+
+    def person_cells(staff_id: str | None) -> list[object]:
+        person = staff.get(staff_id or "")
+        return [staff_id or "", person.name if person else "", person.role if person else ""]
+
+    wb = Workbook()
+    add_sheet_table(wb, "Allocations", ALLOCATION_COLUMNS, rows, first=True)
+    add_sheet_table(
+        wb,
+        "Exemptions",
+        ("Staff ID", "Name", "Role", "Reason"),
+        [[*person_cells(x.staff_id), x.detail] for x in current_notes if x.kind == "exempt"],
+    )
+    add_sheet_table(
+        wb,
+        "No case",
+        ("Staff ID", "Name", "Role", "Reason"),
+        [[*person_cells(x.staff_id), x.detail] for x in current_notes if x.kind == "unallocated"],
+    )
+    add_sheet_table(
+        wb,
+        "Passed over",
+        ("Cases not offered for audit",),
+        [[x.detail] for x in current_notes if x.kind == "passed_over"],
+    )
+    add_sheet_table(
+        wb,
+        "Follow-ups waiting",
+        ("Follow-ups due but not allocated this month (they stay due)",),
+        [[x.detail] for x in current_notes if x.kind == "followup_waiting"],
+    )
+    add_sheet_table(
+        wb,
+        "Overrides",
+        ("Made at", "Kind", "Staff ID", "Name", "Role", "Audit ID", "Detail"),
+        [
+            [x.created_at, x.kind, *person_cells(x.staff_id), x.audit_id or "", x.detail]
+            for x in notes
+            if x.kind in ("override", "reassign")
+        ],
+    )
+    _landscape(wb)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    path = ctx.config.output_dir / str(month) / "allocations.xlsx"
+    run.staging.write_bytes(path, buffer.getvalue())
+    return path
+
+
+REMINDER_COLUMNS = (
+    "Auditor",
+    "Role",
+    "Line manager",
+    "Case reference",
+    "Team",
+    "Service",
+    "Due date",
+    "Status",
+    "Reminded on",
+    "Audit ID",
+)
+
+
+def remind_month(ctx: Context, month: str, *, force: bool = False) -> Result:
+    """``caseaudit remind``: before the reminder date, say when it is; on or after it, one reminder per audit not yet
+    accepted (line manager in copy), recorded so a second run makes none unless ``force``."""
+    the_month = Month.parse(month)
+    lead_days = int(ctx.config.section("reminders")["lead_days"])
+    due = reminder_date(the_month, lead_days)
+    result = Result("remind", data={"reminder_date": due.isoformat()})
+    if ctx.clock.today < due:
+        result.lines.append(
+            messages.text(
+                "AL050",
+                label=the_month.label,
+                date=_long_date(due),
+                today=ctx.clock.today.isoformat(),
+                month=str(the_month),
+            )
+        )
+        result.data["made"] = 0
+        return result
+    with writing(ctx, "remind", {"month": str(the_month), "force": force}) as run:
+        conn = run.conn
+        allocated = _current(conn, str(the_month))
+        if not allocated:
+            raise ConfigError("AL027", month=str(the_month))
+        ids = [row.audit_id for row in allocated]
+        accepted: set[str] = set()
+        for chunk in _in_chunks(ids):
+            accepted |= set(
+                conn.execute(
+                    sa.select(reg.audits.c.audit_id).where(
+                        reg.audits.c.audit_id.in_(chunk), reg.audits.c.current.is_(True)
+                    )
+                ).scalars()
+            )
+        nt = reg.notices
+        earlier: dict[str, str] = {}
+        for row in conn.execute(
+            sa.select(nt.c.audit_id, nt.c.made_at).where(nt.c.month == str(the_month), nt.c.kind == "reminder")
+        ):
+            earlier[row.audit_id] = max(earlier.get(row.audit_id, ""), row.made_at)
+        staff = {row.staff_id: row for row in conn.execute(sa.select(reg.staff))}
+        outbox = Outbox(ctx.config.output_dir)
+        env = _notice_env(ctx)
+        sender = _sender_from_register(ctx, conn)
+        folder = ctx.config.output_dir / str(the_month)
+        stamp = ctx.clock.timestamp()
+        made = already = 0
+        table = []
+        for row in allocated:
+            p = row.prefilled
+            auditor = staff.get(row.staff_id)
+            manager = staff.get(auditor.line_manager_id) if auditor is not None and auditor.line_manager_id else None
+            status, reminded_on = "Not yet accepted", earlier.get(row.audit_id, "")
+            if row.audit_id in accepted:
+                status = "Accepted"
+            elif row.audit_id in earlier and not force:
+                already += 1
+                status = "Reminded earlier"
+            else:
+                notice = render_notice(
+                    env,
+                    "reminder",
+                    "reminder",
+                    [auditor.email if auditor is not None else ""],
+                    [manager.email if manager is not None else ""],
+                    **dict(
+                        p,
+                        organisation=ctx.config.organisation,
+                        month_label=the_month.label,
+                        due_date=_long_date(row.due_date),
+                        form_file=row.form_file or "",
+                        line_manager=manager.name if manager is not None else "",
+                    ),
+                )
+                made_at = ctx.clock.now_iso()
+                path = folder / "notices" / f"{Path(row.form_file or row.audit_id).stem}_reminder_{stamp}.eml"
+                stage_notice(run.staging, outbox, str(the_month), path, notice, sender, made_at)
+                _record_notice(conn, str(the_month), row.audit_id, notice, path, made_at)
+                made += 1
+                status, reminded_on = "Reminded now", made_at
+            table.append(
+                [
+                    p.get("auditor_name", ""),
+                    p.get("auditor_role", ""),
+                    manager.name if manager is not None else "",
+                    row.case_ref,
+                    p.get("team", ""),
+                    p.get("service", ""),
+                    row.due_date,
+                    status,
+                    reminded_on[:10],
+                    row.audit_id,
+                ]
+            )
+        wb = Workbook()
+        add_sheet_table(
+            wb, "Reminders", REMINDER_COLUMNS, sorted(table, key=lambda r: (str(r[7]), str(r[0]))), first=True
+        )
+        _landscape(wb)
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        summary_path = folder / f"reminders-{the_month}.xlsx"
+        run.staging.write_bytes(summary_path, buffer.getvalue())
+        outbox.write(run.staging)
+    result.lines.append(
+        messages.text(
+            "AL051",
+            label=the_month.label,
+            date=_long_date(due),
+            made=made,
+            already=already,
+            accepted=len(accepted),
+            total=len(allocated),
+        )
+    )
+    if already and not force:
+        result.lines.append(messages.text("AL053"))
+    result.lines.append(messages.text("AL052", file=str(summary_path)))
+    result.outputs = [summary_path]
+    result.data.update(made=made, already=already, accepted=len(accepted), total=len(allocated))
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------

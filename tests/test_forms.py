@@ -186,6 +186,8 @@ def test_every_contract_name_resolves_to_its_layout_cell() -> None:
         spec = LAYOUT.fields[name]
         assert wb.defined_names[name].attr_text == spec.ref, name
         assert spec.prefilled == (name in PREFILLED_NAMES)
+        # The question beside the cell is the field's own label.
+        assert wb[MAIN_SHEET].cell(row=spec.row, column=1).value.startswith(spec.label), name
     actions = wb.defined_names["actions"]
     sheet, ref = next(iter(actions.destinations))
     rows = wb[sheet][ref.replace("$", "")]
@@ -384,3 +386,21 @@ def test_a_long_answer_makes_its_row_taller_and_a_short_one_does_not() -> None:
     s1, s2 = LAYOUT.fields["s1_findings"].row, LAYOUT.fields["s2_findings"].row
     assert after.row_dimensions[s1].height == before.row_dimensions[s1].height
     assert after.row_dimensions[s2].height > before.row_dimensions[s2].height * 2
+
+
+def test_every_part_of_a_stamped_form_is_well_formed_xml() -> None:
+    from defusedxml import ElementTree
+
+    nasty = {"strengths": 'Ctrl\x01char & <tag> "quotes" ]]> end', "learning": "x" * 40000}
+    data = forms.fill_form(make_form(), nasty)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for name in zf.namelist():
+            if name.endswith((".xml", ".rels")):
+                ElementTree.fromstring(zf.read(name))
+    wb = workbook(data)
+    assert by_name(wb, "strengths").value == 'Ctrlchar & <tag> "quotes" ]]> end'
+    assert len(by_name(wb, "learning").value) == 32767  # Excel's limit for one cell
+
+
+def test_form_password_comes_from_config(ctx) -> None:
+    assert forms.form_password(ctx.config) == ""

@@ -17,6 +17,10 @@ from ..framework import Framework
 FieldKind = Literal["text", "date", "choice", "grade"]
 
 MAIN_SHEET = "Audit form"
+MODERATION_SHEET = "Moderation form"
+AUDITOR_ACTIONS_SHEET = "Auditor's actions"
+ADDITIONAL_ACTIONS_SHEET = "Additional actions"
+TRACKER_SHEET = "Actions tracker"
 ACTIONS_SHEET = "Actions"
 DESCRIPTORS_SHEET = "Grade descriptors"
 LISTS_SHEET = "_lists"
@@ -73,6 +77,7 @@ class TableSpec:
     headers: tuple[str, ...]
     kinds: tuple[FieldKind, ...]
     prefilled_cols: int = 0  # leading columns that are pre-filled and locked
+    blank_rows: int = 0  # trailing rows left wholly editable (a tracker's rows for new actions)
     #: per column, the drop-down choices (empty: free entry); may be shorter than ``headers``
     choices: tuple[tuple[str, ...], ...] = ()
     #: per column, an input message shown when the cell is selected (may be shorter than ``headers``)
@@ -95,13 +100,15 @@ class TableSpec:
 @dataclass(frozen=True)
 class Heading:
     """A row of the main sheet that is not a field: level 1 a part of the form, level 2 a section title,
-    level 3 a paragraph of guidance across the sheet. ``guidance`` records the Appendix 1 points that belong to
-    the heading (shown beside the fields that carry them)."""
+    level 3 a paragraph of guidance across the sheet, level 4 column captions (``"A text|B text|C text"``).
+    ``guidance`` records the Appendix 1 points that belong to the heading (shown beside the fields that carry them).
+    """
 
     text: str
     row: int
     level: int = 1
     guidance: tuple[str, ...] = ()
+    sheet: str = ""  # empty: the form's main sheet
 
 
 @dataclass(frozen=True)
@@ -307,85 +314,76 @@ def audit_layout(framework: Framework) -> FormLayout:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The moderation form (issue "Moderation"): the audit's details and the auditor's grades, reasons and actions,
-# pre-filled and locked; the moderator's answers beside them.
+# The moderation form (issue 6): the audit's details and the auditor's grades, reasons and actions pre-filled and
+# locked; the moderator's answers beside them.
 # ---------------------------------------------------------------------------------------------------------------
-MODERATION_SHEET = "Moderation form"
-AUDIT_ACTIONS_SHEET = "Audit actions"
-ADDITIONAL_ACTIONS_SHEET = "Additional actions"
 
-MODERATION_NOTICE = (
-    "Moderation: the auditor's grades, reasons and actions are shown in grey and cannot be changed. Give a "
-    "grade only where you disagree with the auditor's (a blank moderated grade means you agree), then say "
-    "whether you agree with the grades and with the actions. After moderation, a disagreement about the grade is "
-    "reviewed by the Head of Service for Quality Assurance, and a disagreement about the actions by the Head of "
-    "Service for the area holding the case (guidance section 3)."
-)
-MODERATED_GRADE_ADVICE = "Leave blank if you agree with the auditor's grade; otherwise choose your grade."
-ADDITIONAL_ACTIONS_POINTER = (
-    "Additional actions: write any actions moderation adds, with their owner and due date, on the 'Additional "
-    "actions' sheet (the tab at the bottom). The auditor's actions are on the 'Audit actions' sheet. The Team "
-    "Manager discusses additional actions with the social worker and records them as supervision (guidance "
-    "section 2)."
-)
-
-#: The auditor's answers shown on the moderation form (pre-filled and locked), besides the audit's details.
+#: The auditor's answers shown (locked) on the moderation form, under the audit's own names.
 AUDITOR_REASONS: tuple[tuple[str, str], ...] = (
-    ("strengths", "Auditor: strengths"),
-    ("learning", "Auditor: learning"),
-    ("recommendations", "Auditor: recommendations"),
+    ("strengths", "Auditor's strengths"),
+    ("learning", "Auditor's learning"),
+    ("recommendations", "Auditor's recommendations"),
+)
+MODERATION_NOTICES = (
+    "Moderation checks that the grades are supported by the evidence on the case file. If you do not agree with "
+    "the grade, it goes to the Head of Service for Quality Assurance; if you do not agree with the actions, to the "
+    "Head of Service for the case's service (guidance section 3).",
+    "Write your assessment of the quality of the work, not the story of the case. Do not copy from the case file, "
+    "and do not write the names of children or family members.",
 )
 
 
 def moderation_layout(framework: Framework) -> FormLayout:
-    """The moderation form's layout: same machinery and conventions as :func:`audit_layout` (question in A,
-    answer in B, guidance in C; one sheet per table), with the auditor's answers pre-filled and locked."""
+    """The moderation form: auditor's grades in column B (their audit names), moderated grades in column C."""
     fields: dict[str, FieldSpec] = {}
     headings: list[Heading] = []
+    sheet = MODERATION_SHEET
 
-    def add(name: str, label: str, row: int, kind: FieldKind = "text", **kw: object) -> None:
-        fields[name] = FieldSpec(name, label, MODERATION_SHEET, row, ANSWER_COL, kind, **kw)  # type: ignore[arg-type]
+    def add(name: str, label: str, row: int, kind: FieldKind = "text", col: int = ANSWER_COL, **kw: object) -> None:
+        fields[name] = FieldSpec(name, label, sheet, row, col, kind, **kw)  # type: ignore[arg-type]
 
-    notices = ((2, MODERATION_NOTICE), (3, framework.notices.get("safeguarding", "")))
+    notices = ((2, MODERATION_NOTICES[0]), (3, MODERATION_NOTICES[1]))
     extra = {"columns_row": 4}
     row = 5
-    headings.append(Heading("Case details (filled in by the QA team; locked)", row))
+    headings.append(Heading("The audit (filled in by the QA team; locked)", row))
     row += 1
     for name, label, kind in PREFILLED:
         add(name, label, row, kind, prefilled=True)
         row += 1
     row += 1
-    headings.append(Heading("About the moderation", row))
+    headings.append(Heading("Grades: the auditor's, and yours", row))
     row += 1
-    add("moderator_name", "Moderator", row, required=True)
-    row += 1
-    add("moderation_date", "Date moderated", row, "date", required=True)
-    row += 2
-    headings.append(Heading("Grades: the auditor's, and yours where you disagree", row))
+    headings.append(Heading("Section|Auditor's grade|Your grade (leave blank if you agree)", row, level=4))
     row += 1
     for section in framework.sections:
-        headings.append(Heading(f"{section.number}. {section.title}", row, level=2))
-        row += 1
-        key = section.key
-        add(f"{key}_grade", "Auditor's grade", row, "grade", prefilled=True, section=section.number)
-        row += 1
-        add(f"{key}_findings", "Auditor's evidence and findings", row, prefilled=True, section=section.number)
-        row += 1
+        label = f"{section.number}. {section.short}"
+        add(f"{section.key}_grade", label, row, "grade", prefilled=True, section=section.number)
         add(
-            f"m_{key}_grade",
-            f"Moderated grade, section {section.number}",
+            f"m_{section.key}_grade",
+            f"Section {section.number}: your grade",
             row,
             "grade",
+            col=GUIDANCE_COL,
             section=section.number,
-            guidance=(MODERATED_GRADE_ADVICE,),
         )
-        row += 2
-    overall_points = framework.points.get("overall_grade", ())
-    headings.append(Heading("Overall grade", row))
+        row += 1
+    add("overall_grade", "Overall grade (yours: required if you do not agree)", row, "grade", prefilled=True)
+    add("m_overall_grade", "Overall grade: yours (required if you do not agree)", row, "grade", col=GUIDANCE_COL)
+    row += 2
+    headings.append(Heading("The auditor's reasons (locked)", row))
     row += 1
-    add("overall_grade", "Auditor's overall grade", row, "grade", prefilled=True)
+    for name, label in AUDITOR_REASONS:
+        add(name, label, row, prefilled=True)
+        row += 1
+    headings.append(
+        Heading("The auditor's actions are on the 'Auditor's actions' sheet (the tab at the bottom).", row, level=3)
+    )
+    row += 2
+    headings.append(Heading("Your moderation", row))
     row += 1
-    add("m_overall_grade", "Moderated overall grade", row, "grade", guidance=overall_points)
+    add("moderator_name", "Your name", row, required=True)
+    row += 1
+    add("moderation_date", "Date of moderation", row, "date", required=True)
     row += 1
     add(
         "grade_agreed",
@@ -394,49 +392,39 @@ def moderation_layout(framework: Framework) -> FormLayout:
         "choice",
         required=True,
         choices=YES_NO,
-        guidance=("No: give the grades you would give above, including the overall grade, and your rationale.",),
+        guidance=("If No, give your grade for each section you grade differently, and your overall grade.",),
     )
     row += 1
     add(
         "m_rationale",
-        "Rationale for the moderated grades (required when you do not agree)",
+        "Your rationale: what the evidence on the case file shows",
         row,
-        guidance=framework.points.get("reasons_for_grading", ()),
+        required=True,
+        guidance=(
+            "Refer to the grade descriptors (Appendix 2, on the 'Grade descriptors' sheet).",
+            "As a rule of thumb, the overall grade is not more than one grade higher than the lowest section grade.",
+        ),
     )
-    row += 2
-    headings.append(Heading("The auditor's reasons for grading", row))
     row += 1
-    for name, label in AUDITOR_REASONS:
-        add(name, label, row, prefilled=True)
-        row += 1
-    row += 1
-    headings.append(Heading("Actions", row))
+    add("actions_agreed", "Do you agree with the auditor's actions?", row, "choice", required=True, choices=YES_NO)
     row += 1
     add(
-        "actions_agreed",
-        "Do you agree with the auditor's actions?",
+        "m_actions_comment",
+        "Comments on the actions",
         row,
-        "choice",
-        required=True,
-        choices=YES_NO,
-        guidance=("The auditor's actions are on the 'Audit actions' sheet.",),
+        guidance=("Add any further actions, with an owner and a date, on the 'Additional actions' sheet.",),
     )
     row += 1
-    add("m_actions_comment", "Comment on the actions (required when you do not agree)", row)
-    row += 1
-    headings.append(Heading(ADDITIONAL_ACTIONS_POINTER, row, level=3))
-    row += 1
     extra["last_row"] = row
-    action_headers = ("Action", "Owner", "Due date")
     action_kinds: tuple[FieldKind, ...] = ("text", "text", "date")
     tables = {
         "actions": TableSpec(
             "actions",
-            AUDIT_ACTIONS_SHEET,
+            AUDITOR_ACTIONS_SHEET,
             ACTIONS_HEADER_ROW + 1,
             ACTION_ROWS,
             1,
-            action_headers,
+            ("Action", "Owner", "Due date"),
             action_kinds,
             prefilled_cols=3,
         ),
@@ -446,13 +434,156 @@ def moderation_layout(framework: Framework) -> FormLayout:
             ACTIONS_HEADER_ROW + 1,
             ACTION_ROWS,
             1,
-            action_headers,
+            ("Action", "Owner", "Due date"),
             action_kinds,
             prompts=(
-                "An additional action from moderation, and the outcome it will achieve for the child or young person.",
-                "The person responsible for the action (by name or role).",
+                "An additional action: what needs to be done, and the outcome for the child or young person.",
+                "The person responsible for the action.",
                 "The date the action is due (dd/mm/yyyy).",
             ),
         ),
     }
     return FormLayout("moderation", fields, tables, tuple(headings), notices, extra)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The action tracker (issue 7): one table, its header row directly above; pre-filled columns locked.
+# ---------------------------------------------------------------------------------------------------------------
+
+TRACKER_PREFILLED = (
+    "Action ID",
+    "Case reference",
+    "Team",
+    "Team manager",
+    "Action",
+    "Owner",
+    "Due date",
+    "Days overdue",
+)
+TRACKER_ANSWERS = ("Status", "Completed on", "Update", "Discussed in supervision on", "Service manager sign-off")
+TRACKER_HEADERS = TRACKER_PREFILLED + TRACKER_ANSWERS
+TRACKER_STATUSES = ("Open", "Completed", "No longer required")
+TRACKER_HEADER_ROW = 4
+TRACKER_BLANK_ROWS = 10
+
+
+def tracker_layout(action_rows: int, blank_rows: int = TRACKER_BLANK_ROWS) -> FormLayout:
+    """An action tracker for ``action_rows`` listed actions plus ``blank_rows`` rows for new ones."""
+    kinds: tuple[FieldKind, ...] = (
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "date",
+        "text",
+        "choice",
+        "date",
+        "text",
+        "date",
+        "choice",
+    )
+    choices: tuple[tuple[str, ...], ...] = (*((),) * 8, TRACKER_STATUSES, (), (), (), ("Yes",))
+    prompts = (
+        *("",) * 8,
+        "Open, Completed, or No longer required.",
+        "The date the action was completed (needed when the status is Completed).",
+        "What has happened since the last update.",
+        "The date the team manager discussed the action with the worker in supervision.",
+        "Yes when you, the service manager, have checked the action is complete.",
+    )
+    table = TableSpec(
+        "tracker",
+        TRACKER_SHEET,
+        TRACKER_HEADER_ROW + 1,
+        max(1, action_rows + blank_rows),
+        1,
+        TRACKER_HEADERS,
+        kinds,
+        prefilled_cols=len(TRACKER_PREFILLED),
+        blank_rows=blank_rows,
+        choices=choices,
+        prompts=prompts,
+    )
+    return FormLayout("tracker", {}, {"tracker": table}, (), (), {})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The follow-up audit form (issue 11): the audit form unchanged (same sheets, cells and names, so it is read and
+# validated as any audit), plus a locked 'Follow-up' sheet with the earlier audit's final grades and a locked
+# 'Earlier actions' sheet with its actions as they stand.
+# ---------------------------------------------------------------------------------------------------------------
+
+FOLLOWUP_SHEET = "Follow-up"
+EARLIER_ACTIONS_SHEET = "Earlier actions"
+EARLIER_ACTION_ROWS = 20
+FOLLOWUP_INTRO = (
+    "This is a follow-up audit. The case was graded Requires Improvement or Inadequate at the audit below, and "
+    "actions were set. Audit the case as usual on the 'Audit form' sheet, grading what you find now; then say in "
+    "your findings and in section 9 what has changed for the child or young person since, and whether the actions "
+    "made the difference (guidance section 1: assess the impact of identified intervention)."
+)
+#: The follow-up sheet's pre-filled fields, in order: (defined name, label).
+FOLLOWUP_FIELDS: tuple[tuple[str, str], ...] = (
+    ("followup_of", "Audit ID of the earlier audit"),
+    ("previous_audit_month", "Month of the earlier audit"),
+    ("previous_auditor", "Earlier auditor"),
+    ("previous_date_completed", "Earlier audit completed on"),
+    ("followup_reason", "Why the follow-up is due now"),
+    ("previous_grades_from", "The grades below are final, as decided by"),
+)
+
+
+def followup_layout(framework: Framework) -> FormLayout:
+    """The audit layout plus the 'Follow-up' sheet (fields) and the 'Earlier actions' sheet (table)."""
+    base = audit_layout(framework)
+    fields = dict(base.fields)
+    headings = list(base.headings)
+    sheet = FOLLOWUP_SHEET
+
+    def add(name: str, label: str, row: int, kind: FieldKind = "text", **kw: object) -> None:
+        fields[name] = FieldSpec(name, label, sheet, row, ANSWER_COL, kind, prefilled=True, **kw)  # type: ignore[arg-type]
+
+    row = 2
+    headings.append(Heading(FOLLOWUP_INTRO, row, level=3, sheet=sheet))
+    row += 1
+    headings.append(Heading("The earlier audit (filled in by the QA team; locked)", row, sheet=sheet))
+    row += 1
+    for name, label in FOLLOWUP_FIELDS:
+        add(name, label, row, "date" if name == "previous_date_completed" else "text")
+        row += 1
+    row += 1
+    headings.append(Heading("Grades at the earlier audit (final, after any moderation)", row, sheet=sheet))
+    row += 1
+    for section in framework.sections:
+        add(f"previous_{section.key}_grade", f"{section.number}. {section.short}", row)
+        row += 1
+    add("previous_overall_grade", "Overall grade", row)
+    row += 2
+    headings.append(Heading("The earlier actions", row, sheet=sheet))
+    row += 1
+    add("previous_actions_summary", "Where the actions stand", row)
+    row += 1
+    headings.append(
+        Heading(
+            "Each action, its owner, due date, status and completion date are on the 'Earlier actions' sheet.",
+            row,
+            level=3,
+            sheet=sheet,
+        )
+    )
+    tables = dict(base.tables)
+    tables["previous_actions"] = TableSpec(
+        "previous_actions",
+        EARLIER_ACTIONS_SHEET,
+        ACTIONS_HEADER_ROW + 1,
+        EARLIER_ACTION_ROWS,
+        1,
+        ("Action", "Owner", "Due date", "Status", "Completed on"),
+        ("text", "text", "date", "text", "date"),
+        prefilled_cols=5,
+    )
+    extra = dict(base.extra)
+    extra["followup_last_row"] = row
+    return FormLayout("followup", fields, tables, tuple(headings), base.notices, extra)

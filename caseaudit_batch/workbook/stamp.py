@@ -32,6 +32,7 @@ PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 CUSTOM_PART = "docProps/custom.xml"
 
 EXCEL_EPOCH = date(1899, 12, 30)
+MAX_CELL_TEXT = 32767
 # Characters XML 1.0 forbids (openpyxl refuses them too); they are dropped from stamped text.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CELL = re.compile(r'<c r="([A-Z]{1,3}[0-9]+)"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
@@ -170,7 +171,8 @@ def cell_xml(ref: str, value: object, style: str | None, date_style: str | None)
         return f'<c r="{ref}"{ds}><v>{excel_serial(value)}</v></c>'
     if isinstance(value, (int, float)):
         return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
-    text = escape(clean_text(str(value)))
+    # Excel holds at most 32,767 characters in a cell (openpyxl cuts longer text the same way).
+    text = escape(clean_text(str(value))[:MAX_CELL_TEXT])
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
     return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 

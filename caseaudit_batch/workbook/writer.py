@@ -88,6 +88,7 @@ class TableSheet:
     intro: str = ""
     widths: tuple[float, ...] = ()
     landscape: bool = False
+    row_height: float = 45.0
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,13 @@ class FormDesign:
     password: str = ""
     descriptors: bool = True
     tables: Mapping[str, TableSheet] = field(default_factory=dict)
+    #: answers that take one line (a name), so their rows are not made tall for writing
+    short_fields: frozenset[str] = frozenset()
     #: text beside the formula cell at ``layout.extra["max_overall_row"]`` (the overall-grade rule)
     overall_rule: str = ""
     footer: str = ""
+    #: titles of sheets of fields other than the main one (by sheet name; default: ``title``)
+    sheet_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 def estimate_lines(text: str, width: float) -> int:
@@ -243,11 +248,34 @@ def _choices(spec_choices: tuple[str, ...], kind: str, framework: Framework) -> 
 
 def _main_sheet(wb: Workbook, design: FormDesign, lists: _Lists) -> Worksheet:
     layout = design.layout
-    main_fields = [f for f in layout.fields.values()]
-    sheet_name = main_fields[0].sheet if main_fields else "Form"
+    all_fields = list(layout.fields.values())
+    sheet_name = all_fields[0].sheet if all_fields else "Form"
+    main_fields = [f for f in all_fields if f.sheet == sheet_name]
     ws = wb.active
     assert ws is not None
     ws.title = sheet_name
+    _field_sheet(wb, ws, design, lists, main_fields, main=True)
+    _overall_rule(wb, ws, design)
+    last_row = max([layout.extra.get("last_row", 0)] + [f.row for f in main_fields])
+    ws.print_area = f"A1:{get_column_letter(GUIDANCE_COL)}{last_row}"
+    _print_setup(ws, landscape=False, footer=design.footer)
+    # Other sheets of fields (a follow-up form's 'Follow-up' sheet), in the order their fields come.
+    for other in dict.fromkeys(f.sheet for f in all_fields if f.sheet != sheet_name):
+        side = wb.create_sheet(other)
+        fields = [f for f in all_fields if f.sheet == other]
+        _field_sheet(wb, side, design, lists, fields, main=False)
+        last = max([f.row for f in fields] + [h.row for h in layout.headings if h.sheet == other])
+        side.print_area = f"A1:{get_column_letter(GUIDANCE_COL)}{last}"
+        _print_setup(side, landscape=False, footer=design.footer)
+    return ws
+
+
+def _field_sheet(
+    wb: Workbook, ws: Worksheet, design: FormDesign, lists: _Lists, main_fields: Sequence[FieldSpec], *, main: bool
+) -> None:
+    """Title, notices (main sheet only), headings and fields (question | answer | guidance) of one sheet."""
+    layout = design.layout
+    sheet_headings = [h for h in layout.headings if h.sheet == ws.title or (main and not h.sheet)]
     for col, width in MAIN_WIDTHS.items():
         ws.column_dimensions[get_column_letter(col)].width = width
     full = MAIN_WIDTHS[LABEL_COL] + MAIN_WIDTHS[ANSWER_COL] + MAIN_WIDTHS[GUIDANCE_COL]
@@ -259,13 +287,22 @@ def _main_sheet(wb: Workbook, design: FormDesign, lists: _Lists) -> Worksheet:
         cell = ws.cell(row=row, column=1, value=text)
         cell.data_type = "s"
 
+    def captions(row: int, texts: Sequence[str]) -> None:
+        for col, text in enumerate(texts, start=LABEL_COL):
+            cell = ws.cell(row=row, column=col, value=text)
+            cell.data_type = "s"
+            cell.font = Font(bold=True, size=9, color="404040")
+            cell.alignment = WRAP_CENTRE
+        ws.row_dimensions[row].height = 26
+
     # Title.
-    band(1, f"{design.organisation}: {design.title}")
+    title = design.title if main else design.sheet_titles.get(ws.title, design.title)
+    band(1, f"{design.organisation}: {title}")
     ws["A1"].font = Font(bold=True, size=16, color=NAVY)
     ws["A1"].alignment = Alignment(vertical="center")
     ws.row_dimensions[1].height = 30
     # The plain notices (guidance section 3).
-    for row, text in layout.notices:
+    for row, text in layout.notices if main else ():
         if not text:
             continue
         band(row, text)
@@ -274,19 +311,21 @@ def _main_sheet(wb: Workbook, design: FormDesign, lists: _Lists) -> Worksheet:
         cell.fill = NOTICE_FILL
         cell.alignment = WRAP_CENTRE
         ws.row_dimensions[row].height = max(2, estimate_lines(text, full * 0.95)) * POINTS_PER_LINE + 8
-    columns_row = layout.extra.get("columns_row")
+    columns_row = layout.extra.get("columns_row") if main else None
     if columns_row:
-        for col, text in (
-            (LABEL_COL, "Question"),
-            (ANSWER_COL, "Your answer (yellow: required and not yet answered; grey: filled in by QA)"),
-            (GUIDANCE_COL, "Points to consider (from the guidance)"),
-        ):
-            cell = ws.cell(row=columns_row, column=col, value=text)
-            cell.font = Font(bold=True, size=9, color="404040")
-            cell.alignment = WRAP_CENTRE
-        ws.row_dimensions[columns_row].height = 26
-    # Headings: parts (level 1), sections (level 2), guidance paragraphs (level 3).
-    for heading in layout.headings:
+        captions(
+            columns_row,
+            (
+                "Question",
+                "Your answer (yellow: required and not yet answered; grey: filled in by QA)",
+                "Points to consider (from the guidance)",
+            ),
+        )
+    # Headings: parts (level 1), sections (level 2), guidance paragraphs (level 3), column captions (level 4).
+    for heading in sheet_headings:
+        if heading.level == 4:
+            captions(heading.row, heading.text.split("|"))
+            continue
         band(heading.row, heading.text)
         cell = ws.cell(row=heading.row, column=1)
         if heading.level == 1:
@@ -299,25 +338,31 @@ def _main_sheet(wb: Workbook, design: FormDesign, lists: _Lists) -> Worksheet:
             cell.fill = SECTION_FILL
             cell.alignment = WRAP_CENTRE
             ws.row_dimensions[heading.row].height = max(1, estimate_lines(heading.text, full)) * 15 + 6
-        else:
+        elif heading.level == 3:
             cell.font = Font(italic=True, size=10, color="404040")
             cell.alignment = WRAP_TOP
             ws.row_dimensions[heading.row].height = estimate_lines(heading.text, full) * POINTS_PER_LINE + 6
-    # Fields: question | answer | guidance.
+    # Fields: question | answer | guidance. A row may hold two answers (B and C, as the moderation form's grades):
+    # the first field on a row gives the question; guidance goes in C only when C holds no answer.
+    answer_cols: dict[int, set[int]] = {}
+    for spec in main_fields:
+        answer_cols.setdefault(spec.row, set()).add(spec.col)
+    heights: dict[int, float] = {}
     for spec in main_fields:
         label = spec.label + (" (required)" if spec.required and not spec.prefilled else "")
-        lab = ws.cell(row=spec.row, column=LABEL_COL, value=label)
-        lab.data_type = "s"
-        lab.alignment = WRAP_TOP
-        lab.font = Font(bold=spec.kind == "grade", size=10)
-        answer = ws.cell(row=spec.row, column=ANSWER_COL)
+        if LABEL_COL not in answer_cols[spec.row] and ws.cell(row=spec.row, column=LABEL_COL).value is None:
+            lab = ws.cell(row=spec.row, column=LABEL_COL, value=label)
+            lab.data_type = "s"
+            lab.alignment = WRAP_TOP
+            lab.font = Font(bold=spec.kind == "grade", size=10)
+        answer = ws.cell(row=spec.row, column=spec.col)
         answer.alignment = WRAP_TOP
         answer.border = BOX
         answer.font = Font(size=11, bold=spec.kind == "grade")
         if spec.kind == "date":
             answer.number_format = DATE_FORMAT
             answer.alignment = Alignment(horizontal="left", vertical="top")
-        guidance = bullets(spec.guidance)
+        guidance = bullets(spec.guidance) if GUIDANCE_COL not in answer_cols[spec.row] else ""
         if guidance:
             g = ws.cell(row=spec.row, column=GUIDANCE_COL, value=guidance)
             g.data_type = "s"
@@ -338,15 +383,12 @@ def _main_sheet(wb: Workbook, design: FormDesign, lists: _Lists) -> Worksheet:
             _validation(ws, spec.cell, kind=spec.kind, list_name=list_name, title=label, prompt=_field_prompt(spec))
             if spec.required:
                 _required_highlight(ws, spec.cell)
-            minimum = (90.0 if spec.required else 60.0) if spec.kind == "text" else 20.0
+            long_text = spec.kind == "text" and spec.name not in design.short_fields
+            minimum = (90.0 if spec.required else 60.0) if long_text else 20.0
             height = max(minimum, needed + 6)
-        ws.row_dimensions[spec.row].height = height
+        heights[spec.row] = max(heights.get(spec.row, 0.0), height)
+        ws.row_dimensions[spec.row].height = heights[spec.row]
         _name(wb, spec.name, spec.ref)
-    _overall_rule(wb, ws, design)
-    last_row = max([layout.extra.get("last_row", 0)] + [f.row for f in main_fields])
-    ws.print_area = f"A1:{last}{last_row}"
-    _print_setup(ws, landscape=False, footer=design.footer)
-    return ws
 
 
 def _overall_rule(wb: Workbook, ws: Worksheet, design: FormDesign) -> None:
@@ -354,7 +396,9 @@ def _overall_rule(wb: Workbook, ws: Worksheet, design: FormDesign) -> None:
     layout = design.layout
     row = layout.extra.get("max_overall_row")
     overall = layout.fields.get("overall_grade")
-    sections = [f for f in layout.fields.values() if f.kind == "grade" and f.section is not None]
+    sections = [
+        f for f in layout.fields.values() if f.kind == "grade" and f.section is not None and f.sheet == ws.title
+    ]
     if not row or overall is None or not sections:
         return
     grades = "list_grades"
@@ -433,35 +477,43 @@ def _table_sheet(wb: Workbook, design: FormDesign, table: TableSpec, lists: _Lis
         cell.fill = PART_FILL
         cell.alignment = WRAP_CENTRE
         cell.border = BOX
-    ws.row_dimensions[header_row].height = 20
+    header_lines = max(
+        estimate_lines(h, ws.column_dimensions[get_column_letter(table.first_col + i)].width * 0.9)
+        for i, h in enumerate(table.headers)
+    )
+    ws.row_dimensions[header_row].height = max(20, header_lines * POINTS_PER_LINE + 6)
     for i, kind in enumerate(table.kinds):
         col = table.first_col + i
         letter = get_column_letter(col)
         prefilled = i < table.prefilled_cols
+        # Blank rows at the end take new entries: every column but the first (an ID, left blank) is editable.
+        first_open = table.last_row - table.blank_rows + 1
         for row in range(table.first_row, table.last_row + 1):
             cell = ws.cell(row=row, column=col)
             cell.border = BOX
             cell.alignment = WRAP_TOP
-            cell.protection = LOCKED if prefilled else UNLOCKED
-            if prefilled:
+            locked = prefilled and (row < first_open or i == 0)
+            cell.protection = LOCKED if locked else UNLOCKED
+            if locked:
                 cell.fill = PREFILLED_FILL
             if kind == "date":
                 cell.number_format = DATE_FORMAT
-        if prefilled:
+        if prefilled and (i == 0 or table.blank_rows == 0):
             continue
+        start = first_open if prefilled else table.first_row
         choices = table.choices[i] if i < len(table.choices) else ()
         list_name = lists.name_for(_choices(choices, kind, design.framework)) if choices or kind == "grade" else ""
-        prompt = table.prompts[i] if i < len(table.prompts) else table.headers[i]
+        prompt = (table.prompts[i] if i < len(table.prompts) else "") or table.headers[i]
         _validation(
             ws,
-            f"{letter}{table.first_row}:{letter}{table.last_row}",
+            f"{letter}{start}:{letter}{table.last_row}",
             kind=kind,
             list_name=list_name,
             title=table.headers[i],
             prompt=prompt,
         )
     for row in range(table.first_row, table.last_row + 1):
-        ws.row_dimensions[row].height = 45
+        ws.row_dimensions[row].height = look.row_height
     ws.freeze_panes = ws.cell(row=table.first_row, column=1)
     _name(wb, table.name, table.ref)
     ws.print_area = f"A1:{last}{table.last_row}"
@@ -536,7 +588,13 @@ def build_form(design: FormDesign) -> Workbook:
     wb = Workbook()
     lists = _Lists(wb)
     # _lists is created first so the drop-down names exist; move the main sheet to the front afterwards.
-    _main_sheet(wb, design, lists)
+    if design.layout.fields:
+        _main_sheet(wb, design, lists)
+    else:
+        # A form that is only a table (the tracker): its table's sheet comes first.
+        first_sheet = wb.active
+        assert first_sheet is not None
+        first_sheet.title = next(iter(design.layout.tables.values())).sheet
     for table in design.layout.tables.values():
         _table_sheet(wb, design, table, lists)
     if design.descriptors:
