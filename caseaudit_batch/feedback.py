@@ -75,42 +75,70 @@ def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     wb = xlsxwriter.Workbook(
         buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     )
-    head = wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E79", "text_wrap": True})
+    head = wb.add_format(
+        {"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E79", "text_wrap": True, "valign": "top"}
+    )
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+    plain = wb.add_format({})
     title = wb.add_format({"bold": True, "font_size": 13})
     for sheet in sheets:
         ws = wb.add_worksheet(sheet.title[:31])
+        widths = [sheet.widths[c] if c < len(sheet.widths) else 18 for c in range(len(sheet.headers))]
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
         row = 0
         for i, line in enumerate(sheet.intro):
-            ws.write_string(row, 0, line, title if i == 0 else wrap)
+            ws.write_string(row, 0, line, title if i == 0 else plain)  # not wrapped: spills across the row
             row += 1
         if sheet.intro:
             row += 1
         header_row = row
         for c, h in enumerate(sheet.headers):
             ws.write_string(row, c, h, head)
+        ws.set_row(row, 15 * max(_lines(h, widths[c]) for c, h in enumerate(sheet.headers)) if sheet.headers else 15)
         count = 0
         for values in sheet.rows:
             row += 1
             count += 1
+            lines = 1
             for c, v in enumerate(values):
                 if v is None or v == "":
                     continue
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    ws.write_number(row, c, v)
+                    ws.write_number(row, c, v, wrap)
                 else:
-                    ws.write_string(row, c, shown(str(v), 32_000), wrap)
-        for c, _ in enumerate(sheet.headers):
-            width = sheet.widths[c] if c < len(sheet.widths) else 18
+                    text = shown(str(v), 32_000)
+                    ws.write_string(row, c, text, wrap)
+                    lines = max(lines, _lines(text, widths[c] if c < len(widths) else 18))
+            # Spreadsheet programs do not grow rows to fit wrapped text written by a library: set the height.
+            ws.set_row(row, min(409, 15 * lines))
+        for c, width in enumerate(widths):
             ws.set_column(c, c, width)
         ws.freeze_panes(header_row + 1, 0)
+        ws.repeat_rows(header_row)
         ws.autofilter(header_row, 0, header_row + max(count, 1), max(0, len(sheet.headers) - 1))
     wb.close()
     return buffer.getvalue()
 
 
+def _lines(text: str, width: int) -> int:
+    """Roughly how many lines ``text`` wraps to in a column ``width`` characters wide."""
+    per_line = max(1, int(width * 1.1))
+    return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+
+
+def where_in_form(p: Problem) -> str:
+    """Where a problem is, without the file name (the feedback names the file once, above)."""
+    parts = [x for x in (p.sheet and f"sheet '{p.sheet}'", p.cell and f"cell {p.cell}") if x]
+    if p.label:
+        parts.append(f"'{p.label}'")
+    return ", ".join(parts) or "the whole file"
+
+
 def problem_row(p: Problem) -> tuple[str, str, str, str, str, str]:
-    return (p.severity, p.code, p.where, shown(p.found) if p.found else "(blank)", p.message, p.fix)
+    return (p.severity, p.code, where_in_form(p), shown(p.found) if p.found else "(blank)", p.message, p.fix)
 
 
 def feedback_workbook(file: str, audit_id: str, case_ref: str, outcome: str, problems: Sequence[Problem]) -> bytes:
@@ -122,7 +150,7 @@ def feedback_workbook(file: str, audit_id: str, case_ref: str, outcome: str, pro
     )
     intro = (f"Case file audit feedback: case {case_ref}", f"File: {file}   Audit ID: {audit_id}", verdict)
     return workbook_bytes(
-        [Sheet("Feedback", FEEDBACK_HEADERS, [problem_row(p) for p in problems], intro, (10, 8, 40, 40, 60, 60))]
+        [Sheet("Feedback", FEEDBACK_HEADERS, [problem_row(p) for p in problems], intro, (9, 7, 32, 32, 48, 48))]
     )
 
 
@@ -143,7 +171,7 @@ def validation_workbook(
     return workbook_bytes(
         [
             Sheet("Summary", ("Outcome", "Files"), count_rows, intro, (60, 10)),
-            Sheet("Problems", VALIDATION_HEADERS, rows, (), (30, 11, 38, 14, 7, 9, 12, 7, 20, 40, 60, 60)),
+            Sheet("Problems", VALIDATION_HEADERS, rows, (), (24, 10, 20, 12, 7, 9, 11, 6, 16, 30, 44, 44)),
         ]
     )
 
@@ -155,7 +183,7 @@ def urgent_workbook(month: str, rows: Sequence[Sequence[Any]]) -> bytes:
         "of urgency. Notices have been made for each (see outbox.csv).",
     )
     return workbook_bytes(
-        [Sheet("Safeguarding", URGENT_HEADERS, rows, intro, (38, 14, 16, 18, 18, 18, 18, 18, 12, 30, 60))]
+        [Sheet("Safeguarding", URGENT_HEADERS, rows, intro, (20, 12, 12, 14, 14, 14, 14, 14, 11, 20, 44))]
     )
 
 
@@ -241,3 +269,61 @@ def addresses(*people: Person | None) -> list[str]:
         if p and p.email and p.email not in seen:
             seen.append(p.email)
     return seen
+
+
+def eml_bytes(notice: Any, sender: str, made_at: str) -> bytes:
+    """The same message as ``notify.build_eml`` (RFC 5322, UTF-8 text, attachments in base64), assembled directly.
+
+    The standard library's ``EmailMessage`` spends ~5 ms a message parsing its own headers; ingest shares up to a
+    thousand audits in one run, so it writes the MIME structure itself (~0.1 ms). ``tests/test_ingest*`` parse the
+    result back with ``email`` to prove it is well-formed.
+    """
+    import base64
+    import uuid
+    from email.header import Header
+    from email.utils import formatdate
+
+    def header(value: str) -> str:
+        return value if value.isascii() else Header(value, "utf-8").encode()
+
+    boundary = f"=caseaudit-{uuid.uuid4().hex}"
+    lines = [
+        f"From: {header(sender)}",
+        f"To: {header(', '.join(notice.to))}",
+    ]
+    if notice.cc:
+        lines.append(f"Cc: {header(', '.join(notice.cc))}")
+    lines += [
+        f"Subject: {header(notice.subject)}",
+        f"Date: {formatdate(localtime=True)}",
+        f"Message-ID: <{uuid.uuid4().hex}@caseaudit.local>",
+        f"X-Caseaudit-Made-At: {made_at}",
+        "MIME-Version: 1.0",
+    ]
+
+    def b64(data: bytes) -> str:
+        encoded = base64.b64encode(data).decode("ascii")
+        return "\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+
+    text = b64(notice.body.encode("utf-8"))
+    text_part = ['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: base64", "", text]
+    if not notice.attachments:
+        lines += text_part
+        return _crlf("\r\n".join(lines))
+    lines += [f'Content-Type: multipart/mixed; boundary="{boundary}"', "", f"--{boundary}", *text_part]
+    for filename, data in notice.attachments:
+        lines += [
+            f"--{boundary}",
+            "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Transfer-Encoding: base64",
+            f'Content-Disposition: attachment; filename="{safe_name(filename)}"',
+            "",
+            b64(data),
+        ]
+    lines += [f"--{boundary}--", ""]
+    return _crlf("\r\n".join(lines))
+
+
+def _crlf(text: str) -> bytes:
+    """Every line ending CRLF (RFC 5322), whatever the parts used."""
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("ascii")

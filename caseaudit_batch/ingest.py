@@ -14,6 +14,8 @@ import hashlib
 import io
 import itertools
 import logging
+import multiprocessing
+import os
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ log = logging.getLogger("caseaudit")
 OUTCOMES = ("accepted", "returned", "superseded", "duplicate", "rejected", "ignored")
 MANIFEST_HEADERS = ("file", "sha256", "size", "outcome", "audit_id", "codes", "message")
 NEW_FILE_PROBLEMS = ("rejected", "returned")
+KEEP_IN_MEMORY = 1024 * 1024  # files up to this size are held from reading to sharing; larger ones are read again
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -57,6 +60,7 @@ class Entry:
     message: str = ""
     problems: list[Problem] = field(default_factory=list)
     known: bool = False  # an unchanged file already in the register: listed in the manifest, nothing recorded
+    standing: str = ""  # for a returned file: the accepted version that still stands
     submission_id: int | None = None
     check: AuditCheck | None = None
 
@@ -120,8 +124,9 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
         stat = path.stat()
         entry = Entry(path=path, rel=rel, size=stat.st_size, mtime=stat.st_mtime)
         entries.append(entry)
-        if stat.st_size > reader.MAX_FILE_BYTES:
-            entry.sha256 = _hash_file(path)
+        too_large = stat.st_size > reader.MAX_FILE_BYTES
+        if stat.st_size > KEEP_IN_MEMORY:
+            entry.sha256 = _hash_file(path)  # read again when checked: a run's memory stays small
         else:
             entry.data = path.read_bytes()
             entry.size = len(entry.data)
@@ -141,7 +146,7 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
             entry.settle("ignored", ignore_code)
             entry.data = None
             continue
-        if entry.data is None:
+        if too_large:
             entry.settle("rejected", "IN006", found=_mb(entry.size), limit=_mb(reader.MAX_FILE_BYTES))
             continue
         first = by_bytes.get(entry.sha256)
@@ -263,10 +268,14 @@ def counts(entries: Iterable[Entry]) -> dict[str, int]:
     return found
 
 
+def form_bytes(entry: Entry) -> bytes:
+    """The file's bytes: held since it was listed, or read again (a large file)."""
+    return entry.data if entry.data is not None else entry.path.read_bytes()
+
+
 def open_form(entry: Entry, expected_kind: str, inbox: str) -> tuple[reader.Package, Any, dict[str, str]]:
     """The safety layer for any inbox: every file-level check, then the identity; refuses the wrong kind of form."""
-    assert entry.data is not None
-    package, calamine, meta = reader.identify(entry.data)
+    package, calamine, meta = reader.identify(form_bytes(entry))
     entry.audit_id = meta.get("audit_id", "")
     if meta.get("form_kind") != expected_kind:
         raise reader.Refused("IN021", found=meta.get("form_kind") or "unknown", inbox=inbox)
@@ -305,7 +314,13 @@ class AuditBook:
             )
         }
         versions = {framework.version} | {str(a["framework_version"]) for a in allocations.values()}
-        reallocated = {k: bool((a["prefilled"] or {}).get("previous_worker")) for k, a in allocations.items()}
+        # Allocation notes each audit whose case was re-allocated within a month, the previous worker still with
+        # the authority (guidance section 2: a three-way meeting is advised).
+        notes = reg.allocation_notes
+        three_way = {
+            row[0] for row in conn.execute(sa.select(notes.c.audit_id).where(notes.c.kind == "three_way")) if row[0]
+        }
+        reallocated = {k: k in three_way for k in allocations}
         return cls(
             framework=framework,
             layout=audit_layout(framework),
@@ -329,6 +344,7 @@ class AuditCheck:
     safeguarding: bool
     errors: int
     warnings: int
+    reallocated: bool = False
 
     @property
     def month(self) -> str:
@@ -371,6 +387,7 @@ def check_audit(entry: Entry, book: AuditBook, inbox: str = "audits") -> None:
     )
     entry.problems += rules.validate(view)
     entry.check = _summarise(view, allocation, entry.problems)
+    entry.check.reallocated = view.reallocated
     errors = [p for p in entry.problems if p.severity == "error"]
     entry.codes = list(dict.fromkeys(p.code for p in entry.problems))
     if errors:
@@ -385,13 +402,60 @@ def check_audit_safely(entry: Entry, book: AuditBook, inbox: str = "audits") -> 
     """One bad file never stops the batch: an unexpected failure is this file's 'rejected: internal error'."""
     try:
         check_audit(entry, book, inbox)
-    except Exception as exc:  # noqa: BLE001 - any failure in one file is recorded against that file only
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any failure in one file (even a Rust panic) is that file's only
         log.error("internal error reading %s\n%s", entry.rel, safe_traceback(exc))
         entry.problems = []
         entry.check = None
         entry.data = None
         entry.codes = []
         entry.settle("rejected", "IN090", note="rejected: internal error. " + messages.text("IN090"))
+
+
+PARALLEL_FROM = 100  # below this many files, starting worker processes costs more than it saves
+_WORKER_BOOK: AuditBook | None = None
+
+
+def check_audits(entries: Sequence[Entry], book: AuditBook, inbox: str = "audits", workers: int | None = None) -> None:
+    """Check every pending audit file; with many files, on two worker processes (the machine's two cores).
+
+    The archive pre-checks make python-calamine safe in-process (field notes), so the workers are for speed only.
+    Workers are forked after ``book`` is loaded, so they share it without copying; each returns only its results.
+    If the pool fails for any reason, the files it did not finish are checked here, one by one.
+    """
+    pending = [e for e in entries if e.pending]
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    done = 0
+    if workers > 1 and len(pending) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+        global _WORKER_BOOK
+        _WORKER_BOOK = book
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                jobs = ((e.rel, e.data, inbox, str(e.path)) for e in pending)
+                for entry, outcome in zip(pending, pool.imap(_check_in_worker, jobs, chunksize=25), strict=False):
+                    _apply(entry, outcome)
+                    done += 1
+        except Exception as exc:  # noqa: BLE001 - a failed pool falls back to checking here
+            log.error("worker pool failed after %d files; checking the rest here\n%s", done, safe_traceback(exc))
+        finally:
+            _WORKER_BOOK = None
+    for entry in pending[done:]:
+        check_audit_safely(entry, book, inbox)
+
+
+def _check_in_worker(job: tuple[str, bytes | None, str, str]) -> tuple[Any, ...]:
+    rel, data, inbox, path = job
+    assert _WORKER_BOOK is not None
+    entry = Entry(path=Path(path), rel=rel, size=len(data or b""), mtime=0.0, data=data)
+    check_audit_safely(entry, _WORKER_BOOK, inbox)
+    return (entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, entry.data is None)
+
+
+def _apply(entry: Entry, outcome: tuple[Any, ...]) -> None:
+    entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, dropped = outcome
+    if dropped:
+        entry.data = None
 
 
 def _prefilled_changes(
@@ -547,7 +611,8 @@ def settle_versions(entries: Sequence[Entry], standing: Mapping[str, Standing]) 
     for e in entries:
         if e.outcome == "returned" and e.audit_id in standing:
             e.codes.append("IN104")
-            e.message += " " + messages.text("IN104", other=standing[e.audit_id].path)
+            e.standing = standing[e.audit_id].path
+            e.message += " " + messages.text("IN104", other=e.standing)
     return displaced
 
 
@@ -618,7 +683,9 @@ __all__ = [
     "Entry",
     "check_audit",
     "check_audit_safely",
+    "check_audits",
     "counts",
+    "form_bytes",
     "gather",
     "list_files",
     "manifest_bytes",

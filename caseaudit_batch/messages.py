@@ -515,6 +515,13 @@ define(
     "Ask the auditor to open the form in Excel, save it again as .xlsx, and send it again.",
 )
 define(
+    "IN016",
+    "error",
+    "A cell on sheet '{sheet}' holds a number far outside any date ({found}), which cannot be read.",
+    "Ask the auditor to check the dates on the form (the date completed and the actions' due dates), correct the "
+    "number, and send the form again.",
+)
+define(
     "IN020",
     "error",
     "This workbook is not a caseaudit form (it has no '_meta' sheet naming its audit).",
@@ -578,6 +585,7 @@ define(
     "run 'caseaudit ingest' to send the alert.",
 )
 define("IN111", "info", "{count} safeguarding alert(s) raised; see {file}.", "")
+define("IN120", "error", "The file {path} was not found.", "Check the name and folder of the form to check.")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -863,8 +871,8 @@ define(
     "MOD103",
     "error",
     "You answered No (grades not agreed), but every moderated grade is blank or the same as the auditor's.",
-    "Give the grades you would give in the 'Moderated grade' cells, including the moderated overall grade; if you "
-    "agree with the auditor, answer Yes in {cell}.",
+    "Give the grades you would give in the 'Your grade' column, including your overall grade; if you agree with "
+    "the auditor, answer Yes in {cell}.",
 )
 define(
     "MOD104",
@@ -902,9 +910,9 @@ define(
 define(
     "MOD110",
     "error",
-    "You did not agree with the grades but gave no rationale.",
-    "Explain in {cell} why the grades should change, with evidence from the case file (guidance section 3: the "
-    "Head of Service for Quality Assurance will review the case).",
+    "The rationale for your moderation is missing.",
+    "Say in {cell} what the evidence on the case file shows; if you do not agree with the grades, why they should "
+    "change (guidance section 3: the Head of Service for Quality Assurance will review the case).",
 )
 define(
     "MOD111",

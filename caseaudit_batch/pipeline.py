@@ -1159,11 +1159,6 @@ def _audit_book(ctx: Context, conn: Connection) -> ingest.AuditBook:
     return ingest.AuditBook.load(conn, ctx.framework, ctx.config.data.get("validation", {}))
 
 
-def _sender(ctx: Context, people: feedback.People) -> str:
-    qa = people.get(ctx.config.data["people"].get("qa_officer"))
-    return qa.email if qa and qa.email else "caseaudit@localhost"
-
-
 def ingest_inbox(ctx: Context, month: str | None = None) -> Result:
     """``caseaudit ingest``: read every file in the audits inbox, give each one outcome, raise safeguarding alerts at
     once, share accepted audits, feed back on returned and flagged ones, and write the manifest and QA workbook."""
@@ -1175,9 +1170,7 @@ def ingest_inbox(ctx: Context, month: str | None = None) -> Result:
         conn = run.conn
         book = _audit_book(ctx, conn)
         entries = ingest.gather(conn, "audits", folder)
-        pending = [e for e in entries if e.pending]
-        for entry in ui.progress(pending, "Reading audit forms", total=len(pending)):
-            ingest.check_audit_safely(entry, book)
+        ingest.check_audits(entries, book)
         standing = ingest.standing_versions(
             conn, [e.audit_id for e in entries if e.outcome in ("accepted", "returned")]
         )
@@ -1189,17 +1182,19 @@ def ingest_inbox(ctx: Context, month: str | None = None) -> Result:
         out = ctx.config.output_dir
         people = feedback.People.load(conn)
         outbox = Outbox(out)
-        env = template_env(ctx.config.template("notices", "notices"))
-        sender = _sender(ctx, people)
+        env = _notice_env(ctx)
+        sender = _sender_from_register(ctx, conn)
         organisation = str(ctx.config.data["organisation"]["name"])
-        alerts = _raise_alerts(ctx, run, entries, people, outbox, env, sender, organisation, timestamp)
-        shared = _share_accepted(ctx, run, entries, people, outbox, env, sender, organisation)
-        fed_back = _feed_back(ctx, run, entries, people, outbox, env, sender, organisation)
-        manifest = ingest.manifest_path(out, filed, "audits", timestamp)
-        run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
-        validation = _validation_workbook(conn, out, filed)
-        run.staging.write_bytes(validation, _validation_bytes(conn, filed))
-        outbox.write(run.staging)
+        with run.staging.batch():
+            alerts = _raise_alerts(ctx, run, entries, people, outbox, env, sender, organisation, timestamp)
+            shared = _share_accepted(ctx, run, entries, people, outbox, env, sender, organisation)
+            fed_back = _feed_back(ctx, run, entries, people, outbox, env, sender, organisation)
+            manifest = ingest.manifest_path(out, filed, "audits", timestamp)
+            run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
+            validation = _validation_workbook(conn, out, filed)
+            run.staging.write_bytes(validation, _validation_bytes(conn, filed))
+            outbox.write(run.staging)
+            _flush_notices(conn)
         tally = ingest.counts(entries)
         run.inputs = {"audits_inbox": {k: v for k, v in tally.items() if v}, "files": len(entries)}
         new_problems = [e for e in entries if not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS]
@@ -1290,7 +1285,7 @@ def _raise_alerts(
                 pre.get("auditor_name", ""),
                 check.answers.get("date_completed") or "",
                 e.rel,
-                detail,
+                detail or "(nothing recorded on the form: contact the auditor now)",
             )
         )
         who = people.case_people(check.case_ref)
@@ -1310,9 +1305,9 @@ def _raise_alerts(
             / "alerts"
             / f"URGENT-safeguarding-{feedback.safe_name(check.case_ref)}-{timestamp}.eml"
         )
-        stage_notice(run.staging, outbox, check.month, eml, notice, sender, made_at)
+        _stage(run, outbox, check.month, eml, notice, sender, made_at)
         _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
-        lines.append(messages.text("IN110", audit_id=e.audit_id, case_ref=check.case_ref) + f" (file {e.rel}).")
+        lines.append(messages.text("IN110", audit_id=e.audit_id, case_ref=check.case_ref) + f" File: {e.rel}.")
     for month, rows in sorted(by_month.items()):
         final = ctx.config.output_dir / month / f"URGENT-safeguarding-{timestamp}.xlsx"
         run.staging.write_bytes(final, feedback.urgent_workbook(month, rows))
@@ -1320,9 +1315,16 @@ def _raise_alerts(
     return lines
 
 
+def _stage(run: Run, outbox: Outbox, month: str, eml: Path, notice: Any, sender: str, made_at: str) -> None:
+    """``notify.stage_notice`` with the fast message builder (see ``feedback.eml_bytes``)."""
+    run.staging.write_bytes(eml, feedback.eml_bytes(notice, sender, made_at))
+    outbox.add(month, notice, eml, made_at)
+
+
 def _log_notice(conn: Connection, notice: Any, month: str, audit_id: str, eml: Path, made_at: str) -> None:
-    conn.execute(
-        sa.insert(reg.notices).values(
+    """Queue a ``notices`` row; :func:`_flush_notices` writes the queue in one statement."""
+    _NOTICE_ROWS.setdefault(id(conn), []).append(
+        dict(
             kind=notice.kind,
             month=month,
             audit_id=audit_id,
@@ -1333,6 +1335,15 @@ def _log_notice(conn: Connection, notice: Any, month: str, audit_id: str, eml: P
             made_at=made_at,
         )
     )
+
+
+def _flush_notices(conn: Connection) -> None:
+    rows = _NOTICE_ROWS.pop(id(conn), [])
+    if rows:
+        conn.execute(sa.insert(reg.notices), rows)
+
+
+_NOTICE_ROWS: dict[int, list[dict[str, Any]]] = {}
 
 
 def _share_accepted(
@@ -1350,13 +1361,12 @@ def _share_accepted(
     qa = people.get(ctx.config.data["people"].get("qa_officer"))
     count = 0
     for e in entries:
-        if e.outcome != "accepted" or e.check is None or e.data is None or e.known:
+        if e.outcome != "accepted" or e.check is None or e.known:
             continue
         check = e.check
         who = people.case_people(check.case_ref)
         took_part = str(check.answers.get("sw_participation") or "") in ("In person", "Phone or video")
-        reallocated = bool((check.allocation["prefilled"] or {}).get("previous_worker"))
-        previous_tm = who["previous_team_manager"] if reallocated else None
+        previous_tm = who["previous_team_manager"] if check.reallocated else None
         to = feedback.addresses(who["team_manager"], who["service_manager"], who["cp_iro"], qa)
         cc = feedback.addresses(who["social_worker"] if took_part else None, previous_tm)
         notice = render_notice(
@@ -1374,9 +1384,10 @@ def _share_accepted(
             **_audit_context(check, organisation),
         )
         stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
-        notice.attachments.append((f"{check.month}_{feedback.safe_name(check.case_ref)}.xlsx", e.data))
+        attached = ingest.form_bytes(e)
+        notice.attachments.append((f"{check.month}_{feedback.safe_name(check.case_ref)}.xlsx", attached))
         eml = ctx.config.output_dir / check.month / "shared" / f"{stem}-shared.eml"
-        stage_notice(run.staging, outbox, check.month, eml, notice, sender, made_at)
+        _stage(run, outbox, check.month, eml, notice, sender, made_at)
         _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
         count += 1
     return count
@@ -1404,7 +1415,6 @@ def _feed_back(
         final = ctx.config.output_dir / check.month / "feedback" / f"{stem}-feedback.xlsx"
         run.staging.write_bytes(final, book)
         auditor = people.get(check.allocation["staff_id"])
-        standing = next((c for c in e.codes if c == "IN104"), "")
         notice = render_notice(
             env,
             "ingest_feedback",
@@ -1413,11 +1423,11 @@ def _feed_back(
             (),
             returned=e.outcome == "returned",
             file=e.rel,
-            standing=e.message.split("accepted version ", 1)[-1].split(" still", 1)[0] if standing else "",
+            standing=e.standing,
             problems=[
                 {
                     "severity": p.severity,
-                    "where": p.where,
+                    "where": feedback.where_in_form(p),
                     "found": feedback.shown(p.found),
                     "message": p.message,
                     "fix": p.fix,
@@ -1428,7 +1438,7 @@ def _feed_back(
         )
         notice.attachments.append((final.name, book))
         eml = final.with_suffix(".eml")
-        stage_notice(run.staging, outbox, check.month, eml, notice, sender, made_at)
+        _stage(run, outbox, check.month, eml, notice, sender, made_at)
         _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
         count += 1
     return count
@@ -1695,9 +1705,9 @@ class _ModerationKit:
             people=people,
             outbox=Outbox(ctx.config.output_dir),
             env=template_env(ctx.config.template("notices", "notices")),
-            sender=_sender(ctx, people),
+            sender=_sender_from_register(ctx, run.conn),
             organisation=str(data["organisation"]["name"]),
-            password=str(data["forms"]["protection_password"]),
+            password=forms.form_password(ctx.config),
             hos_quality_assurance=str(data["people"].get("hos_quality_assurance") or "") or None,
             qa_officer=people.get(data["people"].get("qa_officer")),
         )
@@ -1720,7 +1730,18 @@ class _ModerationKit:
         notice.attachments.extend(attachments)
         made_at = ctx.clock.now_iso()
         stage_notice(run.staging, self.outbox, month, eml, notice, self.sender, made_at)
-        _log_notice(run.conn, notice, month, audit_id, eml, made_at)
+        run.conn.execute(
+            sa.insert(reg.notices).values(
+                kind=notice.kind,
+                month=month,
+                audit_id=audit_id,
+                to_addr="; ".join(notice.to),
+                cc_addr="; ".join(notice.cc),
+                subject=notice.subject,
+                file=eml.relative_to(ctx.config.output_dir).as_posix(),
+                made_at=made_at,
+            )
+        )
 
 
 def _moderation_context(facts: moderation_register.AuditFacts) -> dict[str, object]:
@@ -1955,21 +1976,20 @@ def _make_moderation_forms(ctx: Context, run: Run, kit: _ModerationKit, month: s
         if audit is None:
             continue
         prefilled = moderation_form.prefilled_values(ctx.framework, audit.prefilled, audit.answers)
-        actions = moderation_form.auditor_actions(audit.answers, 15)
-        data = moderation_form.render_moderation_form(
+        data = forms.render_moderation_form(
             ctx.framework,
             kit.organisation,
-            prefilled,
-            actions,
+            {name: value for name, value in prefilled.items() if value is not None},
             {
                 "audit_id": audit.audit_id,
                 "month": audit.month,
                 "case_ref": audit.case_ref,
                 "auditor_id": row.moderator_id,
             },
+            moderation_form.auditor_actions(audit.answers),
             password=kit.password,
         )
-        path = _moderation_folder(ctx, month) / moderation_form.moderation_filename(month, audit.case_ref)
+        path = _moderation_folder(ctx, month) / forms.moderation_filename(month, audit.case_ref)
         run.staging.write_bytes(path, data)
         relative = path.relative_to(ctx.config.output_dir).as_posix()
         run.conn.execute(sa.update(t).where(t.c.id == row.id).values(form_file=relative))

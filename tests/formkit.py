@@ -22,6 +22,12 @@ from caseaudit_batch.workbook.layout import META_SHEET, audit_layout
 
 GENERATOR_VERSION = "formkit-1"
 
+try:  # the real form generator, once it is merged
+    from caseaudit_batch import forms
+except ImportError:  # pragma: no cover - before the merge
+    forms = None  # type: ignore[assignment]
+USE_GENERATOR = forms is not None
+
 STAFF = [
     # staff_id, name, email, role, team, service, line manager
     ("A1", "Alex Auditor", "alex.auditor@example.org", "Team Manager", "Team North", "Children in Need", "SM2"),
@@ -98,7 +104,13 @@ def make_form(
     properties: bool = True,
     form_kind: str = "audit",
 ) -> bytes:
-    """An audit form's bytes: pre-filled values and answers at the layout's positions, ``_meta`` and properties."""
+    """An audit form's bytes: pre-filled values and answers at the layout's positions, ``_meta`` and properties.
+
+    Made by the real generator (``caseaudit_batch.forms``) when it is there and the defaults are asked for;
+    otherwise (or for a hostile variant: another ``_meta`` state, no properties, forged identity) built here.
+    """
+    if USE_GENERATOR and meta is None and meta_state == "veryHidden" and properties and form_kind == "audit":
+        return _generated(framework, prefilled, answers or {}, actions)
     layout = audit_layout(framework)
     wb = Workbook()
     main = wb.active
@@ -107,6 +119,8 @@ def make_form(
     sheets = {"Audit form": main, "Actions": wb.create_sheet("Actions")}
     for name, spec in layout.fields.items():
         main.cell(row=spec.row, column=1, value=spec.label)
+        if spec.guidance:
+            main.cell(row=spec.row, column=3, value="\n".join(spec.guidance))
         value = prefilled.get(name) if spec.prefilled else (answers or {}).get(name)
         if spec.kind == "date" and isinstance(value, str) and spec.prefilled:
             value = date.fromisoformat(value)
@@ -117,6 +131,14 @@ def make_form(
     for r, row in enumerate(actions):
         for c, value in enumerate(row):
             _put(sheets[table.sheet], table.first_row + r, table.first_col + c, value)
+    descriptors = wb.create_sheet("Grade descriptors")
+    for r, d in enumerate(framework.descriptors, start=1):
+        descriptors.cell(row=r, column=1, value=d.grade.name)
+        descriptors.cell(row=r, column=2, value="\n".join(d.summary + d.detail))
+    lists = wb.create_sheet("_lists")
+    for r, g in enumerate(framework.grade_names, start=1):
+        lists.cell(row=r, column=1, value=g)
+    lists.sheet_state = "hidden"
     identity = {
         "form_kind": form_kind,
         "audit_id": str(prefilled.get("audit_id", "")),
@@ -138,6 +160,23 @@ def make_form(
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def _generated(
+    framework: Framework, prefilled: Mapping[str, Any], answers: Mapping[str, Any], actions: Sequence[Sequence[Any]]
+) -> bytes:
+    assert forms is not None
+    values = dict(prefilled)
+    if isinstance(values.get("due_date"), str):
+        values["due_date"] = date.fromisoformat(values["due_date"])
+    meta = {
+        "audit_id": str(prefilled.get("audit_id", "")),
+        "month": str(prefilled.get("audit_month", "")),
+        "case_ref": str(prefilled.get("case_ref", "")),
+        "auditor_id": "A1",
+    }
+    form = forms.render_audit_form(framework, "Testshire Council", values, meta)
+    return forms.fill_form(form, {k: v for k, v in answers.items()}, [tuple(a) for a in actions])  # type: ignore[misc]
 
 
 def _put(ws: Any, row: int, col: int, value: Any) -> None:
@@ -171,13 +210,14 @@ def allocate(
     status: str = "allocated",
     audit_id: str | None = None,
     previous_worker: bool = False,
+    previous_name: str = "",
     **prefilled_over: Any,
 ) -> dict[str, Any]:
     """An ``allocations`` row (and its staff and case rows); returns the pre-filled values, the register's truth."""
     seed_people(conn)
     audit_id = audit_id or str(uuid.uuid4())
-    if previous_worker:
-        prefilled_over.setdefault("previous_worker", "Pat Previous")
+    if previous_worker or previous_name:
+        prefilled_over.setdefault("previous_worker", previous_name or "Pat Previous")
     prefilled = prefilled_for(audit_id, case_ref, month, **prefilled_over)
     if not conn.execute(sa.select(reg.cases.c.case_ref).where(reg.cases.c.case_ref == case_ref)).first():
         conn.execute(
@@ -205,4 +245,10 @@ def allocate(
             created_at="2026-09-01T09:00:00+01:00",
         )
     )
+    if previous_worker:  # allocation notes a case re-allocated within a month (three-way meeting advised)
+        conn.execute(
+            sa.insert(reg.allocation_notes).values(
+                month=month, kind="three_way", staff_id="A1", audit_id=audit_id, created_at="2026-09-01T09:00:00+01:00"
+            )
+        )
     return prefilled

@@ -367,3 +367,74 @@ def test_cli_ingest_and_check(workspace: Path, ctx: pipeline.Context, capsys: py
     assert cli.main(["ingest", "--config", config, "--today", "2026-09-21"]) == EXIT_DATAERR
     out = capsys.readouterr().out
     assert "Files seen: 1" in out and "returned" in out
+
+
+def test_check_names_a_missing_file(ctx: pipeline.Context) -> None:
+    with pytest.raises(ConfigError) as caught:
+        pipeline.check_files(ctx, ["nowhere.xlsx"])
+    assert caught.value.code == "IN120"
+
+
+def test_accounting_layer_serves_other_inboxes(ctx: pipeline.Context) -> None:
+    """The moderation and actions stages reuse gather / open_form / record_submissions / manifest."""
+    from caseaudit_batch import ingest
+
+    with ctx.register.engine.begin() as conn:
+        prefilled = allocate(conn, ctx.framework)
+    inbox = ctx.config.inbox("moderation")
+    (inbox / "m.xlsx").write_bytes(make_form(ctx.framework, prefilled, {}, form_kind="moderation"))
+    (inbox / "a.xlsx").write_bytes(make_form(ctx.framework, prefilled, {}))  # an audit form in the wrong inbox
+    (inbox / "~$m.xlsx").write_bytes(b"x")
+    with ctx.register.engine.begin() as conn:
+        entries = ingest.gather(conn, "moderation", inbox)
+        for entry in entries:
+            if entry.pending:
+                try:
+                    _, _, meta = ingest.open_form(entry, "moderation", "moderation")
+                    entry.settle("accepted", note=f"moderation of {meta['audit_id']}")
+                except reader.Refused as refused:
+                    entry.settle("rejected", refused.code, **refused.params)
+        ingest.record_submissions(conn, 1, "moderation", "2026-09", entries, "2026-09-01T10:00:00+01:00")
+    rows = list(csv.DictReader(io.StringIO(ingest.manifest_bytes(entries).decode())))
+    assert {r["file"]: (r["outcome"], r["codes"]) for r in rows} == {
+        "m.xlsx": ("accepted", ""),
+        "a.xlsx": ("rejected", "IN021"),
+        "~$m.xlsx": ("ignored", "IN001"),
+    }
+    path = ingest.manifest_path(ctx.config.output_dir, "2026-09", "moderation", "20260901-100000")
+    assert path.name == "manifest-moderation-20260901-100000.csv"
+    with ctx.register.engine.begin() as conn:
+        again = ingest.gather(conn, "moderation", inbox)
+    assert [(e.rel, e.outcome, e.known) for e in again if e.rel == "m.xlsx"] == [("m.xlsx", "duplicate", True)]
+
+
+def test_a_large_form_is_read_again_rather_than_held(ctx: pipeline.Context) -> None:
+    path, _ = setup_form(ctx)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+        dst.writestr("xl/media/image1.png", os.urandom(1_500_000))  # a pasted picture
+    path.write_bytes(out.getvalue())
+    result = pipeline.ingest_inbox(ctx, "2026-09")
+    assert outcome_of(result)["form.xlsx"] == ("accepted", "")
+    [shared] = list((ctx.config.output_dir / "2026-09" / "shared").glob("*.eml"))
+    message = email.message_from_bytes(shared.read_bytes(), policy=policy.default)
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content() == out.getvalue()
+
+
+def test_reallocated_case_shares_with_previous_team_manager_and_asks_for_three_way(ctx: pipeline.Context) -> None:
+    setup_form(ctx, changes={"three_way_meeting": "Not applicable"}, previous_worker=True)
+    result = pipeline.ingest_inbox(ctx, "2026-09")
+    assert outcome_of(result)["form.xlsx"] == ("accepted", "V108")
+    [shared] = list((ctx.config.output_dir / "2026-09" / "shared").glob("*.eml"))
+    message = email.message_from_bytes(shared.read_bytes(), policy=policy.default)
+    assert "tina.east@example.org" in message["Cc"]  # the previous worker's team manager
+
+
+def test_previous_worker_alone_is_not_a_reallocation(ctx: pipeline.Context) -> None:
+    # The form names a previous worker, but allocation did not note a re-allocation within the month.
+    _, alloc = setup_form(ctx, changes={"three_way_meeting": None}, previous_name="Pat Previous")
+    assert alloc["previous_worker"] == "Pat Previous"
+    assert outcome_of(pipeline.ingest_inbox(ctx, "2026-09"))["form.xlsx"] == ("accepted", "")

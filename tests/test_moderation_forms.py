@@ -29,6 +29,7 @@ AGREE = {
     "moderation_date": date(2026, 10, 8),
     "grade_agreed": "Yes",
     "actions_agreed": "Yes",
+    "m_rationale": "The evidence on the file supports the auditor's grades.",
 }
 
 

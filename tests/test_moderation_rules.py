@@ -22,6 +22,7 @@ AGREED = {
     "moderation_date": date(2026, 10, 8),
     "grade_agreed": "Yes",
     "actions_agreed": "Yes",
+    "m_rationale": "The evidence on the file supports the auditor's grades.",
 }
 LOWERED = {
     **AGREED,
@@ -75,7 +76,7 @@ CASES: dict[str, tuple[Case, Case, Case]] = {
     "MOD107": (lambda: view(), lambda: view({"actions_agreed": None}), on_audit_form),
     "MOD108": (lambda: view(), lambda: view({"moderator_name": "  "}), on_audit_form),
     "MOD109": (lambda: view(), lambda: view({"moderation_date": "last week"}), on_audit_form),
-    "MOD110": (lambda: lowered(), lambda: lowered({"m_rationale": ""}), lambda: view({"m_rationale": ""})),
+    "MOD110": (lambda: view(), lambda: lowered({"m_rationale": ""}), on_audit_form),
     "MOD111": (
         lambda: view({"actions_agreed": "No", "m_actions_comment": "A PLO letter is needed now."}),
         lambda: view({"actions_agreed": "No"}),

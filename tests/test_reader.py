@@ -216,3 +216,33 @@ def test_inconsistent_identity_is_refused() -> None:
     data = valid_form()
     custom = zipfile.ZipFile(io.BytesIO(data)).read("docProps/custom.xml").replace(b"id-1", b"id-2")
     assert code_of(rezip(data, {"docProps/custom.xml": custom})) == "IN025"
+
+
+def test_doctype_after_a_long_comment_is_still_found() -> None:
+    part = b'<?xml version="1.0"?><!--' + b"x" * 10_000 + b'--><!DOCTYPE a [<!ENTITY a "a">]><a>&a;</a>'
+    assert code_of(rezip(valid_form(), {}, {"docProps/extra.xml": part})) == "IN014"
+
+
+def test_doctype_words_inside_text_are_harmless() -> None:
+    answers = good_answers(FW) | {"learning": "<!DOCTYPE html> was pasted by mistake"}
+    form = reader.read_form(make_form(FW, prefilled_for("id-1"), answers), LAYOUT)
+    assert form.values["learning"].startswith("<!DOCTYPE")
+
+
+def test_utf16_part_with_doctype_is_refused() -> None:
+    part = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a [<!ENTITY a "a">]><a/>'.encode("utf-16")
+    assert code_of(rezip(valid_form(), {}, {"docProps/extra.xml": part})) == "IN014"
+
+
+def test_a_number_far_outside_any_date_is_refused_before_calamine_panics() -> None:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(valid_form()))
+    cell = wb["Actions"]["C5"]
+    cell.value = -5e11
+    cell.number_format = "dd/mm/yyyy"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    with pytest.raises(reader.Refused) as caught:
+        reader.read_form(buffer.getvalue(), LAYOUT)
+    assert caught.value.code == "IN016" and caught.value.params["sheet"] == "Actions"

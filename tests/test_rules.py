@@ -196,7 +196,7 @@ def test_problem_says_where() -> None:
     [problem] = rules.REGISTRY["V001"].check(view({"s4_grade": None}))
     spec = LAYOUT.fields["s4_grade"]
     assert (problem.sheet, problem.cell) == (spec.sheet, spec.cell)
-    assert "section 4" in problem.label
+    assert "Section 4" in problem.label
     [action] = rules.REGISTRY["V010"].check(view(actions=[("Do it", None, date(2026, 10, 1))]))
     assert action.sheet == "Actions" and action.cell == "B4"
 

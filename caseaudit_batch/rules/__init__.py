@@ -108,7 +108,16 @@ class FormView:
 
     def grade(self, name: str) -> Grade | None:
         """The grade, ``None`` when blank; raises :class:`GradeParseError` when not a grade."""
-        return self.framework.parse_grade(grade_text(self.values.get(name)))
+        cache = self.__dict__.setdefault("_grades", {})
+        if name not in cache:
+            try:
+                cache[name] = self.framework.parse_grade(grade_text(self.values.get(name)))
+            except GradeParseError as exc:
+                cache[name] = exc
+        found = cache[name]
+        if isinstance(found, GradeParseError):
+            raise found
+        return found  # type: ignore[no-any-return]
 
     def grade_or_none(self, name: str) -> Grade | None:
         try:
@@ -124,12 +133,16 @@ class FormView:
         return [g for g in grades if g is not None]
 
     def actions(self) -> list[ActionRow]:
+        cached = self.__dict__.get("_actions")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         table = self.layout.tables["actions"]
         rows = []
         for i, cells in enumerate(self.actions_table):
             padded = ([*list(cells), None, None, None])[:3]
             if any(to_text(c) for c in padded):
                 rows.append(ActionRow(i + 1, table.first_row + i, *padded))
+        self.__dict__["_actions"] = rows
         return rows
 
     def action_cell(self, row: int, column: int) -> str:
@@ -141,7 +154,9 @@ class FormView:
     def problem(self, code: str, name: str, found: object = "", **params: object) -> Problem:
         """A problem located at a form field: sheet, cell and the label the auditor sees."""
         spec = self.spec(name)
-        label = spec.label if spec.section is None else f"section {spec.section}: {spec.label}"
+        label = spec.label
+        if spec.section is not None and not label.lower().startswith("section"):
+            label = f"section {spec.section}: {label}"
         return messages.problem(
             code, found=found, file=self.file, sheet=spec.sheet, cell=spec.cell, field=name, label=label, **params
         )

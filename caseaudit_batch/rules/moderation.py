@@ -161,9 +161,10 @@ def moderation_dated(form: FormView) -> Iterator[Problem]:
 
 
 @rule(code="MOD110", severity="error", fields=("m_rationale",))
-def rationale_when_not_agreed(form: FormView) -> Iterator[Problem]:
-    """Guidance section 3: a grade disagreement goes to the Head of Service for QA, so it needs its reasons."""
-    if _is_moderation(form) and _yes_no(form, "grade_agreed") is False and not form.text("m_rationale"):
+def rationale_given(form: FormView) -> Iterator[Problem]:
+    """The moderator's rationale is required (the form asks for it); a grade disagreement goes to the Head of
+    Service for QA with it (guidance section 3)."""
+    if _is_moderation(form) and not form.text("m_rationale"):
         yield form.problem("MOD110", "m_rationale")
 
 
