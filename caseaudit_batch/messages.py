@@ -948,3 +948,37 @@ define(
 # ----------------------------------------------------------------------------------------------------------------
 # Reports and metrics (REP)
 # ----------------------------------------------------------------------------------------------------------------
+define(
+    "REP001",
+    "error",
+    "The learning themes file {path} cannot be used: {what}.",
+    "Correct it (input_templates/themes.toml shows the layout, with comments), or point 'templates.themes' in "
+    "caseaudit.toml at a good copy.",
+)
+define(
+    "REP002",
+    "error",
+    "The Word report template {path} cannot be used: {what}.",
+    "Use the template shipped in input_templates/report_template.docx (restyle it in Word, keeping the {{{{ … }}}} "
+    "fields), or point 'templates.word_report' in caseaudit.toml at a good copy.",
+)
+define(
+    "REP003",
+    "warning",
+    "No audits were allocated for {month}, so the reports show no audits.",
+    "Check the month, or run 'caseaudit allocate --month {month}' first.",
+)
+define(
+    "REP004",
+    "error",
+    "In {path}, the setting 'targets.{key}' is {found}: it is a share and must lie between 0 and 1.",
+    "Change it to a number from 0 to 1, e.g. 0.95 for 95%.",
+)
+define("REP010", "info", "Reports for {month} (report date {report_date}) written to {folder}:")
+define(
+    "REP011",
+    "info",
+    "{completed} of {allocated} audits completed on time ({completion}); {graded} graded, {gob} good or better "
+    "({gob_rate}); {alerts} safeguarding alerts; {overdue} actions overdue.",
+)
+define("REP012", "info", "  {file}")
