@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import email
 import io
+import json
 import shutil
 import subprocess
 from datetime import date
 from email import policy
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from moderation_kit import MONTH, configure, seed
@@ -19,7 +21,9 @@ from moderation_kit import email as email_of
 from openpyxl import load_workbook
 
 from caseaudit_batch import forms, pipeline
+from caseaudit_batch import moderation_measures as mm
 from caseaudit_batch import register as reg
+from caseaudit_batch.clock import Month
 from caseaudit_batch.errors import EXIT_DATAERR, EXIT_OK
 from caseaudit_batch.workbook import reader
 from caseaudit_batch.workbook.layout import moderation_layout
@@ -233,3 +237,37 @@ def test_a_form_saved_by_libreoffice_is_accepted(qa: Path, tmp_path: Path) -> No
     assert entry.outcome == "accepted", entry.message
     (moderation,) = table(qa, reg.moderations)
     assert moderation.overall_grade == "Good" and moderation.answers["m_actions"][0][2] == "2026-11-01"
+
+
+def test_the_reports_read_what_moderation_recorded(qa: Path) -> None:
+    """The register contract: the reports' metrics and moderation_measures agree on the same register."""
+    run(qa)
+    returned_form(qa, "2026-09-003", AGREE)
+    returned_form(qa, "2026-09-004", {**AGREE, "grade_agreed": "No", "m_overall_grade": "Good"})
+    run(qa, "2026-10-09")
+    context = pipeline.open_context(qa / "caseaudit.toml", "2026-10-09")
+    try:
+        pipeline.report_month(context, Month.parse(MONTH))
+        with context.register.reader() as conn:
+            frames = {
+                t: pd.read_sql_table(t, conn)
+                for t in ("audits", "moderations", "section_grades", "moderation_sample", "escalations")
+            }
+    finally:
+        context.close()
+    metrics = json.loads((qa / "output" / MONTH / f"metrics-{MONTH}.json").read_text("utf-8"))
+    ours = mm.moderation_metrics(
+        frames["audits"],
+        frames["moderations"],
+        frames["section_grades"],
+        frames["moderation_sample"],
+        frames["escalations"],
+        month=MONTH,
+        as_of=date(2026, 10, 9),
+    )
+    assert metrics["audits_moderated"] == ours["audits_moderated"] == 2
+    assert metrics["moderation_agreement_rate"] == ours["moderation_agreement_rate"] == 0.5
+    assert metrics["grades_lowered"] == ours["grades_lowered"] == 1
+    assert metrics["escalations_open"] == ours["escalations_open"] == 1
+    # The final grade of the Outstanding audit is the moderated Good.
+    assert metrics["overall_grade_counts"]["Outstanding"] == 0
