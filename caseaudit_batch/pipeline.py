@@ -1615,6 +1615,7 @@ def moderate(
     if resolve:
         with writing(ctx, "moderate", arguments) as run:
             done = moderation_register.resolve_escalation(run.conn, ctx.framework, resolve, note or "", grade, now=now)
+            _resolution_notice(ctx, run, done, note or "")
         result.data["resolved"] = done
         final = f"; the final grade of audit {done['audit_id']} is now {done['grade']}" if done["grade"] else ""
         result.lines.append(f"Escalation {done['escalation_id']} ({done['kind']}) recorded as resolved{final}.")
@@ -1745,6 +1746,40 @@ class _ModerationKit:
                 made_at=made_at,
             )
         )
+
+
+def _resolution_notice(ctx: Context, run: Run, done: dict[str, Any], note: str) -> None:
+    """The Head of Service's decision goes to the auditor and the case's team manager, as the moderation outcome
+    did (guidance section 2: the outcome is shared with them)."""
+    kit = _ModerationKit.open(ctx, run)
+    facts = moderation_register.audit_facts(run.conn, audit_ids=[done["audit_id"]])
+    if not facts:
+        return
+    audit = facts[0]
+    who = kit.people.case_people(audit.case_ref)
+    recipients = [p for p in (kit.people.get(audit.auditor_id), who["team_manager"]) if p]
+    eml = _moderation_folder(ctx, audit.month) / "notices" / f"{done['escalation_id']}-resolved.eml"
+    kit.notice(
+        ctx,
+        run,
+        "moderation_resolved",
+        "escalation_resolved",
+        feedback.addresses(*recipients),
+        feedback.addresses(kit.qa_officer),
+        audit.month,
+        audit.audit_id,
+        eml,
+        [],
+        {
+            **_moderation_context(audit),
+            "recipients_names": " and ".join(p.name for p in recipients) or "colleague",
+            "escalation_id": done["escalation_id"],
+            "escalation_kind": done["kind"],
+            "final_grade": done["grade"] or "",
+            "note": note.strip(),
+        },
+    )
+    kit.outbox.write(run.staging)
 
 
 def _moderation_context(facts: moderation_register.AuditFacts) -> dict[str, object]:

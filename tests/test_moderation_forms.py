@@ -271,3 +271,18 @@ def test_the_reports_read_what_moderation_recorded(qa: Path) -> None:
     assert metrics["escalations_open"] == ours["escalations_open"] == 1
     # The final grade of the Outstanding audit is the moderated Good.
     assert metrics["overall_grade_counts"]["Outstanding"] == 0
+
+
+def test_a_resolution_is_shared_with_the_auditor_and_team_manager(qa: Path) -> None:
+    run(qa)
+    lowered = {**AGREE, "grade_agreed": "No", "m_overall_grade": "Good", "m_rationale": "Not the best outcome."}
+    returned_form(qa, "2026-09-004", lowered)
+    run(qa, "2026-10-09")
+    (escalation,) = table(qa, reg.escalations)
+    result = run(qa, "2026-10-20", resolve=escalation.escalation_id, note="Reviewed the file: Good.", grade="Good")
+    assert result.data["resolved"]["grade"] == "Good"
+    notice = next(r for r in outbox(qa) if r["subject"].startswith(f"Escalation {escalation.escalation_id} resolved"))
+    assert set(notice["to"].split("; ")) == {email_of("SM1"), email_of("TM2")}  # the auditor and the case's TM
+    body = email.message_from_bytes((qa / "output" / MONTH / notice["file"]).read_bytes(), policy=policy.default)
+    text = body.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Reviewed the file: Good." in text and "final overall grade is Good" in text
