@@ -116,11 +116,15 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
     by_file, by_bytes = _first_seen(conn, inbox) if conn is not None else ({}, {})
     seen_here: dict[str, Entry] = {}
     entries: list[Entry] = []
+    resolved_folder = folder.resolve()
     for path in files if files is not None else list_files(folder):
-        try:
-            rel = path.resolve().relative_to(folder.resolve()).as_posix()
-        except ValueError:
-            rel = path.as_posix()
+        if ".." not in path.parts and path.is_relative_to(folder):
+            rel = path.relative_to(folder).as_posix()
+        else:
+            try:
+                rel = path.resolve().relative_to(resolved_folder).as_posix()
+            except ValueError:
+                rel = path.as_posix()
         stat = path.stat()
         entry = Entry(path=path, rel=rel, size=stat.st_size, mtime=stat.st_mtime)
         entries.append(entry)
@@ -549,6 +553,7 @@ class Standing:
     path: str
     date_completed: date | None
     mtime: float
+    replaced_by: str = ""  # set when a newer accepted version supersedes it
 
 
 def standing_versions(conn: Connection, audit_ids: Iterable[str]) -> dict[str, Standing]:
@@ -604,6 +609,7 @@ def settle_versions(entries: Sequence[Entry], standing: Mapping[str, Standing]) 
                 earlier.codes.append("IN103")
                 earlier.message = messages.text("IN103", other=later_name)
             else:
+                earlier.replaced_by = later_name
                 displaced.append(earlier)
             if isinstance(later, Entry):
                 later.codes.append("IN102")
@@ -626,13 +632,10 @@ def record_audits(
             sa.update(reg.audits).where(reg.audits.c.id.in_([d.audit_row_id for d in displaced])).values(current=False)
         )
         for d in displaced:
-            newer = next(
-                (e.rel for e in entries if e.outcome == "accepted" and e.check and _replaces(e, d)), "a newer version"
-            )
             conn.execute(
                 sa.update(reg.submissions)
                 .where(reg.submissions.c.id == d.submission_id)
-                .values(outcome="superseded", message=messages.text("IN103", other=newer))
+                .values(outcome="superseded", message=messages.text("IN103", other=d.replaced_by or "a newer version"))
             )
     versions = [e for e in entries if e.outcome in ("accepted", "superseded") and e.check and not e.known]
     if not versions:
@@ -669,10 +672,6 @@ def record_audits(
     if grade_rows:
         conn.execute(sa.insert(reg.section_grades), grade_rows)
     return row_ids
-
-
-def _replaces(entry: Entry, standing: Standing) -> bool:
-    return "IN102" in entry.codes and standing.path in entry.message
 
 
 __all__ = [

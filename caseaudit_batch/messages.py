@@ -585,6 +585,13 @@ define(
     "run 'caseaudit ingest' to send the alert.",
 )
 define("IN111", "info", "{count} safeguarding alert(s) raised; see {file}.", "")
+define(
+    "IN112",
+    "warning",
+    "SAFEGUARDING: audit {audit_id} (case {case_ref}) records an immediate safeguarding concern; the alert was raised "
+    "on {date}.",
+    "Make sure it has been acted on (guidance section 3).",
+)
 define("IN120", "error", "The file {path} was not found.", "Check the name and folder of the form to check.")
 
 

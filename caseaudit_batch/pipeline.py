@@ -1229,11 +1229,16 @@ def _first_fix(entry: ingest.Entry) -> str:
     return messages.fix(entry.codes[0]) if entry.codes and entry.codes[0] in messages.CATALOGUE else ""
 
 
+def _day(day: date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else ""
+
+
 def _audit_context(check: ingest.AuditCheck, organisation: str) -> dict[str, object]:
     pre = check.allocation["prefilled"] or {}
     return {
         **{k: pre.get(k, "") for k in ("case_ref", "team", "service", "social_worker", "team_manager")},
-        **{k: pre.get(k, "") for k in ("service_manager", "auditor_name", "due_date")},
+        **{k: pre.get(k, "") for k in ("service_manager", "auditor_name")},
+        "due_date": _day(check.allocation["due_date"]),
         "audit_month_label": Month.parse(check.month).label,
         "organisation": organisation,
     }
@@ -1379,7 +1384,7 @@ def _share_accepted(
             to,
             cc,
             overall_grade=check.overall_grade or "",
-            date_completed=check.answers.get("date_completed") or "",
+            date_completed=_day(check.date_completed),
             late=check.late,
             action_count=len(check.answers.get("actions", [])),
             previous_team_manager=previous_tm.name if previous_tm else "",
@@ -1540,12 +1545,24 @@ def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
         for entry in entries:
             if entry.pending:
                 ingest.check_audit_safely(entry, book)
+        concerns = {e.audit_id for e in entries if e.check is not None and e.check.safeguarding}
+        alerts = reg.alerts
+        raised: dict[str, str] = {
+            row.audit_id: row.raised_at
+            for row in conn.execute(
+                sa.select(alerts.c.audit_id, alerts.c.raised_at).where(alerts.c.audit_id.in_(concerns))
+            )
+        }
     result = Result("check")
     for e in entries:
         if e.check is not None and e.check.safeguarding:
-            result.attention.append(
-                messages.render("IN110", audit_id=e.audit_id, case_ref=e.check.case_ref) + f" (file {e.rel})"
-            )
+            if e.audit_id in raised:
+                line = messages.render(
+                    "IN112", audit_id=e.audit_id, case_ref=e.check.case_ref, date=str(raised[e.audit_id])[:10]
+                )
+            else:
+                line = messages.render("IN110", audit_id=e.audit_id, case_ref=e.check.case_ref)
+            result.attention.append(f"{line} File: {e.rel}.")
     for e in entries:
         result.lines.append(f"{e.rel}: {e.outcome.upper()}" + (f" [{';'.join(e.codes)}]" if e.codes else ""))
         if e.problems:

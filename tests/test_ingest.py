@@ -229,6 +229,8 @@ def test_superseding_across_runs(ctx: pipeline.Context) -> None:
     assert outcome_of(result)["v2.xlsx"] == ("accepted", "IN102")
     subs = dict(query(ctx, sa.select(reg.submissions.c.path, reg.submissions.c.outcome)))
     assert subs == {"v1.xlsx": "superseded", "v2.xlsx": "accepted"}
+    messages_by_path = dict(query(ctx, sa.select(reg.submissions.c.path, reg.submissions.c.message)))
+    assert messages_by_path["v1.xlsx"] == "Superseded by the newer accepted version v2.xlsx."
     [current] = query(ctx, sa.select(reg.audits).where(reg.audits.c.current.is_(True)))
     assert current.overall_grade == "Outstanding"
     # a returned correction never supersedes the accepted version
@@ -438,3 +440,44 @@ def test_previous_worker_alone_is_not_a_reallocation(ctx: pipeline.Context) -> N
     _, alloc = setup_form(ctx, changes={"three_way_meeting": None}, previous_name="Pat Previous")
     assert alloc["previous_worker"] == "Pat Previous"
     assert outcome_of(pipeline.ingest_inbox(ctx, "2026-09"))["form.xlsx"] == ("accepted", "")
+
+
+def test_worker_processes_give_the_same_outcomes(ctx: pipeline.Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    from caseaudit_batch import ingest
+
+    monkeypatch.setattr(ingest, "PARALLEL_FROM", 2)
+    setup_form(ctx, "a.xlsx")
+    setup_form(ctx, "b.xlsx", case_ref="CR2002", changes={"s1_grade": None})
+    setup_form(
+        ctx, "c.xlsx", case_ref="CR3003", changes={"safeguarding_concern": "Yes", "safeguarding_detail": "TM told"}
+    )
+    (ctx.config.inbox("audits") / "d.xlsx").write_bytes(b"not,a,form\n")
+    result = pipeline.ingest_inbox(ctx, "2026-09")
+    assert outcome_of(result) == {
+        "a.xlsx": ("accepted", ""),
+        "b.xlsx": ("returned", "V001"),
+        "c.xlsx": ("accepted", ""),
+        "d.xlsx": ("rejected", "IN004"),
+    }
+    assert result.attention and "CR3003" in result.attention[0]
+    assert len(query(ctx, sa.select(reg.audits))) == 2
+
+
+def test_check_says_when_the_alert_was_already_raised(ctx: pipeline.Context) -> None:
+    path, _ = setup_form(ctx, changes={"safeguarding_concern": "Yes", "safeguarding_detail": "TM told"})
+    pipeline.ingest_inbox(ctx, "2026-09")
+    result = pipeline.check_files(ctx, [path])
+    assert result.attention[0].startswith("[IN112] SAFEGUARDING") and "raised on 2026-09-01" in result.attention[0]
+
+
+def test_an_older_version_arriving_later_is_superseded_at_once(ctx: pipeline.Context) -> None:
+    _, alloc = setup_form(ctx, "newer.xlsx", changes={"date_completed": date(2026, 9, 25)})
+    pipeline.ingest_inbox(ctx, "2026-09")
+    setup_form(ctx, "older.xlsx", changes={"date_completed": date(2026, 9, 10)}, alloc=alloc)
+    result = pipeline.ingest_inbox(ctx, "2026-09")
+    rows = {r["file"]: r for r in manifest_rows(result)}
+    assert rows["older.xlsx"]["outcome"] == "superseded" and "newer.xlsx" in rows["older.xlsx"]["message"]
+    [current] = query(ctx, sa.select(reg.audits).where(reg.audits.c.current.is_(True)))
+    assert current.date_completed == date(2026, 9, 25)
+    subs = dict(query(ctx, sa.select(reg.submissions.c.path, reg.submissions.c.message)))
+    assert subs["newer.xlsx"] == "Accepted."

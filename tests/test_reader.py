@@ -246,3 +246,12 @@ def test_a_number_far_outside_any_date_is_refused_before_calamine_panics() -> No
     with pytest.raises(reader.Refused) as caught:
         reader.read_form(buffer.getvalue(), LAYOUT)
     assert caught.value.code == "IN016" and caught.value.params["sheet"] == "Actions"
+
+
+def test_cells_written_with_a_namespace_prefix_are_counted_too() -> None:
+    sheet = (
+        b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+        b'<x:row r="1"><x:c r="A1"><x:v>1</x:v></x:c></x:row>'
+        b'<x:row r="900000"><x:c r="XFD900000"><x:v>1</x:v></x:c></x:row></x:sheetData></x:worksheet>'
+    )
+    assert code_of(rezip(valid_form(), {"xl/worksheets/sheet1.xml": sheet})) == "IN011"

@@ -104,7 +104,11 @@ class FormView:
 
     def text(self, name: str) -> str:
         """The answer as text ('' when blank); numbers and dates as they would be shown."""
-        return to_text(self.values.get(name))
+        cache = self.__dict__.setdefault("_texts", {})
+        found = cache.get(name)
+        if found is None:
+            found = cache[name] = to_text(self.values.get(name))
+        return found  # type: ignore[no-any-return]
 
     def grade(self, name: str) -> Grade | None:
         """The grade, ``None`` when blank; raises :class:`GradeParseError` when not a grade."""
@@ -230,10 +234,15 @@ def safe_date(value: Any) -> date | None:
         return None
 
 
+_DISCOVERED: list[bool] = []
+
+
 def discover() -> dict[str, Rule]:
-    """Import every module of this package (each registers its rules)."""
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
+    """Import every module of this package (each registers its rules); done once."""
+    if not _DISCOVERED:
+        for module in pkgutil.iter_modules(__path__):
+            importlib.import_module(f"{__name__}.{module.name}")
+        _DISCOVERED.append(True)
     return REGISTRY
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import xml.etree.ElementTree as FastET
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
@@ -51,9 +53,11 @@ NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 NS_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 
-_CELL_REF = re.compile(rb"<c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
-_CELL_OPEN = re.compile(rb"<c[\s>/]")
-_ROW_OPEN = re.compile(rb"<row[\s>/]")
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
+_ODD_TAGS = re.compile(rb"<(?:c|row)[>/\t\r\n]|<\w+:(?:c|row)[\s>/]")
+_ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_ANY_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_NEGATIVE_GUARD = re.compile(rb"v>\s*-")
 _NEGATIVE = re.compile(rb"<(?:\w+:)?v>\s*(-[0-9.eE+\-]+)\s*</")
 
 
@@ -159,6 +163,8 @@ class SafeArchive:
         if total > MAX_TOTAL_BYTES:
             raise Refused("IN010", found=_size(total), limit=_size(MAX_TOTAL_BYTES))
         self.names = {info.filename for info in infos}
+        self.infos = {info.filename: info for info in infos}
+        self.data = data
         self._cache: dict[str, bytes] = {}
 
     def read(self, name: str) -> bytes:
@@ -176,20 +182,24 @@ class SafeArchive:
         self._cache[name] = data
         return data
 
-    def refuse_entities(self) -> None:
+    def refuse_entities(self, read_whole: frozenset[str] | set[str] = frozenset()) -> None:
         """Look for a document type declaration (where entities are declared) in every XML part, whichever parser
         would read it later. A DOCTYPE can only stand in the prolog, before the root element, so only the prolog
-        is read: comments and processing instructions are skipped properly, however long."""
+        is read: comments and processing instructions are skipped properly, however long. Parts in ``read_whole``
+        (the ones caseaudit reads itself) are unpacked whole once and kept."""
         for name in sorted(self.names):
             if name.lower().endswith((".xml", ".rels", ".vml")):
-                self._check_prolog(name)
+                self._check_prolog(name, name in read_whole)
 
-    def _check_prolog(self, name: str) -> None:
-        if self.zf.getinfo(name).file_size <= SMALL_PART:
-            self.read(name)  # kept for the readers that follow: each small part is unpacked once
+    def _check_prolog(self, name: str, whole: bool) -> None:
+        if whole and self.infos[name].file_size <= SMALL_PART:
+            self.read(name)
         cached = self._cache.get(name)
         if cached is not None:
             _refuse_dtd_in_prolog(cached, complete=True)
+            return
+        head = self._peek(self.infos[name])
+        if head is not None and _refuse_dtd_in_prolog(head, complete=len(head) < PROLOG_PEEK):
             return
         try:
             with self.zf.open(name) as handle:
@@ -202,6 +212,30 @@ class SafeArchive:
                     head += more
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
             raise Refused("IN015", found=f"the part {name} cannot be unpacked ({type(exc).__name__})") from None
+
+    def _peek(self, info: zipfile.ZipInfo) -> bytes | None:
+        """The first bytes of a member, inflated straight from the archive (no zipfile reader machinery, which
+        costs more than the inflating); ``None`` when the member needs the full reader to tell."""
+        offset = info.header_offset
+        header = self.data[offset : offset + 30]
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        start = offset + 30 + name_length + extra_length
+        raw = self.data[start : start + min(info.compress_size, PROLOG_PEEK * 4)]
+        if info.compress_type == zipfile.ZIP_STORED:
+            head = raw[:PROLOG_PEEK]
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            try:
+                head = zlib.decompressobj(-15).decompress(raw, PROLOG_PEEK)
+            except zlib.error:
+                return None
+        else:
+            return None
+        # A short result is only trusted as the whole member when it is the whole member.
+        if len(head) < PROLOG_PEEK and len(head) != info.file_size:
+            return None
+        return head
 
     def xml(self, name: str, *, screened: bool = False) -> Any:
         """Parse one XML part; entity declarations (billion laughs, XXE) are refused.
@@ -223,7 +257,8 @@ class SafeArchive:
 
 
 PROLOG_PEEK = 2048
-SMALL_PART = 256 * 1024  # parts up to this size are unpacked whole (and cached) rather than peeked at
+SMALL_PART = 256 * 1024  # parts caseaudit reads itself, up to this size, are unpacked whole (and cached)
+READ_SHEETS = frozenset({MAIN_SHEET, ACTIONS_SHEET, META_SHEET})
 _PROLOG_SKIP = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
 
 
@@ -279,13 +314,7 @@ def open_package(data: bytes) -> Package:
     links = sorted(n for n in archive.names if n.startswith("xl/externalLinks/") and n.endswith(".xml"))
     if links or b"externalLink+xml" in types:
         raise Refused("IN013", found=f"{max(1, len(links))} external link(s)")
-    archive.refuse_entities()
-    try:
-        SafeET.fromstring(types)
-    except DefusedXmlException:
-        raise Refused("IN014") from None
-    except SafeET.ParseError:
-        raise Refused("IN015", found="its list of parts is not well-formed XML") from None
+    _refuse_dtd(types)  # its content is only searched for macro and link types, never parsed
     workbook = archive.xml("xl/workbook.xml", screened=True)
     if workbook.find(f"{NS_MAIN}externalReferences") is not None:
         raise Refused("IN013", found="external references")
@@ -307,6 +336,8 @@ def open_package(data: bytes) -> Package:
             name = prop.get("name", "")
             if name.startswith("caseaudit.") and len(prop):
                 custom[name.removeprefix("caseaudit.")] = (prop[0].text or "").strip()
+    # Every other part: its prolog screened for entity declarations (the sheets a reader will read, whole).
+    archive.refuse_entities({part for name, part in sheets.items() if name in READ_SHEETS})
     return Package(archive, sheets, custom)
 
 
@@ -325,8 +356,8 @@ def _resolve(target: str) -> str:
 
 
 def _check_numbers(data: bytes, sheet: str) -> None:
-    if b"-" not in data:
-        return
+    if not _NEGATIVE_GUARD.search(data):
+        return  # no value starts with a minus sign (the common case): one quick pass instead of the full expression
     for text in _NEGATIVE.findall(data):
         try:
             value = float(text)
@@ -348,12 +379,18 @@ def check_cells(package: Package, sheet_names: list[str]) -> None:
             raise Refused("IN015", found="a sheet named in the workbook is missing")
         data = package.archive.read(part)
         _check_numbers(data, sheet)
-        count = len(_CELL_OPEN.findall(data))
+        # Counting with bytes.count is faster than a regular expression; tags spelt any other way (a namespace
+        # prefix, no attributes: never by Excel, LibreOffice or openpyxl) switch to an exact count.
+        count = data.count(b"<c ")
+        rows_written = data.count(b"<row ")
+        if _ODD_TAGS.search(data):  # rare spellings: counted exactly, with a regular expression
+            count = len(_ANY_CELL.findall(data))
+            rows_written = len(_ANY_ROW.findall(data))
         cells += count
         if cells > MAX_CELLS:
             raise Refused("IN011", found=f"more than {MAX_CELLS:,} cells", limit=f"{MAX_CELLS:,}")
         refs = _CELL_REF.findall(data)
-        max_row = max(len(_ROW_OPEN.findall(data)), max((int(r) for _, r in refs), default=0))
+        max_row = max(rows_written, max((int(r) for _, r in refs), default=0))
         max_col = max((_col_number(c) for c in {c for c, _ in refs}), default=0)
         if len(refs) < count:
             max_col = max(max_col, count)  # cells without a reference are placed one after another
@@ -377,10 +414,11 @@ def read_meta(package: Package, calamine: Any) -> dict[str, str]:
     with the custom document properties; ``IN020`` when it is not a caseaudit form, ``IN025`` when they disagree."""
     meta: dict[str, str] = {}
     if META_SHEET in package.sheets:
-        for row in _grid(calamine, META_SHEET).values():
-            key = row.get(1)
+        grid = _grid(calamine, META_SHEET)
+        for r in range(1, grid.height() + 1):
+            key = grid.get(r, 1)
             if isinstance(key, str) and key.strip() in META_KEYS:
-                meta[key.strip()] = _meta_text(row.get(2))
+                meta[key.strip()] = _meta_text(grid.get(r, 2))
     if not meta.get("form_kind") and not package.custom.get("form_kind"):
         raise Refused("IN020")
     for key, value in package.custom.items():
@@ -402,28 +440,44 @@ def _meta_text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _grid(calamine: Any, sheet: str) -> dict[int, dict[int, Any]]:
-    """A sheet's non-empty cells as ``{row: {col: value}}`` (1-based), placed by the sheet's real start."""
+class Grid:
+    """A sheet's values as python-calamine returns them, looked up by 1-based row and column (blank is None)."""
+
+    def __init__(self, rows: list[list[Any]], first_row: int = 1, first_col: int = 1) -> None:
+        self.rows = rows
+        self.first_row = first_row
+        self.first_col = first_col
+
+    def get(self, row: int, col: int) -> Any:
+        r, c = row - self.first_row, col - self.first_col
+        if r < 0 or c < 0 or r >= len(self.rows):
+            return None
+        values = self.rows[r]
+        if c >= len(values):
+            return None
+        value = values[c]
+        return None if value == "" else value
+
+    def height(self) -> int:
+        return self.first_row + len(self.rows) - 1
+
+
+def _grid(calamine: Any, sheet: str) -> Grid:
+    """A sheet's cells, placed by the sheet's real start."""
     try:
         ws = calamine.get_sheet_by_name(sheet)
     except python_calamine.WorksheetNotFound:
-        return {}
+        return Grid([])
     start = ws.start
     if start is None:
-        return {}
-    first_row, first_col = start[0] + 1, start[1] + 1
-    grid: dict[int, dict[int, Any]] = {}
+        return Grid([])
     try:
         rows = ws.to_python()
     except BaseException as exc:  # a Rust panic is a BaseException; anything else is re-raised
         if type(exc).__name__ != "PanicException":
             raise
         raise Refused("IN016", sheet=sheet, found="a value python-calamine cannot convert") from None
-    for r, values in enumerate(rows, start=first_row):
-        row = {c: v for c, v in enumerate(values, start=first_col) if v != ""}
-        if row:
-            grid[r] = row
-    return grid
+    return Grid(rows, start[0] + 1, start[1] + 1)
 
 
 def open_calamine(data: bytes) -> Any:
@@ -452,14 +506,11 @@ def read_values(package: Package, calamine: Any, layout: FormLayout, meta: dict[
     grids = {name: _grid(calamine, name) for name in sheets}
     form = FormRead(meta=meta)
     for name, spec in layout.fields.items():
-        form.values[name] = grids[spec.sheet].get(spec.row, {}).get(spec.col)
+        form.values[name] = grids[spec.sheet].get(spec.row, spec.col)
     for name, table in layout.tables.items():
-        rows = []
         grid = grids[table.sheet]
-        for r in range(table.first_row, table.last_row + 1):
-            cells = grid.get(r, {})
-            rows.append(tuple(cells.get(c) for c in range(table.first_col, table.last_col + 1)))
-        form.tables[name] = rows
+        columns = range(table.first_col, table.last_col + 1)
+        form.tables[name] = [tuple(grid.get(r, c) for c in columns) for r in range(table.first_row, table.last_row + 1)]
     return form
 
 
