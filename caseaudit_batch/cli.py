@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import __version__, messages, pipeline, ui
+from .clock import Month, parse_date
 from .errors import EXIT_INTERNAL, EXIT_USAGE, CaseauditError, ConfigError
 
 log = logging.getLogger("caseaudit")
@@ -158,11 +159,19 @@ def _remind(args: argparse.Namespace) -> pipeline.Result:
 
 
 def _ingest(args: argparse.Namespace) -> pipeline.Result:
-    return _not_yet(args)
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        return pipeline.ingest_inbox(ctx, month=args.month)
+    finally:
+        ctx.close()
 
 
 def _check(args: argparse.Namespace) -> pipeline.Result:
-    return _not_yet(args)
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        return pipeline.check_files(ctx, args.files)
+    finally:
+        ctx.close()
 
 
 def _moderate(args: argparse.Namespace) -> pipeline.Result:
@@ -180,7 +189,13 @@ def _actions(args: argparse.Namespace) -> pipeline.Result:
 
 
 def _report(args: argparse.Namespace) -> pipeline.Result:
-    return _not_yet(args)
+    month = Month.parse(args.month)
+    as_of = parse_date(args.as_of) if args.as_of else None
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        return pipeline.report_month(ctx, month, as_of=as_of, no_quotes=args.no_quotes)
+    finally:
+        ctx.close()
 
 
 def _run(args: argparse.Namespace) -> pipeline.Result:

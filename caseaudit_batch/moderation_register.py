@@ -163,6 +163,25 @@ def _insert_sampled(
     return result
 
 
+def assign_missing(conn: Connection, month: str, moderators: Sequence[str], due: date) -> list[str]:
+    """Give a moderator (and a fresh due date) to sampled audits left without one, e.g. once moderators are
+    configured. Returns the audit IDs assigned."""
+    t = reg.moderation_sample
+    rows = [r for r in load_sample(conn, month) if r.status == mod.SAMPLED and not r.moderator_id]
+    if not rows or not moderators:
+        return []
+    facts = {f.audit_id: f for f in audit_facts(conn, audit_ids=[r.audit_id for r in rows])}
+    pairs = [(r.audit_id, facts[r.audit_id].auditor_id) for r in rows if r.audit_id in facts]
+    assigned = mod.assign_moderators(pairs, moderators, _moderator_load(conn, month))
+    done = []
+    for row in rows:
+        moderator = assigned.get(row.audit_id)
+        if moderator:
+            conn.execute(sa.update(t).where(t.c.id == row.id).values(moderator_id=moderator, due_date=due))
+            done.append(row.audit_id)
+    return done
+
+
 def draw_sample(
     conn: Connection,
     month: str,

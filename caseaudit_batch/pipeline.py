@@ -14,14 +14,24 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import sqlalchemy as sa
 from openpyxl import Workbook
 from sqlalchemy.engine import Connection
 
-from . import forms, messages, moderation, moderation_register, ui
+from . import (
+    feedback,
+    forms,
+    ingest,
+    messages,
+    moderation,
+    moderation_form,
+    moderation_ingest,
+    moderation_register,
+    ui,
+)
 from . import register as reg
 from .allocation import (
     HOW_FILE,
@@ -63,6 +73,9 @@ from .roster import (
     load_roster,
 )
 from .workbook.tables import add_sheet_table, write_blank_table
+
+if TYPE_CHECKING:
+    from .metrics import Targets
 
 log = logging.getLogger("caseaudit")
 
@@ -1145,6 +1158,429 @@ def remind_month(ctx: Context, month: str, *, force: bool = False) -> Result:
 # ---------------------------------------------------------------------------------------------------------------
 # ingest and check
 # ---------------------------------------------------------------------------------------------------------------
+def _audit_book(ctx: Context, conn: Connection) -> ingest.AuditBook:
+    return ingest.AuditBook.load(conn, ctx.framework, ctx.config.data.get("validation", {}))
+
+
+def ingest_inbox(ctx: Context, month: str | None = None) -> Result:
+    """``caseaudit ingest``: read every file in the audits inbox, give each one outcome, raise safeguarding alerts at
+    once, share accepted audits, feed back on returned and flagged ones, and write the manifest and QA workbook."""
+    require_inboxes(ctx.config)
+    filed = str(Month.parse(month)) if month else str(Month.of(ctx.clock.today))
+    folder = ctx.config.inbox("audits")
+    result = Result("ingest")
+    with writing(ctx, "ingest", {"month": filed}) as run:
+        conn = run.conn
+        book = _audit_book(ctx, conn)
+        entries = ingest.gather(conn, "audits", folder)
+        ingest.check_audits(entries, book)
+        standing = ingest.standing_versions(
+            conn, [e.audit_id for e in entries if e.outcome in ("accepted", "returned")]
+        )
+        displaced = ingest.settle_versions(entries, standing)
+        seen_at = ctx.clock.now_iso()
+        ingest.record_submissions(conn, run.run_id, "audits", filed, entries, seen_at)
+        ingest.record_audits(conn, entries, displaced, seen_at)
+        timestamp = ctx.clock.timestamp()
+        out = ctx.config.output_dir
+        people = feedback.People.load(conn)
+        outbox = Outbox(out)
+        env = _notice_env(ctx)
+        sender = _sender_from_register(ctx, conn)
+        organisation = str(ctx.config.data["organisation"]["name"])
+        with run.staging.batch():
+            alerts = _raise_alerts(ctx, run, entries, people, outbox, env, sender, organisation, timestamp)
+            shared = _share_accepted(ctx, run, entries, people, outbox, env, sender, organisation)
+            fed_back = _feed_back(ctx, run, entries, people, outbox, env, sender, organisation)
+            manifest = ingest.manifest_path(out, filed, "audits", timestamp)
+            run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
+            validation = _validation_workbook(conn, out, filed)
+            run.staging.write_bytes(validation, _validation_bytes(conn, filed))
+            outbox.write(run.staging)
+            _flush_notices(conn)
+        tally = ingest.counts(entries)
+        run.inputs = {"audits_inbox": {k: v for k, v in tally.items() if v}, "files": len(entries)}
+        new_problems = [e for e in entries if not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS]
+    result.attention = alerts
+    result.lines = _summary_lines(entries, tally)
+    result.lines.append(
+        f"Shared {shared} accepted audit(s); feedback for {fed_back} audit(s); manifest {manifest.name}; "
+        f"QA workbook {validation.name}."
+    )
+    result.outputs = [manifest, validation]
+    result.data = {"counts": tally, "entries": entries, "alerts": len(alerts)}
+    if new_problems:
+        result.exit_code = EXIT_DATAERR
+    return result
+
+
+def _summary_lines(entries: Sequence[ingest.Entry], tally: dict[str, int]) -> list[str]:
+    parts = ", ".join(f"{n} {name}" for name, n in tally.items())
+    lines = [f"Files seen: {len(entries)} ({parts})."]
+    for e in entries:
+        if not e.known and e.outcome in ("returned", "rejected"):
+            lines.append(f"  {e.outcome}: {e.rel}: [{';'.join(e.codes[:3])}] {e.message} {_first_fix(e)}".rstrip())
+    return lines
+
+
+def _first_fix(entry: ingest.Entry) -> str:
+    if entry.problems:
+        return entry.problems[0].fix
+    return messages.fix(entry.codes[0]) if entry.codes and entry.codes[0] in messages.CATALOGUE else ""
+
+
+def _day(day: date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else ""
+
+
+def _audit_context(check: ingest.AuditCheck, organisation: str) -> dict[str, object]:
+    pre = check.allocation["prefilled"] or {}
+    return {
+        **{k: pre.get(k, "") for k in ("case_ref", "team", "service", "social_worker", "team_manager")},
+        **{k: pre.get(k, "") for k in ("service_manager", "auditor_name")},
+        "due_date": _day(check.allocation["due_date"]),
+        "audit_month_label": Month.parse(check.month).label,
+        "organisation": organisation,
+    }
+
+
+def _raise_alerts(
+    ctx: Context,
+    run: Run,
+    entries: Sequence[ingest.Entry],
+    people: feedback.People,
+    outbox: Outbox,
+    env: Any,
+    sender: str,
+    organisation: str,
+    timestamp: str,
+) -> list[str]:
+    """Guidance section 3: a safeguarding concern marked Yes raises an alert at once, whatever else is wrong with
+    the form, once per audit: the URGENT workbook of its audit month and a notice to SW, TM and SM."""
+    candidates = [e for e in entries if e.check is not None and e.check.safeguarding and not e.known]
+    if not candidates:
+        return []
+    raised = {
+        row[0]
+        for row in run.conn.execute(
+            sa.select(reg.alerts.c.audit_id).where(reg.alerts.c.audit_id.in_({e.audit_id for e in candidates}))
+        )
+    }
+    lines: list[str] = []
+    by_month: dict[str, list[tuple[object, ...]]] = {}
+    made_at = ctx.clock.now_iso()
+    for e in candidates:
+        if e.audit_id in raised or e.check is None:
+            continue
+        raised.add(e.audit_id)
+        check = e.check
+        pre = check.allocation["prefilled"] or {}
+        detail = check.answers.get("safeguarding_detail") or ""
+        run.conn.execute(
+            sa.insert(reg.alerts).values(
+                audit_id=e.audit_id, submission_id=e.submission_id, month=check.month, file=e.rel, raised_at=made_at
+            )
+        )
+        by_month.setdefault(check.month, []).append(
+            (
+                e.audit_id,
+                check.case_ref,
+                pre.get("team", ""),
+                pre.get("service", ""),
+                pre.get("social_worker", ""),
+                pre.get("team_manager", ""),
+                pre.get("service_manager", ""),
+                pre.get("auditor_name", ""),
+                check.answers.get("date_completed") or "",
+                e.rel,
+                detail or "(nothing recorded on the form: contact the auditor now)",
+            )
+        )
+        who = people.case_people(check.case_ref)
+        qa = people.get(ctx.config.data["people"].get("qa_officer"))
+        notice = render_notice(
+            env,
+            "alert_safeguarding",
+            "alert",
+            feedback.addresses(who["social_worker"], who["team_manager"], who["service_manager"]),
+            feedback.addresses(qa),
+            detail=detail,
+            **_audit_context(check, organisation),
+        )
+        eml = (
+            ctx.config.output_dir
+            / check.month
+            / "alerts"
+            / f"URGENT-safeguarding-{feedback.safe_name(check.case_ref)}-{timestamp}.eml"
+        )
+        _stage(run, outbox, check.month, eml, notice, sender, made_at)
+        _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
+        lines.append(messages.text("IN110", audit_id=e.audit_id, case_ref=check.case_ref) + f" File: {e.rel}.")
+    for month, rows in sorted(by_month.items()):
+        final = ctx.config.output_dir / month / f"URGENT-safeguarding-{timestamp}.xlsx"
+        run.staging.write_bytes(final, feedback.urgent_workbook(month, rows))
+        lines.append(messages.text("IN111", count=len(rows), file=final))
+    return lines
+
+
+def _stage(run: Run, outbox: Outbox, month: str, eml: Path, notice: Any, sender: str, made_at: str) -> None:
+    """``notify.stage_notice`` with the fast message builder (see ``feedback.eml_bytes``)."""
+    run.staging.write_bytes(eml, feedback.eml_bytes(notice, sender, made_at))
+    outbox.add(month, notice, eml, made_at)
+
+
+def _log_notice(conn: Connection, notice: Any, month: str, audit_id: str, eml: Path, made_at: str) -> None:
+    """Queue a ``notices`` row; :func:`_flush_notices` writes the queue in one statement."""
+    _NOTICE_ROWS.setdefault(id(conn), []).append(
+        dict(
+            kind=notice.kind,
+            month=month,
+            audit_id=audit_id,
+            to_addr="; ".join(notice.to),
+            cc_addr="; ".join(notice.cc),
+            subject=notice.subject,
+            file=str(eml),
+            made_at=made_at,
+        )
+    )
+
+
+def _flush_notices(conn: Connection) -> None:
+    rows = _NOTICE_ROWS.pop(id(conn), [])
+    if rows:
+        conn.execute(sa.insert(reg.notices), rows)
+
+
+_NOTICE_ROWS: dict[int, list[dict[str, Any]]] = {}
+
+
+def _share_accepted(
+    ctx: Context,
+    run: Run,
+    entries: Sequence[ingest.Entry],
+    people: feedback.People,
+    outbox: Outbox,
+    env: Any,
+    sender: str,
+    organisation: str,
+) -> int:
+    """Appendix 1, "Sharing the audit": one notice with the workbook attached per accepted version."""
+    made_at = ctx.clock.now_iso()
+    qa = people.get(ctx.config.data["people"].get("qa_officer"))
+    count = 0
+    for e in entries:
+        if e.outcome != "accepted" or e.check is None or e.known:
+            continue
+        check = e.check
+        who = people.case_people(check.case_ref)
+        took_part = str(check.answers.get("sw_participation") or "") in ("In person", "Phone or video")
+        previous_tm = who["previous_team_manager"] if check.reallocated else None
+        to = feedback.addresses(who["team_manager"], who["service_manager"], who["cp_iro"], qa)
+        cc = feedback.addresses(who["social_worker"] if took_part else None, previous_tm)
+        notice = render_notice(
+            env,
+            "ingest_shared",
+            "shared",
+            to,
+            cc,
+            overall_grade=check.overall_grade or "",
+            date_completed=_day(check.date_completed),
+            late=check.late,
+            action_count=len(check.answers.get("actions", [])),
+            previous_team_manager=previous_tm.name if previous_tm else "",
+            recipients="; ".join(to + cc),
+            **_audit_context(check, organisation),
+        )
+        stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
+        attached = ingest.form_bytes(e)
+        notice.attachments.append((f"{check.month}_{feedback.safe_name(check.case_ref)}.xlsx", attached))
+        eml = ctx.config.output_dir / check.month / "shared" / f"{stem}-shared.eml"
+        _stage(run, outbox, check.month, eml, notice, sender, made_at)
+        _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
+        count += 1
+    return count
+
+
+def _feed_back(
+    ctx: Context,
+    run: Run,
+    entries: Sequence[ingest.Entry],
+    people: feedback.People,
+    outbox: Outbox,
+    env: Any,
+    sender: str,
+    organisation: str,
+) -> int:
+    """A feedback workbook and notice to the auditor for each returned audit and each accepted one with warnings."""
+    made_at = ctx.clock.now_iso()
+    count = 0
+    for e in entries:
+        if e.known or e.check is None or not e.problems or e.outcome not in ("returned", "accepted", "superseded"):
+            continue
+        check = e.check
+        stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
+        book = feedback.feedback_workbook(e.rel, e.audit_id, check.case_ref, e.outcome, e.problems)
+        final = ctx.config.output_dir / check.month / "feedback" / f"{stem}-feedback.xlsx"
+        run.staging.write_bytes(final, book)
+        auditor = people.get(check.allocation["staff_id"])
+        notice = render_notice(
+            env,
+            "ingest_feedback",
+            "feedback",
+            feedback.addresses(auditor),
+            (),
+            returned=e.outcome == "returned",
+            file=e.rel,
+            standing=e.standing,
+            problems=[
+                {
+                    "severity": p.severity,
+                    "where": feedback.where_in_form(p),
+                    "found": feedback.shown(p.found),
+                    "message": p.message,
+                    "fix": p.fix,
+                }
+                for p in e.problems
+            ],
+            **_audit_context(check, organisation),
+        )
+        notice.attachments.append((final.name, book))
+        eml = final.with_suffix(".eml")
+        _stage(run, outbox, check.month, eml, notice, sender, made_at)
+        _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
+        count += 1
+    return count
+
+
+def _validation_workbook(conn: Connection, out: Path, filed: str) -> Path:
+    return out / filed / f"validation-{filed}.xlsx"
+
+
+def _validation_bytes(conn: Connection, filed: str) -> bytes:
+    """QA's view of the month's audits inbox: a summary sentence, outcome counts, one row per problem."""
+    subs = conn.execute(
+        sa.select(
+            reg.submissions.c.id,
+            reg.submissions.c.path,
+            reg.submissions.c.outcome,
+            reg.submissions.c.audit_id,
+            reg.submissions.c.codes,
+            reg.submissions.c.message,
+        ).where(reg.submissions.c.inbox == "audits", reg.submissions.c.filed_month == filed)
+    ).all()
+    tally = dict.fromkeys(ingest.OUTCOMES, 0)
+    for s in subs:
+        tally[s.outcome] = tally.get(s.outcome, 0) + 1
+    read = {s.audit_id for s in subs if s.audit_id and s.outcome in ("accepted", "superseded", "returned")}
+    accepted = {s.audit_id for s in subs if s.audit_id and s.outcome in ("accepted", "superseded")}
+    summary = feedback.summary_sentence(len(read), len(accepted), len(read - accepted), tally["rejected"])
+    cases: dict[str, str] = {
+        row.audit_id: row.case_ref
+        for row in conn.execute(sa.select(reg.allocations.c.audit_id, reg.allocations.c.case_ref))
+    }
+    by_sub = {s.id: s for s in subs}
+    rows: list[tuple[object, ...]] = []
+    problem_rows = conn.execute(
+        sa.select(reg.problems).where(reg.problems.c.submission_id.in_(list(by_sub))).order_by(reg.problems.c.id)
+    ).all()
+    with_problems = set()
+    for p in problem_rows:
+        s = by_sub[p.submission_id]
+        with_problems.add(s.id)
+        rows.append(
+            (
+                s.path,
+                s.outcome,
+                s.audit_id or "",
+                cases.get(s.audit_id, ""),
+                p.code,
+                p.severity,
+                p.sheet,
+                p.cell,
+                p.field,
+                p.found or "",
+                p.message,
+                p.fix,
+            )
+        )
+    for s in subs:
+        if s.id not in with_problems and s.outcome in ("rejected", "ignored", "duplicate"):
+            code = (s.codes or "").split(";")[0]
+            severity = messages.CATALOGUE[code].severity if code in messages.CATALOGUE else ""
+            fix = messages.fix(code) if code in messages.CATALOGUE else ""
+            rows.append(
+                (
+                    s.path,
+                    s.outcome,
+                    s.audit_id or "",
+                    cases.get(s.audit_id, ""),
+                    code,
+                    severity,
+                    "",
+                    "",
+                    "",
+                    "",
+                    s.message,
+                    fix,
+                )
+            )
+    return feedback.validation_workbook(filed, summary, tally, rows)
+
+
+def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
+    """``caseaudit check``: validate forms and print the feedback. Reads the register without writing to it or
+    taking the lock (so it works while a run is in progress); sends no alerts; exit 65 when a form has errors."""
+    folder = ctx.config.inbox("audits")
+    if files:
+        paths = [Path(f) for f in files]
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise ConfigError("IN120", path=str(missing[0]))
+    else:
+        require_inboxes(ctx.config)
+        paths = ingest.list_files(folder)
+    with ctx.register.reader() as conn:
+        book = _audit_book(ctx, conn)
+        entries = ingest.gather(None, "audits", folder, paths)
+        for entry in entries:
+            if entry.pending:
+                ingest.check_audit_safely(entry, book)
+        concerns = {e.audit_id for e in entries if e.check is not None and e.check.safeguarding}
+        alerts = reg.alerts
+        raised: dict[str, str] = {
+            row.audit_id: row.raised_at
+            for row in conn.execute(
+                sa.select(alerts.c.audit_id, alerts.c.raised_at).where(alerts.c.audit_id.in_(concerns))
+            )
+        }
+    result = Result("check")
+    for e in entries:
+        if e.check is not None and e.check.safeguarding:
+            if e.audit_id in raised:
+                line = messages.render(
+                    "IN112", audit_id=e.audit_id, case_ref=e.check.case_ref, date=str(raised[e.audit_id])[:10]
+                )
+            else:
+                line = messages.render("IN110", audit_id=e.audit_id, case_ref=e.check.case_ref)
+            result.attention.append(f"{line} File: {e.rel}.")
+    for e in entries:
+        result.lines.append(f"{e.rel}: {e.outcome.upper()}" + (f" [{';'.join(e.codes)}]" if e.codes else ""))
+        if e.problems:
+            for p in e.problems:
+                result.lines.append(f"  - {p.severity}: {p.where}")
+                result.lines.append(f"    What we found: {feedback.shown(p.found, 120) if p.found else '(blank)'}")
+                result.lines.append(f"    What is wrong: {p.message}")
+                result.lines.append(f"    How to fix: {p.fix}")
+        elif e.outcome in ("rejected", "ignored", "duplicate"):
+            result.lines.append(f"  {e.message} {_first_fix(e)}".rstrip())
+    tally = ingest.counts(entries)
+    result.lines.append(
+        f"Checked {len(entries)} file(s): " + ", ".join(f"{n} {k}" for k, n in tally.items() if n) + "."
+    )
+    result.data = {"entries": entries, "counts": tally}
+    if any(e.outcome in ("rejected", "returned") for e in entries):
+        result.exit_code = EXIT_DATAERR
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1176,8 +1612,9 @@ def moderate(
     note: str | None = None,
     grade: str | None = None,
 ) -> Result:
-    """``caseaudit moderate``: draw (or top up) the month's sample, apply --add/--remove, or record an escalation's
-    outcome with --resolve. Each run considers audits accepted since the last one."""
+    """``caseaudit moderate``: read returned moderation forms, apply --add/--remove, draw (or top up) the month's
+    sample, make moderation forms and notices, remind moderators; or, with --resolve, record an escalation's outcome.
+    Each run considers audits accepted since the last one."""
     the_month = str(Month.parse(month))
     if (note is not None or grade is not None) and not resolve:
         raise ModerationError("MOD016")
@@ -1185,20 +1622,25 @@ def moderate(
         raise ModerationError("MOD005", audit_id=add)
     policy = moderation_policy(ctx.config, ctx.framework)
     settings = ctx.config.section("moderation")
-    people = ctx.config.section("people")
-    moderators = [str(m) for m in people.get("moderators", [])]
+    people_settings = ctx.config.section("people")
+    moderators = [str(m) for m in people_settings.get("moderators", [])]
     due = moderation.moderation_due_date(ctx.clock.today, int(settings["due_days"]))
     now = ctx.clock.now_iso()
     user = _user()
     arguments = {"month": the_month, "add": add, "remove": remove, "resolve": resolve, "grade": grade}
     result = Result("moderate")
-    with writing(ctx, "moderate", arguments) as run:
-        if resolve:
+    if resolve:
+        with writing(ctx, "moderate", arguments) as run:
             done = moderation_register.resolve_escalation(run.conn, ctx.framework, resolve, note or "", grade, now=now)
-            result.data["resolved"] = done
-            final = f"; the final grade of audit {done['audit_id']} is now {done['grade']}" if done["grade"] else ""
-            result.lines.append(f"Escalation {done['escalation_id']} ({done['kind']}) recorded as resolved{final}.")
-            return result
+            _resolution_notice(ctx, run, done, note or "")
+        result.data["resolved"] = done
+        final = f"; the final grade of audit {done['audit_id']} is now {done['grade']}" if done["grade"] else ""
+        result.lines.append(f"Escalation {done['escalation_id']} ({done['kind']}) recorded as resolved{final}.")
+        return result
+    require_inboxes(ctx.config)
+    with writing(ctx, "moderate", arguments) as run:
+        kit = _ModerationKit.open(ctx, run)
+        entries = _ingest_moderation_forms(ctx, run, kit, the_month, result)
         if remove:
             moderation_register.remove_audit(run.conn, the_month, remove.strip(), now=now, user=user, run_id=run.run_id)
             result.lines.append(f"Audit {remove.strip()} removed from the moderation sample for {the_month}.")
@@ -1211,15 +1653,27 @@ def moderate(
                 if added.added
                 else f"Audit {add.strip()} was already in the moderation sample for {the_month}."
             )
+        moderation_register.assign_missing(run.conn, the_month, moderators, due)
         drawn = moderation_register.draw_sample(
             run.conn, the_month, policy, moderators, due, now=now, user=user, run_id=run.run_id
         )
+        made = _make_moderation_forms(ctx, run, kit, the_month, result)
+        reminded = _remind_moderators(ctx, run, kit, the_month, int(settings["reminder_days_before"]))
+        kit.outbox.write(run.staging)
         sample = moderation_register.load_sample(run.conn, the_month)
+        moderated = {
+            r[0]
+            for r in run.conn.execute(sa.select(reg.moderations.c.audit_id).where(reg.moderations.c.current.is_(True)))
+        }
+        run.inputs = {"moderation_inbox": ingest.counts(entries) if entries else {}, "sampled": len(sample)}
     sampled = [r for r in sample if r.status == moderation.SAMPLED]
     result.data.update(
         {
             "month": the_month,
             "drawn": drawn.added,
+            "forms": made,
+            "reminders": reminded,
+            "entries": entries,
             "sample": [
                 {
                     "audit_id": r.audit_id,
@@ -1227,21 +1681,441 @@ def moderate(
                     "moderator_id": r.moderator_id,
                     "due_date": r.due_date.isoformat() if r.due_date else None,
                     "status": r.status,
+                    "form_file": r.form_file,
+                    "moderated": r.audit_id in moderated,
                 }
                 for r in sample
             ],
         }
     )
     result.lines.append(
-        f"Moderation sample for {the_month}: {len(sampled)} audits ({len(drawn.added)} drawn on this run)."
+        f"Moderation sample for {the_month}: {len(sampled)} audits ({len(drawn.added)} drawn on this run, "
+        f"{sum(1 for r in sampled if r.audit_id in moderated)} moderated); {len(made)} moderation form(s) made, "
+        f"{len(reminded)} reminder(s)."
     )
     for row in sampled:
-        result.lines.append(
-            f"  {row.audit_id}  {row.reason:<8} moderator {row.moderator_id or '(none)'}  due {row.due_date}"
-        )
+        state = "moderated" if row.audit_id in moderated else f"due {row.due_date}"
+        result.lines.append(f"  {row.audit_id}  {row.reason:<8} moderator {row.moderator_id or '(none)'}  {state}")
     for audit_id in sorted({r.audit_id for r in sampled if not r.moderator_id}):
         result.attention.append(messages.render("MOD020", audit_id=audit_id, month=the_month))
+    result.attention += kit.attention
+    if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
+        result.exit_code = EXIT_DATAERR
     return result
+
+
+@dataclass
+class _ModerationKit:
+    """What the moderation steps of one run share: people, the outbox, notice templates, the sender."""
+
+    people: feedback.People
+    outbox: Outbox
+    env: Any
+    sender: str
+    organisation: str
+    password: str
+    hos_quality_assurance: str | None
+    qa_officer: Any
+    attention: list[str] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, ctx: Context, run: Run) -> _ModerationKit:
+        people = feedback.People.load(run.conn)
+        data = ctx.config.data
+        return cls(
+            people=people,
+            outbox=Outbox(ctx.config.output_dir),
+            env=template_env(ctx.config.template("notices", "notices")),
+            sender=_sender_from_register(ctx, run.conn),
+            organisation=str(data["organisation"]["name"]),
+            password=forms.form_password(ctx.config),
+            hos_quality_assurance=str(data["people"].get("hos_quality_assurance") or "") or None,
+            qa_officer=people.get(data["people"].get("qa_officer")),
+        )
+
+    def notice(
+        self,
+        ctx: Context,
+        run: Run,
+        template: str,
+        kind: str,
+        to: list[str],
+        cc: list[str],
+        month: str,
+        audit_id: str,
+        eml: Path,
+        attachments: Sequence[tuple[str, bytes]],
+        context: dict[str, object],
+    ) -> None:
+        notice = render_notice(self.env, template, kind, to, cc, organisation=self.organisation, **context)
+        notice.attachments.extend(attachments)
+        made_at = ctx.clock.now_iso()
+        stage_notice(run.staging, self.outbox, month, eml, notice, self.sender, made_at)
+        run.conn.execute(
+            sa.insert(reg.notices).values(
+                kind=notice.kind,
+                month=month,
+                audit_id=audit_id,
+                to_addr="; ".join(notice.to),
+                cc_addr="; ".join(notice.cc),
+                subject=notice.subject,
+                file=eml.relative_to(ctx.config.output_dir).as_posix(),
+                made_at=made_at,
+            )
+        )
+
+
+def _resolution_notice(ctx: Context, run: Run, done: dict[str, Any], note: str) -> None:
+    """The Head of Service's decision goes to the auditor and the case's team manager, as the moderation outcome
+    did (guidance section 2: the outcome is shared with them)."""
+    kit = _ModerationKit.open(ctx, run)
+    facts = moderation_register.audit_facts(run.conn, audit_ids=[done["audit_id"]])
+    if not facts:
+        return
+    audit = facts[0]
+    who = kit.people.case_people(audit.case_ref)
+    recipients = [p for p in (kit.people.get(audit.auditor_id), who["team_manager"]) if p]
+    eml = _moderation_folder(ctx, audit.month) / "notices" / f"{done['escalation_id']}-resolved.eml"
+    kit.notice(
+        ctx,
+        run,
+        "moderation_resolved",
+        "escalation_resolved",
+        feedback.addresses(*recipients),
+        feedback.addresses(kit.qa_officer),
+        audit.month,
+        audit.audit_id,
+        eml,
+        [],
+        {
+            **_moderation_context(audit),
+            "recipients_names": " and ".join(p.name for p in recipients) or "colleague",
+            "escalation_id": done["escalation_id"],
+            "escalation_kind": done["kind"],
+            "final_grade": done["grade"] or "",
+            "note": note.strip(),
+        },
+    )
+    kit.outbox.write(run.staging)
+
+
+def _moderation_context(facts: moderation_register.AuditFacts) -> dict[str, object]:
+    pre = facts.prefilled
+    return {
+        "audit_id": facts.audit_id,
+        "case_ref": facts.case_ref,
+        "team": pre.get("team", ""),
+        "service": pre.get("service", ""),
+        "auditor_name": facts.auditor_name,
+        "team_manager": pre.get("team_manager", ""),
+        "audit_month_label": Month.parse(facts.month).label,
+    }
+
+
+def _shown_date(value: object) -> str:
+    """A date as people in England read it (31/10/2026); other text as it is."""
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return f"{date.fromisoformat(value[:10]):%d/%m/%Y}"
+        except ValueError:
+            return value
+    return "" if value is None else str(value)
+
+
+def _moderation_folder(ctx: Context, month: str) -> Path:
+    return ctx.config.output_dir / month / "moderation"
+
+
+def _ingest_moderation_forms(
+    ctx: Context, run: Run, kit: _ModerationKit, filed: str, result: Result
+) -> list[ingest.Entry]:
+    """Every file in the moderation inbox gets one outcome (the ingest stage's accounting, safety checks and
+    manifest); accepted forms are merged into the register, with outcome and escalation notices."""
+    conn = run.conn
+    folder = ctx.config.inbox("moderation")
+    book = moderation_ingest.ModerationBook.load(conn, ctx.framework, ctx.config.data.get("validation", {}))
+    entries = ingest.gather(conn, "moderation", folder)
+    if not entries:
+        return entries
+    pending = [e for e in entries if e.pending]
+    for entry in ui.progress(pending, "Reading moderation forms", total=len(pending)):
+        moderation_ingest.check_moderation_safely(entry, book)
+    ordered = moderation_ingest.in_order(entries)
+    latest = {e.audit_id: e for e in ordered}
+    for e in ordered:
+        if latest[e.audit_id] is not e:
+            e.outcome = "superseded"
+            e.codes.append("MOD031")
+            e.message = messages.text("MOD031", audit_id=e.audit_id, other=latest[e.audit_id].rel)
+    seen_at = ctx.clock.now_iso()
+    ingest.record_submissions(conn, run.run_id, "moderation", filed, entries, seen_at)
+    m = reg.moderations
+    for e in ordered:
+        check = e.check
+        assert isinstance(check, moderation_ingest.ModerationCheck) and e.submission_id is not None
+        previous = conn.execute(
+            sa.select(m.c.submission_id).where(m.c.audit_id == e.audit_id, m.c.current.is_(True))
+        ).scalar_one_or_none()
+        recorded = moderation_register.record_moderation(
+            conn,
+            ctx.framework,
+            e.audit_id,
+            check.answers,
+            submission_id=e.submission_id,
+            hos_quality_assurance=kit.hos_quality_assurance,
+            now=seen_at,
+            moderator_id=check.moderator_id,
+            moderation_date=check.moderation_date,
+        )
+        if previous is not None:
+            conn.execute(
+                sa.update(reg.submissions)
+                .where(reg.submissions.c.id == previous)
+                .values(outcome="superseded", message=messages.text("MOD031", audit_id=e.audit_id, other=e.rel))
+            )
+        if e.outcome == "accepted":
+            _moderation_outcome_notices(ctx, run, kit, e, recorded)
+    _moderation_feedback(ctx, run, kit, entries)
+    manifest = ingest.manifest_path(ctx.config.output_dir, filed, "moderation", ctx.clock.timestamp())
+    run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
+    result.outputs.append(manifest)
+    tally = ingest.counts(entries)
+    result.lines += [line.replace("Files seen", "Moderation files seen", 1) for line in _summary_lines(entries, tally)]
+    result.lines.append(f"Moderation manifest: {manifest.name}.")
+    return entries
+
+
+def _moderation_outcome_notices(
+    ctx: Context, run: Run, kit: _ModerationKit, entry: ingest.Entry, recorded: moderation_register.RecordedModeration
+) -> None:
+    """Guidance section 2: the outcome goes to the auditor and the case's team manager; guidance section 3: each
+    escalation goes to its Head of Service with the form."""
+    facts, outcome = recorded.audit, recorded.outcome
+    check = entry.check
+    assert isinstance(check, moderation_ingest.ModerationCheck)
+    answers = check.answers
+    who = kit.people.case_people(facts.case_ref)
+    auditor = kit.people.get(facts.auditor_id)
+    moderator = kit.people.get(check.moderator_id)
+    titles = {s.number: s.short for s in ctx.framework.sections}
+    changed = [
+        {
+            "number": n,
+            "title": titles[n],
+            "auditor": a.name if a else "(none)",
+            "moderated": b.name if b else "(none)",
+        }
+        for n, (a, b) in sorted(outcome.changed_sections.items())
+    ]
+    escalations = {e["kind"]: e for e in recorded.escalations}
+    context: dict[str, object] = {
+        **_moderation_context(facts),
+        "moderator_name": answers.get("moderator_name") or (moderator.name if moderator else ""),
+        "auditor_grade": outcome.auditor_overall.name if outcome.auditor_overall else "(none)",
+        "moderated_grade": outcome.moderated_overall.name if outcome.moderated_overall else "(none)",
+        "direction": outcome.direction,
+        "changed_sections": changed,
+        "rationale": answers.get("m_rationale") or "",
+        "actions_comment": answers.get("m_actions_comment") or "",
+        "grade_agreed": outcome.grade_agreed,
+        "actions_agreed": outcome.actions_agreed,
+        "grade_escalation": escalations.get("grade", {}).get("escalation_id", "see the report"),
+        "actions_escalation": escalations.get("actions", {}).get("escalation_id", "see the report"),
+        "additional_actions": [
+            {"action": a.action, "owner": a.owner, "due": _shown_date(a.due_date)} for a in outcome.additional_actions
+        ],
+    }
+    folder = _moderation_folder(ctx, facts.month) / "notices"
+    stem = f"{facts.month}_{feedback.safe_name(facts.case_ref)}_{entry.submission_id}"
+    recipients = [p for p in (auditor, who["team_manager"]) if p]
+    kit.notice(
+        ctx,
+        run,
+        "moderation_outcome",
+        "moderation_outcome",
+        feedback.addresses(*recipients),
+        feedback.addresses(kit.qa_officer),
+        facts.month,
+        facts.audit_id,
+        folder / f"{stem}-outcome.eml",
+        [],
+        {**context, "recipients_names": " and ".join(p.name for p in recipients) or "colleague"},
+    )
+    form = [(entry.path.name, entry.data)] if entry.data else []
+    for escalation in recorded.escalations:
+        head = kit.people.get(escalation["to_staff_id"])
+        if head is None or not head.email:
+            code = "MOD021" if escalation["kind"] == moderation.ESCALATION_GRADE else "MOD022"
+            kit.attention.append(
+                messages.render(
+                    code, escalation_id=escalation["escalation_id"], audit_id=facts.audit_id, case_ref=facts.case_ref
+                )
+            )
+            continue
+        kit.notice(
+            ctx,
+            run,
+            "moderation_escalation",
+            "escalation",
+            [head.email],
+            feedback.addresses(kit.qa_officer),
+            facts.month,
+            facts.audit_id,
+            folder / f"{escalation['escalation_id']}-escalation.eml",
+            form,
+            {
+                **context,
+                "head_of_service": head.name,
+                "escalation_id": escalation["escalation_id"],
+                "escalation_kind": escalation["kind"],
+            },
+        )
+
+
+def _moderation_feedback(ctx: Context, run: Run, kit: _ModerationKit, entries: Sequence[ingest.Entry]) -> None:
+    """A feedback workbook and notice to the moderator for each returned form and each accepted one with warnings."""
+    for e in entries:
+        check = e.check
+        if e.known or not isinstance(check, moderation_ingest.ModerationCheck) or not e.problems:
+            continue
+        facts = check.audit
+        stem = f"{facts.month}_{feedback.safe_name(facts.case_ref)}_{e.submission_id}"
+        book = feedback.feedback_workbook(e.rel, e.audit_id, facts.case_ref, e.outcome, e.problems)
+        final = _moderation_folder(ctx, facts.month) / "feedback" / f"{stem}-feedback.xlsx"
+        run.staging.write_bytes(final, book)
+        moderator = kit.people.get(check.moderator_id)
+        kit.notice(
+            ctx,
+            run,
+            "moderation_feedback",
+            "moderation_feedback",
+            feedback.addresses(moderator),
+            [],
+            facts.month,
+            facts.audit_id,
+            final.with_suffix(".eml"),
+            [(final.name, book)],
+            {
+                **_moderation_context(facts),
+                "moderator_name": check.answers.get("moderator_name") or (moderator.name if moderator else "colleague"),
+                "returned": e.outcome == "returned",
+                "file": e.rel,
+                "problems": [
+                    {
+                        "severity": p.severity,
+                        "where": p.where,
+                        "found": feedback.shown(p.found),
+                        "message": p.message,
+                        "fix": p.fix,
+                    }
+                    for p in e.problems
+                ],
+            },
+        )
+
+
+def _make_moderation_forms(ctx: Context, run: Run, kit: _ModerationKit, month: str, result: Result) -> list[str]:
+    """One moderation form per sampled audit with a moderator and no form yet, and the request to the moderator."""
+    t = reg.moderation_sample
+    rows = [
+        r
+        for r in moderation_register.load_sample(run.conn, month)
+        if r.status == moderation.SAMPLED and r.moderator_id and not r.form_file
+    ]
+    if not rows:
+        return []
+    facts = {f.audit_id: f for f in moderation_register.audit_facts(run.conn, audit_ids=[r.audit_id for r in rows])}
+    made: list[str] = []
+    for row in rows:
+        audit = facts.get(row.audit_id)
+        if audit is None:
+            continue
+        prefilled = moderation_form.prefilled_values(ctx.framework, audit.prefilled, audit.answers)
+        data = forms.render_moderation_form(
+            ctx.framework,
+            kit.organisation,
+            {name: value for name, value in prefilled.items() if value is not None},
+            {
+                "audit_id": audit.audit_id,
+                "month": audit.month,
+                "case_ref": audit.case_ref,
+                "auditor_id": row.moderator_id,
+            },
+            moderation_form.auditor_actions(audit.answers),
+            password=kit.password,
+        )
+        path = _moderation_folder(ctx, month) / forms.moderation_filename(month, audit.case_ref)
+        run.staging.write_bytes(path, data)
+        relative = path.relative_to(ctx.config.output_dir).as_posix()
+        run.conn.execute(sa.update(t).where(t.c.id == row.id).values(form_file=relative))
+        made.append(relative)
+        result.outputs.append(path)
+        moderator = kit.people.get(row.moderator_id)
+        if moderator is None or not moderator.email:
+            kit.attention.append(messages.render("MOD023", staff_id=row.moderator_id, audit_id=row.audit_id))
+            continue
+        kit.notice(
+            ctx,
+            run,
+            "moderation_request",
+            "moderation_request",
+            [moderator.email],
+            feedback.addresses(kit.qa_officer),
+            month,
+            audit.audit_id,
+            path.with_name(path.stem + "-request.eml"),
+            [(path.name, data)],
+            {
+                **_moderation_context(audit),
+                "moderator_name": moderator.name,
+                "due_date": f"{row.due_date:%d/%m/%Y}" if row.due_date else "",
+                "form_file": path.name,
+            },
+        )
+    return made
+
+
+def _remind_moderators(ctx: Context, run: Run, kit: _ModerationKit, month: str, days_before: int) -> list[str]:
+    """A reminder once the due date is near (or passed) for each form not yet returned; once per audit."""
+    moderated = {r[0] for r in run.conn.execute(sa.select(reg.moderations.c.audit_id))}
+    reminded = {
+        r[0]
+        for r in run.conn.execute(sa.select(reg.notices.c.audit_id).where(reg.notices.c.kind == "moderation_reminder"))
+    }
+    sent: list[str] = []
+    for row in moderation_register.load_sample(run.conn, month):
+        if row.status != moderation.SAMPLED or not row.form_file or not row.due_date or not row.moderator_id:
+            continue
+        if row.audit_id in moderated or row.audit_id in reminded:
+            continue
+        if not moderation.reminder_due(ctx.clock.today, row.due_date, days_before):
+            continue
+        moderator = kit.people.get(row.moderator_id)
+        facts = moderation_register.audit_facts(run.conn, audit_ids=[row.audit_id])
+        if moderator is None or not moderator.email or not facts:
+            continue
+        path = ctx.config.output_dir / row.form_file
+        kit.notice(
+            ctx,
+            run,
+            "moderation_reminder",
+            "moderation_reminder",
+            [moderator.email],
+            feedback.addresses(kit.qa_officer),
+            month,
+            row.audit_id,
+            path.with_name(path.stem + "-reminder.eml"),
+            [],
+            {
+                **_moderation_context(facts[0]),
+                "moderator_name": moderator.name,
+                "due_date": f"{row.due_date:%d/%m/%Y}",
+                "overdue": ctx.clock.today > row.due_date,
+                "form_file": path.name,
+            },
+        )
+        sent.append(row.audit_id)
+    return sent
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1252,6 +2126,76 @@ def moderate(
 # ---------------------------------------------------------------------------------------------------------------
 # report
 # ---------------------------------------------------------------------------------------------------------------
+def report_targets(config: Config) -> Targets:
+    """The configured targets and action RAG thresholds, each a share from 0 to 1."""
+    from .metrics import Targets  # pandas loads only for the commands that need it
+
+    targets = config.section("targets")
+    thresholds = config.section("actions")
+    for key, value in targets.items():
+        if not 0 <= value <= 1:
+            raise ConfigError("REP004", path=str(config.path), key=key, found=repr(value))
+    return Targets(
+        good_or_better=float(targets["good_or_better"]),
+        ri_or_better=float(targets["ri_or_better"]),
+        inadequate_at_most=float(targets["inadequate_at_most"]),
+        green_at_least=float(thresholds["green_at_least"]),
+        amber_at_least=float(thresholds["amber_at_least"]),
+    )
+
+
+def report_month(ctx: Context, month: Month, as_of: date | None = None, no_quotes: bool = False) -> Result:
+    """``caseaudit report``: the metrics JSON, the Excel report, the Word report and service packs, and the
+    learning themes for ``month``, all from one set of figures, judged at the report date D."""
+    from .reports import build, data, themes
+
+    report_date = ctx.clock.report_date(month, as_of)
+    targets = report_targets(ctx.config)
+    taxonomy = themes.load_taxonomy(ctx.config.template("themes", "themes.toml"))
+    template = ctx.config.template("word_report", "report_template.docx")
+    folder = ctx.config.output_dir / str(month)
+    arguments = {"month": str(month), "as_of": as_of.isoformat() if as_of else None, "no_quotes": no_quotes}
+    with writing(ctx, "report", arguments) as run:
+        register_data = data.load_month_data(run.conn, month)
+        made = build.build_month_reports(
+            register_data,
+            report_date=report_date,
+            targets=targets,
+            framework=ctx.framework,
+            taxonomy=taxonomy,
+            template=template,
+            organisation=ctx.config.organisation,
+            generated_on=ctx.clock.today,
+            no_quotes=no_quotes,
+        )
+        for name, blob in made.files.items():
+            run.staging.write_bytes(folder / name, blob)
+    v = made.metrics.values
+    result = Result("report", data={"metrics": v, "services": made.services})
+    result.outputs = [folder / name for name in made.files]
+    if not v["audits_allocated"]:
+        result.attention.append(messages.render("REP003", month=str(month)))
+    gob = v["overall_grade_counts"]["Outstanding"] + v["overall_grade_counts"]["Good"]
+    result.lines = [
+        messages.text(
+            "REP011",
+            completed=v["audits_completed"],
+            allocated=v["audits_allocated"],
+            completion=_share(v["completion_rate"]),
+            graded=v["audits_graded"],
+            gob=gob,
+            gob_rate=_share(v["good_or_better_rate"]),
+            alerts=v["safeguarding_alerts"],
+            overdue=v["actions_overdue"],
+        ),
+        messages.text("REP010", month=str(month), report_date=report_date.isoformat(), folder=str(folder)),
+        *(messages.text("REP012", file=name) for name in made.files),
+    ]
+    return result
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
 
 
 # ---------------------------------------------------------------------------------------------------------------

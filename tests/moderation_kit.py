@@ -100,7 +100,7 @@ def add_audit(
         "case_ref": case_ref,
         "case_type": "CIN",
         "service": service,
-        "team": "CIN North",
+        "team": "CIN North" if team_manager == "TM1" else "LAC East",
         "social_worker": "Sky Walker",
         "team_manager": names[team_manager],
         "service_manager": "Sam Mandel",

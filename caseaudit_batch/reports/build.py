@@ -1,0 +1,198 @@
+"""All of a month's report files from one :class:`RegisterData`: metrics once, then each writer (no register I/O).
+
+Returns file names (relative to ``output/YYYY-MM/``) with their bytes, so the caller stages them and a crash never
+leaves a partial report under its final name.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from ..clock import Month
+from ..framework import Framework
+from ..metrics import UNKNOWN, FollowupInput, Metrics, Targets, audit_frame, compute_metrics, followup_input
+from . import excel, word
+from .data import RegisterData
+from .themes import Tagger, Theme, ThemeSummary, summarise, tag_texts
+
+
+@dataclass
+class MonthReports:
+    metrics: Metrics
+    themes: ThemeSummary
+    files: dict[str, bytes]
+    services: list[str]
+
+
+def json_name(month: Month) -> str:
+    return f"metrics-{month}.json"
+
+
+def excel_name(month: Month) -> str:
+    return f"caseaudit-report-{month}.xlsx"
+
+
+def word_name(month: Month, service: str | None = None) -> str:
+    suffix = f"-{safe_name(service)}" if service else ""
+    return f"Monthly-Case-File-Audit-Report-{month}{suffix}.docx"
+
+
+def themes_name(month: Month) -> str:
+    return f"Learning-Themes-{month}.docx"
+
+
+def safe_name(text: str) -> str:
+    """Unsafe characters and spaces become ``_`` (as in form file names)."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", text.strip()).strip("_") or "service"
+
+
+def metrics_json(metrics: Metrics) -> bytes:
+    return (json.dumps(metrics.values, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def _themes(metrics: Metrics, tagged: pd.DataFrame, tagger: Tagger, no_quotes: bool) -> ThemeSummary:
+    sections = metrics.tables["sections"]
+    shares = {
+        int(str(s)[1:]): (None if g is None or g != g else float(g))
+        for s, g in zip(sections["Section"], sections["Good or better"], strict=True)
+    }
+    return summarise(tagged, tagger, metrics.month, section_good_or_better=shares, no_quotes=no_quotes)
+
+
+def build_month_reports(
+    data: RegisterData,
+    *,
+    report_date: date,
+    targets: Targets,
+    framework: Framework,
+    taxonomy: list[Theme],
+    template: Path,
+    organisation: str,
+    generated_on: date,
+    no_quotes: bool = False,
+) -> MonthReports:
+    month = data.month
+    label = month.label
+    frame = audit_frame(data, framework)
+    tagger = Tagger(taxonomy)
+    tagged = tag_texts(frame, tagger)  # the window's text, tagged once for every output
+    month_services = data.allocations.loc[data.allocations["month"] == str(month), "service"]
+    services = sorted({str(s) for s in month_services if isinstance(s, str) and s.strip() and s != UNKNOWN})
+    # The whole authority's follow-ups and the audits they refer to: a pack's follow-up may refer to an audit filed
+    # under another service (the case moved), and its movement is still known.
+    followups = followup_input(data, frame, framework)
+    job = _PackJob(data, frame, tagged, tagger, report_date, targets, framework, template, organisation, generated_on)
+    job.no_quotes = no_quotes
+    job.followups = followups
+    with _Packs(job, services) as packs:  # the service packs are made alongside the whole-service outputs
+        metrics = compute_metrics(
+            data,
+            report_date=report_date,
+            targets=targets,
+            framework=framework,
+            generated_on=generated_on,
+            frame=frame,
+            followups=followups,
+        )
+        themes = _themes(metrics, tagged, tagger, no_quotes)
+        files: dict[str, bytes] = {
+            json_name(month): metrics_json(metrics),
+            excel_name(month): excel.write_excel_report(metrics, themes, organisation=organisation, month_label=label),
+            word_name(month): word.write_word_report(
+                metrics, themes, template=template, organisation=organisation, month_label=label
+            ),
+            themes_name(month): word.write_learning_themes(
+                metrics, themes, template=template, organisation=organisation, month_label=label
+            ),
+        }
+        for service, blob in packs.results():
+            files[word_name(month, service)] = blob
+    return MonthReports(metrics=metrics, themes=themes, files=files, services=services)
+
+
+@dataclass
+class _PackJob:
+    """What every service pack needs; handed to worker processes by fork (nothing is pickled on the way in)."""
+
+    data: RegisterData
+    frame: pd.DataFrame
+    tagged: pd.DataFrame
+    tagger: Tagger
+    report_date: date
+    targets: Targets
+    framework: Framework
+    template: Path
+    organisation: str
+    generated_on: date
+    no_quotes: bool = False
+    followups: FollowupInput | None = None
+
+    def pack(self, service: str) -> tuple[str, bytes]:
+        """Guidance section 4: each Head of Service cascades their own service's strengths and learning."""
+        metrics = compute_metrics(
+            self.data.for_service(service),
+            report_date=self.report_date,
+            targets=self.targets,
+            framework=self.framework,
+            generated_on=self.generated_on,
+            frame=self.frame[self.frame["service"] == service],
+            excel_tables=False,
+            followups=self.followups,
+        )
+        blob = word.write_word_report(
+            metrics,
+            _themes(metrics, self.tagged[self.tagged["service"] == service], self.tagger, self.no_quotes),
+            template=self.template,
+            organisation=self.organisation,
+            month_label=self.data.month.label,
+            service=service,
+        )
+        return service, blob
+
+
+_JOB: _PackJob | None = None
+
+
+def _pack_in_worker(service: str) -> tuple[str, bytes]:
+    assert _JOB is not None
+    return _JOB.pack(service)
+
+
+class _Packs:
+    """The service packs, in two worker processes where the platform can fork (the figures are already in memory,
+    so nothing is pickled on the way in), else one after another in this process."""
+
+    def __init__(self, job: _PackJob, services: list[str]) -> None:
+        self.job = job
+        self.services = services
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: list[Future[tuple[str, bytes]]] = []
+
+    def __enter__(self) -> _Packs:
+        global _JOB
+        workers = min(2, os.cpu_count() or 1, len(self.services))
+        if workers >= 2 and "fork" in multiprocessing.get_all_start_methods():
+            _JOB = self.job
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            self.futures = [self.pool.submit(_pack_in_worker, service) for service in self.services]
+        return self
+
+    def results(self) -> list[tuple[str, bytes]]:
+        if self.pool is None:
+            return [self.job.pack(service) for service in self.services]
+        return [future.result() for future in self.futures]
+
+    def __exit__(self, *exc: object) -> None:
+        global _JOB
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        _JOB = None

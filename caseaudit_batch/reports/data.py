@@ -1,0 +1,386 @@
+"""Reading the register tables a month's reports need into DataFrames (the only I/O behind the metrics).
+
+The metrics module works on :class:`RegisterData` alone, so tests can build one from small readable tables and
+the figures never depend on how the register is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .. import register as reg
+from ..clock import Month
+
+#: Pre-filled values (the allocation's snapshot) the reports use.
+PREFILLED_KEYS = (
+    "case_type",
+    "service",
+    "team",
+    "social_worker",
+    "team_manager",
+    "service_manager",
+    "auditor_name",
+    "auditor_role",
+    "previous_worker",
+)
+#: Answers the reports use; findings and impact texts are never loaded (they stay on the forms).
+ANSWER_KEYS = (
+    "sw_participation",
+    "three_way_meeting",
+    "safeguarding_concern",
+    "strengths",
+    "learning",
+    "recommendations",
+    "org_learning",
+)
+SECTION_KEYS = tuple(f"s{n}" for n in range(1, 10))
+
+#: ``followup_of``: the earlier audit's ID, for a follow-up audit (issue 11); blank otherwise.
+ALLOCATION_COLUMNS = ("audit_id", "month", "staff_id", "case_ref", "due_date", "kind", *PREFILLED_KEYS, "followup_of")
+NOTE_COLUMNS = ("month", "kind", "staff_id", "detail")
+STAFF_COLUMNS = ("staff_id", "name", "role", "team", "service", "line_manager_id")
+AUDIT_COLUMNS = (
+    "row_id",
+    "audit_id",
+    "month",
+    "date_completed",
+    "late",
+    "overall_grade",
+    *ANSWER_KEYS,
+    *(f"{s}_grade" for s in SECTION_KEYS),
+)
+MODERATION_COLUMNS = (
+    "audit_id",
+    "moderation_date",
+    "grade_agreed",
+    "actions_agreed",
+    "overall_grade",
+    *(f"m_{s}_grade" for s in SECTION_KEYS),
+    "m_overall_grade",  # the form's answer, used when the column is blank
+)
+ESCALATION_COLUMNS = (
+    "escalation_id",
+    "audit_id",
+    "kind",
+    "to_staff_id",
+    "status",
+    "grade",
+    "created_at",
+    "resolved_at",
+)
+ACTION_COLUMNS = (
+    "action_id",
+    "audit_id",
+    "source",
+    "due_date",
+    "status",
+    "completed_on",
+    "signed_off",
+    "case_ref",
+    "service",
+    "team",
+    "team_manager",
+    "service_manager_id",
+)
+ALERT_COLUMNS = ("audit_id", "month", "raised_at")
+SUBMISSION_COLUMNS = ("id", "filed_month", "path", "sha256", "outcome", "audit_id")
+PROBLEM_COLUMNS = ("submission_id", "audit_id", "outcome", "code", "severity", "sheet", "cell", "field", "label")
+SAMPLE_COLUMNS = ("audit_id", "moderator_id", "due_date")
+
+
+def frame(rows: Iterable[Sequence[Any] | dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """A DataFrame with exactly these columns (missing ones blank), object dtype so values stay as given."""
+    records = [tuple(r) if not isinstance(r, dict) else tuple(r.get(c) for c in columns) for r in rows]
+    if not records:
+        return pd.DataFrame(columns=list(columns)).astype(object)
+    width = len(columns)
+    padded = [r + (None,) * (width - len(r)) if len(r) < width else r for r in records]
+    return pd.DataFrame.from_records(padded, columns=list(columns)).astype(object)
+
+
+@dataclass
+class RegisterData:
+    """Everything the month's reports read, one DataFrame per register table (columns as the ``*_COLUMNS``)."""
+
+    month: Month
+    months: list[str]  # the window, oldest first, ending with ``month``
+    allocations: pd.DataFrame
+    notes: pd.DataFrame
+    staff: pd.DataFrame
+    audits: pd.DataFrame
+    section_grades: pd.DataFrame  # audit_row_id, section, grade (the auditor's)
+    moderations: pd.DataFrame
+    escalations: pd.DataFrame
+    actions: pd.DataFrame
+    alerts: pd.DataFrame
+    submissions: pd.DataFrame
+    problems: pd.DataFrame
+    moderation_sample: pd.DataFrame
+    #: The earlier audits that the window's follow-ups refer to but that are older than the window (issue 11: the
+    #: movement of a follow-up is always known): their allocations, audits, section grades, moderations and
+    #: escalations only. ``None`` when there are none.
+    earlier: RegisterData | None = None
+
+    @classmethod
+    def build(
+        cls, month: Month, months_back: int = 12, earlier: RegisterData | None = None, **tables: Iterable[Any]
+    ) -> RegisterData:
+        """From plain rows (tuples in the ``*_COLUMNS`` order, or dicts): the tests' readable tables."""
+        spec = {
+            "allocations": ALLOCATION_COLUMNS,
+            "notes": NOTE_COLUMNS,
+            "staff": STAFF_COLUMNS,
+            "audits": AUDIT_COLUMNS,
+            "section_grades": ("audit_row_id", "section", "grade"),
+            "moderations": MODERATION_COLUMNS,
+            "escalations": ESCALATION_COLUMNS,
+            "actions": ACTION_COLUMNS,
+            "alerts": ALERT_COLUMNS,
+            "submissions": SUBMISSION_COLUMNS,
+            "problems": PROBLEM_COLUMNS,
+            "moderation_sample": SAMPLE_COLUMNS,
+        }
+        unknown = set(tables) - set(spec)
+        if unknown:
+            raise TypeError(f"unknown tables: {sorted(unknown)}")
+        frames = {name: frame(tables.get(name, ()), cols) for name, cols in spec.items()}
+        return cls(month=month, months=window(month, months_back), earlier=earlier, **frames)
+
+    def for_service(self, service: str) -> RegisterData:
+        """Only one service's cases (a Head of Service's pack): audits, moderations, actions and alerts of them.
+        ``earlier`` is kept whole: a follow-up's earlier audit may have been filed under another service."""
+        alloc = self.allocations[self.allocations["service"] == service]
+        ids = set(alloc["audit_id"])
+        audits = self.audits[self.audits["audit_id"].isin(ids)]
+        staff_ids = set(self.staff.loc[self.staff["service"] == service, "staff_id"])
+        return replace(
+            self,
+            allocations=alloc,
+            notes=self.notes[self.notes["staff_id"].isin(staff_ids)],
+            audits=audits,
+            section_grades=self.section_grades[self.section_grades["audit_row_id"].isin(set(audits["row_id"]))],
+            moderations=self.moderations[self.moderations["audit_id"].isin(ids)],
+            escalations=self.escalations[self.escalations["audit_id"].isin(ids)],
+            actions=self.actions[self.actions["service"] == service],
+            alerts=self.alerts[self.alerts["audit_id"].isin(ids)],
+            # Files are counted for the whole inbox; a pack does not repeat them.
+            submissions=self.submissions.iloc[0:0],
+            problems=self.problems[self.problems["audit_id"].isin(ids)],
+            moderation_sample=self.moderation_sample[self.moderation_sample["audit_id"].isin(ids)],
+        )
+
+
+def window(month: Month, months_back: int) -> list[str]:
+    return [str(month.shift(-k)) for k in range(max(1, months_back) - 1, -1, -1)]
+
+
+def _text(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def _allocations(conn: Connection, *where: Any) -> pd.DataFrame:
+    alloc_t = reg.allocations
+    rows = conn.execute(
+        sa.select(
+            alloc_t.c.audit_id,
+            alloc_t.c.month,
+            alloc_t.c.staff_id,
+            alloc_t.c.case_ref,
+            alloc_t.c.due_date,
+            alloc_t.c.kind,
+            alloc_t.c.prefilled,
+            alloc_t.c.followup_of,
+        ).where(*where)
+    )
+    return frame(
+        (
+            (
+                r.audit_id,
+                r.month,
+                r.staff_id,
+                r.case_ref,
+                r.due_date,
+                r.kind,
+                *(_text((r.prefilled or {}).get(k)) for k in PREFILLED_KEYS),
+                r.followup_of,
+            )
+            for r in rows
+        ),
+        ALLOCATION_COLUMNS,
+    )
+
+
+def _audits(conn: Connection, *where: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The current versions of the audits matching ``where``, and their auditor's section grades."""
+    aud_t = reg.audits
+    answer_keys = (*ANSWER_KEYS, *(f"{s}_grade" for s in SECTION_KEYS))
+    # Only the answers the reports use, extracted by the database (json_extract / ->>): the findings stay unread.
+    audit_rows = conn.execute(
+        sa.select(
+            aud_t.c.id,
+            aud_t.c.audit_id,
+            aud_t.c.month,
+            aud_t.c.date_completed,
+            aud_t.c.late,
+            aud_t.c.overall_grade,
+            *(aud_t.c.answers[k].as_string().label(k) for k in answer_keys),
+        ).where(aud_t.c.current == sa.true(), *where)
+    )
+    audits = frame(
+        ((*r[:4], bool(r[4]), *r[5:]) for r in audit_rows),
+        AUDIT_COLUMNS,
+    )
+    sg_t = reg.section_grades
+    section_grades = frame(
+        conn.execute(
+            sa.select(sg_t.c.audit_row_id, sg_t.c.section, sg_t.c.grade)
+            .join(aud_t, aud_t.c.id == sg_t.c.audit_row_id)
+            .where(aud_t.c.current == sa.true(), sg_t.c.source == "auditor", *where)
+        ),
+        ("audit_row_id", "section", "grade"),
+    )
+    return audits, section_grades
+
+
+def _moderations(conn: Connection, audit_ids: Any) -> pd.DataFrame:
+    mod_t = reg.moderations
+    mod_rows = conn.execute(
+        sa.select(
+            mod_t.c.audit_id,
+            mod_t.c.moderation_date,
+            mod_t.c.grade_agreed,
+            mod_t.c.actions_agreed,
+            mod_t.c.overall_grade,
+            *(mod_t.c.answers[f"m_{s}_grade"].as_string().label(f"m_{s}_grade") for s in SECTION_KEYS),
+            mod_t.c.answers["m_overall_grade"].as_string().label("m_overall_grade"),
+        ).where(mod_t.c.current == sa.true(), mod_t.c.audit_id.in_(audit_ids))
+    )
+    return frame(mod_rows, MODERATION_COLUMNS)
+
+
+def _escalations(conn: Connection, *any_of: Any) -> pd.DataFrame:
+    esc_t = reg.escalations
+    return frame(
+        conn.execute(sa.select(*(esc_t.c[c] for c in ESCALATION_COLUMNS)).where(sa.or_(*any_of))),
+        ESCALATION_COLUMNS,
+    )
+
+
+def load_earlier_audits(conn: Connection, month: Month, months: list[str]) -> RegisterData | None:
+    """The audits that follow-ups allocated in ``months`` refer to, where those audits are older than ``months``
+    (issue 11: a follow-up's movement is always known): what :func:`~caseaudit_batch.metrics.audit_frame` needs
+    for their final grades. ``None`` when there are none."""
+    alloc_t = reg.allocations
+    referred = (
+        sa.select(alloc_t.c.followup_of)
+        .where(
+            alloc_t.c.month.in_(months),
+            alloc_t.c.status == "allocated",
+            alloc_t.c.kind == "followup",
+            alloc_t.c.followup_of.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    allocations = _allocations(conn, alloc_t.c.audit_id.in_(referred), alloc_t.c.month.not_in(months))
+    if allocations.empty:
+        return None
+    ids = sorted({str(a) for a in allocations["audit_id"]})
+    audits, section_grades = _audits(conn, reg.audits.c.audit_id.in_(ids))
+    data = RegisterData.build(month)
+    return replace(
+        data,
+        allocations=allocations,
+        audits=audits,
+        section_grades=section_grades,
+        moderations=_moderations(conn, ids),
+        escalations=_escalations(conn, reg.escalations.c.audit_id.in_(ids)),
+    )
+
+
+def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> RegisterData:
+    """Read the register for ``month`` and the ``months_back - 1`` months before it (trend, 12-month themes), and
+    the older audits the window's follow-ups refer to (:func:`load_earlier_audits`)."""
+    months = window(month, months_back)
+    alloc_t = reg.allocations
+    allocations = _allocations(conn, alloc_t.c.month.in_(months), alloc_t.c.status == "allocated")
+    in_window = sa.select(alloc_t.c.audit_id).where(alloc_t.c.month.in_(months)).scalar_subquery()
+
+    notes_t = reg.allocation_notes
+    notes = frame(
+        conn.execute(
+            sa.select(notes_t.c.month, notes_t.c.kind, notes_t.c.staff_id, notes_t.c.detail).where(
+                notes_t.c.month.in_(months), notes_t.c.kind.in_(("exempt", "unallocated"))
+            )
+        ),
+        NOTE_COLUMNS,
+    )
+    staff_t = reg.staff
+    staff = frame(conn.execute(sa.select(*(staff_t.c[c] for c in STAFF_COLUMNS))), STAFF_COLUMNS)
+
+    audits, section_grades = _audits(conn, reg.audits.c.month.in_(months))
+    moderations = _moderations(conn, in_window)
+    escalations = _escalations(conn, reg.escalations.c.audit_id.in_(in_window), reg.escalations.c.status == "Open")
+    act_t = reg.actions
+    actions = frame(conn.execute(sa.select(*(act_t.c[c] for c in ACTION_COLUMNS))), ACTION_COLUMNS)
+    al_t = reg.alerts
+    alerts = frame(
+        conn.execute(sa.select(al_t.c.audit_id, al_t.c.month, al_t.c.raised_at).where(al_t.c.month.in_(months))),
+        ALERT_COLUMNS,
+    )
+    sub_t = reg.submissions
+    submissions = frame(
+        conn.execute(sa.select(*(sub_t.c[c] for c in SUBMISSION_COLUMNS)).where(sub_t.c.inbox == "audits")),
+        SUBMISSION_COLUMNS,
+    )
+    pr_t = reg.problems
+    month_ids = sa.select(alloc_t.c.audit_id).where(alloc_t.c.month == str(month)).scalar_subquery()
+    problems = frame(
+        conn.execute(
+            sa.select(
+                pr_t.c.submission_id,
+                sub_t.c.audit_id,
+                sub_t.c.outcome,
+                pr_t.c.code,
+                pr_t.c.severity,
+                pr_t.c.sheet,
+                pr_t.c.cell,
+                pr_t.c.field,
+                pr_t.c.label,
+            )
+            .join(sub_t, sub_t.c.id == pr_t.c.submission_id)
+            .where(sub_t.c.inbox == "audits", sub_t.c.audit_id.in_(month_ids))
+        ),
+        PROBLEM_COLUMNS,
+    )
+    ms_t = reg.moderation_sample
+    sample = frame(
+        conn.execute(
+            sa.select(ms_t.c.audit_id, ms_t.c.moderator_id, ms_t.c.due_date).where(
+                ms_t.c.status == "sampled", ms_t.c.audit_id.in_(month_ids)
+            )
+        ),
+        SAMPLE_COLUMNS,
+    )
+    return RegisterData(
+        month=month,
+        months=months,
+        allocations=allocations,
+        notes=notes,
+        staff=staff,
+        audits=audits,
+        section_grades=section_grades,
+        moderations=moderations,
+        escalations=escalations,
+        actions=actions,
+        alerts=alerts,
+        submissions=submissions,
+        problems=problems,
+        moderation_sample=sample,
+        earlier=load_earlier_audits(conn, month, months),
+    )

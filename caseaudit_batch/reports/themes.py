@@ -1,0 +1,233 @@
+"""Learning themes: the PSW's taxonomy (``input_templates/themes.toml``) and the tagging of audit text by it.
+
+Guidance section 4: themes and learning are collated for the Monthly Case File Audit report and shared with the
+Principal Social Worker so that strengths and learning are built into training. Strengths, learning points,
+recommendations and organisational learning points are tagged by key phrases (whole words, any capitals). Text
+matching no theme is kept in its own list, so nothing is lost. Quotations come only from strengths, learning and
+organisational learning (reports issue), and ``--no-quotes`` leaves them out everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ConfigError
+
+TEXT_FIELDS = {
+    "strengths": "Strengths",
+    "learning": "Learning",
+    "recommendations": "Recommendations",
+    "org_learning": "Organisational learning",
+}
+QUOTE_FIELDS = ("strengths", "learning", "org_learning")
+MAX_QUOTE = 220
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    description: str
+    phrases: tuple[str, ...]
+    sections: tuple[int, ...] = ()
+
+
+@dataclass
+class ThemeSummary:
+    """The themes figures and quotations every output shows (computed once)."""
+
+    table: pd.DataFrame  # one row per theme
+    quotes: dict[str, list[tuple[str, str, str]]]  # theme -> (case reference, field label, quotation)
+    untagged: pd.DataFrame  # Case reference, Field, Text ("" with --no-quotes)
+    org_learning: pd.DataFrame  # Case reference, Service, Themes, Text ("" with --no-quotes)
+    no_quotes: bool
+    taxonomy: list[Theme] = field(default_factory=list)
+
+    @property
+    def tagged_this_month(self) -> int:
+        return int(self.table["This month"].sum()) if len(self.table) else 0
+
+
+def load_taxonomy(path: Path) -> list[Theme]:
+    """Read and check the taxonomy; a broken file says what to fix (exit 2)."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except OSError:
+        raise ConfigError("REP001", path=str(path), what="it could not be read") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError("REP001", path=str(path), what=f"it is not valid TOML ({exc})") from None
+    raw = data.get("theme")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("REP001", path=str(path), what="it lists no [[theme]]")
+    themes: list[Theme] = []
+    for number, item in enumerate(raw, start=1):
+        name = str(item.get("name", "")).strip()
+        phrases = item.get("phrases", [])
+        sections = item.get("sections", [])
+        if not name:
+            raise ConfigError("REP001", path=str(path), what=f"theme {number} has no name")
+        if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases) or not phrases:
+            raise ConfigError("REP001", path=str(path), what=f"theme '{name}' needs a list of phrases")
+        if not isinstance(sections, list) or not all(isinstance(s, int) and 1 <= s <= 9 for s in sections):
+            raise ConfigError("REP001", path=str(path), what=f"theme '{name}' has sections other than 1 to 9")
+        themes.append(
+            Theme(
+                name=name,
+                description=str(item.get("description", "")),
+                phrases=tuple(p.strip().lower() for p in phrases),
+                sections=tuple(sections),
+            )
+        )
+    if len({t.name for t in themes}) != len(themes):
+        raise ConfigError("REP001", path=str(path), what="two themes have the same name")
+    return themes
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+class Tagger:
+    """Whole-word phrase matching by words: one pass over a text's words, whatever the number of themes."""
+
+    def __init__(self, taxonomy: list[Theme]) -> None:
+        self.taxonomy = taxonomy
+        # first word -> [(phrase words, theme names)]
+        self.by_first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        names: dict[tuple[str, ...], list[str]] = {}
+        for theme in taxonomy:
+            for phrase in theme.phrases:
+                words = tuple(_words(phrase))
+                if words:
+                    names.setdefault(words, []).append(theme.name)
+        for words, themes in names.items():
+            self.by_first.setdefault(words[0], []).append((words, tuple(themes)))
+        self.theme_patterns = {
+            t.name: re.compile(r"\b(?:" + "|".join(re.escape(p) for p in t.phrases) + r")\b", re.IGNORECASE)
+            for t in taxonomy
+        }
+
+    def themes_of(self, text: str) -> tuple[str, ...]:
+        found: dict[str, None] = {}
+        words = _words(text)
+        for i, word in enumerate(words):
+            for phrase, themes in self.by_first.get(word, ()):
+                if len(phrase) == 1 or tuple(words[i : i + len(phrase)]) == phrase:
+                    for name in themes:
+                        found[name] = None
+        order = {t.name: n for n, t in enumerate(self.taxonomy)}
+        return tuple(sorted(found, key=order.__getitem__))
+
+    def quote(self, theme: str, text: str) -> str:
+        """The first sentence of ``text`` naming the theme, shortened at a word to ``MAX_QUOTE`` characters."""
+        pattern = self.theme_patterns[theme]
+        for sentence in _SENTENCE.split(text.replace("’", "'")):
+            if pattern.search(sentence):
+                sentence = " ".join(sentence.split())
+                if len(sentence) > MAX_QUOTE:
+                    sentence = sentence[:MAX_QUOTE].rsplit(" ", 1)[0] + " …"
+                return sentence
+        return ""
+
+
+def tag_texts(frame: pd.DataFrame, tagger: Tagger) -> pd.DataFrame:
+    """One row per non-blank text of an accepted audit: audit, case, month, service, field, text, themes."""
+    accepted = frame[frame["accepted"]]
+    parts = []
+    for key in TEXT_FIELDS:
+        texts = accepted[key]
+        keep = texts.map(lambda t: isinstance(t, str) and bool(t.strip())).astype(bool)
+        part = accepted.loc[keep, ["audit_id", "case_ref", "month", "service"]].copy()
+        part["field"] = key
+        part["text"] = texts[keep].map(str.strip)
+        parts.append(part)
+    tagged = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if len(tagged) == 0:
+        return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "text", "themes"])
+    tagged["themes"] = tagged["text"].map(tagger.themes_of)
+    return tagged
+
+
+def summarise(
+    tagged: pd.DataFrame,
+    tagger: Tagger,
+    month: str,
+    *,
+    section_good_or_better: dict[int, float | None] | None = None,
+    no_quotes: bool = False,
+    max_quotes: int = 3,
+) -> ThemeSummary:
+    """Per theme: audits mentioning it this month (by field) and over the window, and a few quotations.
+
+    ``tagged`` is :func:`tag_texts` of the audit frame (the window), or a part of it (one service).
+    """
+    taxonomy = tagger.taxonomy
+    this_month = tagged[tagged["month"] == month]
+    exploded = tagged.explode("themes").dropna(subset=["themes"])
+    month_exploded = exploded[exploded["month"] == month]
+    rows = []
+    quotes: dict[str, list[tuple[str, str, str]]] = {}
+    for theme in taxonomy:
+        mine = month_exploded[month_exploded["themes"] == theme.name]
+        window = exploded[exploded["themes"] == theme.name]
+        row: dict[str, object] = {
+            "Theme": theme.name,
+            "This month": int(mine["audit_id"].nunique()),
+        }
+        for key, label in TEXT_FIELDS.items():
+            row[label] = int(mine.loc[mine["field"] == key, "audit_id"].nunique())
+        row["12 months"] = int(window["audit_id"].nunique())
+        sections = ", ".join(str(s) for s in theme.sections)
+        row["Related sections"] = sections
+        if section_good_or_better is not None and theme.sections:
+            shares = [section_good_or_better.get(s) for s in theme.sections]
+            known = [s for s in shares if s is not None]
+            row["Related sections good or better"] = sum(known) / len(known) if known else None
+        rows.append(row)
+        picked: list[tuple[str, str, str]] = []
+        if not no_quotes:
+            seen: set[str] = set()
+            for _, item in mine[mine["field"].isin(QUOTE_FIELDS)].iterrows():
+                if item["audit_id"] in seen:
+                    continue
+                text = tagger.quote(theme.name, item["text"])
+                if text:
+                    picked.append((str(item["case_ref"]), TEXT_FIELDS[item["field"]], text))
+                    seen.add(item["audit_id"])
+                if len(picked) >= max_quotes:
+                    break
+        quotes[theme.name] = picked
+    table = pd.DataFrame.from_records(rows)
+    untagged_rows = this_month[this_month["themes"].map(len) == 0]
+    untagged = pd.DataFrame(
+        {
+            "Case reference": untagged_rows["case_ref"],
+            "Field": untagged_rows["field"].map(TEXT_FIELDS),
+            "Text": "" if no_quotes else untagged_rows["text"],
+        }
+    ).reset_index(drop=True)
+    org = this_month[this_month["field"] == "org_learning"]
+    org_learning = pd.DataFrame(
+        {
+            "Case reference": org["case_ref"],
+            "Service": org["service"],
+            "Themes": org["themes"].map(lambda t: "; ".join(t) if t else "(no theme)"),
+            "Text": "" if no_quotes else org["text"],
+        }
+    ).reset_index(drop=True)
+    return ThemeSummary(
+        table=table,
+        quotes=quotes,
+        untagged=untagged,
+        org_learning=org_learning,
+        no_quotes=no_quotes,
+        taxonomy=taxonomy,
+    )

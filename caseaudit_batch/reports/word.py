@@ -1,0 +1,727 @@
+"""The Word reports: the Monthly Case File Audit Report (and one pack per service) and the Learning Themes document.
+
+Both come from ``input_templates/report_template.docx`` (docxtpl: jinja2 inside Word, so QA can restyle it), rendered
+with autoescaping on so ``<``, ``>`` and ``&`` in findings survive (field notes). Sections are built as sub-documents
+with python-docx, using the template's own styles. Accessibility (UK public sector): real heading styles in order
+(the template's Heading 1, then Heading 2 inside sections), table header rows marked to repeat (``w:tblHeader``), no
+merged cells, every chart with alt text (``docPr/@descr``) and the same numbers in a table below it.
+
+The sentences are written from the figures in :class:`~caseaudit_batch.metrics.Metrics`; nothing is counted here.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm
+from docxtpl import DocxTemplate
+
+from ..errors import ConfigError
+from ..followup_measures import ALL_SERVICES
+from ..framework import GRADE_NAMES
+from ..metrics import Metrics
+from . import charts
+from .themes import ThemeSummary
+
+TABLE_STYLE = "Table Grid"
+HEADER_FILL = "DCE6F1"
+PAGE_WIDTH_CM = 17.0  # A4 less the template's 2 cm margins
+CM_PER_CHAR = 0.21  # Arial 11 pt, a typical character
+CM_PER_BOLD_CHAR = 0.24  # bold header text
+CELL_PADDING_CM = 0.45
+LIST_LIMIT = 25  # longer lists are in the Excel report
+CAUTION = " (fewer than 5: treat with caution)"
+
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("Report date (D)", "The date due, overdue and late are judged at: --as-of if given, else the last day of the "
+     "month, or today while the month is the current month."),
+    ("Allocated", "Audits allocated for the month, follow-ups included. Auditors who are exempt (paused) or for "
+     "whom no case could be found are listed, not counted."),
+    ("Completed on time", "Accepted audits completed on or before their due date."),
+    ("Completed late", "Accepted audits completed after their due date."),
+    ("Not yet accepted (outstanding)", "Allocated audits with no accepted form yet."),
+    ("Completion rate", "Completed on time ÷ allocated."),
+    ("Final grade", "The grade after moderation: the Head of Service's grade when a grade escalation is resolved, "
+     "else the moderator's, else the auditor's."),
+    ("Good or better", "Outstanding + Good, as a share of audits with a final grade. The 95% interval (Wilson) shows "
+     "the range the true share plausibly lies in, given how few audits there are."),
+    ("Requires improvement or better", "Outstanding + Good + Requires Improvement, as a share of graded audits."),
+    ("Inadequate share", "Inadequate ÷ graded audits."),
+    ("Social worker took part", "Accepted audits where the social worker took part in person, or by phone or "
+     "video, ÷ accepted audits."),
+    ("Three-way meeting", "For a case re-allocated within a month: audits recording the meeting with both workers "
+     "÷ audits where it was needed."),
+    ("Moderated", "Accepted audits with an accepted moderation form."),
+    ("Agreement rate", "Moderated audits where the moderator's overall grade equals the auditor's ÷ moderated "
+     "audits. A later Head of Service resolution does not change it."),
+    ("Raised / lowered", "Moderated audits where the moderator's overall grade is higher / lower than the "
+     "auditor's."),
+    ("Weighted kappa", "Cohen's kappa with quadratic weights between auditors' and moderators' section grades: 1 "
+     "is perfect agreement, 0 no better than chance."),
+    ("Mean difference", "Auditor's grade minus moderator's, in grade steps, averaged: above 0 means auditors grade "
+     "more generously than moderators."),
+    ("Actions raised", "Actions from the month's audits and their moderations. Actions marked No longer required "
+     "are left out of every action measure."),
+    ("Action completion rate", "Actions due in the month completed on or before their due date ÷ actions due in "
+     "the month; RAG by the configured thresholds."),
+    ("Actions overdue", "Open actions whose due date is before the report date."),
+    ("Service Manager oversight", "Actions completed during the month that a service manager signed off ÷ actions "
+     "completed during the month."),
+    ("Follow-up audit", "A second audit of a case whose audit was graded Requires Improvement or Inadequate, made "
+     "once the audit's actions were closed or after a set number of months, by a different auditor. It counts in "
+     "compliance like any audit."),
+    ("Improved / same / graded lower", "A completed follow-up's final overall (or section) grade compared with the "
+     "earlier audit's final grade. Share improved: improved ÷ follow-ups compared, over the last 12 months."),
+    ("Actions completed first", "Every action of the earlier audit was completed (or no longer required) by the "
+     "date the follow-up audit was completed."),
+    ("Safeguarding alert", "An audit recording an immediate safeguarding concern; it was raised at once, when the "
+     "audit was read."),
+    ("Small numbers", "A share of fewer than 5 audits is marked: one audit changes it a lot."),
+)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Formatting
+# ------------------------------------------------------------------------------------------------------------
+def pct(value: float | None) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.0%}"
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, date):
+        return f"{value.day} {value:%B %Y}"
+    return str(value)
+
+
+def _cell_text(column: str, value: Any) -> str:
+    lowered = column.lower()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a" if ("rate" in lowered or "share" in lowered or "good or better" in lowered) else ""
+    if isinstance(value, float) and ("rate" in lowered or "share" in lowered or "good or better" in lowered):
+        return pct(value)
+    if isinstance(value, float) and lowered.startswith("mean difference"):
+        return f"{value:+.2f}"
+    if isinstance(value, date):
+        return f"{value:%d/%m/%Y}"
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _caution(v: dict[str, Any], key: str) -> str:
+    """Inside the parentheses that follow a share."""
+    return "; fewer than 5: treat with caution" if key in v["small_numbers"] else ""
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Sentences from the figures
+# ------------------------------------------------------------------------------------------------------------
+def summary_sentences(metrics: Metrics, month_label: str) -> list[str]:
+    """The one-page summary: each sentence states figures from ``metrics.values`` (a test checks them)."""
+    v = metrics.values
+    t = v["targets"]
+    out: list[str] = []
+    if v["audits_allocated"]:
+        out.append(
+            f"{v['audits_completed']:,} of {v['audits_allocated']:,} audits allocated for {month_label} were completed "
+            f"on time ({pct(v['completion_rate'])}{_caution(v, 'completion_rate')}); "
+            f"{v['audits_completed_late']:,} more {'was' if v['audits_completed_late'] == 1 else 'were'} completed "
+            f"late and {v['audits_outstanding']:,} "
+            f"{'is' if v['audits_outstanding'] == 1 else 'are'} not yet accepted."
+        )
+    else:
+        out.append(f"No audits were allocated for {month_label}.")
+    if v["audits_exempt"] or v["audits_unallocated"]:
+        out.append(
+            f"{_plural(v['audits_exempt'], 'auditor')} {'was' if v['audits_exempt'] == 1 else 'were'} exempt this "
+            f"month and {v['audits_unallocated']:,} could not be given a case (listed, not counted)."
+        )
+    counts = v["overall_grade_counts"]
+    graded = v["audits_graded"]
+    if graded:
+        gob = counts["Outstanding"] + counts["Good"]
+        interval = f"; 95% interval {pct(v['good_or_better_ci_low'])} to {pct(v['good_or_better_ci_high'])}"
+        out.append(
+            f"Of the {graded:,} audits graded, {gob:,} were good or better ({pct(v['good_or_better_rate'])}{interval}"
+            f"{_caution(v, 'good_or_better_rate')}) against a target of {pct(t['good_or_better'])}."
+        )
+        ri = gob + counts["Requires Improvement"]
+        out.append(
+            f"{ri:,} were requires improvement or better ({pct(v['ri_or_better_rate'])}) and {counts['Inadequate']:,} "
+            f"inadequate ({pct(v['inadequate_rate'])}; the aim is at most {pct(t['inadequate_at_most'])})."
+        )
+    else:
+        out.append("No audits of the month have been graded yet.")
+    if v["audits_accepted"]:
+        sentence = (
+            f"The social worker took part in {v['sw_participation_count']:,} of {v['audits_accepted']:,} accepted "
+            "audits "
+            f"({pct(v['sw_participation_rate'])}{_caution(v, 'sw_participation_rate')})."
+        )
+        if v["three_way_meetings_needed"]:
+            sentence += (
+                f" A needed three-way meeting took place in {v['three_way_meetings_held']:,} of "
+                f"{v['three_way_meetings_needed']:,} ({pct(v['three_way_meeting_rate'])}"
+                f"{_caution(v, 'three_way_meeting_rate')})."
+            )
+        out.append(sentence)
+    if v["audits_moderated"]:
+        agreed = v["moderation_compared"] - v["grades_raised"] - v["grades_lowered"]
+        out.append(
+            f"{v['audits_moderated']:,} audits were moderated; the moderator agreed with the auditor's overall grade "
+            f"in {agreed:,} of {v['moderation_compared']:,} ({pct(v['moderation_agreement_rate'])}"
+            f"{_caution(v, 'moderation_agreement_rate')}), raised {v['grades_raised']:,} and lowered "
+            f"{v['grades_lowered']:,}."
+        )
+    else:
+        out.append("No audits of the month have been moderated yet.")
+    if v["actions_due"]:
+        out.append(
+            f"{v['actions_due']:,} actions fell due in {month_label}; {v['actions_completed_on_time']:,} were "
+            f"completed on time ({pct(v['action_completion_rate'])}{_caution(v, 'action_completion_rate')}, "
+            f"{v['action_rag']})."
+        )
+    else:
+        out.append(f"No actions fell due in {month_label}.")
+    out.append(f"{_plural(v['actions_overdue'], 'action')} {'was' if v['actions_overdue'] == 1 else 'were'} "
+               f"overdue at {_day(metrics.report_date)}.")  # fmt: skip
+    if v["actions_completed_in_month"]:
+        out.append(
+            f"Service managers signed off {v['actions_signed_off']:,} of the {v['actions_completed_in_month']:,} "
+            f"actions completed in {month_label} ({pct(v['sm_oversight_rate'])}{_caution(v, 'sm_oversight_rate')})."
+        )
+    alerts = v["safeguarding_alerts"]
+    out.append(
+        f"{_plural(alerts, 'safeguarding alert')} {'was' if alerts == 1 else 'were'} raised from this month's audits."
+    )
+    return out
+
+
+def at_a_glance(metrics: Metrics) -> pd.DataFrame:
+    """The headline figures against their targets, for the top of the summary page."""
+    v = metrics.values
+    t = v["targets"]
+    counts = v["overall_grade_counts"]
+    gob = counts["Outstanding"] + counts["Good"]
+    graded = v["audits_graded"]
+
+    def status(value: float | None, target: float, at_most: bool = False) -> str:
+        if value is None:
+            return "n/a"
+        return "Met" if (value <= target if at_most else value >= target) else "Not met"
+
+    def count(n: int, d: int, key: str) -> str:
+        return f"{n:,} of {d:,}" + (" (fewer than 5)" if key in v["small_numbers"] else "")
+
+    interval = f"; 95% interval {pct(v['good_or_better_ci_low'])}-{pct(v['good_or_better_ci_high'])}" if graded else ""
+    rows = [
+        ("Audits completed on time", pct(v["completion_rate"]),
+         count(v["audits_completed"], v["audits_allocated"], "completion_rate"), "", ""),
+        ("Good or better (final grades)", pct(v["good_or_better_rate"]),
+         count(gob, graded, "good_or_better_rate") + interval, f"at least {pct(t['good_or_better'])}",
+         status(v["good_or_better_rate"], t["good_or_better"])),
+        ("Requires improvement or better", pct(v["ri_or_better_rate"]),
+         count(gob + counts["Requires Improvement"], graded, "ri_or_better_rate"), f"at least {pct(t['ri_or_better'])}",
+         status(v["ri_or_better_rate"], t["ri_or_better"])),
+        ("Inadequate", pct(v["inadequate_rate"]), count(counts["Inadequate"], graded, "inadequate_rate"),
+         f"at most {pct(t['inadequate_at_most'])}", status(v["inadequate_rate"], t["inadequate_at_most"], True)),
+        ("Moderation agreement", pct(v["moderation_agreement_rate"]),
+         count(v["moderation_compared"] - v["grades_raised"] - v["grades_lowered"], v["moderation_compared"],
+               "moderation_agreement_rate"), "", ""),
+        ("Actions completed on time", pct(v["action_completion_rate"]),
+         count(v["actions_completed_on_time"], v["actions_due"], "action_completion_rate"), "RAG", v["action_rag"]),
+        ("Actions overdue", f"{v['actions_overdue']:,}", f"at {_day(metrics.report_date)}", "", ""),
+        ("Service Manager oversight", pct(v["sm_oversight_rate"]),
+         count(v["actions_signed_off"], v["actions_completed_in_month"], "sm_oversight_rate"), "", ""),
+        ("Safeguarding alerts", f"{v['safeguarding_alerts']:,}", "", "", ""),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["Measure", "This month", "Count", "Target", "Status"])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Building blocks
+# ------------------------------------------------------------------------------------------------------------
+class _Builder:
+    """Sub-documents in the template's styles, with accessible tables and pictures."""
+
+    def __init__(self, tpl: DocxTemplate) -> None:
+        self.tpl = tpl
+
+    def new(self) -> Any:
+        return self.tpl.new_subdoc()
+
+    @staticmethod
+    def para(sd: Any, text: str, style: str | None = None) -> None:
+        paragraph = sd.add_paragraph(text)
+        if style:
+            # The style ID directly: python-docx's lookup by name scans every style on each call (slow).
+            paragraph._p.style = style.replace(" ", "")
+
+    @staticmethod
+    def heading(sd: Any, text: str, level: int = 2) -> None:
+        _Builder.para(sd, text, f"Heading {level}")
+
+    @staticmethod
+    def table(sd: Any, df: pd.DataFrame, columns: Sequence[str] | None = None, limit: int | None = None) -> None:
+        columns = list(columns or df.columns)
+        rows = df[columns].itertuples(index=False, name=None) if len(df) else iter(())
+        records = list(rows)
+        if limit is not None and len(records) > limit:
+            records = records[:limit]
+        table = sd.add_table(rows=1 + max(1, len(records)), cols=len(columns))
+        table._tbl.tblStyle_val = TABLE_STYLE.replace(" ", "")
+        header = table.rows[0]
+        tr_pr = header._tr.get_or_add_trPr()
+        repeat = OxmlElement("w:tblHeader")  # repeat the header row on every page
+        repeat.set(qn("w:val"), "true")
+        tr_pr.append(repeat)
+        for cell, name in zip(header.cells, columns, strict=True):
+            cell.text = ""
+            run = cell.paragraphs[0].add_run(name)
+            run.bold = True
+            shading = OxmlElement("w:shd")
+            shading.set(qn("w:val"), "clear")
+            shading.set(qn("w:color"), "auto")
+            shading.set(qn("w:fill"), HEADER_FILL)
+            cell._tc.get_or_add_tcPr().append(shading)
+        _Builder.widths(table, columns, records)
+        body = table.rows[1:]
+        if not records:
+            body[0].cells[0].text = "None."
+            return
+        for row, record in zip(body, records, strict=True):
+            row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row never breaks across pages
+            for cell, column, value in zip(row.cells, columns, record, strict=True):
+                cell.text = _cell_text(column, value)
+
+    @staticmethod
+    def listing(sd: Any, df: pd.DataFrame, columns: Sequence[str], which: str) -> None:
+        """A list of at most ``LIST_LIMIT`` rows (``df`` already sorted), saying so when it is longer: the Excel
+        report lists them all."""
+        if len(df) > LIST_LIMIT:
+            _Builder.para(sd, f"The {LIST_LIMIT} {which} of {len(df)}; the Excel report lists them all.")
+        _Builder.table(sd, df, columns, LIST_LIMIT)
+
+    @staticmethod
+    def widths(table: Any, columns: Sequence[str], records: Sequence[Sequence[Any]]) -> None:
+        """Spread the columns over the page width by content, so no word is broken mid-way."""
+        minimum: list[float] = []  # cm: no header word or word in a cell breaks across lines
+        wanted: list[float] = []  # cm: room for a typical cell on one line (capped)
+        for index, column in enumerate(columns):
+            header_word = max((len(word) for word in column.split()), default=4)
+            texts = [_cell_text(column, record[index]) for record in records[:200]]
+            lengths = sorted(len(text) for text in texts)
+            typical = lengths[len(lengths) // 2] if lengths else 0
+            content_word = max((len(word) for text in texts for word in text.split()), default=0)
+            least = max(header_word * CM_PER_BOLD_CHAR, content_word * CM_PER_CHAR) + CELL_PADDING_CM
+            minimum.append(least)
+            wanted.append(max(least, min(typical, 40) * CM_PER_CHAR + CELL_PADDING_CM))
+        if sum(wanted) <= PAGE_WIDTH_CM:
+            sizes = [w * PAGE_WIDTH_CM / sum(wanted) for w in wanted]
+        elif sum(minimum) <= PAGE_WIDTH_CM:
+            spare = (PAGE_WIDTH_CM - sum(minimum)) / (sum(wanted) - sum(minimum))
+            sizes = [m + (w - m) * spare for m, w in zip(minimum, wanted, strict=True)]
+        else:
+            sizes = [m * PAGE_WIDTH_CM / sum(minimum) for m in minimum]
+        widths = [Cm(size) for size in sizes]
+        table.autofit = False
+        for column, width in zip(table.columns, widths, strict=True):
+            column.width = width
+        for row in table.rows:
+            for cell, width in zip(row.cells, widths, strict=True):
+                cell.width = width
+
+    @staticmethod
+    def chart(sd: Any, chart: charts.Chart, table_columns: Sequence[str] | None = None) -> None:
+        _Builder.para(sd, chart.title, "Heading 2")
+        sd.add_picture(io.BytesIO(chart.png), width=Cm(16))
+        # docxtpl and python-docx set no alt text (field notes): set it on the picture's docPr.
+        doc_pr = sd.paragraphs[-1].runs[-1]._r.xpath(".//wp:docPr")[0]
+        doc_pr.set("descr", chart.alt)
+        doc_pr.set("title", chart.title)
+        sd.add_paragraph("The same figures as a table:")
+        _Builder.table(sd, chart.table, table_columns)
+
+
+def _load_template(path: Path) -> DocxTemplate:
+    if not path.is_file():
+        raise ConfigError("REP002", path=str(path), what="the file does not exist")
+    try:
+        tpl = DocxTemplate(str(path))
+        tpl.init_docx()  # docxtpl reads the file lazily: read it now, so a bad file is reported here
+        return tpl
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same problem for the user
+        raise ConfigError("REP002", path=str(path), what=f"it is not a Word document ({type(exc).__name__})") from None
+
+
+def _render(tpl: DocxTemplate, context: dict[str, Any], path: Path) -> bytes:
+    try:
+        tpl.render(context, autoescape=True)  # findings with <, > and & survive (field notes)
+    except Exception as exc:  # noqa: BLE001 - a broken {{ field }} after restyling is a template problem
+        raise ConfigError(
+            "REP002", path=str(path), what=f"a field could not be filled ({type(exc).__name__})"
+        ) from None
+    # Each picture a unique drawing ID (sub-documents number their own), and none without alt text.
+    # The document's title (read out by screen readers and shown in the title bar).
+    title = f"{context['title']}, {context['month_label']}" + (f" ({context['service']})" if context["service"] else "")
+    tpl.docx.core_properties.title = title
+    tpl.docx.core_properties.author = context["organisation"]
+    body = tpl.docx.element.body
+    for number, doc_pr in enumerate(body.iter(qn("wp:docPr")), start=1):
+        doc_pr.set("id", str(number))
+        if not doc_pr.get("descr"):
+            raise AssertionError("a picture without alt text")
+    buffer = io.BytesIO()
+    tpl.save(buffer)
+    return buffer.getvalue()
+
+
+def _base_context(metrics: Metrics, organisation: str, month_label: str, no_quotes: bool) -> dict[str, Any]:
+    v = metrics.values
+    return {
+        "organisation": organisation,
+        "month_label": month_label,
+        "report_date": _day(metrics.report_date),
+        "generated_on": _day(date.fromisoformat(v["generated_on"])),
+        "service": "",
+        "quotes_note": "Quotations from audits are left out of this document."
+        if no_quotes
+        else "Quotations are auditors' words, shown with case references only.",
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The monthly report (whole service, or one service's pack)
+# ------------------------------------------------------------------------------------------------------------
+def write_word_report(
+    metrics: Metrics,
+    themes: ThemeSummary,
+    *,
+    template: Path,
+    organisation: str,
+    month_label: str,
+    service: str | None = None,
+) -> bytes:
+    tpl = _load_template(template)
+    b = _Builder(tpl)
+    v = metrics.values
+    t = metrics.tables
+    context = _base_context(metrics, organisation, month_label, themes.no_quotes)
+    context.update(
+        kind="report",
+        title="Monthly Case File Audit Report",
+        service=service or "",
+        audience=(
+            f"For the Head of Service for {service}: this pack holds only {service}'s cases. Please cascade the "
+            "strengths and learning to your staff (guidance section 4)."
+            if service
+            else "For Heads of Service and the Principal Social Worker (guidance section 4)."
+        ),
+        summary=summary_sentences(metrics, month_label),
+        services_heading=f"{service}: teams" if service else "Services",
+    )
+
+    sd = b.new()
+    b.table(sd, at_a_glance(metrics))
+    b.para(sd, "")
+    context["at_a_glance"] = sd
+
+    sd = b.new()
+    b.para(
+        sd,
+        f"{v['audits_completed']} of {v['audits_allocated']} audits were completed on time "
+        f"({pct(v['completion_rate'])}), {v['audits_completed_late']} late; {v['audits_outstanding']} not yet "
+        "accepted.",
+    )
+    columns = ["Allocated", "Completed on time", "Completed late", "Not yet accepted", "Completion rate"]
+    b.heading(sd, "By auditor role")
+    b.table(sd, t["compliance_by_role"], ["Auditor role", *columns])
+    b.heading(sd, "By the auditor's service")
+    b.table(sd, t["compliance_by_service"], ["Auditor's service", *columns])
+    b.heading(sd, "Outstanding audits")
+    b.listing(
+        sd,
+        t["outstanding"].sort_values("Days overdue", ascending=False),
+        ["Audit ID", "Case reference", "Auditor", "Line manager", "Due date", "Days overdue"],
+        "longest outstanding",
+    )
+    if len(t["exempt"]) or len(t["unallocated"]):
+        b.heading(sd, "Exempt auditors and auditors without a case")
+        b.table(
+            sd,
+            pd.concat(
+                [
+                    t["exempt"].assign(Status="Exempt"),
+                    t["unallocated"].rename(columns={"Why no case was found": "Reason"}).assign(Status="No case"),
+                ]
+            ),
+            ["Name", "Role", "Status", "Reason"],
+        )
+    b.heading(sd, "Participation")
+    b.para(
+        sd,
+        f"The social worker took part in {v['sw_participation_count']} of {v['audits_accepted']} accepted audits "
+        f"({pct(v['sw_participation_rate'])}). A needed three-way meeting took place in "
+        f"{v['three_way_meetings_held']} of {v['three_way_meetings_needed']} "
+        f"({pct(v['three_way_meeting_rate'])}).",
+    )
+    context["compliance"] = sd
+
+    sd = b.new()
+    counts = v["overall_grade_counts"]
+    b.para(
+        sd,
+        f"Final grades of the month's {v['audits_graded']} graded audits (on time and late), after moderation. "
+        f"Good or better: {pct(v['good_or_better_rate'])} (target {pct(v['targets']['good_or_better'])}); "
+        f"inadequate: {pct(v['inadequate_rate'])}.",
+    )
+    b.chart(sd, charts.grade_chart(counts, "Final overall grades"))
+    b.heading(sd, "By case type")
+    b.table(sd, t["grades_by_case_type"], ["Case type", "Graded", *GRADE_NAMES, "Good or better"])
+    b.chart(
+        sd,
+        charts.sections_chart(t["sections"], "Section grades"),
+        ["Section", *GRADE_NAMES, "Good or better"],
+    )
+    b.chart(sd, charts.trend_chart(t["trend"], "The last 12 months", v["targets"]["good_or_better"]))
+    context["grades"] = sd
+
+    sd = b.new()
+    by_service = t["by_service"]
+    if service:
+        b.para(sd, f"{service}'s cases by team.")
+    else:
+        b.para(sd, "Audits by the service of the case. Each service's pack holds its own cases.")
+        b.table(
+            sd,
+            by_service,
+            ["Service", "Allocated", "Completed on time", "Completion rate", "Graded", "Good or better", "Inadequate"],
+        )
+    teams = t["by_service_team"]
+    for _, row in by_service.iterrows():
+        name = row["Service"]
+        if not service:
+            b.heading(sd, str(name))
+        gob = int(row["Outstanding"] + row["Good"])
+        b.para(
+            sd,
+            f"{name}: {row['Completed on time']} of {row['Allocated']} audits completed on time "
+            f"({pct(row['Completion rate'])}); {gob} of {row['Graded']} graded good or better "
+            f"({pct(row['Good or better'])}){CAUTION if 0 < row['Graded'] < 5 else ''}.",
+        )
+        b.table(
+            sd,
+            teams[teams["Service"] == name],
+            ["Team", "Allocated", "Completed on time", "Completion rate", "Graded", "Good or better", "Inadequate"],
+        )
+    context["services"] = sd
+
+    sd = b.new()
+    agreed = v["moderation_compared"] - v["grades_raised"] - v["grades_lowered"]
+    b.para(
+        sd,
+        f"{v['audits_moderated']} of {v['audits_accepted']} accepted audits were moderated "
+        f"({pct(v['audits_moderated_rate'])}). Moderators agreed with the auditor's overall grade in {agreed} of "
+        f"{v['moderation_compared']} ({pct(v['moderation_agreement_rate'])}), raised {v['grades_raised']} and "
+        f"lowered {v['grades_lowered']}. Section grades agreed in {pct(v['section_agreement_rate'])} of "
+        f"{v['section_grades_compared']} pairs; weighted kappa "
+        f"{'n/a' if v['section_kappa'] is None else format(v['section_kappa'], '.2f')}.",
+    )
+    b.heading(sd, "By the auditor's service")
+    b.table(sd, t["moderation_by_service"])
+    b.heading(sd, "Escalations")
+    b.para(sd, f"{_plural(v['escalations_open'], 'escalation')} open.")
+    b.table(sd, t["escalations"], ["Escalation ID", "Audit ID", "Case reference", "Kind", "Referred to", "Status"])
+    context["moderation"] = sd
+
+    sd = b.new()
+    b.para(
+        sd,
+        f"{v['actions_raised']} actions were raised from the month's audits and moderations. {v['actions_due']} fell "
+        f"due in the month; {v['actions_completed_on_time']} were completed on time "
+        f"({pct(v['action_completion_rate'])}, {v['action_rag']}) and {v['actions_completed_late']} late. "
+        f"{v['actions_overdue']} are overdue at {_day(metrics.report_date)}. Service Manager oversight: "
+        f"{v['actions_signed_off']} of {v['actions_completed_in_month']} actions completed in the month were signed "
+        f"off ({pct(v['sm_oversight_rate'])}).",
+    )
+    b.heading(sd, "By service")
+    b.table(
+        sd,
+        t["actions_by_service"],
+        ["Service", "Raised", "Due", "Completed on time", "Completion rate", "RAG", "Overdue", "Oversight rate"],
+    )
+    b.heading(sd, "Overdue actions")
+    b.listing(
+        sd,
+        t["actions_overdue"].sort_values("Days overdue", ascending=False),
+        ["Action ID", "Case reference", "Team", "Team manager", "Due date", "Days overdue"],
+        "most overdue",
+    )
+    context["actions"] = sd
+
+    context["followups"] = _followups_section(b, metrics, service)
+
+    sd = b.new()
+    alerts = v["safeguarding_alerts"]
+    b.para(
+        sd,
+        f"{_plural(alerts, 'safeguarding alert')} {'was' if alerts == 1 else 'were'} raised from this month's "
+        "audits. Each was sent at once to the social worker, team manager and service manager (guidance section 3).",
+    )
+    b.table(sd, t["alerts"])
+    context["safeguarding"] = sd
+
+    sd = b.new()
+    b.para(
+        sd,
+        "Audits mentioning each theme in their strengths, learning, recommendations or organisational learning "
+        "(themes from the Principal Social Worker's taxonomy).",
+    )
+    b.table(sd, themes.table, ["Theme", "This month", "Strengths", "Learning", "12 months"])
+    if themes.no_quotes:
+        b.para(sd, "Quotations are left out of this report.")
+    else:
+        for name, items in themes.quotes.items():
+            if items:
+                b.heading(sd, name)
+                for case_ref, field, text in items:
+                    b.para(sd, f"{case_ref} ({field.lower()}): “{text}”", style="List Bullet")
+    context["themes"] = sd
+
+    sd = b.new()
+    org = themes.org_learning
+    b.para(sd, f"{_plural(len(org), 'organisational learning point')} recorded this month.")
+    if themes.no_quotes:
+        counts_by_theme = org["Themes"].value_counts().rename_axis("Themes").reset_index(name="Points")
+        b.table(sd, counts_by_theme)
+    else:
+        for _, row in org.iterrows():
+            b.para(sd, f"{row['Case reference']} ({row['Service']}): {row['Text']}", style="List Bullet")
+    context["org_learning"] = sd
+
+    sd = b.new()
+    b.table(sd, pd.DataFrame(GLOSSARY, columns=["Term", "Meaning"]))
+    context["glossary"] = sd
+    return _render(tpl, context, template)
+
+
+def _followups_section(b: _Builder, metrics: Metrics, service: str | None) -> Any:
+    """Issue 11: whether the actions changed things for the child, said plainly, then the tables behind it."""
+    v, t = metrics.values, metrics.tables
+    sd = b.new()
+    b.para(sd, metrics.texts["followups"])
+    b.para(
+        sd,
+        f"This month {_plural(v['followups_due'], 'follow-up audit')} {'was' if v['followups_due'] == 1 else 'were'} "
+        f"due and {v['followups_completed']:,} completed. A follow-up audit looks again at a case graded Requires "
+        "Improvement or Inadequate once its actions are closed (or after a set number of months), to see whether "
+        "they changed things for the child (guidance section 1).",
+    )
+    b.heading(sd, "By service")
+    by_service = t["followup_by_service"]
+    if service:  # a pack holds one service: its "all services" row would repeat it
+        by_service = by_service[by_service["Service"] != ALL_SERVICES]
+    b.table(
+        sd,
+        by_service,
+        ["Service", "Follow-ups", "Improved", "Same", "Worse", "Share improved", "Actions closed first"],
+    )
+    b.heading(sd, "By section")
+    b.table(sd, t["followup_sections"])
+    b.heading(sd, "Cases re-audited")
+    b.listing(
+        sd,
+        t["followup_cases"]
+        .sort_values(["Follow-up month", "Case reference"], ascending=[False, True])
+        .rename(columns={"Overall grade": "Movement"}),
+        ["Case reference", "Earlier audit month", "Follow-up month", "Overall before", "Overall now", "Movement"],
+        "latest",
+    )
+    return sd
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Learning themes for the Principal Social Worker
+# ------------------------------------------------------------------------------------------------------------
+def write_learning_themes(
+    metrics: Metrics, themes: ThemeSummary, *, template: Path, organisation: str, month_label: str
+) -> bytes:
+    tpl = _load_template(template)
+    b = _Builder(tpl)
+    context = _base_context(metrics, organisation, month_label, themes.no_quotes)
+    context.update(
+        kind="themes",
+        title="Learning Themes",
+        audience="For the Principal Social Worker, so that strengths and learning are built into training "
+        "(guidance section 4).",
+        summary=[],
+        at_a_glance="",
+        services_heading="",
+    )
+    table = themes.table
+    sd = b.new()
+    b.para(
+        sd,
+        f"{metrics.values['audits_accepted']} accepted audits this month. Counts are audits mentioning the theme; one "
+        "audit can mention several.",
+    )
+    columns = ["Theme", "This month", "Strengths", "Learning", "Recommendations", "12 months"]
+    if "Related sections good or better" in table:
+        columns.append("Related sections good or better")
+    b.table(sd, table, columns)
+    context["themes_overview"] = sd
+
+    sd = b.new()
+    by_name = table.set_index("Theme") if len(table) else table
+    for theme in themes.taxonomy:
+        row = dict(by_name.loc[theme.name].to_dict())
+        b.heading(sd, theme.name)
+        b.para(sd, theme.description)
+        b.para(
+            sd,
+            f"Mentioned in {_plural(int(row['This month']), 'audit')} this month "
+            f"({int(row['Strengths'])} as a strength, {int(row['Learning'])} as learning) and in "
+            f"{_plural(int(row['12 months']), 'audit')} over 12 months. Related sections: "
+            f"{row['Related sections'] or 'none'}.",
+        )
+        for case_ref, field, text in themes.quotes.get(theme.name, []):
+            b.para(sd, f"{case_ref} ({field.lower()}): “{text}”", style="List Bullet")
+    context["themes_detail"] = sd
+
+    sd = b.new()
+    org = themes.org_learning
+    if themes.no_quotes:
+        b.table(sd, org, ["Case reference", "Service", "Themes"])
+    else:
+        for case_ref, themes_of, text in org[["Case reference", "Themes", "Text"]].itertuples(index=False):
+            b.para(sd, f"{case_ref} [{themes_of}]: {text}", style="List Bullet")
+        if not len(org):
+            b.para(sd, "None this month.")
+    context["org_learning"] = sd
+
+    sd = b.new()
+    untagged = themes.untagged
+    b.para(
+        sd,
+        f"{_plural(len(untagged), 'text')} this month matched no theme. Read them, and add key phrases to the "
+        "taxonomy (themes.toml) where a theme is missing.",
+    )
+    b.table(sd, untagged, ["Case reference", "Field"] if themes.no_quotes else ["Case reference", "Field", "Text"])
+    context["untagged"] = sd
+    return _render(tpl, context, template)
