@@ -1665,6 +1665,15 @@ def moderate(
             r[0]
             for r in run.conn.execute(sa.select(reg.moderations.c.audit_id).where(reg.moderations.c.current.is_(True)))
         }
+        e = reg.escalations
+        open_escalations = list(
+            run.conn.execute(
+                sa.select(e.c.escalation_id, e.c.audit_id, e.c.kind, e.c.to_staff_id)
+                .join(reg.allocations, reg.allocations.c.audit_id == e.c.audit_id)
+                .where(e.c.status == "Open", reg.allocations.c.month == the_month)
+                .order_by(e.c.escalation_id)
+            )
+        )
         run.inputs = {"moderation_inbox": ingest.counts(entries) if entries else {}, "sampled": len(sample)}
     sampled = [r for r in sample if r.status == moderation.SAMPLED]
     result.data.update(
@@ -1674,6 +1683,7 @@ def moderate(
             "forms": made,
             "reminders": reminded,
             "entries": entries,
+            "open_escalations": [esc.escalation_id for esc in open_escalations],
             "sample": [
                 {
                     "audit_id": r.audit_id,
@@ -1698,6 +1708,11 @@ def moderate(
         result.lines.append(f"  {row.audit_id}  {row.reason:<8} moderator {row.moderator_id or '(none)'}  {state}")
     for audit_id in sorted({r.audit_id for r in sampled if not r.moderator_id}):
         result.attention.append(messages.render("MOD020", audit_id=audit_id, month=the_month))
+    for esc in open_escalations:
+        result.lines.append(
+            f"  Open escalation {esc.escalation_id}: {esc.kind}, audit {esc.audit_id}, "
+            f"with {esc.to_staff_id or '(nobody)'} (record the outcome with --resolve {esc.escalation_id} --note TEXT)."
+        )
     result.attention += kit.attention
     if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
         result.exit_code = EXIT_DATAERR

@@ -161,9 +161,11 @@ def test_an_actions_disagreement_goes_to_the_area_head_of_service(qa: Path) -> N
     run(qa)
     answers = {**AGREE, "actions_agreed": "No", "m_actions_comment": "The actions do not address the drift."}
     returned_form(qa, "2026-09-003", answers)
-    run(qa, "2026-10-09")
+    result = run(qa, "2026-10-09")
     (escalation,) = table(qa, reg.escalations)
     assert (escalation.kind, escalation.to_staff_id) == ("actions", "HOS2")  # CR-1003: TM2 -> SM2 -> HOS2
+    assert result.data["open_escalations"] == [escalation.escalation_id]
+    assert any(f"Open escalation {escalation.escalation_id}" in line for line in result.lines)
     assert any(r["to"] == email_of("HOS2") for r in outbox(qa) if r["subject"].startswith("Escalation"))
 
 
