@@ -66,6 +66,7 @@ def main() -> None:
             "moderation_date": date(2026, 10, 8),
             "grade_agreed": "Yes",
             "actions_agreed": "Yes",
+            "m_rationale": "The evidence on the case file supports the auditor's grades.",
         }
         for relative in made:
             blank = (folder / "output" / relative).read_bytes()
