@@ -155,6 +155,14 @@ def test_a_lowering_moderation_escalates_to_hos_qa_with_the_form(qa: Path) -> No
     body = email.message_from_bytes((qa / "output" / MONTH / outcome["file"]).read_bytes(), policy=policy.default)
     text = body.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "Review the plan at a legal gateway meeting" in text and escalation.escalation_id in text
+    # The additional action joined the action register, marked as from moderation.
+    (action,) = [a for a in table(qa, reg.actions) if a.source == "moderation"]
+    assert (action.audit_id, action.text, action.owner) == (
+        "2026-09-004",
+        "Review the plan at a legal gateway meeting",
+        "Tess Moor",
+    )
+    assert action.due_date == date(2026, 11, 1) and action.status == "Open" and action.case_ref == "CR-1004"
 
 
 def test_an_actions_disagreement_goes_to_the_area_head_of_service(qa: Path) -> None:
