@@ -135,3 +135,39 @@ def test_returned_action_trackers_are_fully_accounted_for(tmp_path: Path) -> Non
     # The first of two identical files (in listing order) is read; the other is its duplicate.
     assert (rows["again/tracker-copy.xlsx"]["outcome"], rows["tracker.xlsx"]["outcome"]) == ("accepted", "duplicate")
     assert rows["audit-form.xlsx"]["outcome"] == "rejected"
+
+
+def test_returned_moderation_forms_are_fully_accounted_for(tmp_path: Path) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=8)
+    ctx = pipeline.open_context(config, "2026-09-01")
+    answers = {**good_answers(ctx.framework), **{f"s{n}_grade": "Outstanding" for n in range(1, 10)}}
+    answers["overall_grade"] = "Outstanding"  # always moderated
+    ctx.close()
+    inbox = config.parent / "inbox"
+    for i, form in enumerate(forms[:3]):
+        (inbox / "audits" / f"f{i}.xlsx").write_bytes(fill(form, answers))
+    assert caseaudit(config, "ingest", "--month", "2026-09").returncode == 0
+    made = caseaudit(config, "moderate", "--month", "2026-09")
+    assert made.returncode == 0, made.stderr
+    blank = sorted((config.parent / "output" / "2026-09" / "moderation").glob("*_moderation.xlsx"))
+    assert blank, made.stdout
+    returned = inbox / "moderation"
+    filled = fill(blank[0], {"moderator_name": "A Moderator", "moderation_date": "2026-09-20"})
+    (returned / "moderated.xlsx").write_bytes(filled)
+    (returned / "zz-copy.xlsx").write_bytes(filled)  # listed after the original
+    (returned / "audit-form.xlsx").write_bytes((inbox / "audits" / "f0.xlsx").read_bytes())  # wrong inbox
+    corpus = hostile_corpus(blank[0].read_bytes())
+    for name, (data, _, _) in corpus.items():
+        (returned / name).write_bytes(data)
+
+    result = caseaudit(config, "moderate", "--month", "2026-09")
+    assert result.returncode == 65, result.stderr
+    rows = {r["file"]: r for r in manifest(manifests(config, "moderation")[-1])}
+    on_disk = sorted(p.relative_to(returned).as_posix() for p in returned.rglob("*") if p.is_file())
+    assert sorted(rows) == on_disk, "every returned moderation file listed once"
+    tally = {outcome: sum(r["outcome"] == outcome for r in rows.values()) for outcome in ingest.OUTCOMES}
+    assert sum(tally.values()) == len(on_disk)
+    for name, (_, outcome, code) in corpus.items():
+        assert (rows[name]["outcome"], rows[name]["codes"].split(";")[0]) == (outcome, code), name
+    assert rows["zz-copy.xlsx"]["outcome"] == "duplicate" and rows["audit-form.xlsx"]["codes"] == "IN021"
+    assert rows["moderated.xlsx"]["outcome"] in ("accepted", "returned")
