@@ -125,3 +125,17 @@ def test_a_missing_or_moved_inbox_is_a_configuration_error(tmp_path: Path, how: 
     assert result.returncode == 2, result.stderr
     assert "folders.audits_inbox" in result.stderr and "Traceback" not in result.stderr
     assert register_rows(config) == rows
+
+
+def test_an_output_that_cannot_be_replaced_is_exit_73(tmp_path: Path) -> None:
+    """No hook: a folder stands where the metrics JSON goes, so the real ``os.replace`` fails."""
+    config = build(tmp_path / "qa", forms=2)
+    assert caseaudit(config, "ingest", "--month", "2026-09").returncode == 0
+    blocker = output_dir(config) / "2026-09" / "metrics-2026-09.json"
+    (blocker / "inside").mkdir(parents=True)
+    result = caseaudit(config, "report", "--month", "2026-09")
+    _assert_named_fault(result, "metrics-2026-09.json")
+    assert (output_dir(config) / "2026-09" / "caseaudit-report-2026-09.xlsx").exists(), "the others are in place"
+    shutil.rmtree(blocker)
+    assert caseaudit(config, "ingest", "--month", "2026-09").returncode == 0  # any next command moves it in
+    assert json.loads(blocker.read_text("utf-8"))["audits_completed"] == 2
