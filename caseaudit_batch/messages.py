@@ -495,3 +495,30 @@ define(
     "({gob_rate}); {alerts} safeguarding alerts; {overdue} actions overdue.",
 )
 define("REP012", "info", "  {file}")
+
+# ----------------------------------------------------------------------------------------------------------------
+# The month-end batch and the demo (RUN)
+# ----------------------------------------------------------------------------------------------------------------
+define("RUN001", "info", "Month-end run for {label} (today {today}):")
+define(
+    "RUN002",
+    "warning",
+    "{step}: not in this version of caseaudit yet, so this run did not do it.",
+    "Nothing to do now; a later version adds it.",
+)
+define(
+    "RUN003",
+    "error",
+    "{step}: an output could not be written, so that step did not finish: {detail}",
+    "Free some disk space or close the file named (Excel or Word may be holding it open), then run "
+    "'caseaudit run --month {month}' again: the steps that finished are kept and are not repeated.",
+)
+define("RUN004", "info", "{step}:")
+define("RUN005", "info", "Outputs for {label} are in {folder}.")
+define(
+    "RUN006",
+    "warning",
+    "{count} safeguarding alert(s) raised by this run: act on them first (the URGENT workbook and notices are in "
+    "{folder}).",
+)
+define("RUN010", "info", "Exit code {exit}: {meaning}")

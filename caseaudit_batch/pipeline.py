@@ -1237,6 +1237,95 @@ def _share(value: float | None) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # run (the month-end batch)
 # ---------------------------------------------------------------------------------------------------------------
+# The steps of the month-end batch, in order: what the summary calls each, and the stage function it calls with
+# (ctx, month). A stage not yet in this version is skipped and the summary says so.
+RUN_STEPS: tuple[tuple[str, str], ...] = (
+    ("Audits inbox", "ingest_inbox"),
+    ("Moderation returns", "ingest_moderation_returns"),
+    ("Action tracker updates", "ingest_action_updates"),
+)
+
+# Where several exit codes apply, the first of these wins (README, "Exit codes").
+EXIT_PRECEDENCE = (1, 75, 73, 65)
+EXIT_MEANINGS = {
+    0: "all well.",
+    65: "finished, but some of this run's new inputs were rejected or returned (see above).",
+    73: "an output could not be written (see above); run again once it is fixed.",
+    75: "another caseaudit run holds the register.",
+    1: "internal error.",
+}
+
+
+def combined_exit_code(codes: Sequence[int]) -> int:
+    """The run's exit code: the first of 1, 75, 73, 65 that any step gave, else 0."""
+    for code in EXIT_PRECEDENCE:
+        if code in codes:
+            return code
+    return next((c for c in codes if c), EXIT_OK)
+
+
+def run_step_function(name: str) -> Any:
+    """The stage function ``name`` of this module, or None while that stage is not in this version."""
+    return globals().get(name)
+
+
+def run_month(ctx: Context, month: str) -> Result:
+    """``caseaudit run --month``: the month-end batch. Ingest the audits inbox, the moderation returns and the
+    action tracker updates, then write all the month's reports; one summary, safeguarding alerts first.
+
+    Each step is its own transaction under the register's lock, so a failed step leaves the earlier ones done and a
+    re-run repeats nothing (inboxes are read idempotently). An output that cannot be written stops that step only
+    (exit 73, the reports still attempted); another run holding the register stops the batch (exit 75)."""
+    from .errors import OutputError
+
+    the_month = Month.parse(month)
+    require_inboxes(ctx.config)  # a missing inbox is a configuration error (exit 2), never an empty month
+    result = Result("run", data={"month": str(the_month), "steps": {}})
+    codes: list[int] = []
+    alerts: list[str] = []
+    attention: list[str] = []
+    result.lines.append(messages.text("RUN001", label=the_month.label, today=ctx.clock.today.isoformat()))
+
+    def record(step: str, done: Result) -> None:
+        codes.append(done.exit_code)
+        result.data["steps"][step] = done.data
+        result.outputs += done.outputs
+        result.lines.append(messages.text("RUN004", step=step))
+        result.lines += ["  " + line for line in done.lines]
+        for line in done.attention:
+            (alerts if "IN110" in line or "IN111" in line else attention).append(line)
+
+    for step, name in RUN_STEPS:
+        function = run_step_function(name)
+        if function is None:
+            result.lines.append(messages.text("RUN002", step=step))
+            continue
+        try:
+            record(step, function(ctx, str(the_month)))
+        except OutputError as exc:
+            codes.append(exc.exit_code)
+            attention.append(messages.render("RUN003", step=step, detail=exc.message, month=str(the_month)))
+    try:
+        reported = report_month(ctx, the_month)
+        record("Reports", reported)
+        result.data["metrics"] = reported.data.get("metrics")
+    except OutputError as exc:
+        codes.append(exc.exit_code)
+        attention.append(messages.render("RUN003", step="Reports", detail=exc.message, month=str(the_month)))
+    alert_count = sum(1 for line in alerts if "IN110" in line)
+    if alert_count:
+        alerts.insert(
+            0,
+            messages.render("RUN006", count=alert_count, folder=str(ctx.config.output_dir / str(the_month))),
+        )
+    result.attention = alerts + attention
+    result.exit_code = combined_exit_code(codes)
+    result.data["alerts"] = alert_count
+    result.lines.append(
+        messages.text("RUN005", label=the_month.label, folder=str(ctx.config.output_dir / str(the_month)))
+    )
+    result.lines.append(messages.text("RUN010", exit=result.exit_code, meaning=EXIT_MEANINGS.get(result.exit_code, "")))
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------
