@@ -65,7 +65,10 @@ def synthesise(ctx: pipeline.Context, month: Month, per_month: int, services: in
                 "line_manager_id": f"S{(n // 10):05d}",
             }
         )
-    months = [month.shift(-k) for k in range(11, -1, -1)]
+    # The 12 months of the window, and before them the six months whose audits the window's first follow-ups refer
+    # to (only those audits are made there): the loader reads them as earlier audits (issue 11).
+    months = [month.shift(-k) for k in range(17, -1, -1)]
+    window_starts = str(month.shift(-11))
     counts = dict.fromkeys(("allocations", "audits", "section_grades", "moderations", "actions", "submissions"), 0)
     now = "2026-10-01T09:00:00+01:00"
     with ctx.register.writer() as conn:
@@ -77,6 +80,8 @@ def synthesise(ctx: pipeline.Context, month: Month, per_month: int, services: in
             due = m.last_day
             allocations, audits, grades, moderations, actions, submissions, problems, alerts = ([] for _ in range(8))
             for n in range(per_month):
+                if str(m) < window_starts and n % 10 != 1:
+                    continue
                 auditor = staff[n]
                 service = service_names[(n * 7 + m.month) % services]
                 team = rng.choice(teams[service])
@@ -90,6 +95,8 @@ def synthesise(ctx: pipeline.Context, month: Month, per_month: int, services: in
                         "case_ref": case_ref,
                         "due_date": due,
                         "kind": "followup" if n % 10 == 0 else "audit",
+                        # A follow-up of the audit six months before (an ordinary audit: n + 1).
+                        "followup_of": f"{m.shift(-6)}-{n + 1:05d}" if n % 10 == 0 else None,
                         "status": "allocated",
                         "framework_version": "bench",
                         "prefilled": {
@@ -259,7 +266,8 @@ def main() -> None:
         v = result.data["metrics"]
         print(
             f"figures: allocated {v['audits_allocated']:,}, completed {v['audits_completed']:,}, "
-            f"good or better {v['good_or_better_rate']:.1%}, actions overdue {v['actions_overdue']:,}"
+            f"good or better {v['good_or_better_rate']:.1%}, actions overdue {v['actions_overdue']:,}; follow-ups "
+            f"compared over 12 months {v['followups_compared']:,}, improved {v['followups_improved']:,}"
         )
         print("PASS" if elapsed <= 20 else "FAIL: slower than 20 s")
     finally:

@@ -79,9 +79,14 @@ def actions_closed_first(actions: pd.DataFrame, audit_id: str, by: date | None) 
     """Every action of the earlier audit closed (Completed or No longer required), each on or before ``by`` where
     its completion date is known; an audit with no actions had none to complete."""
     mine = actions[actions["audit_id"] == audit_id]
-    if mine.empty:
+    return _closed_by(list(zip(mine["status"], mine["completed_on"], strict=True)), by)
+
+
+def _closed_by(actions: list[tuple[Any, Any]], by: date | None) -> bool:
+    """:func:`actions_closed_first` for one audit's actions as (status, completed on) pairs."""
+    if not actions:
         return False
-    for status, completed in zip(mine["status"], mine["completed_on"], strict=True):
+    for status, completed in actions:
         if status not in CLOSED:
             return False
         done = _as_date(completed)
@@ -97,6 +102,12 @@ def movement(audits: pd.DataFrame, actions: pd.DataFrame | None = None) -> pd.Da
     done = done[done["accepted"].astype(bool)]
     earlier = {str(r["audit_id"]): r for r in audits.drop_duplicates("audit_id", keep="last").to_dict(orient="records")}
     actions = actions if actions is not None else pd.DataFrame(columns=["audit_id", "status", "completed_on"])
+    # Each audit's actions once (not a scan of every action per follow-up: a large authority has thousands).
+    by_audit: dict[str, list[tuple[Any, Any]]] = {}
+    for audit_id, status, completed in zip(
+        actions["audit_id"], actions["status"], actions["completed_on"], strict=True
+    ):
+        by_audit.setdefault(str(audit_id), []).append((status, completed))
     records: list[dict[str, Any]] = []
     for row in done.itertuples(index=False):
         first = earlier.get(str(row.followup_of))
@@ -115,8 +126,8 @@ def movement(audits: pd.DataFrame, actions: pd.DataFrame | None = None) -> pd.Da
             record[f"{s} before"] = first[s] if first is not None else None
             record[f"{s} now"] = getattr(row, s)
             record[s] = move(record[f"{s} before"], record[f"{s} now"])
-        record["Actions closed first"] = actions_closed_first(
-            actions, str(row.followup_of), _as_date(row.date_completed)
+        record["Actions closed first"] = _closed_by(
+            by_audit.get(str(row.followup_of), []), _as_date(row.date_completed)
         )
         records.append(record)
     columns = [
@@ -166,13 +177,15 @@ def _share(part: int, whole: int) -> float | None:
 
 def improved_by_service(moved: pd.DataFrame, month: str, months: int = 12) -> pd.DataFrame:
     """The share of follow-ups whose overall grade improved, over the ``months`` months to ``month``, by the
-    case's service, with a last row for all services."""
+    case's service, with a last row for all services. The share is of those compared (improved, same or worse),
+    as ``followups_improved_rate``."""
     window = in_window(moved, month, months)
     rows = []
     groups = [(str(k), g) for k, g in window.groupby("Service", sort=True)] + [(ALL_SERVICES, window)]
     for service, group in groups:
         counts = group["Overall"].value_counts()
         n = len(group)
+        compared = sum(int(counts.get(k, 0)) for k in MOVEMENTS)
         rows.append(
             {
                 "Service": service,
@@ -180,7 +193,7 @@ def improved_by_service(moved: pd.DataFrame, month: str, months: int = 12) -> pd
                 "Improved": int(counts.get(IMPROVED, 0)),
                 "Same": int(counts.get(SAME, 0)),
                 "Worse": int(counts.get(WORSE, 0)),
-                "Share improved": _share(int(counts.get(IMPROVED, 0)), n),
+                "Share improved": _share(int(counts.get(IMPROVED, 0)), compared),
                 "Actions closed first": int(group["Actions closed first"].astype(bool).sum()),
             }
         )
@@ -222,12 +235,18 @@ def sentence(moved: pd.DataFrame, month: str, months: int = 12) -> str:
 
 
 def followup_tables(
-    audits: pd.DataFrame, actions: pd.DataFrame, month: str, section_names: dict[str, str] | None = None
+    audits: pd.DataFrame,
+    actions: pd.DataFrame,
+    month: str,
+    section_names: dict[str, str] | None = None,
+    *,
+    moved: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The tables a report shows, over the 12 months to ``month``: ``followup_cases`` (each completed follow-up,
     its case reference and the movement of its overall and section grades), ``followup_sections`` (improved /
-    same / worse per section) and ``followup_by_service`` (the share improved by service)."""
-    moved = movement(audits, actions)
+    same / worse per section) and ``followup_by_service`` (the share improved by service). ``moved`` is
+    :func:`movement` of the same frames when the caller has it already."""
+    moved = movement(audits, actions) if moved is None else moved
     window = in_window(moved, month)
     names = section_names or {}
     cases = window[
@@ -250,12 +269,14 @@ def followup_tables(
     }
 
 
-def followup_values(audits: pd.DataFrame, actions: pd.DataFrame, month: str) -> dict[str, Any]:
+def followup_values(
+    audits: pd.DataFrame, actions: pd.DataFrame, month: str, *, moved: pd.DataFrame | None = None
+) -> dict[str, Any]:
     """The follow-up keys for ``metrics-YYYY-MM.json``: the month's ``followups_due`` and ``followups_completed``,
     and over the 12 months to ``month``: ``followups_compared``, ``followups_improved``, ``followups_same``,
     ``followups_worse``, ``followups_improved_rate`` (a fraction, ``None`` for none) and
-    ``followups_actions_closed_first``."""
-    moved = in_window(movement(audits, actions), month)
+    ``followups_actions_closed_first``. ``moved`` is :func:`movement` of the same frames, if already made."""
+    moved = in_window(movement(audits, actions) if moved is None else moved, month)
     counts = moved["Overall"].value_counts() if len(moved) else pd.Series(dtype=int)
     compared = int(sum(int(counts.get(k, 0)) for k in MOVEMENTS))
     return {

@@ -5,7 +5,8 @@
 format; they never count, so the same figure is the same everywhere.
 
 Definitions follow the issues: compliance and grades (guidance sections 1 and 4, reports issue), moderation
-(guidance section 3, moderation issue), actions (guidance section 2, actions issue).
+(guidance section 3, moderation issue), actions (guidance section 2, actions issue), follow-up audits (guidance
+section 1, issue 11: counted by :mod:`caseaudit_batch.followup_measures`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import followup_measures as fm
 from .framework import GRADE_NAMES, Framework, GradeParseError
 from .reports.data import SECTION_KEYS, RegisterData
 
@@ -54,6 +56,8 @@ class Metrics:
     audits: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the same for every month of the window (trend, 12-month themes).
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: sentences written from the figures: ``followups`` (the follow-up audits of the last 12 months).
+    texts: dict[str, str] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -295,6 +299,83 @@ def _grouped(df: pd.DataFrame, by: list[str], row: Callable[[pd.DataFrame], dict
     return pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=by)
 
 
+#: The audit frame's columns the follow-up measures read (renamed by ``followup_measures.from_audit_frame``).
+FOLLOWUP_COLUMNS = [
+    "audit_id",
+    "case_ref",
+    "month",
+    "service",
+    "kind",
+    "followup_of",
+    "accepted",
+    "date_completed",
+    "f_overall",
+    *(f"f_{s}" for s in SECTION_KEYS),
+]
+
+
+@dataclass(frozen=True)
+class FollowupInput:
+    """What :mod:`~caseaudit_batch.followup_measures` reads: the window's follow-ups with every audit they refer to
+    (final grades), and the actions of those earlier audits."""
+
+    audits: pd.DataFrame
+    actions: pd.DataFrame
+
+
+def followup_input(data: RegisterData, frame: pd.DataFrame, framework: Framework | None = None) -> FollowupInput:
+    """The follow-ups of ``frame`` (an :func:`audit_frame`) and the audits they refer to: from the frame, else from
+    ``data.earlier`` (older than the window), so that every follow-up's movement is known (issue 11)."""
+    pool = frame[FOLLOWUP_COLUMNS]
+    if data.earlier is not None and len(data.earlier.allocations):
+        older = audit_frame(data.earlier, framework)[FOLLOWUP_COLUMNS]
+        pool = pd.concat([pool, older[~older["audit_id"].isin(set(pool["audit_id"]))]], ignore_index=True)
+    followups = pool[pool["kind"] == "followup"]
+    referred = set(followups["followup_of"].map(lambda a: None if _blank(a) else str(a))) - {None}
+    audits = fm.from_audit_frame(pool[(pool["kind"] == "followup") | pool["audit_id"].astype(str).isin(referred)])
+    actions = data.actions.loc[
+        data.actions["audit_id"].astype(str).isin(referred), ["audit_id", "status", "completed_on"]
+    ]
+    return FollowupInput(audits=audits.reset_index(drop=True), actions=actions.reset_index(drop=True))
+
+
+def _followups(
+    af: pd.DataFrame,
+    inputs: FollowupInput,
+    month: str,
+    titles: dict[str, str],
+    v: dict[str, Any],
+    tables: dict[str, pd.DataFrame],
+    texts: dict[str, str],
+) -> None:
+    """Issue 11 measures, counted by :mod:`followup_measures`: only the follow-ups of the window's frame ``af``
+    count (a service pack's frame holds its own service); the others are there only as the earlier audits they may
+    be."""
+    audits = inputs.audits
+    ours = audits["audit_id"].isin(set(af["audit_id"]))
+    audits = audits.assign(kind=audits["kind"].where(ours, "earlier"))
+    moved = fm.movement(audits, inputs.actions)
+    v.update(fm.followup_values(audits, inputs.actions, month, moved=moved))
+    window = fm.in_window(moved, month)
+    v["followups_section_movement"] = {
+        key: {"improved": int(r["Improved"]), "same": int(r["Same"]), "worse": int(r["Worse"]),
+              "not_known": int(r["Not known"])}
+        for key, (_, r) in zip(("overall", *SECTION_KEYS), fm.section_movement(window).iterrows(), strict=True)
+    }  # fmt: skip
+    found = fm.followup_tables(audits, inputs.actions, month, titles, moved=moved)
+    by_service = found["followup_by_service"]
+    v["followups_improved_rate_by_service"] = {
+        str(service): (None if _blank(share) else float(share))
+        for service, share in zip(by_service["Service"], by_service["Share improved"], strict=True)
+        if service != fm.ALL_SERVICES
+    }
+    found["followup_cases"] = found["followup_cases"].assign(
+        **{"Actions closed first": found["followup_cases"]["Actions closed first"].map(_yes_no)}
+    )
+    tables.update(found)
+    texts["followups"] = fm.sentence(moved, month)
+
+
 def compute_metrics(
     data: RegisterData,
     *,
@@ -304,12 +385,15 @@ def compute_metrics(
     generated_on: date | None = None,
     frame: pd.DataFrame | None = None,
     excel_tables: bool = True,
+    followups: FollowupInput | None = None,
 ) -> Metrics:
     """All of the month's figures. ``report_date`` is D (due, overdue and late are judged at it).
 
     ``frame`` is :func:`audit_frame` of ``data`` when the caller has it already (a service pack filters the
     whole authority's frame instead of building it again). ``excel_tables=False`` leaves out the tables only the
     Excel report shows (each auditor's 12-month record, every problem, every audit), for the Word service packs.
+    ``followups`` is :func:`followup_input` of the whole authority (a service pack's follow-up may refer to an audit
+    filed under another service); by default it is made from ``data`` and the frame.
     """
     targets = targets or Targets()
     month = data.month
@@ -318,6 +402,8 @@ def compute_metrics(
     m = af[af["month"] == str(month)].copy()
     acc = m[m["accepted"]]
     tables: dict[str, pd.DataFrame] = {}
+    texts: dict[str, str] = {}
+    titles = {s.key: s.short for s in framework.sections} if framework else {}
     v: dict[str, Any] = {"month": str(month), "report_date": report_date.isoformat()}
     v["generated_on"] = (generated_on or report_date).isoformat()
 
@@ -338,9 +424,8 @@ def compute_metrics(
         audits_outstanding=allocated - len(acc),
         completion_rate=rate(on_time, allocated),
     )
-    followups = m[m["kind"] == "followup"]
-    v["followups_due"] = len(followups)
-    v["followups_completed"] = int(followups["accepted"].sum())
+    inputs = followups if followups is not None else followup_input(data, af, framework)
+    _followups(af, inputs, str(month), titles, v, tables, texts)
     took_part = acc["sw_participation"].isin(TOOK_PART)
     v["sw_participation_count"] = int(took_part.sum())
     v["sw_participation_rate"] = rate(int(took_part.sum()), len(acc))
@@ -426,7 +511,6 @@ def compute_metrics(
     for case_type in present:
         by_type.append({"Case type": case_type, **_grade_row(acc.loc[acc["case_type"] == case_type, "f_overall"])})
     tables["grades_by_case_type"] = pd.DataFrame.from_records(by_type)
-    titles = {s.key: s.short for s in framework.sections} if framework else {}
     sec_rows = []
     for s in SECTION_KEYS:
         row = _grade_row(acc[f"f_{s}"])
@@ -524,7 +608,7 @@ def compute_metrics(
     if excel_tables:
         tables["audits"] = _audits_table(m)
     v["small_numbers"] = _small_keys(v)
-    return Metrics(month=str(month), report_date=report_date, values=v, tables=tables, audits=m, frame=af)
+    return Metrics(month=str(month), report_date=report_date, values=v, tables=tables, audits=m, frame=af, texts=texts)
 
 
 def _small_keys(v: dict[str, Any]) -> list[str]:
@@ -540,6 +624,7 @@ def _small_keys(v: dict[str, Any]) -> list[str]:
         "audits_moderated_rate": v["audits_accepted"],
         "action_completion_rate": v["actions_due"],
         "sm_oversight_rate": v["actions_completed_in_month"],
+        "followups_improved_rate": v["followups_compared"],
     }
     return sorted(k for k, n in denominators.items() if 0 < n < SMALL)
 
@@ -835,6 +920,19 @@ JSON_KEYS: dict[str, str] = {
     "completion_rate": "audits_completed ÷ audits_allocated.",
     "followups_due": "Follow-up audits allocated for the month.",
     "followups_completed": "Follow-up audits of the month with an accepted form.",
+    "followups_compared": "Completed follow-ups of the last 12 months whose overall grade could be compared with the "
+    "earlier audit's (final grades both).",
+    "followups_improved": "Of those, follow-ups whose final overall grade is better than the earlier audit's.",
+    "followups_same": "Of those, follow-ups whose final overall grade is the same as the earlier audit's.",
+    "followups_worse": "Of those, follow-ups whose final overall grade is lower than the earlier audit's.",
+    "followups_improved_rate": "followups_improved ÷ followups_compared.",
+    "followups_actions_closed_first": "Completed follow-ups of the last 12 months where every action of the earlier "
+    "audit was closed (Completed or No longer required) by the follow-up's date completed (an earlier audit with no "
+    "actions does not count).",
+    "followups_section_movement": "For the overall grade (overall) and each section s1 … s9, the completed follow-ups "
+    "of the last 12 months keyed improved, same, worse, not_known (a grade missing on either audit).",
+    "followups_improved_rate_by_service": "followups_improved_rate for each service of the case (null where none "
+    "could be compared).",
     "sw_participation_count": "Accepted audits where the social worker took part (in person, or by phone or video).",
     "sw_participation_rate": "sw_participation_count ÷ audits_accepted.",
     "three_way_meetings_needed": "Accepted audits of re-allocated cases needing a three-way meeting (answered Yes or "

@@ -117,6 +117,7 @@ def build(path: Path) -> Path:
         ("{{ services_heading }}", "services"),
         ("Moderation", "moderation"),
         ("Actions", "actions"),
+        ("Follow-up audits", "followups"),
         ("Safeguarding alerts", "safeguarding"),
         ("Strengths and learning themes", "themes"),
         ("Organisational learning points", "org_learning"),

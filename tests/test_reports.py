@@ -206,6 +206,7 @@ def test_word_headings_in_order(made) -> None:
         "Services",
         "Moderation",
         "Actions",
+        "Follow-up audits",
         "Safeguarding alerts",
         "Strengths and learning themes",
         "Organisational learning points",
@@ -361,8 +362,8 @@ def test_template_fields_are_the_ones_the_program_fills(tmp_path: Path) -> None:
     expected = {
         "organisation", "title", "month_label", "service", "report_date", "generated_on", "audience", "quotes_note",
         "kind", "at_a_glance", "summary", "compliance", "grades", "services_heading", "services", "moderation",
-        "actions", "safeguarding", "themes", "org_learning", "glossary", "themes_overview", "themes_detail",
-        "untagged",
+        "actions", "followups", "safeguarding", "themes", "org_learning", "glossary", "themes_overview",
+        "themes_detail", "untagged",
     }  # fmt: skip
     assert fields == expected
     # The committed template is the one the committed script makes.

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..clock import Month
 from ..framework import Framework
-from ..metrics import UNKNOWN, Metrics, Targets, audit_frame, compute_metrics
+from ..metrics import UNKNOWN, FollowupInput, Metrics, Targets, audit_frame, compute_metrics, followup_input
 from . import excel, word
 from .data import RegisterData
 from .themes import Tagger, Theme, ThemeSummary, summarise, tag_texts
@@ -87,11 +87,21 @@ def build_month_reports(
     tagged = tag_texts(frame, tagger)  # the window's text, tagged once for every output
     month_services = data.allocations.loc[data.allocations["month"] == str(month), "service"]
     services = sorted({str(s) for s in month_services if isinstance(s, str) and s.strip() and s != UNKNOWN})
+    # The whole authority's follow-ups and the audits they refer to: a pack's follow-up may refer to an audit filed
+    # under another service (the case moved), and its movement is still known.
+    followups = followup_input(data, frame, framework)
     job = _PackJob(data, frame, tagged, tagger, report_date, targets, framework, template, organisation, generated_on)
     job.no_quotes = no_quotes
+    job.followups = followups
     with _Packs(job, services) as packs:  # the service packs are made alongside the whole-service outputs
         metrics = compute_metrics(
-            data, report_date=report_date, targets=targets, framework=framework, generated_on=generated_on, frame=frame
+            data,
+            report_date=report_date,
+            targets=targets,
+            framework=framework,
+            generated_on=generated_on,
+            frame=frame,
+            followups=followups,
         )
         themes = _themes(metrics, tagged, tagger, no_quotes)
         files: dict[str, bytes] = {
@@ -124,6 +134,7 @@ class _PackJob:
     organisation: str
     generated_on: date
     no_quotes: bool = False
+    followups: FollowupInput | None = None
 
     def pack(self, service: str) -> tuple[str, bytes]:
         """Guidance section 4: each Head of Service cascades their own service's strengths and learning."""
@@ -135,6 +146,7 @@ class _PackJob:
             generated_on=self.generated_on,
             frame=self.frame[self.frame["service"] == service],
             excel_tables=False,
+            followups=self.followups,
         )
         blob = word.write_word_report(
             metrics,

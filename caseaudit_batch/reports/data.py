@@ -41,7 +41,8 @@ ANSWER_KEYS = (
 )
 SECTION_KEYS = tuple(f"s{n}" for n in range(1, 10))
 
-ALLOCATION_COLUMNS = ("audit_id", "month", "staff_id", "case_ref", "due_date", "kind", *PREFILLED_KEYS)
+#: ``followup_of``: the earlier audit's ID, for a follow-up audit (issue 11); blank otherwise.
+ALLOCATION_COLUMNS = ("audit_id", "month", "staff_id", "case_ref", "due_date", "kind", *PREFILLED_KEYS, "followup_of")
 NOTE_COLUMNS = ("month", "kind", "staff_id", "detail")
 STAFF_COLUMNS = ("staff_id", "name", "role", "team", "service", "line_manager_id")
 AUDIT_COLUMNS = (
@@ -121,9 +122,15 @@ class RegisterData:
     submissions: pd.DataFrame
     problems: pd.DataFrame
     moderation_sample: pd.DataFrame
+    #: The earlier audits that the window's follow-ups refer to but that are older than the window (issue 11: the
+    #: movement of a follow-up is always known): their allocations, audits, section grades, moderations and
+    #: escalations only. ``None`` when there are none.
+    earlier: RegisterData | None = None
 
     @classmethod
-    def build(cls, month: Month, months_back: int = 12, **tables: Iterable[Any]) -> RegisterData:
+    def build(
+        cls, month: Month, months_back: int = 12, earlier: RegisterData | None = None, **tables: Iterable[Any]
+    ) -> RegisterData:
         """From plain rows (tuples in the ``*_COLUMNS`` order, or dicts): the tests' readable tables."""
         spec = {
             "allocations": ALLOCATION_COLUMNS,
@@ -143,10 +150,11 @@ class RegisterData:
         if unknown:
             raise TypeError(f"unknown tables: {sorted(unknown)}")
         frames = {name: frame(tables.get(name, ()), cols) for name, cols in spec.items()}
-        return cls(month=month, months=window(month, months_back), **frames)
+        return cls(month=month, months=window(month, months_back), earlier=earlier, **frames)
 
     def for_service(self, service: str) -> RegisterData:
-        """Only one service's cases (a Head of Service's pack): audits, moderations, actions and alerts of them."""
+        """Only one service's cases (a Head of Service's pack): audits, moderations, actions and alerts of them.
+        ``earlier`` is kept whole: a follow-up's earlier audit may have been filed under another service."""
         alloc = self.allocations[self.allocations["service"] == service]
         ids = set(alloc["audit_id"])
         audits = self.audits[self.audits["audit_id"].isin(ids)]
@@ -176,9 +184,7 @@ def _text(value: Any) -> Any:
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
-def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> RegisterData:
-    """Read the register for ``month`` and the ``months_back - 1`` months before it (trend, 12-month themes)."""
-    months = window(month, months_back)
+def _allocations(conn: Connection, *where: Any) -> pd.DataFrame:
     alloc_t = reg.allocations
     rows = conn.execute(
         sa.select(
@@ -189,9 +195,10 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
             alloc_t.c.due_date,
             alloc_t.c.kind,
             alloc_t.c.prefilled,
-        ).where(alloc_t.c.month.in_(months), alloc_t.c.status == "allocated")
+            alloc_t.c.followup_of,
+        ).where(*where)
     )
-    allocations = frame(
+    return frame(
         (
             (
                 r.audit_id,
@@ -201,11 +208,107 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
                 r.due_date,
                 r.kind,
                 *(_text((r.prefilled or {}).get(k)) for k in PREFILLED_KEYS),
+                r.followup_of,
             )
             for r in rows
         ),
         ALLOCATION_COLUMNS,
     )
+
+
+def _audits(conn: Connection, *where: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The current versions of the audits matching ``where``, and their auditor's section grades."""
+    aud_t = reg.audits
+    answer_keys = (*ANSWER_KEYS, *(f"{s}_grade" for s in SECTION_KEYS))
+    # Only the answers the reports use, extracted by the database (json_extract / ->>): the findings stay unread.
+    audit_rows = conn.execute(
+        sa.select(
+            aud_t.c.id,
+            aud_t.c.audit_id,
+            aud_t.c.month,
+            aud_t.c.date_completed,
+            aud_t.c.late,
+            aud_t.c.overall_grade,
+            *(aud_t.c.answers[k].as_string().label(k) for k in answer_keys),
+        ).where(aud_t.c.current == sa.true(), *where)
+    )
+    audits = frame(
+        ((*r[:4], bool(r[4]), *r[5:]) for r in audit_rows),
+        AUDIT_COLUMNS,
+    )
+    sg_t = reg.section_grades
+    section_grades = frame(
+        conn.execute(
+            sa.select(sg_t.c.audit_row_id, sg_t.c.section, sg_t.c.grade)
+            .join(aud_t, aud_t.c.id == sg_t.c.audit_row_id)
+            .where(aud_t.c.current == sa.true(), sg_t.c.source == "auditor", *where)
+        ),
+        ("audit_row_id", "section", "grade"),
+    )
+    return audits, section_grades
+
+
+def _moderations(conn: Connection, audit_ids: Any) -> pd.DataFrame:
+    mod_t = reg.moderations
+    mod_rows = conn.execute(
+        sa.select(
+            mod_t.c.audit_id,
+            mod_t.c.moderation_date,
+            mod_t.c.grade_agreed,
+            mod_t.c.actions_agreed,
+            mod_t.c.overall_grade,
+            *(mod_t.c.answers[f"m_{s}_grade"].as_string().label(f"m_{s}_grade") for s in SECTION_KEYS),
+            mod_t.c.answers["m_overall_grade"].as_string().label("m_overall_grade"),
+        ).where(mod_t.c.current == sa.true(), mod_t.c.audit_id.in_(audit_ids))
+    )
+    return frame(mod_rows, MODERATION_COLUMNS)
+
+
+def _escalations(conn: Connection, *any_of: Any) -> pd.DataFrame:
+    esc_t = reg.escalations
+    return frame(
+        conn.execute(sa.select(*(esc_t.c[c] for c in ESCALATION_COLUMNS)).where(sa.or_(*any_of))),
+        ESCALATION_COLUMNS,
+    )
+
+
+def load_earlier_audits(conn: Connection, month: Month, months: list[str]) -> RegisterData | None:
+    """The audits that follow-ups allocated in ``months`` refer to, where those audits are older than ``months``
+    (issue 11: a follow-up's movement is always known): what :func:`~caseaudit_batch.metrics.audit_frame` needs
+    for their final grades. ``None`` when there are none."""
+    alloc_t = reg.allocations
+    referred = (
+        sa.select(alloc_t.c.followup_of)
+        .where(
+            alloc_t.c.month.in_(months),
+            alloc_t.c.status == "allocated",
+            alloc_t.c.kind == "followup",
+            alloc_t.c.followup_of.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    allocations = _allocations(conn, alloc_t.c.audit_id.in_(referred), alloc_t.c.month.not_in(months))
+    if allocations.empty:
+        return None
+    ids = sorted({str(a) for a in allocations["audit_id"]})
+    audits, section_grades = _audits(conn, reg.audits.c.audit_id.in_(ids))
+    data = RegisterData.build(month)
+    return replace(
+        data,
+        allocations=allocations,
+        audits=audits,
+        section_grades=section_grades,
+        moderations=_moderations(conn, ids),
+        escalations=_escalations(conn, reg.escalations.c.audit_id.in_(ids)),
+    )
+
+
+def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> RegisterData:
+    """Read the register for ``month`` and the ``months_back - 1`` months before it (trend, 12-month themes), and
+    the older audits the window's follow-ups refer to (:func:`load_earlier_audits`)."""
+    months = window(month, months_back)
+    alloc_t = reg.allocations
+    allocations = _allocations(conn, alloc_t.c.month.in_(months), alloc_t.c.status == "allocated")
     in_window = sa.select(alloc_t.c.audit_id).where(alloc_t.c.month.in_(months)).scalar_subquery()
 
     notes_t = reg.allocation_notes
@@ -220,56 +323,9 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
     staff_t = reg.staff
     staff = frame(conn.execute(sa.select(*(staff_t.c[c] for c in STAFF_COLUMNS))), STAFF_COLUMNS)
 
-    aud_t = reg.audits
-    answer_keys = (*ANSWER_KEYS, *(f"{s}_grade" for s in SECTION_KEYS))
-    # Only the answers the reports use, extracted by the database (json_extract / ->>): the findings stay unread.
-    audit_rows = conn.execute(
-        sa.select(
-            aud_t.c.id,
-            aud_t.c.audit_id,
-            aud_t.c.month,
-            aud_t.c.date_completed,
-            aud_t.c.late,
-            aud_t.c.overall_grade,
-            *(aud_t.c.answers[k].as_string().label(k) for k in answer_keys),
-        ).where(aud_t.c.current == sa.true(), aud_t.c.month.in_(months))
-    )
-    audits = frame(
-        ((*r[:4], bool(r[4]), *r[5:]) for r in audit_rows),
-        AUDIT_COLUMNS,
-    )
-    sg_t = reg.section_grades
-    section_grades = frame(
-        conn.execute(
-            sa.select(sg_t.c.audit_row_id, sg_t.c.section, sg_t.c.grade)
-            .join(aud_t, aud_t.c.id == sg_t.c.audit_row_id)
-            .where(aud_t.c.current == sa.true(), aud_t.c.month.in_(months), sg_t.c.source == "auditor")
-        ),
-        ("audit_row_id", "section", "grade"),
-    )
-
-    mod_t = reg.moderations
-    mod_rows = conn.execute(
-        sa.select(
-            mod_t.c.audit_id,
-            mod_t.c.moderation_date,
-            mod_t.c.grade_agreed,
-            mod_t.c.actions_agreed,
-            mod_t.c.overall_grade,
-            *(mod_t.c.answers[f"m_{s}_grade"].as_string().label(f"m_{s}_grade") for s in SECTION_KEYS),
-            mod_t.c.answers["m_overall_grade"].as_string().label("m_overall_grade"),
-        ).where(mod_t.c.current == sa.true(), mod_t.c.audit_id.in_(in_window))
-    )
-    moderations = frame(mod_rows, MODERATION_COLUMNS)
-    esc_t = reg.escalations
-    escalations = frame(
-        conn.execute(
-            sa.select(*(esc_t.c[c] for c in ESCALATION_COLUMNS)).where(
-                sa.or_(esc_t.c.audit_id.in_(in_window), esc_t.c.status == "Open")
-            )
-        ),
-        ESCALATION_COLUMNS,
-    )
+    audits, section_grades = _audits(conn, reg.audits.c.month.in_(months))
+    moderations = _moderations(conn, in_window)
+    escalations = _escalations(conn, reg.escalations.c.audit_id.in_(in_window), reg.escalations.c.status == "Open")
     act_t = reg.actions
     actions = frame(conn.execute(sa.select(*(act_t.c[c] for c in ACTION_COLUMNS))), ACTION_COLUMNS)
     al_t = reg.alerts
@@ -326,4 +382,5 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
         submissions=submissions,
         problems=problems,
         moderation_sample=sample,
+        earlier=load_earlier_audits(conn, month, months),
     )

@@ -31,6 +31,7 @@ SHEETS = (
     "Trend",
     "Moderation",
     "Actions",
+    "Follow-ups",
     "Safeguarding",
     "Themes",
     "Audits",
@@ -252,6 +253,13 @@ def _headline(metrics: Metrics) -> pd.DataFrame:
             f"{v['actions_signed_off']} of {v['actions_completed_in_month']} signed off",
             "sm_oversight_rate",
         ),
+        row("Follow-up audits due / completed", f"{v['followups_due']} / {v['followups_completed']}", ""),
+        row(
+            "Follow-ups improved (last 12 months)",
+            v["followups_improved_rate"],
+            f"{v['followups_improved']} of {v['followups_compared']} compared",
+            "followups_improved_rate",
+        ),
         row("Safeguarding alerts", v["safeguarding_alerts"], ""),
     ]
     return pd.DataFrame.from_records(rows)
@@ -365,6 +373,8 @@ def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: 
     row = book.table(ws, row, "ActionsByTeam", "Actions by team", t["actions_by_team"])
     book.table(ws, row, "ActionsOverdue", f"Actions overdue at {v['report_date']}", t["actions_overdue"])
 
+    _followups_sheet(book, metrics)
+
     ws = book.sheet("Safeguarding")
     book.table(ws, 0, "Alerts", "Safeguarding alerts raised from this month's audits", t["alerts"])
 
@@ -389,6 +399,47 @@ def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: 
 
     _charts(book, trend, grades_header)
     return book.close()
+
+
+def _followups_sheet(book: _Book, metrics: Metrics) -> None:
+    """Issue 11: what the follow-up audits show (case references only; the figures are the metrics')."""
+    v, t = metrics.values, metrics.tables
+    ws = book.sheet("Follow-ups")
+    summary = pd.DataFrame(
+        {
+            "Measure": [
+                "Follow-up audits due this month",
+                "Follow-up audits completed this month",
+                "Follow-ups compared (last 12 months)",
+                "Improved",
+                "Stayed the same",
+                "Graded lower",
+                "Share improved",
+                "All actions of the earlier audit completed first",
+            ],
+            "Value": [
+                v["followups_due"],
+                v["followups_completed"],
+                v["followups_compared"],
+                v["followups_improved"],
+                v["followups_same"],
+                v["followups_worse"],
+                _fmt_share(v["followups_improved_rate"]),
+                v["followups_actions_closed_first"],
+            ],
+        }
+    )
+    row = book.table(ws, 0, "FollowupSummary", "Follow-up audits", summary, note=metrics.texts.get("followups", ""))
+    row = book.table(ws, row, "FollowupsByService", "By service of the case (last 12 months)", t["followup_by_service"])
+    row = book.table(ws, row, "FollowupSections", "Movement of the overall and section grades", t["followup_sections"])
+    book.table(
+        ws,
+        row,
+        "FollowupCases",
+        "Each follow-up completed in the last 12 months: final grades before and now",
+        t["followup_cases"],
+        note="Overall grade and each section: improved, same, worse, or not known (a grade missing on either audit).",
+    )
 
 
 def _fmt_share(value: float | None) -> str:

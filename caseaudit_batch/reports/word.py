@@ -25,6 +25,7 @@ from docx.shared import Cm
 from docxtpl import DocxTemplate
 
 from ..errors import ConfigError
+from ..followup_measures import ALL_SERVICES
 from ..framework import GRADE_NAMES
 from ..metrics import Metrics
 from . import charts
@@ -74,6 +75,13 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ("Actions overdue", "Open actions whose due date is before the report date."),
     ("Service Manager oversight", "Actions completed during the month that a service manager signed off ÷ actions "
      "completed during the month."),
+    ("Follow-up audit", "A second audit of a case whose audit was graded Requires Improvement or Inadequate, made "
+     "once the audit's actions were closed or after a set number of months, by a different auditor. It counts in "
+     "compliance like any audit."),
+    ("Improved / same / graded lower", "A completed follow-up's final overall (or section) grade compared with the "
+     "earlier audit's final grade. Share improved: improved ÷ follow-ups compared, over the last 12 months."),
+    ("Actions completed first", "Every action of the earlier audit was completed (or no longer required) by the "
+     "date the follow-up audit was completed."),
     ("Safeguarding alert", "An audit recording an immediate safeguarding concern; it was raised at once, when the "
      "audit was read."),
     ("Small numbers", "A share of fewer than 5 audits is marked: one audit changes it a lot."),
@@ -303,6 +311,14 @@ class _Builder:
                 cell.text = _cell_text(column, value)
 
     @staticmethod
+    def listing(sd: Any, df: pd.DataFrame, columns: Sequence[str], which: str) -> None:
+        """A list of at most ``LIST_LIMIT`` rows (``df`` already sorted), saying so when it is longer: the Excel
+        report lists them all."""
+        if len(df) > LIST_LIMIT:
+            _Builder.para(sd, f"The {LIST_LIMIT} {which} of {len(df)}; the Excel report lists them all.")
+        _Builder.table(sd, df, columns, LIST_LIMIT)
+
+    @staticmethod
     def widths(table: Any, columns: Sequence[str], records: Sequence[Sequence[Any]]) -> None:
         """Spread the columns over the page width by content, so no word is broken mid-way."""
         minimum: list[float] = []  # cm: no header word or word in a cell breaks across lines
@@ -439,14 +455,11 @@ def write_word_report(
     b.heading(sd, "By the auditor's service")
     b.table(sd, t["compliance_by_service"], ["Auditor's service", *columns])
     b.heading(sd, "Outstanding audits")
-    out = t["outstanding"]
-    if len(out) > LIST_LIMIT:
-        b.para(sd, f"The {LIST_LIMIT} longest outstanding of {len(out)}; the Excel report lists them all.")
-    b.table(
+    b.listing(
         sd,
-        out.sort_values("Days overdue", ascending=False),
+        t["outstanding"].sort_values("Days overdue", ascending=False),
         ["Audit ID", "Case reference", "Auditor", "Line manager", "Due date", "Days overdue"],
-        LIST_LIMIT,
+        "longest outstanding",
     )
     if len(t["exempt"]) or len(t["unallocated"]):
         b.heading(sd, "Exempt auditors and auditors without a case")
@@ -554,16 +567,15 @@ def write_word_report(
         ["Service", "Raised", "Due", "Completed on time", "Completion rate", "RAG", "Overdue", "Oversight rate"],
     )
     b.heading(sd, "Overdue actions")
-    overdue = t["actions_overdue"]
-    if len(overdue) > LIST_LIMIT:
-        b.para(sd, f"The {LIST_LIMIT} most overdue of {len(overdue)}; the Excel report lists them all.")
-    b.table(
+    b.listing(
         sd,
-        overdue.sort_values("Days overdue", ascending=False),
+        t["actions_overdue"].sort_values("Days overdue", ascending=False),
         ["Action ID", "Case reference", "Team", "Team manager", "Due date", "Days overdue"],
-        LIST_LIMIT,
+        "most overdue",
     )
     context["actions"] = sd
+
+    context["followups"] = _followups_section(b, metrics, service)
 
     sd = b.new()
     alerts = v["safeguarding_alerts"]
@@ -607,6 +619,41 @@ def write_word_report(
     b.table(sd, pd.DataFrame(GLOSSARY, columns=["Term", "Meaning"]))
     context["glossary"] = sd
     return _render(tpl, context, template)
+
+
+def _followups_section(b: _Builder, metrics: Metrics, service: str | None) -> Any:
+    """Issue 11: whether the actions changed things for the child, said plainly, then the tables behind it."""
+    v, t = metrics.values, metrics.tables
+    sd = b.new()
+    b.para(sd, metrics.texts["followups"])
+    b.para(
+        sd,
+        f"This month {_plural(v['followups_due'], 'follow-up audit')} {'was' if v['followups_due'] == 1 else 'were'} "
+        f"due and {v['followups_completed']:,} completed. A follow-up audit looks again at a case graded Requires "
+        "Improvement or Inadequate once its actions are closed (or after a set number of months), to see whether "
+        "they changed things for the child (guidance section 1).",
+    )
+    b.heading(sd, "By service")
+    by_service = t["followup_by_service"]
+    if service:  # a pack holds one service: its "all services" row would repeat it
+        by_service = by_service[by_service["Service"] != ALL_SERVICES]
+    b.table(
+        sd,
+        by_service,
+        ["Service", "Follow-ups", "Improved", "Same", "Worse", "Share improved", "Actions closed first"],
+    )
+    b.heading(sd, "By section")
+    b.table(sd, t["followup_sections"])
+    b.heading(sd, "Cases re-audited")
+    b.listing(
+        sd,
+        t["followup_cases"]
+        .sort_values(["Follow-up month", "Case reference"], ascending=[False, True])
+        .rename(columns={"Overall grade": "Movement"}),
+        ["Case reference", "Earlier audit month", "Follow-up month", "Overall before", "Overall now", "Movement"],
+        "latest",
+    )
+    return sd
 
 
 # ------------------------------------------------------------------------------------------------------------
