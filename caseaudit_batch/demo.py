@@ -200,7 +200,11 @@ class _Player:
             stem = copy_of.path.stem
             self.pending += [
                 Drop(day, inbox / f"~${stem}.xlsx", b"\x0bSynthetic owner" + b"\x00" * 150),
-                Drop(day, inbox / "caseload export.xlsx", b"Case reference,Team\r\nCR000001,Assessment Team 1\r\n"),
+                Drop(
+                    day,
+                    inbox / "caseload export.xlsx",
+                    f"Case reference,Team,Month\r\nCR000001,Team 1,{month}\r\n".encode(),
+                ),
                 Drop(max(day, copy_of.day), inbox / f"{stem} - Copy.xlsx", copy_of.data),
             ]
             play.strays = {"ignored": 1, "rejected": 1, "duplicate": 1}
