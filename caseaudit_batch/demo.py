@@ -163,7 +163,7 @@ class _Player:
             ctx.close()
         month = Month.parse(play.month)
         copy_of: Drop | None = None  # an on-time, error-free form, copied once as a stray duplicate
-        for row in sorted(rows, key=lambda r: r.audit_id):
+        for row in sorted(rows, key=lambda r: str(r.prefilled.get("case_ref", ""))):  # reproducible order
             p = row.prefilled
             filled = audit_answers(
                 self.rng,
@@ -219,6 +219,11 @@ class _Player:
             out = ctx.config.output_dir / play.month
             inbox = ctx.config.inbox("moderation") / play.month
             framework = ctx.framework
+            moderator_ids = [str(m) for m in ctx.config.section("people")["moderators"]]
+            with ctx.register.reader() as conn:
+                names = list(
+                    conn.execute(sa.select(reg.staff.c.name).where(reg.staff.c.staff_id.in_(moderator_ids))).scalars()
+                )
         finally:
             ctx.close()
         by_case = {a.case_ref: a for a in play.audits}
@@ -233,7 +238,7 @@ class _Player:
                 self.rng,
                 framework,
                 auditor_grades={k: str(v) for k, v in grades.items() if k.endswith("_grade") and v},
-                moderator_name="Moderator (synthetic)",
+                moderator_name=self.rng.choice(names or ["QA moderator"]),
                 moderation_date=day + timedelta(days=1),
             )
             data = forms.fill_form(path.read_bytes(), answers)
