@@ -159,11 +159,19 @@ def _remind(args: argparse.Namespace) -> pipeline.Result:
 
 
 def _ingest(args: argparse.Namespace) -> pipeline.Result:
-    return _not_yet(args)
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        return pipeline.ingest_inbox(ctx, month=args.month)
+    finally:
+        ctx.close()
 
 
 def _check(args: argparse.Namespace) -> pipeline.Result:
-    return _not_yet(args)
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        return pipeline.check_files(ctx, args.files)
+    finally:
+        ctx.close()
 
 
 def _moderate(args: argparse.Namespace) -> pipeline.Result:

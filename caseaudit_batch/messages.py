@@ -442,10 +442,302 @@ define(
 # Ingest: file-level checks (IN)
 # ----------------------------------------------------------------------------------------------------------------
 
+define(
+    "IN001",
+    "info",
+    "This is an Excel lock file: the workbook may still be open on someone's computer.",
+    "Nothing to do: caseaudit ignores lock files. If the form itself is missing, ask the auditor to close Excel and "
+    "save the form to the inbox again.",
+)
+define("IN002", "info", "This is a temporary or system file, not a form.", "Nothing to do: caseaudit ignores it.")
+define(
+    "IN003",
+    "error",
+    "This file is password-protected or an old Excel 97-2003 (.xls) workbook, so it cannot be read safely.",
+    "Ask the auditor to remove the password (File > Info > Protect Workbook) and save it as an "
+    "Excel Workbook (.xlsx), then put it in the inbox again.",
+)
+define(
+    "IN004",
+    "error",
+    "This is not a spreadsheet: it looks like {found}.",
+    "Ask the auditor to send the audit form as the Excel workbook (.xlsx) they were given.",
+)
+define(
+    "IN005",
+    "error",
+    "This file is empty or cut short (the copy may not have finished), so it cannot be read.",
+    "Copy the form into the inbox again; if it happens again, ask the auditor to send it again.",
+)
+define(
+    "IN006",
+    "error",
+    "This file is {found}, larger than the {limit} caseaudit reads.",
+    "An audit form is well under 1 MB: ask the auditor to send the form they were given, without pictures "
+    "or pasted documents.",
+)
+define(
+    "IN010",
+    "error",
+    "This workbook would expand to far more than a form could hold ({found}; limit {limit}): it "
+    "looks like a 'zip bomb' and was not opened.",
+    "Do not open it. Delete it from the inbox and tell your IT security contact where it came from.",
+)
+define(
+    "IN011",
+    "error",
+    "This workbook holds far more cells than an audit form ({found}; limit {limit}), so it was not read.",
+    "Ask the auditor to send the form they were given, without extra sheets or pasted tables.",
+)
+define(
+    "IN012",
+    "error",
+    "This workbook contains macros (a VBA project or a macro-enabled file type), which caseaudit never opens.",
+    "Ask the auditor to save the form as an 'Excel Workbook (.xlsx)' without macros and send it again.",
+)
+define(
+    "IN013",
+    "error",
+    "This workbook has links to other files ({found}), which caseaudit never follows.",
+    "Ask the auditor to remove the links (Data > Edit Links > Break Link), save, and send the form again.",
+)
+define(
+    "IN014",
+    "error",
+    "This workbook contains XML entity declarations, which are used to attack programs that "
+    "read files; it was refused without being read.",
+    "Do not open it. Delete it from the inbox and tell your IT security contact where it came from.",
+)
+define(
+    "IN015",
+    "error",
+    "This workbook is damaged: {found}.",
+    "Ask the auditor to open the form in Excel, save it again as .xlsx, and send it again.",
+)
+define(
+    "IN016",
+    "error",
+    "A cell on sheet '{sheet}' holds a number far outside any date ({found}), which cannot be read.",
+    "Ask the auditor to check the dates on the form (the date completed and the actions' due dates), correct the "
+    "number, and send the form again.",
+)
+define(
+    "IN020",
+    "error",
+    "This workbook is not a caseaudit form (it has no '_meta' sheet naming its audit).",
+    "Only forms made by 'caseaudit allocate' can be read. Ask the auditor to copy their answers into the form "
+    "they were sent.",
+)
+define(
+    "IN021",
+    "error",
+    "This is a caseaudit {found} form, but it was put in the {inbox} inbox.",
+    "Move it to the right inbox folder.",
+)
+define(
+    "IN022",
+    "error",
+    "This form was made for an audit framework version ({found}) that the register does not know.",
+    "Ask the auditor to use the form they were sent this month; QA can re-send it with 'caseaudit allocate'.",
+)
+define(
+    "IN023",
+    "error",
+    "This form's audit ID ({found}) was never allocated in this register.",
+    "Check the form came from this authority's caseaudit; the auditor should use the form they were sent.",
+)
+define(
+    "IN024",
+    "error",
+    "This form's audit ({found}) was {status} and no longer counts.",
+    "Nothing to do for this form; the auditor should complete the form of the audit that replaced it.",
+)
+define(
+    "IN025",
+    "error",
+    "The form's identity is inconsistent: its '_meta' sheet and its document properties name "
+    "different audits ({found}).",
+    "Ask the auditor to complete the form they were sent, not a copy of another.",
+)
+define(
+    "IN030",
+    "error",
+    "The pre-filled '{label}' was changed on the form: it says '{found}', the register says '{expected}'.",
+    "Change it back to '{expected}' (the case details are filled in by QA and locked), or tell "
+    "QA if the register is wrong.",
+)
+define(
+    "IN090",
+    "error",
+    "This file could not be read because of an internal error in caseaudit.",
+    "Please send the log file to your caseaudit support contact; the other files were read normally.",
+)
+define("IN100", "info", "Already ingested on {date} as {outcome}.", "")
+define("IN101", "info", "Identical to {other} (first seen on {date}, {outcome}).", "")
+define("IN102", "info", "Replaces the earlier accepted version {other}.", "")
+define("IN103", "info", "Superseded by the newer accepted version {other}.", "")
+define("IN104", "warning", "The accepted version {other} still stands; this one was returned.", "")
+define(
+    "IN110",
+    "error",
+    "SAFEGUARDING: audit {audit_id} (case {case_ref}) records an immediate safeguarding concern.",
+    "Make sure the social worker, team manager and service manager know now (guidance section 3); "
+    "run 'caseaudit ingest' to send the alert.",
+)
+define("IN111", "info", "{count} safeguarding alert(s) raised; see {file}.", "")
+define(
+    "IN112",
+    "warning",
+    "SAFEGUARDING: audit {audit_id} (case {case_ref}) records an immediate safeguarding concern; the alert was raised "
+    "on {date}.",
+    "Make sure it has been acted on (guidance section 3).",
+)
+define("IN120", "error", "The file {path} was not found.", "Check the name and folder of the form to check.")
+
 
 # ----------------------------------------------------------------------------------------------------------------
 # Validation rules (V)
 # ----------------------------------------------------------------------------------------------------------------
+
+define(
+    "V001",
+    "error",
+    "No grade was given for {label}.",
+    "Choose Outstanding, Good, Requires Improvement or Inadequate from the list in {cell}.",
+)
+define(
+    "V002",
+    "error",
+    "'{found}' is not one of the four grades ({label}).",
+    "Choose Outstanding, Good, Requires Improvement or Inadequate from the list in {cell}.",
+)
+define(
+    "V003",
+    "error",
+    "The overall grade {found} is more than one grade higher than the lowest section grade ({lowest}).",
+    "Appendix 1: the overall grade cannot be more than one grade higher than the lowest section "
+    "grade; grade it {highest} or lower, or review the section grades.",
+)
+define(
+    "V004",
+    "error",
+    "A safeguarding concern is marked Yes but nothing says what was done and who was told.",
+    "Appendix 1: 'be clear what was done and how this was managed': fill in {cell}.",
+)
+define("V005", "error", "'{found}' is not one of the choices for {label}.", "Choose one of: {choices}.")
+define("V006", "error", "The question '{label}' was not answered.", "Choose one of: {choices}.")
+define("V010", "error", "Action {row} has no owner.", "Write who will do it in {cell}.")
+define("V011", "error", "Action {row} has no due date.", "Give a due date in {cell} (for example 31/10/2026).")
+define(
+    "V012",
+    "error",
+    "Action {row}'s due date '{found}' is not a date.",
+    "Type the due date in {cell} as a date (for example 31/10/2026).",
+)
+define(
+    "V013",
+    "error",
+    "Row {row} of the actions has an owner or a due date but no action.",
+    "Describe the action in {cell}, or clear the row.",
+)
+define("V020", "error", "The date the audit was completed is missing.", "Type it in {cell} (for example 28/09/2026).")
+define(
+    "V021",
+    "error",
+    "The date completed '{found}' is not a date.",
+    "Type it in {cell} as a date (for example 28/09/2026).",
+)
+define(
+    "V022",
+    "error",
+    "The overall grade is {found} but no actions were set.",
+    "An audit graded Requires "
+    "Improvement or Inadequate needs actions with owners and due dates: add them on the 'Actions' sheet.",
+)
+define(
+    "V030",
+    "error",
+    "{label} contains special control characters that cannot be kept in a spreadsheet.",
+    "Retype the text in {cell} (text pasted from other systems can carry invisible characters).",
+)
+define(
+    "V031",
+    "error",
+    "{label} is {found} characters long, more than Excel's limit of 32,767.",
+    "Shorten the text in {cell}.",
+)
+define(
+    "V101",
+    "warning",
+    "No strength was recorded.",
+    "Appendix 1: 'endeavour to identify at least one area of good practice'; describe what was done well in {cell}.",
+)
+define(
+    "V102",
+    "warning",
+    "The overall grade {found} is higher than most of the section grades.",
+    "Appendix 1: the "
+    "overall grade is 'likely to reflect the majority of your subsection grades'; check it, or explain why.",
+)
+define(
+    "V103",
+    "warning",
+    "{label} says only '{found}', which says nothing on its own.",
+    "Appendix 1: 'avoid bland "
+    "phrases'; say what was done well or what needs to change, and its impact on the child, in {cell}.",
+)
+define(
+    "V104",
+    "warning",
+    "{label} is very short ({found} characters).",
+    "Say what you found and why it matters for the child, in {cell}.",
+)
+define(
+    "V105",
+    "warning",
+    "{label} looks like the story of the case re-told or pasted from the case file ({found}).",
+    "Guidance section 3: summarise your findings and their evidence rather than re-telling the case, in {cell}.",
+)
+define(
+    "V106",
+    "warning",
+    "How the social worker took part was not recorded.",
+    "Choose In person, Phone or video "
+    "or Not possible in {cell}; the social worker should be given every opportunity to take part.",
+)
+define("V107", "warning", "The social worker could not take part but no reason was given.", "Say why in {cell}.")
+define(
+    "V108",
+    "warning",
+    "The case was re-allocated within a month but no three-way meeting is recorded.",
+    "Guidance section 2: try to meet both workers; answer {cell} (Yes or No).",
+)
+define("V109", "warning", "No recommendations were made.", "Appendix 1: make child-focussed recommendations in {cell}.")
+define(
+    "V110",
+    "warning",
+    "The recommendations never mention the child or young person.",
+    "Appendix 1: 'Ensure "
+    "your recommendations are child-focussed': say what each will achieve for the child, in {cell}.",
+)
+define(
+    "V111",
+    "warning",
+    "Action {row} is due ({found}) before the audit was completed ({completed}).",
+    "Check the due date in {cell}.",
+)
+define(
+    "V112",
+    "warning",
+    "Action {row} is due ({found}) more than six months after the audit was completed.",
+    "Set a nearer timescale in {cell}, or split the action into steps.",
+)
+define(
+    "V113",
+    "warning",
+    "The audit was completed on {found}, after its due date {due} (late).",
+    "Nothing to change on the form; it is counted as completed late.",
+)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -130,7 +130,11 @@ class Outbox:
         self._rows: dict[str, list[tuple[str, ...]]] = {}
 
     def add(self, month: str, notice: Notice, eml_path: Path, made_at: str) -> None:
-        relative = eml_path.resolve().relative_to((self.output_dir / month).resolve())
+        folder = self.output_dir / month
+        if ".." not in eml_path.parts and eml_path.is_relative_to(folder):
+            relative = eml_path.relative_to(folder)  # plainly inside: no need to ask the file system
+        else:
+            relative = eml_path.resolve().relative_to(folder.resolve())
         self._rows.setdefault(month, []).append(
             ("; ".join(notice.to), "; ".join(notice.cc), notice.subject, relative.as_posix(), made_at)
         )

@@ -76,15 +76,45 @@ class Staging:
         self.file_mode = file_mode
         self.root = output_root / STAGING_DIR / self.token
         self._entries: dict[str, str] = {}
+        self._batching = False
+        self._resolved_root: Path | None = None
+        self._made_dirs: set[Path] = set()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Write the journal once at the end of the block instead of once per file (a run that writes a thousand
+        notices would otherwise rewrite a growing journal a thousand times). Leave the block before committing."""
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+            if self._entries:
+                self._write_journal()
 
     def path_for(self, final: Path) -> Path:
         """Where to write a file that will end up at ``final`` (which must lie under the output folder)."""
-        relative = final.resolve().relative_to(self.output_root.resolve())
+        if self._resolved_root is None:
+            self._resolved_root = self.output_root.resolve()
+        relative = self._relative(final)
         staged = self.root / "files" / relative
-        ensure_dir(staged.parent, self.folder_mode)
+        if staged.parent not in self._made_dirs:  # one mkdir per folder, not per file
+            ensure_dir(staged.parent, self.folder_mode)
+            self._made_dirs.add(staged.parent)
         self._entries[str(relative)] = str(relative)
-        self._write_journal()
+        if not self._batching:
+            self._write_journal()
         return staged
+
+    def _relative(self, final: Path) -> Path:
+        """``final`` relative to the output folder. A path plainly under the folder (no ``..``) is taken as it is,
+        which spares the file system calls of resolving it; anything else is resolved first."""
+        assert self._resolved_root is not None
+        if ".." not in final.parts:
+            for root in (self.output_root, self._resolved_root):
+                if final.is_relative_to(root):
+                    return final.relative_to(root)
+        return final.resolve().relative_to(self._resolved_root)
 
     def write_bytes(self, final: Path, data: bytes) -> Path:
         staged = self.path_for(final)

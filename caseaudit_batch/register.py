@@ -142,6 +142,7 @@ problems = sa.Table(
     sa.Column("label", sa.String),
     sa.Column("message", sa.String, nullable=False),
     sa.Column("fix", sa.String),
+    sa.Column("found", sa.String),  # what the form said (shown to the auditor and QA; never logged)
 )
 
 # Accepted audit versions, append-only: a newer accepted version supersedes, never overwrites.

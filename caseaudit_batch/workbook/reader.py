@@ -1,0 +1,543 @@
+"""Safe reading of returned forms: sniff the bytes, check the archive, then read values at known positions.
+
+Order matters (field notes, "Hostile workbooks"): nothing parses a file until it has been named for what it is and
+its archive has been checked against hard limits, because a zip bomb aborts python-calamine's whole process and
+cannot be caught. Only then does python-calamine read the values, at the positions ``workbook/layout.py`` gives for
+the form's kind (no openpyxl per file: it is 30 times slower).
+
+Every refusal is a :class:`Refused` carrying a catalogue code (``IN0xx``), so the caller can record one outcome.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import xml.etree.ElementTree as FastET
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+import defusedxml.ElementTree as SafeET
+import python_calamine
+from defusedxml import DefusedXmlException
+
+from .layout import ACTIONS_SHEET, MAIN_SHEET, META_KEYS, META_SHEET, FormLayout
+
+# ---------------------------------------------------------------------------------------------------------------
+# Limits (a generated audit form is ~25 KB, ~20 zip members, ~300 cells; these leave room for honest edits)
+# ---------------------------------------------------------------------------------------------------------------
+MAX_FILE_BYTES = 10 * 1024 * 1024  # the file on disk
+MAX_MEMBERS = 300  # zip members
+MAX_MEMBER_BYTES = 20 * 1024 * 1024  # one member's declared uncompressed size
+MAX_TOTAL_BYTES = 60 * 1024 * 1024  # all members' declared uncompressed sizes together
+MAX_RATIO = 150  # uncompressed / compressed, checked for members over RATIO_FLOOR bytes
+RATIO_FLOOR = 1024 * 1024
+MAX_CELLS = 50_000  # cells written in the sheets that are read
+MAX_ROWS = 5_000  # the furthest row actually used (never the sheet's declared <dimension>)
+MAX_COLS = 100  # the furthest column actually used
+# python-calamine panics (an uncatchable-by-Exception Rust panic, with a backtrace on screen) on a number below about
+# -1.07e11 in a date-formatted cell; no real answer is anywhere near it, so such numbers are refused before reading.
+MIN_NUMBER = -1e11
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+MACRO_TYPES = ("macroEnabled", "vbaProject", "vbaData")
+TEMP_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
+
+NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+NS_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
+
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
+_ODD_TAGS = re.compile(rb"<(?:c|row)[>/\t\r\n]|<\w+:(?:c|row)[\s>/]")
+_ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_ANY_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_NEGATIVE_GUARD = re.compile(rb"v>\s*-")
+_NEGATIVE = re.compile(rb"<(?:\w+:)?v>\s*(-[0-9.eE+\-]+)\s*</")
+
+
+class Refused(Exception):
+    """A file that is not a readable, safe form: ``code`` is its catalogue code, ``params`` fill the message."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass
+class FormRead:
+    """What was read from one form: its identity, its raw cell values by field name, and its table rows."""
+
+    meta: dict[str, str]
+    values: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.meta.get("form_kind", "")
+
+    @property
+    def audit_id(self) -> str:
+        return self.meta.get("audit_id", "")
+
+
+def ignorable(name: str) -> str | None:
+    """The code for a file to list as ``ignored`` (Excel lock files, temporary and system files), else ``None``."""
+    lower = name.lower()
+    if name.startswith("~$"):
+        return "IN001"
+    if lower.startswith(".~lock.") or lower in TEMP_NAMES or lower.endswith((".tmp", ".crdownload", ".part")):
+        return "IN002"
+    if name.startswith("~") and "." not in name:  # Excel's own temporary save files, e.g. ~ABCD1234
+        return "IN002"
+    return None
+
+
+def sniff(data: bytes) -> None:
+    """Name what a file really is from its first bytes; refuse anything that is not a zip archive."""
+    if not data:
+        raise Refused("IN005")
+    if data.startswith(OLE_MAGIC):
+        raise Refused("IN003")
+    if not data.startswith(ZIP_MAGIC):
+        raise Refused("IN004", found=_looks_like(data[:512]))
+    if len(data) > MAX_FILE_BYTES:
+        raise Refused("IN006", found=_size(len(data)), limit=_size(MAX_FILE_BYTES))
+
+
+def _looks_like(head: bytes) -> str:
+    signatures = (
+        (b"\x89PNG", "a PNG picture"),
+        (b"\xff\xd8\xff", "a JPEG picture"),
+        (b"GIF8", "a GIF picture"),
+        (b"%PDF", "a PDF document"),
+        (b"{\\rtf", "a Word RTF document"),
+    )
+    for magic, name in signatures:
+        if head.startswith(magic):
+            return name
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "some other kind of file"
+    stripped = text.lstrip("\ufeff").lstrip()
+    if stripped.startswith("<"):
+        return "a web page or XML file"
+    first = stripped.splitlines()[0] if stripped else ""
+    if first.count(",") >= 2 or first.count(";") >= 2 or first.count("\t") >= 2:
+        return "a CSV file renamed as a workbook"
+    return "a text file"
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+
+
+class SafeArchive:
+    """An xlsx archive whose members have passed the size, ratio and count checks; reads parts with limits."""
+
+    def __init__(self, data: bytes) -> None:
+        try:
+            self.zf = zipfile.ZipFile(io.BytesIO(data))
+            infos = self.zf.infolist()
+        except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
+            raise Refused("IN005") from None
+        if len(infos) > MAX_MEMBERS:
+            raise Refused("IN010", found=f"{len(infos)} parts", limit=f"{MAX_MEMBERS} parts")
+        total = 0
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise Refused("IN003")  # an encrypted zip member: treat like a password
+            total += info.file_size
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise Refused("IN010", found=_size(info.file_size) + " in one part", limit=_size(MAX_MEMBER_BYTES))
+            if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
+                ratio = info.file_size // max(1, info.compress_size)
+                raise Refused("IN010", found=f"compressed {ratio} to 1", limit=f"{MAX_RATIO} to 1")
+        if total > MAX_TOTAL_BYTES:
+            raise Refused("IN010", found=_size(total), limit=_size(MAX_TOTAL_BYTES))
+        self.names = {info.filename for info in infos}
+        self.infos = {info.filename: info for info in infos}
+        self.data = data
+        self._cache: dict[str, bytes] = {}
+
+    def read(self, name: str) -> bytes:
+        """One member, never more than its (already capped) declared size; zipfile raises on a forged size."""
+        cached = self._cache.get(name)
+        if cached is not None:
+            return cached
+        try:
+            with self.zf.open(name) as handle:
+                data = handle.read(MAX_MEMBER_BYTES + 1)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+            raise Refused("IN015", found=f"the part {name} cannot be unpacked ({type(exc).__name__})") from None
+        if len(data) > MAX_MEMBER_BYTES:
+            raise Refused("IN010", found=_size(len(data)) + " in one part", limit=_size(MAX_MEMBER_BYTES))
+        self._cache[name] = data
+        return data
+
+    def refuse_entities(self, read_whole: frozenset[str] | set[str] = frozenset()) -> None:
+        """Look for a document type declaration (where entities are declared) in every XML part, whichever parser
+        would read it later. A DOCTYPE can only stand in the prolog, before the root element, so only the prolog
+        is read: comments and processing instructions are skipped properly, however long. Parts in ``read_whole``
+        (the ones caseaudit reads itself) are unpacked whole once and kept."""
+        for name in sorted(self.names):
+            if name.lower().endswith((".xml", ".rels", ".vml")):
+                self._check_prolog(name, name in read_whole)
+
+    def _check_prolog(self, name: str, whole: bool) -> None:
+        if whole and self.infos[name].file_size <= SMALL_PART:
+            self.read(name)
+        cached = self._cache.get(name)
+        if cached is not None:
+            _refuse_dtd_in_prolog(cached, complete=True)
+            return
+        head = self._peek(self.infos[name])
+        if head is not None and _refuse_dtd_in_prolog(head, complete=len(head) < PROLOG_PEEK):
+            return
+        try:
+            with self.zf.open(name) as handle:
+                head = handle.read(PROLOG_PEEK)
+                while not _refuse_dtd_in_prolog(head, complete=len(head) < PROLOG_PEEK):
+                    more = handle.read(PROLOG_PEEK)
+                    if not more:
+                        _refuse_dtd_in_prolog(head, complete=True)
+                        break
+                    head += more
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+            raise Refused("IN015", found=f"the part {name} cannot be unpacked ({type(exc).__name__})") from None
+
+    def _peek(self, info: zipfile.ZipInfo) -> bytes | None:
+        """The first bytes of a member, inflated straight from the archive (no zipfile reader machinery, which
+        costs more than the inflating); ``None`` when the member needs the full reader to tell."""
+        offset = info.header_offset
+        header = self.data[offset : offset + 30]
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        start = offset + 30 + name_length + extra_length
+        raw = self.data[start : start + min(info.compress_size, PROLOG_PEEK * 4)]
+        if info.compress_type == zipfile.ZIP_STORED:
+            head = raw[:PROLOG_PEEK]
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            try:
+                head = zlib.decompressobj(-15).decompress(raw, PROLOG_PEEK)
+            except zlib.error:
+                return None
+        else:
+            return None
+        # A short result is only trusted as the whole member when it is the whole member.
+        if len(head) < PROLOG_PEEK and len(head) != info.file_size:
+            return None
+        return head
+
+    def xml(self, name: str, *, screened: bool = False) -> Any:
+        """Parse one XML part; entity declarations (billion laughs, XXE) are refused.
+
+        By default with defusedxml. ``screened=True`` is for parts whose prolog has just been checked to hold no
+        document type declaration, so no entity can be declared in them: those go through the standard library's
+        C parser, which is several times faster on ``workbook.xml`` with its many defined names.
+        """
+        data = self.read(name)
+        _refuse_dtd(data)
+        try:
+            if screened:
+                return FastET.fromstring(data)
+            return SafeET.fromstring(data)
+        except DefusedXmlException:
+            raise Refused("IN014") from None
+        except (SafeET.ParseError, FastET.ParseError):
+            raise Refused("IN015", found=f"the part {name} is not well-formed XML") from None
+
+
+PROLOG_PEEK = 2048
+SMALL_PART = 256 * 1024  # parts caseaudit reads itself, up to this size, are unpacked whole (and cached)
+READ_SHEETS = frozenset({MAIN_SHEET, ACTIONS_SHEET, META_SHEET})
+_PROLOG_SKIP = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+
+
+def _refuse_dtd_in_prolog(data: bytes, *, complete: bool) -> bool:
+    """Refuse a DOCTYPE in the prolog of ``data``. True when the prolog has been seen to its end (the root element
+    starts, or the data is complete); False when more bytes are needed to decide."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = data.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore")
+    elif data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    position = 0
+    while True:
+        match = _PROLOG_SKIP.match(data, position)
+        if match is None or match.end() == position:
+            break
+        position = match.end()
+    rest = data[position:]
+    if rest[:2] == b"<!":
+        if rest[:9].upper() == b"<!DOCTYPE" or rest.startswith(b"<!ENTITY"):
+            raise Refused("IN014")
+        if not complete and (rest.startswith(b"<!--") or len(rest) < 9):
+            return False  # a comment not yet closed
+        raise Refused("IN015", found="a part has a malformed XML prolog")
+    if rest[:2] == b"<?" or (not rest and not complete):
+        return complete  # a processing instruction not yet closed
+    return True
+
+
+def _refuse_dtd(data: bytes) -> None:
+    _refuse_dtd_in_prolog(data, complete=True)
+
+
+@dataclass
+class Package:
+    """The parts of a checked archive that matter: sheet names to their parts, and the custom properties."""
+
+    archive: SafeArchive
+    sheets: dict[str, str]
+    custom: dict[str, str]
+
+
+def open_package(data: bytes) -> Package:
+    """Sniff and check a file, refusing macros, external links and entity declarations; map its sheets."""
+    sniff(data)
+    archive = SafeArchive(data)
+    if "[Content_Types].xml" not in archive.names or "xl/workbook.xml" not in archive.names:
+        raise Refused("IN004", found="a zip archive or another Office document, not an Excel workbook")
+    types = archive.read("[Content_Types].xml")
+    if any(t.encode() in types for t in MACRO_TYPES) or any(
+        n.lower().endswith(("vbaproject.bin", "vbadata.xml")) for n in archive.names
+    ):
+        raise Refused("IN012")
+    links = sorted(n for n in archive.names if n.startswith("xl/externalLinks/") and n.endswith(".xml"))
+    if links or b"externalLink+xml" in types:
+        raise Refused("IN013", found=f"{max(1, len(links))} external link(s)")
+    _refuse_dtd(types)  # its content is only searched for macro and link types, never parsed
+    workbook = archive.xml("xl/workbook.xml", screened=True)
+    if workbook.find(f"{NS_MAIN}externalReferences") is not None:
+        raise Refused("IN013", found="external references")
+    rels_name = "xl/_rels/workbook.xml.rels"
+    targets: dict[str, str] = {}
+    if rels_name in archive.names:
+        for rel in archive.xml(rels_name, screened=True).iter(f"{NS_PKG_REL}Relationship"):
+            if rel.get("TargetMode") == "External":
+                raise Refused("IN013", found="a link to an outside file")
+            targets[rel.get("Id", "")] = _resolve(rel.get("Target", ""))
+    sheets: dict[str, str] = {}
+    for sheet in workbook.iter(f"{NS_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{NS_REL}id", ""), "")
+        if target:
+            sheets[sheet.get("name", "")] = target
+    custom: dict[str, str] = {}
+    if "docProps/custom.xml" in archive.names:
+        for prop in archive.xml("docProps/custom.xml").iter(f"{NS_CUSTOM}property"):
+            name = prop.get("name", "")
+            if name.startswith("caseaudit.") and len(prop):
+                custom[name.removeprefix("caseaudit.")] = (prop[0].text or "").strip()
+    # Every other part: its prolog screened for entity declarations (the sheets a reader will read, whole).
+    archive.refuse_entities({part for name, part in sheets.items() if name in READ_SHEETS})
+    return Package(archive, sheets, custom)
+
+
+def _resolve(target: str) -> str:
+    """A relationship target relative to ``xl/`` (or absolute from the package root) as a member name."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    parts: list[str] = []
+    for part in PurePosixPath("xl", target).parts:
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return "/".join(parts)
+
+
+def _check_numbers(data: bytes, sheet: str) -> None:
+    if not _NEGATIVE_GUARD.search(data):
+        return  # no value starts with a minus sign (the common case): one quick pass instead of the full expression
+    for text in _NEGATIVE.findall(data):
+        try:
+            value = float(text)
+        except ValueError:
+            continue
+        if value < MIN_NUMBER:
+            raise Refused("IN016", sheet=sheet, found=text.decode("ascii", "replace")[:30])
+
+
+def check_cells(package: Package, sheet_names: list[str]) -> None:
+    """Count the cells really written in the sheets to be read, and where they really reach (never trust the
+    declared ``<dimension>``), before python-calamine builds its grid of them."""
+    cells = 0
+    for sheet in sheet_names:
+        part = package.sheets.get(sheet)
+        if part is None:
+            continue
+        if part not in package.archive.names:
+            raise Refused("IN015", found="a sheet named in the workbook is missing")
+        data = package.archive.read(part)
+        _check_numbers(data, sheet)
+        # Counting with bytes.count is faster than a regular expression; tags spelt any other way (a namespace
+        # prefix, no attributes: never by Excel, LibreOffice or openpyxl) switch to an exact count.
+        count = data.count(b"<c ")
+        rows_written = data.count(b"<row ")
+        if _ODD_TAGS.search(data):  # rare spellings: counted exactly, with a regular expression
+            count = len(_ANY_CELL.findall(data))
+            rows_written = len(_ANY_ROW.findall(data))
+        cells += count
+        if cells > MAX_CELLS:
+            raise Refused("IN011", found=f"more than {MAX_CELLS:,} cells", limit=f"{MAX_CELLS:,}")
+        refs = _CELL_REF.findall(data)
+        max_row = max(rows_written, max((int(r) for _, r in refs), default=0))
+        max_col = max((_col_number(c) for c in {c for c, _ in refs}), default=0)
+        if len(refs) < count:
+            max_col = max(max_col, count)  # cells without a reference are placed one after another
+        if max_row > MAX_ROWS or max_col > MAX_COLS:
+            raise Refused(
+                "IN011",
+                found=f"cells as far as row {max_row:,}, column {max_col:,}",
+                limit=f"{MAX_ROWS:,} rows by {MAX_COLS} columns",
+            )
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def read_meta(package: Package, calamine: Any) -> dict[str, str]:
+    """Identity from the ``_meta`` sheet (very hidden, or merely hidden after a LibreOffice round trip), merged
+    with the custom document properties; ``IN020`` when it is not a caseaudit form, ``IN025`` when they disagree."""
+    meta: dict[str, str] = {}
+    if META_SHEET in package.sheets:
+        grid = _grid(calamine, META_SHEET)
+        for r in range(1, grid.height() + 1):
+            key = grid.get(r, 1)
+            if isinstance(key, str) and key.strip() in META_KEYS:
+                meta[key.strip()] = _meta_text(grid.get(r, 2))
+    if not meta.get("form_kind") and not package.custom.get("form_kind"):
+        raise Refused("IN020")
+    for key, value in package.custom.items():
+        if key not in META_KEYS:
+            continue
+        if meta.get(key) and value and meta[key] != value and key in ("audit_id", "form_kind"):
+            raise Refused("IN025", found=f"{meta[key]} / {value}")
+        meta.setdefault(key, value)
+        if not meta[key]:
+            meta[key] = value
+    return meta
+
+
+def _meta_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return "" if value is None else str(value).strip()
+
+
+class Grid:
+    """A sheet's values as python-calamine returns them, looked up by 1-based row and column (blank is None)."""
+
+    def __init__(self, rows: list[list[Any]], first_row: int = 1, first_col: int = 1) -> None:
+        self.rows = rows
+        self.first_row = first_row
+        self.first_col = first_col
+
+    def get(self, row: int, col: int) -> Any:
+        r, c = row - self.first_row, col - self.first_col
+        if r < 0 or c < 0 or r >= len(self.rows):
+            return None
+        values = self.rows[r]
+        if c >= len(values):
+            return None
+        value = values[c]
+        return None if value == "" else value
+
+    def height(self) -> int:
+        return self.first_row + len(self.rows) - 1
+
+
+def _grid(calamine: Any, sheet: str) -> Grid:
+    """A sheet's cells, placed by the sheet's real start."""
+    try:
+        ws = calamine.get_sheet_by_name(sheet)
+    except python_calamine.WorksheetNotFound:
+        return Grid([])
+    start = ws.start
+    if start is None:
+        return Grid([])
+    try:
+        rows = ws.to_python()
+    except BaseException as exc:  # a Rust panic is a BaseException; anything else is re-raised
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise Refused("IN016", sheet=sheet, found="a value python-calamine cannot convert") from None
+    return Grid(rows, start[0] + 1, start[1] + 1)
+
+
+def open_calamine(data: bytes) -> Any:
+    try:
+        return python_calamine.load_workbook(io.BytesIO(data))
+    except python_calamine.PasswordError:
+        raise Refused("IN003") from None
+    except python_calamine.XmlError:
+        raise Refused("IN015", found="a part is not well-formed XML") from None
+    except (python_calamine.CalamineError, python_calamine.ZipError, ValueError) as exc:
+        raise Refused("IN015", found=f"it cannot be read ({type(exc).__name__})") from None
+
+
+def identify(data: bytes) -> tuple[Package, Any, dict[str, str]]:
+    """Every safety check, then the form's identity: ``(package, calamine workbook, meta)``."""
+    package = open_package(data)
+    check_cells(package, [META_SHEET])
+    calamine = open_calamine(data)
+    return package, calamine, read_meta(package, calamine)
+
+
+def read_values(package: Package, calamine: Any, layout: FormLayout, meta: dict[str, str]) -> FormRead:
+    """The raw values of every field and table row of ``layout`` (empty cells are ``None``)."""
+    sheets = sorted({f.sheet for f in layout.fields.values()} | {t.sheet for t in layout.tables.values()})
+    check_cells(package, sheets)
+    grids = {name: _grid(calamine, name) for name in sheets}
+    form = FormRead(meta=meta)
+    for name, spec in layout.fields.items():
+        form.values[name] = grids[spec.sheet].get(spec.row, spec.col)
+    for name, table in layout.tables.items():
+        grid = grids[table.sheet]
+        columns = range(table.first_col, table.last_col + 1)
+        form.tables[name] = [tuple(grid.get(r, c) for c in columns) for r in range(table.first_row, table.last_row + 1)]
+    return form
+
+
+def read_form(data: bytes, layout: FormLayout) -> FormRead:
+    """Convenience for one file: every check, the identity, then the values."""
+    package, calamine, meta = identify(data)
+    return read_values(package, calamine, layout, meta)
+
+
+__all__ = [
+    "ACTIONS_SHEET",
+    "MAIN_SHEET",
+    "MAX_CELLS",
+    "MAX_COLS",
+    "MAX_FILE_BYTES",
+    "MAX_MEMBERS",
+    "MAX_MEMBER_BYTES",
+    "MAX_RATIO",
+    "MAX_ROWS",
+    "MAX_TOTAL_BYTES",
+    "FormRead",
+    "Package",
+    "Refused",
+    "identify",
+    "ignorable",
+    "open_package",
+    "read_form",
+    "read_values",
+    "sniff",
+]
