@@ -643,31 +643,32 @@ def allocate_month(
         by_ref = cases.by_ref()
         recent_used = 0
         followups_made = 0
-        for item in ui.progress(plan.assignments, "Making forms and notices", total=len(plan.assignments)):
-            person = people.people[item.staff_id]
-            if item.kind == "followup" and item.followup_of:
-                first = due_by_audit[item.followup_of]
-                reason = first.describe(after_months)
-                earlier = previous_audit(conn, ctx.framework, item.followup_of)
-                audit_id = issuer.issue(
-                    person, by_ref[item.case_ref], batch_id, "allocation", followup=earlier, followup_reason=reason
-                )
-                followups_made += 1
-                issuer.note(
-                    batch_id,
-                    "followup",
-                    person.staff_id,
-                    audit_id,
-                    f"follow-up of audit {item.followup_of} ({Month.parse(first.month).label}, "
-                    f"{first.final_grade}): {reason}",
-                )
-                continue
-            audit_id = issuer.issue(person, by_ref[item.case_ref], batch_id, "allocation")
-            if item.how == HOW_FILE:
-                issuer.note(batch_id, "override", person.staff_id, audit_id, f"case {item.case_ref} {item.how}")
-            elif item.how == HOW_RECENT:
-                recent_used += 1
-                issuer.note(batch_id, "recent", person.staff_id, audit_id, f"case {item.case_ref} {item.how}")
+        with run.staging.batch():  # the staging journal written once, not once per form and notice
+            for item in ui.progress(plan.assignments, "Making forms and notices", total=len(plan.assignments)):
+                person = people.people[item.staff_id]
+                if item.kind == "followup" and item.followup_of:
+                    first = due_by_audit[item.followup_of]
+                    reason = first.describe(after_months)
+                    earlier = previous_audit(conn, ctx.framework, item.followup_of)
+                    audit_id = issuer.issue(
+                        person, by_ref[item.case_ref], batch_id, "allocation", followup=earlier, followup_reason=reason
+                    )
+                    followups_made += 1
+                    issuer.note(
+                        batch_id,
+                        "followup",
+                        person.staff_id,
+                        audit_id,
+                        f"follow-up of audit {item.followup_of} ({Month.parse(first.month).label}, "
+                        f"{first.final_grade}): {reason}",
+                    )
+                    continue
+                audit_id = issuer.issue(person, by_ref[item.case_ref], batch_id, "allocation")
+                if item.how == HOW_FILE:
+                    issuer.note(batch_id, "override", person.staff_id, audit_id, f"case {item.case_ref} {item.how}")
+                elif item.how == HOW_RECENT:
+                    recent_used += 1
+                    issuer.note(batch_id, "recent", person.staff_id, audit_id, f"case {item.case_ref} {item.how}")
         for note in plan.exempt:
             issuer.note(batch_id, "exempt", note.staff_id, None, note.reason)
         for note in plan.unallocated:
