@@ -9,6 +9,7 @@ import hashlib
 import io
 import logging
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1710,6 +1711,9 @@ def run_month(ctx: Context, month: str) -> Result:
     attention: list[str] = []
     result.lines.append(messages.text("RUN001", label=the_month.label, today=ctx.clock.today.isoformat()))
 
+    seconds: dict[str, float] = {}
+    result.data["seconds"] = seconds  # how long each step took (the demo's benchmark reports them)
+
     def record(step: str, done: Result) -> None:
         codes.append(done.exit_code)
         result.data["steps"][step] = done.data
@@ -1724,11 +1728,14 @@ def run_month(ctx: Context, month: str) -> Result:
         if function is None:
             result.lines.append(messages.text("RUN002", step=step))
             continue
+        started = time.perf_counter()
         try:
             record(step, function(ctx, str(the_month)))
         except OutputError as exc:
             codes.append(exc.exit_code)
             attention.append(messages.render("RUN003", step=step, detail=exc.message, month=str(the_month)))
+        seconds[step] = time.perf_counter() - started
+    started = time.perf_counter()
     try:
         reported = report_month(ctx, the_month)
         record("Reports", reported)
@@ -1736,6 +1743,7 @@ def run_month(ctx: Context, month: str) -> Result:
     except OutputError as exc:
         codes.append(exc.exit_code)
         attention.append(messages.render("RUN003", step="Reports", detail=exc.message, month=str(the_month)))
+    seconds["Reports"] = time.perf_counter() - started
     alert_count = sum(1 for line in alerts if "IN110" in line)
     if alert_count:
         alerts.insert(

@@ -82,12 +82,20 @@ _DETAIL = {
         "The child's lived experience is not described anywhere on the file.",
     ),
 }
-_IMPACT = (
-    "This means the child's needs may not be fully understood by everyone working with the family.",
-    "As a result the young person has a consistent worker who knows them well.",
-    "The impact is that progress against the plan is hard to measure.",
-    "Because of this the family are clear about what is expected and why.",
-)
+_IMPACT = {
+    True: (  # Good or Outstanding
+        "As a result the young person has a consistent worker who knows them well.",
+        "Because of this the family are clear about what is expected and why.",
+        "The child is now attending school regularly and says they feel listened to.",
+        "This has meant the child's health needs are met and reviewed on time.",
+    ),
+    False: (
+        "This means the child's needs may not be fully understood by everyone working with the family.",
+        "The impact is that progress against the plan is hard to measure.",
+        "As a result the young person has had three changes of worker and has not been seen alone.",
+        "Drift means the child has waited too long for the support the plan promised.",
+    ),
+}
 _STRENGTHS = (
     "Warm, respectful relationship with the young person, evident in direct work recorded on the file.",
     "Clear and timely management decisions recorded with their rationale.",
@@ -233,7 +241,7 @@ def audit_answers(
     for section, grade in zip(framework.sections, section_grades, strict=True):
         answers[f"{section.key}_grade"] = grade
         answers[f"{section.key}_findings"] = _text(rng, grade)
-        answers[f"{section.key}_impact"] = rng.choice(_IMPACT) if rng.random() < 0.6 else None
+        answers[f"{section.key}_impact"] = rng.choice(_IMPACT[_rank(grade) >= 3]) if rng.random() < 0.6 else None
     actions: list[tuple[object, object, object]] = []
     n_actions = {"Inadequate": (2, 4), "Requires Improvement": (1, 3), "Good": (0, 1), "Outstanding": (0, 0)}[overall]
     for text, owner in rng.sample(_ACTIONS, rng.randint(*n_actions)):
