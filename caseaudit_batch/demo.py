@@ -31,7 +31,7 @@ from .clock import Clock, Month, is_working_day, working_day_on_or_before
 from .config import DEFAULT_CONFIG_NAME
 from .errors import EXIT_OK
 from .reminders import reminder_date
-from .synthetic_answers import AuditAnswers, audit_answers, moderation_answers, tracker_update
+from .synthetic_answers import AuditAnswers, audit_answers, moderation_answers, tracker_update, with_error
 
 DEMO_ORGANISATION = "Demoshire Children's Services (synthetic)"
 STAGE_FUNCTIONS = {
@@ -65,6 +65,8 @@ class MonthPlay:
     # audit ID -> the days its files reach the inbox: ("error", day) for a version that is returned, ("final", day)
     dropped: dict[str, list[tuple[str, date]]] = field(default_factory=dict)
     strays: dict[str, int] = field(default_factory=dict)  # ignored / rejected / duplicate files put in the inbox
+    moderated: dict[str, dict[str, object]] = field(default_factory=dict)  # audit ID -> the moderator's answers
+    moderation_returned_on: date | None = None  # the day the moderation forms reach the moderation inbox
     results: dict[str, pipeline.Result] = field(default_factory=dict)
 
 
@@ -163,18 +165,29 @@ class _Player:
             ctx.close()
         month = Month.parse(play.month)
         copy_of: Drop | None = None  # an on-time, error-free form, copied once as a stray duplicate
+        made: list[tuple[Any, AuditAnswers]] = []
         for row in sorted(rows, key=lambda r: str(r.prefilled.get("case_ref", ""))):  # reproducible order
             p = row.prefilled
-            filled = audit_answers(
-                self.rng,
-                framework,
-                audit_id=row.audit_id,
-                case_ref=str(p.get("case_ref", "")),
-                service=str(p.get("service", "")),
-                month=month,
-                month_index=index,
-                previous_worker=str(p.get("previous_worker") or ""),
+            made.append(
+                (
+                    row,
+                    audit_answers(
+                        self.rng,
+                        framework,
+                        audit_id=row.audit_id,
+                        case_ref=str(p.get("case_ref", "")),
+                        service=str(p.get("service", "")),
+                        month=month,
+                        month_index=index,
+                        previous_worker=str(p.get("previous_worker") or ""),
+                    ),
+                )
             )
+        if made and not any(filled.returned for _row, filled in made):
+            # Even a small month has one form sent with an error, so that every month shows the return and fix.
+            first = next((f for _row, f in made if f.submitted and not f.late), made[0][1])
+            with_error(first)
+        for row, filled in made:
             play.audits.append(filled)
             if not filled.submitted:
                 continue
@@ -228,7 +241,7 @@ class _Player:
             ctx.close()
         by_case = {a.case_ref: a for a in play.audits}
         made = 0
-        for path in sorted(out.rglob("*_moderation.xlsx")):
+        for path in sorted((out / "moderation").glob("*_moderation.xlsx")):
             case_ref = path.stem.split("_")[1] if path.stem.count("_") >= 2 else ""
             audit = by_case.get(case_ref)
             grades = dict(audit.answers) if audit is not None else {}
@@ -242,7 +255,10 @@ class _Player:
                 moderation_date=day + timedelta(days=1),
             )
             data = forms.fill_form(path.read_bytes(), answers)
-            self.pending.append(Drop(day + timedelta(days=2), inbox / path.name, data))
+            play.moderation_returned_on = day + timedelta(days=2)
+            self.pending.append(Drop(play.moderation_returned_on, inbox / path.name, data))
+            if audit is not None:
+                play.moderated[audit.audit_id] = answers
             made += 1
         return made
 
@@ -323,7 +339,7 @@ def _months_done(player: _Player) -> set[str]:
     try:
         with ctx.register.reader() as conn:
             log = reg.run_log
-            rows = conn.execute(sa.select(log.c.arguments).where(log.c.command.in_(("run", "report")))).scalars()
+            rows = conn.execute(sa.select(log.c.arguments).where(log.c.command == "report")).scalars()
             return {str((args or {}).get("month")) for args in rows}
     finally:
         ctx.close()
@@ -342,7 +358,7 @@ def _play_month(player: _Player, month: Month, index: int) -> MonthPlay:
     moderate = stages["moderation"]
     if moderate is not None:
         if ingest is not None:  # the audits accepted so far, so that the sample draws from them
-            play.results["ingest"] = player.step("ingest", play.moderate_day, lambda c: ingest(c, m))
+            play.results["ingest before moderation"] = player.step("ingest", play.moderate_day, lambda c: ingest(c, m))
         play.results["moderate"] = player.step("moderate", play.moderate_day, lambda c: moderate(c, m))
         player.fill_moderation(play, play.moderate_day)
     actions = stages["actions"]
@@ -367,7 +383,7 @@ def _tracker_rows(made: pipeline.Result) -> dict[Path, list[tuple[Any, ...]]]:
 
     found: dict[Path, list[tuple[Any, ...]]] = {}
     for path in made.outputs:
-        if not path.is_file():
+        if path.suffix != ".xlsx" or "_actions_" not in path.name or not path.is_file():
             continue
         wb = load_workbook(path, read_only=True)
         rows: list[tuple[Any, ...]] = []

@@ -246,14 +246,7 @@ def audit_answers(
     n_actions = {"Inadequate": (2, 4), "Requires Improvement": (1, 3), "Good": (0, 1), "Outstanding": (0, 0)}[overall]
     for text, owner in rng.sample(_ACTIONS, rng.randint(*n_actions)):
         actions.append((text, owner, completed + timedelta(days=rng.choice((14, 28, 42, 56)))))
-    returned = rng.random() < ERROR_SHARE
-    correction: dict[str, object] = {}
-    if returned:
-        # The first version leaves the overall grade empty (an error: the form is returned); the corrected
-        # version, a week later, adds it.
-        correction = {"overall_grade": overall}
-        answers = dict(answers, overall_grade=None)
-    return AuditAnswers(
+    filled = AuditAnswers(
         audit_id=audit_id,
         case_ref=case_ref,
         service=service,
@@ -262,10 +255,19 @@ def audit_answers(
         overall=overall,
         safeguarding=safeguarding,
         late=late,
-        returned=returned,
+        returned=False,
         submitted=rng.random() >= NOT_RETURNED_SHARE,
-        correction=correction,
     )
+    return with_error(filled) if rng.random() < ERROR_SHARE else filled
+
+
+def with_error(filled: AuditAnswers) -> AuditAnswers:
+    """The first version leaves the overall grade empty (an error: ingest returns the form); the corrected
+    version, a week later, adds it."""
+    filled.answers = dict(filled.answers, overall_grade=None)
+    filled.correction = {"overall_grade": filled.overall}
+    filled.returned = True
+    return filled
 
 
 def moderation_answers(
@@ -294,11 +296,12 @@ def moderation_answers(
         m_rationale=rng.choice(_MODERATION_CHANGE),
         actions_agreed="Yes" if rng.random() < 0.7 else "No",
     )
-    # Keep the overall grade within one grade of the lowest section (Appendix 1): move the sections with it.
+    # Keep the overall grade at most one grade above the lowest section (Appendix 1): a raised overall grade
+    # raises the sections it would otherwise leave more than one grade below.
     for section in framework.sections:
         grade = auditor_grades.get(f"{section.key}_grade")
-        if grade and abs(_rank(grade) - new_rank) > 1:
-            answers[f"m_{section.key}_grade"] = GRADES[new_rank - 1 + (1 if _rank(grade) > new_rank else -1)]
+        if grade and _rank(grade) < new_rank - 1:
+            answers[f"m_{section.key}_grade"] = GRADES[new_rank - 2]
     if answers["actions_agreed"] == "No":
         answers["m_actions_comment"] = "One further action is needed so that the plan is reviewed promptly."
     return answers

@@ -15,6 +15,8 @@ from caseaudit_batch.clock import Month
 from caseaudit_batch.reports.build import excel_name, json_name, themes_name, word_name
 
 HAS_INGEST = getattr(pipeline, "ingest_inbox", None) is not None
+HAS_MODERATION = getattr(pipeline, "ingest_moderation_returns", None) is not None
+GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +45,30 @@ def _expected(plays: list[demo.MonthPlay], index: int) -> dict[str, object]:
     for outcome, count in play.strays.items():
         files[f"files_{outcome}"] += count
     grades = Counter(a.overall for a in accepted)
+    moderated = {}  # audit ID -> the moderator's overall grade, for the moderation forms back by the run
+    if play.moderation_returned_on is not None and play.moderation_returned_on <= run_day:
+        moderated = {k: str(v.get("m_overall_grade") or "") for k, v in play.moderated.items()}
+    final = Counter(moderated.get(a.audit_id) or a.overall for a in accepted)
+    rank = {g: 4 - i for i, g in enumerate(GRADES)}
+    by_id = {a.audit_id: a for a in accepted}
+    changed = [(rank[by_id[k].overall], rank[g]) for k, g in moderated.items() if g and k in by_id]
     first_seen = {audit_id: min(day for _kind, day in drops) for audit_id, drops in play.dropped.items()}
+    if HAS_MODERATION:
+        moderation = {
+            "overall_grade_counts": {g: final.get(g, 0) for g in GRADES},
+            "audits_moderated": len(moderated),
+            "grades_lowered": sum(1 for before, after in changed if after < before),
+            "grades_raised": sum(1 for before, after in changed if after > before),
+        }
+    else:
+        moderation = {}
     return {
+        **moderation,
         "audits_allocated": len(play.audits),
         "audits_accepted": len(accepted),
         "audits_completed": sum(1 for a in accepted if not a.late),
         "audits_completed_late": sum(1 for a in accepted if a.late),
-        "overall_grade_counts_as_audited": {
-            g: grades.get(g, 0) for g in ("Outstanding", "Good", "Requires Improvement", "Inadequate")
-        },
+        "overall_grade_counts_as_audited": {g: grades.get(g, 0) for g in GRADES},
         "safeguarding_alerts": sum(
             1 for a in play.audits if a.safeguarding and a.audit_id in first_seen and first_seen[a.audit_id] <= run_day
         ),
@@ -99,7 +116,9 @@ def test_metrics_agree_with_the_synthetic_answers(played: tuple[Path, pipeline.R
     # The synthetic spread has something in it: several grades, some actions, and some returned forms overall.
     audits = [a for p in plays for a in p.audits]
     assert len({a.overall for a in audits}) >= 3
-    assert any(a.returned for a in audits) and any(a.actions for a in audits)
+    assert all(any(a.returned for a in p.audits) for p in plays) and any(a.actions for a in audits)
+    if HAS_MODERATION:
+        assert all(p.moderated for p in plays)
 
 
 def test_demo_command_prints_where_the_outputs_are(
