@@ -179,7 +179,11 @@ def _moderate(args: argparse.Namespace) -> pipeline.Result:
 
 
 def _actions(args: argparse.Namespace) -> pipeline.Result:
-    return _not_yet(args)
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        return pipeline.actions_month(ctx, args.month)
+    finally:
+        ctx.close()
 
 
 def _report(args: argparse.Namespace) -> pipeline.Result:

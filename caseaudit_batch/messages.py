@@ -748,6 +748,107 @@ define(
 # ----------------------------------------------------------------------------------------------------------------
 # Actions (ACT)
 # ----------------------------------------------------------------------------------------------------------------
+define(
+    "ACT001",
+    "error",
+    "The status '{found}' is not one of Open, Completed or No longer required.",
+    "Choose the status from the drop-down list in the Status column.",
+)
+define(
+    "ACT002",
+    "error",
+    "The action is marked Completed but 'Completed on' is blank.",
+    "Type the date the action was completed in 'Completed on' (dd/mm/yyyy).",
+)
+define(
+    "ACT003",
+    "error",
+    "The completion date {found} is in the future (today is {today}).",
+    "Type the date the action was actually completed; an action not yet done stays Open.",
+)
+define(
+    "ACT004",
+    "error",
+    "'{column}' holds '{found}', which is not a date.",
+    "Type a date as dd/mm/yyyy, for example 28/09/2026.",
+)
+define(
+    "ACT005",
+    "error",
+    "A completion date is given but the status is {status}.",
+    "Choose Completed in the Status column, or clear 'Completed on'.",
+)
+define(
+    "ACT006",
+    "error",
+    "'Service manager sign-off' holds '{found}'.",
+    "Choose Yes from the drop-down list once the Service Manager has checked the action is done, or leave it blank.",
+)
+define(
+    "ACT007",
+    "error",
+    "The action ID '{found}' is not in the action register.",
+    "Do not change the grey, pre-filled columns. To add an action set in supervision, use a blank row at the end "
+    "and leave 'Action ID' blank.",
+)
+define(
+    "ACT008",
+    "error",
+    "A new action (a row with 'Action ID' blank) needs {missing}.",
+    "Fill in 'Case reference', 'Action', 'Owner' and 'Due date' for an action set in supervision, or clear the row.",
+)
+define(
+    "ACT009",
+    "error",
+    "The case reference '{found}' is not on the caseload caseaudit holds.",
+    "Check the case reference against the caseload (only case references, never children's names).",
+)
+define(
+    "ACT010",
+    "warning",
+    "Two action trackers disagree about action {action_id} (case {case_ref}): {kept_file} says {kept} "
+    "(dated {kept_date}), {other_file} says {other} (dated {other_date}). The later one stands: {kept}.",
+    "Check with the Team Manager and Service Manager which is right; correct it on the next tracker if needed.",
+)
+define(
+    "ACT011",
+    "error",
+    "This action tracker ({who}, {month}) was not made from this register.",
+    "Return the tracker caseaudit made with 'caseaudit actions --month {month}', filled in; do not copy its rows "
+    "into another workbook.",
+)
+define(
+    "ACT012",
+    "error",
+    "The due date '{found}' of the new action is not a date.",
+    "Type the due date as dd/mm/yyyy, for example 28/10/2026.",
+)
+define(
+    "ACT013",
+    "info",
+    "Tracker read: {count} row(s) with an update or a new action.",
+    "",
+)
+define(
+    "ACT014",
+    "info",
+    "{count} update(s) recorded, {created} new action(s) set in supervision added.",
+    "",
+)
+define(
+    "ACT020",
+    "warning",
+    "{count} open actions have no service manager, so they are on no tracker (their cases' team managers have no "
+    "line manager on the roster, or the case is not on the caseload).",
+    "Give each team manager a 'Line manager ID' on the roster, or check the caseload; the actions are listed in "
+    "the action register either way.",
+)
+define(
+    "ACT021",
+    "info",
+    "No action trackers were made for {month}: the action register holds no open actions.",
+    "Actions come from accepted audits and moderations: run 'caseaudit ingest' first.",
+)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -171,12 +171,15 @@ section_grades = sa.Table(
     sa.Column("source", sa.String, nullable=False, server_default="auditor"),  # auditor | moderator
 )
 
+# The action register (issue 7): one row per action, its current state; every change is kept in action_updates.
 actions = sa.Table(
     "actions",
     metadata,
     sa.Column("action_id", sa.String, primary_key=True),
     sa.Column("audit_id", sa.String, index=True),
     sa.Column("source", sa.String, nullable=False),  # audit | moderation | supervision
+    sa.Column("month", sa.String, index=True),  # the audit's allocation month (supervision: the tracker's month)
+    sa.Column("seq", sa.Integer, nullable=False, server_default="0"),  # position in the audit's actions table
     sa.Column("text", sa.String, nullable=False),
     sa.Column("norm_text", sa.String, nullable=False),
     sa.Column("owner", sa.String),
@@ -184,13 +187,18 @@ actions = sa.Table(
     sa.Column("case_ref", sa.String, index=True),
     sa.Column("service", sa.String),
     sa.Column("team", sa.String),
-    sa.Column("team_manager", sa.String),
-    sa.Column("service_manager_id", sa.String),
-    sa.Column("status", sa.String, nullable=False, server_default="Open"),
-    sa.Column("status_reason", sa.String),
+    sa.Column("team_manager", sa.String),  # the case's team manager, by name (as shown on trackers)
+    sa.Column("team_manager_id", sa.String),
+    sa.Column("service_manager_id", sa.String, index=True),  # the team manager's line manager
+    sa.Column("status", sa.String, nullable=False, server_default="Open"),  # Open | Completed | No longer required
+    sa.Column("status_reason", sa.String),  # e.g. "replaced" when a resubmitted audit dropped the action
     sa.Column("completed_on", sa.Date),
     sa.Column("signed_off", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("supervision_on", sa.Date),  # the latest "Discussed in supervision on"
+    sa.Column("state_on", sa.Date),  # the date of the update that set the current state (conflicts: later wins)
+    sa.Column("state_submission_id", sa.Integer),  # the returned tracker that set it (none: set at creation)
     sa.Column("created_at", sa.String, nullable=False),
+    sa.Column("updated_at", sa.String),
 )
 
 action_updates = sa.Table(
@@ -198,14 +206,44 @@ action_updates = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("action_id", sa.String, nullable=False, index=True),
+    sa.Column("kind", sa.String, nullable=False, server_default="update"),  # created | changed | replaced | update
     sa.Column("on_date", sa.Date),
     sa.Column("status", sa.String),
     sa.Column("completed_on", sa.Date),
     sa.Column("note", sa.String),
     sa.Column("supervision_on", sa.Date),
     sa.Column("signed_off", sa.Boolean),
+    sa.Column("applied", sa.Boolean, nullable=False, server_default=sa.true()),  # false: lost a conflict
+    sa.Column("source", sa.String),  # audit | moderation | tracker
+    sa.Column("source_file", sa.String),
     sa.Column("submission_id", sa.Integer),
     sa.Column("recorded_at", sa.String, nullable=False),
+)
+
+# Which accepted version of each audit's (and moderation's) form the action register was last brought in line with.
+action_sources = sa.Table(
+    "action_sources",
+    metadata,
+    sa.Column("audit_id", sa.String, primary_key=True),
+    sa.Column("source", sa.String, primary_key=True),  # audit | moderation
+    sa.Column("submission_id", sa.Integer),
+    sa.Column("synced_at", sa.String, nullable=False),
+)
+
+# Each action tracker made: whose it is, and the state of every action it listed (the baseline a returned tracker's
+# changes are measured against, so that two copies of one tracker can be told apart from a later tracker).
+action_trackers = sa.Table(
+    "action_trackers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("service_manager_id", sa.String, nullable=False, index=True),
+    sa.Column("file", sa.String),
+    sa.Column("made_on", sa.Date, nullable=False),
+    sa.Column("baseline", _json(), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),  # rows of its ``tracker`` table (listed actions + blank rows)
+    sa.Column("run_id", sa.Integer),
+    sa.Column("created_at", sa.String, nullable=False),
 )
 
 moderation_sample = sa.Table(

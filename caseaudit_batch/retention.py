@@ -21,11 +21,18 @@ def purge_register(conn: Connection, before: str) -> dict[str, int]:
     old_audits = sa.select(reg.allocations.c.audit_id).where(reg.allocations.c.month < before)
     old_audit_rows = sa.select(reg.audits.c.id).where(reg.audits.c.audit_id.in_(old_audits))
     old_submissions = sa.select(reg.submissions.c.id).where(reg.submissions.c.filed_month < before)
-    old_actions = sa.select(reg.actions.c.action_id).where(reg.actions.c.audit_id.in_(old_audits))
+    # Actions of old audits, and actions set in supervision (no audit) in an old month.
+    old_action = sa.or_(
+        reg.actions.c.audit_id.in_(old_audits),
+        sa.and_(reg.actions.c.audit_id.is_(None), reg.actions.c.month < before),
+    )
+    old_actions = sa.select(reg.actions.c.action_id).where(old_action)
     removed: dict[str, int] = {}
     # Children first, so that no row is left pointing at a removed one.
     removed["action_updates"] = _delete(conn, reg.action_updates, reg.action_updates.c.action_id.in_(old_actions))
-    removed["actions"] = _delete(conn, reg.actions, reg.actions.c.audit_id.in_(old_audits))
+    removed["actions"] = _delete(conn, reg.actions, old_action)
+    removed["action_sources"] = _delete(conn, reg.action_sources, reg.action_sources.c.audit_id.in_(old_audits))
+    removed["action_trackers"] = _delete(conn, reg.action_trackers, reg.action_trackers.c.month < before)
     removed["section_grades"] = _delete(conn, reg.section_grades, reg.section_grades.c.audit_row_id.in_(old_audit_rows))
     removed["audits"] = _delete(conn, reg.audits, reg.audits.c.audit_id.in_(old_audits))
     removed["moderations"] = _delete(conn, reg.moderations, reg.moderations.c.audit_id.in_(old_audits))

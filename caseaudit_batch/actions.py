@@ -1,0 +1,788 @@
+"""The action register: every action an audit, a moderation or a supervision raises, tracked to completion.
+
+Guidance section 2: "It is the responsibility of the Team Manager and Service Manager to track the actions; Service
+Managers will be responsible for ensuring that identified actions have been completed within required timescales."
+"On receipt of the moderation form, Team Managers should discuss any additional actions with the Social Worker".
+
+This module keeps the register's ``actions`` rows (one per action, its current state) and ``action_updates`` (every
+change, dated, with the file it came from). Ingest calls :func:`sync_audit_actions` when an audit version is accepted
+and :func:`sync_moderation_actions` when a moderation is; returned trackers add supervision actions with
+:func:`add_supervision_action`. The measures the reports show live in ``action_measures.py`` (pure, no I/O);
+:func:`load_actions_frame` gives them their input.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import register as reg
+from .clock import Clock
+
+OPEN = "Open"
+COMPLETED = "Completed"
+NO_LONGER_REQUIRED = "No longer required"
+#: The statuses an action can have (the tracker's ``Status`` choices): a published contract.
+STATUSES = (OPEN, COMPLETED, NO_LONGER_REQUIRED)
+#: ``status_reason`` of an action a resubmitted audit (or moderation) dropped.
+REPLACED = "replaced"
+
+SOURCES = ("audit", "moderation", "supervision")
+ID_PREFIX = "ACT-"
+_ID_LENGTH = 10  # base32 characters: 50 bits, so a clash is vanishingly rare; a clash is still handled (see _new_id)
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """Who an action belongs to: the case, its team and the managers who track it (guidance section 2)."""
+
+    audit_id: str | None = None
+    month: str | None = None
+    case_ref: str | None = None
+    service: str | None = None
+    team: str | None = None
+    team_manager: str | None = None
+    team_manager_id: str | None = None
+    service_manager_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """One action as written on a form: its text, owner and due date."""
+
+    text: str
+    owner: str | None
+    due_date: date | None
+
+    @property
+    def norm_text(self) -> str:
+        return normalise_text(self.text)
+
+
+@dataclass
+class ActionSyncResult:
+    """What one sync did, by action ID."""
+
+    audit_id: str | None
+    source: str
+    created: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # matched and unchanged
+    changed: list[str] = field(default_factory=list)  # matched; owner, due date or wording changed
+    reopened: list[str] = field(default_factory=list)  # dropped by an earlier version, back again
+    replaced: list[str] = field(default_factory=list)  # dropped by this version: No longer required (replaced)
+
+    @property
+    def action_ids(self) -> list[str]:
+        """The actions this version of the form holds, in its order of first appearance."""
+        return self.created + self.kept + self.changed + self.reopened
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Text, dates and identifiers
+# ---------------------------------------------------------------------------------------------------------------
+def normalise_text(text: str) -> str:
+    """The form of an action's text used to match it across versions: case, spacing and end punctuation ignored."""
+    folded = " ".join(str(text).casefold().replace("\u2019", "'").split())
+    return folded.strip(" .;:,-")
+
+
+def to_date(value: object) -> date | None:
+    """A date from a form value: a date, a datetime, an ISO string or (England) dd/mm/yyyy; otherwise None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date()
+    text = str(value).strip()
+    for parse in (date.fromisoformat, _parse_english):
+        try:
+            return parse(text[:10] if parse is date.fromisoformat else text)
+        except ValueError:
+            continue
+    return None
+
+
+def _parse_english(text: str) -> date:
+    # A date typed as text ("03/04/2024") means 3 April in England (field notes).
+    for fmt in ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def parse_rows(rows: Iterable[Sequence[object] | Mapping[str, object]]) -> list[ActionRow]:
+    """Form rows (``[action, owner, due_date_iso]`` lists, or mappings with those keys) as :class:`ActionRow`.
+
+    Rows without action text are left out: a blank row of the table is not an action.
+    """
+    parsed: list[ActionRow] = []
+    for row in rows or ():
+        if isinstance(row, Mapping):
+            text, owner, due = row.get("action"), row.get("owner"), row.get("due_date")
+        else:
+            cells = [*list(row), None, None, None]
+            text, owner, due = cells[0], cells[1], cells[2]
+        text_str = "" if text is None else " ".join(str(text).split())
+        if not normalise_text(text_str):
+            continue
+        owner_str = None if owner is None or str(owner).strip() == "" else " ".join(str(owner).split())
+        parsed.append(ActionRow(text_str, owner_str, to_date(due)))
+    return parsed
+
+
+def action_id_for(source: str, scope: str, norm_text: str, occurrence: int = 0, salt: int = 0) -> str:
+    """A stable action ID: the same audit (or case), source and text always give the same ID, run after run."""
+    key = f"{source}|{scope}|{norm_text}|{occurrence}" + (f"|{salt}" if salt else "")
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return ID_PREFIX + base64.b32encode(digest).decode("ascii")[:_ID_LENGTH]
+
+
+def _new_id(conn: Connection, source: str, scope: str, norm_text: str) -> str:
+    """The first free ID for this text: a repeated text in one audit takes the next occurrence number.
+
+    Every step is deterministic, so replaying the same history gives the same IDs.
+    """
+    occurrence = 0
+    while True:
+        candidate = action_id_for(source, scope, norm_text, occurrence)
+        found = conn.execute(
+            sa.select(reg.actions.c.audit_id, reg.actions.c.case_ref, reg.actions.c.norm_text).where(
+                reg.actions.c.action_id == candidate
+            )
+        ).first()
+        if found is None:
+            return candidate
+        if found.norm_text == norm_text:  # the same text already has an action here: try the next occurrence
+            occurrence += 1
+            continue
+        # A hash clash with an unrelated action: extend the key until it is free.
+        salt = 1
+        while conn.execute(
+            sa.select(reg.actions.c.action_id).where(
+                reg.actions.c.action_id == action_id_for(source, scope, norm_text, occurrence, salt)
+            )
+        ).first():
+            salt += 1
+        return action_id_for(source, scope, norm_text, occurrence, salt)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Who an action belongs to
+# ---------------------------------------------------------------------------------------------------------------
+def _staff(conn: Connection, staff_id: str | None) -> Any:
+    if not staff_id:
+        return None
+    return conn.execute(sa.select(reg.staff).where(reg.staff.c.staff_id == staff_id)).first()
+
+
+def context_for_case(conn: Connection, case_ref: str, month: str | None = None, **known: str | None) -> ActionContext:
+    """The case's service, team, team manager and service manager (the team manager's line manager) as the
+    register holds them now; ``known`` values (e.g. from a form's pre-filled fields) fill any gaps."""
+    case = conn.execute(sa.select(reg.cases).where(reg.cases.c.case_ref == case_ref)).first()
+    team_manager_id = case.team_manager_id if case is not None else known.get("team_manager_id")
+    manager = _staff(conn, team_manager_id)
+    return ActionContext(
+        audit_id=known.get("audit_id"),
+        month=month,
+        case_ref=case_ref,
+        service=(case.service if case is not None and case.service else known.get("service")),
+        team=(case.team if case is not None and case.team else known.get("team")),
+        team_manager=(manager.name if manager is not None else known.get("team_manager")),
+        team_manager_id=team_manager_id,
+        service_manager_id=(manager.line_manager_id if manager is not None else None)
+        or known.get("service_manager_id"),
+    )
+
+
+def context_for_audit(conn: Connection, audit_id: str) -> ActionContext:
+    """The context of an allocated audit: its month and case, then the case's people (see :func:`context_for_case`)."""
+    allocation = conn.execute(sa.select(reg.allocations).where(reg.allocations.c.audit_id == audit_id)).first()
+    if allocation is None:
+        return ActionContext(audit_id=audit_id)
+    prefilled = allocation.prefilled or {}
+    known = {
+        key: (str(prefilled[key]) if prefilled.get(key) not in (None, "") else None)
+        for key in ("service", "team", "team_manager")
+    }
+    return context_for_case(conn, allocation.case_ref, allocation.month, audit_id=audit_id, **known)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Creating and re-syncing actions from an accepted audit or moderation
+# ---------------------------------------------------------------------------------------------------------------
+def sync_audit_actions(
+    conn: Connection,
+    audit_id: str,
+    actions_rows: Iterable[Sequence[object] | Mapping[str, object]],
+    context: ActionContext | None = None,
+    *,
+    clock: Clock,
+    source: str = "audit",
+    submission_id: int | None = None,
+    source_file: str | None = None,
+) -> ActionSyncResult:
+    """Bring the register's actions for one audit (from one source) in line with an accepted version of its form.
+
+    Call it each time an audit version is accepted (``actions_rows`` = the answers' ``actions``). Actions are matched
+    within the audit by normalised text, so updates recorded against an unchanged action are kept; a new text is a new
+    action; an open action the new version no longer holds is closed as "No longer required (replaced)". An action
+    already completed stays completed (the work was done), and one closed by a manager stays closed.
+    """
+    if source not in ("audit", "moderation"):
+        raise ValueError(f"unknown action source {source!r}")
+    context = context or context_for_audit(conn, audit_id)
+    rows = parse_rows(actions_rows)
+    result = ActionSyncResult(audit_id=audit_id, source=source)
+    now = clock.now_iso()
+    existing = conn.execute(
+        sa.select(reg.actions)
+        .where(reg.actions.c.audit_id == audit_id, reg.actions.c.source == source)
+        .order_by(reg.actions.c.seq, reg.actions.c.action_id)
+    ).all()
+    # Candidates per text: live actions first, then ones an earlier version dropped (which may come back).
+    pool: dict[str, list[Any]] = defaultdict(list)
+    for old in sorted(existing, key=lambda r: (r.status_reason == REPLACED, r.seq)):
+        pool[old.norm_text].append(old)
+    log = _UpdateLog(conn, clock, source=source, submission_id=submission_id, source_file=source_file)
+
+    for seq, row in enumerate(rows, start=1):
+        candidates = pool.get(row.norm_text)
+        match = candidates.pop(0) if candidates else None
+        if match is None:
+            action_id = _new_id(conn, source, audit_id, row.norm_text)
+            conn.execute(
+                sa.insert(reg.actions).values(
+                    action_id=action_id,
+                    audit_id=audit_id,
+                    source=source,
+                    month=context.month,
+                    seq=seq,
+                    text=row.text,
+                    norm_text=row.norm_text,
+                    owner=row.owner,
+                    due_date=row.due_date,
+                    case_ref=context.case_ref,
+                    service=context.service,
+                    team=context.team,
+                    team_manager=context.team_manager,
+                    team_manager_id=context.team_manager_id,
+                    service_manager_id=context.service_manager_id,
+                    status=OPEN,
+                    state_on=clock.today,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            log.add(action_id, "created", status=OPEN, note=f"Raised by the {source}.")
+            result.created.append(action_id)
+            continue
+        changes: dict[str, Any] = {}
+        notes: list[str] = []
+        if match.text != row.text:
+            changes["text"] = row.text
+            notes.append("wording changed")
+        if match.owner != row.owner:
+            changes["owner"] = row.owner
+            notes.append(f"owner changed from {match.owner or '(none)'} to {row.owner or '(none)'}")
+        if match.due_date != row.due_date:
+            changes["due_date"] = row.due_date
+            notes.append(f"due date changed from {_show(match.due_date)} to {_show(row.due_date)}")
+        if match.seq != seq:
+            changes["seq"] = seq
+        reopened = match.status == NO_LONGER_REQUIRED and match.status_reason == REPLACED
+        if reopened:
+            changes.update(status=OPEN, status_reason=None, state_on=clock.today, state_submission_id=None)
+        if changes:
+            changes["updated_at"] = now
+            conn.execute(sa.update(reg.actions).where(reg.actions.c.action_id == match.action_id).values(**changes))
+        if reopened:
+            log.add(match.action_id, "changed", status=OPEN, note=f"Back in a resubmitted {source}; open again.")
+            result.reopened.append(match.action_id)
+        elif notes:
+            log.add(match.action_id, "changed", note=f"Resubmitted {source}: " + "; ".join(notes) + ".")
+            result.changed.append(match.action_id)
+        else:
+            result.kept.append(match.action_id)
+
+    for leftovers in pool.values():
+        for old in leftovers:
+            if old.status != OPEN:
+                continue  # already completed or closed: the record of what happened stands
+            conn.execute(
+                sa.update(reg.actions)
+                .where(reg.actions.c.action_id == old.action_id)
+                .values(
+                    status=NO_LONGER_REQUIRED,
+                    status_reason=REPLACED,
+                    state_on=clock.today,
+                    state_submission_id=None,
+                    updated_at=now,
+                )
+            )
+            log.add(
+                old.action_id,
+                "replaced",
+                status=NO_LONGER_REQUIRED,
+                note=f"No longer required (replaced): not in the resubmitted {source}.",
+            )
+            result.replaced.append(old.action_id)
+    return result
+
+
+def sync_moderation_actions(
+    conn: Connection,
+    audit_id: str,
+    m_actions_rows: Iterable[Sequence[object] | Mapping[str, object]],
+    context: ActionContext | None = None,
+    *,
+    clock: Clock,
+    submission_id: int | None = None,
+    source_file: str | None = None,
+) -> ActionSyncResult:
+    """The moderator's additional actions (the moderation form's ``m_actions``), as :func:`sync_audit_actions` does
+    for the audit's own; call it each time a moderation version is accepted (guidance section 2)."""
+    return sync_audit_actions(
+        conn,
+        audit_id,
+        m_actions_rows,
+        context,
+        clock=clock,
+        source="moderation",
+        submission_id=submission_id,
+        source_file=source_file,
+    )
+
+
+def add_supervision_action(
+    conn: Connection,
+    row: ActionRow,
+    context: ActionContext,
+    *,
+    clock: Clock,
+    submission_id: int | None = None,
+    source_file: str | None = None,
+) -> tuple[str, bool]:
+    """An action a manager set in supervision and wrote on a blank tracker row; returns (action ID, created?).
+
+    The same case and text is the same action, so two copies of one tracker never make it twice.
+    """
+    if not context.case_ref:
+        raise ValueError("a supervision action needs a case reference")
+    norm = row.norm_text
+    found = conn.execute(
+        sa.select(reg.actions.c.action_id).where(
+            reg.actions.c.source == "supervision",
+            reg.actions.c.case_ref == context.case_ref,
+            reg.actions.c.norm_text == norm,
+        )
+    ).first()
+    if found is not None:
+        return str(found.action_id), False
+    action_id = _new_id(conn, "supervision", context.case_ref, norm)
+    now = clock.now_iso()
+    conn.execute(
+        sa.insert(reg.actions).values(
+            action_id=action_id,
+            audit_id=None,
+            source="supervision",
+            month=context.month,
+            seq=0,
+            text=row.text,
+            norm_text=norm,
+            owner=row.owner,
+            due_date=row.due_date,
+            case_ref=context.case_ref,
+            service=context.service,
+            team=context.team,
+            team_manager=context.team_manager,
+            team_manager_id=context.team_manager_id,
+            service_manager_id=context.service_manager_id,
+            status=OPEN,
+            state_on=clock.today,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    _UpdateLog(conn, clock, source="tracker", submission_id=submission_id, source_file=source_file).add(
+        action_id, "created", status=OPEN, note="Set in supervision and added on an action tracker."
+    )
+    return action_id, True
+
+
+class _UpdateLog:
+    """Writes ``action_updates`` rows: every change to an action, dated, with the file it came from."""
+
+    def __init__(
+        self, conn: Connection, clock: Clock, *, source: str, submission_id: int | None, source_file: str | None
+    ) -> None:
+        self.conn, self.clock = conn, clock
+        self.source, self.submission_id, self.source_file = source, submission_id, source_file
+
+    def add(
+        self, action_id: str, kind: str, *, on_date: date | None = None, applied: bool = True, **values: Any
+    ) -> None:
+        self.conn.execute(
+            sa.insert(reg.action_updates).values(
+                action_id=action_id,
+                kind=kind,
+                on_date=on_date or self.clock.today,
+                applied=applied,
+                source=self.source,
+                source_file=self.source_file,
+                submission_id=self.submission_id,
+                recorded_at=self.clock.now_iso(),
+                **values,
+            )
+        )
+
+
+def _show(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else "(none)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading the register for the measures and trackers
+# ---------------------------------------------------------------------------------------------------------------
+#: The columns of :func:`load_actions_frame` (the input of ``action_measures``).
+FRAME_COLUMNS = (
+    "action_id",
+    "audit_id",
+    "source",
+    "month",
+    "text",
+    "owner",
+    "due_date",
+    "status",
+    "status_reason",
+    "completed_on",
+    "signed_off",
+    "case_ref",
+    "service",
+    "team",
+    "team_manager",
+    "team_manager_id",
+    "service_manager_id",
+    "supervision_on",
+)
+
+
+def load_actions_frame(conn: Connection) -> pd.DataFrame:
+    """Every action in the register as a DataFrame (dates as ``datetime.date``), ready for ``action_measures``."""
+    columns = [reg.actions.c[name] for name in FRAME_COLUMNS]
+    rows = conn.execute(sa.select(*columns).order_by(reg.actions.c.action_id)).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(FRAME_COLUMNS))
+    frame["signed_off"] = frame["signed_off"].astype(bool)
+    return frame
+
+
+def action_history(conn: Connection, action_id: str) -> list[dict[str, Any]]:
+    """An action's updates, oldest first (each with its date, what changed, note and source file)."""
+    rows = conn.execute(
+        sa.select(reg.action_updates)
+        .where(reg.action_updates.c.action_id == action_id)
+        .order_by(reg.action_updates.c.id)
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Returned trackers: applying what managers recorded
+# ---------------------------------------------------------------------------------------------------------------
+#: The part of an action's state a tracker changes (the rest, notes and supervision dates, only adds up).
+STATE_FIELDS = ("status", "completed_on", "signed_off")
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two trackers disagreed about one action; ``stands`` is the state kept (the later-dated one)."""
+
+    action_id: str
+    case_ref: str | None
+    stands: dict[str, Any]
+    stands_date: date | None
+    stands_file: str
+    other: dict[str, Any]
+    other_date: date | None
+    other_file: str
+
+    def params(self) -> dict[str, object]:
+        return {
+            "action_id": self.action_id,
+            "case_ref": self.case_ref or "(none)",
+            "kept": describe_state(self.stands),
+            "kept_date": _show(self.stands_date),
+            "kept_file": self.stands_file,
+            "other": describe_state(self.other),
+            "other_date": _show(self.other_date),
+            "other_file": self.other_file,
+        }
+
+
+@dataclass
+class TrackerApplyResult:
+    updated: list[str] = field(default_factory=list)  # state changed
+    noted: list[str] = field(default_factory=list)  # an update note or supervision date recorded
+    created: list[str] = field(default_factory=list)  # new actions set in supervision
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+def describe_state(state: Mapping[str, Any]) -> str:
+    """``Completed on 10/10/2026, signed off`` — a state as words for a message."""
+    text = str(state.get("status") or OPEN)
+    if state.get("completed_on"):
+        text += f" on {_show(to_date(state['completed_on']))}"
+    if state.get("signed_off"):
+        text += ", signed off"
+    return text
+
+
+def baseline_state(row: Any) -> dict[str, Any]:
+    """The state of an action as a tracker is made (stored with the tracker; JSON-safe)."""
+    return {
+        "status": row.status,
+        "completed_on": row.completed_on.isoformat() if row.completed_on else None,
+        "signed_off": bool(row.signed_off),
+    }
+
+
+def _state(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "status": values.get("status") or OPEN,
+        "completed_on": to_date(values.get("completed_on")),
+        "signed_off": bool(values.get("signed_off")),
+    }
+
+
+def apply_tracker_entries(
+    conn: Connection,
+    entries: Iterable[Any],
+    *,
+    baseline: Mapping[str, Mapping[str, Any]],
+    file_date: date,
+    clock: Clock,
+    month: str | None,
+    submission_id: int | None,
+    source_file: str,
+) -> TrackerApplyResult:
+    """Record a checked tracker's rows (``tracker_rules.TrackerEntry``) in the register.
+
+    A row changes only what its manager changed on it, measured against the state the tracker was made with
+    (``baseline``). When the register has meanwhile been changed by another tracker and the two disagree, the update
+    with the later date stands (``Completed on``, else the file's date: ``file_date``) and a :class:`Conflict` is
+    reported; the losing update is still recorded, marked not applied. Every change is an ``action_updates`` row
+    with its date and source file.
+    """
+    result = TrackerApplyResult()
+    log = _UpdateLog(conn, clock, source="tracker", submission_id=submission_id, source_file=source_file)
+    now = clock.now_iso()
+    for entry in entries:
+        action_id = entry.action_id
+        if action_id is None:
+            context = context_for_case(conn, entry.case_ref, month)
+            row = ActionRow(entry.action, entry.owner or None, entry.due_date)
+            action_id, created = add_supervision_action(
+                conn, row, context, clock=clock, submission_id=submission_id, source_file=source_file
+            )
+            if created:
+                result.created.append(action_id)
+        current = conn.execute(sa.select(reg.actions).where(reg.actions.c.action_id == action_id)).one()
+        current_state = _state(dict(current._mapping))
+        base = _state(baseline[action_id]) if action_id in baseline else current_state
+        proposed = dict(base)
+        if entry.status is not None:
+            proposed["status"] = entry.status
+            proposed["completed_on"] = entry.completed_on if entry.status == COMPLETED else None
+        proposed["signed_off"] = entry.signed_off
+        changed = {k: v for k, v in proposed.items() if v != base[k]}
+        on_date = entry.completed_on or file_date
+        if changed and any(current_state[k] != v for k, v in changed.items()):
+            others_changed = any(current_state[k] != base[k] for k in STATE_FIELDS)
+            wins = True
+            if others_changed:
+                # Two trackers disagree: the later-dated update stands (issue 7).
+                wins = current.state_on is None or on_date > current.state_on
+                mine = {**current_state, **changed}
+                other_file = _submission_path(conn, current.state_submission_id)
+                conflict = Conflict(
+                    action_id=action_id,
+                    case_ref=current.case_ref,
+                    stands=mine if wins else current_state,
+                    stands_date=on_date if wins else current.state_on,
+                    stands_file=source_file if wins else other_file,
+                    other=current_state if wins else mine,
+                    other_date=current.state_on if wins else on_date,
+                    other_file=other_file if wins else source_file,
+                )
+                result.conflicts.append(conflict)
+            values = {**current_state, **changed}
+            log.add(
+                action_id,
+                "update",
+                on_date=on_date,
+                applied=wins,
+                status=values["status"],
+                completed_on=values["completed_on"],
+                signed_off=values["signed_off"],
+                note=None if wins else "Not applied: another tracker's later update stands.",
+            )
+            if wins:
+                status_reason = "closed on a tracker" if values["status"] == NO_LONGER_REQUIRED else None
+                conn.execute(
+                    sa.update(reg.actions)
+                    .where(reg.actions.c.action_id == action_id)
+                    .values(
+                        status=values["status"],
+                        status_reason=status_reason,
+                        completed_on=values["completed_on"],
+                        signed_off=values["signed_off"],
+                        state_on=on_date,
+                        state_submission_id=submission_id,
+                        updated_at=now,
+                    )
+                )
+                result.updated.append(action_id)
+        if entry.note or entry.supervision_on:
+            if _note_is_new(conn, action_id, entry.note, entry.supervision_on):
+                log.add(
+                    action_id, "update", on_date=file_date, note=entry.note or None, supervision_on=entry.supervision_on
+                )
+                result.noted.append(action_id)
+            if entry.supervision_on and (
+                current.supervision_on is None or entry.supervision_on > current.supervision_on
+            ):
+                conn.execute(
+                    sa.update(reg.actions)
+                    .where(reg.actions.c.action_id == action_id)
+                    .values(supervision_on=entry.supervision_on, updated_at=now)
+                )
+    return result
+
+
+def _note_is_new(conn: Connection, action_id: str, note: str, supervision_on: date | None) -> bool:
+    """The same note (with the same supervision date) sent again, in a copy of a tracker, is recorded once."""
+    found = conn.execute(
+        sa.select(reg.action_updates.c.id).where(
+            reg.action_updates.c.action_id == action_id,
+            reg.action_updates.c.note == (note or None),
+            reg.action_updates.c.supervision_on == supervision_on
+            if supervision_on
+            else reg.action_updates.c.supervision_on.is_(None),
+        )
+    ).first()
+    return found is None
+
+
+def _submission_path(conn: Connection, submission_id: int | None) -> str:
+    if submission_id is None:
+        return "the register"
+    path = conn.execute(sa.select(reg.submissions.c.path).where(reg.submissions.c.id == submission_id)).scalar()
+    return str(path) if path else "an earlier tracker"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Catching up with the register's accepted audits and moderations
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class CatchUp:
+    synced: list[ActionSyncResult] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return sum(len(s.created) for s in self.synced)
+
+    @property
+    def replaced(self) -> int:
+        return sum(len(s.replaced) for s in self.synced)
+
+
+def sync_from_register(conn: Connection, clock: Clock) -> CatchUp:
+    """Bring the action register in line with every current accepted audit and moderation it has not yet seen.
+
+    Idempotent and cheap on a re-run: each (audit, source) remembers the submission it was last synced from
+    (``action_sources``). Ingest may call it at the end of a run; ``caseaudit actions`` and ``run`` always do.
+    """
+    seen = {(r.audit_id, r.source): r.submission_id for r in conn.execute(sa.select(reg.action_sources)).all()}
+    result = CatchUp()
+    now = clock.now_iso()
+    sources: list[tuple[str, sa.Table, str]] = [
+        ("audit", reg.audits, "actions"),
+        ("moderation", reg.moderations, "m_actions"),
+    ]
+    for source, table, key in sources:
+        current = conn.execute(
+            sa.select(table.c.audit_id, table.c.submission_id, table.c.answers)
+            .where(table.c.current.is_(True))
+            .order_by(table.c.id)
+        ).all()
+        for row in current:
+            if (row.audit_id, source) in seen and seen[(row.audit_id, source)] == row.submission_id:
+                continue
+            file = conn.execute(
+                sa.select(reg.submissions.c.path).where(reg.submissions.c.id == row.submission_id)
+            ).scalar()
+            synced = sync_audit_actions(
+                conn,
+                row.audit_id,
+                (row.answers or {}).get(key) or [],
+                clock=clock,
+                source=source,
+                submission_id=row.submission_id,
+                source_file=file,
+            )
+            result.synced.append(synced)
+            values = {"submission_id": row.submission_id, "synced_at": now}
+            if (row.audit_id, source) in seen:
+                conn.execute(
+                    sa.update(reg.action_sources)
+                    .where(reg.action_sources.c.audit_id == row.audit_id, reg.action_sources.c.source == source)
+                    .values(**values)
+                )
+            else:
+                conn.execute(sa.insert(reg.action_sources).values(audit_id=row.audit_id, source=source, **values))
+            seen[(row.audit_id, source)] = row.submission_id
+    return result
+
+
+def refresh_open_actions(conn: Connection) -> int:
+    """Point every open action at its case's current team and managers (a case moves team, a team manager gets a
+    new line manager): the tracker goes to whoever tracks the case now. Returns how many actions moved.
+
+    Only what the register knows now is used; an action whose case or team manager is no longer known keeps what it
+    had. Completed and closed actions keep the people of their time, so past measures do not move.
+    """
+    moved = 0
+    rows = conn.execute(
+        sa.select(reg.actions).where(reg.actions.c.status == OPEN, reg.actions.c.case_ref.is_not(None))
+    ).all()
+    contexts: dict[str, ActionContext] = {}
+    for row in rows:
+        if row.case_ref not in contexts:
+            contexts[row.case_ref] = context_for_case(conn, row.case_ref)
+        now = contexts[row.case_ref]
+        if not now.service_manager_id:
+            continue
+        values = {
+            "service": now.service,
+            "team": now.team,
+            "team_manager": now.team_manager,
+            "team_manager_id": now.team_manager_id,
+            "service_manager_id": now.service_manager_id,
+        }
+        if any(getattr(row, key) != value for key, value in values.items()):
+            conn.execute(sa.update(reg.actions).where(reg.actions.c.action_id == row.action_id).values(**values))
+            moved += 1
+    return moved
