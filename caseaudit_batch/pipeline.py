@@ -1892,6 +1892,16 @@ def run_step_function(name: str) -> Any:
     return globals().get(name)
 
 
+def ingest_action_updates(ctx: Context, month: str) -> Result:
+    """The month-end run's actions step: the action register brought up to date with accepted audits and
+    moderations, then the returned trackers in the actions inbox (``actions`` does the same, then makes trackers)."""
+    require_inboxes(ctx.config)
+    with writing(ctx, "run", {"month": month, "step": "action tracker updates"}) as run:
+        updated = update_actions(ctx, run, month)
+        run.inputs = {"actions_inbox": {k: v for k, v in updated.data["counts"].items() if v}}
+    return updated
+
+
 def run_month(ctx: Context, month: str) -> Result:
     """``caseaudit run --month``: the month-end batch. Ingest the audits inbox, the moderation returns and the
     action tracker updates, then write all the month's reports; one summary, safeguarding alerts first.
