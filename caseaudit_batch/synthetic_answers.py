@@ -20,14 +20,14 @@ GRADES = ("Inadequate", "Requires Improvement", "Good", "Outstanding")  # index 
 
 # Each service's typical practice (on a 1-4 scale before rounding): some services are stronger than others.
 SERVICE_LEVEL = {
-    "Assessment and Early Help": 2.55,
-    "Children in Need": 2.45,
-    "Child Protection": 2.75,
-    "Children Looked After": 2.6,
-    "Leaving Care": 2.3,
-    "Disabled Children": 2.5,
+    "Assessment and Early Help": 2.8,
+    "Children in Need": 2.7,
+    "Child Protection": 3.0,
+    "Children Looked After": 2.85,
+    "Leaving Care": 2.55,
+    "Disabled Children": 2.75,
 }
-IMPROVEMENT_PER_MONTH = 0.03  # a slow improvement over the year
+IMPROVEMENT_PER_MONTH = 0.015  # a slow improvement over the year
 
 SAFEGUARDING_SHARE = 0.02
 LATE_SHARE = 0.07
@@ -215,7 +215,7 @@ def audit_answers(
     previous_worker: str = "",
 ) -> AuditAnswers:
     """A completed audit form's answers (by the form's defined names) and its actions."""
-    level = SERVICE_LEVEL.get(service, 2.5) + IMPROVEMENT_PER_MONTH * month_index + rng.gauss(0, 0.55)
+    level = SERVICE_LEVEL.get(service, 2.75) + IMPROVEMENT_PER_MONTH * month_index + rng.gauss(0, 0.65)
     section_grades = [_grade(level + rng.gauss(0, 0.45)) for _ in framework.sections]
     ranks = sorted(_rank(g) for g in section_grades)
     overall_rank = min(ranks[len(ranks) // 2], ranks[0] + 1)  # the majority, at most one above the lowest (App. 1)
