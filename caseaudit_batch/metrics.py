@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import action_measures as am
 from . import followup_measures as fm
 from .framework import GRADE_NAMES, Framework, GradeParseError
 from .reports.data import SECTION_KEYS, RegisterData
@@ -397,7 +398,6 @@ def compute_metrics(
     """
     targets = targets or Targets()
     month = data.month
-    first, last = month.first_day, month.last_day
     af = audit_frame(data, framework) if frame is None else frame
     m = af[af["month"] == str(month)].copy()
     acc = m[m["accepted"]]
@@ -547,7 +547,7 @@ def compute_metrics(
     _moderation(acc, data, report_date, v, tables, names)
 
     # --- actions ---------------------------------------------------------------------------------------------
-    _actions(data, set(m["audit_id"]), first, last, report_date, targets, v, tables)
+    _actions(data, set(m["audit_id"].astype(str)), report_date, targets, v, tables)
 
     # --- safeguarding alerts ---------------------------------------------------------------------------------
     alerts = data.alerts[data.alerts["month"] == str(month)].drop_duplicates("audit_id", keep="first")
@@ -804,63 +804,43 @@ def _rag(value: float | None, targets: Targets) -> str:
 def _actions(
     data: RegisterData,
     month_ids: set[str],
-    first: date,
-    last: date,
     report_date: date,
     targets: Targets,
     v: dict[str, Any],
     tables: dict[str, pd.DataFrame],
 ) -> None:
-    """Actions issue measures; actions marked No longer required leave every denominator."""
-    acts = data.actions[data.actions["status"] != NOT_REQUIRED].copy()
-    acts["due_date"] = _as_date(acts["due_date"])
-    acts["completed_on"] = _as_date(acts["completed_on"])
+    """Actions issue measures, from the one implementation in :mod:`action_measures` (judged at D)."""
+    month = data.month
+    acts = data.actions.copy()
     for col in ("service", "team"):
         acts[col] = acts[col].map(lambda x: UNKNOWN if _blank(x) else x)
-    completed = acts["status"] == "Completed"
-    acts["raised"] = acts["audit_id"].isin(month_ids) & acts["source"].isin(("audit", "moderation"))
-    acts["due"] = _between(acts["due_date"], first, last)
-    acts["on_time"] = acts["due"] & completed & _on_or_before(acts["completed_on"], acts["due_date"])
-    acts["done_late"] = acts["due"] & completed & _after(acts["completed_on"], acts["due_date"])
-    acts["overdue"] = (acts["status"] == "Open") & _before(acts["due_date"], report_date)
-    acts["completed_in_month"] = completed & _between(acts["completed_on"], first, last)
-    acts["signed"] = acts["completed_in_month"] & acts["signed_off"].map(lambda s: bool(s) and not _blank(s))
-    v["actions_raised"] = int(acts["raised"].sum())
-    v["actions_due"] = int(acts["due"].sum())
-    v["actions_completed_on_time"] = int(acts["on_time"].sum())
-    v["actions_completed_late"] = int(acts["done_late"].sum())
-    v["actions_overdue"] = int(acts["overdue"].sum())
-    v["action_completion_rate"] = rate(v["actions_completed_on_time"], v["actions_due"])
-    v["actions_completed_in_month"] = int(acts["completed_in_month"].sum())
-    v["actions_signed_off"] = int(acts["signed"].sum())
-    v["sm_oversight_rate"] = rate(v["actions_signed_off"], v["actions_completed_in_month"])
-    v["action_rag"] = _rag(v["action_completion_rate"], targets)
+    # "Raised in M" means actions of audits allocated for M (and their moderations): give each action its audit's
+    # allocation month so action_measures can select them.
+    acts["month"] = np.where(acts["audit_id"].astype(str).isin(month_ids), str(month), "")
+    acts["signed_off"] = acts["signed_off"].map(lambda s: bool(s) and not _blank(s))
+    thresholds = {"green_at_least": targets.green_at_least, "amber_at_least": targets.amber_at_least}
+    v.update(am.action_summary(acts, month, report_date, **thresholds))
 
-    def row(group: pd.DataFrame) -> dict[str, Any]:
-        due = int(group["due"].sum())
-        on_time = int(group["on_time"].sum())
-        done = int(group["completed_in_month"].sum())
-        completion = rate(on_time, due)
-        return {
-            "Raised": int(group["raised"].sum()),
-            "Due": due,
-            "Completed on time": on_time,
-            "Completed late": int(group["done_late"].sum()),
-            "Overdue": int(group["overdue"].sum()),
-            "Completion rate": completion,
-            "RAG": _rag(completion, targets),
-            "Completed in month": done,
-            "Signed off": int(group["signed"].sum()),
-            "Oversight rate": rate(int(group["signed"].sum()), done),
-            "Note": _small_note(due),
-        }
+    def grouped(by: list[str]) -> pd.DataFrame:
+        table = am.action_summary_by(acts, month, report_date, by=by, **thresholds)
+        shown = table[
+            (
+                table["actions_raised"]
+                + table["actions_due"]
+                + table["actions_overdue"]
+                + table["actions_completed_in_month"]
+            )
+            > 0
+        ]
+        english = pd.DataFrame({key.title(): shown[key] for key in by})
+        for key, title in ACTION_TABLE_COLUMNS.items():
+            english[title] = shown[key]
+        english["Note"] = shown["actions_due"].map(_small_note)
+        return english.reset_index(drop=True)
 
-    relevant = acts[acts["raised"] | acts["due"] | acts["overdue"] | acts["completed_in_month"]]
-    tables["actions_by_service"] = _grouped(relevant, ["service"], row).rename(columns={"service": "Service"})
-    tables["actions_by_team"] = _grouped(relevant, ["service", "team"], row).rename(
-        columns={"service": "Service", "team": "Team"}
-    )
-    overdue = acts[acts["overdue"]].sort_values("due_date", key=lambda s: s.astype(str))
+    tables["actions_by_service"] = grouped(["service"])
+    tables["actions_by_team"] = grouped(["service", "team"])
+    overdue = am.overdue_at(acts, report_date).sort_values("due_date", key=lambda s: s.astype(str))
     tables["actions_overdue"] = pd.DataFrame(
         {
             "Action ID": overdue["action_id"],
@@ -870,10 +850,25 @@ def _actions(
             "Team": overdue["team"],
             "Team manager": overdue["team_manager"],
             "Source": overdue["source"],
-            "Due date": overdue["due_date"],
-            "Days overdue": overdue["due_date"].map(lambda d: (report_date - d).days),
+            "Due date": _as_date(overdue["due_date"]),
+            "Days overdue": overdue["days_overdue"],
         }
     )
+
+
+#: The action measures' keys and the column titles the reports show for them.
+ACTION_TABLE_COLUMNS = {
+    "actions_raised": "Raised",
+    "actions_due": "Due",
+    "actions_completed_on_time": "Completed on time",
+    "actions_completed_late": "Completed late",
+    "actions_overdue": "Overdue",
+    "action_completion_rate": "Completion rate",
+    "action_rag": "RAG",
+    "actions_completed_in_month": "Completed in month",
+    "actions_signed_off": "Signed off",
+    "sm_oversight_rate": "Oversight rate",
+}
 
 
 def _audits_table(m: pd.DataFrame) -> pd.DataFrame:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 from sqlalchemy.engine import Connection
 
+from . import actions as action_register
 from . import feedback, forms, ingest, messages, ui
 from . import register as reg
 from .allocation import (
@@ -1172,6 +1173,9 @@ def ingest_inbox(ctx: Context, month: str | None = None) -> Result:
         seen_at = ctx.clock.now_iso()
         ingest.record_submissions(conn, run.run_id, "audits", filed, entries, seen_at)
         ingest.record_audits(conn, entries, displaced, seen_at)
+        # Guidance section 2: actions are tracked from the moment an audit is received, so the action register
+        # follows every newly accepted version in the same transaction (a report straight after sees them).
+        action_catch_up = action_register.sync_from_register(conn, ctx.clock)
         timestamp = ctx.clock.timestamp()
         out = ctx.config.output_dir
         people = feedback.People.load(conn)
@@ -1198,6 +1202,10 @@ def ingest_inbox(ctx: Context, month: str | None = None) -> Result:
         f"Shared {shared} accepted audit(s); feedback for {fed_back} audit(s); manifest {manifest.name}; "
         f"QA workbook {validation.name}."
     )
+    if action_catch_up.created or action_catch_up.replaced:
+        result.lines.append(
+            f"Action register: {action_catch_up.created} new action(s), {action_catch_up.replaced} replaced."
+        )
     result.outputs = [manifest, validation]
     result.data = {"counts": tally, "entries": entries, "alerts": len(alerts)}
     if new_problems:
@@ -1612,7 +1620,6 @@ def update_actions(ctx: Context, run: Run, filed: str) -> Result:
 
 def catch_up_actions(ctx: Context, run: Run) -> Result:
     """The action register brought in line with every current accepted audit and moderation (idempotent)."""
-    from . import actions as action_register
 
     done = action_register.sync_from_register(run.conn, ctx.clock)
     result = Result("actions")
@@ -1628,7 +1635,6 @@ def catch_up_actions(ctx: Context, run: Run) -> Result:
 def ingest_action_trackers(ctx: Context, run: Run, filed: str) -> Result:
     """Read every returned tracker in the actions inbox with the ingest layer's file accounting and safety checks:
     one outcome per file, the manifest ``manifest-actions-YYYYMMDD-HHMMSS.csv``, every change recorded."""
-    from . import actions as action_register
     from . import trackers
 
     result = Result("actions")
@@ -1718,7 +1724,6 @@ def ingest_action_trackers(ctx: Context, run: Run, filed: str) -> Result:
 
 def make_action_trackers(ctx: Context, run: Run, month: Month) -> Result:
     """One tracker per service manager: ``output/YYYY-MM/actions/YYYY-MM_actions_<service manager name>.xlsx``."""
-    from . import actions as action_register
     from . import forms, messages, trackers
 
     result = Result("actions")

@@ -62,9 +62,12 @@ def test_an_accepted_audit_then_its_resubmission_reach_the_register_and_the_trac
 
     # The auditor sends a corrected version: the unchanged action keeps its ID and history.
     drop_form(ctx, alloc, "second.xlsx", SECOND, 25)
-    assert pipeline.ingest_inbox(ctx, "2026-09").exit_code == 0
+    ingested = pipeline.ingest_inbox(ctx, "2026-09")
+    assert ingested.exit_code == 0
+    # Ingest brings the action register up to date in its own transaction; `actions` then has nothing to replace.
+    assert "1 replaced" in " ".join(ingested.lines)
     again = pipeline.actions_month(ctx, "2026-09")
-    assert "1 no longer required (replaced)" in " ".join(again.lines)
+    assert again.exit_code == 0
     second = actions_now(ctx)
     assert second["update the chronology"].action_id == chronology.action_id
     assert second["update the chronology"].due_date == date(2026, 10, 20)
