@@ -175,7 +175,13 @@ def _check(args: argparse.Namespace) -> pipeline.Result:
 
 
 def _moderate(args: argparse.Namespace) -> pipeline.Result:
-    return _not_yet(args)
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        return pipeline.moderate(
+            ctx, args.month, add=args.add, remove=args.remove, resolve=args.resolve, note=args.note, grade=args.grade
+        )
+    finally:
+        ctx.close()
 
 
 def _actions(args: argparse.Namespace) -> pipeline.Result:

@@ -743,6 +743,208 @@ define(
 # ----------------------------------------------------------------------------------------------------------------
 # Moderation (MOD)
 # ----------------------------------------------------------------------------------------------------------------
+define(
+    "MOD001",
+    "error",
+    "Audit {audit_id} is not an accepted audit of {month}, so it cannot be added to the moderation sample.",
+    "Check the audit ID (allocations.xlsx lists them). An audit can be moderated once its form has been accepted "
+    "by 'caseaudit ingest'.",
+)
+define(
+    "MOD002",
+    "error",
+    "Audit {audit_id} is not in the moderation sample for {month}.",
+    "Check the audit ID; 'caseaudit moderate --month {month}' lists the sample. Nothing was changed.",
+)
+define(
+    "MOD003",
+    "error",
+    "Audit {audit_id} has already been moderated, so it stays in the sample.",
+    "The accepted moderation is kept in the register. Nothing was changed.",
+)
+define(
+    "MOD004",
+    "error",
+    "Audit {audit_id} has no accepted audit form, so its moderation cannot be recorded.",
+    "Ingest the audit form first ('caseaudit ingest'), then the moderation form again.",
+)
+define(
+    "MOD005",
+    "error",
+    "--add and --remove both name audit {audit_id}.",
+    "Give one of them.",
+)
+define(
+    "MOD010",
+    "error",
+    "There is no escalation {escalation_id}.",
+    "Escalation IDs look like ESC-0001; the moderation summary and the monthly report list them.",
+)
+define(
+    "MOD011",
+    "error",
+    "Escalation {escalation_id} was already resolved on {when}.",
+    "An outcome is recorded once; nothing was changed.",
+)
+define(
+    "MOD012",
+    "error",
+    "The outcome of escalation {escalation_id} needs a note.",
+    'Add --note "what the Head of Service decided".',
+)
+define(
+    "MOD013",
+    "error",
+    "Escalation {escalation_id} is about the grade, so the Head of Service's grade is needed.",
+    'Add --grade GRADE, for example --grade "Requires Improvement".',
+)
+define(
+    "MOD014",
+    "error",
+    "'{found}' is not a grade.",
+    "Use one of: {grades}.",
+)
+define(
+    "MOD015",
+    "error",
+    "Escalation {escalation_id} is about the actions, not the grade, so it takes no --grade.",
+    "Leave out --grade and run the command again.",
+)
+define(
+    "MOD016",
+    "error",
+    "--note and --grade are only used with --resolve.",
+    "Add --resolve ESCALATION_ID, or leave them out.",
+)
+define(
+    "MOD020",
+    "warning",
+    "Audit {audit_id} has no moderator: nobody in people.moderators other than its own auditor.",
+    "Add Staff IDs to 'moderators' under [people] in caseaudit.toml and run 'caseaudit moderate --month {month}' "
+    "again; the audit will then be assigned and its form made.",
+)
+define(
+    "MOD021",
+    "warning",
+    "Escalation {escalation_id} (grade, audit {audit_id}) has nobody to go to: people.hos_quality_assurance is "
+    "not set, or is not on the roster with an email address.",
+    "Set 'hos_quality_assurance' under [people] in caseaudit.toml to the Staff ID of the Head of Service for "
+    "Quality Assurance, and send them the case yourself this time.",
+)
+define(
+    "MOD022",
+    "warning",
+    "Escalation {escalation_id} (actions, case {case_ref}) has nobody to go to: the roster does not show the Head "
+    "of Service for the case's area (the line manager of the team manager's line manager), or their email.",
+    "Correct 'Line manager ID' in the roster, and send the case to the Head of Service yourself this time.",
+)
+define(
+    "MOD023",
+    "warning",
+    "The moderator {staff_id} is not on the roster with an email address, so no notice could be made for audit "
+    "{audit_id}.",
+    "Check people.moderators in caseaudit.toml against the roster's Staff IDs and emails.",
+)
+
+define(
+    "MOD030",
+    "error",
+    "This moderation form is for audit {found}, which is not in a moderation sample (or was removed from it).",
+    "Send the moderation form caseaudit made for you (output/YYYY-MM/moderation/); ask the QA team whether the "
+    "audit is still to be moderated.",
+)
+define(
+    "MOD031",
+    "info",
+    "A newer moderation of audit {audit_id} ({other}) was accepted; this one is kept in the history.",
+    "Nothing to do.",
+)
+
+# Moderation form rules (registered in rules/moderation.py).
+define(
+    "MOD101",
+    "error",
+    "'{found}' is not one of the four grades ({label}).",
+    "Choose Outstanding, Good, Requires Improvement or Inadequate from the list in {cell}, or leave it blank if you "
+    "agree with the auditor's grade.",
+)
+define(
+    "MOD102",
+    "error",
+    "Whether you agree with the auditor's grades is not answered ('{found}').",
+    "Choose Yes or No in {cell}.",
+)
+define(
+    "MOD103",
+    "error",
+    "You answered No (grades not agreed), but every moderated grade is blank or the same as the auditor's.",
+    "Give the grades you would give in the 'Your grade' column, including your overall grade; if you agree with "
+    "the auditor, answer Yes in {cell}.",
+)
+define(
+    "MOD104",
+    "error",
+    "You answered Yes (grades agreed), but gave a different grade from the auditor's for {which}.",
+    "If you agree, clear those moderated grades; if you do not, answer No in {cell}.",
+)
+define(
+    "MOD105",
+    "error",
+    "You answered No (grades not agreed), but the moderated overall grade is blank.",
+    "Give your overall grade in {cell} (it may be the same as the auditor's if only section grades differ).",
+)
+define(
+    "MOD106",
+    "error",
+    "The moderated overall grade {found} is more than one grade higher than the lowest moderated section grade "
+    "({lowest}).",
+    "Appendix 1: the overall grade cannot be more than one grade higher than the lowest section grade; grade it "
+    "{highest} or lower in {cell}, or review the section grades.",
+)
+define(
+    "MOD107",
+    "error",
+    "Whether you agree with the auditor's actions is not answered ('{found}').",
+    "Choose Yes or No in {cell}.",
+)
+define("MOD108", "error", "The moderator's name is missing.", "Type your name in {cell}.")
+define(
+    "MOD109",
+    "error",
+    "The moderation date is missing or is not a date ('{found}').",
+    "Type the date you moderated the audit in {cell} (for example 14/10/2026).",
+)
+define(
+    "MOD110",
+    "error",
+    "The rationale for your moderation is missing.",
+    "Say in {cell} what the evidence on the case file shows; if you do not agree with the grades, why they should "
+    "change (guidance section 3: the Head of Service for Quality Assurance will review the case).",
+)
+define(
+    "MOD111",
+    "error",
+    "You did not agree with the actions but gave no comment.",
+    "Say in {cell} what is wrong with the auditor's actions (the Head of Service for the area will review them).",
+)
+define(
+    "MOD112",
+    "error",
+    "Additional action {row} has no due date, or its due date '{found}' is not a date.",
+    "Guidance section 2: all actions need clear timescales. Type a date in {cell} (for example 31/10/2026).",
+)
+define(
+    "MOD113",
+    "warning",
+    "Additional action {row} has no owner.",
+    "Write who will do it in {cell}.",
+)
+define(
+    "MOD114",
+    "error",
+    "Row {row} of the additional actions has an owner or a due date but no action.",
+    "Describe the action in {cell}, or clear the row.",
+)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -23,7 +23,17 @@ from openpyxl import Workbook
 from sqlalchemy.engine import Connection
 
 from . import actions as action_register
-from . import feedback, forms, ingest, messages, ui
+from . import (
+    feedback,
+    forms,
+    ingest,
+    messages,
+    moderation,
+    moderation_form,
+    moderation_ingest,
+    moderation_register,
+    ui,
+)
 from . import register as reg
 from .allocation import (
     HOW_FILE,
@@ -43,6 +53,7 @@ from .config import DEFAULT_CONFIG_NAME, Config, config_template_text, load_conf
 from .errors import EXIT_DATAERR, EXIT_OK, CaseauditError, ConfigError
 from .followup_register import PreviousAudit, due_for_month, previous_audit
 from .framework import Framework, load_framework
+from .moderation_register import ModerationError
 from .notify import Notice, Outbox, render_notice, stage_notice, template_env
 from .outputs import Staging, ensure_dir, recover
 from .register import Register
@@ -1585,6 +1596,553 @@ def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
 # ---------------------------------------------------------------------------------------------------------------
 # moderate
 # ---------------------------------------------------------------------------------------------------------------
+def moderation_policy(config: Config, framework: Framework) -> moderation.SamplingPolicy:
+    """``[moderation]`` checked: every grade in ``always`` must be one of the framework's grades."""
+    policy = moderation.SamplingPolicy.from_settings(config.section("moderation"))
+    for name in policy.always:
+        if name not in framework.grade_names:
+            raise ConfigError(
+                "CFG003",
+                path=str(config.path),
+                key="moderation.always",
+                found=repr(name),
+                what="it is not one of the four grades",
+                expected='a list of grades, e.g. ["Outstanding", "Inadequate"]',
+            )
+    return policy
+
+
+def moderate(
+    ctx: Context,
+    month: str,
+    *,
+    add: str | None = None,
+    remove: str | None = None,
+    resolve: str | None = None,
+    note: str | None = None,
+    grade: str | None = None,
+) -> Result:
+    """``caseaudit moderate``: read returned moderation forms, apply --add/--remove, draw (or top up) the month's
+    sample, make moderation forms and notices, remind moderators; or, with --resolve, record an escalation's outcome.
+    Each run considers audits accepted since the last one."""
+    the_month = str(Month.parse(month))
+    if (note is not None or grade is not None) and not resolve:
+        raise ModerationError("MOD016")
+    if add and remove and add.strip() == remove.strip():
+        raise ModerationError("MOD005", audit_id=add)
+    policy = moderation_policy(ctx.config, ctx.framework)
+    settings = ctx.config.section("moderation")
+    people_settings = ctx.config.section("people")
+    moderators = [str(m) for m in people_settings.get("moderators", [])]
+    due = moderation.moderation_due_date(ctx.clock.today, int(settings["due_days"]))
+    now = ctx.clock.now_iso()
+    user = _user()
+    arguments = {"month": the_month, "add": add, "remove": remove, "resolve": resolve, "grade": grade}
+    result = Result("moderate")
+    if resolve:
+        with writing(ctx, "moderate", arguments) as run:
+            done = moderation_register.resolve_escalation(run.conn, ctx.framework, resolve, note or "", grade, now=now)
+            _resolution_notice(ctx, run, done, note or "")
+        result.data["resolved"] = done
+        final = f"; the final grade of audit {done['audit_id']} is now {done['grade']}" if done["grade"] else ""
+        result.lines.append(f"Escalation {done['escalation_id']} ({done['kind']}) recorded as resolved{final}.")
+        return result
+    require_inboxes(ctx.config)
+    with writing(ctx, "moderate", arguments) as run:
+        kit = _ModerationKit.open(ctx, run)
+        entries = _ingest_moderation_forms(ctx, run, kit, the_month, result)
+        if remove:
+            moderation_register.remove_audit(run.conn, the_month, remove.strip(), now=now, user=user, run_id=run.run_id)
+            result.lines.append(f"Audit {remove.strip()} removed from the moderation sample for {the_month}.")
+        if add:
+            added = moderation_register.add_audit(
+                run.conn, the_month, add.strip(), moderators, due, now=now, user=user, run_id=run.run_id
+            )
+            result.lines.append(
+                f"Audit {add.strip()} added to the moderation sample for {the_month}."
+                if added.added
+                else f"Audit {add.strip()} was already in the moderation sample for {the_month}."
+            )
+        moderation_register.assign_missing(run.conn, the_month, moderators, due)
+        drawn = moderation_register.draw_sample(
+            run.conn, the_month, policy, moderators, due, now=now, user=user, run_id=run.run_id
+        )
+        made = _make_moderation_forms(ctx, run, kit, the_month, result)
+        reminded = _remind_moderators(ctx, run, kit, the_month, int(settings["reminder_days_before"]))
+        kit.outbox.write(run.staging)
+        sample = moderation_register.load_sample(run.conn, the_month)
+        moderated = {
+            r[0]
+            for r in run.conn.execute(sa.select(reg.moderations.c.audit_id).where(reg.moderations.c.current.is_(True)))
+        }
+        e = reg.escalations
+        open_escalations = list(
+            run.conn.execute(
+                sa.select(e.c.escalation_id, e.c.audit_id, e.c.kind, e.c.to_staff_id)
+                .join(reg.allocations, reg.allocations.c.audit_id == e.c.audit_id)
+                .where(e.c.status == "Open", reg.allocations.c.month == the_month)
+                .order_by(e.c.escalation_id)
+            )
+        )
+        run.inputs = {"moderation_inbox": ingest.counts(entries) if entries else {}, "sampled": len(sample)}
+    sampled = [r for r in sample if r.status == moderation.SAMPLED]
+    result.data.update(
+        {
+            "month": the_month,
+            "drawn": drawn.added,
+            "forms": made,
+            "reminders": reminded,
+            "entries": entries,
+            "open_escalations": [esc.escalation_id for esc in open_escalations],
+            "sample": [
+                {
+                    "audit_id": r.audit_id,
+                    "reason": r.reason,
+                    "moderator_id": r.moderator_id,
+                    "due_date": r.due_date.isoformat() if r.due_date else None,
+                    "status": r.status,
+                    "form_file": r.form_file,
+                    "moderated": r.audit_id in moderated,
+                }
+                for r in sample
+            ],
+        }
+    )
+    result.lines.append(
+        f"Moderation sample for {the_month}: {len(sampled)} audits ({len(drawn.added)} drawn on this run, "
+        f"{sum(1 for r in sampled if r.audit_id in moderated)} moderated); {len(made)} moderation form(s) made, "
+        f"{len(reminded)} reminder(s)."
+    )
+    for row in sampled:
+        state = "moderated" if row.audit_id in moderated else f"due {row.due_date}"
+        result.lines.append(f"  {row.audit_id}  {row.reason:<8} moderator {row.moderator_id or '(none)'}  {state}")
+    for audit_id in sorted({r.audit_id for r in sampled if not r.moderator_id}):
+        result.attention.append(messages.render("MOD020", audit_id=audit_id, month=the_month))
+    for esc in open_escalations:
+        result.lines.append(
+            f"  Open escalation {esc.escalation_id}: {esc.kind}, audit {esc.audit_id}, "
+            f"with {esc.to_staff_id or '(nobody)'} (record the outcome with --resolve {esc.escalation_id} --note TEXT)."
+        )
+    result.attention += kit.attention
+    if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
+        result.exit_code = EXIT_DATAERR
+    return result
+
+
+@dataclass
+class _ModerationKit:
+    """What the moderation steps of one run share: people, the outbox, notice templates, the sender."""
+
+    people: feedback.People
+    outbox: Outbox
+    env: Any
+    sender: str
+    organisation: str
+    password: str
+    hos_quality_assurance: str | None
+    qa_officer: Any
+    attention: list[str] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, ctx: Context, run: Run) -> _ModerationKit:
+        people = feedback.People.load(run.conn)
+        data = ctx.config.data
+        return cls(
+            people=people,
+            outbox=Outbox(ctx.config.output_dir),
+            env=template_env(ctx.config.template("notices", "notices")),
+            sender=_sender_from_register(ctx, run.conn),
+            organisation=str(data["organisation"]["name"]),
+            password=forms.form_password(ctx.config),
+            hos_quality_assurance=str(data["people"].get("hos_quality_assurance") or "") or None,
+            qa_officer=people.get(data["people"].get("qa_officer")),
+        )
+
+    def notice(
+        self,
+        ctx: Context,
+        run: Run,
+        template: str,
+        kind: str,
+        to: list[str],
+        cc: list[str],
+        month: str,
+        audit_id: str,
+        eml: Path,
+        attachments: Sequence[tuple[str, bytes]],
+        context: dict[str, object],
+    ) -> None:
+        notice = render_notice(self.env, template, kind, to, cc, organisation=self.organisation, **context)
+        notice.attachments.extend(attachments)
+        made_at = ctx.clock.now_iso()
+        stage_notice(run.staging, self.outbox, month, eml, notice, self.sender, made_at)
+        run.conn.execute(
+            sa.insert(reg.notices).values(
+                kind=notice.kind,
+                month=month,
+                audit_id=audit_id,
+                to_addr="; ".join(notice.to),
+                cc_addr="; ".join(notice.cc),
+                subject=notice.subject,
+                file=eml.relative_to(ctx.config.output_dir).as_posix(),
+                made_at=made_at,
+            )
+        )
+
+
+def _resolution_notice(ctx: Context, run: Run, done: dict[str, Any], note: str) -> None:
+    """The Head of Service's decision goes to the auditor and the case's team manager, as the moderation outcome
+    did (guidance section 2: the outcome is shared with them)."""
+    kit = _ModerationKit.open(ctx, run)
+    facts = moderation_register.audit_facts(run.conn, audit_ids=[done["audit_id"]])
+    if not facts:
+        return
+    audit = facts[0]
+    who = kit.people.case_people(audit.case_ref)
+    recipients = [p for p in (kit.people.get(audit.auditor_id), who["team_manager"]) if p]
+    eml = _moderation_folder(ctx, audit.month) / "notices" / f"{done['escalation_id']}-resolved.eml"
+    kit.notice(
+        ctx,
+        run,
+        "moderation_resolved",
+        "escalation_resolved",
+        feedback.addresses(*recipients),
+        feedback.addresses(kit.qa_officer),
+        audit.month,
+        audit.audit_id,
+        eml,
+        [],
+        {
+            **_moderation_context(audit),
+            "recipients_names": " and ".join(p.name for p in recipients) or "colleague",
+            "escalation_id": done["escalation_id"],
+            "escalation_kind": done["kind"],
+            "final_grade": done["grade"] or "",
+            "note": note.strip(),
+        },
+    )
+    kit.outbox.write(run.staging)
+
+
+def _moderation_context(facts: moderation_register.AuditFacts) -> dict[str, object]:
+    pre = facts.prefilled
+    return {
+        "audit_id": facts.audit_id,
+        "case_ref": facts.case_ref,
+        "team": pre.get("team", ""),
+        "service": pre.get("service", ""),
+        "auditor_name": facts.auditor_name,
+        "team_manager": pre.get("team_manager", ""),
+        "audit_month_label": Month.parse(facts.month).label,
+    }
+
+
+def _shown_date(value: object) -> str:
+    """A date as people in England read it (31/10/2026); other text as it is."""
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return f"{date.fromisoformat(value[:10]):%d/%m/%Y}"
+        except ValueError:
+            return value
+    return "" if value is None else str(value)
+
+
+def _moderation_folder(ctx: Context, month: str) -> Path:
+    return ctx.config.output_dir / month / "moderation"
+
+
+def _ingest_moderation_forms(
+    ctx: Context, run: Run, kit: _ModerationKit, filed: str, result: Result
+) -> list[ingest.Entry]:
+    """Every file in the moderation inbox gets one outcome (the ingest stage's accounting, safety checks and
+    manifest); accepted forms are merged into the register, with outcome and escalation notices."""
+    conn = run.conn
+    folder = ctx.config.inbox("moderation")
+    book = moderation_ingest.ModerationBook.load(conn, ctx.framework, ctx.config.data.get("validation", {}))
+    entries = ingest.gather(conn, "moderation", folder)
+    if not entries:
+        return entries
+    pending = [e for e in entries if e.pending]
+    for entry in ui.progress(pending, "Reading moderation forms", total=len(pending)):
+        moderation_ingest.check_moderation_safely(entry, book)
+    ordered = moderation_ingest.in_order(entries)
+    latest = {e.audit_id: e for e in ordered}
+    for e in ordered:
+        if latest[e.audit_id] is not e:
+            e.outcome = "superseded"
+            e.codes.append("MOD031")
+            e.message = messages.text("MOD031", audit_id=e.audit_id, other=latest[e.audit_id].rel)
+    seen_at = ctx.clock.now_iso()
+    ingest.record_submissions(conn, run.run_id, "moderation", filed, entries, seen_at)
+    m = reg.moderations
+    for e in ordered:
+        check = e.check
+        assert isinstance(check, moderation_ingest.ModerationCheck) and e.submission_id is not None
+        previous = conn.execute(
+            sa.select(m.c.submission_id).where(m.c.audit_id == e.audit_id, m.c.current.is_(True))
+        ).scalar_one_or_none()
+        recorded = moderation_register.record_moderation(
+            conn,
+            ctx.framework,
+            e.audit_id,
+            check.answers,
+            submission_id=e.submission_id,
+            hos_quality_assurance=kit.hos_quality_assurance,
+            now=seen_at,
+            moderator_id=check.moderator_id,
+            moderation_date=check.moderation_date,
+        )
+        if previous is not None:
+            conn.execute(
+                sa.update(reg.submissions)
+                .where(reg.submissions.c.id == previous)
+                .values(outcome="superseded", message=messages.text("MOD031", audit_id=e.audit_id, other=e.rel))
+            )
+        if e.outcome == "accepted":
+            _moderation_outcome_notices(ctx, run, kit, e, recorded)
+    # Additional actions join the action register, marked as from moderation (guidance section 2).
+    action_register.sync_from_register(conn, ctx.clock)
+    _moderation_feedback(ctx, run, kit, entries)
+    manifest = ingest.manifest_path(ctx.config.output_dir, filed, "moderation", ctx.clock.timestamp())
+    run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
+    result.outputs.append(manifest)
+    tally = ingest.counts(entries)
+    result.lines += [line.replace("Files seen", "Moderation files seen", 1) for line in _summary_lines(entries, tally)]
+    result.lines.append(f"Moderation manifest: {manifest.name}.")
+    return entries
+
+
+def _moderation_outcome_notices(
+    ctx: Context, run: Run, kit: _ModerationKit, entry: ingest.Entry, recorded: moderation_register.RecordedModeration
+) -> None:
+    """Guidance section 2: the outcome goes to the auditor and the case's team manager; guidance section 3: each
+    escalation goes to its Head of Service with the form."""
+    facts, outcome = recorded.audit, recorded.outcome
+    check = entry.check
+    assert isinstance(check, moderation_ingest.ModerationCheck)
+    answers = check.answers
+    who = kit.people.case_people(facts.case_ref)
+    auditor = kit.people.get(facts.auditor_id)
+    moderator = kit.people.get(check.moderator_id)
+    titles = {s.number: s.short for s in ctx.framework.sections}
+    changed = [
+        {
+            "number": n,
+            "title": titles[n],
+            "auditor": a.name if a else "(none)",
+            "moderated": b.name if b else "(none)",
+        }
+        for n, (a, b) in sorted(outcome.changed_sections.items())
+    ]
+    escalations = {e["kind"]: e for e in recorded.escalations}
+    context: dict[str, object] = {
+        **_moderation_context(facts),
+        "moderator_name": answers.get("moderator_name") or (moderator.name if moderator else ""),
+        "auditor_grade": outcome.auditor_overall.name if outcome.auditor_overall else "(none)",
+        "moderated_grade": outcome.moderated_overall.name if outcome.moderated_overall else "(none)",
+        "direction": outcome.direction,
+        "changed_sections": changed,
+        "rationale": answers.get("m_rationale") or "",
+        "actions_comment": answers.get("m_actions_comment") or "",
+        "grade_agreed": outcome.grade_agreed,
+        "actions_agreed": outcome.actions_agreed,
+        "grade_escalation": escalations.get("grade", {}).get("escalation_id", "see the report"),
+        "actions_escalation": escalations.get("actions", {}).get("escalation_id", "see the report"),
+        "additional_actions": [
+            {"action": a.action, "owner": a.owner, "due": _shown_date(a.due_date)} for a in outcome.additional_actions
+        ],
+    }
+    folder = _moderation_folder(ctx, facts.month) / "notices"
+    stem = f"{facts.month}_{feedback.safe_name(facts.case_ref)}_{entry.submission_id}"
+    recipients = [p for p in (auditor, who["team_manager"]) if p]
+    kit.notice(
+        ctx,
+        run,
+        "moderation_outcome",
+        "moderation_outcome",
+        feedback.addresses(*recipients),
+        feedback.addresses(kit.qa_officer),
+        facts.month,
+        facts.audit_id,
+        folder / f"{stem}-outcome.eml",
+        [],
+        {**context, "recipients_names": " and ".join(p.name for p in recipients) or "colleague"},
+    )
+    form = [(entry.path.name, entry.data)] if entry.data else []
+    for escalation in recorded.escalations:
+        head = kit.people.get(escalation["to_staff_id"])
+        if head is None or not head.email:
+            code = "MOD021" if escalation["kind"] == moderation.ESCALATION_GRADE else "MOD022"
+            kit.attention.append(
+                messages.render(
+                    code, escalation_id=escalation["escalation_id"], audit_id=facts.audit_id, case_ref=facts.case_ref
+                )
+            )
+            continue
+        kit.notice(
+            ctx,
+            run,
+            "moderation_escalation",
+            "escalation",
+            [head.email],
+            feedback.addresses(kit.qa_officer),
+            facts.month,
+            facts.audit_id,
+            folder / f"{escalation['escalation_id']}-escalation.eml",
+            form,
+            {
+                **context,
+                "head_of_service": head.name,
+                "escalation_id": escalation["escalation_id"],
+                "escalation_kind": escalation["kind"],
+            },
+        )
+
+
+def _moderation_feedback(ctx: Context, run: Run, kit: _ModerationKit, entries: Sequence[ingest.Entry]) -> None:
+    """A feedback workbook and notice to the moderator for each returned form and each accepted one with warnings."""
+    for e in entries:
+        check = e.check
+        if e.known or not isinstance(check, moderation_ingest.ModerationCheck) or not e.problems:
+            continue
+        facts = check.audit
+        stem = f"{facts.month}_{feedback.safe_name(facts.case_ref)}_{e.submission_id}"
+        book = feedback.feedback_workbook(e.rel, e.audit_id, facts.case_ref, e.outcome, e.problems)
+        final = _moderation_folder(ctx, facts.month) / "feedback" / f"{stem}-feedback.xlsx"
+        run.staging.write_bytes(final, book)
+        moderator = kit.people.get(check.moderator_id)
+        kit.notice(
+            ctx,
+            run,
+            "moderation_feedback",
+            "moderation_feedback",
+            feedback.addresses(moderator),
+            [],
+            facts.month,
+            facts.audit_id,
+            final.with_suffix(".eml"),
+            [(final.name, book)],
+            {
+                **_moderation_context(facts),
+                "moderator_name": check.answers.get("moderator_name") or (moderator.name if moderator else "colleague"),
+                "returned": e.outcome == "returned",
+                "file": e.rel,
+                "problems": [
+                    {
+                        "severity": p.severity,
+                        "where": p.where,
+                        "found": feedback.shown(p.found),
+                        "message": p.message,
+                        "fix": p.fix,
+                    }
+                    for p in e.problems
+                ],
+            },
+        )
+
+
+def _make_moderation_forms(ctx: Context, run: Run, kit: _ModerationKit, month: str, result: Result) -> list[str]:
+    """One moderation form per sampled audit with a moderator and no form yet, and the request to the moderator."""
+    t = reg.moderation_sample
+    rows = [
+        r
+        for r in moderation_register.load_sample(run.conn, month)
+        if r.status == moderation.SAMPLED and r.moderator_id and not r.form_file
+    ]
+    if not rows:
+        return []
+    facts = {f.audit_id: f for f in moderation_register.audit_facts(run.conn, audit_ids=[r.audit_id for r in rows])}
+    made: list[str] = []
+    for row in rows:
+        audit = facts.get(row.audit_id)
+        if audit is None:
+            continue
+        prefilled = moderation_form.prefilled_values(ctx.framework, audit.prefilled, audit.answers)
+        data = forms.render_moderation_form(
+            ctx.framework,
+            kit.organisation,
+            {name: value for name, value in prefilled.items() if value is not None},
+            {
+                "audit_id": audit.audit_id,
+                "month": audit.month,
+                "case_ref": audit.case_ref,
+                "auditor_id": row.moderator_id,
+            },
+            moderation_form.auditor_actions(audit.answers),
+            password=kit.password,
+        )
+        path = _moderation_folder(ctx, month) / forms.moderation_filename(month, audit.case_ref)
+        run.staging.write_bytes(path, data)
+        relative = path.relative_to(ctx.config.output_dir).as_posix()
+        run.conn.execute(sa.update(t).where(t.c.id == row.id).values(form_file=relative))
+        made.append(relative)
+        result.outputs.append(path)
+        moderator = kit.people.get(row.moderator_id)
+        if moderator is None or not moderator.email:
+            kit.attention.append(messages.render("MOD023", staff_id=row.moderator_id, audit_id=row.audit_id))
+            continue
+        kit.notice(
+            ctx,
+            run,
+            "moderation_request",
+            "moderation_request",
+            [moderator.email],
+            feedback.addresses(kit.qa_officer),
+            month,
+            audit.audit_id,
+            path.with_name(path.stem + "-request.eml"),
+            [(path.name, data)],
+            {
+                **_moderation_context(audit),
+                "moderator_name": moderator.name,
+                "due_date": f"{row.due_date:%d/%m/%Y}" if row.due_date else "",
+                "form_file": path.name,
+            },
+        )
+    return made
+
+
+def _remind_moderators(ctx: Context, run: Run, kit: _ModerationKit, month: str, days_before: int) -> list[str]:
+    """A reminder once the due date is near (or passed) for each form not yet returned; once per audit."""
+    moderated = {r[0] for r in run.conn.execute(sa.select(reg.moderations.c.audit_id))}
+    reminded = {
+        r[0]
+        for r in run.conn.execute(sa.select(reg.notices.c.audit_id).where(reg.notices.c.kind == "moderation_reminder"))
+    }
+    sent: list[str] = []
+    for row in moderation_register.load_sample(run.conn, month):
+        if row.status != moderation.SAMPLED or not row.form_file or not row.due_date or not row.moderator_id:
+            continue
+        if row.audit_id in moderated or row.audit_id in reminded:
+            continue
+        if not moderation.reminder_due(ctx.clock.today, row.due_date, days_before):
+            continue
+        moderator = kit.people.get(row.moderator_id)
+        facts = moderation_register.audit_facts(run.conn, audit_ids=[row.audit_id])
+        if moderator is None or not moderator.email or not facts:
+            continue
+        path = ctx.config.output_dir / row.form_file
+        kit.notice(
+            ctx,
+            run,
+            "moderation_reminder",
+            "moderation_reminder",
+            [moderator.email],
+            feedback.addresses(kit.qa_officer),
+            month,
+            row.audit_id,
+            path.with_name(path.stem + "-reminder.eml"),
+            [],
+            {
+                **_moderation_context(facts[0]),
+                "moderator_name": moderator.name,
+                "due_date": f"{row.due_date:%d/%m/%Y}",
+                "overdue": ctx.clock.today > row.due_date,
+                "form_file": path.name,
+            },
+        )
+        sent.append(row.audit_id)
+    return sent
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -169,6 +169,7 @@ section_grades = sa.Table(
     sa.Column("section", sa.Integer, nullable=False),
     sa.Column("grade", sa.String),
     sa.Column("source", sa.String, nullable=False, server_default="auditor"),  # auditor | moderator
+    sa.Column("moderation_row_id", sa.Integer, index=True),  # source moderator: the moderations row they belong to
 )
 
 # The action register (issue 7): one row per action, its current state; every change is kept in action_updates.
@@ -260,12 +261,28 @@ moderation_sample = sa.Table(
     sa.Column("created_at", sa.String, nullable=False),
 )
 
+# Every change to a month's moderation sample (drawn, added, removed), who made it and when: nothing is lost.
+moderation_changes = sa.Table(
+    "moderation_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("change", sa.String, nullable=False),  # drawn | added | removed | reassigned
+    sa.Column("reason", sa.String),
+    sa.Column("user", sa.String),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("changed_at", sa.String, nullable=False),
+)
+
 moderations = sa.Table(
     "moderations",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("audit_row_id", sa.Integer),  # the audits row (auditor's version) that was moderated
     sa.Column("submission_id", sa.Integer, nullable=False),
+    sa.Column("moderator_id", sa.String),
     sa.Column("moderation_date", sa.Date),
     sa.Column("grade_agreed", sa.Boolean),
     sa.Column("actions_agreed", sa.Boolean),
@@ -285,6 +302,7 @@ escalations = sa.Table(
     sa.Column("status", sa.String, nullable=False, server_default="Open"),
     sa.Column("note", sa.String),
     sa.Column("grade", sa.String),
+    sa.Column("moderation_row_id", sa.Integer),  # the moderation that raised it
     sa.Column("created_at", sa.String, nullable=False),
     sa.Column("resolved_at", sa.String),
 )

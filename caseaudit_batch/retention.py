@@ -38,6 +38,7 @@ def purge_register(conn: Connection, before: str) -> dict[str, int]:
     removed["moderations"] = _delete(conn, reg.moderations, reg.moderations.c.audit_id.in_(old_audits))
     removed["escalations"] = _delete(conn, reg.escalations, reg.escalations.c.audit_id.in_(old_audits))
     removed["moderation_sample"] = _delete(conn, reg.moderation_sample, reg.moderation_sample.c.month < before)
+    removed["moderation_changes"] = _delete(conn, reg.moderation_changes, reg.moderation_changes.c.month < before)
     removed["alerts"] = _delete(conn, reg.alerts, reg.alerts.c.month < before)
     removed["notices"] = _delete(conn, reg.notices, reg.notices.c.month < before)
     removed["problems"] = _delete(conn, reg.problems, reg.problems.c.submission_id.in_(old_submissions))

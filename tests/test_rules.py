@@ -152,7 +152,8 @@ CASES: dict[str, tuple[Case, Case, Case]] = {
 
 
 def test_every_rule_has_cases() -> None:
-    assert set(CASES) == set(rules.REGISTRY)
+    # Moderation form rules (MOD...) have their cases in test_moderation_rules.py.
+    assert set(CASES) == {code for code in rules.REGISTRY if not code.startswith("MOD")}
 
 
 @pytest.mark.parametrize("code", sorted(CASES))

@@ -62,7 +62,9 @@ class FieldSpec:
     @property
     def ref(self) -> str:
         """An absolute reference for a defined name: ``'Audit form'!$B$7``."""
-        return f"'{self.sheet}'!${get_column_letter(self.col)}${self.row}"
+        # An apostrophe in a sheet name is doubled inside the quotes ("'Auditor''s actions'!..."), or Excel
+        # drops the name as corrupt.
+        return f"'{self.sheet.replace(chr(39), chr(39) * 2)}'!${get_column_letter(self.col)}${self.row}"
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class TableSpec:
     @property
     def ref(self) -> str:
         a, b = get_column_letter(self.first_col), get_column_letter(self.last_col)
-        return f"'{self.sheet}'!${a}${self.first_row}:${b}${self.last_row}"
+        return f"'{self.sheet.replace(chr(39), chr(39) * 2)}'!${a}${self.first_row}:${b}${self.last_row}"
 
 
 @dataclass(frozen=True)
