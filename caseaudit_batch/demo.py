@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from . import forms, pipeline, synthetic, ui
+from . import forms, messages, pipeline, synthetic, ui
 from . import register as reg
 from .clock import Clock, Month, is_working_day, working_day_on_or_before
 from .config import DEFAULT_CONFIG_NAME
@@ -330,12 +330,10 @@ def run_demo(
     if played:
         result.lines += _closing_lines(folder, played[-1])
     elif done:
-        result.lines.append(f"Every month up to {plan[-1]} was already played in {folder}.")
-    result.lines.append(f"Demo working folder: {folder} (played in {elapsed:.0f} s).")
+        result.lines.append(messages.text("RUN024", month=str(plan[-1]), folder=str(folder)))
+    result.lines.append(messages.text("RUN025", folder=str(folder), seconds=f"{elapsed:.0f}"))
     if skipped:
-        result.lines.append(
-            "Not in this version yet, so not played: " + ", ".join(skipped) + " (the demo skips those stages)."
-        )
+        result.lines.append(messages.text("RUN026", stages=", ".join(skipped)))
     return result
 
 
@@ -417,12 +415,15 @@ def _month_line(play: MonthPlay, worst: int) -> str:
     allocated = play.results["allocate"].data.get("summary", {})
     n = allocated.get("allocated", len(play.audits)) if isinstance(allocated, dict) else len(play.audits)
     run = play.results["run"]
-    metrics = run.data.get("metrics", {})
-    completed = metrics.get("audits_completed", "?")
-    alerts = metrics.get("safeguarding_alerts", "?")
-    return (
-        f"{Month.parse(play.month).label}: {n} audits allocated, {completed} completed on time, "
-        f"{alerts} safeguarding alert(s); month-end run exit code {run.exit_code} (worst step {worst})."
+    metrics = run.data.get("metrics") or {}
+    return messages.text(
+        "RUN020",
+        label=Month.parse(play.month).label,
+        allocated=n,
+        completed=metrics.get("audits_completed", "?"),
+        alerts=metrics.get("safeguarding_alerts", "?"),
+        exit=run.exit_code,
+        worst=worst,
     )
 
 
@@ -432,22 +433,28 @@ def _closing_lines(folder: Path, last: MonthPlay) -> list[str]:
     month = Month.parse(last.month)
     out = folder / "output" / last.month
     metrics = last.results["run"].data.get("metrics") or {}
-    lines = [
-        f"The latest month, {month.label}:",
-        f"  Word report:         {out / word_name(month)}",
-        f"  Excel report:        {out / excel_name(month)}",
-        f"  Learning themes:     {out / themes_name(month)}",
-        f"  Validation workbook: {out / f'validation-{month}.xlsx'}",
-        f"  Metrics JSON:        {out / json_name(month)}",
-    ]
+    files = (
+        ("Word report:", out / word_name(month)),
+        ("Excel report:", out / excel_name(month)),
+        ("Learning themes:", out / themes_name(month)),
+        ("Validation workbook:", out / f"validation-{month}.xlsx"),
+        ("Metrics JSON:", out / json_name(month)),
+    )
+    lines = [messages.text("RUN021", label=month.label)]
+    lines += [messages.text("RUN022", what=what, path=str(path)) for what, path in files]
     if metrics:
         counts = metrics.get("overall_grade_counts", {})
         gob = metrics.get("good_or_better_rate")
         lines.append(
-            f"  Headline: {metrics.get('audits_completed')} of {metrics.get('audits_allocated')} audits completed "
-            f"on time; {counts.get('Outstanding', 0) + counts.get('Good', 0)} of {metrics.get('audits_graded')} "
-            f"graded good or better ({'n/a' if gob is None else f'{gob:.0%}'}); "
-            f"{metrics.get('safeguarding_alerts')} safeguarding alert(s); {metrics.get('actions_overdue')} action(s) "
-            "overdue."
+            messages.text(
+                "RUN023",
+                completed=metrics.get("audits_completed"),
+                allocated=metrics.get("audits_allocated"),
+                gob=counts.get("Outstanding", 0) + counts.get("Good", 0),
+                graded=metrics.get("audits_graded"),
+                gob_rate="n/a" if gob is None else f"{gob:.0%}",
+                alerts=metrics.get("safeguarding_alerts"),
+                overdue=metrics.get("actions_overdue"),
+            )
         )
     return lines

@@ -1117,3 +1117,22 @@ define(
     "{folder}).",
 )
 define("RUN010", "info", "Exit code {exit}: {meaning}")
+define("RUN007", "info", "No files in the {inbox} inbox.")
+# The demo's own lines.
+define(
+    "RUN020",
+    "info",
+    "{label}: {allocated} audits allocated, {completed} completed on time, {alerts} safeguarding alert(s); "
+    "month-end run exit code {exit} (worst step {worst}).",
+)
+define("RUN021", "info", "The latest month, {label}:")
+define("RUN022", "info", "  {what:<20} {path}")
+define(
+    "RUN023",
+    "info",
+    "  Headline: {completed} of {allocated} audits completed on time; {gob} of {graded} graded good or better "
+    "({gob_rate}); {alerts} safeguarding alert(s); {overdue} action(s) overdue.",
+)
+define("RUN024", "info", "Every month up to {month} was already played in {folder}.")
+define("RUN025", "info", "Demo working folder: {folder} (played in {seconds} s).")
+define("RUN026", "info", "Not in this version yet, so not played: {stages} (the demo skips those stages).")

@@ -2455,6 +2455,25 @@ def run_step_function(name: str) -> Any:
     return globals().get(name)
 
 
+def ingest_moderation_returns(ctx: Context, month: str) -> Result:
+    """The month-end run's moderation step: the returned moderation forms in the moderation inbox read and merged,
+    exactly as ``moderate`` reads them, without drawing a sample or making forms (``moderate`` does those)."""
+    require_inboxes(ctx.config)
+    result = Result("run")
+    with writing(ctx, "run", {"month": month, "step": "moderation returns"}) as run:
+        kit = _ModerationKit.open(ctx, run)
+        entries = _ingest_moderation_forms(ctx, run, kit, month, result)
+        kit.outbox.write(run.staging)
+        run.inputs = {"moderation_inbox": ingest.counts(entries) if entries else {}}
+    if not entries:
+        result.lines.append(messages.text("RUN007", inbox="moderation"))
+    result.attention += kit.attention
+    result.data = {"counts": ingest.counts(entries) if entries else {}}
+    if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
+        result.exit_code = EXIT_DATAERR
+    return result
+
+
 def ingest_action_updates(ctx: Context, month: str) -> Result:
     """The month-end run's actions step: the action register brought up to date with accepted audits and
     moderations, then the returned trackers in the actions inbox (``actions`` does the same, then makes trackers)."""
