@@ -2484,6 +2484,11 @@ def ingest_action_updates(ctx: Context, month: str) -> Result:
     return updated
 
 
+def _alerts_raised(ctx: Context) -> int:
+    with ctx.register.reader() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(reg.alerts)).scalar_one())
+
+
 def run_month(ctx: Context, month: str) -> Result:
     """``caseaudit run --month``: the month-end batch. Ingest the audits inbox, the moderation returns and the
     action tracker updates, then write all the month's reports; one summary, safeguarding alerts first.
@@ -2510,9 +2515,10 @@ def run_month(ctx: Context, month: str) -> Result:
         result.outputs += done.outputs
         result.lines.append(messages.text("RUN004", step=step))
         result.lines += ["  " + line for line in done.lines]
-        for line in done.attention:
-            (alerts if "IN110" in line or "IN111" in line else attention).append(line)
+        # What the audits inbox puts forward is its safeguarding alerts (guidance section 3): they go first.
+        (alerts if step == RUN_STEPS[0][0] else attention).extend(done.attention)
 
+    alerts_before = _alerts_raised(ctx)
     for step, name in RUN_STEPS:
         function = run_step_function(name)
         if function is None:
@@ -2534,7 +2540,7 @@ def run_month(ctx: Context, month: str) -> Result:
         codes.append(exc.exit_code)
         attention.append(messages.render("RUN003", step="Reports", detail=exc.message, month=str(the_month)))
     seconds["Reports"] = time.perf_counter() - started
-    alert_count = sum(1 for line in alerts if "IN110" in line)
+    alert_count = _alerts_raised(ctx) - alerts_before
     if alert_count:
         alerts.insert(
             0,

@@ -94,8 +94,7 @@ def test_alerts_come_first_and_an_unwritable_output_gives_73_over_65(
     finally:
         ctx.close()
     assert result.exit_code == 73
-    assert result.attention[0].startswith("[RUN006] 1 safeguarding alert(s)")
-    assert "[IN110]" in result.attention[1]
+    assert result.attention[:2] == returned.attention  # the audits inbox's alerts first (none in the register here)
     assert any(
         line.startswith("[RUN003] Moderation returns: an output could not be written") for line in result.attention
     )
@@ -113,3 +112,44 @@ def test_another_run_holding_the_register_stops_the_batch(
     assert code == 75
     assert "Another caseaudit run is in progress" in capsys.readouterr().err
     assert not (folder / "output" / "2026-09" / "metrics-2026-09.json").exists()
+
+
+def test_a_safeguarding_concern_read_at_month_end_is_the_first_thing_said(
+    allocated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import random
+
+    import sqlalchemy as sa
+
+    from caseaudit_batch import forms
+    from caseaudit_batch import register as reg
+    from caseaudit_batch.clock import Month
+    from caseaudit_batch.framework import load_framework
+    from caseaudit_batch.synthetic_answers import audit_answers
+
+    folder = _copy(allocated, tmp_path)
+    ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-09-30")
+    try:
+        with ctx.register.reader() as conn:
+            row = conn.execute(sa.select(reg.allocations).where(reg.allocations.c.month == "2026-09")).first()
+    finally:
+        ctx.close()
+    assert row is not None
+    filled = audit_answers(
+        random.Random(1),
+        load_framework(),
+        audit_id=row.audit_id,
+        case_ref=row.case_ref,
+        service="",
+        month=Month(2026, 9),
+        month_index=0,
+    )
+    answers = dict(filled.answers, date_completed=date(2026, 9, 20), overall_grade=filled.overall)
+    answers.update(safeguarding_concern="Yes", safeguarding_detail="Told the team manager at once; strategy meeting.")
+    form = (folder / "output" / "2026-09" / row.form_file).read_bytes()
+    (folder / "inbox" / "audits" / row.form_file).write_bytes(forms.fill_form(form, answers, filled.actions))
+    code = cli.main(["run", "--month", "2026-09", "--config", str(folder / "caseaudit.toml"), "--today", "2026-09-30"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert err.startswith("! [RUN006] 1 safeguarding alert(s) raised by this run")
+    assert row.case_ref in err.splitlines()[1]
