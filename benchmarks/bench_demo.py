@@ -10,6 +10,7 @@ where the time went (per step, summed over the months) and the exit codes of eac
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import tempfile
@@ -29,6 +30,7 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="build the demo here and keep it (default: a temporary folder)")
     args = parser.parse_args()
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-demo-")) / "demo"
+    load0 = f"{os.getloadavg()[0]:.2f}"
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
     result = demo.run_demo(folder, months=args.months, auditors=args.auditors, today=args.today)
@@ -39,10 +41,13 @@ def main() -> None:
     audits = sum(len(p.audits) for p in plays)
     print(f"demo: {len(plays)} months, {audits} audits allocated and filled, {args.auditors} auditors requested")
     print(f"wall clock: {wall:.1f} s (target {TARGET_SECONDS:.0f} s) {'OK' if wall <= TARGET_SECONDS else 'TOO SLOW'}")
+    print(f"load average before/after: {load0} / {os.getloadavg()[0]:.2f} (the machine is shared)")
     print(f"CPU: {cpu:.1f} s in this process, {children.ru_utime + children.ru_stime:.1f} s in worker processes")
-    print("where the time went (summed over the months):")
+    print("where the time went (summed over the months; wall clock, and CPU of this process where measured):")
+    by_step = result.data.get("cpu", {})
     for step, seconds in sorted(result.data["timings"].items(), key=lambda kv: -kv[1]):
-        print(f"  {step:<24} {seconds:6.1f} s")
+        used = f"{by_step[step]:6.1f} s CPU" if step in by_step else ""
+        print(f"  {step:<30} {seconds:6.1f} s  {used}")
     print("month-end run exit codes: " + ", ".join(f"{p.month} {p.results['run'].exit_code}" for p in plays))
     if result.data["skipped"]:
         print("stages not in this version (skipped): " + ", ".join(result.data["skipped"]))

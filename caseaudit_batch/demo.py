@@ -118,7 +118,8 @@ class _Player:
         self.rng = random.Random(seed)
         self.pending: list[Drop] = []
         self.stages = available_stages()
-        self.timings: dict[str, float] = {}
+        self.timings: dict[str, float] = {}  # wall-clock seconds by step
+        self.cpu: dict[str, float] = {}  # CPU seconds of this process by step (worker processes not included)
 
     # --- the clock and the inbox ------------------------------------------------------------------------------
     def context(self, day: date) -> pipeline.Context:
@@ -127,13 +128,14 @@ class _Player:
     def step(self, name: str, day: date, call: Callable[[pipeline.Context], pipeline.Result]) -> pipeline.Result:
         """Deliver the files due by ``day``, then run one pipeline function with the clock set to ``day``."""
         self.deliver(day)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         ctx = self.context(day)
         try:
             return call(ctx)
         finally:
             ctx.close()
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+            self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
 
     def deliver(self, day: date) -> None:
         started = time.perf_counter()
@@ -326,7 +328,13 @@ def run_demo(
         worst = max((r.exit_code for r in play.results.values()), default=EXIT_OK)
         result.lines.append(_month_line(play, worst))
     elapsed = time.perf_counter() - started
-    result.data = {"months": played, "timings": dict(player.timings), "seconds": elapsed, "skipped": skipped}
+    result.data = {
+        "months": played,
+        "timings": dict(player.timings),
+        "cpu": dict(player.cpu),
+        "seconds": elapsed,
+        "skipped": skipped,
+    }
     if played:
         result.lines += _closing_lines(folder, played[-1])
     elif done:
