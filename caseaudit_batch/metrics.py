@@ -22,10 +22,11 @@ import pandas as pd
 
 from . import action_measures as am
 from . import followup_measures as fm
+from . import moderation_measures as mm
 from .framework import GRADE_NAMES, Framework, GradeParseError
 from .reports.data import SECTION_KEYS, RegisterData
 
-RANK = {name: len(GRADE_NAMES) - i for i, name in enumerate(GRADE_NAMES)}  # Outstanding 4 ... Inadequate 1
+RANK = mm.GRADE_RANK  # Outstanding 4 ... Inadequate 1
 GOOD_OR_BETTER = ("Outstanding", "Good")
 RI_OR_BETTER = ("Outstanding", "Good", "Requires Improvement")
 CASE_TYPES = ("CIN", "CP", "CLA", "Care leaver")
@@ -84,20 +85,12 @@ def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float | None, f
 
 
 def weighted_kappa(a: Sequence[int], b: Sequence[int], categories: int = 4) -> float | None:
-    """Cohen's kappa with quadratic weights for two raters' ranks (1..categories); ``None`` when undefined."""
-    if len(a) == 0 or len(a) != len(b):
+    """Cohen's kappa with quadratic weights for two raters' ranks (1..categories); ``None`` when undefined.
+
+    The one implementation is :func:`caseaudit_batch.moderation_measures.weighted_kappa`; this takes ranks."""
+    if len(a) != len(b):
         return None
-    observed = np.zeros((categories, categories))
-    for x, y in zip(a, b, strict=True):
-        observed[int(x) - 1, int(y) - 1] += 1
-    observed /= observed.sum()
-    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0))
-    idx = np.arange(categories)
-    weights = (idx[:, None] - idx[None, :]) ** 2 / (categories - 1) ** 2
-    disagreement_expected = float((weights * expected).sum())
-    if disagreement_expected == 0:
-        return None  # both raters used one grade only: kappa is undefined
-    return 1.0 - float((weights * observed).sum()) / disagreement_expected
+    return mm.weighted_kappa(list(a), list(b), categories=list(range(1, categories + 1)))
 
 
 def _blank(value: Any) -> bool:
@@ -148,20 +141,8 @@ def _as_date(series: pd.Series) -> pd.Series:
     return series.map(one).astype(object)
 
 
-def _on_or_before(a: pd.Series, b: pd.Series) -> pd.Series:
-    return pd.Series([x is not None and y is not None and x <= y for x, y in zip(a, b, strict=True)], index=a.index)
-
-
 def _after(a: pd.Series, b: pd.Series) -> pd.Series:
     return pd.Series([x is not None and y is not None and x > y for x, y in zip(a, b, strict=True)], index=a.index)
-
-
-def _between(s: pd.Series, first: date, last: date) -> pd.Series:
-    return s.map(lambda v: v is not None and first <= v <= last).astype(bool)
-
-
-def _before(s: pd.Series, day: date) -> pd.Series:
-    return s.map(lambda v: v is not None and v < day).astype(bool)
 
 
 def _text_or(series: pd.Series, fallback: pd.Series | str) -> pd.Series:
@@ -229,16 +210,19 @@ def audit_frame(data: RegisterData, framework: Framework | None = None) -> pd.Da
     for s in SECTION_KEYS:
         moderated_grade = af[f"m_{s}_grade"].map(canon)
         af[f"m_{s}"] = _only(af["moderated"], _text_or(moderated_grade, af[f"a_{s}"]))
-        af[f"f_{s}"] = _text_or(af[f"m_{s}"], af[f"a_{s}"]).map(lambda v: None if _blank(v) else v)
+        af[f"f_{s}"] = mm.final_grade(af[f"m_{s}"], af[f"a_{s}"])
 
-    # A resolved grade escalation's grade (the Head of Service for QA) is final (moderation issue).
+    # Final overall grades by the one rule in moderation_measures: a resolved grade escalation's grade (the Head of
+    # Service for QA), else the moderator's, else the auditor's (moderation issue, "Merging").
+    moderated = af[af["moderated"]].drop_duplicates("audit_id", keep="last")
     esc = data.escalations
-    resolved = esc[(esc["kind"] == "grade") & (esc["status"] == "Resolved") & ~esc["grade"].map(_blank).astype(bool)]
-    resolved = resolved.sort_values("resolved_at", key=lambda s: s.astype(str)).drop_duplicates("audit_id", keep="last")
-    hos = dict(zip(resolved["audit_id"], resolved["grade"].map(canon), strict=True))
-    af["hos_overall"] = af["audit_id"].map(lambda a: hos.get(a))
-    final = _text_or(af["hos_overall"].astype(object), _text_or(af["m_overall"].astype(object), af["a_overall"]))
-    af["f_overall"] = _only(af["accepted"], final)
+    finals = mm.final_grades(
+        pd.DataFrame({"audit_id": af["audit_id"], "overall_grade": af["a_overall"]}),
+        pd.DataFrame({"audit_id": moderated["audit_id"], "overall_grade": moderated["m_overall"]}),
+        esc[["audit_id", "kind", "status", "resolved_at"]].assign(grade=esc["grade"].map(canon)),
+    )
+    af["hos_overall"] = finals["hos_grade"].where(finals["hos_grade"].notna(), None).to_numpy()
+    af["f_overall"] = _only(af["accepted"], pd.Series(finals["final_grade"].to_numpy(), index=af.index))
 
     # The auditor: name and role as allocated; service and line manager from the roster.
     staff = data.staff.set_index("staff_id") if len(data.staff) else pd.DataFrame(columns=["name"])
@@ -694,47 +678,35 @@ def _moderation(
     tables: dict[str, pd.DataFrame],
     names: dict[Any, Any],
 ) -> None:
-    """Moderation issue measures: moderated, agreement, raised/lowered, section agreement and weighted kappa."""
+    """Moderation issue measures: moderated, agreement, raised/lowered, section agreement, weighted kappa, the mean
+    difference by auditor service and timeliness, all counted by :mod:`moderation_measures` (one implementation)."""
     mod = acc[acc["moderated"]]
-    both = mod[mod["a_overall"].notna() & mod["m_overall"].notna()]
-    a_rank = both["a_overall"].map(RANK)
-    m_rank = both["m_overall"].map(RANK)
-    v["audits_moderated"] = len(mod)
-    v["audits_moderated_rate"] = rate(len(mod), len(acc))
-    v["moderation_compared"] = len(both)
-    v["moderation_agreement_rate"] = rate(int((a_rank == m_rank).sum()), len(both))
-    v["grades_raised"] = int((m_rank > a_rank).sum())
-    v["grades_lowered"] = int((m_rank < a_rank).sum())
-    pairs_a: list[int] = []
-    pairs_m: list[int] = []
-    for s in SECTION_KEYS:
-        ok = mod[f"a_{s}"].notna() & mod[f"m_{s}"].notna()
-        pairs_a += mod.loc[ok, f"a_{s}"].map(RANK).tolist()
-        pairs_m += mod.loc[ok, f"m_{s}"].map(RANK).tolist()
-    agree = sum(1 for x, y in zip(pairs_a, pairs_m, strict=True) if x == y)
-    v["section_grades_compared"] = len(pairs_a)
-    v["section_agreement_rate"] = rate(agree, len(pairs_a))
-    v["section_kappa"] = weighted_kappa(pairs_a, pairs_m)
+    audits, moderations, section_grades = _moderation_tables(acc, mod)
+    pairs = mm.moderated_pairs(audits, moderations)
+    sections = mm.section_pairs(section_grades, moderations, audits)
+    figures = mm.agreement_figures(pairs, sections, len(acc))
+    v["audits_moderated"] = figures["audits_moderated"]
+    v["audits_moderated_rate"] = figures["moderation_share"]
+    for key in ("moderation_compared", "moderation_agreement_rate", "grades_raised", "grades_lowered"):
+        v[key] = figures[key]
+    v["section_grades_compared"] = figures["section_grades_compared"]
+    v["section_agreement_rate"] = figures["section_agreement_rate"]
+    v["section_kappa"] = figures["section_kappa_quadratic"]
 
-    records = []
-    for service, group in both.groupby("auditor_service", sort=True):
-        diffs = group["a_overall"].map(RANK) - group["m_overall"].map(RANK)
-        section_diffs = []
-        for s in SECTION_KEYS:
-            ok = group[f"a_{s}"].notna() & group[f"m_{s}"].notna()
-            section_diffs += (group.loc[ok, f"a_{s}"].map(RANK) - group.loc[ok, f"m_{s}"].map(RANK)).tolist()
-        records.append(
-            {
-                "Auditor's service": service,
-                "Moderated": len(group),
-                "Agreement rate": rate(int((diffs == 0).sum()), len(group)),
-                "Mean difference (overall)": float(diffs.mean()),
-                "Mean difference (sections)": float(np.mean(section_diffs)) if section_diffs else None,
-                "Note": _small_note(len(group)),
-            }
-        )
-    tables["moderation_by_service"] = pd.DataFrame.from_records(
-        records,
+    by_service = mm.service_differences(mm.compared(pairs), sections)
+    tables["moderation_by_service"] = pd.DataFrame(
+        {
+            "Auditor's service": by_service["auditor_service"],
+            "Moderated": by_service["audits_moderated"].astype(int),
+            "Agreement rate": [
+                rate(a, n) for a, n in zip(by_service["agreed"], by_service["audits_moderated"], strict=True)
+            ],
+            "Mean difference (overall)": by_service["mean_difference"].astype(float),
+            "Mean difference (sections)": by_service["mean_section_difference"].map(
+                lambda d: None if _blank(d) else float(d)
+            ),
+            "Note": by_service["audits_moderated"].map(_small_note),
+        },
         columns=[
             "Auditor's service",
             "Moderated",
@@ -778,13 +750,51 @@ def _moderation(
             "Resolved": shown["resolved_at"].map(lambda t: str(t)[:10] if not _blank(t) else ""),
         }
     )
-    sample = data.moderation_sample.drop_duplicates("audit_id", keep="last").copy()
-    sample["due_date"] = _as_date(sample["due_date"])
-    mod_dates = dict(zip(mod["audit_id"], _as_date(mod["moderation_date"]), strict=True))
-    done = sample["audit_id"].map(lambda a: mod_dates.get(a))
-    v["moderation_sampled"] = len(sample)
-    v["moderations_on_time"] = int(_on_or_before(done, sample["due_date"]).sum())
-    v["moderations_overdue"] = int((done.isna() & _before(sample["due_date"], report_date)).sum())
+    # The register data holds the sampled audits only; a moderation counts as returned on its moderation date.
+    sample = data.moderation_sample.drop_duplicates("audit_id", keep="last").assign(status="sampled")
+    timely = mm.timeliness(sample, mod[["audit_id", "moderation_date"]], report_date, returned_on="moderation_date")
+    v["moderation_sampled"] = timely["moderations_requested"]
+    v["moderations_on_time"] = timely["moderations_returned_on_time"]
+    v["moderations_overdue"] = timely["moderations_overdue"]
+
+
+def _moderation_tables(acc: pd.DataFrame, mod: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The month's accepted audits and their moderations as the register tables :mod:`moderation_measures` reads
+    (``audits``, ``moderations``, ``section_grades``), with the grades as the audit frame reads them (a blank
+    moderated grade is the auditor's: moderation issue, "blank means agreed")."""
+    audits = pd.DataFrame(
+        {
+            "id": acc["row_id"],
+            "audit_id": acc["audit_id"],
+            "overall_grade": acc["a_overall"],
+            "auditor_service": acc["auditor_service"],
+        }
+    )
+    moderations = pd.DataFrame(
+        {
+            "id": range(len(mod)),
+            "audit_id": mod["audit_id"],
+            "audit_row_id": mod["row_id"],
+            "overall_grade": mod["m_overall"],
+        }
+    )
+    section_grades = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "audit_row_id": mod["row_id"],
+                    "section": number,
+                    "grade": mod[f"{side}_{s}"],
+                    "source": source,
+                    "moderation_row_id": moderations["id"].to_numpy(),  # read on the moderator's rows only
+                }
+            )
+            for number, s in enumerate(SECTION_KEYS, start=1)
+            for side, source in (("a", "auditor"), ("m", "moderator"))
+        ],
+        ignore_index=True,
+    )
+    return audits, moderations, section_grades
 
 
 def _yes_no(value: Any) -> str:

@@ -15,11 +15,15 @@ The measures (issue "Moderation", "Measures"):
 - per auditor service, the mean difference auditor minus moderator (ranks: Outstanding 4 ... Inadequate 1), so a
   positive figure means that service's auditors grade more generously than moderation does;
 - timeliness: moderation forms returned by their due date.
+
+This module is the one implementation of these rules: :mod:`caseaudit_batch.metrics` (the reports) takes its
+moderation figures and final grades from here, through :func:`agreement_figures`, :func:`service_differences`,
+:func:`timeliness` and :func:`final_grade`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import date
 from typing import Any
 
@@ -141,10 +145,41 @@ def section_pairs(
     return frame.sort_values(["audit_id", "section"])[SECTION_PAIR_COLUMNS].reset_index(drop=True)
 
 
+def compared(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairs whose auditor's and moderator's overall grades are both known (the agreement's denominator)."""
+    return pairs[pairs["auditor_rank"].notna() & pairs["moderator_rank"].notna()]
+
+
+def agreement_figures(pairs: pd.DataFrame, sections: pd.DataFrame, accepted: int) -> dict[str, Any]:
+    """Audits moderated, their share of the ``accepted`` audits, overall agreement, grades raised and lowered,
+    section agreement and quadratic-weighted kappa, from :func:`moderated_pairs` and :func:`section_pairs`."""
+    known = compared(pairs)
+    agreed = int(known["agreed"].sum()) if len(known) else 0
+    section_agreed = int((sections["auditor_grade"] == sections["moderator_grade"]).sum()) if len(sections) else 0
+    return {
+        "audits_moderated": len(pairs),
+        "moderation_share": _share(len(pairs), accepted),
+        "moderation_compared": len(known),
+        "moderation_agreement_rate": _share(agreed, len(known)),
+        "grades_raised": int((known["direction"] == "raised").sum()) if len(known) else 0,
+        "grades_lowered": int((known["direction"] == "lowered").sum()) if len(known) else 0,
+        "section_grades_compared": len(sections),
+        "section_agreement_rate": _share(section_agreed, len(sections)),
+        "section_kappa_quadratic": weighted_kappa(list(sections["auditor_grade"]), list(sections["moderator_grade"]))
+        if len(sections)
+        else None,
+    }
+
+
 def weighted_kappa(
-    rater_a: Sequence[str], rater_b: Sequence[str], categories: Sequence[str] = GRADE_NAMES, weights: str = "quadratic"
+    rater_a: Sequence[Hashable],
+    rater_b: Sequence[Hashable],
+    categories: Sequence[Hashable] = GRADE_NAMES,
+    weights: str = "quadratic",
 ) -> float | None:
     """Cohen's kappa between two raters over ordered ``categories``, with ``quadratic`` (or ``linear``) weights.
+
+    ``categories`` are grade names by default; any ordered labels will do (the reports pass ranks 1..4).
 
     kappa_w = 1 - sum(w * observed) / sum(w * expected), with disagreement weights w_ij = (i - j)^2 (quadratic) or
     |i - j| (linear), observed the joint proportions and expected the product of the two raters' marginals.
@@ -192,11 +227,15 @@ def service_differences(pairs: pd.DataFrame, sections: pd.DataFrame | None = Non
     return table.reset_index()[columns]
 
 
-def timeliness(sample: pd.DataFrame, moderations: pd.DataFrame, as_of: date) -> dict[str, Any]:
-    """Moderation forms returned on time: a form counts as returned on the day its first version was accepted.
+def timeliness(
+    sample: pd.DataFrame, moderations: pd.DataFrame, as_of: date, *, returned_on: str = "accepted_at"
+) -> dict[str, Any]:
+    """Moderation forms returned on time: a form counts as returned on the earliest ``returned_on`` date of its
+    versions (by default the day its first version was accepted; the reports pass the moderation date).
 
-    ``sample`` needs ``audit_id``, ``status``, ``due_date``; ``moderations`` ``audit_id`` and ``accepted_at``
-    (ISO time). Due means due on or before ``as_of``, or returned.
+    ``sample`` needs ``audit_id``, ``status``, ``due_date``; ``moderations`` ``audit_id`` and ``returned_on`` (a
+    date or an ISO time). Every form recorded counts, also one returned after ``as_of`` (reports issue: every figure
+    uses everything in the register when the command runs); overdue means not returned and due before ``as_of``.
     """
     result: dict[str, Any] = {
         "moderations_requested": 0,
@@ -214,14 +253,14 @@ def timeliness(sample: pd.DataFrame, moderations: pd.DataFrame, as_of: date) -> 
         rows["requested_on"] = pd.to_datetime(
             sample.loc[rows.index, "created_at"].astype(str).str[:10], errors="coerce"
         )
-    rows["due_date"] = pd.to_datetime(rows["due_date"], errors="coerce")
+    rows["due_date"] = pd.to_datetime(rows["due_date"].astype(str).str[:10], errors="coerce")
     first = pd.Series(dtype="datetime64[ns]")
     if not moderations.empty:
-        dates = pd.to_datetime(moderations["accepted_at"].astype(str).str[:10], errors="coerce")
+        dates = pd.to_datetime(moderations[returned_on].astype(str).str[:10], errors="coerce")
         first = dates.groupby(moderations["audit_id"]).min()
-    rows["returned_on"] = rows["audit_id"].map(first)
+    # (mapping by an empty Series fails in pandas: nothing returned yet is NaT throughout)
+    rows["returned_on"] = rows["audit_id"].map(first) if len(first) else pd.NaT
     as_of_ts = pd.Timestamp(as_of)
-    rows = rows[rows["returned_on"].isna() | (rows["returned_on"] <= as_of_ts)]
     returned = rows["returned_on"].notna()
     on_time = returned & (rows["due_date"].isna() | (rows["returned_on"] <= rows["due_date"]))
     overdue = ~returned & rows["due_date"].notna() & (rows["due_date"] < as_of_ts)
@@ -235,6 +274,16 @@ def timeliness(sample: pd.DataFrame, moderations: pd.DataFrame, as_of: date) -> 
         days = (rows.loc[returned, "returned_on"] - rows.loc[returned, "requested_on"]).dt.days.dropna()
         result["moderation_mean_days_to_return"] = float(days.mean()) if len(days) else None
     return result
+
+
+def final_grade(*candidates: pd.Series) -> pd.Series:
+    """The first known grade of ``candidates``, in order of authority (moderation issue, "Merging"): the Head of
+    Service's resolution, else the moderator's grade, else the auditor's. Until an audit is moderated the
+    auditor's grade is final."""
+    result = candidates[-1].astype(object)
+    for better in reversed(candidates[:-1]):
+        result = better.astype(object).where(better.notna(), result)
+    return result.where(result.notna(), None)
 
 
 def final_grades(audits: pd.DataFrame, moderations: pd.DataFrame, escalations: pd.DataFrame) -> pd.DataFrame:
@@ -253,8 +302,7 @@ def final_grades(audits: pd.DataFrame, moderations: pd.DataFrame, escalations: p
             resolved = resolved.sort_values("resolved_at")
         hos = resolved.groupby("audit_id")["grade"].last()
     frame["hos_grade"] = frame["audit_id"].map(hos)
-    final = frame["hos_grade"].where(frame["hos_grade"].notna(), frame["moderator_grade"])
-    frame["final_grade"] = final.where(final.notna(), frame["auditor_grade"])
+    frame["final_grade"] = final_grade(frame["hos_grade"], frame["moderator_grade"], frame["auditor_grade"])
     frame["final_source"] = np.select(
         [frame["hos_grade"].notna(), frame["moderator_grade"].notna()], ["head_of_service", "moderation"], "auditor"
     )
@@ -281,20 +329,9 @@ def moderation_metrics(
     month_escalations = (
         escalations[escalations["audit_id"].isin(accepted["audit_id"])] if not escalations.empty else escalations
     )
-    agreed = int(pairs["agreed"].sum()) if not pairs.empty else 0
-    section_agreed = int((sections["auditor_grade"] == sections["moderator_grade"]).sum()) if len(sections) else 0
     figures: dict[str, Any] = {
         "audits_sampled": int((month_sample["status"] == "sampled").sum()) if not month_sample.empty else 0,
-        "audits_moderated": len(pairs),
-        "moderation_share": _share(len(pairs), len(accepted)),
-        "moderation_agreement_rate": _share(agreed, len(pairs)),
-        "grades_raised": int((pairs["direction"] == "raised").sum()) if len(pairs) else 0,
-        "grades_lowered": int((pairs["direction"] == "lowered").sum()) if len(pairs) else 0,
-        "section_grades_compared": len(sections),
-        "section_agreement_rate": _share(section_agreed, len(sections)),
-        "section_kappa_quadratic": weighted_kappa(list(sections["auditor_grade"]), list(sections["moderator_grade"]))
-        if len(sections)
-        else None,
+        **agreement_figures(pairs, sections, len(accepted)),
         "escalations_open": int((month_escalations["status"] == "Open").sum()) if len(month_escalations) else 0,
         "escalations_resolved": int((month_escalations["status"] == "Resolved").sum()) if len(month_escalations) else 0,
     }

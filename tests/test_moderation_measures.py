@@ -155,3 +155,41 @@ def test_final_grades_keep_both_and_prefer_the_head_of_service() -> None:
     assert final.loc["A1", "final_grade"] == INAD and final.loc["A1", "final_source"] == "head_of_service"
     assert final.loc["A3", "final_grade"] == G and final.loc["A3", "final_source"] == "moderation"
     assert final.loc["A4", "final_grade"] == INAD and final.loc["A4", "final_source"] == "auditor"
+
+
+def test_timeliness_counts_a_form_returned_after_the_report_date() -> None:
+    # Reports issue: every figure uses everything in the register when the command runs. A2 came back on the 30th,
+    # after D (the 21st): it counts as returned, not overdue; A4 (due the 25th) is overdue only from the 26th.
+    f = frames()
+    t = mm.timeliness(f["sample"], f["moderations"], date(2026, 9, 21))
+    assert (t["moderations_requested"], t["moderations_returned"], t["moderations_overdue"]) == (4, 3, 0)
+    t = mm.timeliness(f["sample"], f["moderations"], date(2026, 9, 26))
+    assert (t["moderations_returned_on_time"], t["moderations_overdue"]) == (2, 1)
+
+
+def test_timeliness_before_any_form_is_returned_and_by_another_date() -> None:
+    f = frames()
+    nothing = mm.timeliness(f["sample"], f["moderations"].iloc[0:0], date(2026, 9, 30))
+    assert (nothing["moderations_returned"], nothing["moderations_overdue"]) == (0, 4)
+    # The reports judge by the moderation date the moderator gave (A2 dated the 24th: on time).
+    dated = f["moderations"].assign(moderation_date=["2026-09-19", "2026-09-21", "2026-09-24", "2026-09-18"])
+    t = mm.timeliness(f["sample"], dated, date(2026, 9, 30), returned_on="moderation_date")
+    assert (t["moderations_returned_on_time"], t["moderations_returned_late"]) == (3, 0)
+
+
+def test_agreement_counts_only_pairs_with_both_grades() -> None:
+    f = frames()
+    audits = f["audits"].assign(overall_grade=[G, None, RI, INAD, G])  # A2's overall grade unknown
+    pairs = mm.moderated_pairs(audits, f["moderations"], "2026-09")
+    figures = mm.agreement_figures(pairs, pd.DataFrame(columns=mm.SECTION_PAIR_COLUMNS), accepted=4)
+    assert (figures["audits_moderated"], figures["moderation_compared"]) == (3, 2)
+    assert figures["moderation_agreement_rate"] == 0.0  # A1 lowered, A3 raised
+    assert figures["section_kappa_quadratic"] is None and figures["section_agreement_rate"] is None
+
+
+def test_final_grade_takes_the_first_known() -> None:
+    hos = pd.Series([None, None, INAD])
+    moderator = pd.Series([None, RI, RI])
+    auditor = pd.Series([G, G, G])
+    assert mm.final_grade(hos, moderator, auditor).tolist() == [G, RI, INAD]
+    assert mm.final_grade(pd.Series([None]), pd.Series([None])).tolist() == [None]
