@@ -204,7 +204,11 @@ def _report(args: argparse.Namespace) -> pipeline.Result:
 
 
 def _run(args: argparse.Namespace) -> pipeline.Result:
-    return _not_yet(args)
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        return pipeline.run_month(ctx, args.month)
+    finally:
+        ctx.close()
 
 
 def _purge(args: argparse.Namespace) -> pipeline.Result:

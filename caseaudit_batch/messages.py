@@ -1102,3 +1102,49 @@ define(
     "({gob_rate}); {alerts} safeguarding alerts; {overdue} actions overdue.",
 )
 define("REP012", "info", "  {file}")
+
+# ----------------------------------------------------------------------------------------------------------------
+# The month-end batch and the demo (RUN)
+# ----------------------------------------------------------------------------------------------------------------
+define("RUN001", "info", "Month-end run for {label} (today {today}):")
+define(
+    "RUN002",
+    "warning",
+    "{step}: not in this version of caseaudit yet, so this run did not do it.",
+    "Nothing to do now; a later version adds it.",
+)
+define(
+    "RUN003",
+    "error",
+    "{step}: an output could not be written, so that step did not finish: {detail}",
+    "Free some disk space or close the file named (Excel or Word may be holding it open), then run "
+    "'caseaudit run --month {month}' again: the steps that finished are kept and are not repeated.",
+)
+define("RUN004", "info", "{step}:")
+define("RUN005", "info", "Outputs for {label} are in {folder}.")
+define(
+    "RUN006",
+    "warning",
+    "{count} safeguarding alert(s) raised by this run: act on them first (the URGENT workbook and notices are in "
+    "{folder}).",
+)
+define("RUN010", "info", "Exit code {exit}: {meaning}")
+define("RUN007", "info", "No files in the {inbox} inbox.")
+# The demo's own lines.
+define(
+    "RUN020",
+    "info",
+    "{label}: {allocated} audits allocated, {completed} completed on time, {alerts} safeguarding alert(s); "
+    "month-end run exit code {exit} (worst step {worst}).",
+)
+define("RUN021", "info", "The latest month, {label}:")
+define("RUN022", "info", "  {what:<20} {path}")
+define(
+    "RUN023",
+    "info",
+    "  Headline: {completed} of {allocated} audits completed on time; {gob} of {graded} graded good or better "
+    "({gob_rate}); {alerts} safeguarding alert(s); {overdue} action(s) overdue.",
+)
+define("RUN024", "info", "Every month up to {month} was already played in {folder}.")
+define("RUN025", "info", "Demo working folder: {folder} (played in {seconds} s).")
+define("RUN026", "info", "Not in this version yet, so not played: {stages} (the demo skips those stages).")

@@ -84,10 +84,3 @@ def test_run_monthly_is_the_same_cli() -> None:
         [sys.executable, str(ROOT / "run_monthly.py"), "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "caseaudit" in out and "allocate" in out
-
-
-def test_demo_runs_and_is_honest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["demo", "--dir", str(tmp_path / "demo"), "--today", "2026-09-01"]) == 0
-    out = capsys.readouterr().out
-    assert "Audit framework loaded: 9 sections, 4 grades" in out
-    assert (tmp_path / "demo" / "caseaudit.sqlite").exists()

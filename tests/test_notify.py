@@ -62,3 +62,18 @@ def test_outbox_lists_every_notice_and_keeps_earlier_rows(tmp_path: Path) -> Non
     assert rows[0]["file"] == "notices/first.eml"
     assert list(rows[0]) == ["to", "cc", "subject", "file", "made_at"]
     assert (out / "2026-09" / "notices" / "second.eml").exists()
+
+
+def test_eml_without_attachment_and_with_awkward_names_parses_back() -> None:
+    notice = Notice(
+        "reminder",
+        ["Zoë <z@example.org>"],
+        "Reminder: audit of CR-2 due Friday",
+        "Line one\nLine two — with a dash\n" + "x" * 200,
+    )
+    parsed = email.message_from_bytes(build_eml(notice, "QA Team <qa@example.org>", "t"), policy=policy.default)
+    assert parsed["To"] == "Zoë <z@example.org>" and parsed["X-Caseaudit-Made-At"] == "t"
+    assert parsed.get_content().replace("\r\n", "\n").rstrip("\n") == notice.body
+    named = Notice("allocation", ["a@example.org"], "s", "b", attachments=[('Audit "Zoë".xlsx', b"PK")])
+    parsed = email.message_from_bytes(build_eml(named, "qa@example.org", "t"), policy=policy.default)
+    assert [a.get_filename() for a in parsed.iter_attachments()] == ['Audit "Zoë".xlsx']

@@ -301,14 +301,17 @@ class _Builder:
             shading.set(qn("w:fill"), HEADER_FILL)
             cell._tc.get_or_add_tcPr().append(shading)
         _Builder.widths(table, columns, records)
-        body = table.rows[1:]
         if not records:
-            body[0].cells[0].text = "None."
+            table.rows[1].cells[0].text = "None."
             return
-        for row, record in zip(body, records, strict=True):
-            row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row never breaks across pages
-            for cell, column, value in zip(row.cells, columns, record, strict=True):
-                cell.text = _cell_text(column, value)
+        # The rows' XML directly (a new table's cells each hold one empty paragraph): python-docx's row.cells and
+        # cell.text re-walk the table grid on every call, which was a tenth of every report's time.
+        for tr, record in zip(table._tbl.tr_lst[1:], records, strict=True):
+            tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row never breaks across pages
+            for tc, column, value in zip(tr.tc_lst, columns, record, strict=True):
+                text = _cell_text(column, value)
+                if text:
+                    tc.p_lst[0].add_r().text = text
 
     @staticmethod
     def listing(sd: Any, df: pd.DataFrame, columns: Sequence[str], which: str) -> None:
@@ -343,9 +346,9 @@ class _Builder:
         table.autofit = False
         for column, width in zip(table.columns, widths, strict=True):
             column.width = width
-        for row in table.rows:
-            for cell, width in zip(row.cells, widths, strict=True):
-                cell.width = width
+        for tr in table._tbl.tr_lst:
+            for tc, width in zip(tr.tc_lst, widths, strict=True):
+                tc.width = width
 
     @staticmethod
     def chart(sd: Any, chart: charts.Chart, table_columns: Sequence[str] | None = None) -> None:
