@@ -91,3 +91,23 @@ def test_report_killed_leaves_previous_or_complete_files(tmp_path: Path, hook: s
     _assert_outputs_whole(config, {})
     assert json.loads(metrics.read_text("utf-8"))["audits_completed"] == 5
     assert not any((output_dir(config) / ".staging").iterdir())
+
+
+def test_month_end_run_killed_in_its_report_step_keeps_the_steps_before(tmp_path: Path) -> None:
+    """``caseaudit run`` commits each step on its own: killed while making the reports, the ingest it did stands,
+    no report file is partial, and the next run only makes the reports."""
+    config = build(tmp_path / "qa", forms=3)
+    hook = "after:caseaudit_batch.reports.build:build_month_reports"
+    killed = caseaudit(config, "run", "--month", "2026-09", hook=hook)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    rows_at_crash = register_rows(config)
+    assert len(rows_at_crash["audits"]) == 3, "the ingest step had committed"
+    assert not (output_dir(config) / "2026-09" / "metrics-2026-09.json").exists()
+    _assert_outputs_whole(config, {})
+
+    again = caseaudit(config, "run", "--month", "2026-09")
+    assert again.returncode == 0, again.stderr
+    assert register_rows(config) == rows_at_crash, "nothing ingested twice"
+    metrics = output_dir(config) / "2026-09" / "metrics-2026-09.json"
+    assert json.loads(metrics.read_text("utf-8"))["audits_completed"] == 3
+    _assert_outputs_whole(config, {})

@@ -18,7 +18,9 @@ def _wait_for(path: Path, timeout: float = 60) -> None:
 
 
 @pytest.mark.parametrize(
-    "second", [("ingest",), ("report", "--month", "2026-09"), ("purge", "--before", "2020-01")], ids=str
+    "second",
+    [("ingest",), ("report", "--month", "2026-09"), ("run", "--month", "2026-09"), ("purge", "--before", "2020-01")],
+    ids=str,
 )
 def test_a_second_run_exits_at_once_with_75(tmp_path: Path, second: tuple[str, ...]) -> None:
     config = build(tmp_path / "qa", forms=1)

@@ -71,3 +71,17 @@ def test_report_again_writes_identical_reports(tmp_path: Path) -> None:
     assert _reports(config) == reports
     assert register_rows(config) == rows
     assert run_log_count(config) == runs + 1
+
+
+def test_the_month_end_run_again_changes_nothing(tmp_path: Path) -> None:
+    config = build(tmp_path / "qa", forms=4)
+    first = caseaudit(config, "run", "--month", "2026-09")
+    assert first.returncode == 0, first.stderr + first.stdout
+    reports, rows, runs = _reports(config), register_rows(config), run_log_count(config)
+    assert len(rows["audits"]) == 4 and any(name.startswith("metrics-") for name in reports)
+
+    second = caseaudit(config, "run", "--month", "2026-09")
+    assert second.returncode == 0, second.stderr
+    assert register_rows(config) == rows, "a second month-end run changed the register's content"
+    assert _reports(config) == reports
+    assert run_log_count(config) > runs, "each step of the run adds its line to the run log"
