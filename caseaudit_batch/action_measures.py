@@ -64,59 +64,46 @@ def live(actions: pd.DataFrame) -> pd.DataFrame:
     return actions.loc[actions["status"] != NO_LONGER_REQUIRED]
 
 
-def _completed_by(actions: pd.DataFrame, report_date: date) -> pd.Series:
-    """True where the action was completed on or before D (a completion recorded later is not yet known at D)."""
-    done_on = _dates(actions["completed_on"])
-    return (actions["status"] == COMPLETED) & done_on.notna() & (done_on <= pd.Timestamp(report_date))
+def _select(actions: pd.DataFrame, month: Month | str, report_date: date, flag: str) -> pd.DataFrame:
+    """The live actions for which one of :func:`action_flags`' columns is true (one rule, one place)."""
+    frame = live(actions)
+    return frame.loc[action_flags(actions, month, report_date)[flag]]
+
+
+#: A report date later than any recorded date, for measures that do not depend on D.
+_ANY_DAY = pd.Timestamp.max.date()
 
 
 def raised_in(actions: pd.DataFrame, month: Month | str) -> pd.DataFrame:
     """Actions raised in M: those of audits allocated for M and of their moderations."""
-    m = str(_month(month))
-    frame = live(actions)
-    return frame.loc[frame["source"].isin(RAISED_SOURCES) & (frame["month"].astype("string") == m)]
+    return _select(actions, month, _ANY_DAY, "raised")
 
 
 def due_in(actions: pd.DataFrame, month: Month | str) -> pd.DataFrame:
     """Actions due in M (due date within the month)."""
-    m = _month(month)
-    frame = live(actions)
-    due = _dates(frame["due_date"])
-    return frame.loc[(due >= pd.Timestamp(m.first_day)) & (due <= pd.Timestamp(m.last_day))]
+    return _select(actions, month, _ANY_DAY, "due")
 
 
 def completed_on_time(actions: pd.DataFrame, month: Month | str, report_date: date) -> pd.DataFrame:
     """Due in M and completed on or before the due date (by D)."""
-    frame = due_in(actions, month)
-    done = _completed_by(frame, report_date)
-    return frame.loc[done & (_dates(frame["completed_on"]) <= _dates(frame["due_date"]))]
+    return _select(actions, month, report_date, "on_time")
 
 
 def completed_late(actions: pd.DataFrame, month: Month | str, report_date: date) -> pd.DataFrame:
     """Due in M and completed after the due date (by D)."""
-    frame = due_in(actions, month)
-    done = _completed_by(frame, report_date)
-    return frame.loc[done & (_dates(frame["completed_on"]) > _dates(frame["due_date"]))]
+    return _select(actions, month, report_date, "late")
 
 
 def overdue_at(actions: pd.DataFrame, report_date: date) -> pd.DataFrame:
     """Actions open at D with a due date strictly before D, with a ``days_overdue`` column (D − due date)."""
-    frame = live(actions)
-    due = _dates(frame["due_date"])
-    d = pd.Timestamp(report_date)
-    open_at_d = ~_completed_by(frame, report_date)
-    overdue = frame.loc[open_at_d & due.notna() & (due < d)].copy()
-    overdue["days_overdue"] = (d - _dates(overdue["due_date"])).dt.days.astype("int64")
+    overdue = _select(actions, Month.of(report_date), report_date, "overdue").copy()
+    overdue["days_overdue"] = (pd.Timestamp(report_date) - _dates(overdue["due_date"])).dt.days.astype("int64")
     return overdue.sort_values(["days_overdue", "action_id"], ascending=[False, True])
 
 
 def completed_during(actions: pd.DataFrame, month: Month | str, report_date: date) -> pd.DataFrame:
     """Actions completed during M (and by D)."""
-    m = _month(month)
-    frame = live(actions)
-    done_on = _dates(frame["completed_on"])
-    done = _completed_by(frame, report_date)
-    return frame.loc[done & (done_on >= pd.Timestamp(m.first_day)) & (done_on <= pd.Timestamp(m.last_day))]
+    return _select(actions, month, report_date, "completed_in_month")
 
 
 def share(numerator: int, denominator: int) -> float | None:
@@ -135,6 +122,52 @@ def rag(rate: float | None, green_at_least: float, amber_at_least: float) -> str
     return "Red"
 
 
+#: The per-action flags that the counts in :data:`SUMMARY_KEYS` add up.
+FLAG_COUNTS = {
+    "actions_raised": "raised",
+    "actions_due": "due",
+    "actions_completed_on_time": "on_time",
+    "actions_completed_late": "late",
+    "actions_overdue": "overdue",
+    "actions_completed_in_month": "completed_in_month",
+    "actions_signed_off": "signed",
+}
+
+
+def action_flags(actions: pd.DataFrame, month: Month | str, report_date: date) -> pd.DataFrame:
+    """One row per live action with a True/False column per measure (the same rules as the functions above).
+
+    Dates are parsed once here, so summaries over many groups stay cheap.
+    """
+    m = _month(month)
+    frame = live(actions)
+    due_on = _dates(frame["due_date"])
+    done_on = _dates(frame["completed_on"])
+    d = pd.Timestamp(report_date)
+    first, last = pd.Timestamp(m.first_day), pd.Timestamp(m.last_day)
+    done = (frame["status"] == COMPLETED) & done_on.notna() & (done_on <= d)
+    due = (due_on >= first) & (due_on <= last)
+    in_month = done & (done_on >= first) & (done_on <= last)
+    flags = pd.DataFrame(index=frame.index)
+    flags["raised"] = frame["source"].isin(RAISED_SOURCES) & (frame["month"].astype("string") == str(m)).fillna(False)
+    flags["due"] = due
+    flags["on_time"] = due & done & (done_on <= due_on)
+    flags["late"] = due & done & (done_on > due_on)
+    flags["overdue"] = ~done & due_on.notna() & (due_on < d)
+    flags["completed_in_month"] = in_month
+    flags["signed"] = in_month & frame["signed_off"].fillna(False).astype(bool)
+    return flags.astype(bool)
+
+
+def _summary_from_counts(counts: dict[str, int], green_at_least: float, amber_at_least: float) -> dict[str, Any]:
+    rate = share(counts["actions_completed_on_time"], counts["actions_due"])
+    summary: dict[str, Any] = {key: counts[key] for key in SUMMARY_KEYS if key in counts}
+    summary["action_completion_rate"] = rate
+    summary["sm_oversight_rate"] = share(counts["actions_signed_off"], counts["actions_completed_in_month"])
+    summary["action_rag"] = rag(rate, green_at_least, amber_at_least)
+    return {key: summary[key] for key in SUMMARY_KEYS}
+
+
 def action_summary(
     actions: pd.DataFrame,
     month: Month | str,
@@ -144,23 +177,9 @@ def action_summary(
     amber_at_least: float = 0.75,
 ) -> dict[str, Any]:
     """Every action measure for M at D, keyed as in ``metrics-YYYY-MM.json`` (see :data:`SUMMARY_KEYS`)."""
-    due = len(due_in(actions, month))
-    on_time = len(completed_on_time(actions, month, report_date))
-    done_in_month = completed_during(actions, month, report_date)
-    signed = int(done_in_month["signed_off"].fillna(False).astype(bool).sum())
-    rate = share(on_time, due)
-    return {
-        "actions_raised": len(raised_in(actions, month)),
-        "actions_due": due,
-        "actions_completed_on_time": on_time,
-        "actions_completed_late": len(completed_late(actions, month, report_date)),
-        "actions_overdue": len(overdue_at(actions, report_date)),
-        "action_completion_rate": rate,
-        "actions_completed_in_month": len(done_in_month),
-        "actions_signed_off": signed,
-        "sm_oversight_rate": share(signed, len(done_in_month)),
-        "action_rag": rag(rate, green_at_least, amber_at_least),
-    }
+    flags = action_flags(actions, month, report_date)
+    counts = {key: int(flags[flag].sum()) for key, flag in FLAG_COUNTS.items()}
+    return _summary_from_counts(counts, green_at_least, amber_at_least)
 
 
 def action_summary_by(
@@ -177,16 +196,21 @@ def action_summary_by(
     Every group with any action (of any month) gets a row, so a team with nothing due shows zeros, not a gap.
     """
     keys = list(by)
-    rows: list[dict[str, Any]] = []
     frame = actions.copy()
     for key in keys:
         frame[key] = frame[key].fillna("(not recorded)").astype(str)
-    for group, part in frame.groupby(keys, sort=True, dropna=False):
-        values = group if isinstance(group, tuple) else (group,)
-        row = dict(zip(keys, values, strict=True))
-        row.update(
-            action_summary(part, month, report_date, green_at_least=green_at_least, amber_at_least=amber_at_least)
-        )
+    flags = action_flags(frame, month, report_date)
+    # Groups come from every action (No longer required included), so a group never vanishes from the table.
+    groups = frame[keys].drop_duplicates().sort_values(keys)
+    summed = flags.join(frame[keys]).groupby(keys, sort=True)[list(FLAG_COUNTS.values())].sum()
+    rows: list[dict[str, Any]] = []
+    for values in groups.itertuples(index=False, name=None):
+        index = values if len(keys) > 1 else values[0]
+        counts = {
+            key: int(summed.loc[index, flag]) if index in summed.index else 0 for key, flag in FLAG_COUNTS.items()
+        }
+        row: dict[str, Any] = dict(zip(keys, values, strict=True))
+        row.update(_summary_from_counts(counts, green_at_least, amber_at_least))
         rows.append(row)
     result = pd.DataFrame(rows, columns=[*keys, *SUMMARY_KEYS])
     for column in ("action_completion_rate", "sm_oversight_rate", "action_rag"):

@@ -461,7 +461,8 @@ def write_word_report(
     b.listing(
         sd,
         t["outstanding"].sort_values("Days overdue", ascending=False),
-        ["Audit ID", "Case reference", "Auditor", "Line manager", "Due date", "Days overdue"],
+        # The audit ID (a long UUID) is left to the Excel report: a Head of Service follows up by case and person.
+        ["Case reference", "Auditor", "Line manager", "Due date", "Days overdue"],
         "longest outstanding",
     )
     if len(t["exempt"]) or len(t["unallocated"]):
