@@ -723,14 +723,25 @@ def sync_from_register(conn: Connection, clock: Clock) -> CatchUp:
         ("moderation", reg.moderations, "m_actions"),
     ]
     for source, table, key in sources:
-        current = conn.execute(
-            sa.select(table.c.audit_id, table.c.submission_id, table.c.answers)
-            .where(table.c.current.is_(True))
-            .order_by(table.c.id)
-        ).all()
+        # Only the versions not yet synced are read in full: decoding every answer set of a year's register on each
+        # ingest would grow without bound.
+        pending = [
+            row.id
+            for row in conn.execute(
+                sa.select(table.c.id, table.c.audit_id, table.c.submission_id).where(table.c.current.is_(True))
+            )
+            if seen.get((row.audit_id, source)) != row.submission_id
+        ]
+        current = [
+            row
+            for start in range(0, len(pending), 900)  # SQLite limits the parameters of one statement
+            for row in conn.execute(
+                sa.select(table.c.audit_id, table.c.submission_id, table.c.answers)
+                .where(table.c.id.in_(pending[start : start + 900]))
+                .order_by(table.c.id)
+            ).all()
+        ]
         for row in current:
-            if (row.audit_id, source) in seen and seen[(row.audit_id, source)] == row.submission_id:
-                continue
             file = conn.execute(
                 sa.select(reg.submissions.c.path).where(reg.submissions.c.id == row.submission_id)
             ).scalar()
