@@ -6,18 +6,19 @@ A user never sees a traceback: an unexpected error prints one plain sentence and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from . import __version__, messages, pipeline, ui
 from .clock import Month, parse_date
-from .errors import EXIT_INTERNAL, EXIT_USAGE, CaseauditError, ConfigError
+from .errors import EXIT_INTERNAL, CaseauditError, ConfigError
 
 log = logging.getLogger("caseaudit")
 
@@ -37,10 +38,6 @@ COMMANDS: dict[str, str] = {
     "demo": "Play a synthetic authority through the real commands, end to end.",
     "purge": "Remove register data and outputs for months before a given month (retention).",
 }
-
-
-class NotAvailable(CaseauditError):
-    exit_code = EXIT_USAGE
 
 
 def _month_option(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -129,8 +126,14 @@ def _demo(args: argparse.Namespace) -> pipeline.Result:
     return demo.run_demo(Path(args.dir), keep=args.keep, today=args.today)
 
 
-def _not_yet(args: argparse.Namespace) -> pipeline.Result:
-    raise NotAvailable("CLI002", command=args.command)
+@contextlib.contextmanager
+def _context(args: argparse.Namespace) -> Iterator[pipeline.Context]:
+    """The command's context (config, clock, framework, register), closed however the command ends."""
+    ctx = pipeline.open_context(args.config, args.today)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 def _allocate(args: argparse.Namespace) -> pipeline.Result:
@@ -138,8 +141,7 @@ def _allocate(args: argparse.Namespace) -> pipeline.Result:
         raise ConfigError("AL021")
     if args.reassign and (args.from_file or args.replace):
         raise ConfigError("AL029")
-    ctx = pipeline.open_context(args.config, args.today)
-    try:
+    with _context(args) as ctx:
         if args.reassign:
             return pipeline.reassign(
                 ctx, args.month, args.reassign, to=args.to, roster=args.roster, caseload=args.caseload
@@ -147,76 +149,50 @@ def _allocate(args: argparse.Namespace) -> pipeline.Result:
         return pipeline.allocate_month(
             ctx, args.month, roster=args.roster, caseload=args.caseload, replace=args.replace, from_file=args.from_file
         )
-    finally:
-        ctx.close()
 
 
 def _remind(args: argparse.Namespace) -> pipeline.Result:
-    ctx = pipeline.open_context(args.config, args.today)
-    try:
+    with _context(args) as ctx:
         return pipeline.remind_month(ctx, args.month, force=args.force)
-    finally:
-        ctx.close()
 
 
 def _ingest(args: argparse.Namespace) -> pipeline.Result:
-    ctx = pipeline.open_context(args.config, args.today)
-    try:
+    with _context(args) as ctx:
         return pipeline.ingest_inbox(ctx, month=args.month)
-    finally:
-        ctx.close()
 
 
 def _check(args: argparse.Namespace) -> pipeline.Result:
-    ctx = pipeline.open_context(args.config, args.today)
-    try:
+    with _context(args) as ctx:
         return pipeline.check_files(ctx, args.files)
-    finally:
-        ctx.close()
 
 
 def _moderate(args: argparse.Namespace) -> pipeline.Result:
-    ctx = pipeline.open_context(args.config, args.today)
-    try:
+    with _context(args) as ctx:
         return pipeline.moderate(
             ctx, args.month, add=args.add, remove=args.remove, resolve=args.resolve, note=args.note, grade=args.grade
         )
-    finally:
-        ctx.close()
 
 
 def _actions(args: argparse.Namespace) -> pipeline.Result:
-    ctx = pipeline.open_context(args.config, args.today)
-    try:
+    with _context(args) as ctx:
         return pipeline.actions_month(ctx, args.month)
-    finally:
-        ctx.close()
 
 
 def _report(args: argparse.Namespace) -> pipeline.Result:
     month = Month.parse(args.month)
     as_of = parse_date(args.as_of) if args.as_of else None
-    ctx = pipeline.open_context(args.config, args.today)
-    try:
+    with _context(args) as ctx:
         return pipeline.report_month(ctx, month, as_of=as_of, no_quotes=args.no_quotes)
-    finally:
-        ctx.close()
 
 
 def _run(args: argparse.Namespace) -> pipeline.Result:
-    ctx = pipeline.open_context(args.config, args.today)
-    try:
+    with _context(args) as ctx:
         return pipeline.run_month(ctx, args.month)
-    finally:
-        ctx.close()
 
 
 def _purge(args: argparse.Namespace) -> pipeline.Result:
-    ctx = pipeline.open_context(args.config, args.today)
-    try:
+    with _context(args) as ctx:
         return pipeline.purge(ctx, args.before)
-    finally:
-        ctx.close()
 
 
 HANDLERS: dict[str, Handler] = {
@@ -304,7 +280,7 @@ def _main(argv: Sequence[str] | None) -> int:
     log_path = _setup_logging(args)
     safe_args = {k: v for k, v in vars(args).items() if k not in ("note",)}
     log.info("caseaudit %s %s", args.command, safe_args)
-    handler = HANDLERS.get(args.command, _not_yet)
+    handler = HANDLERS[args.command]
     try:
         result = handler(args)
     except CaseauditError as exc:

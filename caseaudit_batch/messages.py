@@ -208,12 +208,6 @@ define(
     "Something went wrong inside caseaudit ({kind}); nothing was changed by the part that failed.",
     "Please send the log file {log} to your caseaudit support contact. It holds no case content.",
 )
-define(
-    "CLI002",
-    "info",
-    "'caseaudit {command}' is not available in this version yet.",
-    "The README's 'What works today' list says which commands are ready.",
-)
 
 
 # ----------------------------------------------------------------------------------------------------------------
