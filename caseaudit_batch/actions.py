@@ -39,6 +39,7 @@ REPLACED = "replaced"
 SOURCES = ("audit", "moderation", "supervision")
 ID_PREFIX = "ACT-"
 _ID_LENGTH = 10  # base32 characters: 50 bits, so a clash is vanishingly rare; a clash is still handled (see _new_id)
+_CHUNK = 900  # SQLite limits the parameters of one statement
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,40 @@ def action_id_for(source: str, scope: str, norm_text: str, occurrence: int = 0, 
     return ID_PREFIX + base64.b32encode(digest).decode("ascii")[:_ID_LENGTH]
 
 
-def _new_id(conn: Connection, source: str, scope: str, norm_text: str) -> str:
+class _IdBook:
+    """Which action IDs are taken: the register's (asked in bulk where the caller knows the candidates) and the ones
+    made since, which may not be written yet (a sync buffers its inserts)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._known: dict[str, str | None] = {}  # action ID -> its norm_text, or None when free
+
+    def prefetch(self, candidates: Iterable[str]) -> None:
+        wanted = [c for c in dict.fromkeys(candidates) if c not in self._known]
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            found: dict[str, str] = dict(
+                self.conn.execute(
+                    sa.select(reg.actions.c.action_id, reg.actions.c.norm_text).where(
+                        reg.actions.c.action_id.in_(chunk)
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            self._known.update({c: found.get(c) for c in chunk})
+
+    def taken_by(self, candidate: str) -> str | None:
+        """The norm_text of the action holding this ID, or None when the ID is free."""
+        if candidate not in self._known:
+            self.prefetch([candidate])
+        return self._known[candidate]
+
+    def take(self, action_id: str, norm_text: str) -> None:
+        self._known[action_id] = norm_text
+
+
+def _new_id(ids: _IdBook, source: str, scope: str, norm_text: str) -> str:
     """The first free ID for this text: a repeated text in one audit takes the next occurrence number.
 
     Every step is deterministic, so replaying the same history gives the same IDs.
@@ -159,66 +193,96 @@ def _new_id(conn: Connection, source: str, scope: str, norm_text: str) -> str:
     occurrence = 0
     while True:
         candidate = action_id_for(source, scope, norm_text, occurrence)
-        found = conn.execute(
-            sa.select(reg.actions.c.audit_id, reg.actions.c.case_ref, reg.actions.c.norm_text).where(
-                reg.actions.c.action_id == candidate
-            )
-        ).first()
-        if found is None:
-            return candidate
-        if found.norm_text == norm_text:  # the same text already has an action here: try the next occurrence
+        holder = ids.taken_by(candidate)
+        if holder is None:
+            break
+        if holder == norm_text:  # the same text already has an action here: try the next occurrence
             occurrence += 1
             continue
         # A hash clash with an unrelated action: extend the key until it is free.
         salt = 1
-        while conn.execute(
-            sa.select(reg.actions.c.action_id).where(
-                reg.actions.c.action_id == action_id_for(source, scope, norm_text, occurrence, salt)
-            )
-        ).first():
+        while ids.taken_by(action_id_for(source, scope, norm_text, occurrence, salt)) is not None:
             salt += 1
-        return action_id_for(source, scope, norm_text, occurrence, salt)
+        candidate = action_id_for(source, scope, norm_text, occurrence, salt)
+        break
+    ids.take(candidate, norm_text)
+    return candidate
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Who an action belongs to
 # ---------------------------------------------------------------------------------------------------------------
-def _staff(conn: Connection, staff_id: str | None) -> Any:
-    if not staff_id:
-        return None
-    return conn.execute(sa.select(reg.staff).where(reg.staff.c.staff_id == staff_id)).first()
+class _Directory:
+    """The register's allocations, cases and staff, read once and kept for one job: a sync of a thousand audits
+    asks for each a few times, and one bulk read is far cheaper than thousands of single ones."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._allocations: dict[str, Any] = {}
+        self._cases: dict[str, Any] = {}
+        self._staff: dict[str, Any] = {}
+
+    def _fetch(self, cache: dict[str, Any], column: sa.Column[Any], keys: Iterable[str]) -> None:
+        wanted = [k for k in dict.fromkeys(keys) if k and k not in cache]
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            rows = {
+                getattr(r, column.key): r for r in self.conn.execute(sa.select(column.table).where(column.in_(chunk)))
+            }
+            cache.update({k: rows.get(k) for k in chunk})
+
+    def preload_audits(self, audit_ids: Iterable[str]) -> None:
+        self._fetch(self._allocations, reg.allocations.c.audit_id, audit_ids)
+        self.preload_cases(a.case_ref for a in self._allocations.values() if a is not None)
+
+    def preload_cases(self, case_refs: Iterable[str]) -> None:
+        self._fetch(self._cases, reg.cases.c.case_ref, case_refs)
+        self._fetch(self._staff, reg.staff.c.staff_id, (c.team_manager_id for c in self._cases.values() if c))
+
+    def _get(self, cache: dict[str, Any], column: sa.Column[Any], key: str | None) -> Any:
+        if not key:
+            return None
+        if key not in cache:
+            self._fetch(cache, column, [key])
+        return cache[key]
+
+    def for_case(self, case_ref: str, month: str | None = None, **known: str | None) -> ActionContext:
+        case = self._get(self._cases, reg.cases.c.case_ref, case_ref)
+        team_manager_id = case.team_manager_id if case is not None else known.get("team_manager_id")
+        manager = self._get(self._staff, reg.staff.c.staff_id, team_manager_id)
+        return ActionContext(
+            audit_id=known.get("audit_id"),
+            month=month,
+            case_ref=case_ref,
+            service=(case.service if case is not None and case.service else known.get("service")),
+            team=(case.team if case is not None and case.team else known.get("team")),
+            team_manager=(manager.name if manager is not None else known.get("team_manager")),
+            team_manager_id=team_manager_id,
+            service_manager_id=(manager.line_manager_id if manager is not None else None)
+            or known.get("service_manager_id"),
+        )
+
+    def for_audit(self, audit_id: str) -> ActionContext:
+        allocation = self._get(self._allocations, reg.allocations.c.audit_id, audit_id)
+        if allocation is None:
+            return ActionContext(audit_id=audit_id)
+        prefilled = allocation.prefilled or {}
+        known = {
+            key: (str(prefilled[key]) if prefilled.get(key) not in (None, "") else None)
+            for key in ("service", "team", "team_manager")
+        }
+        return self.for_case(allocation.case_ref, allocation.month, audit_id=audit_id, **known)
 
 
 def context_for_case(conn: Connection, case_ref: str, month: str | None = None, **known: str | None) -> ActionContext:
     """The case's service, team, team manager and service manager (the team manager's line manager) as the
     register holds them now; ``known`` values (e.g. from a form's pre-filled fields) fill any gaps."""
-    case = conn.execute(sa.select(reg.cases).where(reg.cases.c.case_ref == case_ref)).first()
-    team_manager_id = case.team_manager_id if case is not None else known.get("team_manager_id")
-    manager = _staff(conn, team_manager_id)
-    return ActionContext(
-        audit_id=known.get("audit_id"),
-        month=month,
-        case_ref=case_ref,
-        service=(case.service if case is not None and case.service else known.get("service")),
-        team=(case.team if case is not None and case.team else known.get("team")),
-        team_manager=(manager.name if manager is not None else known.get("team_manager")),
-        team_manager_id=team_manager_id,
-        service_manager_id=(manager.line_manager_id if manager is not None else None)
-        or known.get("service_manager_id"),
-    )
+    return _Directory(conn).for_case(case_ref, month, **known)
 
 
 def context_for_audit(conn: Connection, audit_id: str) -> ActionContext:
     """The context of an allocated audit: its month and case, then the case's people (see :func:`context_for_case`)."""
-    allocation = conn.execute(sa.select(reg.allocations).where(reg.allocations.c.audit_id == audit_id)).first()
-    if allocation is None:
-        return ActionContext(audit_id=audit_id)
-    prefilled = allocation.prefilled or {}
-    known = {
-        key: (str(prefilled[key]) if prefilled.get(key) not in (None, "") else None)
-        for key in ("service", "team", "team_manager")
-    }
-    return context_for_case(conn, allocation.case_ref, allocation.month, audit_id=audit_id, **known)
+    return _Directory(conn).for_audit(audit_id)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -244,48 +308,85 @@ def sync_audit_actions(
     """
     if source not in ("audit", "moderation"):
         raise ValueError(f"unknown action source {source!r}")
-    context = context or context_for_audit(conn, audit_id)
-    rows = parse_rows(actions_rows)
+    existing = conn.execute(
+        sa.select(reg.actions).where(reg.actions.c.audit_id == audit_id, reg.actions.c.source == source)
+    ).all()
+    writes = _Writes(conn)
+    result = _sync_one(
+        writes,
+        _IdBook(conn),
+        audit_id,
+        parse_rows(actions_rows),
+        context or context_for_audit(conn, audit_id),
+        existing,
+        _UpdateLog(conn, clock, source=source, submission_id=submission_id, source_file=source_file, writes=writes),
+    )
+    writes.flush()
+    return result
+
+
+class _Writes:
+    """New ``actions`` and ``action_updates`` rows, held and written in one statement each (``executemany``): a
+    thousand audits' actions cost two statements rather than thousands."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.actions: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+
+    def flush(self) -> None:
+        if self.actions:
+            self.conn.execute(sa.insert(reg.actions), self.actions)
+        if self.updates:
+            self.conn.execute(sa.insert(reg.action_updates), self.updates)
+        self.actions, self.updates = [], []
+
+
+def _sync_one(
+    writes: _Writes,
+    ids: _IdBook,
+    audit_id: str,
+    rows: list[ActionRow],
+    context: ActionContext,
+    existing: Sequence[Any],
+    log: _UpdateLog,
+) -> ActionSyncResult:
+    """:func:`sync_audit_actions` for one audit, given its existing actions; new rows go to ``writes``."""
+    conn, clock, source = writes.conn, log.clock, log.source
     result = ActionSyncResult(audit_id=audit_id, source=source)
     now = clock.now_iso()
-    existing = conn.execute(
-        sa.select(reg.actions)
-        .where(reg.actions.c.audit_id == audit_id, reg.actions.c.source == source)
-        .order_by(reg.actions.c.seq, reg.actions.c.action_id)
-    ).all()
     # Candidates per text: live actions first, then ones an earlier version dropped (which may come back).
     pool: dict[str, list[Any]] = defaultdict(list)
-    for old in sorted(existing, key=lambda r: (r.status_reason == REPLACED, r.seq)):
+    for old in sorted(existing, key=lambda r: (r.status_reason == REPLACED, r.seq, r.action_id)):
         pool[old.norm_text].append(old)
-    log = _UpdateLog(conn, clock, source=source, submission_id=submission_id, source_file=source_file)
 
     for seq, row in enumerate(rows, start=1):
         candidates = pool.get(row.norm_text)
         match = candidates.pop(0) if candidates else None
         if match is None:
-            action_id = _new_id(conn, source, audit_id, row.norm_text)
-            conn.execute(
-                sa.insert(reg.actions).values(
-                    action_id=action_id,
-                    audit_id=audit_id,
-                    source=source,
-                    month=context.month,
-                    seq=seq,
-                    text=row.text,
-                    norm_text=row.norm_text,
-                    owner=row.owner,
-                    due_date=row.due_date,
-                    case_ref=context.case_ref,
-                    service=context.service,
-                    team=context.team,
-                    team_manager=context.team_manager,
-                    team_manager_id=context.team_manager_id,
-                    service_manager_id=context.service_manager_id,
-                    status=OPEN,
-                    state_on=clock.today,
-                    created_at=now,
-                    updated_at=now,
-                )
+            action_id = _new_id(ids, source, audit_id, row.norm_text)
+            writes.actions.append(
+                {
+                    "action_id": action_id,
+                    "audit_id": audit_id,
+                    "source": source,
+                    "month": context.month,
+                    "seq": seq,
+                    "text": row.text,
+                    "norm_text": row.norm_text,
+                    "owner": row.owner,
+                    "due_date": row.due_date,
+                    "case_ref": context.case_ref,
+                    "service": context.service,
+                    "team": context.team,
+                    "team_manager": context.team_manager,
+                    "team_manager_id": context.team_manager_id,
+                    "service_manager_id": context.service_manager_id,
+                    "status": OPEN,
+                    "state_on": clock.today,
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
             log.add(action_id, "created", status=OPEN, note=f"Raised by the {source}.")
             result.created.append(action_id)
@@ -392,7 +493,7 @@ def add_supervision_action(
     ).first()
     if found is not None:
         return str(found.action_id), False
-    action_id = _new_id(conn, "supervision", context.case_ref, norm)
+    action_id = _new_id(_IdBook(conn), "supervision", context.case_ref, norm)
     now = clock.now_iso()
     conn.execute(
         sa.insert(reg.actions).values(
@@ -424,30 +525,42 @@ def add_supervision_action(
 
 
 class _UpdateLog:
-    """Writes ``action_updates`` rows: every change to an action, dated, with the file it came from."""
+    """Writes ``action_updates`` rows: every change to an action, dated, with the file it came from. Given ``writes``,
+    the rows wait there to be written together."""
+
+    _COLUMNS = tuple(c.key for c in reg.action_updates.columns if c.key != "id")
 
     def __init__(
-        self, conn: Connection, clock: Clock, *, source: str, submission_id: int | None, source_file: str | None
+        self,
+        conn: Connection,
+        clock: Clock,
+        *,
+        source: str,
+        submission_id: int | None,
+        source_file: str | None,
+        writes: _Writes | None = None,
     ) -> None:
-        self.conn, self.clock = conn, clock
+        self.conn, self.clock, self.writes = conn, clock, writes
         self.source, self.submission_id, self.source_file = source, submission_id, source_file
 
     def add(
         self, action_id: str, kind: str, *, on_date: date | None = None, applied: bool = True, **values: Any
     ) -> None:
-        self.conn.execute(
-            sa.insert(reg.action_updates).values(
-                action_id=action_id,
-                kind=kind,
-                on_date=on_date or self.clock.today,
-                applied=applied,
-                source=self.source,
-                source_file=self.source_file,
-                submission_id=self.submission_id,
-                recorded_at=self.clock.now_iso(),
-                **values,
-            )
+        row = dict.fromkeys(self._COLUMNS) | values  # one shape for every row, as executemany needs
+        row.update(
+            action_id=action_id,
+            kind=kind,
+            on_date=on_date or self.clock.today,
+            applied=applied,
+            source=self.source,
+            source_file=self.source_file,
+            submission_id=self.submission_id,
+            recorded_at=self.clock.now_iso(),
         )
+        if self.writes is not None:
+            self.writes.updates.append(row)
+        else:
+            self.conn.execute(sa.insert(reg.action_updates).values(**row))
 
 
 def _show(day: date | None) -> str:
@@ -713,11 +826,14 @@ def sync_from_register(conn: Connection, clock: Clock) -> CatchUp:
     """Bring the action register in line with every current accepted audit and moderation it has not yet seen.
 
     Idempotent and cheap on a re-run: each (audit, source) remembers the submission it was last synced from
-    (``action_sources``). Ingest may call it at the end of a run; ``caseaudit actions`` and ``run`` always do.
+    (``action_sources``). Ingest calls it at the end of a run; ``caseaudit actions`` and ``run`` always do. Everything
+    it needs is read in bulk and its new rows are written together, so a thousand new audits cost a few dozen
+    statements (issue 5's speed target covers ingest, and this runs inside it).
     """
     seen = {(r.audit_id, r.source): r.submission_id for r in conn.execute(sa.select(reg.action_sources)).all()}
     result = CatchUp()
     now = clock.now_iso()
+    writes, ids, people = _Writes(conn), _IdBook(conn), _Directory(conn)
     sources: list[tuple[str, sa.Table, str]] = [
         ("audit", reg.audits, "actions"),
         ("moderation", reg.moderations, "m_actions"),
@@ -734,38 +850,73 @@ def sync_from_register(conn: Connection, clock: Clock) -> CatchUp:
         ]
         current = [
             row
-            for start in range(0, len(pending), 900)  # SQLite limits the parameters of one statement
+            for chunk in _chunks(pending)
             for row in conn.execute(
                 sa.select(table.c.audit_id, table.c.submission_id, table.c.answers)
-                .where(table.c.id.in_(pending[start : start + 900]))
+                .where(table.c.id.in_(chunk))
                 .order_by(table.c.id)
             ).all()
         ]
+        audit_ids = [row.audit_id for row in current]
+        people.preload_audits(audit_ids)
+        existing: dict[str, list[Any]] = defaultdict(list)
+        paths: dict[int, str] = {}
+        for chunk in _chunks(audit_ids):
+            for action in conn.execute(
+                sa.select(reg.actions).where(reg.actions.c.audit_id.in_(chunk), reg.actions.c.source == source)
+            ):
+                existing[action.audit_id].append(action)
+        for chunk in _chunks([row.submission_id for row in current if row.submission_id is not None]):
+            paths.update(
+                conn.execute(
+                    sa.select(reg.submissions.c.id, reg.submissions.c.path).where(reg.submissions.c.id.in_(chunk))
+                )
+                .tuples()
+                .all()
+            )
+        parsed = {row.audit_id: parse_rows((row.answers or {}).get(key) or []) for row in current}
+        # The first-choice ID of every new text, asked of the register in a few statements rather than one each.
+        ids.prefetch(action_id_for(source, audit_id, r.norm_text) for audit_id, rows in parsed.items() for r in rows)
+        new_sources: list[dict[str, Any]] = []
         for row in current:
-            file = conn.execute(
-                sa.select(reg.submissions.c.path).where(reg.submissions.c.id == row.submission_id)
-            ).scalar()
-            synced = sync_audit_actions(
+            log = _UpdateLog(
                 conn,
-                row.audit_id,
-                (row.answers or {}).get(key) or [],
-                clock=clock,
+                clock,
                 source=source,
                 submission_id=row.submission_id,
-                source_file=file,
+                source_file=paths.get(row.submission_id),
+                writes=writes,
+            )
+            synced = _sync_one(
+                writes,
+                ids,
+                row.audit_id,
+                parsed[row.audit_id],
+                people.for_audit(row.audit_id),
+                existing.get(row.audit_id, []),
+                log,
             )
             result.synced.append(synced)
-            values = {"submission_id": row.submission_id, "synced_at": now}
             if (row.audit_id, source) in seen:
                 conn.execute(
                     sa.update(reg.action_sources)
                     .where(reg.action_sources.c.audit_id == row.audit_id, reg.action_sources.c.source == source)
-                    .values(**values)
+                    .values(submission_id=row.submission_id, synced_at=now)
                 )
             else:
-                conn.execute(sa.insert(reg.action_sources).values(audit_id=row.audit_id, source=source, **values))
+                new_sources.append(
+                    {"audit_id": row.audit_id, "source": source, "submission_id": row.submission_id, "synced_at": now}
+                )
             seen[(row.audit_id, source)] = row.submission_id
+        writes.flush()
+        if new_sources:
+            conn.execute(sa.insert(reg.action_sources), new_sources)
     return result
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
 
 
 def refresh_open_actions(conn: Connection) -> int:
@@ -779,10 +930,12 @@ def refresh_open_actions(conn: Connection) -> int:
     rows = conn.execute(
         sa.select(reg.actions).where(reg.actions.c.status == OPEN, reg.actions.c.case_ref.is_not(None))
     ).all()
+    people = _Directory(conn)
+    people.preload_cases(row.case_ref for row in rows)
     contexts: dict[str, ActionContext] = {}
     for row in rows:
         if row.case_ref not in contexts:
-            contexts[row.case_ref] = context_for_case(conn, row.case_ref)
+            contexts[row.case_ref] = people.for_case(row.case_ref)
         now = contexts[row.case_ref]
         if not now.service_manager_id:
             continue

@@ -302,8 +302,9 @@ def eml_bytes(notice: Any, sender: str, made_at: str) -> bytes:
     ]
 
     def b64(data: bytes) -> str:
+        # 76-character lines (RFC 2045), cut from one encoding (base64.encodebytes loops in Python per line).
         encoded = base64.b64encode(data).decode("ascii")
-        return "\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+        return "\r\n".join([encoded[i : i + 76] for i in range(0, len(encoded), 76)])
 
     text = b64(notice.body.encode("utf-8"))
     text_part = ['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: base64", "", text]

@@ -263,3 +263,70 @@ def seed_allocation(conn: sa.Connection, audit_id: str) -> None:
             created_at="x",
         )
     )
+
+
+def test_the_bulk_catch_up_makes_the_same_actions_as_syncing_each_audit_alone(ctx: pipeline.Context) -> None:
+    """``sync_from_register`` reads in bulk and writes its rows together (issue 5's speed); what it records must
+    be exactly what one-at-a-time syncing records, repeated texts and all."""
+    forms = {
+        "2026-09-0001": AUDIT_ACTIONS,
+        "2026-09-0002": [["Visit the child", "SW", "2026-10-01"], ["visit the child.", "SW", "2026-11-01"]],
+        "2026-09-0003": [],
+    }
+
+    def recorded(conn: sa.Connection) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        a = reg.actions.c
+        actions = conn.execute(
+            sa.select(a.action_id, a.audit_id, a.seq, a.text, a.owner, a.due_date, a.service, a.team_manager_id)
+            .where(a.source == "audit")
+            .order_by(a.action_id)
+        ).all()
+        u = reg.action_updates.c
+        updates = conn.execute(
+            sa.select(u.action_id, u.kind, u.status, u.note, u.source_file).order_by(u.action_id, u.kind)
+        ).all()
+        return [tuple(r) for r in actions], [tuple(r) for r in updates]
+
+    def register(name: str) -> pipeline.Context:
+        other = pipeline.open_context(ctx.config.path, "2026-09-20")
+        other._register = reg.Register.open("sqlite:///" + str(ctx.config.path.parent / name))
+        with other.register.writer() as conn:
+            for audit_id, rows in forms.items():
+                seed(conn, audit_id)
+                key = conn.execute(
+                    sa.insert(reg.submissions).values(
+                        inbox="audits",
+                        filed_month="2026-09",
+                        path=f"{audit_id}.xlsx",
+                        sha256=audit_id,
+                        size=1,
+                        outcome="accepted",
+                        seen_at="x",
+                    )
+                ).inserted_primary_key
+                assert key is not None
+                conn.execute(
+                    sa.insert(reg.audits).values(
+                        audit_id=audit_id,
+                        submission_id=key[0],
+                        answers={"actions": rows},
+                        current=True,
+                        accepted_at="x",
+                        month="2026-09",
+                    )
+                )
+        return other
+
+    bulk, single = register("bulk.sqlite"), register("single.sqlite")
+    with bulk.register.writer() as conn:
+        caught_up = act.sync_from_register(conn, CLOCK)
+        by_bulk = recorded(conn)
+    with single.register.writer() as conn:
+        for audit_id, rows in forms.items():
+            act.sync_audit_actions(conn, audit_id, rows, clock=CLOCK, source_file=f"{audit_id}.xlsx")
+        by_single = recorded(conn)
+    bulk.close()
+    single.close()
+    assert caught_up.created == 5 and len(by_bulk[0]) == 5
+    assert len({r[0] for r in by_bulk[0] if r[1] == "2026-09-0002"}) == 2  # the repeated text: two actions
+    assert by_bulk == by_single
