@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import register as reg
 from .clock import Clock
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 OPEN = "Open"
 COMPLETED = "Completed"
@@ -104,7 +107,8 @@ def to_date(value: object) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, pd.Timestamp):
+    pd = sys.modules.get("pandas")  # pandas is imported only where frames are used; without it, no NaT can arrive
+    if pd is not None and (value is pd.NaT or isinstance(value, pd.Timestamp)):
         return None if pd.isna(value) else value.date()
     text = str(value).strip()
     for parse in (date.fromisoformat, _parse_english):
@@ -595,6 +599,8 @@ FRAME_COLUMNS = (
 
 def load_actions_frame(conn: Connection) -> pd.DataFrame:
     """Every action in the register as a DataFrame (dates as ``datetime.date``), ready for ``action_measures``."""
+    import pandas as pd  # here, not at the top: every command imports this module, and pandas costs ~0.3 s to load
+
     columns = [reg.actions.c[name] for name in FRAME_COLUMNS]
     rows = conn.execute(sa.select(*columns).order_by(reg.actions.c.action_id)).all()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=list(FRAME_COLUMNS))
