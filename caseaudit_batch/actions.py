@@ -708,6 +708,21 @@ def apply_tracker_entries(
     result = TrackerApplyResult()
     log = _UpdateLog(conn, clock, source="tracker", submission_id=submission_id, source_file=source_file)
     now = clock.now_iso()
+    entries = list(entries)
+    # The listed actions and their notes so far, read in a few statements rather than several per row; an action
+    # changed below is read again if the tracker lists it twice.
+    known = [e.action_id for e in entries if e.action_id]
+    currents: dict[str, Any] = {}
+    notes: set[tuple[str, str | None, date | None]] = set()
+    u = reg.action_updates.c
+    for chunk in _chunks(known):
+        currents.update(
+            (r.action_id, r) for r in conn.execute(sa.select(reg.actions).where(reg.actions.c.action_id.in_(chunk)))
+        )
+        notes.update(
+            (r.action_id, r.note, r.supervision_on)
+            for r in conn.execute(sa.select(u.action_id, u.note, u.supervision_on).where(u.action_id.in_(chunk)))
+        )
     for entry in entries:
         action_id = entry.action_id
         if action_id is None:
@@ -718,7 +733,13 @@ def apply_tracker_entries(
             )
             if created:
                 result.created.append(action_id)
-        current = conn.execute(sa.select(reg.actions).where(reg.actions.c.action_id == action_id)).one()
+            notes.update(
+                (r.action_id, r.note, r.supervision_on)
+                for r in conn.execute(sa.select(u.action_id, u.note, u.supervision_on).where(u.action_id == action_id))
+            )
+        current = currents.pop(action_id, None)
+        if current is None:
+            current = conn.execute(sa.select(reg.actions).where(reg.actions.c.action_id == action_id)).one()
         current_state = _state(dict(current._mapping))
         base = _state(baseline[action_id]) if action_id in baseline else current_state
         proposed = dict(base)
@@ -775,10 +796,13 @@ def apply_tracker_entries(
                 )
                 result.updated.append(action_id)
         if entry.note or entry.supervision_on:
-            if _note_is_new(conn, action_id, entry.note, entry.supervision_on):
+            # The same note (with the same supervision date) sent again, in a copy of a tracker, is recorded once.
+            said = (action_id, entry.note or None, entry.supervision_on)
+            if said not in notes:
                 log.add(
                     action_id, "update", on_date=file_date, note=entry.note or None, supervision_on=entry.supervision_on
                 )
+                notes.add(said)
                 result.noted.append(action_id)
             if entry.supervision_on and (
                 current.supervision_on is None or entry.supervision_on > current.supervision_on
@@ -789,20 +813,6 @@ def apply_tracker_entries(
                     .values(supervision_on=entry.supervision_on, updated_at=now)
                 )
     return result
-
-
-def _note_is_new(conn: Connection, action_id: str, note: str, supervision_on: date | None) -> bool:
-    """The same note (with the same supervision date) sent again, in a copy of a tracker, is recorded once."""
-    found = conn.execute(
-        sa.select(reg.action_updates.c.id).where(
-            reg.action_updates.c.action_id == action_id,
-            reg.action_updates.c.note == (note or None),
-            reg.action_updates.c.supervision_on == supervision_on
-            if supervision_on
-            else reg.action_updates.c.supervision_on.is_(None),
-        )
-    ).first()
-    return found is None
 
 
 def _submission_path(conn: Connection, submission_id: int | None) -> str:

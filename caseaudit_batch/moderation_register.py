@@ -7,7 +7,7 @@ The decisions themselves come from :mod:`caseaudit_batch.moderation`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -44,8 +44,12 @@ class AuditFacts:
     framework_version: str
 
 
-def _staff(conn: Connection) -> dict[str, Any]:
-    return {r.staff_id: r for r in conn.execute(sa.select(reg.staff))}
+def _staff(conn: Connection, staff_ids: Sequence[str] | None = None) -> dict[str, Any]:
+    """Staff rows by ID: all of them, or only ``staff_ids`` (one moderation needs one auditor, not the roster)."""
+    query = sa.select(reg.staff)
+    if staff_ids is not None:
+        query = query.where(reg.staff.c.staff_id.in_(sorted(set(staff_ids))))
+    return {r.staff_id: r for r in conn.execute(query)}
 
 
 def line_managers(conn: Connection) -> dict[str, str | None]:
@@ -77,9 +81,10 @@ def audit_facts(conn: Connection, month: str | None = None, audit_ids: Sequence[
         query = query.where(a.c.month == month)
     if audit_ids is not None:
         query = query.where(a.c.audit_id.in_(list(audit_ids)))
-    staff = _staff(conn)
+    rows = conn.execute(query).all()
+    staff = _staff(conn, [row.staff_id for row in rows]) if len(rows) < 500 else _staff(conn)
     facts = []
-    for row in conn.execute(query):
+    for row in rows:
         person = staff.get(row.staff_id)
         prefilled = dict(row.prefilled or {})
         facts.append(
@@ -270,12 +275,14 @@ def record_moderation(
     now: str,
     moderator_id: str | None = None,
     moderation_date: date | None = None,
+    managers: Mapping[str, str | None] | None = None,
 ) -> RecordedModeration:
     """Merge an accepted (validated) moderation into the register.
 
     The moderated grades become the audit's final grades: a ``moderations`` row (the earlier one, if any, is kept with
     ``current`` False) and ``section_grades`` rows with source ``moderator``; the auditor's rows stay as they are.
     Disagreement opens escalations (guidance section 3), one per kind, unless one of that kind is already open.
+    ``managers``: :func:`line_managers`, when the caller records many moderations and has read it once.
     """
     facts = audit_facts(conn, audit_ids=[audit_id])
     if not facts:
@@ -314,7 +321,9 @@ def record_moderation(
             )
         )
     recorded = RecordedModeration(moderation_row_id, audit, outcome, superseded=int(superseded or 0))
-    case_hos = mod.case_head_of_service(audit.team_manager_id, line_managers(conn))
+    case_hos = mod.case_head_of_service(
+        audit.team_manager_id, managers if managers is not None else line_managers(conn)
+    )
     e = reg.escalations
     for need in mod.escalations_needed(outcome, hos_quality_assurance, case_hos):
         already = conn.execute(

@@ -1875,6 +1875,7 @@ def _ingest_moderation_forms(
     seen_at = ctx.clock.now_iso()
     ingest.record_submissions(conn, run.run_id, "moderation", filed, entries, seen_at)
     m = reg.moderations
+    managers = moderation_register.line_managers(conn)  # read once for every moderation in this run
     for e in ordered:
         check = e.check
         assert isinstance(check, moderation_ingest.ModerationCheck) and e.submission_id is not None
@@ -1891,6 +1892,7 @@ def _ingest_moderation_forms(
             now=seen_at,
             moderator_id=check.moderator_id,
             moderation_date=check.moderation_date,
+            managers=managers,
         )
         if previous is not None:
             conn.execute(

@@ -117,6 +117,34 @@ def test_rerun_changes_nothing_and_lists_duplicates(ctx: pipeline.Context) -> No
     assert first.outputs[0] != second.outputs[0] or first.outputs[0].exists()
 
 
+def test_a_file_untouched_since_it_was_read_is_not_read_again_but_a_changed_one_is(
+    ctx: pipeline.Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every daily run lists the whole inbox; a file with the same path, size and modification time as one already
+    read keeps its recorded bytes (hash) without being read, and any change to it is read as new bytes."""
+    path, alloc = setup_form(ctx, mtime=1_790_000_000.25)
+    first = pipeline.ingest_inbox(ctx, "2026-09")
+    reads: list[str] = []
+    real_read = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        reads.append(self.name)
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    again = pipeline.ingest_inbox(ctx, "2026-09")
+    assert "form.xlsx" not in reads
+    assert manifest_rows(again)[0]["sha256"] == manifest_rows(first)[0]["sha256"]
+    assert outcome_of(again)["form.xlsx"] == ("duplicate", "IN100")
+    # Resubmitted under the same name (new bytes, so a new modification time): read, and the new version accepted.
+    setup_form(ctx, changes={"strengths": "The worker knows the child well and it shows in the plan."}, alloc=alloc,
+               mtime=1_790_000_100.5)  # fmt: skip
+    third = pipeline.ingest_inbox(ctx, "2026-09")
+    assert "form.xlsx" in reads
+    assert outcome_of(third)["form.xlsx"] == ("accepted", "IN102")  # replaces the earlier accepted version
+    assert path.exists()
+
+
 def test_identical_copy_elsewhere_is_a_duplicate(ctx: pipeline.Context) -> None:
     path, _ = setup_form(ctx)
     copy = ctx.config.inbox("audits") / "sub" / "copy.xlsx"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: no display on a batch machine
 
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..clock import Month
@@ -24,7 +25,7 @@ GRADE_COLOURS = {
     "Requires Improvement": "#f1a340",
     "Inadequate": "#b2182b",
 }
-plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 10, "svg.fonttype": "none"})
+matplotlib.rcParams.update({"font.family": "DejaVu Sans", "font.size": 10, "svg.fonttype": "none"})
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,18 @@ class Chart:
     table: pd.DataFrame  # the same numbers, shown beside the chart
 
 
-def _png(fig: plt.Figure) -> bytes:
+def _figure(width: float, height: float) -> tuple[Figure, Any]:
+    """A figure outside pyplot: nothing registered to close afterwards, and a little quicker to make (the service
+    packs draw about twenty charts a month)."""
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
+
+
+def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)  # fixed margins: no extra layout or "tight" drawing pass
-    plt.close(fig)
+    # Fixed margins: no extra layout or "tight" drawing pass. Charts are flat colour, so the fastest zlib level
+    # costs little in size and about 5 ms less a chart.
+    fig.savefig(buffer, format="png", dpi=100, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
@@ -48,7 +57,7 @@ def _pct(value: float | None) -> str:
 
 def grade_chart(counts: dict[str, int], title: str) -> Chart:
     """Final overall grades as horizontal bars with their counts."""
-    fig, ax = plt.subplots(figsize=(6.2, 2.4))
+    fig, ax = _figure(6.2, 2.4)
     fig.subplots_adjust(left=0.28, right=0.95, top=0.95, bottom=0.2)
     names = list(GRADE_NAMES)[::-1]
     values = [counts.get(g, 0) for g in names]
@@ -73,7 +82,7 @@ def grade_chart(counts: dict[str, int], title: str) -> Chart:
 
 def trend_chart(trend: pd.DataFrame, title: str, target: float | None = None) -> Chart:
     """Completion rate and % good or better over the window, with the target line."""
-    fig, ax = plt.subplots(figsize=(6.2, 2.8))
+    fig, ax = _figure(6.2, 2.8)
     fig.subplots_adjust(left=0.11, right=0.98, top=0.95, bottom=0.22)
     labels = [Month.parse(m).first_day.strftime("%b %y") for m in trend["Month"]]
     x = list(range(len(labels)))  # numeric positions: months with no audits keep their place on the axis
@@ -101,7 +110,7 @@ def trend_chart(trend: pd.DataFrame, title: str, target: float | None = None) ->
 
 def sections_chart(sections: pd.DataFrame, title: str) -> Chart:
     """Each section's final grades as stacked horizontal bars (shares of graded audits)."""
-    fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    fig, ax = _figure(6.2, 3.4)
     fig.subplots_adjust(left=0.36, right=0.97, top=0.97, bottom=0.22)
     labels = [f"{int(s[1:])}. {t}" for s, t in zip(sections["Section"], sections["Title"], strict=True)][::-1]
     left = [0.0] * len(labels)
