@@ -372,3 +372,41 @@ def test_template_fields_are_the_ones_the_program_fills(tmp_path: Path) -> None:
     script = runpy.run_path(str(TEMPLATES_DIR / "make_report_template.py"))
     made = script["build"](tmp_path / "report_template.docx")
     assert DocxTemplate(str(made)).get_undeclared_template_variables() == expected
+
+
+def test_word_tables_keep_text_as_text_drop_control_characters_and_mark_the_header() -> None:
+    """Tables are written as XML in one go (speed): text with &, < and > and a formula-like value must come out
+    exactly as typed, a control character (which XML cannot hold) is dropped rather than failing the report, and the
+    header row still repeats on every page."""
+    import pandas as pd
+    from docxtpl import DocxTemplate
+
+    tpl = DocxTemplate(str(TEMPLATES_DIR / "report_template.docx"))
+    tpl.init_docx()
+    builder = word._Builder(tpl)
+    sd = builder.new()
+    frame = pd.DataFrame(
+        {
+            "Case reference": ["CR1", "CR2"],
+            "Note": ['A & B <see> =HYPERLINK("x")', "bell\x07 here"],
+            "Rate": [0.5, None],
+        }
+    )
+    builder.table(sd, frame)
+    builder.table(sd, frame.iloc[0:0])  # no rows: says so
+    body = sd.subdocx.element.body
+    tables = body.findall(qn("w:tbl"))
+    assert len(tables) == 2
+    rows = [["".join(t.text or "" for t in tc.iter(qn("w:t"))) for tc in tr.findall(qn("w:tc"))]
+            for tr in tables[0].findall(qn("w:tr"))]  # fmt: skip
+    assert rows == [
+        ["Case reference", "Note", "Rate"],
+        ["CR1", 'A & B <see> =HYPERLINK("x")', "50%"],
+        ["CR2", "bell here", "n/a"],
+    ]
+    header = tables[0].findall(qn("w:tr"))[0]
+    assert header.find(f"{qn('w:trPr')}/{qn('w:tblHeader')}") is not None
+    empty = ["".join(t.text or "" for t in tr.iter(qn("w:t"))) for tr in tables[1].findall(qn("w:tr"))]
+    assert empty == ["Case referenceNoteRate", "None."]
+    widths = [int(c.get(qn("w:w"))) for c in tables[0].iter(qn("w:gridCol"))]
+    assert len(widths) == 3 and abs(sum(widths) - 17 * 567) < 60  # the page width (17 cm) shared out
