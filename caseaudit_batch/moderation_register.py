@@ -310,16 +310,18 @@ def record_moderation(
     ).inserted_primary_key
     assert inserted is not None
     moderation_row_id = int(inserted[0])
-    for number, grade in outcome.moderated_sections.items():
-        conn.execute(
-            sa.insert(reg.section_grades).values(
-                audit_row_id=audit.audit_row_id,
-                section=number,
-                grade=grade.name if grade else None,
-                source="moderator",
-                moderation_row_id=moderation_row_id,
-            )
-        )
+    section_rows = [
+        {
+            "audit_row_id": audit.audit_row_id,
+            "section": number,
+            "grade": grade.name if grade else None,
+            "source": "moderator",
+            "moderation_row_id": moderation_row_id,
+        }
+        for number, grade in outcome.moderated_sections.items()
+    ]
+    if section_rows:  # one statement for the nine sections
+        conn.execute(sa.insert(reg.section_grades), section_rows)
     recorded = RecordedModeration(moderation_row_id, audit, outcome, superseded=int(superseded or 0))
     case_hos = mod.case_head_of_service(
         audit.team_manager_id, managers if managers is not None else line_managers(conn)
