@@ -14,6 +14,7 @@ Cells are found by their ``r`` attribute; names are resolved through the workboo
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 import zipfile
@@ -214,8 +215,18 @@ class Structure:
 
 
 def read_structure(package: Package) -> Structure:
-    workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    """The workbook's sheets, defined names and date styles. Every form made from one template has the same three
+    parts, so the parsed result is kept by their bytes (filling a thousand forms parses them once). The result is
+    shared: treat it as read-only."""
+    return _structure(
+        package.read("xl/workbook.xml"), package.read("xl/_rels/workbook.xml.rels"), package.read("xl/styles.xml")
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _structure(workbook_xml: bytes, rels_xml: bytes, styles_xml: bytes) -> Structure:
+    workbook = ElementTree.fromstring(workbook_xml)
+    rels = ElementTree.fromstring(rels_xml)
     targets = {r.get("Id"): r.get("Target", "") for r in rels.findall(f"{{{PKG_REL_NS}}}Relationship")}
     sheet_parts: dict[str, str] = {}
     for sheet_el in workbook.iter(f"{{{MAIN_NS}}}sheet"):
@@ -228,15 +239,15 @@ def read_structure(package: Package) -> Structure:
             continue
         quoted, _, ref = dn.text.rpartition("!")
         names[dn.get("name", "")] = (quoted.strip("'").replace("''", "'"), ref.replace("$", ""))
-    return Structure(sheet_parts, names, _date_styles(package))
+    return Structure(sheet_parts, names, _date_styles(styles_xml))
 
 
 _DATE_CODES = {14, 15, 16, 17, 22}
 
 
-def _date_styles(package: Package) -> tuple[str, ...]:
+def _date_styles(styles_xml: bytes) -> tuple[str, ...]:
     """Indexes of the cell formats that show dates, unlocked ones (answer cells) first."""
-    styles = ElementTree.fromstring(package.read("xl/styles.xml"))
+    styles = ElementTree.fromstring(styles_xml)
     custom: set[int] = set()
     for fmt in styles.iter(f"{{{MAIN_NS}}}numFmt"):
         code = (fmt.get("formatCode") or "").lower()
