@@ -19,7 +19,7 @@ import os
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -268,7 +268,14 @@ def record_submissions(
 
 
 def manifest_path(output_dir: Path, filed_month: str, inbox: str, timestamp: str) -> Path:
-    return output_dir / filed_month / f"manifest-{inbox}-{timestamp}.csv"
+    """``manifest-<inbox>-YYYYMMDD-HHMMSS.csv``. Two runs within one second would share the name, and the later
+    run's manifest would replace the earlier one's: the next free second is taken instead."""
+    path = output_dir / filed_month / f"manifest-{inbox}-{timestamp}.csv"
+    while path.exists():
+        later = datetime.strptime(timestamp, "%Y%m%d-%H%M%S") + timedelta(seconds=1)
+        timestamp = later.strftime("%Y%m%d-%H%M%S")
+        path = output_dir / filed_month / f"manifest-{inbox}-{timestamp}.csv"
+    return path
 
 
 def manifest_bytes(entries: Iterable[Entry]) -> bytes:

@@ -509,3 +509,15 @@ def test_an_older_version_arriving_later_is_superseded_at_once(ctx: pipeline.Con
     assert current.date_completed == date(2026, 9, 25)
     subs = dict(query(ctx, sa.select(reg.submissions.c.path, reg.submissions.c.message)))
     assert subs["newer.xlsx"] == "Accepted."
+
+
+def test_two_runs_in_one_second_keep_both_manifests(ctx: pipeline.Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest's name holds the run's time to the second; a second run within that second takes the next
+    free second rather than replacing the first run's manifest (every run keeps its accounting)."""
+    setup_form(ctx)
+    monkeypatch.setattr(type(ctx.clock), "timestamp", lambda self: "20260901-120000")  # both runs in one second
+    first = pipeline.ingest_inbox(ctx, "2026-09")
+    second = pipeline.ingest_inbox(ctx, "2026-09")
+    names = sorted(p.name for p in (ctx.config.output_dir / "2026-09").glob("manifest-audits-*.csv"))
+    assert len(names) == 2 and first.outputs[0].name != second.outputs[0].name
+    assert names == ["manifest-audits-20260901-120000.csv", "manifest-audits-20260901-120001.csv"]
