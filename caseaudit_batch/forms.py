@@ -439,7 +439,7 @@ def render_tracker(
             "tracker": TableSheet(
                 f"{organisation}: {title}",
                 TRACKER_INTRO,
-                widths=(11, 13, 14, 16, 40, 16, 11, 9, 15, 11, 36, 13, 11),
+                widths=(16, 13, 14, 16, 40, 16, 11, 9, 15, 11, 36, 13, 11),  # Action ID: 14 characters
                 landscape=True,
                 row_height=30.0,
             )
