@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from openpyxl import load_workbook
-
 from .config import Config
 from .framework import Framework
 from .workbook.layout import (
@@ -25,7 +23,9 @@ from .workbook.layout import (
     META_KEYS,
     META_SHEET,
     TRACKER_HEADERS,
+    FormDesign,
     FormLayout,
+    TableSheet,
     audit_layout,
     followup_layout,
     moderation_layout,
@@ -42,7 +42,6 @@ from .workbook.stamp import (
     read_structure,
     stamp_cells,
 )
-from .workbook.writer import FormDesign, TableSheet, build_form, to_bytes
 
 #: Stamped on every form (``_meta`` and ``caseaudit.generator_version``): the layout a reader must use.
 GENERATOR_VERSION = "1"
@@ -170,6 +169,8 @@ _DESIGNS = {"audit": _audit_design, "moderation": _moderation_design, "followup"
 
 
 def _built(design: FormDesign) -> _Template:
+    from .workbook.writer import build_form, to_bytes  # openpyxl: loaded only when a template is built
+
     data = to_bytes(build_form(design))
     package = Package(data)
     return _Template(data, package, read_structure(package), design.layout)
@@ -348,6 +349,10 @@ def fill_form_openpyxl(
     table: str | None = None,
 ) -> bytes:
     """The same as :func:`fill_form`, through openpyxl and the workbook's defined names (slow; for tests)."""
+    from openpyxl import load_workbook
+
+    from .workbook.writer import to_bytes
+
     wb = load_workbook(io.BytesIO(form_bytes))
 
     def cells(name: str) -> list[list]:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 import sqlalchemy as sa
-from openpyxl import Workbook
 from sqlalchemy.engine import Connection
 
 from . import actions as action_register
@@ -74,9 +73,10 @@ from .roster import (
     load_pairs,
     load_roster,
 )
-from .workbook.tables import add_sheet_table, write_blank_table
 
 if TYPE_CHECKING:
+    from openpyxl import Workbook
+
     from .metrics import Targets
 
 log = logging.getLogger("caseaudit")
@@ -218,6 +218,8 @@ def init_workspace(folder: Path, organisation: str | None = None) -> Result:
     made.append(ensure_dir(config.output_dir, config.mode("folder_mode")))
     roster_path = config.resolve(config.data["people"]["roster"])
     caseload_path = config.resolve(config.data["people"]["caseload"])
+    from .workbook.tables import write_blank_table  # openpyxl: loaded only by the commands that write with it
+
     write_blank_table(roster_path, "Roster", ROSTER_HEADERS, lists={"Role": ALL_ROLES, "Audit status": AUDIT_STATUSES})
     write_blank_table(caseload_path, "Caseload", CASELOAD_HEADERS, lists={"Case type": CASE_TYPES})
     made += [roster_path, caseload_path]
@@ -937,6 +939,10 @@ def _landscape(wb: Workbook) -> None:
 def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: Month) -> Path:
     """``allocations.xlsx`` for QA, rebuilt from the register: current allocations, exemptions with reasons,
     auditors without a case, cases passed over, and every override (kept and shown)."""
+    from openpyxl import Workbook
+
+    from .workbook.tables import add_sheet_table
+
     n, s = reg.allocation_notes, reg.staff
     staff = {row.staff_id: row for row in conn.execute(sa.select(s))}
     notes = list(conn.execute(sa.select(n).where(n.c.month == str(month)).order_by(n.c.id)))
@@ -1129,6 +1135,10 @@ def remind_month(ctx: Context, month: str, *, force: bool = False) -> Result:
                     row.audit_id,
                 ]
             )
+        from openpyxl import Workbook
+
+        from .workbook.tables import add_sheet_table
+
         wb = Workbook()
         add_sheet_table(
             wb, "Reminders", REMINDER_COLUMNS, sorted(table, key=lambda r: (str(r[7]), str(r[0]))), first=True

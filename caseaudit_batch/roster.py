@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import openpyxl
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
 from . import messages
 from .errors import EXIT_DATAERR, CaseauditError
 from .messages import Problem
-from .workbook.tables import add_sheet_table
+from .workbook.cells import column_letter
 
 ROSTER_HEADERS = (
     "Staff ID",
@@ -244,6 +240,8 @@ def _read_rows(path: Path) -> tuple[str, list[tuple[object, ...]]]:
     fast = _read_rows_calamine(path)
     if fast is not None:
         return fast
+    import openpyxl  # the fallback reader, for files python-calamine cannot read
+
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]
@@ -323,7 +321,7 @@ class _Checker:
                 found=_cell_text(found),
                 file=self.table.file,
                 sheet=self.table.sheet,
-                cell=f"{get_column_letter(col)}{row}",
+                cell=f"{column_letter(col)}{row}",
                 label=header,
                 row=row,
                 what=self.what,
@@ -548,6 +546,10 @@ def write_table(path: Path, title: str, headers: Sequence[str], rows: Iterable[S
             writer.writerow(["" if v is None else f"{v:%d/%m/%Y}" if isinstance(v, date) else v for v in row])
         path.write_text(buffer.getvalue(), "utf-8")
         return path
+    from openpyxl import Workbook
+
+    from .workbook.tables import add_sheet_table
+
     wb = Workbook()
     lists: dict[str, Sequence[str]] = {"Role": ALL_ROLES, "Audit status": AUDIT_STATUSES} if title == "Roster" else {}
     add_sheet_table(wb, title, headers, rows, lists=lists, first=True)

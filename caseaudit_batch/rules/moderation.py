@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from openpyxl.utils import get_column_letter
-
 from .. import messages
 from ..framework import Grade, GradeParseError
 from ..messages import Problem
 from ..moderation import m_grade_name, parse_yes_no
+from ..workbook.cells import column_letter
 from . import FormView, rule, safe_date, to_date, to_text
 
 M_GRADES = (*tuple(m_grade_name(n) for n in range(1, 10)), "m_overall_grade")
@@ -183,7 +182,7 @@ def _action_problem(form: FormView, code: str, number: int, column: int, found: 
         found=found,
         file=form.file,
         sheet=table.sheet,
-        cell=f"{get_column_letter(table.first_col + column)}{row}",
+        cell=f"{column_letter(table.first_col + column)}{row}",
         field="m_actions",
         label=f"additional action {number}: {table.headers[column]}",
         row=number,

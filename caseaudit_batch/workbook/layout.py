@@ -7,12 +7,12 @@ same positions without needing defined names, which is what lets ingest use a fa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from openpyxl.utils import get_column_letter
-
 from ..framework import Framework
+from .cells import column_letter
 
 FieldKind = Literal["text", "date", "choice", "grade"]
 
@@ -57,14 +57,14 @@ class FieldSpec:
 
     @property
     def cell(self) -> str:
-        return f"{get_column_letter(self.col)}{self.row}"
+        return f"{column_letter(self.col)}{self.row}"
 
     @property
     def ref(self) -> str:
         """An absolute reference for a defined name: ``'Audit form'!$B$7``."""
         # An apostrophe in a sheet name is doubled inside the quotes ("'Auditor''s actions'!..."), or Excel
         # drops the name as corrupt.
-        return f"'{self.sheet.replace(chr(39), chr(39) * 2)}'!${get_column_letter(self.col)}${self.row}"
+        return f"'{self.sheet.replace(chr(39), chr(39) * 2)}'!${column_letter(self.col)}${self.row}"
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class TableSpec:
 
     @property
     def ref(self) -> str:
-        a, b = get_column_letter(self.first_col), get_column_letter(self.last_col)
+        a, b = column_letter(self.first_col), column_letter(self.last_col)
         return f"'{self.sheet.replace(chr(39), chr(39) * 2)}'!${a}${self.first_row}:${b}${self.last_row}"
 
 
@@ -589,3 +589,36 @@ def followup_layout(framework: Framework) -> FormLayout:
     extra = dict(base.extra)
     extra["followup_last_row"] = row
     return FormLayout("followup", fields, tables, tuple(headings), base.notices, extra)
+
+
+# How a generated form looks, besides where its fields sit (the writer builds it; kept here, with the layouts, so
+# that commands that only stamp or read forms never import the writer and openpyxl).
+@dataclass(frozen=True)
+class TableSheet:
+    """How a table's sheet looks: a title and a short explanation above the header row; column widths."""
+
+    title: str
+    intro: str = ""
+    widths: tuple[float, ...] = ()
+    landscape: bool = False
+    row_height: float = 45.0
+
+
+@dataclass(frozen=True)
+class FormDesign:
+    """Everything the machine needs to build one kind of form (besides the per-form values, stamped later)."""
+
+    layout: FormLayout
+    framework: Framework
+    title: str
+    organisation: str
+    password: str = ""
+    descriptors: bool = True
+    tables: Mapping[str, TableSheet] = field(default_factory=dict)
+    #: answers that take one line (a name), so their rows are not made tall for writing
+    short_fields: frozenset[str] = frozenset()
+    #: text beside the formula cell at ``layout.extra["max_overall_row"]`` (the overall-grade rule)
+    overall_rule: str = ""
+    footer: str = ""
+    #: titles of sheets of fields other than the main one (by sheet name; default: ``title``)
+    sheet_titles: Mapping[str, str] = field(default_factory=dict)

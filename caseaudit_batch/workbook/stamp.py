@@ -25,7 +25,8 @@ from datetime import date, datetime
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter, range_boundaries
+
+from .cells import column_index, column_letter, range_bounds, split_coordinate
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -268,11 +269,10 @@ def _date_styles(styles_xml: bytes) -> tuple[str, ...]:
 def cells_of(ref: str) -> list[list[str]]:
     """The rows of cell references in a range such as ``A4:C18`` (or a single cell)."""
     if ":" not in ref:
-        coordinate_from_string(ref)
+        split_coordinate(ref)
         return [[ref]]
-    min_col, min_row, max_col, max_row = range_boundaries(ref)
-    assert min_col and min_row and max_col and max_row
-    return [[f"{get_column_letter(c)}{r}" for c in range(min_col, max_col + 1)] for r in range(min_row, max_row + 1)]
+    min_col, min_row, max_col, max_row = range_bounds(ref)
+    return [[f"{column_letter(c)}{r}" for c in range(min_col, max_col + 1)] for r in range(min_row, max_row + 1)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -352,8 +352,8 @@ def heights_for(sheet_xml: str, values: Mapping[str, object]) -> dict[int, float
     for ref, value in values.items():
         if not isinstance(value, str) or len(value) < 40:
             continue
-        letters, row = coordinate_from_string(ref)
-        col = column_index_from_string(letters)
+        letters, row = split_coordinate(ref)
+        col = column_index(letters)
         height = text_height(value, widths.get(col, 9.0))
         needed[row] = max(needed.get(row, 0.0), height)
     return needed

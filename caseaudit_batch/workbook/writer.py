@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from copy import copy
-from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import Workbook
@@ -43,7 +42,8 @@ from .layout import (
     META_KEYS,
     META_SHEET,
     FieldSpec,
-    FormLayout,
+    FormDesign,
+    TableSheet,
     TableSpec,
 )
 
@@ -80,37 +80,6 @@ KNOWN_LISTS = {
     ("Yes",): "list_yes",
     ("Open", "Completed", "No longer required"): "list_status",
 }
-
-
-@dataclass(frozen=True)
-class TableSheet:
-    """How a table's sheet looks: a title and a short explanation above the header row; column widths."""
-
-    title: str
-    intro: str = ""
-    widths: tuple[float, ...] = ()
-    landscape: bool = False
-    row_height: float = 45.0
-
-
-@dataclass(frozen=True)
-class FormDesign:
-    """Everything the machine needs to build one kind of form (besides the per-form values, stamped later)."""
-
-    layout: FormLayout
-    framework: Framework
-    title: str
-    organisation: str
-    password: str = ""
-    descriptors: bool = True
-    tables: Mapping[str, TableSheet] = field(default_factory=dict)
-    #: answers that take one line (a name), so their rows are not made tall for writing
-    short_fields: frozenset[str] = frozenset()
-    #: text beside the formula cell at ``layout.extra["max_overall_row"]`` (the overall-grade rule)
-    overall_rule: str = ""
-    footer: str = ""
-    #: titles of sheets of fields other than the main one (by sheet name; default: ``title``)
-    sheet_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 def estimate_lines(text: str, width: float) -> int:
