@@ -158,13 +158,16 @@ def _publish(output_root: Path, root: Path, folder_mode: int, file_mode: int) ->
         return []
     moved: list[Path] = []
     failed: OutputError | None = None
+    ready: set[Path] = set()  # folders made (or found) in this publish: one check per folder, not per file
     for rel in json.loads(journal.read_text("utf-8")):
         staged = root / "files" / rel
         final = output_root / rel
         if not staged.exists():
             continue  # moved on an earlier, interrupted publish
         try:
-            ensure_dir(final.parent, folder_mode)
+            if final.parent not in ready:
+                ensure_dir(final.parent, folder_mode)
+                ready.add(final.parent)
             os.chmod(staged, file_mode)
             os.replace(staged, final)
         except OutputError as exc:
