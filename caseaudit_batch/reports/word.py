@@ -581,7 +581,8 @@ def write_word_report(
     b.table(sd, t["moderation_by_service"])
     b.heading(sd, "Escalations")
     b.para(sd, f"{_plural(v['escalations_open'], 'escalation')} open.")
-    b.table(sd, t["escalations"], ["Escalation ID", "Audit ID", "Case reference", "Kind", "Referred to", "Status"])
+    # The audit ID (a long UUID) is left to the Excel report: names in the other columns would break mid-word.
+    b.table(sd, t["escalations"], ["Escalation ID", "Case reference", "Kind", "Referred to", "Status"])
     context["moderation"] = sd
 
     sd = b.new()
@@ -618,7 +619,7 @@ def write_word_report(
         f"{_plural(alerts, 'safeguarding alert')} {'was' if alerts == 1 else 'were'} raised from this month's "
         "audits. Each was sent at once to the social worker, team manager and service manager (guidance section 3).",
     )
-    b.table(sd, t["alerts"])
+    b.table(sd, t["alerts"], ["Case reference", "Service", "Team", "Raised on"])  # the audit ID: Excel report
     context["safeguarding"] = sd
 
     sd = b.new()
