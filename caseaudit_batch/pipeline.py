@@ -26,6 +26,7 @@ from . import (
     feedback,
     forms,
     ingest,
+    ingest_notices,
     messages,
     moderation,
     moderation_form,
@@ -1199,21 +1200,29 @@ def ingest_inbox(ctx: Context, month: str | None = None) -> Result:
         action_catch_up = action_register.sync_from_register(conn, ctx.clock)
         timestamp = ctx.clock.timestamp()
         out = ctx.config.output_dir
-        people = feedback.People.load(conn)
         outbox = Outbox(out)
-        env = _notice_env(ctx)
-        sender = _sender_from_register(ctx, conn)
-        organisation = str(ctx.config.data["organisation"]["name"])
+        notices = ingest_notices.Notices(
+            conn=conn,
+            staging=run.staging,
+            outbox=outbox,
+            clock=ctx.clock,
+            output_dir=out,
+            people=feedback.People.load(conn),
+            env=_notice_env(ctx),
+            sender=_sender_from_register(ctx, conn),
+            organisation=str(ctx.config.data["organisation"]["name"]),
+            qa_officer=ctx.config.data["people"].get("qa_officer"),
+        )
         with run.staging.batch():
-            alerts = _raise_alerts(ctx, run, entries, people, outbox, env, sender, organisation, timestamp)
-            shared = _share_accepted(ctx, run, entries, people, outbox, env, sender, organisation)
-            fed_back = _feed_back(ctx, run, entries, people, outbox, env, sender, organisation)
+            alerts = notices.alerts(entries, timestamp)
+            shared = notices.share(entries)
+            fed_back = notices.give_feedback(entries)
             manifest = ingest.manifest_path(out, filed, "audits", timestamp)
             run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
-            validation = _validation_workbook(conn, out, filed)
-            run.staging.write_bytes(validation, _validation_bytes(conn, filed))
+            validation = ingest_notices.validation_path(out, filed)
+            run.staging.write_bytes(validation, ingest_notices.validation_bytes(conn, filed))
             outbox.write(run.staging)
-            _flush_notices(conn)
+            notices.flush()
         tally = ingest.counts(entries)
         run.inputs = {"audits_inbox": {k: v for k, v in tally.items() if v}, "files": len(entries)}
         new_problems = [e for e in entries if not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS]
@@ -1247,304 +1256,6 @@ def _first_fix(entry: ingest.Entry) -> str:
     if entry.problems:
         return entry.problems[0].fix
     return messages.fix(entry.codes[0]) if entry.codes and entry.codes[0] in messages.CATALOGUE else ""
-
-
-def _day(day: date | None) -> str:
-    return f"{day.day} {day:%B %Y}" if day else ""
-
-
-def _audit_context(check: ingest.AuditCheck, organisation: str) -> dict[str, object]:
-    pre = check.allocation["prefilled"] or {}
-    return {
-        **{k: pre.get(k, "") for k in ("case_ref", "team", "service", "social_worker", "team_manager")},
-        **{k: pre.get(k, "") for k in ("service_manager", "auditor_name")},
-        "due_date": _day(check.allocation["due_date"]),
-        "audit_month_label": Month.parse(check.month).label,
-        "organisation": organisation,
-    }
-
-
-def _raise_alerts(
-    ctx: Context,
-    run: Run,
-    entries: Sequence[ingest.Entry],
-    people: feedback.People,
-    outbox: Outbox,
-    env: Any,
-    sender: str,
-    organisation: str,
-    timestamp: str,
-) -> list[str]:
-    """Guidance section 3: a safeguarding concern marked Yes raises an alert at once, whatever else is wrong with
-    the form, once per audit: the URGENT workbook of its audit month and a notice to SW, TM and SM."""
-    candidates = [e for e in entries if e.check is not None and e.check.safeguarding and not e.known]
-    if not candidates:
-        return []
-    raised = {
-        row[0]
-        for row in run.conn.execute(
-            sa.select(reg.alerts.c.audit_id).where(reg.alerts.c.audit_id.in_({e.audit_id for e in candidates}))
-        )
-    }
-    lines: list[str] = []
-    by_month: dict[str, list[tuple[object, ...]]] = {}
-    made_at = ctx.clock.now_iso()
-    for e in candidates:
-        if e.audit_id in raised or e.check is None:
-            continue
-        raised.add(e.audit_id)
-        check = e.check
-        pre = check.allocation["prefilled"] or {}
-        detail = check.answers.get("safeguarding_detail") or ""
-        run.conn.execute(
-            sa.insert(reg.alerts).values(
-                audit_id=e.audit_id, submission_id=e.submission_id, month=check.month, file=e.rel, raised_at=made_at
-            )
-        )
-        by_month.setdefault(check.month, []).append(
-            (
-                e.audit_id,
-                check.case_ref,
-                pre.get("team", ""),
-                pre.get("service", ""),
-                pre.get("social_worker", ""),
-                pre.get("team_manager", ""),
-                pre.get("service_manager", ""),
-                pre.get("auditor_name", ""),
-                check.answers.get("date_completed") or "",
-                e.rel,
-                detail or "(nothing recorded on the form: contact the auditor now)",
-            )
-        )
-        who = people.case_people(check.case_ref)
-        qa = people.get(ctx.config.data["people"].get("qa_officer"))
-        notice = render_notice(
-            env,
-            "alert_safeguarding",
-            "alert",
-            feedback.addresses(who["social_worker"], who["team_manager"], who["service_manager"]),
-            feedback.addresses(qa),
-            detail=detail,
-            **_audit_context(check, organisation),
-        )
-        eml = (
-            ctx.config.output_dir
-            / check.month
-            / "alerts"
-            / f"URGENT-safeguarding-{feedback.safe_name(check.case_ref)}-{timestamp}.eml"
-        )
-        _stage(run, outbox, check.month, eml, notice, sender, made_at)
-        _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
-        lines.append(messages.text("IN110", audit_id=e.audit_id, case_ref=check.case_ref) + f" File: {e.rel}.")
-    for month, rows in sorted(by_month.items()):
-        final = ctx.config.output_dir / month / f"URGENT-safeguarding-{timestamp}.xlsx"
-        run.staging.write_bytes(final, feedback.urgent_workbook(month, rows))
-        lines.append(messages.text("IN111", count=len(rows), file=final))
-    return lines
-
-
-def _stage(run: Run, outbox: Outbox, month: str, eml: Path, notice: Any, sender: str, made_at: str) -> None:
-    """``notify.stage_notice`` with the fast message builder (see ``feedback.eml_bytes``)."""
-    run.staging.write_bytes(eml, feedback.eml_bytes(notice, sender, made_at))
-    outbox.add(month, notice, eml, made_at)
-
-
-def _log_notice(conn: Connection, notice: Any, month: str, audit_id: str, eml: Path, made_at: str) -> None:
-    """Queue a ``notices`` row; :func:`_flush_notices` writes the queue in one statement."""
-    _NOTICE_ROWS.setdefault(id(conn), []).append(
-        dict(
-            kind=notice.kind,
-            month=month,
-            audit_id=audit_id,
-            to_addr="; ".join(notice.to),
-            cc_addr="; ".join(notice.cc),
-            subject=notice.subject,
-            file=str(eml),
-            made_at=made_at,
-        )
-    )
-
-
-def _flush_notices(conn: Connection) -> None:
-    rows = _NOTICE_ROWS.pop(id(conn), [])
-    if rows:
-        conn.execute(sa.insert(reg.notices), rows)
-
-
-_NOTICE_ROWS: dict[int, list[dict[str, Any]]] = {}
-
-
-def _share_accepted(
-    ctx: Context,
-    run: Run,
-    entries: Sequence[ingest.Entry],
-    people: feedback.People,
-    outbox: Outbox,
-    env: Any,
-    sender: str,
-    organisation: str,
-) -> int:
-    """Appendix 1, "Sharing the audit": one notice with the workbook attached per accepted version."""
-    made_at = ctx.clock.now_iso()
-    qa = people.get(ctx.config.data["people"].get("qa_officer"))
-    count = 0
-    for e in entries:
-        if e.outcome != "accepted" or e.check is None or e.known:
-            continue
-        check = e.check
-        who = people.case_people(check.case_ref)
-        took_part = str(check.answers.get("sw_participation") or "") in ("In person", "Phone or video")
-        previous_tm = who["previous_team_manager"] if check.reallocated else None
-        to = feedback.addresses(who["team_manager"], who["service_manager"], who["cp_iro"], qa)
-        cc = feedback.addresses(who["social_worker"] if took_part else None, previous_tm)
-        notice = render_notice(
-            env,
-            "ingest_shared",
-            "shared",
-            to,
-            cc,
-            overall_grade=check.overall_grade or "",
-            date_completed=_day(check.date_completed),
-            late=check.late,
-            action_count=len(check.answers.get("actions", [])),
-            previous_team_manager=previous_tm.name if previous_tm else "",
-            recipients="; ".join(to + cc),
-            **_audit_context(check, organisation),
-        )
-        stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
-        attached = ingest.form_bytes(e)
-        notice.attachments.append((f"{check.month}_{feedback.safe_name(check.case_ref)}.xlsx", attached))
-        eml = ctx.config.output_dir / check.month / "shared" / f"{stem}-shared.eml"
-        _stage(run, outbox, check.month, eml, notice, sender, made_at)
-        _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
-        count += 1
-    return count
-
-
-def _feed_back(
-    ctx: Context,
-    run: Run,
-    entries: Sequence[ingest.Entry],
-    people: feedback.People,
-    outbox: Outbox,
-    env: Any,
-    sender: str,
-    organisation: str,
-) -> int:
-    """A feedback workbook and notice to the auditor for each returned audit and each accepted one with warnings."""
-    made_at = ctx.clock.now_iso()
-    count = 0
-    for e in entries:
-        if e.known or e.check is None or not e.problems or e.outcome not in ("returned", "accepted", "superseded"):
-            continue
-        check = e.check
-        stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
-        book = feedback.feedback_workbook(e.rel, e.audit_id, check.case_ref, e.outcome, e.problems)
-        final = ctx.config.output_dir / check.month / "feedback" / f"{stem}-feedback.xlsx"
-        run.staging.write_bytes(final, book)
-        auditor = people.get(check.allocation["staff_id"])
-        notice = render_notice(
-            env,
-            "ingest_feedback",
-            "feedback",
-            feedback.addresses(auditor),
-            (),
-            returned=e.outcome == "returned",
-            file=e.rel,
-            standing=e.standing,
-            problems=[
-                {
-                    "severity": p.severity,
-                    "where": feedback.where_in_form(p),
-                    "found": feedback.shown(p.found),
-                    "message": p.message,
-                    "fix": p.fix,
-                }
-                for p in e.problems
-            ],
-            **_audit_context(check, organisation),
-        )
-        notice.attachments.append((final.name, book))
-        eml = final.with_suffix(".eml")
-        _stage(run, outbox, check.month, eml, notice, sender, made_at)
-        _log_notice(run.conn, notice, check.month, e.audit_id, eml, made_at)
-        count += 1
-    return count
-
-
-def _validation_workbook(conn: Connection, out: Path, filed: str) -> Path:
-    return out / filed / f"validation-{filed}.xlsx"
-
-
-def _validation_bytes(conn: Connection, filed: str) -> bytes:
-    """QA's view of the month's audits inbox: a summary sentence, outcome counts, one row per problem."""
-    subs = conn.execute(
-        sa.select(
-            reg.submissions.c.id,
-            reg.submissions.c.path,
-            reg.submissions.c.outcome,
-            reg.submissions.c.audit_id,
-            reg.submissions.c.codes,
-            reg.submissions.c.message,
-        ).where(reg.submissions.c.inbox == "audits", reg.submissions.c.filed_month == filed)
-    ).all()
-    tally = dict.fromkeys(ingest.OUTCOMES, 0)
-    for s in subs:
-        tally[s.outcome] = tally.get(s.outcome, 0) + 1
-    read = {s.audit_id for s in subs if s.audit_id and s.outcome in ("accepted", "superseded", "returned")}
-    accepted = {s.audit_id for s in subs if s.audit_id and s.outcome in ("accepted", "superseded")}
-    summary = feedback.summary_sentence(len(read), len(accepted), len(read - accepted), tally["rejected"])
-    cases: dict[str, str] = {
-        row.audit_id: row.case_ref
-        for row in conn.execute(sa.select(reg.allocations.c.audit_id, reg.allocations.c.case_ref))
-    }
-    by_sub = {s.id: s for s in subs}
-    rows: list[tuple[object, ...]] = []
-    problem_rows = conn.execute(
-        sa.select(reg.problems).where(reg.problems.c.submission_id.in_(list(by_sub))).order_by(reg.problems.c.id)
-    ).all()
-    with_problems = set()
-    for p in problem_rows:
-        s = by_sub[p.submission_id]
-        with_problems.add(s.id)
-        rows.append(
-            (
-                s.path,
-                s.outcome,
-                s.audit_id or "",
-                cases.get(s.audit_id, ""),
-                p.code,
-                p.severity,
-                p.sheet,
-                p.cell,
-                p.field,
-                p.found or "",
-                p.message,
-                p.fix,
-            )
-        )
-    for s in subs:
-        if s.id not in with_problems and s.outcome in ("rejected", "ignored", "duplicate"):
-            code = (s.codes or "").split(";")[0]
-            severity = messages.CATALOGUE[code].severity if code in messages.CATALOGUE else ""
-            fix = messages.fix(code) if code in messages.CATALOGUE else ""
-            rows.append(
-                (
-                    s.path,
-                    s.outcome,
-                    s.audit_id or "",
-                    cases.get(s.audit_id, ""),
-                    code,
-                    severity,
-                    "",
-                    "",
-                    "",
-                    "",
-                    s.message,
-                    fix,
-                )
-            )
-    return feedback.validation_workbook(filed, summary, tally, rows)
 
 
 def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
