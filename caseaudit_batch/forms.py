@@ -15,6 +15,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from xml.sax.saxutils import escape
 
 from .config import Config
 from .framework import Framework
@@ -23,6 +24,7 @@ from .workbook.layout import (
     META_KEYS,
     META_SHEET,
     TRACKER_HEADERS,
+    TRACKER_SHEET,
     FormDesign,
     FormLayout,
     TableSheet,
@@ -276,9 +278,14 @@ def _stamp(
     identity: Mapping[str, str] | None = None,
     tables: Mapping[str, Sequence[Sequence[object]]] | None = None,
     level: int = 6,
+    *,
+    cells: Mapping[str, Mapping[str, object]] | None = None,
+    texts: Mapping[str, str] | None = None,
 ) -> bytes:
-    """Write values by defined name (and table rows by the table's defined name), plus the identity if given."""
-    per_sheet: dict[str, dict[str, object]] = {}
+    """Write values by defined name (and table rows by the table's defined name), plus the identity if given.
+    ``cells``: further values by sheet and cell reference; ``texts``: literal replacements in the stamped sheets'
+    XML (already escaped)."""
+    per_sheet: dict[str, dict[str, object]] = {sheet: dict(values) for sheet, values in (cells or {}).items()}
     for name, value in named.items():
         if name not in structure.names:
             raise KeyError(f"the form has no defined name {name!r}")
@@ -292,10 +299,10 @@ def _stamp(
         if len(rows) > len(grid):
             raise ValueError(f"{len(rows)} rows given but the table {name!r} has {len(grid)}")
         target = per_sheet.setdefault(sheet, {})
-        for cells, values in zip(grid, rows, strict=False):
-            if len(values) > len(cells):
-                raise ValueError(f"a row of {len(values)} values for the {len(cells)} columns of {name!r}")
-            for cell, value in zip(cells, values, strict=False):
+        for row_cells, values in zip(grid, rows, strict=False):
+            if len(values) > len(row_cells):
+                raise ValueError(f"a row of {len(values)} values for the {len(row_cells)} columns of {name!r}")
+            for cell, value in zip(row_cells, values, strict=False):
                 target[cell] = value
     if identity is not None:
         per_sheet.setdefault(META_SHEET, {}).update(
@@ -305,6 +312,8 @@ def _stamp(
     for sheet, cell_values in per_sheet.items():
         part = structure.sheet_parts[sheet]
         xml = stamp_cells(package.text(part), cell_values, structure.date_styles)
+        for mark, text in (texts or {}).items():
+            xml = xml.replace(mark, text)
         if sheet != META_SHEET:
             xml = grow_rows(xml, heights_for(xml, cell_values))
         replacements[part] = xml.encode("utf-8")
@@ -431,30 +440,64 @@ def render_tracker(
 ) -> bytes:
     """An action tracker for one service manager: ``rows`` in the order of ``TRACKER_HEADERS`` (the eight
     pre-filled columns, optionally followed by answers already known, e.g. Status), then ``blank_rows`` empty rows
-    for new actions. ``meta``: ``auditor_id`` the service manager's Staff ID, ``month``; form kind ``tracker``."""
-    title = f"{TRACKER_TITLE}: {manager_name}" if manager_name else TRACKER_TITLE
-    design = FormDesign(
-        layout=tracker_layout(len(rows), blank_rows),
-        framework=framework,
-        title=TRACKER_TITLE,
-        organisation=organisation,
-        password=password,
-        descriptors=False,
-        tables={
-            "tracker": TableSheet(
-                f"{organisation}: {title}",
-                TRACKER_INTRO,
-                widths=(16, 13, 14, 16, 40, 16, 11, 9, 15, 11, 36, 13, 11),  # Action ID: 14 characters
-                landscape=True,
-                row_height=30.0,
-            )
-        },
-        footer=f"{organisation}: {title}",
-    )
-    template = _built(design)
+    for new actions. ``meta``: ``auditor_id`` the service manager's Staff ID, ``month``; form kind ``tracker``.
+
+    The workbook is built once for each size (listed rows and blank rows) and kept; each tracker is a copy with its
+    rows, its manager's name (in the title and the printed footer) and its identity stamped in."""
     for row in rows:
         if len(row) > len(TRACKER_HEADERS):
             raise ValueError(f"a tracker row has {len(row)} values; the tracker has {len(TRACKER_HEADERS)} columns")
+    template = _tracker_template(framework, organisation, password, len(rows), blank_rows)
+    title = f"{TRACKER_TITLE}: {manager_name}" if manager_name else TRACKER_TITLE
     identity = _identity(meta, "tracker", framework, {})
     tables = {"tracker": [tuple(row) for row in rows]} if rows else None
-    return _stamp(template.package, template.structure, {}, identity, tables)
+    # The footer is Excel header/footer code: a literal '&' is written '&&' (and the part is XML).
+    footer = escape(f"{organisation}: {title}".replace("&", "&&"))
+    return _stamp(
+        template.package,
+        template.structure,
+        {},
+        identity,
+        tables,
+        cells={TRACKER_SHEET: {"A1": f"{organisation}: {title}"}},
+        texts={escape(_FOOTER_MARK): footer},
+    )
+
+
+#: Stands for the tracker's footer text in a kept tracker workbook (replaced in each copy).
+_FOOTER_MARK = "CASEAUDITTRACKERFOOTER"
+
+
+def _tracker_template(
+    framework: Framework, organisation: str, password: str, action_rows: int, blank_rows: int
+) -> _Template:
+    key = ("tracker", framework.version, organisation, GENERATOR_VERSION, password, action_rows, blank_rows)
+    with _LOCK:
+        found = _TRACKERS.get(key)
+        if found is None:
+            design = FormDesign(
+                layout=tracker_layout(action_rows, blank_rows),
+                framework=framework,
+                title=TRACKER_TITLE,
+                organisation=organisation,
+                password=password,
+                descriptors=False,
+                tables={
+                    "tracker": TableSheet(
+                        f"{organisation}: {TRACKER_TITLE}",
+                        TRACKER_INTRO,
+                        widths=(16, 13, 14, 16, 40, 16, 11, 9, 15, 11, 36, 13, 11),  # Action ID: 14 characters
+                        landscape=True,
+                        row_height=30.0,
+                    )
+                },
+                footer=_FOOTER_MARK,
+            )
+            found = _built(design)
+            if len(_TRACKERS) >= 64:  # a year's sizes fit; an unusual run cannot grow this without bound
+                _TRACKERS.clear()
+            _TRACKERS[key] = found
+    return found
+
+
+_TRACKERS: dict[tuple[object, ...], _Template] = {}

@@ -119,6 +119,30 @@ def test_tracker_headers_body_and_identity() -> None:
     assert listed == ["Open", "Completed", "No longer required"]
 
 
+def test_trackers_of_one_size_share_a_build_but_each_names_its_own_manager() -> None:
+    """A tracker is a kept workbook of its size with the rows, title, footer and identity stamped in: two managers'
+    trackers of the same size must each show their own name, and an '&' prints as itself (Excel's footer codes)."""
+    rows: list[tuple[object, ...]] = [
+        ("ACT-1", "CR-1", "North 1", "Tina Manager", "Update the chronology", "Sam Worker", date(2026, 9, 1), 12),
+    ]
+    made = [
+        forms.render_tracker(
+            FW, "Children & Families", rows, {"auditor_id": sid, "month": "2026-09"}, manager_name=name
+        )
+        for sid, name in (("S1", "Sue <Service> & Co"), ("S2", "Bob Boss"))
+    ]
+    seen = []
+    for data in made:
+        ws = load_workbook(io.BytesIO(data))[TRACKER_SHEET]
+        seen.append((ws["A1"].value, ws.oddFooter.left.text, ws["A1"].font.b, ws["E5"].value))
+    assert seen == [
+        ("Children & Families: Actions tracker: Sue <Service> & Co",
+         "Children && Families: Actions tracker: Sue <Service> && Co", True, "Update the chronology"),
+        ("Children & Families: Actions tracker: Bob Boss",
+         "Children && Families: Actions tracker: Bob Boss", True, "Update the chronology"),
+    ]  # fmt: skip
+
+
 def test_tracker_filled_through_its_table() -> None:
     rows: list[tuple[object, ...]] = [
         ("ACT-1", "CR-1", "North 1", "Tina Manager", "Update the chronology", "Sam Worker", date(2026, 9, 1), 12),

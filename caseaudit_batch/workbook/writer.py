@@ -157,7 +157,7 @@ def _print_setup(ws: Worksheet, *, landscape: bool, footer: str, title_rows: str
         ws.print_title_rows = title_rows
     footer_item = ws.oddFooter
     if footer_item is not None and footer_item.left is not None and footer_item.right is not None:
-        footer_item.left.text = footer
+        footer_item.left.text = footer.replace("&", "&&")  # header/footer code: '&' starts a code ("&P")
         footer_item.left.size = 8
         footer_item.right.text = "Page &P of &N"
         footer_item.right.size = 8
