@@ -521,3 +521,21 @@ def test_two_runs_in_one_second_keep_both_manifests(ctx: pipeline.Context, monke
     names = sorted(p.name for p in (ctx.config.output_dir / "2026-09").glob("manifest-audits-*.csv"))
     assert len(names) == 2 and first.outputs[0].name != second.outputs[0].name
     assert names == ["manifest-audits-20260901-120000.csv", "manifest-audits-20260901-120001.csv"]
+
+
+def test_listing_the_inbox_takes_files_in_subfolders_in_order_and_never_follows_links(tmp_path: Path) -> None:
+    from caseaudit_batch import ingest
+
+    inbox = tmp_path / "inbox"
+    (inbox / "b" / "deeper").mkdir(parents=True)
+    for name in ("Zed.xlsx", "a.xlsx", "b/deeper/c.xlsx", "b/B.xlsx"):
+        (inbox / name).write_bytes(b"x")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.xlsx").write_bytes(b"x")
+    (inbox / "link.xlsx").symlink_to(outside / "secret.xlsx")
+    (inbox / "linked-folder").symlink_to(outside, target_is_directory=True)
+    listed = [p.relative_to(inbox).as_posix() for p in ingest.list_files(inbox)]
+    assert listed == ["a.xlsx", "b/B.xlsx", "b/deeper/c.xlsx", "Zed.xlsx"]
+    entries = ingest.gather(None, "audits", inbox)
+    assert [e.rel for e in entries] == listed
