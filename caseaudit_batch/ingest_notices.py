@@ -251,10 +251,18 @@ def validation_bytes(conn: Connection, filed: str) -> bytes:
     read = {s.audit_id for s in subs if s.audit_id and s.outcome in ("accepted", "superseded", "returned")}
     accepted = {s.audit_id for s in subs if s.audit_id and s.outcome in ("accepted", "superseded")}
     summary = feedback.summary_sentence(len(read), len(accepted), len(read - accepted), tally["rejected"])
-    cases: dict[str, str] = {
-        row.audit_id: row.case_ref
-        for row in conn.execute(sa.select(reg.allocations.c.audit_id, reg.allocations.c.case_ref))
-    }
+    wanted = sorted({s.audit_id for s in subs if s.audit_id})
+    cases: dict[str, str] = {}
+    for start in range(0, len(wanted), 900):  # the month's audits only (SQLite limits a statement's parameters)
+        cases.update(
+            conn.execute(
+                sa.select(reg.allocations.c.audit_id, reg.allocations.c.case_ref).where(
+                    reg.allocations.c.audit_id.in_(wanted[start : start + 900])
+                )
+            )
+            .tuples()
+            .all()
+        )
     by_sub = {s.id: s for s in subs}
     rows: list[tuple[object, ...]] = []
     problem_rows = conn.execute(
