@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .errors import OutputError
@@ -53,6 +54,13 @@ def _describe(exc: OSError) -> str:
     return reasons.get(exc.errno or 0, exc.strerror or type(exc).__name__)
 
 
+def _write_staged(staged: Path, final: Path, data: bytes) -> None:
+    try:
+        staged.write_bytes(data)
+    except OSError as exc:
+        raise OutputError("OUT001", path=str(final), detail=_describe(exc)) from None
+
+
 def atomic_write(final: Path, writer: Callable[[Path], None], file_mode: int = 0o660) -> Path:
     """Write through a temporary file in the same folder, then replace: readers see old or new, never half."""
     ensure_dir(final.parent)
@@ -85,18 +93,26 @@ class Staging:
         self._batching = False
         self._resolved_root: Path | None = None
         self._made_dirs: set[Path] = set()
+        self._writer: ThreadPoolExecutor | None = None
+        self._writes: dict[Path, tuple[Path, Future[None]]] = {}  # staged path -> (final path, its write)
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         """Write the journal once at the end of the block instead of once per file (a run that writes a thousand
         notices would otherwise rewrite a growing journal a thousand times). Leave the block before committing."""
         self._batching = True
+        # The files are written by two threads while the command goes on making the next ones: creating a file
+        # costs the disk here up to a millisecond, and allocation and ingest write two files for each audit.
+        self._writer = ThreadPoolExecutor(2, thread_name_prefix="staging")
         try:
             yield
         finally:
             self._batching = False
+            failed = self._finish_writes()
             if self._entries:
                 self._write_journal()
+        if failed is not None:
+            raise failed  # the first file that could not be written (a full disk, a read-only folder): exit 73
 
     def path_for(self, final: Path) -> Path:
         """Where to write a file that will end up at ``final`` (which must lie under the output folder)."""
@@ -124,11 +140,29 @@ class Staging:
 
     def write_bytes(self, final: Path, data: bytes) -> Path:
         staged = self.path_for(final)
-        try:
-            staged.write_bytes(data)
-        except OSError as exc:
-            raise OutputError("OUT001", path=str(final), detail=_describe(exc)) from None
+        if self._writer is None:
+            _write_staged(staged, final, data)
+            return staged
+        earlier = self._writes.get(staged)
+        if earlier is not None:
+            earlier[1].result()  # the same file written twice in one batch: the later bytes must win
+        self._writes[staged] = (final, self._writer.submit(_write_staged, staged, final, data))
         return staged
+
+    def _finish_writes(self) -> OutputError | None:
+        """Wait for the batch's writes; the first failure (in the order the files were made) is returned."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return None
+        writer.shutdown(wait=True)
+        writes, self._writes = self._writes, {}
+        for _final, done in writes.values():
+            error = done.exception()
+            if isinstance(error, OutputError):
+                return error
+            if error is not None:
+                raise error
+        return None
 
     def _write_journal(self) -> None:
         ensure_dir(self.root, self.folder_mode)

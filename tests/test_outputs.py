@@ -1,0 +1,51 @@
+"""Staged outputs: within a batch the files are written by background threads while the command goes on, and
+nothing about what ends up staged, or how a failed write is reported, may change because of it."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+import pytest
+
+from caseaudit_batch import outputs
+from caseaudit_batch.errors import OutputError
+
+
+def test_a_batch_stages_every_file_and_the_later_bytes_of_a_file_written_twice_win(tmp_path: Path) -> None:
+    staging = outputs.Staging(tmp_path / "output")
+    finals = [tmp_path / "output" / "2026-09" / "notices" / f"n{i}.eml" for i in range(50)]
+    with staging.batch():
+        for i, final in enumerate(finals):
+            staging.write_bytes(final, f"notice {i}".encode())
+        staging.write_bytes(finals[7], b"second version")
+    files = staging.root / "files"
+    staged = {p.relative_to(files).as_posix(): p.read_bytes() for p in files.rglob("*") if p.is_file()}
+    assert len(staged) == 50
+    assert staged["2026-09/notices/n7.eml"] == b"second version"
+    assert staged["2026-09/notices/n49.eml"] == b"notice 49"
+    journal = json.loads((staging.root / outputs.JOURNAL).read_text("utf-8"))
+    assert sorted(journal) == sorted(staged)
+    moved = staging.publish()
+    assert len(moved) == 50 and finals[7].read_bytes() == b"second version"
+
+
+def test_a_write_that_fails_in_a_batch_is_reported_at_its_end_naming_the_first_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Path.write_bytes
+
+    def full_disk(self: Path, data: bytes) -> int:
+        if self.name.startswith("bad"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    staging = outputs.Staging(tmp_path / "output")
+    with pytest.raises(OutputError) as raised, staging.batch():
+        staging.write_bytes(tmp_path / "output" / "good.eml", b"fine")
+        staging.write_bytes(tmp_path / "output" / "bad1.eml", b"lost")
+        staging.write_bytes(tmp_path / "output" / "bad2.eml", b"lost")
+    assert raised.value.code == "OUT001"
+    assert "bad1.eml" in str(raised.value) and "the disk is full" in str(raised.value)
