@@ -100,6 +100,9 @@ class Staging:
     def batch(self) -> Iterator[None]:
         """Write the journal once at the end of the block instead of once per file (a run that writes a thousand
         notices would otherwise rewrite a growing journal a thousand times). Leave the block before committing."""
+        if self._batching:  # already in a batch (every command's block is one): this block is part of it
+            yield
+            return
         self._batching = True
         # The files are written by two threads while the command goes on making the next ones: creating a file
         # costs the disk here up to a millisecond, and allocation and ingest write two files for each audit.

@@ -178,7 +178,8 @@ def writing(ctx: Context, command: str, arguments: dict[str, Any]) -> Iterator[R
                 ).inserted_primary_key
                 assert run_id is not None
                 run = Run(conn=conn, staging=staging, run_id=int(run_id[0]))
-                yield run
+                with staging.batch():  # the staging journal written once, the files by background threads
+                    yield run
                 conn.execute(
                     sa.update(reg.run_log)
                     .where(reg.run_log.c.id == run.run_id)

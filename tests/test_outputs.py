@@ -49,3 +49,18 @@ def test_a_write_that_fails_in_a_batch_is_reported_at_its_end_naming_the_first_f
         staging.write_bytes(tmp_path / "output" / "bad2.eml", b"lost")
     assert raised.value.code == "OUT001"
     assert "bad1.eml" in str(raised.value) and "the disk is full" in str(raised.value)
+
+
+def test_a_batch_inside_a_batch_is_part_of_it(tmp_path: Path) -> None:
+    """Every command's block is a batch, and allocation and ingest open one of their own inside it: the inner one
+    must neither write the journal early nor stop the outer one's background writes."""
+    staging = outputs.Staging(tmp_path / "output")
+    journal = staging.root / outputs.JOURNAL
+    with staging.batch():
+        staging.write_bytes(tmp_path / "output" / "a.eml", b"a")
+        with staging.batch():
+            staging.write_bytes(tmp_path / "output" / "b.eml", b"b")
+        assert not journal.exists()
+        staging.write_bytes(tmp_path / "output" / "c.eml", b"c")
+    assert sorted(json.loads(journal.read_text("utf-8"))) == ["a.eml", "b.eml", "c.eml"]
+    assert [p.read_bytes() for p in staging.publish()] == [b"a", b"b", b"c"]
