@@ -42,7 +42,6 @@ REPLACED = "replaced"
 SOURCES = ("audit", "moderation", "supervision")
 ID_PREFIX = "ACT-"
 _ID_LENGTH = 10  # base32 characters: 50 bits, so a clash is vanishingly rare; a clash is still handled (see _new_id)
-_CHUNK = 900  # SQLite limits the parameters of one statement
 
 
 @dataclass(frozen=True)
@@ -166,8 +165,7 @@ class _IdBook:
 
     def prefetch(self, candidates: Iterable[str]) -> None:
         wanted = [c for c in dict.fromkeys(candidates) if c not in self._known]
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
+        for chunk in reg.chunks(wanted):
             found: dict[str, str] = dict(
                 self.conn.execute(
                     sa.select(reg.actions.c.action_id, reg.actions.c.norm_text).where(
@@ -228,8 +226,7 @@ class _Directory:
 
     def _fetch(self, cache: dict[str, Any], column: sa.Column[Any], keys: Iterable[str]) -> None:
         wanted = [k for k in dict.fromkeys(keys) if k and k not in cache]
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
+        for chunk in reg.chunks(wanted):
             rows = {
                 getattr(r, column.key): r for r in self.conn.execute(sa.select(column.table).where(column.in_(chunk)))
             }
@@ -715,7 +712,7 @@ def apply_tracker_entries(
     currents: dict[str, Any] = {}
     notes: set[tuple[str, str | None, date | None]] = set()
     u = reg.action_updates.c
-    for chunk in _chunks(known):
+    for chunk in reg.chunks(known):
         currents.update(
             (r.action_id, r) for r in conn.execute(sa.select(reg.actions).where(reg.actions.c.action_id.in_(chunk)))
         )
@@ -866,7 +863,7 @@ def sync_from_register(conn: Connection, clock: Clock) -> CatchUp:
         ]
         current = [
             row
-            for chunk in _chunks(pending)
+            for chunk in reg.chunks(pending)
             for row in conn.execute(
                 sa.select(table.c.audit_id, table.c.submission_id, table.c.answers)
                 .where(table.c.id.in_(chunk))
@@ -877,12 +874,12 @@ def sync_from_register(conn: Connection, clock: Clock) -> CatchUp:
         people.preload_audits(audit_ids)
         existing: dict[str, list[Any]] = defaultdict(list)
         paths: dict[int, str] = {}
-        for chunk in _chunks(audit_ids):
+        for chunk in reg.chunks(audit_ids):
             for action in conn.execute(
                 sa.select(reg.actions).where(reg.actions.c.audit_id.in_(chunk), reg.actions.c.source == source)
             ):
                 existing[action.audit_id].append(action)
-        for chunk in _chunks([row.submission_id for row in current if row.submission_id is not None]):
+        for chunk in reg.chunks([row.submission_id for row in current if row.submission_id is not None]):
             paths.update(
                 conn.execute(
                     sa.select(reg.submissions.c.id, reg.submissions.c.path).where(reg.submissions.c.id.in_(chunk))
@@ -928,11 +925,6 @@ def sync_from_register(conn: Connection, clock: Clock) -> CatchUp:
         if new_sources:
             conn.execute(sa.insert(reg.action_sources), new_sources)
     return result
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 def refresh_open_actions(conn: Connection) -> int:

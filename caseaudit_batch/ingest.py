@@ -617,7 +617,7 @@ class Standing:
 def standing_versions(conn: Connection, audit_ids: Iterable[str]) -> dict[str, Standing]:
     ids = sorted(set(audit_ids))
     found: dict[str, Standing] = {}
-    for start in range(0, len(ids), 500):
+    for chunk in reg.chunks(ids):
         rows = conn.execute(
             sa.select(
                 reg.audits.c.id,
@@ -628,7 +628,7 @@ def standing_versions(conn: Connection, audit_ids: Iterable[str]) -> dict[str, S
                 reg.submissions.c.mtime,
             )
             .join(reg.submissions, reg.submissions.c.id == reg.audits.c.submission_id)
-            .where(reg.audits.c.current.is_(True), reg.audits.c.audit_id.in_(ids[start : start + 500]))
+            .where(reg.audits.c.current.is_(True), reg.audits.c.audit_id.in_(chunk))
         ).all()
         for row in rows:
             found[row.audit_id] = Standing(row.id, row.submission_id, row.path, row.date_completed, row.mtime or 0.0)

@@ -253,11 +253,11 @@ def validation_bytes(conn: Connection, filed: str) -> bytes:
     summary = feedback.summary_sentence(len(read), len(accepted), len(read - accepted), tally["rejected"])
     wanted = sorted({s.audit_id for s in subs if s.audit_id})
     cases: dict[str, str] = {}
-    for start in range(0, len(wanted), 900):  # the month's audits only (SQLite limits a statement's parameters)
+    for chunk in reg.chunks(wanted):  # the month's audits only
         cases.update(
             conn.execute(
                 sa.select(reg.allocations.c.audit_id, reg.allocations.c.case_ref).where(
-                    reg.allocations.c.audit_id.in_(wanted[start : start + 900])
+                    reg.allocations.c.audit_id.in_(chunk)
                 )
             )
             .tuples()

@@ -305,11 +305,6 @@ def _sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _in_chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _save_people(conn: Connection, roster: Roster, caseload: Caseload, now: str) -> None:
     """Keep the register's people and cases as last loaded; people and cases no longer listed stay (IDs resolve)."""
     staff_rows = [
@@ -328,13 +323,13 @@ def _save_people(conn: Connection, roster: Roster, caseload: Caseload, now: str)
         }
         for p in roster.people.values()
     ]
-    for chunk in _in_chunks(list(roster.people)):
+    for chunk in reg.chunks(list(roster.people)):
         conn.execute(sa.delete(reg.staff).where(reg.staff.c.staff_id.in_(chunk)))
     if staff_rows:
         conn.execute(sa.insert(reg.staff), staff_rows)
     conn.execute(sa.update(reg.cases).values(open=False))
     refs = [c.case_ref for c in caseload.cases]
-    for chunk in _in_chunks(refs):
+    for chunk in reg.chunks(refs):
         conn.execute(sa.delete(reg.cases).where(reg.cases.c.case_ref.in_(chunk)))
     case_rows = [
         {
@@ -1069,7 +1064,7 @@ def remind_month(ctx: Context, month: str, *, force: bool = False) -> Result:
             raise ConfigError("AL027", month=str(the_month))
         ids = [row.audit_id for row in allocated]
         accepted: set[str] = set()
-        for chunk in _in_chunks(ids):
+        for chunk in reg.chunks(ids):
             accepted |= set(
                 conn.execute(
                     sa.select(reg.audits.c.audit_id).where(

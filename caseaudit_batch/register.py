@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -27,6 +27,18 @@ metadata = sa.MetaData()
 
 def _json() -> sa.JSON:
     return sa.JSON(none_as_null=True)
+
+
+T = TypeVar("T")
+
+#: SQLite allows at most 999 parameters in one statement (older builds): lists for ``IN (...)`` go in chunks.
+CHUNK = 900
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in slices small enough for one statement's ``IN (...)``."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
