@@ -94,12 +94,14 @@ class Staging:
         self._resolved_root: Path | None = None
         self._made_dirs: set[Path] = set()
         self._writer: ThreadPoolExecutor | None = None
-        self._writes: dict[Path, tuple[Path, Future[None]]] = {}  # staged path -> (final path, its write)
+        self._writes: dict[Path, Future[None]] = {}  # staged path -> its write, in the order the files were made
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         """Write the journal once at the end of the block instead of once per file (a run that writes a thousand
-        notices would otherwise rewrite a growing journal a thousand times). Leave the block before committing."""
+        notices would otherwise rewrite a growing journal a thousand times), and the files themselves on background
+        threads. ``pipeline.writing`` makes every command's block one batch; a batch inside it is part of it. Leave
+        the block before committing."""
         if self._batching:  # already in a batch (every command's block is one): this block is part of it
             yield
             return
@@ -148,8 +150,8 @@ class Staging:
             return staged
         earlier = self._writes.get(staged)
         if earlier is not None:
-            earlier[1].result()  # the same file written twice in one batch: the later bytes must win
-        self._writes[staged] = (final, self._writer.submit(_write_staged, staged, final, data))
+            earlier.result()  # the same file written twice in one batch: the later bytes must win
+        self._writes[staged] = self._writer.submit(_write_staged, staged, final, data)
         return staged
 
     def _finish_writes(self) -> OutputError | None:
@@ -159,7 +161,7 @@ class Staging:
             return None
         writer.shutdown(wait=True)
         writes, self._writes = self._writes, {}
-        for _final, done in writes.values():
+        for done in writes.values():
             error = done.exception()
             if isinstance(error, OutputError):
                 return error

@@ -655,32 +655,31 @@ def allocate_month(
         by_ref = cases.by_ref()
         recent_used = 0
         followups_made = 0
-        with run.staging.batch():  # the staging journal written once, not once per form and notice
-            for item in ui.progress(plan.assignments, "Making forms and notices", total=len(plan.assignments)):
-                person = people.people[item.staff_id]
-                if item.kind == "followup" and item.followup_of:
-                    first = due_by_audit[item.followup_of]
-                    reason = first.describe(after_months)
-                    earlier = previous_audit(conn, ctx.framework, item.followup_of)
-                    audit_id = issuer.issue(
-                        person, by_ref[item.case_ref], batch_id, "allocation", followup=earlier, followup_reason=reason
-                    )
-                    followups_made += 1
-                    issuer.note(
-                        batch_id,
-                        "followup",
-                        person.staff_id,
-                        audit_id,
-                        f"follow-up of audit {item.followup_of} ({Month.parse(first.month).label}, "
-                        f"{first.final_grade}): {reason}",
-                    )
-                    continue
-                audit_id = issuer.issue(person, by_ref[item.case_ref], batch_id, "allocation")
-                if item.how == HOW_FILE:
-                    issuer.note(batch_id, "override", person.staff_id, audit_id, f"case {item.case_ref} {item.how}")
-                elif item.how == HOW_RECENT:
-                    recent_used += 1
-                    issuer.note(batch_id, "recent", person.staff_id, audit_id, f"case {item.case_ref} {item.how}")
+        for item in ui.progress(plan.assignments, "Making forms and notices", total=len(plan.assignments)):
+            person = people.people[item.staff_id]
+            if item.kind == "followup" and item.followup_of:
+                first = due_by_audit[item.followup_of]
+                reason = first.describe(after_months)
+                earlier = previous_audit(conn, ctx.framework, item.followup_of)
+                audit_id = issuer.issue(
+                    person, by_ref[item.case_ref], batch_id, "allocation", followup=earlier, followup_reason=reason
+                )
+                followups_made += 1
+                issuer.note(
+                    batch_id,
+                    "followup",
+                    person.staff_id,
+                    audit_id,
+                    f"follow-up of audit {item.followup_of} ({Month.parse(first.month).label}, "
+                    f"{first.final_grade}): {reason}",
+                )
+                continue
+            audit_id = issuer.issue(person, by_ref[item.case_ref], batch_id, "allocation")
+            if item.how == HOW_FILE:
+                issuer.note(batch_id, "override", person.staff_id, audit_id, f"case {item.case_ref} {item.how}")
+            elif item.how == HOW_RECENT:
+                recent_used += 1
+                issuer.note(batch_id, "recent", person.staff_id, audit_id, f"case {item.case_ref} {item.how}")
         for note in plan.exempt:
             issuer.note(batch_id, "exempt", note.staff_id, None, note.reason)
         for note in plan.unallocated:
@@ -1209,16 +1208,15 @@ def ingest_inbox(ctx: Context, month: str | None = None) -> Result:
             organisation=str(ctx.config.data["organisation"]["name"]),
             qa_officer=ctx.config.data["people"].get("qa_officer"),
         )
-        with run.staging.batch():
-            alerts = notices.alerts(entries, timestamp)
-            shared = notices.share(entries)
-            fed_back = notices.give_feedback(entries)
-            manifest = ingest.manifest_path(out, filed, "audits", timestamp)
-            run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
-            validation = ingest_notices.validation_path(out, filed)
-            run.staging.write_bytes(validation, ingest_notices.validation_bytes(conn, filed))
-            outbox.write(run.staging)
-            notices.flush()
+        alerts = notices.alerts(entries, timestamp)
+        shared = notices.share(entries)
+        fed_back = notices.give_feedback(entries)
+        manifest = ingest.manifest_path(out, filed, "audits", timestamp)
+        run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
+        validation = ingest_notices.validation_path(out, filed)
+        run.staging.write_bytes(validation, ingest_notices.validation_bytes(conn, filed))
+        outbox.write(run.staging)
+        notices.flush()
         tally = ingest.counts(entries)
         run.inputs = {"audits_inbox": {k: v for k, v in tally.items() if v}, "files": len(entries)}
         new_problems = [e for e in entries if not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS]

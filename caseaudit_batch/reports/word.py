@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import io
 import math
-import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -34,6 +33,7 @@ from ..errors import ConfigError
 from ..followup_measures import ALL_SERVICES
 from ..framework import GRADE_NAMES
 from ..metrics import Metrics
+from ..workbook.stamp import clean_text
 from . import charts
 from .themes import ThemeSummary
 
@@ -265,12 +265,10 @@ def at_a_glance(metrics: Metrics) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------------------
 _BLANK: Any = None  # the body of a blank python-docx document, parsed once per process
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-# Characters XML 1.0 cannot hold (control characters): dropped from table text rather than failing the report.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _run_xml(text: str, *, bold: bool = False) -> str:
-    safe = escape(_NOT_XML.sub("", text))
+    safe = escape(clean_text(text))  # characters XML cannot hold are dropped, as on the forms, not a failed report
     return f'<w:r>{"<w:rPr><w:b/></w:rPr>" if bold else ""}<w:t xml:space="preserve">{safe}</w:t></w:r>'
 
 
