@@ -13,9 +13,11 @@ Every step builds its own :class:`pipeline.Context` with the step's date: the pr
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import random
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -31,6 +33,7 @@ from . import register as reg
 from .clock import Clock, Month, is_working_day, working_day_on_or_before
 from .config import DEFAULT_CONFIG_NAME
 from .errors import EXIT_OK
+from .ids import SeededIds
 from .reminders import reminder_date
 from .synthetic_answers import AuditAnswers, audit_answers, moderation_answers, tracker_update, with_error
 
@@ -116,6 +119,7 @@ class _Player:
         self.folder = folder
         self.config_path = folder / DEFAULT_CONFIG_NAME
         self.rng = random.Random(seed)
+        self.ids = SeededIds(seed)  # audit IDs from the seed: the same seed plays the same year (ids.py)
         self.pending: list[Drop] = []
         self.stages = available_stages()
         self.timings: dict[str, float] = {}  # wall-clock seconds by step
@@ -123,7 +127,7 @@ class _Player:
 
     # --- the clock and the inbox ------------------------------------------------------------------------------
     def context(self, day: date) -> pipeline.Context:
-        return pipeline.open_context(self.config_path, day.isoformat())
+        return pipeline.open_context(self.config_path, day.isoformat(), ids=self.ids)
 
     def step(self, name: str, day: date, call: Callable[[pipeline.Context], pipeline.Result]) -> pipeline.Result:
         """Deliver the files due by ``day``, then run one pipeline function with the clock set to ``day``."""
@@ -466,3 +470,61 @@ def _closing_lines(folder: Path, last: MonthPlay) -> list[str]:
             )
         )
     return lines
+
+
+# --- Reproducibility: what must be identical when the same seed plays the same year -----------------------------
+#: Register columns that hold the wall-clock time (or a file's modification time, or who ran it): left out of the
+#: comparison, as the issue allows ("identical register rows apart from timestamps").
+_VOLATILE_COLUMNS = frozenset({"mtime", "user", "staging"})
+#: ``YYYYMMDD-HHMMSS`` in file names (manifests, URGENT workbooks) carries the wall-clock time of day.
+_STAMP_RE = re.compile(r"(?<!\d)(\d{8})-\d{6}(?!\d)")
+
+
+def _steady(value: Any, folder: str) -> Any:
+    """``value`` with the demo folder's path and the time of day in file names made neutral, recursively."""
+    if isinstance(value, str):
+        return _STAMP_RE.sub(r"\1-HHMMSS", value.replace(folder, "<demo>"))
+    if isinstance(value, dict):
+        return {k: _steady(v, folder) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_steady(v, folder) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def snapshot(folder: Path) -> dict[str, Any]:
+    """Every month's metrics (less ``generated_on``) and every register row (less time stamps), in a stable order.
+
+    Two plays of the same seed on the same ``--today`` give equal snapshots; ``tests/snapshots/`` keeps one so
+    that a change that moves code can prove it changed no figure (``tests/make_demo_snapshot.py`` writes it).
+    """
+    folder = Path(folder).resolve()
+    root = str(folder)
+    metrics = {}
+    for path in sorted((folder / "output").glob("*/metrics-*.json")):
+        values = json.loads(path.read_text("utf-8"))
+        values.pop("generated_on", None)
+        metrics[path.stem.removeprefix("metrics-")] = _steady(values, root)
+    ctx = pipeline.open_context(folder / DEFAULT_CONFIG_NAME, None)
+    tables: dict[str, list[dict[str, Any]]] = {}
+    try:
+        with ctx.register.reader() as conn:
+            for name, table in sorted(reg.metadata.tables.items()):
+                keep = [c for c in table.columns if not c.name.endswith("_at") and c.name not in _VOLATILE_COLUMNS]
+                order = list(table.primary_key.columns) or keep
+                rows = conn.execute(sa.select(*keep).order_by(*order)).mappings()
+                tables[name] = [_steady(dict(row), root) for row in rows]
+    finally:
+        ctx.close()
+    return {"metrics": metrics, "register": tables}
+
+
+def fingerprint(snap: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`snapshot` small enough to keep in the repository: the metrics whole, and each register table as
+    its row count and the SHA-256 of its rows (canonical JSON)."""
+    tables = {}
+    for name, rows in snap["register"].items():
+        text = json.dumps(rows, sort_keys=True, ensure_ascii=True, default=str, separators=(",", ":"))
+        tables[name] = {"rows": len(rows), "sha256": hashlib.sha256(text.encode("ascii")).hexdigest()}
+    return {"metrics": snap["metrics"], "register": tables}

@@ -43,6 +43,7 @@ from .workbook.stamp import (
     heights_for,
     read_structure,
     stamp_cells,
+    without_times,
 )
 
 #: Stamped on every form (``_meta`` and ``caseaudit.generator_version``): the layout a reader must use.
@@ -173,7 +174,7 @@ _DESIGNS = {"audit": _audit_design, "moderation": _moderation_design, "followup"
 def _built(design: FormDesign) -> _Template:
     from .workbook.writer import build_form, to_bytes  # openpyxl: loaded only when a template is built
 
-    data = to_bytes(build_form(design))
+    data = without_times(to_bytes(build_form(design)))
     package = Package(data)
     return _Template(data, package, read_structure(package), design.layout)
 

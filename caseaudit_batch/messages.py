@@ -192,6 +192,35 @@ define(
     "Upgrade caseaudit before using this register.",
 )
 define(
+    "REG010",
+    "info",
+    "The register {where} was brought up to date for this version of caseaudit (schema {found} to {known}): "
+    "{steps}. A copy of it as it was is kept at {backup}.",
+    "Nothing to do. Keep the copy until you are sure all is well; to go back, put it in the register's place.",
+)
+define(
+    "REG011",
+    "error",
+    "The register {where} could not be brought up to date (schema {found} to {known}): {detail}. It was left "
+    "exactly as it was.",
+    "Run the command again. If it fails again, keep the register and its .bak copy and ask for help.",
+)
+define(
+    "REG012",
+    "error",
+    "The register {where} needs bringing up to date, but the copy to keep first ({backup}) could not be made: "
+    "{detail}. Nothing was changed.",
+    "Check there is free disk space beside the register and that its folder is writable, then run the command "
+    "again.",
+)
+define(
+    "REG013",
+    "info",
+    "The register {where} was brought up to date for this version of caseaudit (schema {found} to {known}): "
+    "{steps}. A PostgreSQL register is not copied first.",
+    "Nothing to do. Before upgrading caseaudit next time, take a copy with pg_dump.",
+)
+define(
     "OUT001",
     "error",
     "Could not write {path}: {detail}.",

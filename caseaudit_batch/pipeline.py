@@ -10,7 +10,6 @@ import io
 import logging
 import shutil
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -53,6 +52,7 @@ from .config import DEFAULT_CONFIG_NAME, Config, config_template_text, load_conf
 from .errors import EXIT_DATAERR, EXIT_OK, CaseauditError, ConfigError
 from .followup_register import PreviousAudit, due_for_month, previous_audit
 from .framework import Framework, load_framework
+from .ids import IdSource, RandomIds
 from .moderation_register import ModerationError
 from .notify import Notice, Outbox, render_notice, stage_notice, template_env
 from .outputs import Staging, ensure_dir, recover
@@ -103,11 +103,14 @@ class Context:
     clock: Clock
     framework: Framework
     _register: Register | None = None
+    #: Where audit IDs come from: random in production, seeded in the demo and tests (see ids.py).
+    ids: IdSource = field(default_factory=RandomIds)
 
     @property
     def register(self) -> Register:
         if self._register is None:
             self._register = Register.open(self.config.database_url)
+            _say_migrated(self._register)
         return self._register
 
     def close(self) -> None:
@@ -115,12 +118,28 @@ class Context:
             self._register.close()
 
 
-def open_context(config_path: str | Path | None, today: str | None) -> Context:
-    """Load the config and framework; the register opens on first use."""
+def _say_migrated(register: Register) -> None:
+    """Tell the user that opening the register migrated it, and where the copy from before is."""
+    done = register.migration
+    if done is None:
+        return
+    where = reg.sqlite_path(register.url) or "(database)"
+    params = {"where": str(where), "found": done.found, "known": done.version, "steps": "; ".join(done.steps)}
+    line = (
+        messages.render("REG010", backup=str(done.backup), **params)
+        if done.backup
+        else messages.render("REG013", **params)
+    )
+    log.info("register migrated from schema %d to %d", done.found, done.version)
+    ui.say(line)
+
+
+def open_context(config_path: str | Path | None, today: str | None, *, ids: IdSource | None = None) -> Context:
+    """Load the config and framework; the register opens on first use. ``ids``: the demo's seeded audit IDs."""
     clock = Clock.from_option(today)
     config = load_config(config_path)
     framework = load_framework(config.template("framework", "framework.toml"))
-    return Context(config=config, clock=clock, framework=framework)
+    return Context(config=config, clock=clock, framework=framework, ids=ids or RandomIds())
 
 
 def require_inboxes(config: Config) -> None:
@@ -455,7 +474,13 @@ class _Issuer:
     ) -> str:
         """One allocation; with ``followup``, a follow-up audit of that earlier audit (issue 11)."""
         conn, month = self.run.conn, str(self.month)
-        audit_id = str(uuid.uuid4())
+        allocations = reg.allocations
+
+        def exists(candidate: str) -> bool:
+            query = sa.select(allocations.c.audit_id).where(allocations.c.audit_id == candidate)
+            return conn.execute(query).first() is not None
+
+        audit_id = self.ctx.ids.audit_id(month, case.case_ref, person.staff_id, batch_id, exists=exists)
         prefilled = self.prefilled(audit_id, person, case)
         meta = {
             "form_kind": "audit",

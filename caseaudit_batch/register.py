@@ -2,12 +2,16 @@
 
 SQLite (WAL mode) by default; any SQLAlchemy URL works. Each command that writes runs in one transaction, so a
 process killed part-way leaves the register exactly as it was before the command.
+
+The tables below are the schema at the newest version (``SCHEMA_VERSION``); every change to them also adds a
+numbered step in ``migrations.py``, which brings an older register up to date.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from . import migrations
 from .errors import LockBusy, RegisterError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = migrations.latest()
 REGISTER_FILE_MODE = 0o660  # owner and group only
 
 metadata = sa.MetaData()
@@ -96,6 +101,7 @@ allocations = sa.Table(
     sa.Column("form_file", sa.String),
     sa.Column("batch_id", sa.Integer),
     sa.Column("created_at", sa.String, nullable=False),
+    sa.Index("ix_allocations_month_status", "month", "status"),  # migration step 2
 )
 
 allocation_batches = sa.Table(
@@ -382,12 +388,24 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+@dataclass(frozen=True)
+class Migration:
+    """What opening the register did to bring it up to date: from and to which version, and the copy kept."""
+
+    found: int
+    version: int
+    steps: tuple[str, ...]
+    backup: Path | None
+
+
 @dataclass
 class Register:
     """An open register. Use :meth:`writer` for the lock plus one transaction; :meth:`reader` to read only."""
 
     url: str
     engine: Engine
+    #: Set when opening migrated an older register (the caller says so to the user).
+    migration: Migration | None = None
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> Register:
@@ -411,18 +429,68 @@ class Register:
         return register
 
     def migrate(self) -> None:
-        """Create the schema on first use; refuse a register made by a newer version."""
-        with self.engine.begin() as conn:
-            inspector = sa.inspect(conn)
-            if inspector.has_table("schema_version"):
-                found = conn.execute(sa.select(schema_version.c.version)).scalar()
-                if found is not None and found > SCHEMA_VERSION:
-                    raise RegisterError("REG003", where=_safe_url(self.url), found=found, known=SCHEMA_VERSION)
-                if found == SCHEMA_VERSION:
-                    return
-            metadata.create_all(conn)
-            conn.execute(sa.delete(schema_version))
-            conn.execute(sa.insert(schema_version).values(version=SCHEMA_VERSION))
+        """Create the schema on first use; bring an older register up to date; refuse one made by a newer version.
+
+        Migrating takes the single-writer lock (another run: REG001, exit 75), copies a SQLite register to
+        ``<file>.bak-<from version>`` first, and applies every pending step in one transaction.
+        """
+        found = self._version()
+        if found is None:
+            with self.engine.begin() as conn:
+                metadata.create_all(conn)
+                conn.execute(sa.delete(schema_version))
+                conn.execute(sa.insert(schema_version).values(version=SCHEMA_VERSION))
+            return
+        if found > SCHEMA_VERSION:
+            raise RegisterError("REG003", where=_safe_url(self.url), found=found, known=SCHEMA_VERSION)
+        if found == SCHEMA_VERSION:
+            return
+        with self.lock():
+            found = self._version() or found  # another process may have migrated it meanwhile
+            if found == SCHEMA_VERSION:
+                return
+            backup = self._backup(found)
+            try:
+                with self.engine.begin() as conn:
+                    if conn.dialect.name == "sqlite":
+                        # pysqlite begins a transaction only before data changes, not before CREATE or ALTER:
+                        # begin it here, so that every step and the new version commit together or not at all.
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    done = migrations.upgrade(conn, found, schema_version)
+            except sa.exc.SQLAlchemyError as exc:
+                raise RegisterError(
+                    "REG011", where=_safe_url(self.url), found=found, known=SCHEMA_VERSION, detail=type(exc).__name__
+                ) from None
+        self.migration = Migration(found, SCHEMA_VERSION, tuple(s.summary for s in done), backup)
+
+    def _version(self) -> int | None:
+        """The register's schema version; None for a new (empty) register."""
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("schema_version"):
+                return None
+            found = conn.execute(sa.select(schema_version.c.version)).scalar()
+        return None if found is None else int(found)
+
+    def _backup(self, found: int) -> Path | None:
+        """Copy a SQLite register to ``<file>.bak-<found>`` (SQLite's backup API: consistent in WAL mode)."""
+        path = sqlite_path(self.url)
+        if path is None:
+            return None
+        target = path.with_name(f"{path.name}.bak-{found}")
+        partial = target.with_name(target.name + ".partial")
+        try:
+            with (
+                contextlib.closing(sqlite3.connect(path)) as source,
+                contextlib.closing(sqlite3.connect(partial)) as copy,
+            ):
+                source.backup(copy)
+            os.chmod(partial, REGISTER_FILE_MODE)
+            os.replace(partial, target)
+        except (OSError, sqlite3.Error) as exc:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+            raise RegisterError("REG012", where=str(path), backup=str(target), detail=type(exc).__name__) from None
+        return target
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

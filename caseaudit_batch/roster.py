@@ -548,12 +548,14 @@ def write_table(path: Path, title: str, headers: Sequence[str], rows: Iterable[S
         return path
     from openpyxl import Workbook
 
+    from .workbook.stamp import without_times
     from .workbook.tables import add_sheet_table
+    from .workbook.writer import to_bytes
 
     wb = Workbook()
     lists: dict[str, Sequence[str]] = {"Role": ALL_ROLES, "Audit status": AUDIT_STATUSES} if title == "Roster" else {}
     add_sheet_table(wb, title, headers, rows, lists=lists, first=True)
-    wb.save(path)
+    path.write_bytes(without_times(to_bytes(wb)))
     return path
 
 

@@ -276,6 +276,24 @@ def cells_of(ref: str) -> list[list[str]]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+#: The document's core properties (title, creator and, from openpyxl, the wall-clock created and modified times).
+CORE_PART = "docProps/core.xml"
+_TIMES_RE = re.compile(rb"<dcterms:(created|modified)\b[^>]*>[^<]*</dcterms:\1>")
+
+
+def without_times(data: bytes) -> bytes:
+    """The workbook with no created or modified time in its core properties (both are optional).
+
+    openpyxl stamps the wall-clock time into every workbook it saves. A form or input table we make carries none,
+    so the same inputs give the same bytes (and the same sha256 in the register) whenever they are made.
+    """
+    package = Package(data)
+    if CORE_PART not in package.index:
+        return data
+    return package.build({CORE_PART: _TIMES_RE.sub(b"", package.read(CORE_PART))})
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Custom document properties
 # ---------------------------------------------------------------------------------------------------------------
 

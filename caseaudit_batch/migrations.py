@@ -1,0 +1,89 @@
+"""Versioned register migrations: every change to the register's tables is a numbered step, applied in order.
+
+A new register is made at the newest version directly (``register.metadata`` is the schema as it is now). An
+older register is brought up to date by the steps after its version, all in one transaction, so it is either
+wholly migrated or left exactly as it was. Before that, a SQLite register is copied beside itself
+(``<register file>.bak-<from version>``) with SQLite's backup API, which is safe in WAL mode.
+
+Why not Alembic: the register already records its version (``schema_version``) and refuses a newer one (REG003);
+its history is one straight line, written by hand, with no autogeneration or branches to manage. A step is a plain
+function over one connection, in SQL both SQLite and PostgreSQL accept, so a dozen lines run them. A step that
+needs what SQLite's ``ALTER TABLE`` cannot do (drop or change a column) can use Alembic's batch operations then.
+
+Adding a step (docs/development.md): write ``@step(N, "what it changes")`` below with the next number, change
+``register.py``'s tables to match (a new register must equal a migrated one: ``tests/test_migrations.py`` checks),
+and run ``python tests/make_schema_snapshot.py`` to keep the new version's schema for the tests. A step is
+history: never edit one that has been released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+StepFunction = Callable[[Connection], None]
+
+
+@dataclass(frozen=True)
+class Step:
+    version: int  # the version the register is at after this step
+    summary: str
+    apply: StepFunction
+
+
+STEPS: dict[int, Step] = {}
+
+#: Version 1 is the schema every register had before versioned migrations; it has no step.
+FIRST_VERSION = 1
+
+
+def step(version: int, summary: str) -> Callable[[StepFunction], StepFunction]:
+    """Register ``function`` as the step that takes a register from ``version - 1`` to ``version``."""
+
+    def register(function: StepFunction) -> StepFunction:
+        if version in STEPS or version <= FIRST_VERSION:
+            raise ValueError(f"migration step {version} is defined twice or is not after version {FIRST_VERSION}")
+        STEPS[version] = Step(version, summary, function)
+        return function
+
+    return register
+
+
+def latest() -> int:
+    """The newest schema version this program knows."""
+    return max(STEPS, default=FIRST_VERSION)
+
+
+def pending(found: int) -> list[Step]:
+    """The steps a register at version ``found`` needs, in order."""
+    return [STEPS[v] for v in sorted(STEPS) if v > found]
+
+
+def upgrade(conn: Connection, found: int, version_table: sa.Table) -> list[Step]:
+    """Apply every step after ``found`` on ``conn`` (the caller's one transaction) and record the new version."""
+    done = pending(found)
+    for each in done:
+        each.apply(conn)
+    conn.execute(sa.delete(version_table))
+    conn.execute(sa.insert(version_table).values(version=latest()))
+    return done
+
+
+def _check_order() -> None:
+    expected = list(range(FIRST_VERSION + 1, latest() + 1))
+    if sorted(STEPS) != expected:
+        raise ValueError(f"migration steps must be numbered {expected}, without gaps; found {sorted(STEPS)}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The steps. Each runs on SQLite and PostgreSQL alike; never edit a released step, add the next one.
+# ----------------------------------------------------------------------------------------------------------------
+@step(2, "index allocations by month and status (the reports, moderation and reminders select a month's live ones)")
+def _allocations_month_status(conn: Connection) -> None:
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_allocations_month_status ON allocations (month, status)"))
+
+
+_check_order()
