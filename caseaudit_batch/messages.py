@@ -210,8 +210,7 @@ define(
     "error",
     "The register {where} needs bringing up to date, but the copy to keep first ({backup}) could not be made: "
     "{detail}. Nothing was changed.",
-    "Check there is free disk space beside the register and that its folder is writable, then run the command "
-    "again.",
+    "Check there is free disk space beside the register and that its folder is writable, then run the command again.",
 )
 define(
     "REG013",
