@@ -12,10 +12,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from caseaudit_batch import pipeline, synthetic
-from caseaudit_batch.allocation import Rules, allocate
-from caseaudit_batch.clock import Month
-from caseaudit_batch.roster import AUDITING_ROLES, Caseload, Roster
+from caseaudit_batch import pipeline
+from caseaudit_batch.allocation import allocate
+from caseaudit_batch.allocation.allocate import Rules
+from caseaudit_batch.allocation.roster import AUDITING_ROLES, Caseload, Roster
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.demo import synthetic
 
 MONTH = Month(2026, 9)
 DAY = date(2026, 9, 1)

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from caseaudit_batch import demo
+from caseaudit_batch.demo import player as demo
 
 TARGET_SECONDS = 90.0
 

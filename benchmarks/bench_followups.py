@@ -17,10 +17,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from caseaudit_batch import pipeline, synthetic
-from caseaudit_batch import register as reg
-from caseaudit_batch.clock import Month
-from caseaudit_batch.followup_register import due_for_month
+from caseaudit_batch import pipeline
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.demo import synthetic
+from caseaudit_batch.followups.register import due_for_month
 
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 WEIGHTS = (10, 55, 28, 7)

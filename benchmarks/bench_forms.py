@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from caseaudit_batch import forms
-from caseaudit_batch.framework import load_framework
+from caseaudit_batch.core.framework import load_framework
+from caseaudit_batch.workbook import forms
 from caseaudit_batch.workbook.layout import META_KEYS, META_SHEET
 from caseaudit_batch.workbook.tables import set_text_safe
 from caseaudit_batch.workbook.writer import build_form

@@ -29,7 +29,7 @@ from formkit import allocate, good_answers, make_form  # noqa: E402
 from relkit import ACTIONS, command, env, hostile_corpus, rezip  # noqa: E402
 
 from caseaudit_batch import pipeline  # noqa: E402
-from caseaudit_batch.ingest import OUTCOMES  # noqa: E402
+from caseaudit_batch.ingest.record import OUTCOMES  # noqa: E402
 
 
 def build(folder: Path, files: int) -> dict[str, int]:

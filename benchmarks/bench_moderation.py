@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import sqlalchemy as sa
 from moderation_kit import STAFF, add_audit, configure, seed
 
-from caseaudit_batch import forms, pipeline
-from caseaudit_batch import register as reg
+from caseaudit_batch import pipeline
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.workbook import forms
 
 GRADES = ["Outstanding", "Good", "Good", "Good", "Requires Improvement", "Requires Improvement", "Inadequate"]
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from caseaudit_batch import pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch.clock import Month
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Month
 
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 WEIGHTS = (0.08, 0.52, 0.32, 0.08)

@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from . import __version__, messages, pipeline, ui
-from .clock import Month, parse_date
-from .errors import EXIT_INTERNAL, CaseauditError, ConfigError
+from caseaudit_batch import __version__, pipeline
+from caseaudit_batch.core import messages, ui
+from caseaudit_batch.core.clock import Month, parse_date
+from caseaudit_batch.core.errors import EXIT_INTERNAL, CaseauditError, ConfigError
 
 log = logging.getLogger("caseaudit")
 
@@ -121,7 +122,7 @@ def _init(args: argparse.Namespace) -> pipeline.Result:
 
 
 def _demo(args: argparse.Namespace) -> pipeline.Result:
-    from . import demo
+    from caseaudit_batch.demo import player as demo
 
     return demo.run_demo(Path(args.dir), keep=args.keep, today=args.today)
 

@@ -20,21 +20,8 @@ import jinja2
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import actions as action_register
-from . import (
-    feedback,
-    forms,
-    ingest,
-    ingest_notices,
-    messages,
-    moderation,
-    moderation_form,
-    moderation_ingest,
-    moderation_register,
-    ui,
-)
-from . import register as reg
-from .allocation import (
+from caseaudit_batch.actions import register as action_register
+from caseaudit_batch.allocation.allocate import (
     HOW_FILE,
     HOW_RANDOM,
     HOW_RECENT,
@@ -47,19 +34,8 @@ from .allocation import (
     review_period,
     three_way_meeting,
 )
-from .clock import Clock, Month
-from .config import DEFAULT_CONFIG_NAME, Config, config_template_text, load_config
-from .errors import EXIT_DATAERR, EXIT_OK, CaseauditError, ConfigError
-from .followup_register import PreviousAudit, due_for_month, previous_audit
-from .framework import Framework, load_framework
-from .ids import IdSource, RandomIds
-from .moderation_register import ModerationError
-from .notify import Notice, Outbox, render_notice, stage_notice, template_env
-from .outputs import Staging, ensure_dir, recover
-from .register import Register
-from .reminders import reminder_date
-from .retention import purge_register
-from .roster import (
+from caseaudit_batch.allocation.reminders import reminder_date
+from caseaudit_batch.allocation.roster import (
     ALL_ROLES,
     AUDIT_STATUSES,
     CASE_TYPES,
@@ -74,11 +50,32 @@ from .roster import (
     load_pairs,
     load_roster,
 )
+from caseaudit_batch.core import messages, ui
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Clock, Month
+from caseaudit_batch.core.config import DEFAULT_CONFIG_NAME, Config, config_template_text, load_config
+from caseaudit_batch.core.errors import EXIT_DATAERR, EXIT_OK, CaseauditError, ConfigError
+from caseaudit_batch.core.framework import Framework, load_framework
+from caseaudit_batch.core.ids import IdSource, RandomIds
+from caseaudit_batch.core.notify import Notice, Outbox, render_notice, stage_notice, template_env
+from caseaudit_batch.core.outputs import Staging, ensure_dir, recover
+from caseaudit_batch.core.register import Register
+from caseaudit_batch.followups.register import PreviousAudit, due_for_month, previous_audit
+from caseaudit_batch.ingest import feedback
+from caseaudit_batch.ingest import notices as ingest_notices
+from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.moderation import form as moderation_form
+from caseaudit_batch.moderation import ingest as moderation_ingest
+from caseaudit_batch.moderation import policy as moderation
+from caseaudit_batch.moderation import register as moderation_register
+from caseaudit_batch.moderation.register import ModerationError
+from caseaudit_batch.retention.register import purge_register
+from caseaudit_batch.workbook import forms
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
 
-    from .metrics import Targets
+    from caseaudit_batch.reports.metrics import Targets
 
 log = logging.getLogger("caseaudit")
 
@@ -239,7 +236,9 @@ def init_workspace(folder: Path, organisation: str | None = None) -> Result:
     made.append(ensure_dir(config.output_dir, config.mode("folder_mode")))
     roster_path = config.resolve(config.data["people"]["roster"])
     caseload_path = config.resolve(config.data["people"]["caseload"])
-    from .workbook.tables import write_blank_table  # openpyxl: loaded only by the commands that write with it
+    from caseaudit_batch.workbook.tables import (
+        write_blank_table,  # openpyxl: loaded only by the commands that write with it
+    )
 
     write_blank_table(roster_path, "Roster", ROSTER_HEADERS, lists={"Role": ALL_ROLES, "Audit status": AUDIT_STATUSES})
     write_blank_table(caseload_path, "Caseload", CASELOAD_HEADERS, lists={"Case type": CASE_TYPES})
@@ -962,7 +961,7 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
     auditors without a case, cases passed over, and every override (kept and shown)."""
     from openpyxl import Workbook
 
-    from .workbook.tables import add_sheet_table
+    from caseaudit_batch.workbook.tables import add_sheet_table
 
     n, s = reg.allocation_notes, reg.staff
     staff = {row.staff_id: row for row in conn.execute(sa.select(s))}
@@ -1158,7 +1157,7 @@ def remind_month(ctx: Context, month: str, *, force: bool = False) -> Result:
             )
         from openpyxl import Workbook
 
-        from .workbook.tables import add_sheet_table
+        from caseaudit_batch.workbook.tables import add_sheet_table
 
         wb = Workbook()
         add_sheet_table(
@@ -1935,7 +1934,7 @@ def catch_up_actions(ctx: Context, run: Run) -> Result:
 def ingest_action_trackers(ctx: Context, run: Run, filed: str) -> Result:
     """Read every returned tracker in the actions inbox with the ingest layer's file accounting and safety checks:
     one outcome per file, the manifest ``manifest-actions-YYYYMMDD-HHMMSS.csv``, every change recorded."""
-    from . import trackers
+    from caseaudit_batch.actions import trackers
 
     result = Result("actions")
     conn = run.conn
@@ -2024,7 +2023,9 @@ def ingest_action_trackers(ctx: Context, run: Run, filed: str) -> Result:
 
 def make_action_trackers(ctx: Context, run: Run, month: Month) -> Result:
     """One tracker per service manager: ``output/YYYY-MM/actions/YYYY-MM_actions_<service manager name>.xlsx``."""
-    from . import forms, messages, trackers
+    from caseaudit_batch.actions import trackers
+    from caseaudit_batch.core import messages
+    from caseaudit_batch.workbook import forms
 
     result = Result("actions")
     today = ctx.clock.today
@@ -2092,7 +2093,7 @@ def make_action_trackers(ctx: Context, run: Run, month: Month) -> Result:
 # ---------------------------------------------------------------------------------------------------------------
 def report_targets(config: Config) -> Targets:
     """The configured targets and action RAG thresholds, each a share from 0 to 1."""
-    from .metrics import Targets  # pandas loads only for the commands that need it
+    from caseaudit_batch.reports.metrics import Targets  # pandas loads only for the commands that need it
 
     targets = config.section("targets")
     thresholds = config.section("actions")
@@ -2111,7 +2112,7 @@ def report_targets(config: Config) -> Targets:
 def report_month(ctx: Context, month: Month, as_of: date | None = None, no_quotes: bool = False) -> Result:
     """``caseaudit report``: the metrics JSON, the Excel report, the Word report and service packs, and the
     learning themes for ``month``, all from one set of figures, judged at the report date D."""
-    from .reports import build, data, themes
+    from caseaudit_batch.reports import build, data, themes
 
     report_date = ctx.clock.report_date(month, as_of)
     targets = report_targets(ctx.config)
@@ -2238,7 +2239,7 @@ def run_month(ctx: Context, month: str) -> Result:
     Each step is its own transaction under the register's lock, so a failed step leaves the earlier ones done and a
     re-run repeats nothing (inboxes are read idempotently). An output that cannot be written stops that step only
     (exit 73, the reports still attempted); another run holding the register stops the batch (exit 75)."""
-    from .errors import OutputError
+    from caseaudit_batch.core.errors import OutputError
 
     the_month = Month.parse(month)
     require_inboxes(ctx.config)  # a missing inbox is a configuration error (exit 2), never an empty month

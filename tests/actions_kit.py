@@ -7,8 +7,8 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from caseaudit_batch import register as reg
-from caseaudit_batch.clock import Clock
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Clock
 
 CLOCK = Clock(date(2026, 9, 20))
 

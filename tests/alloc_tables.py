@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from caseaudit_batch.roster import CASELOAD_HEADERS, ROSTER_HEADERS, write_table
+from caseaudit_batch.allocation.roster import CASELOAD_HEADERS, ROSTER_HEADERS, write_table
 
 ROSTER = """
 Staff ID | Name             | Email                  | Role                          | Team | Service | Line manager ID | Audit status | Paused until | Pause reason

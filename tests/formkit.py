@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
 
-from caseaudit_batch import register as reg
-from caseaudit_batch.framework import Framework
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.framework import Framework
 from caseaudit_batch.workbook.layout import META_SHEET, audit_layout
 
 GENERATOR_VERSION = "formkit-1"
 
 try:  # the real form generator, once it is merged
-    from caseaudit_batch import forms
+    from caseaudit_batch.workbook import forms
 except ImportError:  # pragma: no cover - before the merge
     forms = None  # type: ignore[assignment]
 USE_GENERATOR = forms is not None
@@ -106,7 +106,7 @@ def make_form(
 ) -> bytes:
     """An audit form's bytes: pre-filled values and answers at the layout's positions, ``_meta`` and properties.
 
-    Made by the real generator (``caseaudit_batch.forms``) when it is there and the defaults are asked for;
+    Made by the real generator (``caseaudit_batch.workbook.forms``) when it is there and the defaults are asked for;
     otherwise (or for a hostile variant: another ``_meta`` state, no properties, forged identity) built here.
     """
     if USE_GENERATOR and meta is None and meta_state == "veryHidden" and properties and form_kind == "audit":

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from caseaudit_batch import demo
+from caseaudit_batch.demo import player as demo
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 TODAY = "2026-11-26"  # plays December 2025 to October 2026 (the year) or September and October 2026 (short)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from caseaudit_batch import register as reg
+from caseaudit_batch.core import register as reg
 
 HERE = Path(__file__).resolve().parent / "schema"
 

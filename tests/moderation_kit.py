@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from caseaudit_batch import pipeline
-from caseaudit_batch import register as reg
+from caseaudit_batch.core import register as reg
 
 MONTH = "2026-09"
 

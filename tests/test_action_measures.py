@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from caseaudit_batch import action_measures as am
+from caseaudit_batch.actions import measures as am
 
 # The register, as a table ("-" is blank). Service CIN = Children in Need.
 REGISTER = """

@@ -11,10 +11,10 @@ from actions_kit import AUDIT_ACTIONS, CLOCK, rows_of, seed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from caseaudit_batch import actions as act
 from caseaudit_batch import pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch.clock import Clock
+from caseaudit_batch.actions import register as act
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Clock
 
 
 def test_actions_are_created_from_an_accepted_audit_with_everything_the_register_keeps(

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from formkit import allocate, good_answers, make_form
 from openpyxl import load_workbook
 
-from caseaudit_batch import action_measures, pipeline
-from caseaudit_batch import actions as act
-from caseaudit_batch import register as reg
-from caseaudit_batch.clock import LONDON, Month
+from caseaudit_batch import pipeline
+from caseaudit_batch.actions import measures as action_measures
+from caseaudit_batch.actions import register as act
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import LONDON, Month
 
 FIRST = [
     ("Update the chronology", "Sam Worker", date(2026, 10, 15)),

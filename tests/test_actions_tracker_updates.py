@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from actions_kit import AUDIT_ACTIONS, seed
 
-from caseaudit_batch import actions as act
 from caseaudit_batch import pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch import tracker_rules as tr
-from caseaudit_batch.clock import Clock
+from caseaudit_batch.actions import register as act
+from caseaudit_batch.actions import rules as tr
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Clock
 from caseaudit_batch.workbook.layout import TRACKER_HEADERS
 
 TODAY = date(2026, 10, 20)

@@ -17,11 +17,12 @@ import sqlalchemy as sa
 from actions_kit import AUDIT_ACTIONS, seed
 from openpyxl import load_workbook
 
-from caseaudit_batch import actions as act
-from caseaudit_batch import pipeline, trackers
-from caseaudit_batch import register as reg
-from caseaudit_batch.clock import LONDON, Clock, Month
-from caseaudit_batch.errors import EXIT_DATAERR, EXIT_OK
+from caseaudit_batch import pipeline
+from caseaudit_batch.actions import register as act
+from caseaudit_batch.actions import trackers
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import LONDON, Clock, Month
+from caseaudit_batch.core.errors import EXIT_DATAERR, EXIT_OK
 from caseaudit_batch.workbook.layout import TRACKER_ANSWERS, TRACKER_HEADERS, TRACKER_PREFILLED
 
 TRACKER = "2026-10/actions/2026-10_actions_Sam_Service.xlsx"

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from alloc_tables import ACTIVE_AUDITORS, CASELOAD, ROSTER, TIGHT_CASELOAD, TIGHT_ROSTER, drop, edit, write
 
-from caseaudit_batch import synthetic
-from caseaudit_batch.allocation import (
+from caseaudit_batch.allocation.allocate import (
     HOW_FILE,
     HOW_RECENT,
     PASSED_NO_WORKER,
@@ -21,8 +20,9 @@ from caseaudit_batch.allocation import (
     review_period,
     three_way_meeting,
 )
-from caseaudit_batch.clock import Month
-from caseaudit_batch.roster import AUDITING_ROLES, Caseload, Pair, Roster, load_caseload, load_roster
+from caseaudit_batch.allocation.roster import AUDITING_ROLES, Caseload, Pair, Roster, load_caseload, load_roster
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.demo import synthetic
 
 SEPT = Month(2026, 9)
 DAY = date(2026, 9, 1)

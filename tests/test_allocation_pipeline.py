@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from alloc_tables import ACTIVE_AUDITORS, CASELOAD, ROSTER, drop, write
 
 from caseaudit_batch import cli, pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch.errors import ConfigError
-from caseaudit_batch.roster import InputTableError
+from caseaudit_batch.allocation.roster import InputTableError
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.errors import ConfigError
 
 PREFILLED_KEYS = {
     "audit_id",

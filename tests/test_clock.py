@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from caseaudit_batch.clock import Clock, Month, is_bank_holiday, working_day_on_or_before
-from caseaudit_batch.errors import ConfigError
+from caseaudit_batch.core.clock import Clock, Month, is_bank_holiday, working_day_on_or_before
+from caseaudit_batch.core.errors import ConfigError
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from caseaudit_batch.config import load_config
-from caseaudit_batch.errors import ConfigError
+from caseaudit_batch.core.config import load_config
+from caseaudit_batch.core.errors import ConfigError
 
 
 def test_init_config_loads_with_defaults(workspace: Path) -> None:

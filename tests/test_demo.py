@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from caseaudit_batch import cli, demo, pipeline
-from caseaudit_batch.clock import Month
+from caseaudit_batch import cli, pipeline
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.demo import player as demo
 from caseaudit_batch.reports.build import excel_name, json_name, themes_name, word_name
 
 HAS_INGEST = getattr(pipeline, "ingest_inbox", None) is not None

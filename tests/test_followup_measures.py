@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from caseaudit_batch import followup_measures as fm
+from caseaudit_batch.followups import measures as fm
 
 GRADE = {"O": "Outstanding", "G": "Good", "RI": "Requires Improvement", "I": "Inadequate", "-": None}
 

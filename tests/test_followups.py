@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from alloc_tables import CASELOAD, ROSTER, write
 
 from caseaudit_batch import pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch.allocation import FollowupOffer, Rules, allocate
-from caseaudit_batch.clock import Month
-from caseaudit_batch.errors import ConfigError
-from caseaudit_batch.followups import (
+from caseaudit_batch.allocation.allocate import FollowupOffer, Rules, allocate
+from caseaudit_batch.allocation.roster import AUDITING_ROLES, load_caseload, load_roster
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.core.errors import ConfigError
+from caseaudit_batch.followups.due import (
     BY_ACTIONS,
     BY_MONTHS,
     ActionRecord,
@@ -29,7 +30,6 @@ from caseaudit_batch.followups import (
     final_grade,
     followup_cap,
 )
-from caseaudit_batch.roster import AUDITING_ROLES, load_caseload, load_roster
 
 SEPT = Month.parse("2026-09")
 
@@ -389,8 +389,8 @@ def test_followups_allocated_end_to_end(workspace: Path) -> None:
 
 def test_the_followup_form_keeps_every_audit_form_name_in_place() -> None:
     """Ingest reads a follow-up as any audit: the audit form's sheets, cells and defined names are unchanged."""
-    from caseaudit_batch import forms
-    from caseaudit_batch.framework import load_framework
+    from caseaudit_batch.core.framework import load_framework
+    from caseaudit_batch.workbook import forms
 
     framework = load_framework()
     audit_wb = openpyxl.load_workbook(io.BytesIO(forms.audit_template(framework, "Testshire")))

@@ -10,8 +10,8 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from caseaudit_batch import forms
-from caseaudit_batch.framework import load_framework
+from caseaudit_batch.core.framework import load_framework
+from caseaudit_batch.workbook import forms
 from caseaudit_batch.workbook.layout import (
     ACTIONS_SHEET,
     DESCRIPTORS_SHEET,

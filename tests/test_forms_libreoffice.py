@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from test_forms import ACTIONS, ANSWERS, FW, MONTH, make_form
 from test_forms_moderation_tracker import moderation_form, tracker
 
-from caseaudit_batch import forms
+from caseaudit_batch.workbook import forms
 from caseaudit_batch.workbook.layout import META_KEYS, META_SHEET
 
 pytestmark = [

@@ -8,7 +8,7 @@ from datetime import date
 from openpyxl import load_workbook
 from test_forms import FW, ORG, by_name, prefilled_for
 
-from caseaudit_batch import forms
+from caseaudit_batch.workbook import forms
 from caseaudit_batch.workbook.layout import (
     ADDITIONAL_ACTIONS_SHEET,
     AUDITOR_ACTIONS_SHEET,

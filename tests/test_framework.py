@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from caseaudit_batch.errors import ConfigError
-from caseaudit_batch.framework import DEFAULT_FRAMEWORK_PATH, GRADE_NAMES, GradeParseError, load_framework
+from caseaudit_batch.core.errors import ConfigError
+from caseaudit_batch.core.framework import DEFAULT_FRAMEWORK_PATH, GRADE_NAMES, GradeParseError, load_framework
 
 FW = load_framework()
 

@@ -18,8 +18,8 @@ from formkit import allocate, good_answers, make_form
 from openpyxl import load_workbook
 
 from caseaudit_batch import cli, pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch.errors import EXIT_DATAERR, ConfigError
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.errors import EXIT_DATAERR, ConfigError
 from caseaudit_batch.workbook import reader
 
 ACTIONS = [("Update the chronology", "Sam Worker", date(2026, 10, 30))]
@@ -347,7 +347,7 @@ def test_internal_error_in_one_file_does_not_stop_the_batch(
 ) -> None:
     setup_form(ctx, "a.xlsx")
     setup_form(ctx, "b.xlsx", case_ref="CR2002")
-    from caseaudit_batch import ingest
+    from caseaudit_batch.ingest import record as ingest
 
     real = ingest.check_audit
 
@@ -407,7 +407,7 @@ def test_check_names_a_missing_file(ctx: pipeline.Context) -> None:
 
 def test_accounting_layer_serves_other_inboxes(ctx: pipeline.Context) -> None:
     """The moderation and actions stages reuse gather / open_form / record_submissions / manifest."""
-    from caseaudit_batch import ingest
+    from caseaudit_batch.ingest import record as ingest
 
     with ctx.register.engine.begin() as conn:
         prefilled = allocate(conn, ctx.framework)
@@ -471,7 +471,7 @@ def test_previous_worker_alone_is_not_a_reallocation(ctx: pipeline.Context) -> N
 
 
 def test_worker_processes_give_the_same_outcomes(ctx: pipeline.Context, monkeypatch: pytest.MonkeyPatch) -> None:
-    from caseaudit_batch import ingest
+    from caseaudit_batch.ingest import record as ingest
 
     monkeypatch.setattr(ingest, "PARALLEL_FROM", 2)
     setup_form(ctx, "a.xlsx")
@@ -524,7 +524,7 @@ def test_two_runs_in_one_second_keep_both_manifests(ctx: pipeline.Context, monke
 
 
 def test_listing_the_inbox_takes_files_in_subfolders_in_order_and_never_follows_links(tmp_path: Path) -> None:
-    from caseaudit_batch import ingest
+    from caseaudit_batch.ingest import record as ingest
 
     inbox = tmp_path / "inbox"
     (inbox / "b" / "deeper").mkdir(parents=True)

@@ -15,8 +15,9 @@ from formkit import allocate, good_answers, make_form
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from caseaudit_batch import ingest, pipeline
-from caseaudit_batch import register as reg
+from caseaudit_batch import pipeline
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.ingest import record as ingest
 from caseaudit_batch.workbook.layout import audit_layout
 
 # openpyxl cannot write XML-illegal control characters at all (field notes), so the generated text avoids them;

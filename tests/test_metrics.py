@@ -22,10 +22,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from caseaudit_batch.clock import Month
-from caseaudit_batch.framework import load_framework
-from caseaudit_batch.metrics import JSON_KEYS, Targets, compute_metrics, rate, weighted_kappa, wilson
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.core.framework import load_framework
 from caseaudit_batch.reports.data import RegisterData
+from caseaudit_batch.reports.metrics import JSON_KEYS, Targets, compute_metrics, rate, weighted_kappa, wilson
 
 SEP = Month(2026, 9)
 D = date(2026, 9, 30)

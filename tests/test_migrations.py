@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from caseaudit_batch import migrations, pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch.errors import RegisterError
+from caseaudit_batch import pipeline
+from caseaudit_batch.core import migrations
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.errors import RegisterError
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -20,12 +20,12 @@ from moderation_kit import MONTH, configure, seed
 from moderation_kit import email as email_of
 from openpyxl import load_workbook
 
-from caseaudit_batch import forms, pipeline
-from caseaudit_batch import moderation_measures as mm
-from caseaudit_batch import register as reg
-from caseaudit_batch.clock import Month
-from caseaudit_batch.errors import EXIT_DATAERR, EXIT_OK
-from caseaudit_batch.workbook import reader
+from caseaudit_batch import pipeline
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.core.errors import EXIT_DATAERR, EXIT_OK
+from caseaudit_batch.moderation import measures as mm
+from caseaudit_batch.workbook import forms, reader
 from caseaudit_batch.workbook.layout import moderation_layout
 
 AGREE = {

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from caseaudit_batch import moderation as mod
-from caseaudit_batch.framework import load_framework
+from caseaudit_batch.core.framework import load_framework
+from caseaudit_batch.moderation import policy as mod
 
 FW = load_framework()
 POLICY = mod.SamplingPolicy(always=("Outstanding", "Inadequate"), share=0.25, seed="test")

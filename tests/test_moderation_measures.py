@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from caseaudit_batch import moderation_measures as mm
+from caseaudit_batch.moderation import measures as mm
 
 G, RI, INAD, OUT = "Good", "Requires Improvement", "Inadequate", "Outstanding"
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from moderation_kit import AUDITS, MONTH, add_audit, configure, seed
 
 from caseaudit_batch import cli, pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch.moderation_register import ModerationError, record_moderation
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.moderation.register import ModerationError, record_moderation
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from caseaudit_batch import rules
-from caseaudit_batch.framework import load_framework
+from caseaudit_batch.core.framework import load_framework
+from caseaudit_batch.ingest import rules
 from caseaudit_batch.workbook.layout import audit_layout, moderation_layout
 
 FW = load_framework()

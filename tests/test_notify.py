@@ -5,8 +5,8 @@ import email
 from email import policy
 from pathlib import Path
 
-from caseaudit_batch.notify import Notice, Outbox, build_eml, render_notice, stage_notice, template_env
-from caseaudit_batch.outputs import Staging
+from caseaudit_batch.core.notify import Notice, Outbox, build_eml, render_notice, stage_notice, template_env
+from caseaudit_batch.core.outputs import Staging
 
 
 def test_eml_is_utf8_rfc5322_with_attachment() -> None:

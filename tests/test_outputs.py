@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from caseaudit_batch import outputs
-from caseaudit_batch.errors import OutputError
+from caseaudit_batch.core import outputs
+from caseaudit_batch.core.errors import OutputError
 
 
 def test_a_batch_stages_every_file_and_the_later_bytes_of_a_file_written_twice_win(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from caseaudit_batch import cli, pipeline
-from caseaudit_batch import register as reg
+from caseaudit_batch.core import register as reg
 
 # Two allocations a month, one accepted audit each month with its section grade, action and submission.
 MONTHS = ["2026-01", "2026-02", "2026-03"]

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from formkit import good_answers, make_form, prefilled_for
 
-from caseaudit_batch.framework import load_framework
+from caseaudit_batch.core.framework import load_framework
 from caseaudit_batch.workbook import reader
 from caseaudit_batch.workbook.layout import audit_layout
 

@@ -14,14 +14,15 @@ import pytest
 import sqlalchemy as sa
 
 from caseaudit_batch import pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch.errors import LockBusy, RegisterError
-from caseaudit_batch.register import Register
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.errors import LockBusy, RegisterError
+from caseaudit_batch.core.register import Register
 
 CHILD_PRELUDE = """
 import os, sys, time, signal
 import sqlalchemy as sa
-from caseaudit_batch import pipeline, register as reg
+from caseaudit_batch import pipeline
+from caseaudit_batch.core import register as reg
 ctx = pipeline.open_context(sys.argv[1], "2026-09-01")
 """
 
@@ -104,7 +105,7 @@ def test_files_of_a_committed_run_are_moved_into_place_by_the_next_run(workspace
     final = ctx.config.output_dir / "2026-09" / "notice.eml"
     child = _child(
         """
-        from caseaudit_batch import outputs
+        from caseaudit_batch.core import outputs
         outputs.Staging.publish = lambda self: os.kill(os.getpid(), signal.SIGKILL)
         with pipeline.writing(ctx, "test", {}) as run:
             run.conn.execute(sa.insert(reg.staff).values(staff_id="S1", name="Synthetic", role="Team Manager"))

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from alloc_tables import CASELOAD, ROSTER, write
 
 from caseaudit_batch import cli, pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch.clock import Month
-from caseaudit_batch.errors import ConfigError
-from caseaudit_batch.reminders import reminder_date
+from caseaudit_batch.allocation.reminders import reminder_date
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.core.errors import ConfigError
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,10 @@ from docx.oxml.ns import qn
 from openpyxl import load_workbook
 from test_metrics import SEP, D, month_data
 
-from caseaudit_batch.config import TEMPLATES_DIR
-from caseaudit_batch.framework import GRADE_NAMES, load_framework
-from caseaudit_batch.metrics import Targets
+from caseaudit_batch.core.config import TEMPLATES_DIR
+from caseaudit_batch.core.framework import GRADE_NAMES, load_framework
 from caseaudit_batch.reports import build, excel, themes, word
+from caseaudit_batch.reports.metrics import Targets
 
 TEMPLATE = TEMPLATES_DIR / "report_template.docx"
 HOSTILE_STRENGTH = '=HYPERLINK("http://x","click") Risk <high> & escalated well by the team.'
@@ -316,7 +316,7 @@ def test_reports_convert_to_pdf(made, tmp_path: Path) -> None:
 
 
 def test_broken_template_is_a_clear_error(made, tmp_path: Path) -> None:
-    from caseaudit_batch.errors import ConfigError
+    from caseaudit_batch.core.errors import ConfigError
 
     bad = tmp_path / "report_template.docx"
     bad.write_bytes(b"not a word file")
@@ -326,7 +326,7 @@ def test_broken_template_is_a_clear_error(made, tmp_path: Path) -> None:
 
 
 def test_bad_taxonomy_is_a_clear_error(tmp_path: Path) -> None:
-    from caseaudit_batch.errors import ConfigError
+    from caseaudit_batch.core.errors import ConfigError
 
     bad = tmp_path / "themes.toml"
     bad.write_text('[[theme]]\nname = "No phrases"\n', "utf-8")

@@ -47,8 +47,8 @@ from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
 from caseaudit_batch import pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch.clock import Month
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Month
 from caseaudit_batch.reports.data import load_month_data
 
 SEP = Month(2026, 9)

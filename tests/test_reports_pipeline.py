@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from caseaudit_batch import cli, pipeline
-from caseaudit_batch import register as reg
-from caseaudit_batch.clock import Month
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Month
 from caseaudit_batch.reports.data import load_month_data
 
 NOW = "2026-09-20T10:00:00+01:00"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from caseaudit_batch.config import TEMPLATES_DIR
+from caseaudit_batch.core.config import TEMPLATES_DIR
 from caseaudit_batch.reports.themes import Tagger, Theme, load_taxonomy, summarise, tag_texts
 
 TAXONOMY = [

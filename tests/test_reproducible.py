@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from caseaudit_batch import forms
-from caseaudit_batch.config import TEMPLATES_DIR
-from caseaudit_batch.framework import load_framework
-from caseaudit_batch.ids import RandomIds, SeededIds
+from caseaudit_batch.core.config import TEMPLATES_DIR
+from caseaudit_batch.core.framework import load_framework
+from caseaudit_batch.core.ids import RandomIds, SeededIds
+from caseaudit_batch.workbook import forms
 from caseaudit_batch.workbook.stamp import CORE_PART, Package
 
 HERE = Path(__file__).resolve().parent

@@ -9,7 +9,7 @@ import pytest
 from alloc_tables import CASELOAD, ROSTER, add, edit, write
 
 from caseaudit_batch import cli
-from caseaudit_batch.roster import InputTableError, load_caseload, load_pairs, load_roster
+from caseaudit_batch.allocation.roster import InputTableError, load_caseload, load_pairs, load_roster
 
 
 def test_a_good_roster_and_caseload_load(tmp_path: Path) -> None:

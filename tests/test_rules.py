@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from formkit import GOOD_TEXT, good_answers, prefilled_for
 
-from caseaudit_batch import messages, rules
-from caseaudit_batch.framework import load_framework
+from caseaudit_batch.core import messages
+from caseaudit_batch.core.framework import load_framework
+from caseaudit_batch.ingest import rules
 from caseaudit_batch.workbook.layout import audit_layout
 
 FW = load_framework()

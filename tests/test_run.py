@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from caseaudit_batch import cli, demo, pipeline, synthetic
-from caseaudit_batch.errors import LockBusy, OutputError
+from caseaudit_batch import cli, pipeline
+from caseaudit_batch.core.errors import LockBusy, OutputError
+from caseaudit_batch.demo import player as demo
+from caseaudit_batch.demo import synthetic
 
 
 @pytest.mark.parametrize(
@@ -121,11 +123,11 @@ def test_a_safeguarding_concern_read_at_month_end_is_the_first_thing_said(
 
     import sqlalchemy as sa
 
-    from caseaudit_batch import forms
-    from caseaudit_batch import register as reg
-    from caseaudit_batch.clock import Month
-    from caseaudit_batch.framework import load_framework
-    from caseaudit_batch.synthetic_answers import audit_answers
+    from caseaudit_batch.core import register as reg
+    from caseaudit_batch.core.clock import Month
+    from caseaudit_batch.core.framework import load_framework
+    from caseaudit_batch.demo.answers import audit_answers
+    from caseaudit_batch.workbook import forms
 
     folder = _copy(allocated, tmp_path)
     ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-09-30")

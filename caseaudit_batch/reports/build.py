@@ -17,12 +17,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..clock import Month
-from ..framework import Framework
-from ..metrics import UNKNOWN, FollowupInput, Metrics, Targets, audit_frame, compute_metrics, followup_input
-from . import excel, word
-from .data import RegisterData
-from .themes import Tagger, Theme, ThemeSummary, summarise, tag_texts
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.core.framework import Framework
+from caseaudit_batch.reports import excel, word
+from caseaudit_batch.reports.data import RegisterData
+from caseaudit_batch.reports.metrics import (
+    UNKNOWN,
+    FollowupInput,
+    Metrics,
+    Targets,
+    audit_frame,
+    compute_metrics,
+    followup_input,
+)
+from caseaudit_batch.reports.themes import Tagger, Theme, ThemeSummary, summarise, tag_texts
 
 
 @dataclass

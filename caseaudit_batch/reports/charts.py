@@ -15,8 +15,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..clock import Month
-from ..framework import GRADE_NAMES
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.core.framework import GRADE_NAMES
 
 # Colour-blind-safe, distinguishable in greyscale; the order follows the grades.
 GRADE_COLOURS = {

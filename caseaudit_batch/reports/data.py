@@ -14,8 +14,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import register as reg
-from ..clock import Month
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Month
 
 #: Pre-filled values (the allocation's snapshot) the reports use.
 PREFILLED_KEYS = (

@@ -18,9 +18,9 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from ..framework import GRADE_NAMES
-from ..metrics import Metrics
-from .themes import ThemeSummary
+from caseaudit_batch.core.framework import GRADE_NAMES
+from caseaudit_batch.reports.metrics import Metrics
+from caseaudit_batch.reports.themes import ThemeSummary
 
 SHEETS = (
     "Summary",

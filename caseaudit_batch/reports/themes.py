@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ConfigError
+from caseaudit_batch.core.errors import ConfigError
 
 TEXT_FIELDS = {
     "strengths": "Strengths",

@@ -29,13 +29,13 @@ from docx.shared import Cm
 from docxtpl import DocxTemplate
 from docxtpl.subdoc import Subdoc
 
-from ..errors import ConfigError
-from ..followup_measures import ALL_SERVICES
-from ..framework import GRADE_NAMES
-from ..metrics import Metrics
-from ..workbook.stamp import clean_text
-from . import charts
-from .themes import ThemeSummary
+from caseaudit_batch.core.errors import ConfigError
+from caseaudit_batch.core.framework import GRADE_NAMES
+from caseaudit_batch.followups.measures import ALL_SERVICES
+from caseaudit_batch.reports import charts
+from caseaudit_batch.reports.metrics import Metrics
+from caseaudit_batch.reports.themes import ThemeSummary
+from caseaudit_batch.workbook.stamp import clean_text
 
 TABLE_STYLE = "Table Grid"
 HEADER_FILL = "DCE6F1"

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..framework import Framework
-from .cells import column_letter
+from caseaudit_batch.core.framework import Framework
+from caseaudit_batch.workbook.cells import column_letter
 
 FieldKind = Literal["text", "date", "choice", "grade"]
 

@@ -25,7 +25,7 @@ import defusedxml.ElementTree as SafeET
 import python_calamine
 from defusedxml import DefusedXmlException
 
-from .layout import ACTIONS_SHEET, MAIN_SHEET, META_KEYS, META_SHEET, FormLayout
+from caseaudit_batch.workbook.layout import ACTIONS_SHEET, MAIN_SHEET, META_KEYS, META_SHEET, FormLayout
 
 # ---------------------------------------------------------------------------------------------------------------
 # Limits (a generated audit form is ~25 KB, ~20 zip members, ~300 cells; these leave room for honest edits)

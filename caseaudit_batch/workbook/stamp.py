@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
 
-from .cells import column_index, column_letter, range_bounds, split_coordinate
+from caseaudit_batch.workbook.cells import column_index, column_letter, range_bounds, split_coordinate
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

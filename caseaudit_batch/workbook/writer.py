@@ -32,8 +32,8 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..framework import Framework
-from .layout import (
+from caseaudit_batch.core.framework import Framework
+from caseaudit_batch.workbook.layout import (
     ANSWER_COL,
     DESCRIPTORS_SHEET,
     GUIDANCE_COL,

@@ -56,7 +56,7 @@ def install(spec: str) -> None:
 
         setattr(owner, name, wrapped)
     elif kind == "write":
-        from caseaudit_batch import outputs
+        from caseaudit_batch.core import outputs
 
         count = {"n": 0}
         real_write = outputs.Staging.write_bytes
@@ -82,7 +82,7 @@ def install(spec: str) -> None:
 
         os.replace = replace
     elif kind == "hold":
-        from caseaudit_batch import ingest
+        from caseaudit_batch.ingest import record as ingest
 
         def gather(*args: Any, **kwargs: Any) -> Any:
             pathlib.Path(rest).touch()
@@ -90,7 +90,7 @@ def install(spec: str) -> None:
 
         ingest.gather = gather  # type: ignore[assignment]
     elif kind == "vanish":
-        from caseaudit_batch import ingest
+        from caseaudit_batch.ingest import record as ingest
 
         gone, new = rest.split(":")
         real_list = ingest.list_files
@@ -125,7 +125,7 @@ def install(spec: str) -> None:
 
             os.replace = replace_fails
     elif kind == "boom":
-        from caseaudit_batch import ingest
+        from caseaudit_batch.ingest import record as ingest
 
         real_check = ingest.check_audit
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from formkit import allocate, good_answers, make_form
 
 from caseaudit_batch import pipeline
-from caseaudit_batch import register as reg
+from caseaudit_batch.core import register as reg
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("child.py")
@@ -213,7 +213,8 @@ def real_month(folder: Path, auditors: int = 8, pause_reason: str = "") -> tuple
     Returns the config path and the blank forms allocation made."""
     import dataclasses
 
-    from caseaudit_batch import demo, synthetic
+    from caseaudit_batch.demo import player as demo
+    from caseaudit_batch.demo import synthetic
 
     pipeline.init_workspace(folder, organisation="Reliability Council")
     authority = synthetic.make_authority(auditors, today=date(2026, 9, 1))
@@ -232,6 +233,6 @@ def real_month(folder: Path, auditors: int = 8, pause_reason: str = "") -> tuple
 
 
 def fill(form: Path, answers: Mapping[str, Any], actions: Sequence[tuple[Any, Any, Any]] = ACTIONS) -> bytes:
-    from caseaudit_batch import forms
+    from caseaudit_batch.workbook import forms
 
     return forms.fill_form(form.read_bytes(), answers, list(actions))

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from formkit import allocate, good_answers, make_form
 from relkit import ACTIONS, TODAY, build, caseaudit, fill, hostile_corpus, manifest, manifests, real_month
 
-from caseaudit_batch import ingest, pipeline
-from caseaudit_batch import register as reg
+from caseaudit_batch import pipeline
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.ingest import record as ingest
 
 
 def _inbox_files(config: Path) -> list[str]:

@@ -13,16 +13,16 @@ from relkit import add_forms, build, caseaudit, complete, output_dir, output_fil
 
 # (hook, whether the register had committed when the process died)
 INGEST_KILLS = [
-    ("after:caseaudit_batch.ingest:gather", False),  # inbox listed and read, nothing recorded
-    ("after:caseaudit_batch.ingest:record_audits", False),  # rows inserted, transaction open
+    ("after:caseaudit_batch.ingest.record:gather", False),  # inbox listed and read, nothing recorded
+    ("after:caseaudit_batch.ingest.record:record_audits", False),  # rows inserted, transaction open
     ("write:2", False),  # an output half written in the staging area
-    ("before:caseaudit_batch.outputs:Staging.publish", True),  # committed, no file moved yet
+    ("before:caseaudit_batch.core.outputs:Staging.publish", True),  # committed, no file moved yet
     ("replace:2", True),  # committed, one file moved into place, the rest not
 ]
 REPORT_KILLS = [
     ("after:caseaudit_batch.reports.build:build_month_reports", False),  # figures made, nothing written
     ("write:2", False),
-    ("before:caseaudit_batch.outputs:Staging.publish", True),
+    ("before:caseaudit_batch.core.outputs:Staging.publish", True),
     ("replace:2", True),
 ]
 

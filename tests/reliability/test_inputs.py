@@ -13,7 +13,7 @@ from formkit import good_answers
 from relkit import ROOT, caseaudit, fill, hostile_corpus, manifest, manifests, output_dir, real_month, rezip
 
 from caseaudit_batch import pipeline
-from caseaudit_batch.rules import quality
+from caseaudit_batch.ingest.rules import quality
 from caseaudit_batch.workbook import reader
 
 

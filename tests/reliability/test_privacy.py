@@ -15,7 +15,7 @@ from formkit import good_answers
 from relkit import caseaudit, fill, output_dir, real_month
 
 from caseaudit_batch import pipeline
-from caseaudit_batch import register as reg
+from caseaudit_batch.core import register as reg
 
 MARK = "ZQSECRET"
 
@@ -102,7 +102,8 @@ def test_modes_come_from_the_configuration(tmp_path: Path) -> None:
     config = folder / "caseaudit.toml"
     text = config.read_text("utf-8").replace('folder_mode = "0o770"', 'folder_mode = "0o700"')
     config.write_text(text.replace('file_mode = "0o660"', 'file_mode = "0o600"'), "utf-8")
-    from caseaudit_batch import demo, synthetic
+    from caseaudit_batch.demo import player as demo
+    from caseaudit_batch.demo import synthetic
 
     demo.write_synthetic_authority(folder, synthetic.make_authority(6))
     assert caseaudit(config, "allocate", "--month", "2026-09", today="2026-09-01").returncode in (0, 65)

@@ -1,0 +1,1 @@
+"""Actions: the action register, the trackers and their rules, and the measures."""

@@ -1,0 +1,219 @@
+"""The action measures the monthly report shows: pure pandas over the action register, no I/O.
+
+Guidance section 2: "The Quality Assurance Team will monitor and report on rates of compliance with auditing and
+completion of actions on a monthly basis ... The Quality Assurance Team will also monitor Service Manager oversight of
+actions."
+
+Input: a frame with the columns of :func:`caseaudit_batch.actions.load_actions_frame` (at least ``action_id``,
+``source``, ``month``, ``due_date``, ``status``, ``completed_on``, ``signed_off``, ``service``, ``team``), for a report
+month M and a report date D. The register is read as it stood at D: an action completed after D counts as open.
+
+- Actions marked No longer required leave every count and every denominator.
+- Raised in M: actions of audits allocated for M, and of their moderations (``source`` audit or moderation and
+  ``month`` = M).
+- Due in M: due date within M. Of those, completed on time (completed on or before the due date, by D) and late
+  (completed after the due date, by D).
+- Action completion rate = due in M and completed on time ÷ due in M (``None`` when nothing was due).
+- Overdue at D: open at D with a due date strictly before D; days overdue = D − due date.
+- Service Manager oversight (``sm_oversight_rate``) = actions completed during M (by D) that are signed off ÷ actions
+  completed during M.
+- RAG status of the completion rate: Green at or above ``actions.green_at_least``, Amber at or above
+  ``actions.amber_at_least``, otherwise Red; none when there is no rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from caseaudit_batch.core.clock import Month
+
+NO_LONGER_REQUIRED = "No longer required"
+COMPLETED = "Completed"
+RAISED_SOURCES = ("audit", "moderation")
+
+#: Keys of :func:`action_summary` (they are also keys of ``metrics-YYYY-MM.json``).
+SUMMARY_KEYS = (
+    "actions_raised",
+    "actions_due",
+    "actions_completed_on_time",
+    "actions_completed_late",
+    "actions_overdue",
+    "action_completion_rate",
+    "actions_completed_in_month",
+    "actions_signed_off",
+    "sm_oversight_rate",
+    "action_rag",
+)
+
+
+def _month(month: Month | str) -> Month:
+    return month if isinstance(month, Month) else Month.parse(month)
+
+
+def _dates(series: pd.Series) -> pd.Series:
+    """A column of dates (``datetime.date``, ISO text, Timestamps or blanks) as datetime64 with NaT for blanks."""
+    return pd.to_datetime(series, errors="coerce")
+
+
+def live(actions: pd.DataFrame) -> pd.DataFrame:
+    """The actions that count: every one except those marked No longer required."""
+    return actions.loc[actions["status"] != NO_LONGER_REQUIRED]
+
+
+def _select(actions: pd.DataFrame, month: Month | str, report_date: date, flag: str) -> pd.DataFrame:
+    """The live actions for which one of :func:`action_flags`' columns is true (one rule, one place)."""
+    frame = live(actions)
+    return frame.loc[action_flags(actions, month, report_date)[flag]]
+
+
+#: A report date later than any recorded date, for measures that do not depend on D.
+_ANY_DAY = pd.Timestamp.max.date()
+
+
+def raised_in(actions: pd.DataFrame, month: Month | str) -> pd.DataFrame:
+    """Actions raised in M: those of audits allocated for M and of their moderations."""
+    return _select(actions, month, _ANY_DAY, "raised")
+
+
+def due_in(actions: pd.DataFrame, month: Month | str) -> pd.DataFrame:
+    """Actions due in M (due date within the month)."""
+    return _select(actions, month, _ANY_DAY, "due")
+
+
+def completed_on_time(actions: pd.DataFrame, month: Month | str, report_date: date) -> pd.DataFrame:
+    """Due in M and completed on or before the due date (by D)."""
+    return _select(actions, month, report_date, "on_time")
+
+
+def completed_late(actions: pd.DataFrame, month: Month | str, report_date: date) -> pd.DataFrame:
+    """Due in M and completed after the due date (by D)."""
+    return _select(actions, month, report_date, "late")
+
+
+def overdue_at(actions: pd.DataFrame, report_date: date) -> pd.DataFrame:
+    """Actions open at D with a due date strictly before D, with a ``days_overdue`` column (D − due date)."""
+    overdue = _select(actions, Month.of(report_date), report_date, "overdue").copy()
+    overdue["days_overdue"] = (pd.Timestamp(report_date) - _dates(overdue["due_date"])).dt.days.astype("int64")
+    return overdue.sort_values(["days_overdue", "action_id"], ascending=[False, True])
+
+
+def completed_during(actions: pd.DataFrame, month: Month | str, report_date: date) -> pd.DataFrame:
+    """Actions completed during M (and by D)."""
+    return _select(actions, month, report_date, "completed_in_month")
+
+
+def share(numerator: int, denominator: int) -> float | None:
+    """A share as a fraction; ``None`` for a zero denominator (as in ``metrics-YYYY-MM.json``)."""
+    return None if denominator == 0 else numerator / denominator
+
+
+def rag(rate: float | None, green_at_least: float, amber_at_least: float) -> str | None:
+    """Green, Amber or Red for a completion rate; ``None`` when there is no rate."""
+    if rate is None:
+        return None
+    if rate >= green_at_least:
+        return "Green"
+    if rate >= amber_at_least:
+        return "Amber"
+    return "Red"
+
+
+#: The per-action flags that the counts in :data:`SUMMARY_KEYS` add up.
+FLAG_COUNTS = {
+    "actions_raised": "raised",
+    "actions_due": "due",
+    "actions_completed_on_time": "on_time",
+    "actions_completed_late": "late",
+    "actions_overdue": "overdue",
+    "actions_completed_in_month": "completed_in_month",
+    "actions_signed_off": "signed",
+}
+
+
+def action_flags(actions: pd.DataFrame, month: Month | str, report_date: date) -> pd.DataFrame:
+    """One row per live action with a True/False column per measure (the same rules as the functions above).
+
+    Dates are parsed once here, so summaries over many groups stay cheap.
+    """
+    m = _month(month)
+    frame = live(actions)
+    due_on = _dates(frame["due_date"])
+    done_on = _dates(frame["completed_on"])
+    d = pd.Timestamp(report_date)
+    first, last = pd.Timestamp(m.first_day), pd.Timestamp(m.last_day)
+    done = (frame["status"] == COMPLETED) & done_on.notna() & (done_on <= d)
+    due = (due_on >= first) & (due_on <= last)
+    in_month = done & (done_on >= first) & (done_on <= last)
+    flags = pd.DataFrame(index=frame.index)
+    flags["raised"] = frame["source"].isin(RAISED_SOURCES) & (frame["month"].astype("string") == str(m)).fillna(False)
+    flags["due"] = due
+    flags["on_time"] = due & done & (done_on <= due_on)
+    flags["late"] = due & done & (done_on > due_on)
+    flags["overdue"] = ~done & due_on.notna() & (due_on < d)
+    flags["completed_in_month"] = in_month
+    flags["signed"] = in_month & frame["signed_off"].fillna(False).astype(bool)
+    return flags.astype(bool)
+
+
+def _summary_from_counts(counts: dict[str, int], green_at_least: float, amber_at_least: float) -> dict[str, Any]:
+    rate = share(counts["actions_completed_on_time"], counts["actions_due"])
+    summary: dict[str, Any] = {key: counts[key] for key in SUMMARY_KEYS if key in counts}
+    summary["action_completion_rate"] = rate
+    summary["sm_oversight_rate"] = share(counts["actions_signed_off"], counts["actions_completed_in_month"])
+    summary["action_rag"] = rag(rate, green_at_least, amber_at_least)
+    return {key: summary[key] for key in SUMMARY_KEYS}
+
+
+def action_summary(
+    actions: pd.DataFrame,
+    month: Month | str,
+    report_date: date,
+    *,
+    green_at_least: float = 0.90,
+    amber_at_least: float = 0.75,
+) -> dict[str, Any]:
+    """Every action measure for M at D, keyed as in ``metrics-YYYY-MM.json`` (see :data:`SUMMARY_KEYS`)."""
+    flags = action_flags(actions, month, report_date)
+    counts = {key: int(flags[flag].sum()) for key, flag in FLAG_COUNTS.items()}
+    return _summary_from_counts(counts, green_at_least, amber_at_least)
+
+
+def action_summary_by(
+    actions: pd.DataFrame,
+    month: Month | str,
+    report_date: date,
+    by: Sequence[str] = ("service",),
+    *,
+    green_at_least: float = 0.90,
+    amber_at_least: float = 0.75,
+) -> pd.DataFrame:
+    """:func:`action_summary` for each group (``("service",)`` or ``("service", "team")``): one row per group.
+
+    Every group with any action (of any month) gets a row, so a team with nothing due shows zeros, not a gap.
+    """
+    keys = list(by)
+    frame = actions.copy()
+    for key in keys:
+        frame[key] = frame[key].fillna("(not recorded)").astype(str)
+    flags = action_flags(frame, month, report_date)
+    # Groups come from every action (No longer required included), so a group never vanishes from the table.
+    groups = frame[keys].drop_duplicates().sort_values(keys)
+    summed = flags.join(frame[keys]).groupby(keys, sort=True)[list(FLAG_COUNTS.values())].sum()
+    rows: list[dict[str, Any]] = []
+    for values in groups.itertuples(index=False, name=None):
+        index = values if len(keys) > 1 else values[0]
+        counts = {
+            key: int(summed.loc[index, flag]) if index in summed.index else 0 for key, flag in FLAG_COUNTS.items()
+        }
+        row: dict[str, Any] = dict(zip(keys, values, strict=True))
+        row.update(_summary_from_counts(counts, green_at_least, amber_at_least))
+        rows.append(row)
+    result = pd.DataFrame(rows, columns=[*keys, *SUMMARY_KEYS])
+    for column in ("action_completion_rate", "sm_oversight_rate", "action_rag"):
+        # A missing rate stays None (null in JSON), not NaN.
+        result[column] = result[column].astype(object).where(result[column].notna(), None)
+    return result

@@ -1,0 +1,562 @@
+"""The register: SQLAlchemy Core schema, migrations, the single-writer lock and transactions.
+
+SQLite (WAL mode) by default; any SQLAlchemy URL works. Each command that writes runs in one transaction, so a
+process killed part-way leaves the register exactly as it was before the command.
+
+The tables below are the schema at the newest version (``SCHEMA_VERSION``); every change to them also adds a
+numbered step in ``migrations.py``, which brings an older register up to date.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from caseaudit_batch.core import migrations
+from caseaudit_batch.core.errors import LockBusy, RegisterError
+
+SCHEMA_VERSION = migrations.latest()
+REGISTER_FILE_MODE = 0o660  # owner and group only
+
+metadata = sa.MetaData()
+
+
+def _json() -> sa.JSON:
+    return sa.JSON(none_as_null=True)
+
+
+T = TypeVar("T")
+
+#: SQLite allows at most 999 parameters in one statement (older builds): lists for ``IN (...)`` go in chunks.
+CHUNK = 900
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in slices small enough for one statement's ``IN (...)``."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
+
+# People and cases as last loaded (loaded again each allocation; history is kept in allocations' snapshots).
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("staff_id", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("email", sa.String),
+    sa.Column("role", sa.String, nullable=False),
+    sa.Column("team", sa.String),
+    sa.Column("service", sa.String),
+    sa.Column("line_manager_id", sa.String),
+    sa.Column("audit_status", sa.String, nullable=False, server_default="Active"),
+    sa.Column("paused_until", sa.Date),
+    sa.Column("pause_reason", sa.String),
+    sa.Column("loaded_at", sa.String),
+)
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("case_ref", sa.String, primary_key=True),
+    sa.Column("case_type", sa.String),
+    sa.Column("service", sa.String),
+    sa.Column("team", sa.String),
+    sa.Column("social_worker_id", sa.String),
+    sa.Column("team_manager_id", sa.String),
+    sa.Column("allocated_on", sa.Date),
+    sa.Column("previous_worker_id", sa.String),
+    sa.Column("cp_iro_id", sa.String),
+    sa.Column("opened_on", sa.Date),
+    sa.Column("open", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("loaded_at", sa.String),
+)
+
+# One row per allocation made (an audit ID). `prefilled` holds every pre-filled form value as the register's
+# truth; ingest compares the form against it.
+allocations = sa.Table(
+    "allocations",
+    metadata,
+    sa.Column("audit_id", sa.String, primary_key=True),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("staff_id", sa.String, nullable=False, index=True),
+    sa.Column("case_ref", sa.String, nullable=False, index=True),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("kind", sa.String, nullable=False, server_default="audit"),  # audit | followup
+    sa.Column("followup_of", sa.String),
+    sa.Column("status", sa.String, nullable=False, server_default="allocated"),  # allocated | withdrawn | replaced
+    sa.Column("status_reason", sa.String),
+    sa.Column("framework_version", sa.String, nullable=False),
+    sa.Column("prefilled", _json(), nullable=False),
+    sa.Column("form_file", sa.String),
+    sa.Column("batch_id", sa.Integer),
+    sa.Column("created_at", sa.String, nullable=False),
+    sa.Index("ix_allocations_month_status", "month", "status"),  # migration step 2
+)
+
+allocation_batches = sa.Table(
+    "allocation_batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("status", sa.String, nullable=False, server_default="current"),  # current | replaced
+    sa.Column("summary", _json()),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+
+# Exemptions, auditors left without a case, and manual overrides: every one kept and shown.
+allocation_notes = sa.Table(
+    "allocation_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.Integer),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("kind", sa.String, nullable=False),  # exempt | unallocated | override | reassign | passed_over
+    sa.Column("staff_id", sa.String),
+    sa.Column("audit_id", sa.String),
+    sa.Column("detail", sa.String),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+
+# Every file ever seen in an inbox, with its one outcome.
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, index=True),
+    sa.Column("inbox", sa.String, nullable=False),  # audits | moderation | actions
+    sa.Column("filed_month", sa.String, nullable=False, index=True),
+    sa.Column("path", sa.String, nullable=False),
+    sa.Column("sha256", sa.String, nullable=False, index=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("mtime", sa.Float),
+    sa.Column("outcome", sa.String, nullable=False),
+    sa.Column("audit_id", sa.String, index=True),
+    sa.Column("codes", sa.String, nullable=False, server_default=""),
+    sa.Column("message", sa.String, nullable=False, server_default=""),
+    sa.Column("seen_at", sa.String, nullable=False),
+)
+
+# Problems found in a submission (the validation report as data).
+problems = sa.Table(
+    "problems",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("submission_id", sa.Integer, nullable=False, index=True),
+    sa.Column("code", sa.String, nullable=False),
+    sa.Column("severity", sa.String, nullable=False),
+    sa.Column("sheet", sa.String),
+    sa.Column("cell", sa.String),
+    sa.Column("field", sa.String),
+    sa.Column("label", sa.String),
+    sa.Column("message", sa.String, nullable=False),
+    sa.Column("fix", sa.String),
+    sa.Column("found", sa.String),  # what the form said (shown to the auditor and QA; never logged)
+)
+
+# Accepted audit versions, append-only: a newer accepted version supersedes, never overwrites.
+audits = sa.Table(
+    "audits",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("submission_id", sa.Integer, nullable=False),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("date_completed", sa.Date),
+    sa.Column("late", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("overall_grade", sa.String),
+    sa.Column("answers", _json(), nullable=False),
+    sa.Column("current", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("accepted_at", sa.String, nullable=False),
+)
+
+section_grades = sa.Table(
+    "section_grades",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("audit_row_id", sa.Integer, nullable=False, index=True),
+    sa.Column("section", sa.Integer, nullable=False),
+    sa.Column("grade", sa.String),
+    sa.Column("source", sa.String, nullable=False, server_default="auditor"),  # auditor | moderator
+    sa.Column("moderation_row_id", sa.Integer, index=True),  # source moderator: the moderations row they belong to
+)
+
+# The action register (issue 7): one row per action, its current state; every change is kept in action_updates.
+actions = sa.Table(
+    "actions",
+    metadata,
+    sa.Column("action_id", sa.String, primary_key=True),
+    sa.Column("audit_id", sa.String, index=True),
+    sa.Column("source", sa.String, nullable=False),  # audit | moderation | supervision
+    sa.Column("month", sa.String, index=True),  # the audit's allocation month (supervision: the tracker's month)
+    sa.Column("seq", sa.Integer, nullable=False, server_default="0"),  # position in the audit's actions table
+    sa.Column("text", sa.String, nullable=False),
+    sa.Column("norm_text", sa.String, nullable=False),
+    sa.Column("owner", sa.String),
+    sa.Column("due_date", sa.Date),
+    sa.Column("case_ref", sa.String, index=True),
+    sa.Column("service", sa.String),
+    sa.Column("team", sa.String),
+    sa.Column("team_manager", sa.String),  # the case's team manager, by name (as shown on trackers)
+    sa.Column("team_manager_id", sa.String),
+    sa.Column("service_manager_id", sa.String, index=True),  # the team manager's line manager
+    sa.Column("status", sa.String, nullable=False, server_default="Open"),  # Open | Completed | No longer required
+    sa.Column("status_reason", sa.String),  # e.g. "replaced" when a resubmitted audit dropped the action
+    sa.Column("completed_on", sa.Date),
+    sa.Column("signed_off", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("supervision_on", sa.Date),  # the latest "Discussed in supervision on"
+    sa.Column("state_on", sa.Date),  # the date of the update that set the current state (conflicts: later wins)
+    sa.Column("state_submission_id", sa.Integer),  # the returned tracker that set it (none: set at creation)
+    sa.Column("created_at", sa.String, nullable=False),
+    sa.Column("updated_at", sa.String),
+)
+
+action_updates = sa.Table(
+    "action_updates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("action_id", sa.String, nullable=False, index=True),
+    sa.Column("kind", sa.String, nullable=False, server_default="update"),  # created | changed | replaced | update
+    sa.Column("on_date", sa.Date),
+    sa.Column("status", sa.String),
+    sa.Column("completed_on", sa.Date),
+    sa.Column("note", sa.String),
+    sa.Column("supervision_on", sa.Date),
+    sa.Column("signed_off", sa.Boolean),
+    sa.Column("applied", sa.Boolean, nullable=False, server_default=sa.true()),  # false: lost a conflict
+    sa.Column("source", sa.String),  # audit | moderation | tracker
+    sa.Column("source_file", sa.String),
+    sa.Column("submission_id", sa.Integer),
+    sa.Column("recorded_at", sa.String, nullable=False),
+)
+
+# Which accepted version of each audit's (and moderation's) form the action register was last brought in line with.
+action_sources = sa.Table(
+    "action_sources",
+    metadata,
+    sa.Column("audit_id", sa.String, primary_key=True),
+    sa.Column("source", sa.String, primary_key=True),  # audit | moderation
+    sa.Column("submission_id", sa.Integer),
+    sa.Column("synced_at", sa.String, nullable=False),
+)
+
+# Each action tracker made: whose it is, and the state of every action it listed (the baseline a returned tracker's
+# changes are measured against, so that two copies of one tracker can be told apart from a later tracker).
+action_trackers = sa.Table(
+    "action_trackers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("service_manager_id", sa.String, nullable=False, index=True),
+    sa.Column("file", sa.String),
+    sa.Column("made_on", sa.Date, nullable=False),
+    sa.Column("baseline", _json(), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),  # rows of its ``tracker`` table (listed actions + blank rows)
+    sa.Column("run_id", sa.Integer),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+
+moderation_sample = sa.Table(
+    "moderation_sample",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("reason", sa.String, nullable=False),
+    sa.Column("moderator_id", sa.String),
+    sa.Column("due_date", sa.Date),
+    sa.Column("status", sa.String, nullable=False, server_default="sampled"),  # sampled | removed
+    sa.Column("form_file", sa.String),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+
+# Every change to a month's moderation sample (drawn, added, removed), who made it and when: nothing is lost.
+moderation_changes = sa.Table(
+    "moderation_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("change", sa.String, nullable=False),  # drawn | added | removed | reassigned
+    sa.Column("reason", sa.String),
+    sa.Column("user", sa.String),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("changed_at", sa.String, nullable=False),
+)
+
+moderations = sa.Table(
+    "moderations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("audit_row_id", sa.Integer),  # the audits row (auditor's version) that was moderated
+    sa.Column("submission_id", sa.Integer, nullable=False),
+    sa.Column("moderator_id", sa.String),
+    sa.Column("moderation_date", sa.Date),
+    sa.Column("grade_agreed", sa.Boolean),
+    sa.Column("actions_agreed", sa.Boolean),
+    sa.Column("overall_grade", sa.String),
+    sa.Column("answers", _json(), nullable=False),
+    sa.Column("current", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("accepted_at", sa.String, nullable=False),
+)
+
+escalations = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("escalation_id", sa.String, primary_key=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("kind", sa.String, nullable=False),  # grade | actions
+    sa.Column("to_staff_id", sa.String),
+    sa.Column("status", sa.String, nullable=False, server_default="Open"),
+    sa.Column("note", sa.String),
+    sa.Column("grade", sa.String),
+    sa.Column("moderation_row_id", sa.Integer),  # the moderation that raised it
+    sa.Column("created_at", sa.String, nullable=False),
+    sa.Column("resolved_at", sa.String),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("audit_id", sa.String, nullable=False, index=True),
+    sa.Column("submission_id", sa.Integer),
+    sa.Column("month", sa.String, nullable=False),
+    sa.Column("file", sa.String),
+    sa.Column("raised_at", sa.String, nullable=False),
+)
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String, nullable=False),  # allocation | reminder | shared | feedback | alert | ...
+    sa.Column("month", sa.String, index=True),
+    sa.Column("audit_id", sa.String, index=True),
+    sa.Column("to_addr", sa.String),
+    sa.Column("cc_addr", sa.String),
+    sa.Column("subject", sa.String),
+    sa.Column("file", sa.String),
+    sa.Column("made_at", sa.String, nullable=False),
+)
+
+# Who ran what, when, with which inputs and outputs. No case content.
+run_log = sa.Table(
+    "run_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("command", sa.String, nullable=False),
+    sa.Column("arguments", _json()),
+    sa.Column("user", sa.String),
+    sa.Column("today", sa.Date),
+    sa.Column("started_at", sa.String, nullable=False),
+    sa.Column("finished_at", sa.String),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("inputs", _json()),
+    sa.Column("outputs", _json()),
+    sa.Column("staging", sa.String),
+)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    module = type(dbapi_connection).__module__
+    if "sqlite" in module:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What opening the register did to bring it up to date: from and to which version, and the copy kept."""
+
+    found: int
+    version: int
+    steps: tuple[str, ...]
+    backup: Path | None
+
+
+@dataclass
+class Register:
+    """An open register. Use :meth:`writer` for the lock plus one transaction; :meth:`reader` to read only."""
+
+    url: str
+    engine: Engine
+    #: Set when opening migrated an older register (the caller says so to the user).
+    migration: Migration | None = None
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> Register:
+        path = sqlite_path(url)
+        if path is not None:
+            if not create and not path.exists():
+                raise RegisterError("REG002", where=str(path), detail="the file does not exist")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        new_file = path is not None and not path.exists()
+        try:
+            engine = sa.create_engine(url, future=True)
+            register = cls(url=url, engine=engine)
+            register.migrate()
+        except sa.exc.SQLAlchemyError as exc:
+            raise RegisterError("REG002", where=_safe_url(url), detail=type(exc).__name__) from None
+        if new_file and path is not None:
+            # Children's data: a new register gives other users no access, whatever the umask (SQLite gives its
+            # -wal and -shm files the database file's mode).
+            with contextlib.suppress(OSError):
+                os.chmod(path, REGISTER_FILE_MODE)
+        return register
+
+    def migrate(self) -> None:
+        """Create the schema on first use; bring an older register up to date; refuse one made by a newer version.
+
+        Migrating takes the single-writer lock (another run: REG001, exit 75), copies a SQLite register to
+        ``<file>.bak-<from version>`` first, and applies every pending step in one transaction.
+        """
+        found = self._version()
+        if found is None:
+            with self.engine.begin() as conn:
+                metadata.create_all(conn)
+                conn.execute(sa.delete(schema_version))
+                conn.execute(sa.insert(schema_version).values(version=SCHEMA_VERSION))
+            return
+        if found > SCHEMA_VERSION:
+            raise RegisterError("REG003", where=_safe_url(self.url), found=found, known=SCHEMA_VERSION)
+        if found == SCHEMA_VERSION:
+            return
+        with self.lock():
+            found = self._version() or found  # another process may have migrated it meanwhile
+            if found == SCHEMA_VERSION:
+                return
+            backup = self._backup(found)
+            try:
+                with self.engine.begin() as conn:
+                    if conn.dialect.name == "sqlite":
+                        # pysqlite begins a transaction only before data changes, not before CREATE or ALTER:
+                        # begin it here, so that every step and the new version commit together or not at all.
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    done = migrations.upgrade(conn, found, schema_version)
+            except sa.exc.SQLAlchemyError as exc:
+                raise RegisterError(
+                    "REG011", where=_safe_url(self.url), found=found, known=SCHEMA_VERSION, detail=type(exc).__name__
+                ) from None
+        self.migration = Migration(found, SCHEMA_VERSION, tuple(s.summary for s in done), backup)
+
+    def _version(self) -> int | None:
+        """The register's schema version; None for a new (empty) register."""
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("schema_version"):
+                return None
+            found = conn.execute(sa.select(schema_version.c.version)).scalar()
+        return None if found is None else int(found)
+
+    def _backup(self, found: int) -> Path | None:
+        """Copy a SQLite register to ``<file>.bak-<found>`` (SQLite's backup API: consistent in WAL mode)."""
+        path = sqlite_path(self.url)
+        if path is None:
+            return None
+        target = path.with_name(f"{path.name}.bak-{found}")
+        partial = target.with_name(target.name + ".partial")
+        try:
+            with (
+                contextlib.closing(sqlite3.connect(path)) as source,
+                contextlib.closing(sqlite3.connect(partial)) as copy,
+            ):
+                source.backup(copy)
+            os.chmod(partial, REGISTER_FILE_MODE)
+            os.replace(partial, target)
+        except (OSError, sqlite3.Error) as exc:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+            raise RegisterError("REG012", where=str(path), backup=str(target), detail=type(exc).__name__) from None
+        return target
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """The single-writer lock: a second writer fails at once with :class:`LockBusy` (exit 75)."""
+        path = sqlite_path(self.url)
+        if path is None:
+            with self._advisory_lock():
+                yield
+            return
+        lock_path = path.with_name(path.name + ".lock")
+        handle = _try_flock(lock_path)
+        if handle is None:
+            raise LockBusy("REG001", where=str(path))
+        try:
+            yield
+        finally:
+            handle.close()
+
+    @contextlib.contextmanager
+    def _advisory_lock(self) -> Iterator[None]:
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        conn = self.engine.connect()
+        try:
+            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(4242017)")).scalar()
+            if not got:
+                raise LockBusy("REG001", where=_safe_url(self.url))
+            yield
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Connection]:
+        """Lock, then one transaction: everything commits together or nothing does."""
+        with self.lock(), self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _try_flock(lock_path: Path) -> IO[str] | None:
+    import fcntl
+
+    handle = open(lock_path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def _safe_url(url: str) -> str:
+    """The URL with any password hidden."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(unreadable database URL)"

@@ -1,0 +1,1 @@
+"""Follow-up audits: when they are due, the register, and the measures."""

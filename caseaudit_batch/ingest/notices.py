@@ -1,0 +1,314 @@
+"""What a run over the audits inbox tells people, and QA's view of it.
+
+- Safeguarding alerts (guidance section 3: "notified as a matter of urgency"): one URGENT workbook per audit month
+  and a notice to the social worker, team manager and service manager, once per audit.
+- Each accepted audit shared (Appendix 1, "Sharing the audit"): one notice with the workbook attached.
+- Feedback to the auditor on each returned audit, and on each accepted one with points to check: a workbook and a
+  notice listing each problem as Where | What we found | What is wrong | How to fix.
+- ``validation-YYYY-MM.xlsx``: the month's audits inbox for QA, one row per problem.
+
+Every file is staged (written into place only after the register commits) and every notice is listed in the
+month's outbox and the register's ``notices``. ``pipeline.ingest_inbox`` chains these after the register is updated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from caseaudit_batch.core import messages
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Clock, Month
+from caseaudit_batch.core.notify import Outbox, render_notice
+from caseaudit_batch.core.outputs import Staging
+from caseaudit_batch.ingest import feedback
+from caseaudit_batch.ingest import record as ingest
+
+
+def _day(day: date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else ""
+
+
+def _audit_context(check: ingest.AuditCheck, organisation: str) -> dict[str, object]:
+    pre = check.allocation["prefilled"] or {}
+    return {
+        **{k: pre.get(k, "") for k in ("case_ref", "team", "service", "social_worker", "team_manager")},
+        **{k: pre.get(k, "") for k in ("service_manager", "auditor_name")},
+        "due_date": _day(check.allocation["due_date"]),
+        "audit_month_label": Month.parse(check.month).label,
+        "organisation": organisation,
+    }
+
+
+@dataclass
+class Notices:
+    """Writes one run's alerts, shared audits and feedback; :meth:`flush` records the notices in the register."""
+
+    conn: Connection
+    staging: Staging
+    outbox: Outbox
+    clock: Clock
+    output_dir: Path
+    people: feedback.People
+    env: Any
+    sender: str
+    organisation: str
+    qa_officer: str | None
+    _rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def alerts(self, entries: Sequence[ingest.Entry], timestamp: str) -> list[str]:
+        """Guidance section 3: a safeguarding concern marked Yes raises an alert at once, whatever else is wrong
+        with the form, once per audit: the URGENT workbook of its audit month and a notice to SW, TM and SM."""
+        candidates = [e for e in entries if e.check is not None and e.check.safeguarding and not e.known]
+        if not candidates:
+            return []
+        raised = {
+            row[0]
+            for row in self.conn.execute(
+                sa.select(reg.alerts.c.audit_id).where(reg.alerts.c.audit_id.in_({e.audit_id for e in candidates}))
+            )
+        }
+        lines: list[str] = []
+        by_month: dict[str, list[tuple[object, ...]]] = {}
+        made_at = self.clock.now_iso()
+        for e in candidates:
+            if e.audit_id in raised or e.check is None:
+                continue
+            raised.add(e.audit_id)
+            check = e.check
+            pre = check.allocation["prefilled"] or {}
+            detail = check.answers.get("safeguarding_detail") or ""
+            self.conn.execute(
+                sa.insert(reg.alerts).values(
+                    audit_id=e.audit_id, submission_id=e.submission_id, month=check.month, file=e.rel, raised_at=made_at
+                )
+            )
+            by_month.setdefault(check.month, []).append(
+                (
+                    e.audit_id,
+                    check.case_ref,
+                    pre.get("team", ""),
+                    pre.get("service", ""),
+                    pre.get("social_worker", ""),
+                    pre.get("team_manager", ""),
+                    pre.get("service_manager", ""),
+                    pre.get("auditor_name", ""),
+                    check.answers.get("date_completed") or "",
+                    e.rel,
+                    detail or "(nothing recorded on the form: contact the auditor now)",
+                )
+            )
+            who = self.people.case_people(check.case_ref)
+            qa = self.people.get(self.qa_officer)
+            notice = render_notice(
+                self.env,
+                "alert_safeguarding",
+                "alert",
+                feedback.addresses(who["social_worker"], who["team_manager"], who["service_manager"]),
+                feedback.addresses(qa),
+                detail=detail,
+                **_audit_context(check, self.organisation),
+            )
+            eml = (
+                self.output_dir
+                / check.month
+                / "alerts"
+                / f"URGENT-safeguarding-{feedback.safe_name(check.case_ref)}-{timestamp}.eml"
+            )
+            self._send(check.month, e.audit_id, eml, notice, made_at)
+            lines.append(messages.text("IN110", audit_id=e.audit_id, case_ref=check.case_ref) + f" File: {e.rel}.")
+        for month, rows in sorted(by_month.items()):
+            final = self.output_dir / month / f"URGENT-safeguarding-{timestamp}.xlsx"
+            self.staging.write_bytes(final, feedback.urgent_workbook(month, rows))
+            lines.append(messages.text("IN111", count=len(rows), file=final))
+        return lines
+
+    def share(self, entries: Sequence[ingest.Entry]) -> int:
+        """Appendix 1, "Sharing the audit": one notice with the workbook attached per accepted version."""
+        made_at = self.clock.now_iso()
+        qa = self.people.get(self.qa_officer)
+        count = 0
+        for e in entries:
+            if e.outcome != "accepted" or e.check is None or e.known:
+                continue
+            check = e.check
+            who = self.people.case_people(check.case_ref)
+            took_part = str(check.answers.get("sw_participation") or "") in ("In person", "Phone or video")
+            previous_tm = who["previous_team_manager"] if check.reallocated else None
+            to = feedback.addresses(who["team_manager"], who["service_manager"], who["cp_iro"], qa)
+            cc = feedback.addresses(who["social_worker"] if took_part else None, previous_tm)
+            notice = render_notice(
+                self.env,
+                "ingest_shared",
+                "shared",
+                to,
+                cc,
+                overall_grade=check.overall_grade or "",
+                date_completed=_day(check.date_completed),
+                late=check.late,
+                action_count=len(check.answers.get("actions", [])),
+                previous_team_manager=previous_tm.name if previous_tm else "",
+                recipients="; ".join(to + cc),
+                **_audit_context(check, self.organisation),
+            )
+            stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
+            attached = ingest.form_bytes(e)
+            notice.attachments.append((f"{check.month}_{feedback.safe_name(check.case_ref)}.xlsx", attached))
+            eml = self.output_dir / check.month / "shared" / f"{stem}-shared.eml"
+            self._send(check.month, e.audit_id, eml, notice, made_at)
+            count += 1
+        return count
+
+    def give_feedback(self, entries: Sequence[ingest.Entry]) -> int:
+        """A feedback workbook and notice to the auditor for each returned audit and each accepted one with
+        warnings."""
+        made_at = self.clock.now_iso()
+        count = 0
+        for e in entries:
+            if e.known or e.check is None or not e.problems or e.outcome not in ("returned", "accepted", "superseded"):
+                continue
+            check = e.check
+            stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
+            book = feedback.feedback_workbook(e.rel, e.audit_id, check.case_ref, e.outcome, e.problems)
+            final = self.output_dir / check.month / "feedback" / f"{stem}-feedback.xlsx"
+            self.staging.write_bytes(final, book)
+            auditor = self.people.get(check.allocation["staff_id"])
+            notice = render_notice(
+                self.env,
+                "ingest_feedback",
+                "feedback",
+                feedback.addresses(auditor),
+                (),
+                returned=e.outcome == "returned",
+                file=e.rel,
+                standing=e.standing,
+                problems=[
+                    {
+                        "severity": p.severity,
+                        "where": feedback.where_in_form(p),
+                        "found": feedback.shown(p.found),
+                        "message": p.message,
+                        "fix": p.fix,
+                    }
+                    for p in e.problems
+                ],
+                **_audit_context(check, self.organisation),
+            )
+            notice.attachments.append((final.name, book))
+            eml = final.with_suffix(".eml")
+            self._send(check.month, e.audit_id, eml, notice, made_at)
+            count += 1
+        return count
+
+    def _send(self, month: str, audit_id: str, eml: Path, notice: Any, made_at: str) -> None:
+        """Stage the ``.eml`` (the fast message builder, ``feedback.eml_bytes``), list it in the outbox, and queue
+        its ``notices`` row (:meth:`flush` writes the queue in one statement)."""
+        self.staging.write_bytes(eml, feedback.eml_bytes(notice, self.sender, made_at))
+        self.outbox.add(month, notice, eml, made_at)
+        self._rows.append(
+            {
+                "kind": notice.kind,
+                "month": month,
+                "audit_id": audit_id,
+                "to_addr": "; ".join(notice.to),
+                "cc_addr": "; ".join(notice.cc),
+                "subject": notice.subject,
+                "file": str(eml),
+                "made_at": made_at,
+            }
+        )
+
+    def flush(self) -> None:
+        rows, self._rows = self._rows, []
+        if rows:
+            self.conn.execute(sa.insert(reg.notices), rows)
+
+
+def validation_path(output_dir: Path, filed: str) -> Path:
+    """``output/YYYY-MM/validation-YYYY-MM.xlsx``."""
+    return output_dir / filed / f"validation-{filed}.xlsx"
+
+
+def validation_bytes(conn: Connection, filed: str) -> bytes:
+    """QA's view of the month's audits inbox: a summary sentence, outcome counts, one row per problem."""
+    subs = conn.execute(
+        sa.select(
+            reg.submissions.c.id,
+            reg.submissions.c.path,
+            reg.submissions.c.outcome,
+            reg.submissions.c.audit_id,
+            reg.submissions.c.codes,
+            reg.submissions.c.message,
+        ).where(reg.submissions.c.inbox == "audits", reg.submissions.c.filed_month == filed)
+    ).all()
+    tally = dict.fromkeys(ingest.OUTCOMES, 0)
+    for s in subs:
+        tally[s.outcome] = tally.get(s.outcome, 0) + 1
+    read = {s.audit_id for s in subs if s.audit_id and s.outcome in ("accepted", "superseded", "returned")}
+    accepted = {s.audit_id for s in subs if s.audit_id and s.outcome in ("accepted", "superseded")}
+    summary = feedback.summary_sentence(len(read), len(accepted), len(read - accepted), tally["rejected"])
+    wanted = sorted({s.audit_id for s in subs if s.audit_id})
+    cases: dict[str, str] = {}
+    for chunk in reg.chunks(wanted):  # the month's audits only
+        cases.update(
+            conn.execute(
+                sa.select(reg.allocations.c.audit_id, reg.allocations.c.case_ref).where(
+                    reg.allocations.c.audit_id.in_(chunk)
+                )
+            )
+            .tuples()
+            .all()
+        )
+    by_sub = {s.id: s for s in subs}
+    rows: list[tuple[object, ...]] = []
+    problem_rows = conn.execute(
+        sa.select(reg.problems).where(reg.problems.c.submission_id.in_(list(by_sub))).order_by(reg.problems.c.id)
+    ).all()
+    with_problems = set()
+    for p in problem_rows:
+        s = by_sub[p.submission_id]
+        with_problems.add(s.id)
+        rows.append(
+            (
+                s.path,
+                s.outcome,
+                s.audit_id or "",
+                cases.get(s.audit_id, ""),
+                p.code,
+                p.severity,
+                p.sheet,
+                p.cell,
+                p.field,
+                p.found or "",
+                p.message,
+                p.fix,
+            )
+        )
+    for s in subs:
+        if s.id not in with_problems and s.outcome in ("rejected", "ignored", "duplicate"):
+            code = (s.codes or "").split(";")[0]
+            severity = messages.CATALOGUE[code].severity if code in messages.CATALOGUE else ""
+            fix = messages.fix(code) if code in messages.CATALOGUE else ""
+            rows.append(
+                (
+                    s.path,
+                    s.outcome,
+                    s.audit_id or "",
+                    cases.get(s.audit_id, ""),
+                    code,
+                    severity,
+                    "",
+                    "",
+                    "",
+                    "",
+                    s.message,
+                    fix,
+                )
+            )
+    return feedback.validation_workbook(filed, summary, tally, rows)

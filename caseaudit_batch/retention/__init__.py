@@ -1,0 +1,1 @@
+"""Retention: purging months older than the register keeps."""
