@@ -12,9 +12,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from caseaudit_batch import pipeline
-from caseaudit_batch.allocation import allocate
-from caseaudit_batch.allocation.allocate import Rules
+from caseaudit_batch import session
+from caseaudit_batch.allocation import stage as allocation_stage
+from caseaudit_batch.allocation import workspace as setup
+from caseaudit_batch.allocation.allocate import Rules, allocate
 from caseaudit_batch.allocation.roster import AUDITING_ROLES, Caseload, Roster
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.demo import synthetic
@@ -39,12 +40,12 @@ def pure(auditors: int) -> None:
 def whole_run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "qa"
-        pipeline.init_workspace(folder, organisation="Benchmark Borough (synthetic)")
+        setup.init_workspace(folder, organisation="Benchmark Borough (synthetic)")
         synthetic.make_authority(today=DAY).write(folder / "roster.xlsx", folder / "caseload.xlsx")
-        ctx = pipeline.open_context(folder / "caseaudit.toml", DAY.isoformat())
+        ctx = session.open_context(folder / "caseaudit.toml", DAY.isoformat())
         try:
             start = time.perf_counter()
-            result = pipeline.allocate_month(ctx, str(MONTH))
+            result = allocation_stage.allocate_month(ctx, str(MONTH))
             took = time.perf_counter() - start
         finally:
             ctx.close()

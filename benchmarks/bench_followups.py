@@ -17,7 +17,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
+from caseaudit_batch.allocation import stage as allocation_stage
+from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.demo import synthetic
@@ -34,20 +36,20 @@ def main() -> None:
     rng = random.Random(11)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "qa"
-        pipeline.init_workspace(folder, organisation="Benchmark Borough (synthetic)")
+        setup.init_workspace(folder, organisation="Benchmark Borough (synthetic)")
         synthetic.make_authority(today=FIRST.first_day).write(folder / "roster.xlsx", folder / "caseload.xlsx")
         start = time.perf_counter()
         month = FIRST
         while month < TARGET:
-            ctx = pipeline.open_context(folder / "caseaudit.toml", month.first_day.isoformat())
+            ctx = session.open_context(folder / "caseaudit.toml", month.first_day.isoformat())
             try:
-                pipeline.allocate_month(ctx, str(month))
+                allocation_stage.allocate_month(ctx, str(month))
             finally:
                 ctx.close()
             month = month.shift(1)
         print(f"12 months allocated through the pipeline in {time.perf_counter() - start:.1f} s")
 
-        ctx = pipeline.open_context(folder / "caseaudit.toml", TARGET.first_day.isoformat())
+        ctx = session.open_context(folder / "caseaudit.toml", TARGET.first_day.isoformat())
         a = reg.allocations
         with ctx.register.engine.begin() as conn:
             rows = list(conn.execute(sa.select(a).where(a.c.status == "allocated")))
@@ -90,7 +92,7 @@ def main() -> None:
             print(f"due_for_month: {len(due)} follow-ups due, found in {time.perf_counter() - start:.2f} s")
         try:
             start = time.perf_counter()
-            result = pipeline.allocate_month(ctx, str(TARGET))
+            result = allocation_stage.allocate_month(ctx, str(TARGET))
             took = time.perf_counter() - start
         finally:
             ctx.close()

@@ -29,10 +29,11 @@ sys.path[:0] = [
 def build(folder: Path, forms: int) -> None:
     from formkit import allocate, good_answers, make_form
 
-    from caseaudit_batch import pipeline
+    from caseaudit_batch import session
+    from caseaudit_batch.allocation import workspace as setup
 
-    pipeline.init_workspace(folder, organisation="Benchmark Borough")
-    ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-09-01")
+    setup.init_workspace(folder, organisation="Benchmark Borough")
+    ctx = session.open_context(folder / "caseaudit.toml", "2026-09-01")
     answers = good_answers(ctx.framework)
     findings = (
         "The assessment was completed on time and analyses the impact of the parents' difficulties on the child. "
@@ -57,12 +58,13 @@ def build(folder: Path, forms: int) -> None:
 
 
 def child_ingest(folder: Path) -> dict[str, float]:
-    from caseaudit_batch import pipeline
+    from caseaudit_batch import session
+    from caseaudit_batch.ingest import stage as ingest_stage
 
-    ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-09-25")
+    ctx = session.open_context(folder / "caseaudit.toml", "2026-09-25")
     started = time.perf_counter()
     cpu = _cpu()
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     elapsed = time.perf_counter() - started
     cpu = _cpu() - cpu
     ctx.close()

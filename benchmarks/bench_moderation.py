@@ -22,8 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import sqlalchemy as sa
 from moderation_kit import STAFF, add_audit, configure, seed
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
+from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.core import register as reg
+from caseaudit_batch.moderation import stage as moderation_stage
 from caseaudit_batch.workbook import forms
 
 GRADES = ["Outstanding", "Good", "Good", "Good", "Requires Improvement", "Requires Improvement", "Inadequate"]
@@ -35,9 +37,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "qa"
-        pipeline.init_workspace(folder, organisation="Benchmark Borough Council")
+        setup.init_workspace(folder, organisation="Benchmark Borough Council")
         configure(folder, moderators=["M1", "M2"], qa_officer="M1")
-        ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-10-01")
+        ctx = session.open_context(folder / "caseaudit.toml", "2026-10-01")
         seed(ctx, [])
         auditors = [s[0] for s in STAFF if s[2] in ("Team Manager", "Service Manager", "Head of Service")]
         with ctx.register.writer() as conn:
@@ -55,8 +57,8 @@ def main() -> None:
         ctx.close()
 
         start = time.perf_counter()
-        ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-10-01")
-        drawn = pipeline.moderate(ctx, "2026-09")
+        ctx = session.open_context(folder / "caseaudit.toml", "2026-10-01")
+        drawn = moderation_stage.moderate(ctx, "2026-09")
         ctx.close()
         draw_seconds = time.perf_counter() - start
         made = drawn.data["forms"]
@@ -74,8 +76,8 @@ def main() -> None:
             (inbox / Path(relative).name).write_bytes(forms.fill_form(blank, answers))
 
         start = time.perf_counter()
-        ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-10-09")
-        read = pipeline.moderate(ctx, "2026-09")
+        ctx = session.open_context(folder / "caseaudit.toml", "2026-10-09")
+        read = moderation_stage.moderate(ctx, "2026-09")
         with ctx.register.reader() as conn:
             merged = conn.execute(sa.select(sa.func.count()).select_from(reg.moderations)).scalar()
         ctx.close()

@@ -1,8 +1,8 @@
 """All of a month's reports from a register holding 12 months of a large authority (~18,000 audits) in <= 20 s.
 
 Synthesises the register (synthetic data only) in a temporary working folder, then times the real
-``pipeline.report_month`` (load from the register, metrics, JSON, Excel, Word report, one pack per service, learning
-themes, staged and moved into place) and prints the figures.
+``reports_stage.report_month`` (load from the register, metrics, JSON, Excel, Word report, one pack per
+service, learning themes, staged and moved into place) and prints the figures.
 
     .venv/bin/python benchmarks/bench_reports.py [--audits-per-month 1500] [--services 8] [--keep DIR]
 """
@@ -20,9 +20,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
+from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
+from caseaudit_batch.reports import stage as reports_stage
 
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 WEIGHTS = (0.08, 0.52, 0.32, 0.08)
@@ -48,7 +50,7 @@ FINDING = (
 ) * 2
 
 
-def synthesise(ctx: pipeline.Context, month: Month, per_month: int, services: int, seed: int = 7) -> dict[str, int]:
+def synthesise(ctx: session.Context, month: Month, per_month: int, services: int, seed: int = 7) -> dict[str, int]:
     rng = random.Random(seed)
     service_names = [f"Service {chr(65 + i)}" for i in range(services)]
     teams = {s: [f"{s} Team {n}" for n in range(1, 6)] for s in service_names}
@@ -246,14 +248,14 @@ def main() -> None:
         shutil.rmtree(folder)
     month = Month(2026, 9)
     try:
-        pipeline.init_workspace(folder, organisation="Benchmark Borough (synthetic)")
-        ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-10-05")
+        setup.init_workspace(folder, organisation="Benchmark Borough (synthetic)")
+        ctx = session.open_context(folder / "caseaudit.toml", "2026-10-05")
         started = time.perf_counter()
         counts = synthesise(ctx, month, args.audits_per_month, args.services)
         synth = time.perf_counter() - started
         print(f"register synthesised in {synth:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         started = time.perf_counter()
-        result = pipeline.report_month(ctx, month)
+        result = reports_stage.report_month(ctx, month)
         elapsed = time.perf_counter() - started
         ctx.close()
         sizes = ", ".join(f"{p.name} {p.stat().st_size / 1024:,.0f} KB" for p in result.outputs)

@@ -1,4 +1,5 @@
-"""The ``caseaudit`` command line: parse options, call the pipeline, print the summary, map results to exit codes.
+"""The ``caseaudit`` command line: parse options (a month once, into a Month), call the command's stage (the
+pipeline for ``run``), print the summary, and map results to exit codes.
 
 A user never sees a traceback: an unexpected error prints one plain sentence and the path of a log file.
 """
@@ -16,14 +17,15 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from caseaudit_batch import __version__, pipeline
+from caseaudit_batch import __version__
 from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core.clock import Month, parse_date
 from caseaudit_batch.core.errors import EXIT_INTERNAL, CaseauditError, ConfigError
+from caseaudit_batch.session import Context, Result, open_context
 
 log = logging.getLogger("caseaudit")
 
-Handler = Callable[[argparse.Namespace], pipeline.Result]
+Handler = Callable[[argparse.Namespace], Result]
 
 # One line of help per command; the README's command reference lists the same commands (a test checks).
 COMMANDS: dict[str, str] = {
@@ -117,83 +119,113 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _init(args: argparse.Namespace) -> pipeline.Result:
-    return pipeline.init_workspace(Path(args.dir), organisation=args.organisation)
+def _init(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.allocation.workspace import init_workspace
+
+    return init_workspace(Path(args.dir), organisation=args.organisation)
 
 
-def _demo(args: argparse.Namespace) -> pipeline.Result:
-    from caseaudit_batch.demo import player as demo
+def _demo(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.demo import player
 
-    return demo.run_demo(Path(args.dir), keep=args.keep, today=args.today)
+    return player.run_demo(Path(args.dir), keep=args.keep, today=args.today)
 
 
 @contextlib.contextmanager
-def _context(args: argparse.Namespace) -> Iterator[pipeline.Context]:
+def _context(args: argparse.Namespace) -> Iterator[Context]:
     """The command's context (config, clock, framework, register), closed however the command ends."""
-    ctx = pipeline.open_context(args.config, args.today)
+    ctx = open_context(args.config, args.today)
     try:
         yield ctx
     finally:
         ctx.close()
 
 
-def _allocate(args: argparse.Namespace) -> pipeline.Result:
+def _month(args: argparse.Namespace) -> Month:
+    """``--month``, parsed once here: every stage is given a Month."""
+    return Month.parse(args.month)
+
+
+def _allocate(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.allocation import stage
+
     if args.to and not args.reassign:
         raise ConfigError("AL021")
     if args.reassign and (args.from_file or args.replace):
         raise ConfigError("AL029")
+    month = _month(args)
     with _context(args) as ctx:
         if args.reassign:
-            return pipeline.reassign(
-                ctx, args.month, args.reassign, to=args.to, roster=args.roster, caseload=args.caseload
-            )
-        return pipeline.allocate_month(
-            ctx, args.month, roster=args.roster, caseload=args.caseload, replace=args.replace, from_file=args.from_file
+            return stage.reassign(ctx, month, args.reassign, to=args.to, roster=args.roster, caseload=args.caseload)
+        return stage.allocate_month(
+            ctx, month, roster=args.roster, caseload=args.caseload, replace=args.replace, from_file=args.from_file
         )
 
 
-def _remind(args: argparse.Namespace) -> pipeline.Result:
+def _remind(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.allocation import stage
+
+    month = _month(args)
     with _context(args) as ctx:
-        return pipeline.remind_month(ctx, args.month, force=args.force)
+        return stage.remind_month(ctx, month, force=args.force)
 
 
-def _ingest(args: argparse.Namespace) -> pipeline.Result:
+def _ingest(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.ingest import stage
+
+    month = Month.parse(args.month) if args.month else None
     with _context(args) as ctx:
-        return pipeline.ingest_inbox(ctx, month=args.month)
+        return stage.ingest_inbox(ctx, month=month)
 
 
-def _check(args: argparse.Namespace) -> pipeline.Result:
+def _check(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.ingest import stage
+
     with _context(args) as ctx:
-        return pipeline.check_files(ctx, args.files)
+        return stage.check_files(ctx, args.files)
 
 
-def _moderate(args: argparse.Namespace) -> pipeline.Result:
+def _moderate(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.moderation import stage
+
+    month = _month(args)
     with _context(args) as ctx:
-        return pipeline.moderate(
-            ctx, args.month, add=args.add, remove=args.remove, resolve=args.resolve, note=args.note, grade=args.grade
+        return stage.moderate(
+            ctx, month, add=args.add, remove=args.remove, resolve=args.resolve, note=args.note, grade=args.grade
         )
 
 
-def _actions(args: argparse.Namespace) -> pipeline.Result:
+def _actions(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.actions import stage
+
+    month = _month(args)
     with _context(args) as ctx:
-        return pipeline.actions_month(ctx, args.month)
+        return stage.actions_month(ctx, month)
 
 
-def _report(args: argparse.Namespace) -> pipeline.Result:
-    month = Month.parse(args.month)
+def _report(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.reports import stage
+
+    month = _month(args)
     as_of = parse_date(args.as_of) if args.as_of else None
     with _context(args) as ctx:
-        return pipeline.report_month(ctx, month, as_of=as_of, no_quotes=args.no_quotes)
+        return stage.report_month(ctx, month, as_of=as_of, no_quotes=args.no_quotes)
 
 
-def _run(args: argparse.Namespace) -> pipeline.Result:
+def _run(args: argparse.Namespace) -> Result:
+    from caseaudit_batch import pipeline
+
+    month = _month(args)
     with _context(args) as ctx:
-        return pipeline.run_month(ctx, args.month)
+        return pipeline.run_month(ctx, month)
 
 
-def _purge(args: argparse.Namespace) -> pipeline.Result:
+def _purge(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.retention import stage
+
+    before = Month.parse(args.before) if args.before else None
     with _context(args) as ctx:
-        return pipeline.purge(ctx, args.before)
+        return stage.purge(ctx, before)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -255,7 +287,7 @@ def _safe_traceback(exc: BaseException) -> str:
     return f"Traceback (exception messages omitted):\n{frames}{type(exc).__module__}.{type(exc).__name__}"
 
 
-def print_result(result: pipeline.Result) -> None:
+def print_result(result: Result) -> None:
     for line in result.attention:
         ui.warn(f"! {line}")
     for line in result.lines:

@@ -8,20 +8,21 @@ from typing import Any
 
 import pytest
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
+from caseaudit_batch.allocation import workspace as setup
 
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A working folder as ``caseaudit init`` makes it."""
     folder = tmp_path / "qa"
-    pipeline.init_workspace(folder, organisation="Testshire Council")
+    setup.init_workspace(folder, organisation="Testshire Council")
     return folder
 
 
 @pytest.fixture
-def ctx(workspace: Path) -> pipeline.Context:
-    context = pipeline.open_context(workspace / "caseaudit.toml", "2026-09-01")
+def ctx(workspace: Path) -> session.Context:
+    context = session.open_context(workspace / "caseaudit.toml", "2026-09-01")
     yield context
     context.close()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 from caseaudit_batch.core import register as reg
 
 MONTH = "2026-09"
@@ -53,7 +53,7 @@ def configure(workspace: Path, **people: object) -> None:
     path.write_text(text, "utf-8")
 
 
-def seed(ctx: pipeline.Context, audits: list[tuple[str, str, str, str, str, list[str]]] = AUDITS) -> None:
+def seed(ctx: session.Context, audits: list[tuple[str, str, str, str, str, list[str]]] = AUDITS) -> None:
     with ctx.register.writer() as conn:
         if not conn.execute(sa.select(sa.func.count()).select_from(reg.staff)).scalar():
             for sid, name, role, team, service, manager in STAFF:

@@ -11,14 +11,14 @@ from actions_kit import AUDIT_ACTIONS, CLOCK, rows_of, seed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 from caseaudit_batch.actions import register as act
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock
 
 
 def test_actions_are_created_from_an_accepted_audit_with_everything_the_register_keeps(
-    ctx: pipeline.Context,
+    ctx: session.Context,
 ) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
@@ -46,12 +46,12 @@ def test_actions_are_created_from_an_accepted_audit_with_everything_the_register
     assert {u.submission_id for u in updates} == {7}
 
 
-def test_action_ids_are_stable_across_re_runs(ctx: pipeline.Context, tmp_path: object) -> None:
+def test_action_ids_are_stable_across_re_runs(ctx: session.Context, tmp_path: object) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
         first = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK).created
     # The same history replayed into a fresh register gives the same IDs.
-    other = pipeline.open_context(ctx.config.path, "2026-09-20")
+    other = session.open_context(ctx.config.path, "2026-09-20")
     other_url = "sqlite:///" + str(ctx.config.path.parent / "second.sqlite")
     other._register = reg.Register.open(other_url)
     with other.register.writer() as conn:
@@ -62,7 +62,7 @@ def test_action_ids_are_stable_across_re_runs(ctx: pipeline.Context, tmp_path: o
     assert first[0] == act.action_id_for("audit", "2026-09-0001", "update the chronology")
 
 
-def test_the_same_text_twice_in_one_audit_is_two_actions(ctx: pipeline.Context) -> None:
+def test_the_same_text_twice_in_one_audit_is_two_actions(ctx: session.Context) -> None:
     twice = [["Visit the child", "SW", "2026-10-01"], ["visit the child.", "SW", "2026-11-01"]]
     with ctx.register.writer() as conn:
         seed(conn)
@@ -72,7 +72,7 @@ def test_the_same_text_twice_in_one_audit_is_two_actions(ctx: pipeline.Context) 
     assert again.created == [] and sorted(again.kept) == sorted(result.created)
 
 
-def test_blank_rows_are_not_actions_and_bad_dates_are_kept_blank(ctx: pipeline.Context) -> None:
+def test_blank_rows_are_not_actions_and_bad_dates_are_kept_blank(ctx: session.Context) -> None:
     rows = [
         ["", "", ""],
         [None, "SW", "2026-10-01"],
@@ -89,7 +89,7 @@ def test_blank_rows_are_not_actions_and_bad_dates_are_kept_blank(ctx: pipeline.C
     assert stored["Visit"]["due_date"] == date(2026, 10, 3) and stored["Visit"]["owner"] is None
 
 
-def test_a_resubmitted_audit_keeps_updates_on_unchanged_actions(ctx: pipeline.Context) -> None:
+def test_a_resubmitted_audit_keeps_updates_on_unchanged_actions(ctx: session.Context) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
         first = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
@@ -134,7 +134,7 @@ def test_a_resubmitted_audit_keeps_updates_on_unchanged_actions(ctx: pipeline.Co
     assert after[supervision_id].status == "Completed"
 
 
-def test_an_action_dropped_then_restored_is_reopened_with_its_id(ctx: pipeline.Context) -> None:
+def test_an_action_dropped_then_restored_is_reopened_with_its_id(ctx: session.Context) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
         first = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
@@ -146,7 +146,7 @@ def test_an_action_dropped_then_restored_is_reopened_with_its_id(ctx: pipeline.C
     assert set(statuses.values()) == {"Open"} and len(statuses) == 3
 
 
-def test_moderation_actions_are_kept_apart_from_the_audits_own(ctx: pipeline.Context) -> None:
+def test_moderation_actions_are_kept_apart_from_the_audits_own(ctx: session.Context) -> None:
     m_actions = [["Update the chronology", "Team manager", "2026-10-30"], ["Refer to the virtual school", "SW", None]]
     with ctx.register.writer() as conn:
         seed(conn)
@@ -164,7 +164,7 @@ def test_moderation_actions_are_kept_apart_from_the_audits_own(ctx: pipeline.Con
     assert {rows[i].status for i in audit.created} == {"Open"}
 
 
-def test_a_supervision_action_is_added_once(ctx: pipeline.Context) -> None:
+def test_a_supervision_action_is_added_once(ctx: session.Context) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
         context = act.context_for_case(conn, "C1001", "2026-10")
@@ -177,7 +177,7 @@ def test_a_supervision_action_is_added_once(ctx: pipeline.Context) -> None:
     assert stored.service_manager_id == "SM1" and stored.team == "CIN East"
 
 
-def test_load_actions_frame_gives_the_columns_the_reports_read(ctx: pipeline.Context) -> None:
+def test_load_actions_frame_gives_the_columns_the_reports_read(ctx: session.Context) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
         act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
@@ -187,7 +187,7 @@ def test_load_actions_frame_gives_the_columns_the_reports_read(ctx: pipeline.Con
     assert len(frame) == 3 and frame["signed_off"].dtype == bool
 
 
-def test_the_register_catches_up_with_current_audits_and_moderations_once(ctx: pipeline.Context) -> None:
+def test_the_register_catches_up_with_current_audits_and_moderations_once(ctx: session.Context) -> None:
     def accept(conn: sa.Connection, table: sa.Table, path: str, answers: dict, **extra: object) -> int:
         key = conn.execute(
             sa.insert(reg.submissions).values(
@@ -227,7 +227,7 @@ _EXAMPLES = itertools.count(1)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(first=TEXTS, second=TEXTS)
 def test_any_resubmission_leaves_exactly_the_new_versions_actions_open(
-    ctx: pipeline.Context, first: list[str], second: list[str]
+    ctx: session.Context, first: list[str], second: list[str]
 ) -> None:
     audit_id = f"2026-09-P{next(_EXAMPLES):04d}"  # one register for every example: a fresh audit each time
     with ctx.register.writer() as conn:
@@ -265,7 +265,7 @@ def seed_allocation(conn: sa.Connection, audit_id: str) -> None:
     )
 
 
-def test_the_bulk_catch_up_makes_the_same_actions_as_syncing_each_audit_alone(ctx: pipeline.Context) -> None:
+def test_the_bulk_catch_up_makes_the_same_actions_as_syncing_each_audit_alone(ctx: session.Context) -> None:
     """``sync_from_register`` reads in bulk and writes its rows together (issue 5's speed); what it records must
     be exactly what one-at-a-time syncing records, repeated texts and all."""
     forms = {
@@ -287,8 +287,8 @@ def test_the_bulk_catch_up_makes_the_same_actions_as_syncing_each_audit_alone(ct
         ).all()
         return [tuple(r) for r in actions], [tuple(r) for r in updates]
 
-    def register(name: str) -> pipeline.Context:
-        other = pipeline.open_context(ctx.config.path, "2026-09-20")
+    def register(name: str) -> session.Context:
+        other = session.open_context(ctx.config.path, "2026-09-20")
         other._register = reg.Register.open("sqlite:///" + str(ctx.config.path.parent / name))
         with other.register.writer() as conn:
             for audit_id, rows in forms.items():

@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from formkit import allocate, good_answers, make_form
 from openpyxl import load_workbook
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 from caseaudit_batch.actions import measures as action_measures
 from caseaudit_batch.actions import register as act
+from caseaudit_batch.actions import stage as actions_stage
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import LONDON, Month
+from caseaudit_batch.ingest import stage as ingest_stage
 
 FIRST = [
     ("Update the chronology", "Sam Worker", date(2026, 10, 15)),
@@ -26,9 +28,7 @@ SECOND = [
 ]
 
 
-def drop_form(
-    ctx: pipeline.Context, alloc: dict[str, Any], name: str, actions: list[tuple[Any, ...]], day: int
-) -> None:
+def drop_form(ctx: session.Context, alloc: dict[str, Any], name: str, actions: list[tuple[Any, ...]], day: int) -> None:
     data = make_form(ctx.framework, alloc, good_answers(ctx.framework), actions)
     path = ctx.config.inbox("audits") / name
     path.write_bytes(data)
@@ -36,19 +36,19 @@ def drop_form(
     os.utime(path, (stamp, stamp))
 
 
-def actions_now(ctx: pipeline.Context) -> dict[str, Any]:
+def actions_now(ctx: session.Context) -> dict[str, Any]:
     with ctx.register.reader() as conn:
         return {r.norm_text: r for r in conn.execute(sa.select(reg.actions)).all()}
 
 
 def test_an_accepted_audit_then_its_resubmission_reach_the_register_and_the_tracker(
-    workspace: Any, ctx: pipeline.Context
+    workspace: Any, ctx: session.Context
 ) -> None:
     with ctx.register.engine.begin() as conn:
         alloc = allocate(conn, ctx.framework)
     drop_form(ctx, alloc, "first.xlsx", FIRST, 20)
-    assert pipeline.ingest_inbox(ctx, "2026-09").exit_code == 0
-    made = pipeline.actions_month(ctx, "2026-09")
+    assert ingest_stage.ingest_inbox(ctx, "2026-09").exit_code == 0
+    made = actions_stage.actions_month(ctx, "2026-09")
     assert made.exit_code == 0
     first = actions_now(ctx)
     chronology = first["update the chronology"]
@@ -63,11 +63,11 @@ def test_an_accepted_audit_then_its_resubmission_reach_the_register_and_the_trac
 
     # The auditor sends a corrected version: the unchanged action keeps its ID and history.
     drop_form(ctx, alloc, "second.xlsx", SECOND, 25)
-    ingested = pipeline.ingest_inbox(ctx, "2026-09")
+    ingested = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert ingested.exit_code == 0
     # Ingest brings the action register up to date in its own transaction; `actions` then has nothing to replace.
     assert "1 replaced" in " ".join(ingested.lines)
-    again = pipeline.actions_month(ctx, "2026-09")
+    again = actions_stage.actions_month(ctx, "2026-09")
     assert again.exit_code == 0
     second = actions_now(ctx)
     assert second["update the chronology"].action_id == chronology.action_id

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from actions_kit import AUDIT_ACTIONS, seed
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 from caseaudit_batch.actions import register as act
 from caseaudit_batch.actions import rules as tr
 from caseaudit_batch.core import register as reg
@@ -135,7 +135,7 @@ def apply(conn: sa.Connection, entries: list[tr.TrackerEntry], baseline: dict, p
 
 
 @pytest.fixture
-def made(ctx: pipeline.Context) -> tuple[pipeline.Context, list[str], dict]:
+def made(ctx: session.Context) -> tuple[session.Context, list[str], dict]:
     """Three actions from an audit, and the baseline a tracker made now would hold."""
     with ctx.register.writer() as conn:
         seed(conn)

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from actions_kit import AUDIT_ACTIONS, seed
 from openpyxl import load_workbook
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 from caseaudit_batch.actions import register as act
+from caseaudit_batch.actions import stage as actions_stage
 from caseaudit_batch.actions import trackers
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import LONDON, Clock, Month
@@ -28,8 +29,8 @@ from caseaudit_batch.workbook.layout import TRACKER_ANSWERS, TRACKER_HEADERS, TR
 TRACKER = "2026-10/actions/2026-10_actions_Sam_Service.xlsx"
 
 
-def context(workspace: Path, today: str) -> pipeline.Context:
-    return pipeline.open_context(workspace / "caseaudit.toml", today)
+def context(workspace: Path, today: str) -> session.Context:
+    return session.open_context(workspace / "caseaudit.toml", today)
 
 
 @pytest.fixture
@@ -45,10 +46,10 @@ def audited(workspace: Path) -> dict[str, str]:
         ctx.close()
 
 
-def run_actions(workspace: Path, today: str, month: str = "2026-10") -> pipeline.Result:
+def run_actions(workspace: Path, today: str, month: str = "2026-10") -> session.Result:
     ctx = context(workspace, today)
     try:
-        return pipeline.actions_month(ctx, month)
+        return actions_stage.actions_month(ctx, month)
     finally:
         ctx.close()
 

@@ -15,10 +15,12 @@ import pytest
 import sqlalchemy as sa
 from alloc_tables import ACTIVE_AUDITORS, CASELOAD, ROSTER, drop, write
 
-from caseaudit_batch import cli, pipeline
+from caseaudit_batch import cli, session
+from caseaudit_batch.allocation import stage as allocation_stage
 from caseaudit_batch.allocation.roster import InputTableError
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.errors import ConfigError
+from caseaudit_batch.workbook import forms as workbook_forms
 
 PREFILLED_KEYS = {
     "audit_id",
@@ -49,13 +51,13 @@ class FormSpy:
 @pytest.fixture
 def forms(monkeypatch: pytest.MonkeyPatch) -> FormSpy:
     spy = FormSpy()
-    real = pipeline.forms.render_audit_form
+    real = workbook_forms.render_audit_form
 
     def recording(framework: Any, organisation: str, prefilled: Any, meta: Any, **kwargs: Any) -> bytes:
         spy.calls.append((dict(prefilled), dict(meta)))
         return real(framework, organisation, prefilled, meta, **kwargs)
 
-    monkeypatch.setattr(pipeline.forms, "render_audit_form", recording)
+    monkeypatch.setattr(workbook_forms, "render_audit_form", recording)
     return spy
 
 
@@ -66,15 +68,15 @@ def people(workspace: Path) -> Path:
     return workspace
 
 
-def rows(ctx: pipeline.Context, table: sa.Table, *where: Any) -> list[Any]:
+def rows(ctx: session.Context, table: sa.Table, *where: Any) -> list[Any]:
     with ctx.register.reader() as conn:
         return list(conn.execute(sa.select(table).where(*where)))
 
 
 def test_allocate_makes_forms_notices_and_the_register_truth(
-    people: Path, ctx: pipeline.Context, forms: FormSpy
+    people: Path, ctx: session.Context, forms: FormSpy
 ) -> None:
-    result = pipeline.allocate_month(ctx, "2026-09")
+    result = allocation_stage.allocate_month(ctx, "2026-09")
     assert result.exit_code == 0
     allocated = rows(ctx, reg.allocations, reg.allocations.c.month == "2026-09")
     assert {a.staff_id for a in allocated} == ACTIVE_AUDITORS
@@ -94,7 +96,7 @@ def test_allocate_makes_forms_notices_and_the_register_truth(
         "form_kind": "audit",
         "audit_id": tara.audit_id,
         "framework_version": ctx.framework.version,
-        "generator_version": pipeline.forms.GENERATOR_VERSION,
+        "generator_version": workbook_forms.GENERATOR_VERSION,
         "month": "2026-09",
         "case_ref": tara.case_ref,
         "auditor_id": "T1",
@@ -138,8 +140,8 @@ def test_allocate_makes_forms_notices_and_the_register_truth(
     assert any("1 passed over (1 no allocated social worker)" in line for line in result.lines)
 
 
-def test_three_way_meeting_advice_in_the_notice(people: Path, ctx: pipeline.Context, forms: FormSpy) -> None:
-    pipeline.allocate_month(ctx, "2026-09")
+def test_three_way_meeting_advice_in_the_notice(people: Path, ctx: session.Context, forms: FormSpy) -> None:
+    allocation_stage.allocate_month(ctx, "2026-09")
     month_dir = people / "output" / "2026-09"
     allocated = {a.case_ref: a for a in rows(ctx, reg.allocations)}
     for case_ref, a in allocated.items():
@@ -151,12 +153,12 @@ def test_three_way_meeting_advice_in_the_notice(people: Path, ctx: pipeline.Cont
             assert "Wyn Workertwo" in text and a.prefilled["previous_worker"] == "Wyn Workertwo"
 
 
-def test_a_second_allocation_is_refused_unless_replace(people: Path, ctx: pipeline.Context, forms: FormSpy) -> None:
-    first = pipeline.allocate_month(ctx, "2026-09")
+def test_a_second_allocation_is_refused_unless_replace(people: Path, ctx: session.Context, forms: FormSpy) -> None:
+    first = allocation_stage.allocate_month(ctx, "2026-09")
     with pytest.raises(ConfigError) as info:
-        pipeline.allocate_month(ctx, "2026-09")
+        allocation_stage.allocate_month(ctx, "2026-09")
     assert info.value.code == "AL020" and "--replace" in info.value.message
-    again = pipeline.allocate_month(ctx, "2026-09", replace=True)
+    again = allocation_stage.allocate_month(ctx, "2026-09", replace=True)
     batches = rows(ctx, reg.allocation_batches)
     assert [b.status for b in batches] == ["replaced", "current"]
     assert again.data["batch_id"] != first.data["batch_id"]
@@ -172,16 +174,16 @@ def test_a_second_allocation_is_refused_unless_replace(people: Path, ctx: pipeli
 def test_the_12_month_rule_across_months(people: Path, workspace: Path, forms: FormSpy) -> None:
     used: list[set[str]] = []
     for month in ("2026-07", "2026-08"):
-        ctx = pipeline.open_context(workspace / "caseaudit.toml", f"{month}-01")
+        ctx = session.open_context(workspace / "caseaudit.toml", f"{month}-01")
         try:
-            pipeline.allocate_month(ctx, month)
+            allocation_stage.allocate_month(ctx, month)
             used.append({a.case_ref for a in rows(ctx, reg.allocations, reg.allocations.c.month == month)})
         finally:
             ctx.close()
     # 16 offered cases; 12 auditors in July and August (Poppy is paused until 20 August). August uses the 4 cases
     # not audited in July, then has to reuse 8, each noted as such.
     assert len(used[0]) == 12 and len(used[1] - used[0]) == 4
-    ctx = pipeline.open_context(workspace / "caseaudit.toml", "2026-08-01")
+    ctx = session.open_context(workspace / "caseaudit.toml", "2026-08-01")
     try:
         recent = rows(ctx, reg.allocation_notes, reg.allocation_notes.c.kind == "recent")
         assert len(recent) == 8 and all(n.month == "2026-08" for n in recent)
@@ -204,9 +206,9 @@ def test_auditors_left_without_a_case_exit_65_and_are_named(
     assert len(list(wb["No case"].iter_rows(values_only=True))) == 6
 
 
-def test_from_file_pairs_are_used_and_shown(people: Path, ctx: pipeline.Context, forms: FormSpy) -> None:
+def test_from_file_pairs_are_used_and_shown(people: Path, ctx: session.Context, forms: FormSpy) -> None:
     pairs = write(people / "pairs.xlsx", "Staff ID | Case reference\nT1 | S1-01\nM1 | S2-02", title="Allocations")
-    result = pipeline.allocate_month(ctx, "2026-09", from_file=pairs)
+    result = allocation_stage.allocate_month(ctx, "2026-09", from_file=pairs)
     chosen = {a.staff_id: a.case_ref for a in rows(ctx, reg.allocations)}
     assert chosen["T1"] == "S1-01" and chosen["M1"] == "S2-02" and len(chosen) == 13
     notes = rows(ctx, reg.allocation_notes, reg.allocation_notes.c.kind == "override")
@@ -216,17 +218,17 @@ def test_from_file_pairs_are_used_and_shown(people: Path, ctx: pipeline.Context,
     assert any("Chosen by hand" in line for line in result.lines)
     bad = write(people / "bad.csv", "Staff ID | Case reference\nT1 | N1-01")
     with pytest.raises(InputTableError) as info:
-        pipeline.allocate_month(ctx, "2026-10", from_file=bad)
+        allocation_stage.allocate_month(ctx, "2026-10", from_file=bad)
     assert info.value.problems[0].code == "AL014" and "row 2" in info.value.message
 
 
-def test_reassign_to_another_auditor_and_to_a_new_case(people: Path, ctx: pipeline.Context, forms: FormSpy) -> None:
-    pipeline.allocate_month(ctx, "2026-09")
+def test_reassign_to_another_auditor_and_to_a_new_case(people: Path, ctx: session.Context, forms: FormSpy) -> None:
+    allocation_stage.allocate_month(ctx, "2026-09")
     before = {a.staff_id: a for a in rows(ctx, reg.allocations)}
     theo = before["T2"]
     # Sickness: the same case to a practice supervisor from another team.
     target = "P1" if before["T2"].prefilled["team"] != "N1" else "P3"
-    moved = pipeline.reassign(ctx, "2026-09", theo.audit_id, to=target)
+    moved = allocation_stage.reassign(ctx, "2026-09", theo.audit_id, to=target)
     after = {a.audit_id: a for a in rows(ctx, reg.allocations)}
     assert after[theo.audit_id].status == "withdrawn"
     new = after[moved.data["new_audit_id"]]
@@ -236,7 +238,7 @@ def test_reassign_to_another_auditor_and_to_a_new_case(people: Path, ctx: pipeli
     assert ("reassignment", new.audit_id) in kinds and ("withdrawal", theo.audit_id) in kinds
     # The same auditor, a new case (the old one closed or was transferred).
     tess = before["T3"]
-    renewed = pipeline.reassign(ctx, "2026-09", tess.audit_id)
+    renewed = allocation_stage.reassign(ctx, "2026-09", tess.audit_id)
     fresh = {a.audit_id: a for a in rows(ctx, reg.allocations)}[renewed.data["new_audit_id"]]
     current_refs = [a.case_ref for a in rows(ctx, reg.allocations, reg.allocations.c.status == "allocated")]
     assert fresh.staff_id == "T3" and fresh.case_ref != tess.case_ref and fresh.prefilled["team"] != "S1"
@@ -247,16 +249,16 @@ def test_reassign_to_another_auditor_and_to_a_new_case(people: Path, ctx: pipeli
     assert len(list(wb["Overrides"].iter_rows(values_only=True))) == 3
     # A withdrawn audit cannot be reassigned again; a conflicting auditor is refused with the reason.
     with pytest.raises(ConfigError) as info:
-        pipeline.reassign(ctx, "2026-09", theo.audit_id, to="P3")
+        allocation_stage.reassign(ctx, "2026-09", theo.audit_id, to="P3")
     assert info.value.code == "AL023"
     own_team = {"N1": "T1", "N2": "T2", "S1": "T3", "S2": "T4"}[fresh.prefilled["team"]]
     with pytest.raises(ConfigError) as info:
-        pipeline.reassign(ctx, "2026-09", fresh.audit_id, to=own_team)
+        allocation_stage.reassign(ctx, "2026-09", fresh.audit_id, to=own_team)
     assert info.value.code == "AL025" and "own team" in info.value.message
 
 
-def test_reassign_refuses_an_accepted_audit(people: Path, ctx: pipeline.Context, forms: FormSpy) -> None:
-    pipeline.allocate_month(ctx, "2026-09")
+def test_reassign_refuses_an_accepted_audit(people: Path, ctx: session.Context, forms: FormSpy) -> None:
+    allocation_stage.allocate_month(ctx, "2026-09")
     done = rows(ctx, reg.allocations)[0]
     with ctx.register.writer() as conn:
         conn.execute(
@@ -265,12 +267,12 @@ def test_reassign_refuses_an_accepted_audit(people: Path, ctx: pipeline.Context,
             )
         )
     with pytest.raises(ConfigError) as info:
-        pipeline.reassign(ctx, "2026-09", done.audit_id)
+        allocation_stage.reassign(ctx, "2026-09", done.audit_id)
     assert info.value.code == "AL024"
 
 
-def test_real_forms_are_made(people: Path, ctx: pipeline.Context) -> None:
-    pipeline.allocate_month(ctx, "2026-09")
+def test_real_forms_are_made(people: Path, ctx: session.Context) -> None:
+    allocation_stage.allocate_month(ctx, "2026-09")
     for a in rows(ctx, reg.allocations):
         assert (people / "output" / "2026-09" / a.form_file).stat().st_size > 1000
 
@@ -294,17 +296,17 @@ def test_configured_roles_and_people_are_checked(people: Path, forms: FormSpy) -
     config = people / "caseaudit.toml"
     text = config.read_text("utf-8")
     config.write_text(text.replace('qa_officer = ""', 'qa_officer = "Q9"'), "utf-8")
-    ctx = pipeline.open_context(config, "2026-09-01")
+    ctx = session.open_context(config, "2026-09-01")
     try:
-        result = pipeline.allocate_month(ctx, "2026-09")
+        result = allocation_stage.allocate_month(ctx, "2026-09")
     finally:
         ctx.close()
     assert any("[AL043]" in line and "'Q9'" in line and "people.qa_officer" in line for line in result.attention)
     config.write_text(text.replace('"Team Manager", "Practice', '"Team Leader", "Practice', 1), "utf-8")
-    ctx = pipeline.open_context(config, "2026-09-01")
+    ctx = session.open_context(config, "2026-09-01")
     try:
         with pytest.raises(ConfigError) as info:
-            pipeline.allocate_month(ctx, "2026-10")
+            allocation_stage.allocate_month(ctx, "2026-10")
     finally:
         ctx.close()
     assert "allocation.auditing_roles" in info.value.message and "'Team Leader'" in info.value.message

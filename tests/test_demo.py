@@ -10,18 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from caseaudit_batch import cli, pipeline
+from caseaudit_batch import cli, session
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.demo import player as demo
+from caseaudit_batch.ingest import stage as ingest_stage
+from caseaudit_batch.moderation import stage as moderation_stage
 from caseaudit_batch.reports.build import excel_name, json_name, themes_name, word_name
 
-HAS_INGEST = getattr(pipeline, "ingest_inbox", None) is not None
-HAS_MODERATION = getattr(pipeline, "ingest_moderation_returns", None) is not None
+HAS_INGEST = getattr(ingest_stage, "ingest_inbox", None) is not None
+HAS_MODERATION = getattr(moderation_stage, "ingest_moderation_returns", None) is not None
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 
 
 @pytest.fixture(scope="module")
-def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pipeline.Result]:
+def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, session.Result]:
     folder = tmp_path_factory.mktemp("demo") / "demo"
     return folder, demo.run_demo(folder, today="2026-11-26", months=2, auditors=20)
 
@@ -80,7 +82,7 @@ def _expected(plays: list[demo.MonthPlay], index: int) -> dict[str, object]:
     }
 
 
-def test_every_output_exists(played: tuple[Path, pipeline.Result]) -> None:
+def test_every_output_exists(played: tuple[Path, session.Result]) -> None:
     folder, result = played
     plays: list[demo.MonthPlay] = result.data["months"]
     assert [p.month for p in plays] == ["2026-09", "2026-10"]
@@ -107,7 +109,7 @@ def test_every_output_exists(played: tuple[Path, pipeline.Result]) -> None:
 
 
 @pytest.mark.skipif(not HAS_INGEST, reason="ingest is not in this version yet: no audit is read, so no figures")
-def test_metrics_agree_with_the_synthetic_answers(played: tuple[Path, pipeline.Result]) -> None:
+def test_metrics_agree_with_the_synthetic_answers(played: tuple[Path, session.Result]) -> None:
     folder, result = played
     plays: list[demo.MonthPlay] = result.data["months"]
     for index, play in enumerate(plays):

@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 from alloc_tables import CASELOAD, ROSTER, write
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
+from caseaudit_batch.allocation import stage as allocation_stage
 from caseaudit_batch.allocation.allocate import FollowupOffer, Rules, allocate
 from caseaudit_batch.allocation.roster import AUDITING_ROLES, load_caseload, load_roster
 from caseaudit_batch.core import register as reg
@@ -183,12 +184,12 @@ def test_the_share_caps_followups_and_the_rest_wait(small: tuple[Any, Any]) -> N
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# End to end through pipeline.allocate_month, with the earlier audits and actions put into the register
+# End to end through allocation_stage.allocate_month, with the earlier audits and actions put into the register
 # ---------------------------------------------------------------------------------------------------------------
-def _allocate(workspace: Path, month: str, *, replace: bool = False) -> pipeline.Result:
-    ctx = pipeline.open_context(workspace / "caseaudit.toml", f"{month}-01")
+def _allocate(workspace: Path, month: str, *, replace: bool = False) -> session.Result:
+    ctx = session.open_context(workspace / "caseaudit.toml", f"{month}-01")
     try:
-        return pipeline.allocate_month(ctx, month, replace=replace)
+        return allocation_stage.allocate_month(ctx, month, replace=replace)
     finally:
         ctx.close()
 
@@ -249,7 +250,7 @@ def test_followups_allocated_end_to_end(workspace: Path) -> None:
     write(workspace / "caseload.xlsx", CASELOAD.strip() + "\n" + "\n".join(extra))
     _allocate(workspace, "2026-03")
     _allocate(workspace, "2026-07")
-    ctx = pipeline.open_context(config, "2026-09-01")
+    ctx = session.open_context(config, "2026-09-01")
     a = reg.allocations
     with ctx.register.engine.begin() as conn:
         march = {r.staff_id: r for r in conn.execute(sa.select(a).where(a.c.month == "2026-03"))}
@@ -295,7 +296,7 @@ def test_followups_allocated_end_to_end(workspace: Path) -> None:
         _accept(conn, waiting, "Inadequate", {}, date(2026, 7, 16))
         _action(conn, waiting, 1, "Open")
     try:
-        result = pipeline.allocate_month(ctx, "2026-09")
+        result = allocation_stage.allocate_month(ctx, "2026-09")
     finally:
         ctx.close()
     assert result.exit_code == 0, result.attention
@@ -355,12 +356,12 @@ def test_followups_allocated_end_to_end(workspace: Path) -> None:
     # Passed to another auditor (--reassign --to), a follow-up stays a follow-up of the same audit; never to the
     # auditor who did the first audit.
     fu = followups[by_actions.audit_id]
-    ctx = pipeline.open_context(config, "2026-09-10")
+    ctx = session.open_context(config, "2026-09-10")
     try:
         with pytest.raises(ConfigError) as refused:
-            pipeline.reassign(ctx, "2026-09", fu.audit_id, to=by_actions.staff_id)
+            allocation_stage.reassign(ctx, "2026-09", fu.audit_id, to=by_actions.staff_id)
         assert "they did the audit this follows up" in str(refused.value.params)
-        moved = pipeline.reassign(ctx, "2026-09", fu.audit_id, to="D1" if fu.staff_id != "D1" else "A1")
+        moved = allocation_stage.reassign(ctx, "2026-09", fu.audit_id, to="D1" if fu.staff_id != "D1" else "A1")
     finally:
         ctx.close()
     with ctx.register.reader() as conn:

@@ -17,16 +17,17 @@ import sqlalchemy as sa
 from formkit import allocate, good_answers, make_form
 from openpyxl import load_workbook
 
-from caseaudit_batch import cli, pipeline
+from caseaudit_batch import cli, session
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.errors import EXIT_DATAERR, ConfigError
+from caseaudit_batch.ingest import stage as ingest_stage
 from caseaudit_batch.workbook import reader
 
 ACTIONS = [("Update the chronology", "Sam Worker", date(2026, 10, 30))]
 
 
 def setup_form(
-    ctx: pipeline.Context,
+    ctx: session.Context,
     name: str = "form.xlsx",
     changes: dict[str, Any] | None = None,
     actions: list[tuple[Any, ...]] | None = None,
@@ -52,24 +53,24 @@ def setup_form(
     return path, alloc
 
 
-def manifest_rows(result: pipeline.Result) -> list[dict[str, str]]:
+def manifest_rows(result: session.Result) -> list[dict[str, str]]:
     manifest = result.outputs[0]
     with manifest.open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
-def outcome_of(result: pipeline.Result) -> dict[str, tuple[str, str]]:
+def outcome_of(result: session.Result) -> dict[str, tuple[str, str]]:
     return {row["file"]: (row["outcome"], row["codes"]) for row in manifest_rows(result)}
 
 
-def query(ctx: pipeline.Context, statement: Any) -> list[Any]:
+def query(ctx: session.Context, statement: Any) -> list[Any]:
     with ctx.register.reader() as conn:
         return list(conn.execute(statement).all())
 
 
-def test_accepted_form_is_recorded_shared_and_manifested(ctx: pipeline.Context) -> None:
+def test_accepted_form_is_recorded_shared_and_manifested(ctx: session.Context) -> None:
     _, alloc = setup_form(ctx)
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert result.exit_code == 0
     manifest = result.outputs[0]
     assert manifest.name.startswith("manifest-audits-2026") and manifest.parent.name == "2026-09"
@@ -99,13 +100,13 @@ def test_accepted_form_is_recorded_shared_and_manifested(ctx: pipeline.Context) 
     assert (ctx.config.output_dir / "2026-09" / "outbox.csv").exists()
 
 
-def test_rerun_changes_nothing_and_lists_duplicates(ctx: pipeline.Context) -> None:
+def test_rerun_changes_nothing_and_lists_duplicates(ctx: session.Context) -> None:
     setup_form(ctx)
     (ctx.config.inbox("audits") / "~$form.xlsx").write_bytes(b"lock")
-    first = pipeline.ingest_inbox(ctx, "2026-09")
+    first = ingest_stage.ingest_inbox(ctx, "2026-09")
     before = query(ctx, sa.select(reg.submissions.c.id, reg.submissions.c.outcome))
     audits_before = query(ctx, sa.select(reg.audits))
-    second = pipeline.ingest_inbox(ctx, "2026-09")
+    second = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert second.exit_code == 0
     rows = {r["file"]: r for r in manifest_rows(second)}
     assert rows["form.xlsx"]["outcome"] == "duplicate"
@@ -118,12 +119,12 @@ def test_rerun_changes_nothing_and_lists_duplicates(ctx: pipeline.Context) -> No
 
 
 def test_a_file_untouched_since_it_was_read_is_not_read_again_but_a_changed_one_is(
-    ctx: pipeline.Context, monkeypatch: pytest.MonkeyPatch
+    ctx: session.Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every daily run lists the whole inbox; a file with the same path, size and modification time as one already
     read keeps its recorded bytes (hash) without being read, and any change to it is read as new bytes."""
     path, alloc = setup_form(ctx, mtime=1_790_000_000.25)
-    first = pipeline.ingest_inbox(ctx, "2026-09")
+    first = ingest_stage.ingest_inbox(ctx, "2026-09")
     reads: list[str] = []
     real_read = Path.read_bytes
 
@@ -132,31 +133,31 @@ def test_a_file_untouched_since_it_was_read_is_not_read_again_but_a_changed_one_
         return real_read(self)
 
     monkeypatch.setattr(Path, "read_bytes", counting)
-    again = pipeline.ingest_inbox(ctx, "2026-09")
+    again = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert "form.xlsx" not in reads
     assert manifest_rows(again)[0]["sha256"] == manifest_rows(first)[0]["sha256"]
     assert outcome_of(again)["form.xlsx"] == ("duplicate", "IN100")
     # Resubmitted under the same name (new bytes, so a new modification time): read, and the new version accepted.
     setup_form(ctx, changes={"strengths": "The worker knows the child well and it shows in the plan."}, alloc=alloc,
                mtime=1_790_000_100.5)  # fmt: skip
-    third = pipeline.ingest_inbox(ctx, "2026-09")
+    third = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert "form.xlsx" in reads
     assert outcome_of(third)["form.xlsx"] == ("accepted", "IN102")  # replaces the earlier accepted version
     assert path.exists()
 
 
-def test_identical_copy_elsewhere_is_a_duplicate(ctx: pipeline.Context) -> None:
+def test_identical_copy_elsewhere_is_a_duplicate(ctx: session.Context) -> None:
     path, _ = setup_form(ctx)
     copy = ctx.config.inbox("audits") / "sub" / "copy.xlsx"
     copy.parent.mkdir()
     copy.write_bytes(path.read_bytes())
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert outcome_of(result) == {"form.xlsx": ("accepted", ""), "sub/copy.xlsx": ("duplicate", "IN101")}
 
 
-def test_returned_form_gets_feedback_and_exit_65(ctx: pipeline.Context) -> None:
+def test_returned_form_gets_feedback_and_exit_65(ctx: session.Context) -> None:
     setup_form(ctx, changes={"s3_grade": None, "strengths": "fine"})
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert result.exit_code == EXIT_DATAERR
     outcome, codes = outcome_of(result)["form.xlsx"]
     assert outcome == "returned" and "V001" in codes.split(";") and "V101" not in codes
@@ -175,21 +176,21 @@ def test_returned_form_gets_feedback_and_exit_65(ctx: pipeline.Context) -> None:
     assert body is not None and "How to fix" in body.get_content() and "What we found" in body.get_content()
 
 
-def test_prefilled_change_is_returned_and_register_value_used(ctx: pipeline.Context) -> None:
+def test_prefilled_change_is_returned_and_register_value_used(ctx: session.Context) -> None:
     setup_form(ctx, prefilled_changes={"team": "Team Elsewhere"})
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert outcome_of(result)["form.xlsx"] == ("returned", "IN030")
     [problem] = query(ctx, sa.select(reg.problems.c.field, reg.problems.c.message))
     assert problem.field == "team" and "Team South" in problem.message
 
 
 @pytest.mark.parametrize(("status", "code"), [("withdrawn", "IN024"), ("replaced", "IN024")])
-def test_withdrawn_allocation_is_rejected(ctx: pipeline.Context, status: str, code: str) -> None:
+def test_withdrawn_allocation_is_rejected(ctx: session.Context, status: str, code: str) -> None:
     setup_form(ctx, status=status)
-    assert outcome_of(pipeline.ingest_inbox(ctx, "2026-09"))["form.xlsx"] == ("rejected", code)
+    assert outcome_of(ingest_stage.ingest_inbox(ctx, "2026-09"))["form.xlsx"] == ("rejected", code)
 
 
-def test_unknown_audit_and_unknown_framework(ctx: pipeline.Context) -> None:
+def test_unknown_audit_and_unknown_framework(ctx: session.Context) -> None:
     from formkit import prefilled_for
 
     data = make_form(ctx.framework, prefilled_for("never-allocated"), good_answers(ctx.framework), ACTIONS)
@@ -198,25 +199,25 @@ def test_unknown_audit_and_unknown_framework(ctx: pipeline.Context) -> None:
         ctx.framework, prefilled_for("x"), good_answers(ctx.framework), ACTIONS, meta={"framework_version": "abc"}
     )
     (ctx.config.inbox("audits") / "old.xlsx").write_bytes(data)
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert outcome_of(result) == {"old.xlsx": ("rejected", "IN022"), "stranger.xlsx": ("rejected", "IN023")}
     assert result.exit_code == EXIT_DATAERR
 
 
-def test_wrong_kind_of_form(ctx: pipeline.Context) -> None:
+def test_wrong_kind_of_form(ctx: session.Context) -> None:
     setup_form(ctx)
     path = ctx.config.inbox("audits") / "form.xlsx"
     with ctx.register.reader() as conn:
         prefilled = conn.execute(sa.select(reg.allocations.c.prefilled)).scalar_one()
     path.write_bytes(make_form(ctx.framework, prefilled, {}, form_kind="moderation"))
-    assert outcome_of(pipeline.ingest_inbox(ctx, "2026-09"))["form.xlsx"] == ("rejected", "IN021")
+    assert outcome_of(ingest_stage.ingest_inbox(ctx, "2026-09"))["form.xlsx"] == ("rejected", "IN021")
 
 
-def test_late_form_counts_for_its_allocation_month(ctx: pipeline.Context) -> None:
+def test_late_form_counts_for_its_allocation_month(ctx: session.Context) -> None:
     setup_form(ctx, changes={"date_completed": date(2026, 10, 3)})
-    ctx2 = pipeline.open_context(ctx.config.path, "2026-10-05")
+    ctx2 = session.open_context(ctx.config.path, "2026-10-05")
     try:
-        result = pipeline.ingest_inbox(ctx2)
+        result = ingest_stage.ingest_inbox(ctx2)
     finally:
         ctx2.close()
     assert result.outputs[0].parent.name == "2026-10"
@@ -225,11 +226,11 @@ def test_late_form_counts_for_its_allocation_month(ctx: pipeline.Context) -> Non
     assert audit.month == "2026-09" and audit.late
 
 
-def test_superseding_in_one_run_oldest_first(ctx: pipeline.Context) -> None:
+def test_superseding_in_one_run_oldest_first(ctx: session.Context) -> None:
     _, alloc = setup_form(ctx, "v1.xlsx", changes={"date_completed": date(2026, 9, 20)}, mtime=1_000)
     setup_form(ctx, "v2.xlsx", changes={"date_completed": date(2026, 9, 22)}, alloc=alloc, mtime=500)
     setup_form(ctx, "v3.xlsx", changes={"s1_grade": None}, alloc=alloc, mtime=2_000)  # returned
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     outcomes = outcome_of(result)
     assert outcomes["v1.xlsx"][0] == "superseded"
     assert outcomes["v2.xlsx"][0] == "accepted"
@@ -240,9 +241,9 @@ def test_superseding_in_one_run_oldest_first(ctx: pipeline.Context) -> None:
     assert sorted(current) == [(False, date(2026, 9, 20)), (True, date(2026, 9, 22))]
 
 
-def test_superseding_across_runs(ctx: pipeline.Context) -> None:
+def test_superseding_across_runs(ctx: session.Context) -> None:
     _, alloc = setup_form(ctx, "v1.xlsx")
-    pipeline.ingest_inbox(ctx, "2026-09")
+    ingest_stage.ingest_inbox(ctx, "2026-09")
     setup_form(
         ctx,
         "v2.xlsx",
@@ -253,7 +254,7 @@ def test_superseding_across_runs(ctx: pipeline.Context) -> None:
         },
         alloc=alloc,
     )
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert outcome_of(result)["v2.xlsx"] == ("accepted", "IN102")
     subs = dict(query(ctx, sa.select(reg.submissions.c.path, reg.submissions.c.outcome)))
     assert subs == {"v1.xlsx": "superseded", "v2.xlsx": "accepted"}
@@ -263,17 +264,17 @@ def test_superseding_across_runs(ctx: pipeline.Context) -> None:
     assert current.overall_grade == "Outstanding"
     # a returned correction never supersedes the accepted version
     setup_form(ctx, "v3.xlsx", changes={"overall_grade": None}, alloc=alloc)
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert outcome_of(result)["v3.xlsx"][0] == "returned"
     assert "IN104" in outcome_of(result)["v3.xlsx"][1]
     assert len(query(ctx, sa.select(reg.audits).where(reg.audits.c.current.is_(True)))) == 1
 
 
-def test_safeguarding_alert_raised_once_and_printed_first(ctx: pipeline.Context) -> None:
+def test_safeguarding_alert_raised_once_and_printed_first(ctx: session.Context) -> None:
     _, alloc = setup_form(
         ctx, changes={"safeguarding_concern": "Yes", "safeguarding_detail": "", "s1_grade": None}
     )  # returned, still alerts
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert result.attention and result.attention[0].startswith("SAFEGUARDING")
     urgent = list((ctx.config.output_dir / "2026-09").glob("URGENT-safeguarding-*.xlsx"))
     assert len(urgent) == 1
@@ -285,12 +286,12 @@ def test_safeguarding_alert_raised_once_and_printed_first(ctx: pipeline.Context)
     setup_form(
         ctx, "fixed.xlsx", changes={"safeguarding_concern": "Yes", "safeguarding_detail": "TM told 20/09"}, alloc=alloc
     )
-    again = pipeline.ingest_inbox(ctx, "2026-09")
+    again = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert not again.attention
     assert len(query(ctx, sa.select(reg.alerts))) == 1
 
 
-def test_hostile_corpus_each_gets_its_outcome(ctx: pipeline.Context) -> None:
+def test_hostile_corpus_each_gets_its_outcome(ctx: session.Context) -> None:
     path, _ = setup_form(ctx, "good.xlsx", changes={"strengths": '=HYPERLINK("http://x","y") and the child did well'})
     good = path.read_bytes()
     inbox = ctx.config.inbox("audits")
@@ -318,7 +319,7 @@ def test_hostile_corpus_each_gets_its_outcome(ctx: pipeline.Context) -> None:
     }
     for name, data in corpus.items():
         (inbox / name).write_bytes(data)
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert outcome_of(result) == {
         "good.xlsx": ("accepted", ""),
         "~$good.xlsx": ("ignored", "IN001"),
@@ -343,7 +344,7 @@ def test_hostile_corpus_each_gets_its_outcome(ctx: pipeline.Context) -> None:
 
 
 def test_internal_error_in_one_file_does_not_stop_the_batch(
-    ctx: pipeline.Context, monkeypatch: pytest.MonkeyPatch
+    ctx: session.Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     setup_form(ctx, "a.xlsx")
     setup_form(ctx, "b.xlsx", case_ref="CR2002")
@@ -357,22 +358,22 @@ def test_internal_error_in_one_file_does_not_stop_the_batch(
         real(entry, book, inbox)
 
     monkeypatch.setattr(ingest, "check_audit", flaky)
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     rows = {r["file"]: r for r in manifest_rows(result)}
     assert rows["a.xlsx"]["outcome"] == "rejected" and rows["a.xlsx"]["codes"] == "IN090"
     assert rows["a.xlsx"]["message"].startswith("rejected: internal error")
     assert rows["b.xlsx"]["outcome"] == "accepted"
 
 
-def test_missing_inbox_is_a_config_error(ctx: pipeline.Context) -> None:
+def test_missing_inbox_is_a_config_error(ctx: session.Context) -> None:
     ctx.config.inbox("audits").rmdir()
     with pytest.raises(ConfigError):
-        pipeline.ingest_inbox(ctx, "2026-09")
+        ingest_stage.ingest_inbox(ctx, "2026-09")
 
 
-def test_check_reads_without_writing(ctx: pipeline.Context) -> None:
+def test_check_reads_without_writing(ctx: session.Context) -> None:
     path, _ = setup_form(ctx, changes={"safeguarding_concern": "Yes", "safeguarding_detail": "", "s2_grade": "Great"})
-    result = pipeline.check_files(ctx, [path])
+    result = ingest_stage.check_files(ctx, [path])
     assert result.exit_code == EXIT_DATAERR
     assert result.attention[0].startswith("[IN110] SAFEGUARDING")
     text = "\n".join(result.lines)
@@ -382,14 +383,14 @@ def test_check_reads_without_writing(ctx: pipeline.Context) -> None:
     assert not (ctx.config.output_dir / "2026-09").exists()
 
 
-def test_check_works_while_a_run_holds_the_lock(ctx: pipeline.Context) -> None:
+def test_check_works_while_a_run_holds_the_lock(ctx: session.Context) -> None:
     setup_form(ctx)
     with ctx.register.lock():
-        result = pipeline.check_files(ctx)
+        result = ingest_stage.check_files(ctx)
     assert result.exit_code == 0 and "form.xlsx: ACCEPTED" in result.lines[0]
 
 
-def test_cli_ingest_and_check(workspace: Path, ctx: pipeline.Context, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_ingest_and_check(workspace: Path, ctx: session.Context, capsys: pytest.CaptureFixture[str]) -> None:
     setup_form(ctx, changes={"overall_grade": "Outstanding", "s1_grade": "Requires Improvement"})  # V003
     config = str(workspace / "caseaudit.toml")
     assert cli.main(["check", "--config", config, "--today", "2026-09-21"]) == EXIT_DATAERR
@@ -399,13 +400,13 @@ def test_cli_ingest_and_check(workspace: Path, ctx: pipeline.Context, capsys: py
     assert "Files seen: 1" in out and "returned" in out
 
 
-def test_check_names_a_missing_file(ctx: pipeline.Context) -> None:
+def test_check_names_a_missing_file(ctx: session.Context) -> None:
     with pytest.raises(ConfigError) as caught:
-        pipeline.check_files(ctx, ["nowhere.xlsx"])
+        ingest_stage.check_files(ctx, ["nowhere.xlsx"])
     assert caught.value.code == "IN120"
 
 
-def test_accounting_layer_serves_other_inboxes(ctx: pipeline.Context) -> None:
+def test_accounting_layer_serves_other_inboxes(ctx: session.Context) -> None:
     """The moderation and actions stages reuse gather / open_form / record_submissions / manifest."""
     from caseaudit_batch.ingest import record as ingest
 
@@ -438,7 +439,7 @@ def test_accounting_layer_serves_other_inboxes(ctx: pipeline.Context) -> None:
     assert [(e.rel, e.outcome, e.known) for e in again if e.rel == "m.xlsx"] == [("m.xlsx", "duplicate", True)]
 
 
-def test_a_large_form_is_read_again_rather_than_held(ctx: pipeline.Context) -> None:
+def test_a_large_form_is_read_again_rather_than_held(ctx: session.Context) -> None:
     path, _ = setup_form(ctx)
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -446,7 +447,7 @@ def test_a_large_form_is_read_again_rather_than_held(ctx: pipeline.Context) -> N
             dst.writestr(info.filename, src.read(info.filename))
         dst.writestr("xl/media/image1.png", os.urandom(1_500_000))  # a pasted picture
     path.write_bytes(out.getvalue())
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert outcome_of(result)["form.xlsx"] == ("accepted", "")
     [shared] = list((ctx.config.output_dir / "2026-09" / "shared").glob("*.eml"))
     message = email.message_from_bytes(shared.read_bytes(), policy=policy.default)
@@ -454,23 +455,23 @@ def test_a_large_form_is_read_again_rather_than_held(ctx: pipeline.Context) -> N
     assert attachment.get_content() == out.getvalue()
 
 
-def test_reallocated_case_shares_with_previous_team_manager_and_asks_for_three_way(ctx: pipeline.Context) -> None:
+def test_reallocated_case_shares_with_previous_team_manager_and_asks_for_three_way(ctx: session.Context) -> None:
     setup_form(ctx, changes={"three_way_meeting": "Not applicable"}, previous_worker=True)
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert outcome_of(result)["form.xlsx"] == ("accepted", "V108")
     [shared] = list((ctx.config.output_dir / "2026-09" / "shared").glob("*.eml"))
     message = email.message_from_bytes(shared.read_bytes(), policy=policy.default)
     assert "tina.east@example.org" in message["Cc"]  # the previous worker's team manager
 
 
-def test_previous_worker_alone_is_not_a_reallocation(ctx: pipeline.Context) -> None:
+def test_previous_worker_alone_is_not_a_reallocation(ctx: session.Context) -> None:
     # The form names a previous worker, but allocation did not note a re-allocation within the month.
     _, alloc = setup_form(ctx, changes={"three_way_meeting": None}, previous_name="Pat Previous")
     assert alloc["previous_worker"] == "Pat Previous"
-    assert outcome_of(pipeline.ingest_inbox(ctx, "2026-09"))["form.xlsx"] == ("accepted", "")
+    assert outcome_of(ingest_stage.ingest_inbox(ctx, "2026-09"))["form.xlsx"] == ("accepted", "")
 
 
-def test_worker_processes_give_the_same_outcomes(ctx: pipeline.Context, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_processes_give_the_same_outcomes(ctx: session.Context, monkeypatch: pytest.MonkeyPatch) -> None:
     from caseaudit_batch.ingest import record as ingest
 
     monkeypatch.setattr(ingest, "PARALLEL_FROM", 2)
@@ -480,7 +481,7 @@ def test_worker_processes_give_the_same_outcomes(ctx: pipeline.Context, monkeypa
         ctx, "c.xlsx", case_ref="CR3003", changes={"safeguarding_concern": "Yes", "safeguarding_detail": "TM told"}
     )
     (ctx.config.inbox("audits") / "d.xlsx").write_bytes(b"not,a,form\n")
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     assert outcome_of(result) == {
         "a.xlsx": ("accepted", ""),
         "b.xlsx": ("returned", "V001"),
@@ -491,18 +492,18 @@ def test_worker_processes_give_the_same_outcomes(ctx: pipeline.Context, monkeypa
     assert len(query(ctx, sa.select(reg.audits))) == 2
 
 
-def test_check_says_when_the_alert_was_already_raised(ctx: pipeline.Context) -> None:
+def test_check_says_when_the_alert_was_already_raised(ctx: session.Context) -> None:
     path, _ = setup_form(ctx, changes={"safeguarding_concern": "Yes", "safeguarding_detail": "TM told"})
-    pipeline.ingest_inbox(ctx, "2026-09")
-    result = pipeline.check_files(ctx, [path])
+    ingest_stage.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.check_files(ctx, [path])
     assert result.attention[0].startswith("[IN112] SAFEGUARDING") and "raised on 2026-09-01" in result.attention[0]
 
 
-def test_an_older_version_arriving_later_is_superseded_at_once(ctx: pipeline.Context) -> None:
+def test_an_older_version_arriving_later_is_superseded_at_once(ctx: session.Context) -> None:
     _, alloc = setup_form(ctx, "newer.xlsx", changes={"date_completed": date(2026, 9, 25)})
-    pipeline.ingest_inbox(ctx, "2026-09")
+    ingest_stage.ingest_inbox(ctx, "2026-09")
     setup_form(ctx, "older.xlsx", changes={"date_completed": date(2026, 9, 10)}, alloc=alloc)
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     rows = {r["file"]: r for r in manifest_rows(result)}
     assert rows["older.xlsx"]["outcome"] == "superseded" and "newer.xlsx" in rows["older.xlsx"]["message"]
     [current] = query(ctx, sa.select(reg.audits).where(reg.audits.c.current.is_(True)))
@@ -511,13 +512,13 @@ def test_an_older_version_arriving_later_is_superseded_at_once(ctx: pipeline.Con
     assert subs["newer.xlsx"] == "Accepted."
 
 
-def test_two_runs_in_one_second_keep_both_manifests(ctx: pipeline.Context, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_runs_in_one_second_keep_both_manifests(ctx: session.Context, monkeypatch: pytest.MonkeyPatch) -> None:
     """The manifest's name holds the run's time to the second; a second run within that second takes the next
     free second rather than replacing the first run's manifest (every run keeps its accounting)."""
     setup_form(ctx)
     monkeypatch.setattr(type(ctx.clock), "timestamp", lambda self: "20260901-120000")  # both runs in one second
-    first = pipeline.ingest_inbox(ctx, "2026-09")
-    second = pipeline.ingest_inbox(ctx, "2026-09")
+    first = ingest_stage.ingest_inbox(ctx, "2026-09")
+    second = ingest_stage.ingest_inbox(ctx, "2026-09")
     names = sorted(p.name for p in (ctx.config.output_dir / "2026-09").glob("manifest-audits-*.csv"))
     assert len(names) == 2 and first.outputs[0].name != second.outputs[0].name
     assert names == ["manifest-audits-20260901-120000.csv", "manifest-audits-20260901-120001.csv"]

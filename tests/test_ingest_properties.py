@@ -15,9 +15,10 @@ from formkit import allocate, good_answers, make_form
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest import stage as ingest_stage
 from caseaudit_batch.workbook.layout import audit_layout
 
 # openpyxl cannot write XML-illegal control characters at all (field notes), so the generated text avoids them;
@@ -59,7 +60,7 @@ VALUES = st.one_of(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_random_answers_never_crash_the_batch(ctx: pipeline.Context, data: st.DataObject) -> None:
+def test_random_answers_never_crash_the_batch(ctx: session.Context, data: st.DataObject) -> None:
     layout = audit_layout(ctx.framework)
     answers: dict[str, Any] = good_answers(ctx.framework)
     # Every answer cell gets a random value, or keeps a good one (so both near-valid and wild forms are tried).
@@ -74,7 +75,7 @@ def test_random_answers_never_crash_the_batch(ctx: pipeline.Context, data: st.Da
     for old in inbox.iterdir():
         old.unlink()
     (inbox / "form.xlsx").write_bytes(make_form(ctx.framework, prefilled, answers, actions))
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     [entry] = result.data["entries"]
     # A number far outside any date (below -1e11) is refused before the reader could panic on it (IN016).
     assert entry.outcome in ("accepted", "returned") or entry.codes == ["IN016"], (entry.outcome, entry.codes)
@@ -85,7 +86,7 @@ def test_random_answers_never_crash_the_batch(ctx: pipeline.Context, data: st.Da
 
 @pytest.mark.libreoffice
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
-def test_form_resaved_by_libreoffice_is_accepted(ctx: pipeline.Context, tmp_path: Path) -> None:
+def test_form_resaved_by_libreoffice_is_accepted(ctx: session.Context, tmp_path: Path) -> None:
     with ctx.register.engine.begin() as conn:
         prefilled = allocate(conn, ctx.framework)
     source = tmp_path / "src" / "form.xlsx"
@@ -114,7 +115,7 @@ def test_form_resaved_by_libreoffice_is_accepted(ctx: pipeline.Context, tmp_path
     resaved = out / "form.xlsx"
     assert resaved.read_bytes() != source.read_bytes()
     (ctx.config.inbox("audits") / "form.xlsx").write_bytes(resaved.read_bytes())
-    result = pipeline.ingest_inbox(ctx, "2026-09")
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
     [entry] = result.data["entries"]
     assert (entry.outcome, entry.codes) == ("accepted", [])
     assert isinstance(entry, ingest.Entry) and entry.check is not None

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 from caseaudit_batch.core import migrations
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.errors import RegisterError
@@ -133,7 +133,7 @@ def test_migrating_says_so_and_where_the_copy_is(
     for made_by_init in workspace.glob("caseaudit.sqlite*"):
         made_by_init.unlink()
     build_old_register(path, migrations.FIRST_VERSION, month_register)
-    ctx = pipeline.open_context(workspace / "caseaudit.toml", "2026-11-02")
+    ctx = session.open_context(workspace / "caseaudit.toml", "2026-11-02")
     try:
         ctx.register  # noqa: B018 - opening it is the act under test
     finally:
@@ -141,7 +141,7 @@ def test_migrating_says_so_and_where_the_copy_is(
     out = capsys.readouterr().out
     assert "[REG010]" in out and f"caseaudit.sqlite.bak-{migrations.FIRST_VERSION}" in out
     # Opened again: already current, nothing said.
-    ctx = pipeline.open_context(workspace / "caseaudit.toml", "2026-11-02")
+    ctx = session.open_context(workspace / "caseaudit.toml", "2026-11-02")
     try:
         assert ctx.register.migration is None
     finally:

@@ -20,11 +20,14 @@ from moderation_kit import MONTH, configure, seed
 from moderation_kit import email as email_of
 from openpyxl import load_workbook
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
+from caseaudit_batch.core import framework as framework_module
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import EXIT_DATAERR, EXIT_OK
 from caseaudit_batch.moderation import measures as mm
+from caseaudit_batch.moderation import stage as moderation_stage
+from caseaudit_batch.reports import stage as reports_stage
 from caseaudit_batch.workbook import forms, reader
 from caseaudit_batch.workbook.layout import moderation_layout
 
@@ -40,22 +43,22 @@ AGREE = {
 @pytest.fixture
 def qa(workspace: Path) -> Path:
     configure(workspace, qa_officer="M1")
-    context = pipeline.open_context(workspace / "caseaudit.toml", "2026-10-01")
+    context = session.open_context(workspace / "caseaudit.toml", "2026-10-01")
     seed(context)
     context.close()
     return workspace
 
 
-def run(workspace: Path, today: str = "2026-10-01", **options: str) -> pipeline.Result:
-    context = pipeline.open_context(workspace / "caseaudit.toml", today)
+def run(workspace: Path, today: str = "2026-10-01", **options: str) -> session.Result:
+    context = session.open_context(workspace / "caseaudit.toml", today)
     try:
-        return pipeline.moderate(context, MONTH, **options)
+        return moderation_stage.moderate(context, MONTH, **options)
     finally:
         context.close()
 
 
 def table(workspace: Path, t: sa.Table) -> list[sa.Row]:
-    context = pipeline.open_context(workspace / "caseaudit.toml", "2026-10-01")
+    context = session.open_context(workspace / "caseaudit.toml", "2026-10-01")
     try:
         with context.register.reader() as conn:
             return list(conn.execute(sa.select(t)))
@@ -85,7 +88,7 @@ def test_forms_are_made_for_the_sample_and_sent_to_moderators(qa: Path) -> None:
     row = next(r for r in sample if r.audit_id == "2026-09-003")
     assert row.form_file == f"{MONTH}/moderation/{MONTH}_CR-1003_moderation.xlsx"
     data = (qa / "output" / row.form_file).read_bytes()
-    read = reader.read_form(data, moderation_layout(pipeline.load_framework()))
+    read = reader.read_form(data, moderation_layout(framework_module.load_framework()))
     assert read.meta["form_kind"] == "moderation"
     assert read.meta["audit_id"] == "2026-09-003" and read.meta["auditor_id"] == row.moderator_id
     assert read.values["case_ref"] == "CR-1003"
@@ -194,7 +197,7 @@ def test_an_invalid_moderated_grade_returns_the_form(qa: Path) -> None:
 def test_wrong_kind_of_form_is_rejected(qa: Path) -> None:
     run(qa)
     audit_form = forms.render_audit_form(
-        pipeline.load_framework(), "Testshire Council", {"case_ref": "CR-1003"}, {"audit_id": "2026-09-003"}
+        framework_module.load_framework(), "Testshire Council", {"case_ref": "CR-1003"}, {"audit_id": "2026-09-003"}
     )
     (qa / "inbox" / "moderation" / "audit.xlsx").write_bytes(audit_form)
     result = run(qa, "2026-10-09")
@@ -255,9 +258,9 @@ def test_the_reports_read_what_moderation_recorded(qa: Path) -> None:
     returned_form(qa, "2026-09-003", AGREE)
     returned_form(qa, "2026-09-004", {**AGREE, "grade_agreed": "No", "m_overall_grade": "Good"})
     run(qa, "2026-10-09")
-    context = pipeline.open_context(qa / "caseaudit.toml", "2026-10-09")
+    context = session.open_context(qa / "caseaudit.toml", "2026-10-09")
     try:
-        pipeline.report_month(context, Month.parse(MONTH))
+        reports_stage.report_month(context, Month.parse(MONTH))
         with context.register.reader() as conn:
             frames = {
                 t: pd.read_sql_table(t, conn)

@@ -8,27 +8,28 @@ import pytest
 import sqlalchemy as sa
 from moderation_kit import AUDITS, MONTH, add_audit, configure, seed
 
-from caseaudit_batch import cli, pipeline
+from caseaudit_batch import cli, session
 from caseaudit_batch.core import register as reg
+from caseaudit_batch.moderation import stage as moderation_stage
 from caseaudit_batch.moderation.register import ModerationError, record_moderation
 
 
 @pytest.fixture
-def mctx(workspace: Path) -> pipeline.Context:
+def mctx(workspace: Path) -> session.Context:
     configure(workspace)
-    context = pipeline.open_context(workspace / "caseaudit.toml", "2026-10-01")
+    context = session.open_context(workspace / "caseaudit.toml", "2026-10-01")
     seed(context)
     yield context
     context.close()
 
 
-def rows(ctx: pipeline.Context, table: sa.Table) -> list[sa.Row]:
+def rows(ctx: session.Context, table: sa.Table) -> list[sa.Row]:
     with ctx.register.reader() as conn:
         return list(conn.execute(sa.select(table)))
 
 
-def test_first_run_draws_the_sample_with_moderators_and_due_dates(mctx: pipeline.Context) -> None:
-    result = pipeline.moderate(mctx, MONTH)
+def test_first_run_draws_the_sample_with_moderators_and_due_dates(mctx: session.Context) -> None:
+    result = moderation_stage.moderate(mctx, MONTH)
     sample = {r.audit_id: r for r in rows(mctx, reg.moderation_sample)}
     assert sample["2026-09-003"].reason == "always"  # Inadequate
     assert sample["2026-09-004"].reason == "always"  # Outstanding
@@ -45,44 +46,44 @@ def test_first_run_draws_the_sample_with_moderators_and_due_dates(mctx: pipeline
     assert {c.change for c in changes} == {"drawn"}
     assert set(result.data["drawn"]) == set(sample)
     # A second run with nothing new changes nothing: the draw is reproducible.
-    again = pipeline.moderate(mctx, MONTH)
+    again = moderation_stage.moderate(mctx, MONTH)
     assert again.data["drawn"] == []
     assert {r.audit_id for r in rows(mctx, reg.moderation_sample)} == set(sample)
 
 
-def test_late_always_audit_is_sampled_on_a_later_run(mctx: pipeline.Context) -> None:
-    pipeline.moderate(mctx, MONTH)
+def test_late_always_audit_is_sampled_on_a_later_run(mctx: session.Context) -> None:
+    moderation_stage.moderate(mctx, MONTH)
     with mctx.register.writer() as conn:
         add_audit(conn, "2026-09-007", "TM2", "CR-1007", "TM1", "Inadequate", ["Inadequate"] * 9)
-    result = pipeline.moderate(mctx, MONTH)
+    result = moderation_stage.moderate(mctx, MONTH)
     assert "2026-09-007" in result.data["drawn"]
     row = next(r for r in rows(mctx, reg.moderation_sample) if r.audit_id == "2026-09-007")
     assert row.reason == "always"
 
 
-def test_add_and_remove_are_recorded(mctx: pipeline.Context) -> None:
-    pipeline.moderate(mctx, MONTH)
+def test_add_and_remove_are_recorded(mctx: session.Context) -> None:
+    moderation_stage.moderate(mctx, MONTH)
     sample = {r.audit_id: r for r in rows(mctx, reg.moderation_sample)}
     outside = next(a[0] for a in AUDITS if a[0] not in sample)
-    pipeline.moderate(mctx, MONTH, add=outside)
-    pipeline.moderate(mctx, MONTH, remove="2026-09-004")
+    moderation_stage.moderate(mctx, MONTH, add=outside)
+    moderation_stage.moderate(mctx, MONTH, remove="2026-09-004")
     after = {r.audit_id: r for r in rows(mctx, reg.moderation_sample)}
     assert after[outside].reason == "added" and after[outside].status == "sampled"
     assert after["2026-09-004"].status == "removed"
     # Removed stays removed on later runs (the Outstanding audit is not drawn back).
-    pipeline.moderate(mctx, MONTH)
+    moderation_stage.moderate(mctx, MONTH)
     assert {r.audit_id: r.status for r in rows(mctx, reg.moderation_sample)}["2026-09-004"] == "removed"
     changes = [(c.audit_id, c.change) for c in rows(mctx, reg.moderation_changes)]
     assert (outside, "added") in changes and ("2026-09-004", "removed") in changes
     # Added back after removal: the same row, sampled again, both changes in the log.
-    pipeline.moderate(mctx, MONTH, add="2026-09-004")
+    moderation_stage.moderate(mctx, MONTH, add="2026-09-004")
     assert {r.audit_id: r.status for r in rows(mctx, reg.moderation_sample)}["2026-09-004"] == "sampled"
     assert changes.count(("2026-09-004", "removed")) == 1
 
 
-def test_add_unknown_audit_is_refused_with_exit_2(mctx: pipeline.Context, workspace: Path) -> None:
+def test_add_unknown_audit_is_refused_with_exit_2(mctx: session.Context, workspace: Path) -> None:
     with pytest.raises(ModerationError) as caught:
-        pipeline.moderate(mctx, MONTH, add="2026-09-999")
+        moderation_stage.moderate(mctx, MONTH, add="2026-09-999")
     assert caught.value.code == "MOD001"
     code = cli.main(["moderate", "--config", str(workspace / "caseaudit.toml"), "--month", MONTH, "--remove", "X"])
     assert code == 2
@@ -90,11 +91,11 @@ def test_add_unknown_audit_is_refused_with_exit_2(mctx: pipeline.Context, worksp
 
 def test_moderator_never_moderates_own_audit(workspace: Path) -> None:
     configure(workspace, moderators=["M2"])
-    context = pipeline.open_context(workspace / "caseaudit.toml", "2026-10-01")
+    context = session.open_context(workspace / "caseaudit.toml", "2026-10-01")
     try:
         seed(context)
-        pipeline.moderate(context, MONTH)
-        result = pipeline.moderate(context, MONTH, add="2026-09-006")  # M2's own audit
+        moderation_stage.moderate(context, MONTH)
+        result = moderation_stage.moderate(context, MONTH, add="2026-09-006")  # M2's own audit
         row = next(r for r in rows(context, reg.moderation_sample) if r.audit_id == "2026-09-006")
         assert row.moderator_id is None
         assert any("[MOD020]" in line and "2026-09-006" in line for line in result.attention)
@@ -102,7 +103,7 @@ def test_moderator_never_moderates_own_audit(workspace: Path) -> None:
         context.close()
 
 
-def record(ctx: pipeline.Context, audit_id: str, answers: dict[str, object], sub: int = 900) -> object:
+def record(ctx: session.Context, audit_id: str, answers: dict[str, object], sub: int = 900) -> object:
     with ctx.register.writer() as conn:
         return record_moderation(
             conn,
@@ -116,7 +117,7 @@ def record(ctx: pipeline.Context, audit_id: str, answers: dict[str, object], sub
         )
 
 
-def test_an_agreeing_moderation(mctx: pipeline.Context) -> None:
+def test_an_agreeing_moderation(mctx: session.Context) -> None:
     recorded = record(mctx, "2026-09-001", {"grade_agreed": "Yes", "actions_agreed": "Yes"})
     assert recorded.escalations == []  # type: ignore[attr-defined]
     (moderation,) = rows(mctx, reg.moderations)
@@ -127,7 +128,7 @@ def test_an_agreeing_moderation(mctx: pipeline.Context) -> None:
     assert {r.moderation_row_id for r in moderator_grades} == {moderation.id}
 
 
-def test_a_moderation_that_lowers_the_overall_grade_escalates_to_hos_qa(mctx: pipeline.Context) -> None:
+def test_a_moderation_that_lowers_the_overall_grade_escalates_to_hos_qa(mctx: session.Context) -> None:
     answers = {
         "grade_agreed": "No",
         "m_s7_grade": "Requires Improvement",
@@ -150,7 +151,7 @@ def test_a_moderation_that_lowers_the_overall_grade_escalates_to_hos_qa(mctx: pi
     assert recorded.outcome.direction == "lowered"  # type: ignore[attr-defined]
 
 
-def test_actions_disagreement_goes_to_the_case_head_of_service(mctx: pipeline.Context) -> None:
+def test_actions_disagreement_goes_to_the_case_head_of_service(mctx: session.Context) -> None:
     # Case CR-1003's team manager is TM2, whose service manager SM2 reports to HOS2.
     record(
         mctx,
@@ -161,7 +162,7 @@ def test_actions_disagreement_goes_to_the_case_head_of_service(mctx: pipeline.Co
     assert (escalation.kind, escalation.to_staff_id) == ("actions", "HOS2")
 
 
-def test_escalations_resolved_and_the_hos_grade_becomes_final(mctx: pipeline.Context, workspace: Path) -> None:
+def test_escalations_resolved_and_the_hos_grade_becomes_final(mctx: session.Context, workspace: Path) -> None:
     record(
         mctx,
         "2026-09-001",
@@ -177,30 +178,30 @@ def test_escalations_resolved_and_the_hos_grade_becomes_final(mctx: pipeline.Con
     grade_esc = next(r for r in rows(mctx, reg.escalations) if r.kind == "grade").escalation_id
     actions_esc = next(r for r in rows(mctx, reg.escalations) if r.kind == "actions").escalation_id
     with pytest.raises(ModerationError) as caught:
-        pipeline.moderate(mctx, MONTH, resolve=grade_esc, note="Reviewed.")
+        moderation_stage.moderate(mctx, MONTH, resolve=grade_esc, note="Reviewed.")
     assert caught.value.code == "MOD013"  # a grade escalation needs --grade
     with pytest.raises(ModerationError):
-        pipeline.moderate(mctx, MONTH, resolve=actions_esc, note="Agreed.", grade="Good")
+        moderation_stage.moderate(mctx, MONTH, resolve=actions_esc, note="Agreed.", grade="Good")
     config = str(workspace / "caseaudit.toml")
     code = cli.main(
         ["moderate", "--config", config, "--month", MONTH, "--resolve", grade_esc, "--note", "Reviewed the file.",
          "--grade", "good"]
     )  # fmt: skip
     assert code == 0
-    pipeline.moderate(mctx, MONTH, resolve=actions_esc.lower(), note="Actions stand.")
+    moderation_stage.moderate(mctx, MONTH, resolve=actions_esc.lower(), note="Actions stand.")
     resolved = {r.escalation_id: r for r in rows(mctx, reg.escalations)}
     assert resolved[grade_esc].status == "Resolved" and resolved[grade_esc].grade == "Good"
     assert resolved[grade_esc].note == "Reviewed the file."
     assert resolved[actions_esc].status == "Resolved" and resolved[actions_esc].grade is None
     with pytest.raises(ModerationError) as again:
-        pipeline.moderate(mctx, MONTH, resolve=grade_esc, note="x", grade="Good")
+        moderation_stage.moderate(mctx, MONTH, resolve=grade_esc, note="x", grade="Good")
     assert again.value.code == "MOD011"
     # The moderator's grade stays as recorded: the agreement measure is not changed by the resolution.
     (moderation,) = rows(mctx, reg.moderations)
     assert moderation.overall_grade == "Requires Improvement"
 
 
-def test_a_second_moderation_keeps_the_history(mctx: pipeline.Context) -> None:
+def test_a_second_moderation_keeps_the_history(mctx: session.Context) -> None:
     record(mctx, "2026-09-002", {"grade_agreed": "No", "m_overall_grade": "Inadequate", "actions_agreed": "Yes"})
     record(mctx, "2026-09-002", {"grade_agreed": "Yes", "actions_agreed": "Yes"}, sub=901)
     versions = sorted(rows(mctx, reg.moderations), key=lambda r: r.id)

@@ -6,14 +6,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from caseaudit_batch import cli, pipeline
+from caseaudit_batch import cli, session
 from caseaudit_batch.core import register as reg
+from caseaudit_batch.retention import stage as retention_stage
 
 # Two allocations a month, one accepted audit each month with its section grade, action and submission.
 MONTHS = ["2026-01", "2026-02", "2026-03"]
 
 
-def _fill(ctx: pipeline.Context) -> None:
+def _fill(ctx: session.Context) -> None:
     with ctx.register.writer() as conn:
         for m in MONTHS:
             for n in (1, 2):
@@ -55,14 +56,14 @@ def _fill(ctx: pipeline.Context) -> None:
             (ctx.config.output_dir / m / "allocations.xlsx").write_bytes(b"x")
 
 
-def _months(ctx: pipeline.Context, table: sa.Table, column: sa.Column[str]) -> set[str]:
+def _months(ctx: session.Context, table: sa.Table, column: sa.Column[str]) -> set[str]:
     with ctx.register.reader() as conn:
         return {r[0] for r in conn.execute(sa.select(column).select_from(table))}
 
 
-def test_purge_removes_older_months_only(ctx: pipeline.Context) -> None:
+def test_purge_removes_older_months_only(ctx: session.Context) -> None:
     _fill(ctx)
-    result = pipeline.purge(ctx, "2026-03")
+    result = retention_stage.purge(ctx, "2026-03")
     assert result.data["folders"] == ["2026-01", "2026-02"]
     assert result.data["removed"]["allocations"] == 4
     assert result.data["removed"]["section_grades"] == 2
@@ -80,9 +81,9 @@ def test_purge_removes_older_months_only(ctx: pipeline.Context) -> None:
     assert (ctx.config.output_dir / "2026-03" / "allocations.xlsx").exists()
 
 
-def test_purge_defaults_to_the_retention_period(ctx: pipeline.Context) -> None:
+def test_purge_defaults_to_the_retention_period(ctx: session.Context) -> None:
     _fill(ctx)
-    result = pipeline.purge(ctx)  # today 2026-09-01, retention 72 months: nothing that old
+    result = retention_stage.purge(ctx)  # today 2026-09-01, retention 72 months: nothing that old
     assert result.data["before"] == "2020-09"
     assert result.data["removed"] == {}
 

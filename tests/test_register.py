@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.errors import LockBusy, RegisterError
 from caseaudit_batch.core.register import Register
@@ -21,9 +21,9 @@ from caseaudit_batch.core.register import Register
 CHILD_PRELUDE = """
 import os, sys, time, signal
 import sqlalchemy as sa
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 from caseaudit_batch.core import register as reg
-ctx = pipeline.open_context(sys.argv[1], "2026-09-01")
+ctx = session.open_context(sys.argv[1], "2026-09-01")
 """
 
 
@@ -44,12 +44,12 @@ def _wait_for(path: Path, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
-def _count(ctx: pipeline.Context, table: sa.Table) -> int:
+def _count(ctx: session.Context, table: sa.Table) -> int:
     with ctx.register.reader() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
-def test_second_writer_fails_at_once_while_first_holds_the_lock(workspace: Path, ctx: pipeline.Context) -> None:
+def test_second_writer_fails_at_once_while_first_holds_the_lock(workspace: Path, ctx: session.Context) -> None:
     ready = workspace / "ready"
     child = _child(
         f"""
@@ -74,13 +74,13 @@ def test_second_writer_fails_at_once_while_first_holds_the_lock(workspace: Path,
         pass
 
 
-def test_a_child_killed_mid_transaction_leaves_the_register_unchanged(workspace: Path, ctx: pipeline.Context) -> None:
+def test_a_child_killed_mid_transaction_leaves_the_register_unchanged(workspace: Path, ctx: session.Context) -> None:
     before = _count(ctx, reg.staff)
     runs_before = _count(ctx, reg.run_log)
     ready = workspace / "ready"
     child = _child(
         f"""
-        with pipeline.writing(ctx, "test", {{}}) as run:
+        with session.writing(ctx, "test", {{}}) as run:
             for i in range(500):
                 run.conn.execute(sa.insert(reg.staff).values(staff_id=f"S{{i}}", name="Synthetic", role="Team Manager"))
             run.staging.write_bytes(ctx.config.output_dir / "2026-09" / "form.xlsx", b"staged")
@@ -96,18 +96,18 @@ def test_a_child_killed_mid_transaction_leaves_the_register_unchanged(workspace:
     assert _count(ctx, reg.run_log) == runs_before
     assert not (ctx.config.output_dir / "2026-09" / "form.xlsx").exists()
     # The next writing command discards the dead run's staged files.
-    with pipeline.writing(ctx, "next", {}):
+    with session.writing(ctx, "next", {}):
         pass
     assert not any((ctx.config.output_dir / ".staging").iterdir())
 
 
-def test_files_of_a_committed_run_are_moved_into_place_by_the_next_run(workspace: Path, ctx: pipeline.Context) -> None:
+def test_files_of_a_committed_run_are_moved_into_place_by_the_next_run(workspace: Path, ctx: session.Context) -> None:
     final = ctx.config.output_dir / "2026-09" / "notice.eml"
     child = _child(
         """
         from caseaudit_batch.core import outputs
         outputs.Staging.publish = lambda self: os.kill(os.getpid(), signal.SIGKILL)
-        with pipeline.writing(ctx, "test", {}) as run:
+        with session.writing(ctx, "test", {}) as run:
             run.conn.execute(sa.insert(reg.staff).values(staff_id="S1", name="Synthetic", role="Team Manager"))
             run.staging.write_bytes(ctx.config.output_dir / "2026-09" / "notice.eml", b"committed")
         """,
@@ -117,14 +117,14 @@ def test_files_of_a_committed_run_are_moved_into_place_by_the_next_run(workspace
     assert child.returncode == -signal.SIGKILL
     assert _count(ctx, reg.staff) == 1  # the transaction committed
     assert not final.exists()  # ... but the file was never moved
-    with pipeline.writing(ctx, "next", {}):
+    with session.writing(ctx, "next", {}):
         pass
     assert final.read_bytes() == b"committed"
 
 
-def test_a_failed_block_rolls_back_and_leaves_no_files(ctx: pipeline.Context) -> None:
+def test_a_failed_block_rolls_back_and_leaves_no_files(ctx: session.Context) -> None:
     final = ctx.config.output_dir / "2026-09" / "x.txt"
-    with pytest.raises(RuntimeError), pipeline.writing(ctx, "test", {}) as run:
+    with pytest.raises(RuntimeError), session.writing(ctx, "test", {}) as run:
         run.conn.execute(sa.insert(reg.staff).values(staff_id="S1", name="Synthetic", role="Team Manager"))
         run.staging.write_bytes(final, b"x")
         raise RuntimeError("boom")
@@ -132,7 +132,7 @@ def test_a_failed_block_rolls_back_and_leaves_no_files(ctx: pipeline.Context) ->
     assert not final.exists()
 
 
-def test_sqlite_register_uses_wal(ctx: pipeline.Context) -> None:
+def test_sqlite_register_uses_wal(ctx: session.Context) -> None:
     with ctx.register.reader() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from alloc_tables import CASELOAD, ROSTER, write
 
-from caseaudit_batch import cli, pipeline
+from caseaudit_batch import cli, session
+from caseaudit_batch.allocation import stage as allocation_stage
 from caseaudit_batch.allocation.reminders import reminder_date
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
@@ -43,17 +44,17 @@ def test_reminder_date(month: Month, lead_days: int, expected: date) -> None:
 def allocate(workspace: Path) -> None:
     write(workspace / "roster.xlsx", ROSTER)
     write(workspace / "caseload.xlsx", CASELOAD)
-    ctx = pipeline.open_context(workspace / "caseaudit.toml", "2026-09-01")
+    ctx = session.open_context(workspace / "caseaudit.toml", "2026-09-01")
     try:
-        pipeline.allocate_month(ctx, "2026-09")
+        allocation_stage.allocate_month(ctx, "2026-09")
     finally:
         ctx.close()
 
 
-def remind(workspace: Path, today: str, *, force: bool = False) -> pipeline.Result:
-    ctx = pipeline.open_context(workspace / "caseaudit.toml", today)
+def remind(workspace: Path, today: str, *, force: bool = False) -> session.Result:
+    ctx = session.open_context(workspace / "caseaudit.toml", today)
     try:
-        return pipeline.remind_month(ctx, "2026-09", force=force)
+        return allocation_stage.remind_month(ctx, "2026-09", force=force)
     finally:
         ctx.close()
 
@@ -75,7 +76,7 @@ def test_before_the_reminder_date_it_only_says_when(workspace: Path) -> None:
 
 def test_reminders_go_once_to_auditors_not_yet_accepted_with_the_line_manager_in_copy(workspace: Path) -> None:
     allocate(workspace)
-    ctx = pipeline.open_context(workspace / "caseaudit.toml", "2026-09-23")
+    ctx = session.open_context(workspace / "caseaudit.toml", "2026-09-23")
     try:
         with ctx.register.reader() as conn:
             allocated = {a.staff_id: a for a in conn.execute(sa.select(reg.allocations))}
@@ -121,7 +122,7 @@ def test_reminders_go_once_to_auditors_not_yet_accepted_with_the_line_manager_in
     assert len([r for r in outbox(workspace) if r["subject"].startswith("Reminder")]) == 12
     forced = remind(workspace, "2026-09-25", force=True)
     assert forced.data["made"] == 12
-    ctx = pipeline.open_context(workspace / "caseaudit.toml", "2026-09-25")
+    ctx = session.open_context(workspace / "caseaudit.toml", "2026-09-25")
     try:
         with ctx.register.reader() as conn:
             recorded = conn.execute(

@@ -46,9 +46,11 @@ from docx import Document
 from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
+from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
+from caseaudit_batch.reports import stage as reports_stage
 from caseaudit_batch.reports.data import load_month_data
 
 SEP = Month(2026, 9)
@@ -91,7 +93,7 @@ def _day(text: str) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-def _fill(ctx: pipeline.Context) -> None:
+def _fill(ctx: session.Context) -> None:
     with ctx.register.writer() as conn:
         conn.execute(
             sa.insert(reg.staff),
@@ -171,12 +173,12 @@ def _fill(ctx: pipeline.Context) -> None:
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pipeline.Context]:
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, session.Context]:
     folder = tmp_path_factory.mktemp("followups") / "qa"
-    pipeline.init_workspace(folder, organisation="Testshire Council")
-    ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-10-05")
+    setup.init_workspace(folder, organisation="Testshire Council")
+    ctx = session.open_context(folder / "caseaudit.toml", "2026-10-05")
     _fill(ctx)
-    pipeline.report_month(ctx, SEP)
+    reports_stage.report_month(ctx, SEP)
     yield folder / "output" / "2026-09", ctx
     ctx.close()
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from caseaudit_batch import cli, pipeline
+from caseaudit_batch import cli, session
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
+from caseaudit_batch.reports import stage as reports_stage
 from caseaudit_batch.reports.data import load_month_data
 
 NOW = "2026-09-20T10:00:00+01:00"
@@ -33,7 +34,7 @@ def _prefilled(case_type: str, service: str, team: str, auditor: str) -> dict[st
     }
 
 
-def _fill(ctx: pipeline.Context) -> None:
+def _fill(ctx: session.Context) -> None:
     with ctx.register.writer() as conn:
         conn.execute(
             sa.insert(reg.staff),
@@ -155,14 +156,14 @@ def _fill(ctx: pipeline.Context) -> None:
 
 
 @pytest.fixture
-def filled(workspace: Path) -> pipeline.Context:
-    context = pipeline.open_context(workspace / "caseaudit.toml", "2026-10-05")
+def filled(workspace: Path) -> session.Context:
+    context = session.open_context(workspace / "caseaudit.toml", "2026-10-05")
     _fill(context)
     yield context
     context.close()
 
 
-def test_loader_reads_the_contract(filled: pipeline.Context) -> None:
+def test_loader_reads_the_contract(filled: session.Context) -> None:
     with filled.register.reader() as conn:
         data = load_month_data(conn, SEP)
     assert sorted(data.allocations["audit_id"]) == ["AUD-1", "AUD-2"]  # withdrawn does not count
@@ -172,8 +173,8 @@ def test_loader_reads_the_contract(filled: pipeline.Context) -> None:
     assert data.submissions["outcome"].tolist() == ["superseded", "accepted"]
 
 
-def test_report_month_writes_every_file_through_staging(filled: pipeline.Context, workspace: Path) -> None:
-    result = pipeline.report_month(filled, SEP)
+def test_report_month_writes_every_file_through_staging(filled: session.Context, workspace: Path) -> None:
+    result = reports_stage.report_month(filled, SEP)
     folder = workspace / "output" / "2026-09"
     names = sorted(p.name for p in folder.iterdir())
     assert names == sorted(
@@ -203,7 +204,7 @@ def test_report_month_writes_every_file_through_staging(filled: pipeline.Context
 
 
 def test_as_of_and_a_crash_leaves_no_partial_report(
-    filled: pipeline.Context, workspace: Path, monkeypatch: pytest.MonkeyPatch
+    filled: session.Context, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from caseaudit_batch.reports import build
 
@@ -212,12 +213,12 @@ def test_as_of_and_a_crash_leaves_no_partial_report(
 
     monkeypatch.setattr(build.word, "write_learning_themes", boom)
     with pytest.raises(RuntimeError):
-        pipeline.report_month(filled, SEP, as_of=date(2026, 9, 15))
+        reports_stage.report_month(filled, SEP, as_of=date(2026, 9, 15))
     folder = workspace / "output" / "2026-09"
     assert not folder.exists() or not any(folder.iterdir())
 
 
-def test_cli_report(filled: pipeline.Context, workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_report(filled: session.Context, workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = str(workspace / "caseaudit.toml")
     code = cli.main(["report", "--month", "2026-09", "--config", config, "--today", "2026-10-05", "--no-quotes"])
     assert code == 0

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from caseaudit_batch import cli, pipeline
+from caseaudit_batch import cli, pipeline, session
+from caseaudit_batch.allocation import stage as allocation_stage
+from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.core.errors import LockBusy, OutputError
 from caseaudit_batch.demo import player as demo
 from caseaudit_batch.demo import synthetic
@@ -33,11 +35,11 @@ def test_the_first_of_1_75_73_65_wins(codes: list[int], expected: int) -> None:
 def allocated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small authority with September 2026 allocated (no forms returned yet)."""
     folder = tmp_path_factory.mktemp("run") / "qa"
-    pipeline.init_workspace(folder, organisation="Run Test Council (synthetic)")
+    setup.init_workspace(folder, organisation="Run Test Council (synthetic)")
     demo.write_synthetic_authority(folder, synthetic.make_authority(12, today=date(2026, 9, 1)))
-    ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-09-01")
+    ctx = session.open_context(folder / "caseaudit.toml", "2026-09-01")
     try:
-        pipeline.allocate_month(ctx, "2026-09")
+        allocation_stage.allocate_month(ctx, "2026-09")
     finally:
         ctx.close()
     return folder
@@ -73,8 +75,8 @@ def test_a_missing_inbox_is_a_usage_error(allocated: Path, tmp_path: Path, capsy
     assert not (folder / "output" / "2026-09" / "metrics-2026-09.json").exists()
 
 
-def _step(result: pipeline.Result | Exception):  # type: ignore[no-untyped-def]
-    def call(ctx: pipeline.Context, month: str) -> pipeline.Result:
+def _step(result: session.Result | Exception):  # type: ignore[no-untyped-def]
+    def call(ctx: session.Context, month: str) -> session.Result:
         if isinstance(result, Exception):
             raise result
         return result
@@ -86,11 +88,11 @@ def test_alerts_come_first_and_an_unwritable_output_gives_73_over_65(
     allocated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = _copy(allocated, tmp_path)
-    returned = pipeline.Result("ingest", exit_code=65, lines=["Files seen: 3 (2 accepted, 1 returned)."])
+    returned = session.Result("ingest", exit_code=65, lines=["Files seen: 3 (2 accepted, 1 returned)."])
     returned.attention = ["[IN110] A safeguarding concern is recorded on audit A1 (case CR1).", "Something else."]
     steps = {"ingest_inbox": _step(returned), "ingest_moderation_returns": _step(OutputError("OUT001", path="x"))}
     monkeypatch.setattr(pipeline, "run_step_function", lambda name: steps.get(name))
-    ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-09-30")
+    ctx = session.open_context(folder / "caseaudit.toml", "2026-09-30")
     try:
         result = pipeline.run_month(ctx, "2026-09")
     finally:
@@ -130,7 +132,7 @@ def test_a_safeguarding_concern_read_at_month_end_is_the_first_thing_said(
     from caseaudit_batch.workbook import forms
 
     folder = _copy(allocated, tmp_path)
-    ctx = pipeline.open_context(folder / "caseaudit.toml", "2026-09-30")
+    ctx = session.open_context(folder / "caseaudit.toml", "2026-09-30")
     try:
         with ctx.register.reader() as conn:
             row = conn.execute(sa.select(reg.allocations).where(reg.allocations.c.month == "2026-09")).first()

@@ -32,6 +32,11 @@ class Month:
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
+    def coerce(cls, value: Month | str) -> Month:
+        """``value`` as a Month: the CLI passes Months; Python callers of a stage may still pass ``YYYY-MM``."""
+        return value if isinstance(value, Month) else cls.parse(value)
+
+    @classmethod
     def of(cls, day: date) -> Month:
         return cls(day.year, day.month)
 

@@ -52,6 +52,12 @@ def fix(code: str, **params: object) -> str:
     return _fill(CATALOGUE[code].fix, params)
 
 
+def exit_meaning(exit_code: int) -> str:
+    """What an exit code means, in words (codes ``EXTnnn``); empty for a code with no meaning defined."""
+    code = f"EXT{exit_code:03d}"
+    return text(code) if code in CATALOGUE else ""
+
+
 def render(code: str, **params: object) -> str:
     """The whole message as one line: ``[CODE] what is wrong. How to fix.``"""
     body = text(code, **params)
@@ -1151,6 +1157,13 @@ define(
     "{folder}).",
 )
 define("RUN010", "info", "Exit code {exit}: {meaning}")
+# What each exit code means, as the run's summary says it (docs/reference/commands.md lists them too).
+define("EXT000", "info", "all well.")
+define("EXT001", "error", "internal error.")
+define("EXT002", "error", "a usage or configuration problem (see above); nothing was done.")
+define("EXT065", "warning", "finished, but some of this run's new inputs were rejected or returned (see above).")
+define("EXT073", "error", "an output could not be written (see above); run again once it is fixed.")
+define("EXT075", "error", "another caseaudit run holds the register.")
 define("RUN007", "info", "No files in the {inbox} inbox.")
 # The demo's own lines.
 define(

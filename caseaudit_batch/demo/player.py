@@ -8,7 +8,8 @@ synthetic auditors (``synthetic_answers.py``) fill the generated forms through t
 ``inbox/moderation/``); ``actions`` (service managers return their trackers with progress into ``inbox/actions/``);
 and ``run`` on the month's last working day. A stage not yet in this version is skipped and the summary says so.
 
-Every step builds its own :class:`pipeline.Context` with the step's date: the program's one clock, as ``--today``.
+Every step builds its own :class:`~caseaudit_batch.session.Context` with the step's date: the program's one
+clock, as ``--today``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from caseaudit_batch import pipeline
+from caseaudit_batch.actions.stage import actions_month
 from caseaudit_batch.allocation.reminders import reminder_date
+from caseaudit_batch.allocation.stage import allocate_month, remind_month
+from caseaudit_batch.allocation.workspace import init_workspace
 from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock, Month, is_working_day, working_day_on_or_before
@@ -38,13 +42,16 @@ from caseaudit_batch.core.errors import EXIT_OK
 from caseaudit_batch.core.ids import SeededIds
 from caseaudit_batch.demo import synthetic
 from caseaudit_batch.demo.answers import AuditAnswers, audit_answers, moderation_answers, tracker_update, with_error
+from caseaudit_batch.ingest.stage import ingest_inbox
+from caseaudit_batch.moderation.stage import moderate
+from caseaudit_batch.session import Context, Result, open_context
 from caseaudit_batch.workbook import forms
 
 DEMO_ORGANISATION = "Demoshire Children's Services (synthetic)"
-STAGE_FUNCTIONS = {
-    "ingest": "ingest_inbox",
-    "moderation": "moderate",
-    "actions": "actions_month",
+STAGE_FUNCTIONS: dict[str, Callable[..., Result]] = {
+    "ingest": ingest_inbox,
+    "moderation": moderate,
+    "actions": actions_month,
 }
 CORRECTION_DAYS = 7  # an auditor corrects a returned form the next week
 
@@ -74,7 +81,7 @@ class MonthPlay:
     strays: dict[str, int] = field(default_factory=dict)  # ignored / rejected / duplicate files put in the inbox
     moderated: dict[str, dict[str, object]] = field(default_factory=dict)  # audit ID -> the moderator's answers
     moderation_returned_on: date | None = None  # the day the moderation forms reach the moderation inbox
-    results: dict[str, pipeline.Result] = field(default_factory=dict)
+    results: dict[str, Result] = field(default_factory=dict)
 
 
 def _first_working_day(month: Month) -> date:
@@ -110,9 +117,9 @@ def write_synthetic_authority(folder: Path, authority: synthetic.Authority) -> N
     authority.write(folder / "roster.xlsx", folder / "caseload.xlsx")
 
 
-def available_stages() -> dict[str, Callable[..., pipeline.Result] | None]:
-    """The pipeline functions of the stages built so far (None: not in this version yet)."""
-    return {stage: getattr(pipeline, name, None) for stage, name in STAGE_FUNCTIONS.items()}
+def available_stages() -> dict[str, Callable[..., Result] | None]:
+    """The stage functions the demo plays (None would mark a stage not in this version yet)."""
+    return dict(STAGE_FUNCTIONS)
 
 
 class _Player:
@@ -129,10 +136,10 @@ class _Player:
         self.cpu: dict[str, float] = {}  # CPU seconds of this process by step (worker processes not included)
 
     # --- the clock and the inbox ------------------------------------------------------------------------------
-    def context(self, day: date) -> pipeline.Context:
-        return pipeline.open_context(self.config_path, day.isoformat(), ids=self.ids)
+    def context(self, day: date) -> Context:
+        return open_context(self.config_path, day.isoformat(), ids=self.ids)
 
-    def step(self, name: str, day: date, call: Callable[[pipeline.Context], pipeline.Result]) -> pipeline.Result:
+    def step(self, name: str, day: date, call: Callable[[Context], Result]) -> Result:
         """Deliver the files due by ``day``, then run one pipeline function with the clock set to ``day``."""
         self.deliver(day)
         started, cpu = time.perf_counter(), time.process_time()
@@ -308,7 +315,7 @@ def run_demo(
     auditors: int = 150,
     cases: int | None = None,
     seed: int = 2026,
-) -> pipeline.Result:
+) -> Result:
     """Build the demo folder (clean unless ``keep``) and play ``months`` months of a synthetic authority of about
     ``auditors`` auditors through the real pipeline functions. ``result.data["months"]`` holds each
     :class:`MonthPlay`: the synthetic answers filled in and the days files reached the inbox."""
@@ -321,10 +328,10 @@ def run_demo(
     fresh = not (folder / DEFAULT_CONFIG_NAME).exists()
     player = _Player(folder, seed)
     if fresh:
-        pipeline.init_workspace(folder, organisation=DEMO_ORGANISATION)
+        init_workspace(folder, organisation=DEMO_ORGANISATION)
         authority = synthetic.make_authority(auditors, cases=cases, seed=seed, today=plan[0].first_day)
         write_synthetic_authority(folder, authority)
-    result = pipeline.Result("demo")
+    result = Result("demo")
     played: list[MonthPlay] = []
     done = _months_done(player) if not fresh else set()
     skipped = [name for name, fn in player.stages.items() if fn is None]
@@ -367,12 +374,12 @@ def _play_month(player: _Player, month: Month, index: int) -> MonthPlay:
     play = _month_days(month)
     m = str(month)
     stages = player.stages
-    play.results["allocate"] = player.step("allocate", play.allocate_day, lambda c: pipeline.allocate_month(c, m))
+    play.results["allocate"] = player.step("allocate", play.allocate_day, lambda c: allocate_month(c, m))
     player.fill_audits(play, index)
     ingest = stages["ingest"]
     if ingest is not None:
         play.results["ingest"] = player.step("ingest", play.ingest_day, lambda c: ingest(c, m))
-    play.results["remind"] = player.step("remind", play.remind_day, lambda c: pipeline.remind_month(c, m))
+    play.results["remind"] = player.step("remind", play.remind_day, lambda c: remind_month(c, m))
     moderate = stages["moderation"]
     if moderate is not None:
         if ingest is not None:  # the audits accepted so far, so that the sample draws from them
@@ -395,7 +402,7 @@ def _play_month(player: _Player, month: Month, index: int) -> MonthPlay:
     return play
 
 
-def _tracker_rows(made: pipeline.Result) -> dict[Path, list[tuple[Any, ...]]]:
+def _tracker_rows(made: Result) -> dict[Path, list[tuple[Any, ...]]]:
     """The pre-filled rows of each tracker just made, read at the positions its ``tracker`` defined name gives
     (python-calamine for the values: fast, and no openpyxl load per tracker)."""
     from openpyxl.utils.cell import range_boundaries
@@ -509,7 +516,7 @@ def snapshot(folder: Path) -> dict[str, Any]:
         values = json.loads(path.read_text("utf-8"))
         values.pop("generated_on", None)
         metrics[path.stem.removeprefix("metrics-")] = _steady(values, root)
-    ctx = pipeline.open_context(folder / DEFAULT_CONFIG_NAME, None)
+    ctx = open_context(folder / DEFAULT_CONFIG_NAME, None)
     tables: dict[str, list[dict[str, Any]]] = {}
     try:
         with ctx.register.reader() as conn:

@@ -18,7 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from formkit import allocate, good_answers, make_form
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
+from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.core import register as reg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ CONTENT_TABLES = ("submissions", "problems", "audits", "section_grades", "action
 def build(folder: Path, forms: int = 3, answers: Mapping[str, Any] | None = None, prefix: str = "form") -> Path:
     """``caseaudit init`` a working folder, allocate ``forms`` audits for September 2026 and put each completed
     form in the audits inbox. Returns the config path."""
-    pipeline.init_workspace(folder, organisation="Reliability Council")
+    setup.init_workspace(folder, organisation="Reliability Council")
     config = folder / "caseaudit.toml"
     add_forms(config, forms, answers, prefix)
     return config
@@ -41,7 +42,7 @@ def build(folder: Path, forms: int = 3, answers: Mapping[str, Any] | None = None
 def add_forms(
     config: Path, forms: int, answers: Mapping[str, Any] | None = None, prefix: str = "form", start: int = 0
 ) -> list[Path]:
-    ctx = pipeline.open_context(config, "2026-09-01")
+    ctx = session.open_context(config, "2026-09-01")
     filled = {**good_answers(ctx.framework), **(answers or {})}
     made = []
     try:
@@ -87,7 +88,7 @@ def start(config: Path, *args: str, hook: str | None = None, today: str = TODAY)
 
 def register_rows(config: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the content tables, in a stable order (the run log left out)."""
-    ctx = pipeline.open_context(config, TODAY)
+    ctx = session.open_context(config, TODAY)
     try:
         with ctx.register.reader() as conn:
             return {
@@ -101,7 +102,7 @@ def register_rows(config: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def run_log_count(config: Path) -> int:
-    ctx = pipeline.open_context(config, TODAY)
+    ctx = session.open_context(config, TODAY)
     try:
         with ctx.register.reader() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(reg.run_log)).scalar_one())
@@ -216,7 +217,7 @@ def real_month(folder: Path, auditors: int = 8, pause_reason: str = "") -> tuple
     from caseaudit_batch.demo import player as demo
     from caseaudit_batch.demo import synthetic
 
-    pipeline.init_workspace(folder, organisation="Reliability Council")
+    setup.init_workspace(folder, organisation="Reliability Council")
     authority = synthetic.make_authority(auditors, today=date(2026, 9, 1))
     if pause_reason:
         index = next(i for i, p in enumerate(authority.people) if p.role == "Team Manager")

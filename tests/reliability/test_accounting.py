@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from formkit import allocate, good_answers, make_form
 from relkit import ACTIONS, TODAY, build, caseaudit, fill, hostile_corpus, manifest, manifests, real_month
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.ingest import record as ingest
 
@@ -36,7 +36,7 @@ def _check_sums(config: Path, stdout: str) -> list[dict[str, str]]:
 def test_a_mixed_month_is_fully_accounted_for(tmp_path: Path) -> None:
     config = build(tmp_path / "qa", forms=10)
     inbox = config.parent / "inbox" / "audits"
-    ctx = pipeline.open_context(config, "2026-09-01")
+    ctx = session.open_context(config, "2026-09-01")
     answers = good_answers(ctx.framework)
     with ctx.register.engine.begin() as conn:
         versioned = allocate(conn, ctx.framework, case_ref="CR5000")
@@ -62,7 +62,7 @@ def test_a_mixed_month_is_fully_accounted_for(tmp_path: Path) -> None:
     assert rows["returned.xlsx"]["outcome"] == "returned"
     assert rows["sub/copy.xlsx"]["outcome"] == "duplicate"
     assert {r["outcome"] for r in rows.values()} == set(ingest.OUTCOMES), "all six outcomes occur"
-    ctx = pipeline.open_context(config, TODAY)
+    ctx = session.open_context(config, TODAY)
     with ctx.register.reader() as conn:
         recorded = conn.execute(sa.select(reg.submissions.c.path)).scalars().all()
     ctx.close()
@@ -102,7 +102,7 @@ def test_a_file_gone_or_unreadable_when_read_gets_an_outcome(tmp_path: Path) -> 
 
 def test_returned_action_trackers_are_fully_accounted_for(tmp_path: Path) -> None:
     config, forms = real_month(tmp_path / "qa", auditors=6)
-    ctx = pipeline.open_context(config, "2026-09-01")
+    ctx = session.open_context(config, "2026-09-01")
     answers = good_answers(ctx.framework)
     ctx.close()
     inbox = config.parent / "inbox"
@@ -140,7 +140,7 @@ def test_returned_action_trackers_are_fully_accounted_for(tmp_path: Path) -> Non
 
 def test_returned_moderation_forms_are_fully_accounted_for(tmp_path: Path) -> None:
     config, forms = real_month(tmp_path / "qa", auditors=8)
-    ctx = pipeline.open_context(config, "2026-09-01")
+    ctx = session.open_context(config, "2026-09-01")
     answers = {**good_answers(ctx.framework), **{f"s{n}_grade": "Outstanding" for n in range(1, 10)}}
     answers["overall_grade"] = "Outstanding"  # always moderated
     ctx.close()

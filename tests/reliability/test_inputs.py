@@ -12,7 +12,7 @@ from pathlib import Path
 from formkit import good_answers
 from relkit import ROOT, caseaudit, fill, hostile_corpus, manifest, manifests, output_dir, real_month, rezip
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 from caseaudit_batch.ingest.rules import quality
 from caseaudit_batch.workbook import reader
 
@@ -24,7 +24,7 @@ def _fingerprints(paths: list[Path]) -> dict[str, tuple[str, int, int]]:
 def test_inputs_are_read_never_rewritten(tmp_path: Path) -> None:
     config, forms = real_month(tmp_path / "qa", auditors=4)
     folder = config.parent
-    ctx = pipeline.open_context(config, "2026-09-01")
+    ctx = session.open_context(config, "2026-09-01")
     answers = good_answers(ctx.framework)
     ctx.close()
     inbox = folder / "inbox" / "audits"
@@ -53,7 +53,7 @@ def test_an_entity_pointing_at_a_local_file_never_brings_it_in(tmp_path: Path) -
     config, forms = real_month(tmp_path / "qa", auditors=4)
     secret = tmp_path / "secret.txt"
     secret.write_text("ZQXXESECRET", "utf-8")
-    good = fill(forms[0], good_answers(pipeline.open_context(config, "2026-09-01").framework))
+    good = fill(forms[0], good_answers(session.open_context(config, "2026-09-01").framework))
     sheet = b'<!DOCTYPE a [<!ENTITY x SYSTEM "file://' + str(secret).encode() + b'">]><a>&x;</a>'
     inbox = config.parent / "inbox" / "audits"
     (inbox / "xxe.xlsx").write_bytes(rezip(good, {"xl/worksheets/sheet1.xml": sheet}))

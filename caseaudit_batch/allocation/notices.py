@@ -1,0 +1,50 @@
+"""What every stage's notices share: the sender, the templates, the long date, and the notice's row in the
+register."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import jinja2
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.notify import Notice, template_env
+from caseaudit_batch.session import Context
+
+
+def long_date(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def sender(ctx: Context, roster_email: str) -> str:
+    configured = str(ctx.config.section("notices")["sender"])
+    return configured or roster_email or "quality.assurance@localhost"
+
+
+def sender_from_register(ctx: Context, conn: Connection) -> str:
+    qa_id = str(ctx.config.section("people")["qa_officer"])
+    email = conn.execute(sa.select(reg.staff.c.email).where(reg.staff.c.staff_id == qa_id)).scalar() if qa_id else None
+    return sender(ctx, email or "")
+
+
+def notice_env(ctx: Context) -> jinja2.Environment:
+    given = str(ctx.config.data["templates"]["notices"])
+    return template_env(ctx.config.resolve(given) if given else None)
+
+
+def record_notice(conn: Connection, month: str, audit_id: str, notice: Notice, path: Path, made_at: str) -> None:
+    conn.execute(
+        sa.insert(reg.notices).values(
+            kind=notice.kind,
+            month=month,
+            audit_id=audit_id,
+            to_addr="; ".join(notice.to),
+            cc_addr="; ".join(notice.cc),
+            subject=notice.subject,
+            file=path.relative_to(path.parents[1]).as_posix(),
+            made_at=made_at,
+        )
+    )

@@ -1,0 +1,51 @@
+"""``caseaudit init``: a working folder with the configuration, inboxes, output folder and blank roster and
+caseload workbooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from caseaudit_batch.allocation.roster import (
+    ALL_ROLES,
+    AUDIT_STATUSES,
+    CASE_TYPES,
+    CASELOAD_HEADERS,
+    ROSTER_HEADERS,
+)
+from caseaudit_batch.core.config import DEFAULT_CONFIG_NAME, config_template_text, load_config
+from caseaudit_batch.core.errors import ConfigError
+from caseaudit_batch.core.outputs import ensure_dir
+from caseaudit_batch.core.register import Register
+from caseaudit_batch.session import INBOXES, Result
+
+
+def init_workspace(folder: Path, organisation: str | None = None) -> Result:
+    """Create a working folder: config with commented defaults, inboxes, output, blank roster and caseload."""
+    folder = Path(folder)
+    config_path = folder / DEFAULT_CONFIG_NAME
+    if config_path.exists():
+        raise ConfigError("CFG030", folder=str(folder), path=str(config_path))
+    ensure_dir(folder)
+    config_path.write_text(config_template_text(organisation), "utf-8")
+    config = load_config(config_path)
+    made = [config_path]
+    for kind in INBOXES:
+        made.append(ensure_dir(config.inbox(kind), config.mode("folder_mode")))
+    made.append(ensure_dir(config.output_dir, config.mode("folder_mode")))
+    roster_path = config.resolve(config.data["people"]["roster"])
+    caseload_path = config.resolve(config.data["people"]["caseload"])
+    from caseaudit_batch.workbook.tables import (
+        write_blank_table,  # openpyxl: loaded only by the commands that write with it
+    )
+
+    write_blank_table(roster_path, "Roster", ROSTER_HEADERS, lists={"Role": ALL_ROLES, "Audit status": AUDIT_STATUSES})
+    write_blank_table(caseload_path, "Caseload", CASELOAD_HEADERS, lists={"Case type": CASE_TYPES})
+    made += [roster_path, caseload_path]
+    Register.open(config.database_url).close()
+    result = Result("init", outputs=made)
+    result.lines = [
+        f"Created a caseaudit working folder in {folder}.",
+        f"Next: fill in {roster_path.name} and {caseload_path.name}, check {config_path.name}, "
+        "then run 'caseaudit allocate --month YYYY-MM' in this folder.",
+    ]
+    return result

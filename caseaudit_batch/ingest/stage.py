@@ -1,0 +1,153 @@
+"""The ingest commands: ``ingest`` (the audits inbox) and ``check`` (files checked, nothing recorded)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from caseaudit_batch.actions import register as action_register
+from caseaudit_batch.allocation.notices import notice_env, sender_from_register
+from caseaudit_batch.core import messages
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.core.errors import EXIT_DATAERR, ConfigError
+from caseaudit_batch.core.notify import Outbox
+from caseaudit_batch.ingest import feedback
+from caseaudit_batch.ingest import notices as ingest_notices
+from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest.summary import first_fix, summary_lines
+from caseaudit_batch.session import Context, Result, require_inboxes, writing
+
+
+def _audit_book(ctx: Context, conn: Connection) -> ingest.AuditBook:
+    return ingest.AuditBook.load(conn, ctx.framework, ctx.config.data.get("validation", {}))
+
+
+def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
+    """``caseaudit ingest``: read every file in the audits inbox, give each one outcome, raise safeguarding alerts at
+    once, share accepted audits, feed back on returned and flagged ones, and write the manifest and QA workbook."""
+    require_inboxes(ctx.config)
+    filed = str(Month.coerce(month)) if month else str(Month.of(ctx.clock.today))
+    folder = ctx.config.inbox("audits")
+    result = Result("ingest")
+    with writing(ctx, "ingest", {"month": filed}) as run:
+        conn = run.conn
+        book = _audit_book(ctx, conn)
+        entries = ingest.gather(conn, "audits", folder)
+        ingest.check_audits(entries, book)
+        standing = ingest.standing_versions(
+            conn, [e.audit_id for e in entries if e.outcome in ("accepted", "returned")]
+        )
+        displaced = ingest.settle_versions(entries, standing)
+        seen_at = ctx.clock.now_iso()
+        ingest.record_submissions(conn, run.run_id, "audits", filed, entries, seen_at)
+        ingest.record_audits(conn, entries, displaced, seen_at)
+        # Guidance section 2: actions are tracked from the moment an audit is received, so the action register
+        # follows every newly accepted version in the same transaction (a report straight after sees them).
+        action_catch_up = action_register.sync_from_register(conn, ctx.clock)
+        timestamp = ctx.clock.timestamp()
+        out = ctx.config.output_dir
+        outbox = Outbox(out)
+        notices = ingest_notices.Notices(
+            conn=conn,
+            staging=run.staging,
+            outbox=outbox,
+            clock=ctx.clock,
+            output_dir=out,
+            people=feedback.People.load(conn),
+            env=notice_env(ctx),
+            sender=sender_from_register(ctx, conn),
+            organisation=str(ctx.config.data["organisation"]["name"]),
+            qa_officer=ctx.config.data["people"].get("qa_officer"),
+        )
+        alerts = notices.alerts(entries, timestamp)
+        shared = notices.share(entries)
+        fed_back = notices.give_feedback(entries)
+        manifest = ingest.manifest_path(out, filed, "audits", timestamp)
+        run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
+        validation = ingest_notices.validation_path(out, filed)
+        run.staging.write_bytes(validation, ingest_notices.validation_bytes(conn, filed))
+        outbox.write(run.staging)
+        notices.flush()
+        tally = ingest.counts(entries)
+        run.inputs = {"audits_inbox": {k: v for k, v in tally.items() if v}, "files": len(entries)}
+        new_problems = [e for e in entries if not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS]
+    result.attention = alerts
+    result.lines = summary_lines(entries, tally)
+    result.lines.append(
+        f"Shared {shared} accepted audit(s); feedback for {fed_back} audit(s); manifest {manifest.name}; "
+        f"QA workbook {validation.name}."
+    )
+    if action_catch_up.created or action_catch_up.replaced:
+        result.lines.append(
+            f"Action register: {action_catch_up.created} new action(s), {action_catch_up.replaced} replaced."
+        )
+    result.outputs = [manifest, validation]
+    result.data = {"counts": tally, "entries": entries, "alerts": len(alerts)}
+    if new_problems:
+        result.exit_code = EXIT_DATAERR
+    return result
+
+
+def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
+    """``caseaudit check``: validate forms and print the feedback. Reads the register without writing to it or
+    taking the lock (so it works while a run is in progress); sends no alerts; exit 65 when a form has errors."""
+    folder = ctx.config.inbox("audits")
+    if files:
+        paths = [Path(f) for f in files]
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise ConfigError("IN120", path=str(missing[0]))
+    else:
+        require_inboxes(ctx.config)
+        paths = ingest.list_files(folder)
+    with ctx.register.reader() as conn:
+        book = _audit_book(ctx, conn)
+        entries = ingest.gather(None, "audits", folder, paths)
+        for entry in entries:
+            if entry.pending:
+                ingest.check_audit_safely(entry, book)
+        concerns = {e.audit_id for e in entries if e.check is not None and e.check.safeguarding}
+        alerts = reg.alerts
+        raised: dict[str, str] = {
+            row.audit_id: row.raised_at
+            for row in conn.execute(
+                sa.select(alerts.c.audit_id, alerts.c.raised_at).where(alerts.c.audit_id.in_(concerns))
+            )
+        }
+    result = Result("check")
+    for e in entries:
+        if e.check is not None and e.check.safeguarding:
+            if e.audit_id in raised:
+                line = messages.render(
+                    "IN112", audit_id=e.audit_id, case_ref=e.check.case_ref, date=str(raised[e.audit_id])[:10]
+                )
+            else:
+                line = messages.render("IN110", audit_id=e.audit_id, case_ref=e.check.case_ref)
+            result.attention.append(f"{line} File: {e.rel}.")
+    for e in entries:
+        result.lines.append(f"{e.rel}: {e.outcome.upper()}" + (f" [{';'.join(e.codes)}]" if e.codes else ""))
+        if e.problems:
+            for p in e.problems:
+                result.lines.append(f"  - {p.severity}: {p.where}")
+                result.lines.append(f"    What we found: {feedback.shown(p.found, 120) if p.found else '(blank)'}")
+                result.lines.append(f"    What is wrong: {p.message}")
+                result.lines.append(f"    How to fix: {p.fix}")
+        elif e.outcome in ("rejected", "ignored", "duplicate"):
+            result.lines.append(f"  {e.message} {first_fix(e)}".rstrip())
+    tally = ingest.counts(entries)
+    result.lines.append(
+        f"Checked {len(entries)} file(s): " + ", ".join(f"{n} {k}" for k, n in tally.items() if n) + "."
+    )
+    result.data = {"entries": entries, "counts": tally}
+    if any(e.outcome in ("rejected", "returned") for e in entries):
+        result.exit_code = EXIT_DATAERR
+    return result
+
+
+def alerts_raised(ctx: Context) -> int:
+    with ctx.register.reader() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(reg.alerts)).scalar_one())

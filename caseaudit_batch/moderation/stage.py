@@ -1,0 +1,245 @@
+"""The moderation command: ``moderate`` (the sample, its forms, the returns, and escalations), and the
+month-end run's moderation step."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from caseaudit_batch.actions import register as action_register
+from caseaudit_batch.core import messages, ui
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.core.config import Config
+from caseaudit_batch.core.errors import EXIT_DATAERR, ConfigError
+from caseaudit_batch.core.framework import Framework
+from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest.summary import summary_lines
+from caseaudit_batch.moderation import ingest as moderation_ingest
+from caseaudit_batch.moderation import policy as moderation
+from caseaudit_batch.moderation import register as moderation_register
+from caseaudit_batch.moderation.notices import (
+    ModerationKit,
+    make_moderation_forms,
+    moderation_feedback,
+    outcome_notices,
+    remind_moderators,
+    resolution_notice,
+)
+from caseaudit_batch.moderation.register import ModerationError
+from caseaudit_batch.session import Context, Result, Run, current_user, require_inboxes, writing
+
+
+def moderation_policy(config: Config, framework: Framework) -> moderation.SamplingPolicy:
+    """``[moderation]`` checked: every grade in ``always`` must be one of the framework's grades."""
+    policy = moderation.SamplingPolicy.from_settings(config.section("moderation"))
+    for name in policy.always:
+        if name not in framework.grade_names:
+            raise ConfigError(
+                "CFG003",
+                path=str(config.path),
+                key="moderation.always",
+                found=repr(name),
+                what="it is not one of the four grades",
+                expected='a list of grades, e.g. ["Outstanding", "Inadequate"]',
+            )
+    return policy
+
+
+def moderate(
+    ctx: Context,
+    month: Month | str,
+    *,
+    add: str | None = None,
+    remove: str | None = None,
+    resolve: str | None = None,
+    note: str | None = None,
+    grade: str | None = None,
+) -> Result:
+    """``caseaudit moderate``: read returned moderation forms, apply --add/--remove, draw (or top up) the month's
+    sample, make moderation forms and notices, remind moderators; or, with --resolve, record an escalation's outcome.
+    Each run considers audits accepted since the last one."""
+    the_month = str(Month.coerce(month))
+    if (note is not None or grade is not None) and not resolve:
+        raise ModerationError("MOD016")
+    if add and remove and add.strip() == remove.strip():
+        raise ModerationError("MOD005", audit_id=add)
+    policy = moderation_policy(ctx.config, ctx.framework)
+    settings = ctx.config.section("moderation")
+    people_settings = ctx.config.section("people")
+    moderators = [str(m) for m in people_settings.get("moderators", [])]
+    due = moderation.moderation_due_date(ctx.clock.today, int(settings["due_days"]))
+    now = ctx.clock.now_iso()
+    user = current_user()
+    arguments = {"month": the_month, "add": add, "remove": remove, "resolve": resolve, "grade": grade}
+    result = Result("moderate")
+    if resolve:
+        with writing(ctx, "moderate", arguments) as run:
+            done = moderation_register.resolve_escalation(run.conn, ctx.framework, resolve, note or "", grade, now=now)
+            resolution_notice(ctx, run, done, note or "")
+        result.data["resolved"] = done
+        final = f"; the final grade of audit {done['audit_id']} is now {done['grade']}" if done["grade"] else ""
+        result.lines.append(f"Escalation {done['escalation_id']} ({done['kind']}) recorded as resolved{final}.")
+        return result
+    require_inboxes(ctx.config)
+    with writing(ctx, "moderate", arguments) as run:
+        kit = ModerationKit.open(ctx, run)
+        entries = _ingest_moderation_forms(ctx, run, kit, the_month, result)
+        if remove:
+            moderation_register.remove_audit(run.conn, the_month, remove.strip(), now=now, user=user, run_id=run.run_id)
+            result.lines.append(f"Audit {remove.strip()} removed from the moderation sample for {the_month}.")
+        if add:
+            added = moderation_register.add_audit(
+                run.conn, the_month, add.strip(), moderators, due, now=now, user=user, run_id=run.run_id
+            )
+            result.lines.append(
+                f"Audit {add.strip()} added to the moderation sample for {the_month}."
+                if added.added
+                else f"Audit {add.strip()} was already in the moderation sample for {the_month}."
+            )
+        moderation_register.assign_missing(run.conn, the_month, moderators, due)
+        drawn = moderation_register.draw_sample(
+            run.conn, the_month, policy, moderators, due, now=now, user=user, run_id=run.run_id
+        )
+        made = make_moderation_forms(ctx, run, kit, the_month, result)
+        reminded = remind_moderators(ctx, run, kit, the_month, int(settings["reminder_days_before"]))
+        kit.outbox.write(run.staging)
+        sample = moderation_register.load_sample(run.conn, the_month)
+        moderated = {
+            r[0]
+            for r in run.conn.execute(sa.select(reg.moderations.c.audit_id).where(reg.moderations.c.current.is_(True)))
+        }
+        e = reg.escalations
+        open_escalations = list(
+            run.conn.execute(
+                sa.select(e.c.escalation_id, e.c.audit_id, e.c.kind, e.c.to_staff_id)
+                .join(reg.allocations, reg.allocations.c.audit_id == e.c.audit_id)
+                .where(e.c.status == "Open", reg.allocations.c.month == the_month)
+                .order_by(e.c.escalation_id)
+            )
+        )
+        run.inputs = {"moderation_inbox": ingest.counts(entries) if entries else {}, "sampled": len(sample)}
+    sampled = [r for r in sample if r.status == moderation.SAMPLED]
+    result.data.update(
+        {
+            "month": the_month,
+            "drawn": drawn.added,
+            "forms": made,
+            "reminders": reminded,
+            "entries": entries,
+            "open_escalations": [esc.escalation_id for esc in open_escalations],
+            "sample": [
+                {
+                    "audit_id": r.audit_id,
+                    "reason": r.reason,
+                    "moderator_id": r.moderator_id,
+                    "due_date": r.due_date.isoformat() if r.due_date else None,
+                    "status": r.status,
+                    "form_file": r.form_file,
+                    "moderated": r.audit_id in moderated,
+                }
+                for r in sample
+            ],
+        }
+    )
+    result.lines.append(
+        f"Moderation sample for {the_month}: {len(sampled)} audits ({len(drawn.added)} drawn on this run, "
+        f"{sum(1 for r in sampled if r.audit_id in moderated)} moderated); {len(made)} moderation form(s) made, "
+        f"{len(reminded)} reminder(s)."
+    )
+    for row in sampled:
+        state = "moderated" if row.audit_id in moderated else f"due {row.due_date}"
+        result.lines.append(f"  {row.audit_id}  {row.reason:<8} moderator {row.moderator_id or '(none)'}  {state}")
+    for audit_id in sorted({r.audit_id for r in sampled if not r.moderator_id}):
+        result.attention.append(messages.render("MOD020", audit_id=audit_id, month=the_month))
+    for esc in open_escalations:
+        result.lines.append(
+            f"  Open escalation {esc.escalation_id}: {esc.kind}, audit {esc.audit_id}, "
+            f"with {esc.to_staff_id or '(nobody)'} (record the outcome with --resolve {esc.escalation_id} --note TEXT)."
+        )
+    result.attention += kit.attention
+    if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
+        result.exit_code = EXIT_DATAERR
+    return result
+
+
+def _ingest_moderation_forms(
+    ctx: Context, run: Run, kit: ModerationKit, filed: str, result: Result
+) -> list[ingest.Entry]:
+    """Every file in the moderation inbox gets one outcome (the ingest stage's accounting, safety checks and
+    manifest); accepted forms are merged into the register, with outcome and escalation notices."""
+    conn = run.conn
+    folder = ctx.config.inbox("moderation")
+    book = moderation_ingest.ModerationBook.load(conn, ctx.framework, ctx.config.data.get("validation", {}))
+    entries = ingest.gather(conn, "moderation", folder)
+    if not entries:
+        return entries
+    pending = [e for e in entries if e.pending]
+    for entry in ui.progress(pending, "Reading moderation forms", total=len(pending)):
+        moderation_ingest.check_moderation_safely(entry, book)
+    ordered = moderation_ingest.in_order(entries)
+    latest = {e.audit_id: e for e in ordered}
+    for e in ordered:
+        if latest[e.audit_id] is not e:
+            e.outcome = "superseded"
+            e.codes.append("MOD031")
+            e.message = messages.text("MOD031", audit_id=e.audit_id, other=latest[e.audit_id].rel)
+    seen_at = ctx.clock.now_iso()
+    ingest.record_submissions(conn, run.run_id, "moderation", filed, entries, seen_at)
+    m = reg.moderations
+    managers = moderation_register.line_managers(conn)  # read once for every moderation in this run
+    for e in ordered:
+        check = e.check
+        assert isinstance(check, moderation_ingest.ModerationCheck) and e.submission_id is not None
+        previous = conn.execute(
+            sa.select(m.c.submission_id).where(m.c.audit_id == e.audit_id, m.c.current.is_(True))
+        ).scalar_one_or_none()
+        recorded = moderation_register.record_moderation(
+            conn,
+            ctx.framework,
+            e.audit_id,
+            check.answers,
+            submission_id=e.submission_id,
+            hos_quality_assurance=kit.hos_quality_assurance,
+            now=seen_at,
+            moderator_id=check.moderator_id,
+            moderation_date=check.moderation_date,
+            managers=managers,
+        )
+        if previous is not None:
+            conn.execute(
+                sa.update(reg.submissions)
+                .where(reg.submissions.c.id == previous)
+                .values(outcome="superseded", message=messages.text("MOD031", audit_id=e.audit_id, other=e.rel))
+            )
+        if e.outcome == "accepted":
+            outcome_notices(ctx, run, kit, e, recorded)
+    # Additional actions join the action register, marked as from moderation (guidance section 2).
+    action_register.sync_from_register(conn, ctx.clock)
+    moderation_feedback(ctx, run, kit, entries)
+    manifest = ingest.manifest_path(ctx.config.output_dir, filed, "moderation", ctx.clock.timestamp())
+    run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
+    result.outputs.append(manifest)
+    tally = ingest.counts(entries)
+    result.lines += [line.replace("Files seen", "Moderation files seen", 1) for line in summary_lines(entries, tally)]
+    result.lines.append(f"Moderation manifest: {manifest.name}.")
+    return entries
+
+
+def ingest_moderation_returns(ctx: Context, month: Month | str) -> Result:
+    """The month-end run's moderation step: the returned moderation forms in the moderation inbox read and merged,
+    exactly as ``moderate`` reads them, without drawing a sample or making forms (``moderate`` does those)."""
+    require_inboxes(ctx.config)
+    result = Result("run")
+    month = str(Month.coerce(month))
+    with writing(ctx, "run", {"month": month, "step": "moderation returns"}) as run:
+        kit = ModerationKit.open(ctx, run)
+        entries = _ingest_moderation_forms(ctx, run, kit, month, result)
+        kit.outbox.write(run.staging)
+        run.inputs = {"moderation_inbox": ingest.counts(entries) if entries else {}}
+    if not entries:
+        result.lines.append(messages.text("RUN007", inbox="moderation"))
+    result.attention += kit.attention
+    result.data = {"counts": ingest.counts(entries) if entries else {}}
+    if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
+        result.exit_code = EXIT_DATAERR
+    return result

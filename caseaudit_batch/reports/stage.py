@@ -1,0 +1,88 @@
+"""The report command: ``report``, the month's Word, Excel and JSON reports."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from caseaudit_batch.core import messages
+from caseaudit_batch.core.clock import Month
+from caseaudit_batch.core.config import Config
+from caseaudit_batch.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from caseaudit_batch.reports.metrics import Targets
+from caseaudit_batch.session import Context, Result, writing
+
+
+def report_targets(config: Config) -> Targets:
+    """The configured targets and action RAG thresholds, each a share from 0 to 1."""
+    from caseaudit_batch.reports.metrics import Targets  # pandas loads only for the commands that need it
+
+    targets = config.section("targets")
+    thresholds = config.section("actions")
+    for key, value in targets.items():
+        if not 0 <= value <= 1:
+            raise ConfigError("REP004", path=str(config.path), key=key, found=repr(value))
+    return Targets(
+        good_or_better=float(targets["good_or_better"]),
+        ri_or_better=float(targets["ri_or_better"]),
+        inadequate_at_most=float(targets["inadequate_at_most"]),
+        green_at_least=float(thresholds["green_at_least"]),
+        amber_at_least=float(thresholds["amber_at_least"]),
+    )
+
+
+def report_month(ctx: Context, month: Month | str, as_of: date | None = None, no_quotes: bool = False) -> Result:
+    """``caseaudit report``: the metrics JSON, the Excel report, the Word report and service packs, and the
+    learning themes for ``month``, all from one set of figures, judged at the report date D."""
+    from caseaudit_batch.reports import build, data, themes
+
+    month = Month.coerce(month)
+    report_date = ctx.clock.report_date(month, as_of)
+    targets = report_targets(ctx.config)
+    taxonomy = themes.load_taxonomy(ctx.config.template("themes", "themes.toml"))
+    template = ctx.config.template("word_report", "report_template.docx")
+    folder = ctx.config.output_dir / str(month)
+    arguments = {"month": str(month), "as_of": as_of.isoformat() if as_of else None, "no_quotes": no_quotes}
+    with writing(ctx, "report", arguments) as run:
+        register_data = data.load_month_data(run.conn, month)
+        made = build.build_month_reports(
+            register_data,
+            report_date=report_date,
+            targets=targets,
+            framework=ctx.framework,
+            taxonomy=taxonomy,
+            template=template,
+            organisation=ctx.config.organisation,
+            generated_on=ctx.clock.today,
+            no_quotes=no_quotes,
+        )
+        for name, blob in made.files.items():
+            run.staging.write_bytes(folder / name, blob)
+    v = made.metrics.values
+    result = Result("report", data={"metrics": v, "services": made.services})
+    result.outputs = [folder / name for name in made.files]
+    if not v["audits_allocated"]:
+        result.attention.append(messages.render("REP003", month=str(month)))
+    gob = v["overall_grade_counts"]["Outstanding"] + v["overall_grade_counts"]["Good"]
+    result.lines = [
+        messages.text(
+            "REP011",
+            completed=v["audits_completed"],
+            allocated=v["audits_allocated"],
+            completion=_share(v["completion_rate"]),
+            graded=v["audits_graded"],
+            gob=gob,
+            gob_rate=_share(v["good_or_better_rate"]),
+            alerts=v["safeguarding_alerts"],
+            overdue=v["actions_overdue"],
+        ),
+        messages.text("REP010", month=str(month), report_date=report_date.isoformat(), folder=str(folder)),
+        *(messages.text("REP012", file=name) for name in made.files),
+    ]
+    return result
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
