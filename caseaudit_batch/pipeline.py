@@ -570,7 +570,7 @@ def _followup_kept(ctx: Context, conn: Connection, old: Any, same_case: bool) ->
 
 
 def _followup_values(previous: PreviousAudit, reason: str) -> dict[str, object]:
-    """The follow-up form's pre-filled names (README: "Follow-up audits")."""
+    """The follow-up form's pre-filled names (docs/reference/files.md: "The follow-up form")."""
     values: dict[str, object] = {
         "followup_of": previous.audit_id,
         "previous_audit_month": Month.parse(previous.month).label if previous.month else "",
@@ -2148,7 +2148,7 @@ RUN_STEPS: tuple[tuple[str, str], ...] = (
     ("Action tracker updates", "ingest_action_updates"),
 )
 
-# Where several exit codes apply, the first of these wins (README, "Exit codes").
+# Where several exit codes apply, the first of these wins (docs/reference/commands.md, "Exit codes").
 EXIT_PRECEDENCE = (1, 75, 73, 65)
 EXIT_MEANINGS = {
     0: "all well.",
