@@ -27,7 +27,7 @@ log = logging.getLogger("caseaudit")
 
 Handler = Callable[[argparse.Namespace], Result]
 
-# One line of help per command; the README's command reference lists the same commands (a test checks).
+# One line of help per command; docs/reference/commands.md lists the same commands (a test checks).
 COMMANDS: dict[str, str] = {
     "init": "Create a working folder: caseaudit.toml, inbox folders, output folder, blank roster and caseload.",
     "allocate": "Allocate one case to every active auditor for a month, make their forms and notices.",

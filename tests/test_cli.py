@@ -1,4 +1,4 @@
-"""The command line: every command has help text and appears in the README; errors are plain sentences."""
+"""The command line: every command has help text and appears in the commands reference; errors are plain sentences."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from caseaudit_batch import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text("utf-8")
+COMMANDS_PAGE = (ROOT / "docs" / "reference" / "commands.md").read_text("utf-8")
 CONTRACT_COMMANDS = {
     "init",
     "allocate",
@@ -34,14 +35,17 @@ def test_every_contract_command_exists() -> None:
 
 
 @pytest.mark.parametrize("command", sorted(CONTRACT_COMMANDS))
-def test_every_command_has_help_and_is_in_the_readme(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_command_has_help_and_is_in_the_commands_reference(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as info:
         cli.main([command, "--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert cli.COMMANDS[command] in " ".join(out.split())
     assert "--today" in out
-    assert re.search(rf"^\| `{command}( |`)", README, re.MULTILINE), f"{command} missing from the README reference"
+    assert re.search(rf"^### `{command}`$", COMMANDS_PAGE, re.MULTILINE), f"{command} missing from the commands page"
+    assert re.search(rf"`caseaudit {command}\b", README), f"{command} missing from the README's monthly cycle"
 
 
 def test_readme_shows_both_make_commands() -> None:

@@ -216,7 +216,7 @@ def followup_kept(ctx: Context, conn: Connection, old: Any, same_case: bool) -> 
 
 
 def _followup_values(previous: PreviousAudit, reason: str) -> dict[str, object]:
-    """The follow-up form's pre-filled names (README: "Follow-up audits")."""
+    """The follow-up form's pre-filled names (docs/reference/files.md: "The follow-up form")."""
     values: dict[str, object] = {
         "followup_of": previous.audit_id,
         "previous_audit_month": Month.parse(previous.month).label if previous.month else "",

@@ -319,7 +319,7 @@ def moderation_metrics(
     month: str | None,
     as_of: date,
 ) -> dict[str, Any]:
-    """Every moderation figure for the metrics JSON (keys below are published in the README)."""
+    """Every moderation figure for the metrics JSON (keys below are published in docs/reference/metrics-json.md)."""
     accepted = month_audits(audits, month)
     pairs = moderated_pairs(audits, moderations, month)
     mods = _current(moderations)

@@ -908,7 +908,7 @@ def _audits_table(m: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["Service", "Team", "Case reference"]).reset_index(drop=True)
 
 
-#: What each JSON key means: the README and the glossary both come from here.
+#: What each JSON key means (docs/reference/metrics-json.md shows the same; a test checks every key is there).
 JSON_KEYS: dict[str, str] = {
     "month": "The report month, YYYY-MM.",
     "report_date": "D, the date due, overdue and late are judged at: --as-of, else the month's last day, or today "
