@@ -321,7 +321,7 @@ def _main(argv: Sequence[str] | None) -> int:
         ui.warn(exc.message)
         return exc.exit_code
     except KeyboardInterrupt:
-        ui.warn("Stopped. Nothing half-finished was kept; run the command again to finish.")
+        ui.warn(messages.text("CLI002"))
         return 130
     except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a plain sentence
         log.error("internal error\n%s", _safe_traceback(exc))

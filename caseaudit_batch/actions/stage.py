@@ -13,6 +13,7 @@ from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import EXIT_DATAERR
 from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest.summary import problem_line
 from caseaudit_batch.session import Context, Result, Run, require_inboxes, writing
 from caseaudit_batch.workbook import forms
 
@@ -54,8 +55,7 @@ def catch_up_actions(ctx: Context, run: Run) -> Result:
     result = Result("actions")
     if done.synced:
         result.lines.append(
-            f"Action register: {len(done.synced)} audit or moderation version(s) read; "
-            f"{done.created} new action(s), {done.replaced} no longer required (replaced)."
+            messages.text("SUM020", versions=len(done.synced), created=done.created, replaced=done.replaced)
         )
     result.data = {"versions": len(done.synced), "created": done.created, "replaced": done.replaced}
     return result
@@ -132,18 +132,13 @@ def ingest_action_trackers(ctx: Context, run: Run, filed: str) -> Result:
     run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
     tally = ingest.counts(entries)
     result.lines = [
-        f"Action trackers returned: {len(entries)} file(s) ("
-        + ", ".join(f"{n} {name}" for name, n in tally.items() if n)
-        + ")."
+        messages.text("SUM021", count=len(entries), parts=messages.counted(tally))
         if entries
-        else "Action trackers returned: none in the actions inbox."
+        else messages.text("SUM022")
     ]
-    for e in entries:
-        if not e.known and e.outcome in ("returned", "rejected"):
-            fix = e.problems[0].fix if e.problems else (messages.fix(e.codes[0]) if e.codes else "")
-            result.lines.append(f"  {e.outcome}: {e.rel}: [{';'.join(e.codes[:3])}] {e.message} {fix}".rstrip())
+    result.lines += [problem_line(e) for e in entries if not e.known and e.outcome in ("returned", "rejected")]
     if updated or created:
-        result.lines.append(f"  {updated} action update(s) recorded; {created} new action(s) set in supervision.")
+        result.lines.append(messages.text("SUM023", updated=updated, created=created))
     result.outputs = [manifest]
     result.data = {"counts": tally, "updated": updated, "created": created, "manifest": str(manifest)}
     if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
@@ -206,8 +201,14 @@ def make_action_trackers(ctx: Context, run: Run, month: Month) -> Result:
         )
     if plans:
         result.lines.append(
-            f"Made {len(plans)} action tracker(s) for {month.label} in {folder}: "
-            f"{sum(p.open_count for p in plans)} open action(s), {sum(p.overdue_count for p in plans)} overdue."
+            messages.text(
+                "SUM024",
+                count=len(plans),
+                label=month.label,
+                folder=folder,
+                open=sum(p.open_count for p in plans),
+                overdue=sum(p.overdue_count for p in plans),
+            )
         )
     else:
         result.lines.append(messages.render("ACT021", month=month.label))

@@ -12,6 +12,7 @@ from caseaudit_batch.allocation.roster import (
     CASELOAD_HEADERS,
     ROSTER_HEADERS,
 )
+from caseaudit_batch.core import messages
 from caseaudit_batch.core.config import DEFAULT_CONFIG_NAME, config_template_text, load_config
 from caseaudit_batch.core.errors import ConfigError
 from caseaudit_batch.core.outputs import ensure_dir
@@ -44,8 +45,7 @@ def init_workspace(folder: Path, organisation: str | None = None) -> Result:
     Register.open(config.database_url).close()
     result = Result("init", outputs=made)
     result.lines = [
-        f"Created a caseaudit working folder in {folder}.",
-        f"Next: fill in {roster_path.name} and {caseload_path.name}, check {config_path.name}, "
-        "then run 'caseaudit allocate --month YYYY-MM' in this folder.",
+        messages.text("SUM060", folder=folder),
+        messages.text("SUM061", roster=roster_path.name, caseload=caseload_path.name, config=config_path.name),
     ]
     return result

@@ -52,6 +52,11 @@ def fix(code: str, **params: object) -> str:
     return _fill(CATALOGUE[code].fix, params)
 
 
+def counted(tally: dict[str, int], *, zeros: bool = False) -> str:
+    """``3 accepted, 1 returned``: counts by outcome, for a summary line (zeros left out unless asked for)."""
+    return ", ".join(f"{n} {name}" for name, n in tally.items() if n or zeros)
+
+
 def exit_meaning(exit_code: int) -> str:
     """What an exit code means, in words (codes ``EXTnnn``); empty for a code with no meaning defined."""
     code = f"EXT{exit_code:03d}"
@@ -242,6 +247,7 @@ define(
     "Something went wrong inside caseaudit ({kind}); nothing was changed by the part that failed.",
     "Please send the log file {log} to your caseaudit support contact. It holds no case content.",
 )
+define("CLI002", "warning", "Stopped. Nothing half-finished was kept; run the command again to finish.")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1157,6 +1163,72 @@ define(
     "{folder}).",
 )
 define("RUN010", "info", "Exit code {exit}: {meaning}")
+# What each command's summary says (SUM): the lines a QA officer reads at the end of a command.
+define("SUM001", "info", "Files seen: {count} ({parts}).")
+define("SUM002", "info", "  {outcome}: {file}: [{codes}] {message} {fix}")
+define(
+    "SUM003",
+    "info",
+    "Shared {shared} accepted audit(s); feedback for {fed_back} audit(s); manifest {manifest}; QA workbook "
+    "{validation}.",
+)
+define("SUM004", "info", "Action register: {created} new action(s), {replaced} replaced.")
+define("SUM005", "info", "{file}: {outcome}{codes}")
+define("SUM006", "info", "  - {severity}: {where}")
+define("SUM007", "info", "    What we found: {found}")
+define("SUM008", "info", "    What is wrong: {message}")
+define("SUM009", "info", "    How to fix: {fix}")
+define("SUM010", "info", "  {message} {fix}")
+define("SUM011", "info", "Checked {count} file(s): {parts}.")
+define("SUM012", "info", "{alert} File: {file}.")
+define("SUM013", "info", "(blank)")
+define(
+    "SUM020",
+    "info",
+    "Action register: {versions} audit or moderation version(s) read; {created} new action(s), {replaced} no "
+    "longer required (replaced).",
+)
+define("SUM021", "info", "Action trackers returned: {count} file(s) ({parts}).")
+define("SUM022", "info", "Action trackers returned: none in the actions inbox.")
+define("SUM023", "info", "  {updated} action update(s) recorded; {created} new action(s) set in supervision.")
+define(
+    "SUM024",
+    "info",
+    "Made {count} action tracker(s) for {label} in {folder}: {open} open action(s), {overdue} overdue.",
+)
+define("SUM030", "info", "Escalation {escalation_id} ({kind}) recorded as resolved{final}.")
+define("SUM031", "info", "; the final grade of audit {audit_id} is now {grade}")
+define("SUM032", "info", "Audit {audit_id} removed from the moderation sample for {month}.")
+define("SUM033", "info", "Audit {audit_id} added to the moderation sample for {month}.")
+define("SUM034", "info", "Audit {audit_id} was already in the moderation sample for {month}.")
+define(
+    "SUM035",
+    "info",
+    "Moderation sample for {month}: {sampled} audits ({drawn} drawn on this run, {moderated} moderated); {forms} "
+    "moderation form(s) made, {reminders} reminder(s).",
+)
+define("SUM036", "info", "  {audit_id}  {reason:<8} moderator {moderator}  {state}")
+define("SUM037", "info", "moderated")
+define("SUM038", "info", "due {date}")
+define("SUM039", "info", "(none)")
+define(
+    "SUM040",
+    "info",
+    "  Open escalation {escalation_id}: {kind}, audit {audit_id}, with {to} (record the outcome with --resolve "
+    "{escalation_id} --note TEXT).",
+)
+define("SUM041", "info", "(nobody)")
+define("SUM042", "info", "Moderation files seen: {count} ({parts}).")
+define("SUM043", "info", "Moderation manifest: {manifest}.")
+define("SUM050", "info", "Removed {total} register records and {folders} output folders for months before {label}.")
+define("SUM051", "info", "  {table}: {count}")
+define("SUM060", "info", "Created a caseaudit working folder in {folder}.")
+define(
+    "SUM061",
+    "info",
+    "Next: fill in {roster} and {caseload}, check {config}, then run 'caseaudit allocate --month YYYY-MM' in this "
+    "folder.",
+)
 # What each exit code means, as the run's summary says it (docs/reference/commands.md lists them too).
 define("EXT000", "info", "all well.")
 define("EXT001", "error", "internal error.")

@@ -122,7 +122,8 @@ class Notices:
                 / f"URGENT-safeguarding-{feedback.safe_name(check.case_ref)}-{timestamp}.eml"
             )
             self._send(check.month, e.audit_id, eml, notice, made_at)
-            lines.append(messages.text("IN110", audit_id=e.audit_id, case_ref=check.case_ref) + f" File: {e.rel}.")
+            alert = messages.text("IN110", audit_id=e.audit_id, case_ref=check.case_ref)
+            lines.append(messages.text("SUM012", alert=alert, file=e.rel))
         for month, rows in sorted(by_month.items()):
             final = self.output_dir / month / f"URGENT-safeguarding-{timestamp}.xlsx"
             self.staging.write_bytes(final, feedback.urgent_workbook(month, rows))

@@ -78,13 +78,10 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
     result.attention = alerts
     result.lines = summary_lines(entries, tally)
     result.lines.append(
-        f"Shared {shared} accepted audit(s); feedback for {fed_back} audit(s); manifest {manifest.name}; "
-        f"QA workbook {validation.name}."
+        messages.text("SUM003", shared=shared, fed_back=fed_back, manifest=manifest.name, validation=validation.name)
     )
     if action_catch_up.created or action_catch_up.replaced:
-        result.lines.append(
-            f"Action register: {action_catch_up.created} new action(s), {action_catch_up.replaced} replaced."
-        )
+        result.lines.append(messages.text("SUM004", created=action_catch_up.created, replaced=action_catch_up.replaced))
     result.outputs = [manifest, validation]
     result.data = {"counts": tally, "entries": entries, "alerts": len(alerts)}
     if new_problems:
@@ -127,21 +124,21 @@ def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
                 )
             else:
                 line = messages.render("IN110", audit_id=e.audit_id, case_ref=e.check.case_ref)
-            result.attention.append(f"{line} File: {e.rel}.")
+            result.attention.append(messages.text("SUM012", alert=line, file=e.rel))
     for e in entries:
-        result.lines.append(f"{e.rel}: {e.outcome.upper()}" + (f" [{';'.join(e.codes)}]" if e.codes else ""))
+        codes = f" [{';'.join(e.codes)}]" if e.codes else ""
+        result.lines.append(messages.text("SUM005", file=e.rel, outcome=e.outcome.upper(), codes=codes))
         if e.problems:
             for p in e.problems:
-                result.lines.append(f"  - {p.severity}: {p.where}")
-                result.lines.append(f"    What we found: {feedback.shown(p.found, 120) if p.found else '(blank)'}")
-                result.lines.append(f"    What is wrong: {p.message}")
-                result.lines.append(f"    How to fix: {p.fix}")
+                found = feedback.shown(p.found, 120) if p.found else messages.text("SUM013")
+                result.lines.append(messages.text("SUM006", severity=p.severity, where=p.where))
+                result.lines.append(messages.text("SUM007", found=found))
+                result.lines.append(messages.text("SUM008", message=p.message))
+                result.lines.append(messages.text("SUM009", fix=p.fix))
         elif e.outcome in ("rejected", "ignored", "duplicate"):
-            result.lines.append(f"  {e.message} {first_fix(e)}".rstrip())
+            result.lines.append(messages.text("SUM010", message=e.message, fix=first_fix(e)).rstrip())
     tally = ingest.counts(entries)
-    result.lines.append(
-        f"Checked {len(entries)} file(s): " + ", ".join(f"{n} {k}" for k, n in tally.items() if n) + "."
-    )
+    result.lines.append(messages.text("SUM011", count=len(entries), parts=messages.counted(tally)))
     result.data = {"entries": entries, "counts": tally}
     if any(e.outcome in ("rejected", "returned") for e in entries):
         result.exit_code = EXIT_DATAERR

@@ -8,13 +8,23 @@ from caseaudit_batch.core import messages
 from caseaudit_batch.ingest import record as ingest
 
 
-def summary_lines(entries: Sequence[ingest.Entry], tally: dict[str, int]) -> list[str]:
-    parts = ", ".join(f"{n} {name}" for name, n in tally.items())
-    lines = [f"Files seen: {len(entries)} ({parts})."]
-    for e in entries:
-        if not e.known and e.outcome in ("returned", "rejected"):
-            lines.append(f"  {e.outcome}: {e.rel}: [{';'.join(e.codes[:3])}] {e.message} {first_fix(e)}".rstrip())
+def summary_lines(entries: Sequence[ingest.Entry], tally: dict[str, int], *, first: str = "SUM001") -> list[str]:
+    """The count of files by outcome (``first``: the line's code), then each new problem file with its first fix."""
+    lines = [messages.text(first, count=len(entries), parts=messages.counted(tally, zeros=True))]
+    lines += [problem_line(e) for e in entries if not e.known and e.outcome in ("returned", "rejected")]
     return lines
+
+
+def problem_line(entry: ingest.Entry) -> str:
+    """``  returned: file.xlsx: [V001;V002] what is wrong. How to fix.``"""
+    return messages.text(
+        "SUM002",
+        outcome=entry.outcome,
+        file=entry.rel,
+        codes=";".join(entry.codes[:3]),
+        message=entry.message,
+        fix=first_fix(entry),
+    ).rstrip()
 
 
 def first_fix(entry: ingest.Entry) -> str:

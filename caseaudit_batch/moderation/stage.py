@@ -77,8 +77,10 @@ def moderate(
             done = moderation_register.resolve_escalation(run.conn, ctx.framework, resolve, note or "", grade, now=now)
             resolution_notice(ctx, run, done, note or "")
         result.data["resolved"] = done
-        final = f"; the final grade of audit {done['audit_id']} is now {done['grade']}" if done["grade"] else ""
-        result.lines.append(f"Escalation {done['escalation_id']} ({done['kind']}) recorded as resolved{final}.")
+        final = messages.text("SUM031", audit_id=done["audit_id"], grade=done["grade"]) if done["grade"] else ""
+        result.lines.append(
+            messages.text("SUM030", escalation_id=done["escalation_id"], kind=done["kind"], final=final)
+        )
         return result
     require_inboxes(ctx.config)
     with writing(ctx, "moderate", arguments) as run:
@@ -86,15 +88,13 @@ def moderate(
         entries = _ingest_moderation_forms(ctx, run, kit, the_month, result)
         if remove:
             moderation_register.remove_audit(run.conn, the_month, remove.strip(), now=now, user=user, run_id=run.run_id)
-            result.lines.append(f"Audit {remove.strip()} removed from the moderation sample for {the_month}.")
+            result.lines.append(messages.text("SUM032", audit_id=remove.strip(), month=the_month))
         if add:
             added = moderation_register.add_audit(
                 run.conn, the_month, add.strip(), moderators, due, now=now, user=user, run_id=run.run_id
             )
             result.lines.append(
-                f"Audit {add.strip()} added to the moderation sample for {the_month}."
-                if added.added
-                else f"Audit {add.strip()} was already in the moderation sample for {the_month}."
+                messages.text("SUM033" if added.added else "SUM034", audit_id=add.strip(), month=the_month)
             )
         moderation_register.assign_missing(run.conn, the_month, moderators, due)
         drawn = moderation_register.draw_sample(
@@ -142,19 +142,33 @@ def moderate(
         }
     )
     result.lines.append(
-        f"Moderation sample for {the_month}: {len(sampled)} audits ({len(drawn.added)} drawn on this run, "
-        f"{sum(1 for r in sampled if r.audit_id in moderated)} moderated); {len(made)} moderation form(s) made, "
-        f"{len(reminded)} reminder(s)."
+        messages.text(
+            "SUM035",
+            month=the_month,
+            sampled=len(sampled),
+            drawn=len(drawn.added),
+            moderated=sum(1 for r in sampled if r.audit_id in moderated),
+            forms=len(made),
+            reminders=len(reminded),
+        )
     )
     for row in sampled:
-        state = "moderated" if row.audit_id in moderated else f"due {row.due_date}"
-        result.lines.append(f"  {row.audit_id}  {row.reason:<8} moderator {row.moderator_id or '(none)'}  {state}")
+        state = messages.text("SUM037") if row.audit_id in moderated else messages.text("SUM038", date=row.due_date)
+        moderator = row.moderator_id or messages.text("SUM039")
+        result.lines.append(
+            messages.text("SUM036", audit_id=row.audit_id, reason=row.reason, moderator=moderator, state=state)
+        )
     for audit_id in sorted({r.audit_id for r in sampled if not r.moderator_id}):
         result.attention.append(messages.render("MOD020", audit_id=audit_id, month=the_month))
     for esc in open_escalations:
         result.lines.append(
-            f"  Open escalation {esc.escalation_id}: {esc.kind}, audit {esc.audit_id}, "
-            f"with {esc.to_staff_id or '(nobody)'} (record the outcome with --resolve {esc.escalation_id} --note TEXT)."
+            messages.text(
+                "SUM040",
+                escalation_id=esc.escalation_id,
+                kind=esc.kind,
+                audit_id=esc.audit_id,
+                to=esc.to_staff_id or messages.text("SUM041"),
+            )
         )
     result.attention += kit.attention
     if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
@@ -220,8 +234,8 @@ def _ingest_moderation_forms(
     run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
     result.outputs.append(manifest)
     tally = ingest.counts(entries)
-    result.lines += [line.replace("Files seen", "Moderation files seen", 1) for line in summary_lines(entries, tally)]
-    result.lines.append(f"Moderation manifest: {manifest.name}.")
+    result.lines += summary_lines(entries, tally, first="SUM042")
+    result.lines.append(messages.text("SUM043", manifest=manifest.name))
     return entries
 
 

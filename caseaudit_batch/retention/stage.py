@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 
+from caseaudit_batch.core import messages
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import ConfigError
 from caseaudit_batch.retention.register import purge_register
@@ -32,9 +33,7 @@ def purge(ctx: Context, before: Month | str | None = None) -> Result:
     log.info("purge before %s removed rows %s and folders %s", cutoff, removed, [p.name for p in old_folders])
     result = Result("purge")
     total = sum(removed.values())
-    result.lines.append(
-        f"Removed {total} register records and {len(old_folders)} output folders for months before {cutoff.label}."
-    )
-    result.lines += [f"  {table}: {count}" for table, count in sorted(removed.items())]
+    result.lines.append(messages.text("SUM050", total=total, folders=len(old_folders), label=cutoff.label))
+    result.lines += [messages.text("SUM051", table=table, count=count) for table, count in sorted(removed.items())]
     result.data = {"removed": removed, "folders": [p.name for p in old_folders], "before": str(cutoff)}
     return result
