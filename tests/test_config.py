@@ -50,3 +50,28 @@ def test_missing_config_says_run_init(tmp_path: Path) -> None:
 def test_integers_are_accepted_for_shares(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path, "[moderation]\nsample_share = 1\n"))
     assert config.data["moderation"]["sample_share"] == 1.0
+
+
+def test_every_section_has_a_typed_view_with_exactly_its_keys() -> None:
+    """Stages read ``config.people.moderators``, not ``data["people"]["moderators"]``: each view's fields are the
+    shipped template's keys, so a new setting cannot be added without its typed field (issue 16)."""
+    import dataclasses
+    import tomllib
+
+    from caseaudit_batch.core.config import CONFIG_TEMPLATE, SECTION_VIEWS
+
+    template = tomllib.loads(CONFIG_TEMPLATE.read_text("utf-8"))
+    assert set(SECTION_VIEWS) == set(template)
+    for section, view in SECTION_VIEWS.items():
+        assert {f.name for f in dataclasses.fields(view)} == set(template[section]), section
+
+
+def test_typed_views_carry_the_checked_values(workspace: Path) -> None:
+    path = workspace / "caseaudit.toml"
+    text = path.read_text("utf-8").replace("moderators = []", 'moderators = ["S1", "S2"]')
+    path.write_text(text.replace("sample_share = 0.25", "sample_share = 1"), "utf-8")
+    config = load_config(path)
+    assert config.people.moderators == ("S1", "S2")
+    assert config.moderation.sample_share == 1.0 and isinstance(config.moderation.sample_share, float)
+    assert config.reminders.lead_days == 7
+    assert config.organisation == "Testshire Council"

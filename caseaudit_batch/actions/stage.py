@@ -155,7 +155,7 @@ def make_action_trackers(ctx: Context, run: Run, month: Month) -> Result:
     today = ctx.clock.today
     action_register.refresh_open_actions(run.conn)
     plans, orphans = trackers.tracker_plan(run.conn, month, today)
-    organisation = str(ctx.config.data["organisation"]["name"])
+    organisation = ctx.config.organisation
     password = forms.form_password(ctx.config)
     folder = ctx.config.output_dir / str(month) / "actions"
     used: set[str] = set()

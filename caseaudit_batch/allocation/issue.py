@@ -211,7 +211,7 @@ def followup_kept(ctx: Context, conn: Connection, old: Any, same_case: bool) -> 
     if not same_case or old.kind != "followup" or not old.followup_of:
         return {}
     earlier = previous_audit(conn, ctx.framework, old.followup_of)
-    after_months = int(ctx.config.section("allocation")["followup_after_months"])
+    after_months = ctx.config.allocation.followup_after_months
     return {"followup": earlier, "followup_reason": earlier.reason(after_months)}
 
 

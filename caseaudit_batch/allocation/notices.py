@@ -20,18 +20,18 @@ def long_date(day: date) -> str:
 
 
 def sender(ctx: Context, roster_email: str) -> str:
-    configured = str(ctx.config.section("notices")["sender"])
+    configured = ctx.config.notices.sender
     return configured or roster_email or "quality.assurance@localhost"
 
 
 def sender_from_register(ctx: Context, conn: Connection) -> str:
-    qa_id = str(ctx.config.section("people")["qa_officer"])
+    qa_id = ctx.config.people.qa_officer
     email = conn.execute(sa.select(reg.staff.c.email).where(reg.staff.c.staff_id == qa_id)).scalar() if qa_id else None
     return sender(ctx, email or "")
 
 
 def notice_env(ctx: Context) -> jinja2.Environment:
-    given = str(ctx.config.data["templates"]["notices"])
+    given = ctx.config.templates.notices
     return template_env(ctx.config.resolve(given) if given else None)
 
 

@@ -31,8 +31,8 @@ from caseaudit_batch.session import Context
 
 
 def allocation_rules(config: Config) -> Rules:
-    section = config.section("allocation")
-    for role in section["auditing_roles"]:
+    section = config.allocation
+    for role in section.auditing_roles:
         if role not in ALL_ROLES:
             raise ConfigError(
                 "CFG003",
@@ -43,19 +43,19 @@ def allocation_rules(config: Config) -> Rules:
                 expected="a list of roles from: " + ", ".join(ALL_ROLES),
             )
     return Rules(
-        auditing_roles=tuple(section["auditing_roles"]),
-        senior_conflict=str(section["senior_conflict"]),
-        followup_share=float(section["followup_share"]),
+        auditing_roles=section.auditing_roles,
+        senior_conflict=section.senior_conflict,
+        followup_share=section.followup_share,
     )
 
 
 def check_named_people(config: Config, roster: Roster) -> list[str]:
     """Staff IDs the configuration names (QA's people) that the roster does not hold: warnings, not errors."""
-    people = config.section("people")
+    people = config.people
     named = [
-        ("people.hos_quality_assurance", "the Head of Service for Quality Assurance", people["hos_quality_assurance"]),
-        ("people.qa_officer", "the QA officer", people["qa_officer"]),
-    ] + [("people.moderators", "a moderator", staff_id) for staff_id in people["moderators"]]
+        ("people.hos_quality_assurance", "the Head of Service for Quality Assurance", people.hos_quality_assurance),
+        ("people.qa_officer", "the QA officer", people.qa_officer),
+    ] + [("people.moderators", "a moderator", staff_id) for staff_id in people.moderators]
     return [
         messages.render("AL043", found=staff_id, what=what, key=key)
         for key, what, staff_id in named
@@ -64,10 +64,10 @@ def check_named_people(config: Config, roster: Roster) -> list[str]:
 
 
 def people_paths(ctx: Context, roster: str | Path | None, caseload: str | Path | None) -> tuple[Path, Path]:
-    people = ctx.config.section("people")
+    people = ctx.config.people
     return (
-        Path(roster) if roster else ctx.config.resolve(people["roster"]),
-        Path(caseload) if caseload else ctx.config.resolve(people["caseload"]),
+        Path(roster) if roster else ctx.config.resolve(people.roster),
+        Path(caseload) if caseload else ctx.config.resolve(people.caseload),
     )
 
 

@@ -86,7 +86,7 @@ def allocate_month(
             if found:
                 raise InputTableError(str(from_file), "allocation pairs", found)
         save_people(conn, people, cases, ctx.clock.now_iso())
-        after_months = int(ctx.config.section("allocation")["followup_after_months"])
+        after_months = ctx.config.allocation.followup_after_months
         due = due_for_month(
             conn, ctx.framework, the_month, {c.case_ref for c in cases.cases}, after_months=after_months
         )
@@ -108,7 +108,7 @@ def allocate_month(
         assert inserted is not None
         batch_id = int(inserted[0])
         outbox = Outbox(ctx.config.output_dir)
-        qa_id = str(ctx.config.section("people")["qa_officer"])
+        qa_id = ctx.config.people.qa_officer
         issuer = Issuer(ctx, run, the_month, people, outbox, notice_env(ctx), sender(ctx, people.email(qa_id)))
         by_ref = cases.by_ref()
         recent_used = 0
@@ -363,7 +363,7 @@ def remind_month(ctx: Context, month: Month | str, *, force: bool = False) -> Re
     """``caseaudit remind``: before the reminder date, say when it is; on or after it, one reminder per audit not yet
     accepted (line manager in copy), recorded so a second run makes none unless ``force``."""
     the_month = Month.coerce(month)
-    lead_days = int(ctx.config.section("reminders")["lead_days"])
+    lead_days = ctx.config.reminders.lead_days
     due = reminder_date(the_month, lead_days)
     result = Result("remind", data={"reminder_date": due.isoformat()})
     if ctx.clock.today < due:

@@ -33,8 +33,8 @@ def init_workspace(folder: Path, organisation: str | None = None) -> Result:
     for kind in INBOXES:
         made.append(ensure_dir(config.inbox(kind), config.mode("folder_mode")))
     made.append(ensure_dir(config.output_dir, config.mode("folder_mode")))
-    roster_path = config.resolve(config.data["people"]["roster"])
-    caseload_path = config.resolve(config.data["people"]["caseload"])
+    roster_path = config.resolve(config.people.roster)
+    caseload_path = config.resolve(config.people.caseload)
     from caseaudit_batch.workbook.tables import (
         write_blank_table,  # openpyxl: loaded only by the commands that write with it
     )

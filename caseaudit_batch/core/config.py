@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+import types
+import typing
+from dataclasses import dataclass, fields
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from caseaudit_batch.core.errors import ConfigError
 
@@ -71,16 +74,199 @@ def _check(path: Path, defaults: dict[str, Any], given: dict[str, Any], prefix: 
     return merged
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# Typed views of the sections: each stage reads ``config.people.moderators``, never ``data["people"]["..."]``.
+# Their fields are the keys of the shipped template's sections, exactly (tests/test_config.py holds them together).
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrganisationSettings:
+    name: str
+
+
+@dataclass(frozen=True)
+class FolderSettings:
+    audits_inbox: str
+    moderation_inbox: str
+    actions_inbox: str
+    output: str
+    folder_mode: str
+    file_mode: str
+
+
+@dataclass(frozen=True)
+class RegisterSettings:
+    database: str
+    retention_months: int
+
+
+@dataclass(frozen=True)
+class PeopleSettings:
+    roster: str
+    caseload: str
+    hos_quality_assurance: str
+    qa_officer: str
+    moderators: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AllocationSettings:
+    auditing_roles: tuple[str, ...]
+    senior_conflict: str
+    followup_share: float
+    followup_after_months: int
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    lead_days: int
+    bank_holidays: str
+
+
+@dataclass(frozen=True)
+class NoticeSettings:
+    sender: str
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    good_or_better: float
+    inadequate_at_most: float
+    ri_or_better: float
+
+
+@dataclass(frozen=True)
+class ModerationSettings:
+    always: tuple[str, ...]
+    sample_share: float
+    seed: str
+    due_days: int
+    reminder_days_before: int
+
+
+@dataclass(frozen=True)
+class ActionSettings:
+    green_at_least: float
+    amber_at_least: float
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    bland_phrases: tuple[str, ...]
+    min_text_length: int
+    retelling_max_length: int
+    retelling_dated_lines: int
+
+
+@dataclass(frozen=True)
+class TemplateSettings:
+    framework: str
+    themes: str
+    notices: str
+    word_report: str
+
+
+@dataclass(frozen=True)
+class FormSettings:
+    protection_password: str
+
+
+#: Each section of ``caseaudit.toml`` and its typed view.
+SECTION_VIEWS: dict[str, type] = {
+    "organisation": OrganisationSettings,
+    "folders": FolderSettings,
+    "register": RegisterSettings,
+    "people": PeopleSettings,
+    "allocation": AllocationSettings,
+    "reminders": ReminderSettings,
+    "notices": NoticeSettings,
+    "targets": TargetSettings,
+    "moderation": ModerationSettings,
+    "actions": ActionSettings,
+    "validation": ValidationSettings,
+    "templates": TemplateSettings,
+    "forms": FormSettings,
+}
+
+V = TypeVar("V")
+
+
+def _view(cls: type[V], values: dict[str, Any]) -> V:
+    """A section's checked values as its typed view (lists become tuples; whole numbers in a float field, floats)."""
+    hints = typing.get_type_hints(cls)
+    given = {}
+    for item in fields(cls):  # type: ignore[arg-type]
+        value = values[item.name]
+        kind = hints[item.name]
+        if isinstance(kind, types.GenericAlias) and kind.__origin__ is tuple:
+            value = tuple(str(v) for v in value)
+        elif kind is float:
+            value = float(value)
+        given[item.name] = value
+    return cls(**given)
+
+
 @dataclass(frozen=True)
 class Config:
-    """The checked settings; ``root`` is the folder holding the config file (relative paths start there)."""
+    """The checked settings; ``root`` is the folder holding the config file (relative paths start there).
+
+    Stages read the typed views (``config.people``, ``config.moderation``, ...); ``data`` keeps the checked
+    table as read, for the few places that list every key.
+    """
 
     path: Path
     root: Path
     data: dict[str, Any]
 
-    def section(self, name: str) -> dict[str, Any]:
-        return dict(self.data[name])
+    def _section(self, cls: type[V], name: str) -> V:
+        return _view(cls, self.data[name])
+
+    @cached_property
+    def folders(self) -> FolderSettings:
+        return self._section(FolderSettings, "folders")
+
+    @cached_property
+    def register(self) -> RegisterSettings:
+        return self._section(RegisterSettings, "register")
+
+    @cached_property
+    def people(self) -> PeopleSettings:
+        return self._section(PeopleSettings, "people")
+
+    @cached_property
+    def allocation(self) -> AllocationSettings:
+        return self._section(AllocationSettings, "allocation")
+
+    @cached_property
+    def reminders(self) -> ReminderSettings:
+        return self._section(ReminderSettings, "reminders")
+
+    @cached_property
+    def notices(self) -> NoticeSettings:
+        return self._section(NoticeSettings, "notices")
+
+    @cached_property
+    def targets(self) -> TargetSettings:
+        return self._section(TargetSettings, "targets")
+
+    @cached_property
+    def moderation(self) -> ModerationSettings:
+        return self._section(ModerationSettings, "moderation")
+
+    @cached_property
+    def actions(self) -> ActionSettings:
+        return self._section(ActionSettings, "actions")
+
+    @cached_property
+    def validation(self) -> ValidationSettings:
+        return self._section(ValidationSettings, "validation")
+
+    @cached_property
+    def templates(self) -> TemplateSettings:
+        return self._section(TemplateSettings, "templates")
+
+    @cached_property
+    def forms(self) -> FormSettings:
+        return self._section(FormSettings, "forms")
 
     def resolve(self, value: str) -> Path:
         candidate = Path(value).expanduser()
@@ -88,30 +274,31 @@ class Config:
 
     @property
     def organisation(self) -> str:
-        return str(self.data["organisation"]["name"])
+        """The organisation's name (``[organisation] name``), as forms and reports show it."""
+        return self._section(OrganisationSettings, "organisation").name
 
     @property
     def output_dir(self) -> Path:
-        return self.resolve(self.data["folders"]["output"])
+        return self.resolve(self.folders.output)
 
     def inbox(self, kind: str) -> Path:
         """``audits``, ``moderation`` or ``actions``."""
-        return self.resolve(self.data["folders"][f"{kind}_inbox"])
+        return self.resolve(getattr(self.folders, f"{kind}_inbox"))
 
     @property
     def database_url(self) -> str:
-        url = str(self.data["register"]["database"])
+        url = self.register.database
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             return prefix + str(self.resolve(url[len(prefix) :]))
         return url
 
     def template(self, key: str, default_name: str) -> Path:
-        given = str(self.data["templates"][key])
+        given = str(getattr(self.templates, key))
         return self.resolve(given) if given else TEMPLATES_DIR / default_name
 
     def mode(self, key: str) -> int:
-        return int(str(self.data["folders"][key]), 8)
+        return int(str(getattr(self.folders, key)), 8)
 
 
 def _parse_mode(path: Path, data: dict[str, Any], key: str) -> None:

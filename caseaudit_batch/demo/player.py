@@ -249,7 +249,7 @@ class _Player:
             out = ctx.config.output_dir / play.month
             inbox = ctx.config.inbox("moderation") / play.month
             framework = ctx.framework
-            moderator_ids = [str(m) for m in ctx.config.section("people")["moderators"]]
+            moderator_ids = list(ctx.config.people.moderators)
             with ctx.register.reader() as conn:
                 names = list(
                     conn.execute(sa.select(reg.staff.c.name).where(reg.staff.c.staff_id.in_(moderator_ids))).scalars()

@@ -23,7 +23,7 @@ from caseaudit_batch.session import Context, Result, require_inboxes, writing
 
 
 def _audit_book(ctx: Context, conn: Connection) -> ingest.AuditBook:
-    return ingest.AuditBook.load(conn, ctx.framework, ctx.config.data.get("validation", {}))
+    return ingest.AuditBook.load(conn, ctx.framework, vars(ctx.config.validation))
 
 
 def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
@@ -60,8 +60,8 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
             people=feedback.People.load(conn),
             env=notice_env(ctx),
             sender=sender_from_register(ctx, conn),
-            organisation=str(ctx.config.data["organisation"]["name"]),
-            qa_officer=ctx.config.data["people"].get("qa_officer"),
+            organisation=ctx.config.organisation,
+            qa_officer=ctx.config.people.qa_officer,
         )
         alerts = notices.alerts(entries, timestamp)
         shared = notices.share(entries)

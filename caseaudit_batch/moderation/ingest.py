@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.config import ValidationSettings
 from caseaudit_batch.core.framework import Framework, GradeParseError
 from caseaudit_batch.ingest import record as ingest
 from caseaudit_batch.ingest import rules
@@ -51,7 +52,9 @@ class ModerationBook:
     known_versions: set[str]
 
     @classmethod
-    def load(cls, conn: Connection, framework: Framework, validation: Mapping[str, Any]) -> ModerationBook:
+    def load(
+        cls, conn: Connection, framework: Framework, validation: Mapping[str, Any] | ValidationSettings
+    ) -> ModerationBook:
         t = reg.moderation_sample
         sample = {r.audit_id: r for r in conn.execute(sa.select(t).where(t.c.status == mod.SAMPLED))}
         audits = {f.audit_id: f for f in audit_facts(conn, audit_ids=sorted(sample))}

@@ -43,16 +43,15 @@ class ModerationKit:
     @classmethod
     def open(cls, ctx: Context, run: Run) -> ModerationKit:
         people = feedback.People.load(run.conn)
-        data = ctx.config.data
         return cls(
             people=people,
             outbox=Outbox(ctx.config.output_dir),
             env=template_env(ctx.config.template("notices", "notices")),
             sender=sender_from_register(ctx, run.conn),
-            organisation=str(data["organisation"]["name"]),
+            organisation=ctx.config.organisation,
             password=forms.form_password(ctx.config),
-            hos_quality_assurance=str(data["people"].get("hos_quality_assurance") or "") or None,
-            qa_officer=people.get(data["people"].get("qa_officer")),
+            hos_quality_assurance=ctx.config.people.hos_quality_assurance or None,
+            qa_officer=people.get(ctx.config.people.qa_officer),
         )
 
     def notice(

@@ -17,9 +17,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 from caseaudit_batch.core.clock import working_day_on_or_before
+from caseaudit_batch.core.config import ModerationSettings
 from caseaudit_batch.core.framework import Framework, Grade, GradeParseError
 
 # Why an audit is in the sample (the `reason` column of `moderation_sample`; a published contract).
@@ -49,12 +49,8 @@ class SamplingPolicy:
     seed: str = ""
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> SamplingPolicy:
-        return cls(
-            always=tuple(str(g) for g in settings.get("always", cls.always)),
-            share=float(settings.get("sample_share", cls.share)),
-            seed=str(settings.get("seed", "")),
-        )
+    def from_settings(cls, settings: ModerationSettings) -> SamplingPolicy:
+        return cls(always=settings.always, share=settings.sample_share, seed=settings.seed)
 
 
 @dataclass(frozen=True)

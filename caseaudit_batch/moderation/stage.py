@@ -31,7 +31,7 @@ from caseaudit_batch.session import Context, Result, Run, current_user, require_
 
 def moderation_policy(config: Config, framework: Framework) -> moderation.SamplingPolicy:
     """``[moderation]`` checked: every grade in ``always`` must be one of the framework's grades."""
-    policy = moderation.SamplingPolicy.from_settings(config.section("moderation"))
+    policy = moderation.SamplingPolicy.from_settings(config.moderation)
     for name in policy.always:
         if name not in framework.grade_names:
             raise ConfigError(
@@ -64,10 +64,9 @@ def moderate(
     if add and remove and add.strip() == remove.strip():
         raise ModerationError("MOD005", audit_id=add)
     policy = moderation_policy(ctx.config, ctx.framework)
-    settings = ctx.config.section("moderation")
-    people_settings = ctx.config.section("people")
-    moderators = [str(m) for m in people_settings.get("moderators", [])]
-    due = moderation.moderation_due_date(ctx.clock.today, int(settings["due_days"]))
+    settings = ctx.config.moderation
+    moderators = list(ctx.config.people.moderators)
+    due = moderation.moderation_due_date(ctx.clock.today, settings.due_days)
     now = ctx.clock.now_iso()
     user = current_user()
     arguments = {"month": the_month, "add": add, "remove": remove, "resolve": resolve, "grade": grade}
@@ -101,7 +100,7 @@ def moderate(
             run.conn, the_month, policy, moderators, due, now=now, user=user, run_id=run.run_id
         )
         made = make_moderation_forms(ctx, run, kit, the_month, result)
-        reminded = remind_moderators(ctx, run, kit, the_month, int(settings["reminder_days_before"]))
+        reminded = remind_moderators(ctx, run, kit, the_month, settings.reminder_days_before)
         kit.outbox.write(run.staging)
         sample = moderation_register.load_sample(run.conn, the_month)
         moderated = {
@@ -183,7 +182,7 @@ def _ingest_moderation_forms(
     manifest); accepted forms are merged into the register, with outcome and escalation notices."""
     conn = run.conn
     folder = ctx.config.inbox("moderation")
-    book = moderation_ingest.ModerationBook.load(conn, ctx.framework, ctx.config.data.get("validation", {}))
+    book = moderation_ingest.ModerationBook.load(conn, ctx.framework, ctx.config.validation)
     entries = ingest.gather(conn, "moderation", folder)
     if not entries:
         return entries

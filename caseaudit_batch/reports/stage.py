@@ -19,17 +19,16 @@ def report_targets(config: Config) -> Targets:
     """The configured targets and action RAG thresholds, each a share from 0 to 1."""
     from caseaudit_batch.reports.metrics import Targets  # pandas loads only for the commands that need it
 
-    targets = config.section("targets")
-    thresholds = config.section("actions")
-    for key, value in targets.items():
+    targets, thresholds = config.targets, config.actions
+    for key, value in vars(targets).items():
         if not 0 <= value <= 1:
             raise ConfigError("REP004", path=str(config.path), key=key, found=repr(value))
     return Targets(
-        good_or_better=float(targets["good_or_better"]),
-        ri_or_better=float(targets["ri_or_better"]),
-        inadequate_at_most=float(targets["inadequate_at_most"]),
-        green_at_least=float(thresholds["green_at_least"]),
-        amber_at_least=float(thresholds["amber_at_least"]),
+        good_or_better=targets.good_or_better,
+        ri_or_better=targets.ri_or_better,
+        inadequate_at_most=targets.inadequate_at_most,
+        green_at_least=thresholds.green_at_least,
+        amber_at_least=thresholds.amber_at_least,
     )
 
 

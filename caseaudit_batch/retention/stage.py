@@ -17,7 +17,7 @@ log = logging.getLogger("caseaudit")
 def purge(ctx: Context, before: Month | str | None = None) -> Result:
     """Remove register data and output folders for months before ``before`` (default: the retention period)."""
     current = Month.of(ctx.clock.today)
-    cutoff = Month.coerce(before) if before else current.shift(-int(ctx.config.data["register"]["retention_months"]))
+    cutoff = Month.coerce(before) if before else current.shift(-ctx.config.register.retention_months)
     if cutoff > current:
         raise ConfigError("CFG031", found=str(cutoff), current=str(current))
     output_dir = ctx.config.output_dir

@@ -79,7 +79,7 @@ TRACKER_INTRO = (
 
 def form_password(config: Config) -> str:
     """The sheet protection password for generated forms (``forms.protection_password``; empty: none)."""
-    return str(config.section("forms").get("protection_password", ""))
+    return config.forms.protection_password
 
 
 def safe_name_part(text: str) -> str:

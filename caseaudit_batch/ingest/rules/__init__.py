@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from caseaudit_batch.core import messages
+from caseaudit_batch.core.config import ValidationSettings
 from caseaudit_batch.core.framework import Framework, Grade, GradeParseError
 from caseaudit_batch.core.messages import Problem, Severity
 from caseaudit_batch.workbook.layout import FieldSpec, FormLayout
@@ -63,7 +64,10 @@ class Settings:
     retelling_dated_lines: int = 4
 
     @classmethod
-    def from_config(cls, section: Mapping[str, Any]) -> Settings:
+    def from_config(cls, section: Mapping[str, Any] | ValidationSettings) -> Settings:
+        """From the typed ``[validation]`` view (or a mapping of its keys, for callers outside a run)."""
+        if isinstance(section, ValidationSettings):
+            section = vars(section)
         return cls(
             bland_phrases=tuple(str(p) for p in section.get("bland_phrases", cls.bland_phrases)),
             min_text_length=int(section.get("min_text_length", cls.min_text_length)),
