@@ -264,3 +264,15 @@ def test_every_relative_link_resolves(path: Path) -> None:
         assert linked.exists(), f"{path.relative_to(ROOT)} links to {target}, which does not exist"
         if anchor and linked.suffix == ".md":
             assert anchor in _anchors(linked), f"{path.relative_to(ROOT)} links to {target}: no such heading"
+
+
+def test_every_source_path_the_docs_name_exists() -> None:
+    """A path such as ``caseaudit_batch/core/messages.py`` in the README or docs/ names a real file or folder, so
+    the development notes follow the code when it moves."""
+    pages = [ROOT / "README.md", ROOT / "benchmarks" / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    missing = []
+    for page in pages:
+        for path in re.findall(r"caseaudit_batch/[A-Za-z0-9_/]+(?:\.py)?", page.read_text("utf-8")):
+            if not (ROOT / path.rstrip("/")).exists():
+                missing.append(f"{page.relative_to(ROOT)}: {path}")
+    assert not missing, "\n".join(missing)
