@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from caseaudit_batch.core import messages
+from caseaudit_batch.core.addresses import is_one_address, shown_text
 from caseaudit_batch.core.errors import EXIT_DATAERR, CaseauditError
 from caseaudit_batch.core.messages import Problem
 from caseaudit_batch.workbook.cells import column_letter
@@ -377,8 +378,9 @@ def load_roster(path: Path) -> Roster:
         name = check.text(row, rec, "Name", required="the person's name as it should appear on forms")
         status = check.choice(row, rec, "Audit status", AUDIT_STATUSES, "Active")
         email = check.text(row, rec, "Email")
-        if email and ("@" not in email or " " in email):
-            check.add("AL010", row, "Email", email)
+        if email and not is_one_address(email):
+            # Exactly one plain address: a line break, a list or a display name could add mail headers.
+            check.add("AL010", row, "Email", shown_text(email))
         elif not email and status != "Left":
             check.add("AL004", row, "Email", hint="notices are sent to this address")
         role_text = _cell_text(rec.get("Role"))

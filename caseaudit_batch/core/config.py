@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
+from caseaudit_batch.core.addresses import AddressError, parse_mailbox
 from caseaudit_batch.core.errors import ConfigError
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "input_templates"
@@ -369,6 +370,19 @@ def _check_ranges(path: Path, data: dict[str, Any]) -> None:
         )
     for key in ("folder_mode", "file_mode"):
         _parse_mode(path, data, key)
+    sender = data["notices"]["sender"]
+    if sender:
+        try:
+            parse_mailbox(sender)
+        except AddressError:
+            raise ConfigError(
+                "CFG003",
+                path=str(path),
+                key="notices.sender",
+                found=repr(sender),
+                what="it is not one e-mail address",
+                expected='one address, e.g. "quality.assurance@authority.gov.uk" or "QA Team <qa@authority.gov.uk>"',
+            ) from None
 
 
 def load_config(path: Path | str | None = None) -> Config:

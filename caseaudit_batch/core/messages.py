@@ -301,8 +301,9 @@ define(
 define(
     "AL010",
     "error",
-    "Row {row}: '{found}' is not an email address.",
-    "Enter one address such as name@authority.gov.uk; notices are sent there.",
+    "Row {row}: '{found}' is not one email address.",
+    "Enter exactly one address such as name@authority.gov.uk, with no name, no second address and no line break "
+    "in the cell; notices are sent there.",
 )
 define(
     "AL011",

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock, Month
-from caseaudit_batch.core.notify import Outbox, render_notice
+from caseaudit_batch.core.notify import Outbox, build_eml, render_notice
 from caseaudit_batch.core.outputs import Staging
 from caseaudit_batch.ingest import feedback
 from caseaudit_batch.ingest import record as ingest
@@ -208,9 +208,9 @@ class Notices:
         return count
 
     def _send(self, month: str, audit_id: str, eml: Path, notice: Any, made_at: str) -> None:
-        """Stage the ``.eml`` (the fast message builder, ``feedback.eml_bytes``), list it in the outbox, and queue
+        """Stage the ``.eml`` (the one message builder, ``notify.build_eml``), list it in the outbox, and queue
         its ``notices`` row (:meth:`flush` writes the queue in one statement)."""
-        self.staging.write_bytes(eml, feedback.eml_bytes(notice, self.sender, made_at))
+        self.staging.write_bytes(eml, build_eml(notice, self.sender, made_at))
         self.outbox.add(month, notice, eml, made_at)
         self._rows.append(
             {

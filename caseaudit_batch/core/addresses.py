@@ -1,0 +1,68 @@
+"""E-mail addresses, parsed: every mail header caseaudit writes is built from these, never from raw text.
+
+A roster value such as ``a@x.org\\r\\nBcc: b@y.org`` is refused where it is read (the roster check, AL010; the
+configuration, CFG003), and the one MIME builder (``notify.build_eml``) accepts only what parses here.
+"""
+
+from __future__ import annotations
+
+import functools
+from email.errors import MessageError
+from email.headerregistry import Address, HeaderRegistry
+
+_HEADERS = HeaderRegistry()
+
+
+class AddressError(ValueError):
+    """Not exactly one e-mail address."""
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_address(text: str) -> Address:
+    """Exactly one plain e-mail address (``name@authority.gov.uk``): no display name, no list, no line break.
+
+    Mail headers are built only from what this returns, so a roster value such as ``a@x.org\\r\\nBcc: b@y.org`` can
+    never become a header of its own (the roster check refuses it first, AL010).
+    """
+    if not isinstance(text, str) or any(ch in text for ch in "\r\n\x00") or not text.strip():
+        raise AddressError(text)
+    try:
+        address = Address(addr_spec=text.strip())
+    except (ValueError, IndexError, MessageError):
+        raise AddressError(text) from None
+    if not address.username or not address.domain or address.addr_spec != text.strip():
+        raise AddressError(text)
+    return address
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_mailbox(text: str) -> Address:
+    """One mailbox for a header: one address, with a display name allowed (``QA Team <qa@x.org>``); for the
+    configured sender, and for every recipient when a notice is built (the roster itself holds plain addresses)."""
+    if not isinstance(text, str) or any(ch in text for ch in "\r\n\x00") or not text.strip():
+        raise AddressError(text)
+    try:
+        parsed = _HEADERS("From", text.strip())
+    except (ValueError, IndexError, MessageError):
+        raise AddressError(text) from None
+    found: tuple[Address, ...] = getattr(parsed, "addresses", ())  # an address header's parsed addresses
+    if parsed.defects or len(found) != 1:
+        raise AddressError(text)
+    address = found[0]
+    parse_address(address.addr_spec)  # the address itself obeys the same rule as the roster's
+    return address
+
+
+def is_one_address(text: str) -> bool:
+    """Whether ``text`` is exactly one plain e-mail address (what a roster's Email cell must hold)."""
+    try:
+        parse_address(text)
+    except AddressError:
+        return False
+    return True
+
+
+def shown_text(text: str) -> str:
+    """``text`` with line breaks and other control characters shown as escapes (``\\r``, ``\\x07``), so a
+    message that quotes it stays on one line and shows what is really there."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)

@@ -1,0 +1,103 @@
+"""Hardening (issue 18): what a hostile-input and fault review broke, each with a regression test that failed
+before its fix. Real files and real processes (``relkit.caseaudit`` runs the command line as a child)."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import sqlite3
+from datetime import date
+from email import policy
+from pathlib import Path
+
+import pytest
+from formkit import good_answers
+from relkit import caseaudit, fill, real_month
+
+from caseaudit_batch import session
+from caseaudit_batch.allocation import workspace as setup
+from caseaudit_batch.core.addresses import AddressError, is_one_address, parse_address, parse_mailbox
+from caseaudit_batch.core.notify import Notice, build_eml
+from caseaudit_batch.demo import player as demo
+from caseaudit_batch.demo import synthetic
+
+INJECTED = "sw@demoshire.example\r\nBcc: someone@elsewhere.example"
+
+
+def _emls(folder: Path) -> list[Path]:
+    return sorted((folder / "output").rglob("*.eml"))
+
+
+def _no_injected_header(path: Path) -> None:
+    data = path.read_bytes()
+    parsed = email.message_from_bytes(data, policy=policy.default)
+    assert parsed["Bcc"] is None, path.name
+    assert b"elsewhere.example" not in data.split(b"\r\n\r\n", 1)[0], path.name
+
+
+# --- 1. E-mail header injection -----------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "bad",
+    [INJECTED, "a@demoshire.example, b@demoshire.example", "Sam Worker <sam@demoshire.example>", "a@x.org\nBcc: b@y"],
+    ids=["crlf-bcc", "comma-list", "display-name", "lf-bcc"],
+)
+def test_the_roster_check_refuses_anything_but_one_plain_address(tmp_path: Path, bad: str) -> None:
+    folder = tmp_path / "qa"
+    setup.init_workspace(folder, organisation="Reliability Council")
+    authority = synthetic.make_authority(6, today=date(2026, 9, 1))
+    authority.people[0] = dataclasses.replace(authority.people[0], email=bad)
+    demo.write_synthetic_authority(folder, authority)
+    done = caseaudit(folder / "caseaudit.toml", "allocate", "--month", "2026-09", today="2026-09-01")
+    said = done.stdout + done.stderr
+    assert done.returncode != 0 and "AL010" in said, said
+    assert "Traceback" not in said
+    assert "\\r\\n" in said or "\r" not in bad  # a line break is shown as an escape, on one line
+    assert not _emls(folder)  # nothing was allocated or sent
+
+
+@pytest.mark.slow
+def test_every_notice_header_comes_from_parsed_addresses(tmp_path: Path) -> None:
+    """An address that reached the register before the roster check refused it (an older version's register)
+    never becomes a header of its own: the URGENT alert and the shared audit leave it out."""
+    config, forms = real_month(tmp_path / "qa", auditors=4)
+    with sqlite3.connect(config.parent / "caseaudit.sqlite") as conn:
+        conn.execute("UPDATE staff SET email = ?", (INJECTED,))
+    ctx = session.open_context(config, "2026-09-01")
+    answers = dict(good_answers(ctx.framework), safeguarding_concern="Yes", safeguarding_detail="Synthetic concern.")
+    ctx.close()
+    inbox = config.parent / "inbox" / "audits"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / forms[0].name).write_bytes(fill(forms[0], answers))
+    done = caseaudit(config, "ingest", "--month", "2026-09")
+    assert done.returncode in (0, 65), done.stderr
+    alerts = sorted((config.parent / "output").rglob("URGENT-safeguarding-*.eml"))
+    assert alerts, done.stdout
+    for path in _emls(config.parent):
+        _no_injected_header(path)
+
+
+def test_the_mime_builder_never_writes_a_header_from_raw_text() -> None:
+    notice = Notice("alert", [INJECTED, "ok@x.org"], "Subject\r\nBcc: evil@elsewhere.example", "body", cc=[INJECTED])
+    data = build_eml(notice, "QA Team <qa@x.org>", "2026-09-01T09:00:00+01:00")
+    parsed = email.message_from_bytes(data, policy=policy.default)
+    assert parsed["Bcc"] is None and parsed["To"] == "ok@x.org" and parsed["Cc"] in (None, "")
+    assert parsed["From"] == "QA Team <qa@x.org>"
+
+
+@pytest.mark.parametrize("text", ["a@x.org", "first.last@authority.gov.uk"])
+def test_one_plain_address_passes(text: str) -> None:
+    assert is_one_address(text) and str(parse_address(text)) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["", " ", "a@x.org\r\n", "a@x.org;b@y.org", "Name <a@x.org>", "no-at-sign", "a@", "\x00"]
+)
+def test_anything_else_fails(text: str) -> None:
+    assert not is_one_address(text)
+
+
+def test_a_sender_may_carry_a_display_name_but_not_a_list() -> None:
+    assert parse_mailbox("QA Team <qa@x.org>").display_name == "QA Team"
+    with pytest.raises(AddressError):
+        parse_mailbox("qa@x.org, b@x.org")
