@@ -287,6 +287,20 @@ def _safe_traceback(exc: BaseException) -> str:
     return f"Traceback (exception messages omitted):\n{frames}{type(exc).__module__}.{type(exc).__name__}"
 
 
+def _register_failure(exc: BaseException, args: argparse.Namespace) -> CaseauditError | None:
+    """A database failure a user can act on (full disk, corrupt register), found anywhere in the exception chain."""
+    from caseaudit_batch.core.register import register_failure
+
+    where = f"named in {getattr(args, 'config', None) or 'caseaudit.toml'}"
+    seen = exc
+    while seen is not None:
+        known = register_failure(seen, where)
+        if known is not None:
+            return known
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    return None
+
+
 def print_result(result: Result) -> None:
     for line in result.attention:
         ui.warn(f"! {line}")
@@ -324,6 +338,11 @@ def _main(argv: Sequence[str] | None) -> int:
         ui.warn(messages.text("CLI002"))
         return 130
     except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a plain sentence
+        known = _register_failure(exc, args)
+        if known is not None:  # a full disk, corrupt pages: the user's to act on, not an internal error
+            log.info("ended with %s (exit %d)", known.code, known.exit_code)
+            ui.warn(known.message)
+            return known.exit_code
         log.error("internal error\n%s", _safe_traceback(exc))
         ui.warn(messages.render("CLI001", kind=type(exc).__name__, log=str(log_path)))
         return EXIT_INTERNAL

@@ -53,7 +53,7 @@ def test_action_ids_are_stable_across_re_runs(ctx: session.Context, tmp_path: ob
     # The same history replayed into a fresh register gives the same IDs.
     other = session.open_context(ctx.config.path, "2026-09-20")
     other_url = "sqlite:///" + str(ctx.config.path.parent / "second.sqlite")
-    other._register = reg.Register.open(other_url)
+    other._register = reg.Register.open(other_url, create=True)
     with other.register.writer() as conn:
         seed(conn)
         again = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK).created
@@ -289,7 +289,7 @@ def test_the_bulk_catch_up_makes_the_same_actions_as_syncing_each_audit_alone(ct
 
     def register(name: str) -> session.Context:
         other = session.open_context(ctx.config.path, "2026-09-20")
-        other._register = reg.Register.open("sqlite:///" + str(ctx.config.path.parent / name))
+        other._register = reg.Register.open("sqlite:///" + str(ctx.config.path.parent / name), create=True)
         with other.register.writer() as conn:
             for audit_id, rows in forms.items():
                 seed(conn, audit_id)

@@ -118,7 +118,7 @@ def test_an_older_register_with_a_month_migrates_and_keeps_its_data(
             assert after[table] == rows, f"{table} changed in the migration"
     # A migrated register is the same as a new one: tables, columns and indexes.
     fresh = tmp_path / "fresh.sqlite"
-    reg.Register.open(f"sqlite:///{fresh}").close()
+    reg.Register.open(f"sqlite:///{fresh}", create=True).close()
     assert _schema(f"sqlite:///{path}") == _schema(f"sqlite:///{fresh}")
     # The copy from before, beside it, is the old register as it was.
     backup = path.with_name(f"caseaudit.sqlite.bak-{version}")
@@ -179,7 +179,7 @@ def test_the_steps_are_numbered_in_order_without_gaps() -> None:
 
 
 def test_a_new_register_is_made_at_the_newest_version(tmp_path: Path) -> None:
-    register = reg.Register.open(f"sqlite:///{tmp_path / 'new.sqlite'}")
+    register = reg.Register.open(f"sqlite:///{tmp_path / 'new.sqlite'}", create=True)
     try:
         assert register.migration is None
         with register.reader() as conn:

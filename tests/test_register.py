@@ -139,7 +139,7 @@ def test_sqlite_register_uses_wal(ctx: session.Context) -> None:
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
-    register = Register.open(url)
+    register = Register.open(url, create=True)
     with register.engine.begin() as conn:
         conn.execute(sa.update(reg.schema_version).values(version=reg.SCHEMA_VERSION + 1))
     register.close()

@@ -42,7 +42,7 @@ def init_workspace(folder: Path, organisation: str | None = None) -> Result:
     write_blank_table(roster_path, "Roster", ROSTER_HEADERS, lists={"Role": ALL_ROLES, "Audit status": AUDIT_STATUSES})
     write_blank_table(caseload_path, "Caseload", CASELOAD_HEADERS, lists={"Case type": CASE_TYPES})
     made += [roster_path, caseload_path]
-    Register.open(config.database_url).close()
+    Register.open(config.database_url, create=True).close()  # only init makes a register
     result = Result("init", outputs=made)
     result.lines = [
         messages.text("SUM060", folder=folder),

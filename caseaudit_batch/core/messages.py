@@ -203,6 +203,40 @@ define(
     "Upgrade caseaudit before using this register.",
 )
 define(
+    "REG004",
+    "error",
+    "There is no register at {where}, so this command has nothing to work on.",
+    "Run caseaudit in the working folder that 'caseaudit init' made (or give it with --config), and check the "
+    "'database' setting. If the register was deleted or moved, put it back from your backup: only 'caseaudit init' "
+    "makes a new, empty register, in a new folder.",
+)
+define(
+    "REG005",
+    "error",
+    "The register {where} is empty: it holds none of caseaudit's records.",
+    "Put the register back from your backup, or check the 'database' setting. Only 'caseaudit init' makes a new "
+    "register.",
+)
+define(
+    "REG006",
+    "error",
+    "{where} is not a caseaudit register.",
+    "Check the 'database' setting in the configuration: it should name the register 'caseaudit init' made.",
+)
+define(
+    "REG007",
+    "error",
+    "The register {where} is damaged (SQLite reports corrupt pages). Nothing was changed.",
+    "Stop using it, keep a copy of the file as it is, and put the register back from your latest backup (or the "
+    "copy caseaudit keeps beside it before an upgrade, '.bak-N'). Then run the command again.",
+)
+define(
+    "REG008",
+    "error",
+    "The register {where} could not be written: the disk is full or failing. Nothing was changed.",
+    "Free some space on the disk that holds the register (or ask IT to), then run the command again.",
+)
+define(
     "REG010",
     "info",
     "The register {where} was brought up to date for this version of caseaudit (schema {found} to {known}): "

@@ -22,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from caseaudit_batch.core import migrations
-from caseaudit_batch.core.errors import LockBusy, RegisterError
+from caseaudit_batch.core.errors import CaseauditError, LockBusy, OutputError, RegisterError
 
 SCHEMA_VERSION = migrations.latest()
 REGISTER_FILE_MODE = 0o660  # owner and group only
@@ -408,19 +408,23 @@ class Register:
     migration: Migration | None = None
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> Register:
+    def open(cls, url: str, *, create: bool = False) -> Register:
+        """Open the register at ``url``. Only ``init`` (and the demo, in its own folder) passes ``create``: every
+        other command refuses a register that is missing (REG004), empty (REG005) or not caseaudit's (REG006),
+        so a deleted register is never silently replaced by an empty one."""
         path = sqlite_path(url)
         if path is not None:
             if not create and not path.exists():
-                raise RegisterError("REG002", where=str(path), detail="the file does not exist")
+                raise RegisterError("REG004", where=str(path))
             path.parent.mkdir(parents=True, exist_ok=True)
         new_file = path is not None and not path.exists()
         try:
             engine = sa.create_engine(url, future=True)
             register = cls(url=url, engine=engine)
-            register.migrate()
+            register.migrate(create=create)
         except sa.exc.SQLAlchemyError as exc:
-            raise RegisterError("REG002", where=_safe_url(url), detail=type(exc).__name__) from None
+            known = register_failure(exc, _safe_url(url))
+            raise (known or RegisterError("REG002", where=_safe_url(url), detail=type(exc).__name__)) from None
         if new_file and path is not None:
             # Children's data: a new register gives other users no access, whatever the umask (SQLite gives its
             # -wal and -shm files the database file's mode).
@@ -428,14 +432,17 @@ class Register:
                 os.chmod(path, REGISTER_FILE_MODE)
         return register
 
-    def migrate(self) -> None:
-        """Create the schema on first use; bring an older register up to date; refuse one made by a newer version.
+    def migrate(self, *, create: bool = False) -> None:
+        """Create the schema (``create``: ``init`` only); bring an older register up to date; refuse one made by a
+        newer version, and (unless creating) one that is empty or not caseaudit's.
 
         Migrating takes the single-writer lock (another run: REG001, exit 75), copies a SQLite register to
         ``<file>.bak-<from version>`` first, and applies every pending step in one transaction.
         """
         found = self._version()
         if found is None:
+            if not create:
+                raise RegisterError("REG006" if self._has_tables() else "REG005", where=_safe_url(self.url))
             with self.engine.begin() as conn:
                 metadata.create_all(conn)
                 conn.execute(sa.delete(schema_version))
@@ -470,6 +477,10 @@ class Register:
                 return None
             found = conn.execute(sa.select(schema_version.c.version)).scalar()
         return None if found is None else int(found)
+
+    def _has_tables(self) -> bool:
+        with self.engine.connect() as conn:
+            return bool(sa.inspect(conn).get_table_names())
 
     def _backup(self, found: int) -> Path | None:
         """Copy a SQLite register to ``<file>.bak-<found>`` (SQLite's backup API: consistent in WAL mode)."""
@@ -536,6 +547,30 @@ class Register:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+#: What the database driver says (SQLite's words) for the failures a QA officer can act on, and their codes.
+_FAILURES = (
+    ("disk is full", "REG008"),
+    ("disk i/o error", "REG008"),
+    ("file is not a database", "REG006"),
+    ("malformed", "REG007"),
+    ("no such table", "REG006"),
+)
+
+
+def register_failure(exc: BaseException, where: str) -> CaseauditError | None:
+    """The catalogued error for a database failure a user can act on (a full disk, exit 73; a corrupt or foreign
+    register, exit 2), or None for anything else. Only the driver's words are read; none are shown."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return None
+    words = str(getattr(exc, "orig", exc)).lower()
+    for fragment, code in _FAILURES:
+        if fragment in words:
+            if code == "REG008":
+                return OutputError(code, where=where)
+            return RegisterError(code, where=where)
+    return None
 
 
 def _try_flock(lock_path: Path) -> IO[str] | None:

@@ -101,3 +101,65 @@ def test_a_sender_may_carry_a_display_name_but_not_a_list() -> None:
     assert parse_mailbox("QA Team <qa@x.org>").display_name == "QA Team"
     with pytest.raises(AddressError):
         parse_mailbox("qa@x.org, b@x.org")
+
+
+# --- 3. A missing or emptied register is never silently recreated ---------------------------------------------
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A working folder allocated for September 2026 by the real command (copied by each test that changes it)."""
+    config, _forms = real_month(tmp_path_factory.mktemp("allocated") / "qa", auditors=4)
+    return config.parent
+
+
+def _copy(folder: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "qa"
+    shutil.copytree(folder, target)
+    return target / "caseaudit.toml"
+
+
+def _damage(register: Path, how: str) -> None:
+    for extra in register.parent.glob(register.name + "-*"):  # the WAL and shared-memory files go with it
+        extra.unlink()
+    if how == "deleted":
+        register.unlink()
+    elif how == "emptied":
+        register.write_bytes(b"")
+    elif how == "not a database":
+        register.write_bytes(b"Case reference,Team\r\nCR1,Team 1\r\n" * 200)
+    elif how == "corrupt pages":
+        data = bytearray(register.read_bytes())
+        page = int.from_bytes(data[16:18], "big") or 65536
+        for start in range(page, len(data), page):  # every page after the first: headers and cells overwritten
+            data[start : start + 64] = b"\xff" * 64
+        register.write_bytes(bytes(data))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("how", "code", "command"),
+    [
+        ("deleted", "REG004", ("report", "--month", "2026-09")),
+        ("deleted", "REG004", ("ingest",)),
+        ("deleted", "REG004", ("run", "--month", "2026-09")),
+        ("emptied", "REG005", ("report", "--month", "2026-09")),
+        ("not a database", "REG006", ("ingest",)),
+        ("corrupt pages", "REG007", ("run", "--month", "2026-09")),
+    ],
+)
+def test_a_missing_empty_or_foreign_register_is_refused_not_recreated(
+    month: Path, tmp_path: Path, how: str, code: str, command: tuple[str, ...]
+) -> None:
+    config = _copy(month, tmp_path)
+    register = config.parent / "caseaudit.sqlite"
+    _damage(register, how)
+    before = sorted(p.relative_to(config.parent) for p in (config.parent / "output").rglob("*") if p.is_file())
+    done = caseaudit(config, *command)
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert f"[{code}]" in said and "Traceback" not in said and "CLI001" not in said, said
+    after = sorted(p.relative_to(config.parent) for p in (config.parent / "output").rglob("*") if p.is_file())
+    assert [p for p in after if p.parts[0] != "logs"] == [p for p in before if p.parts[0] != "logs"]
+    if how == "deleted":
+        assert not register.exists()  # not made again, empty, by the command that found it gone
