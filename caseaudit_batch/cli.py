@@ -21,7 +21,7 @@ from caseaudit_batch import __version__
 from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core.clock import Month, parse_date
 from caseaudit_batch.core.errors import EXIT_INTERNAL, CaseauditError, ConfigError
-from caseaudit_batch.session import Context, Result, open_context
+from caseaudit_batch.session import Context, Result, open_context, record_exit_code
 
 log = logging.getLogger("caseaudit")
 
@@ -131,14 +131,31 @@ def _demo(args: argparse.Namespace) -> Result:
     return player.run_demo(Path(args.dir), keep=args.keep, today=args.today)
 
 
+#: The contexts this command opened: ``_main`` records the exit code in their run log rows, then closes them.
+_OPENED: list[Context] = []
+
+
 @contextlib.contextmanager
 def _context(args: argparse.Namespace) -> Iterator[Context]:
-    """The command's context (config, clock, framework, register), closed however the command ends."""
+    """The command's context (config, clock, framework, register); ``_main`` closes it however the command ends,
+    once the exit code is known and recorded."""
     ctx = open_context(args.config, args.today)
-    try:
-        yield ctx
-    finally:
-        ctx.close()
+    _OPENED.append(ctx)
+    yield ctx
+
+
+def _finish(code: int) -> int:
+    """Record ``code`` in the run log rows this command wrote (``run_log.exit_code``), close every context, and
+    return the code. A failure to record is logged, never allowed to change what the command reports."""
+    while _OPENED:
+        ctx = _OPENED.pop()
+        try:
+            record_exit_code(ctx, code)
+        except Exception:  # noqa: BLE001 - the command's own outcome stands; the log says the code was not kept
+            log.warning("the exit code could not be recorded in the run log")
+        finally:
+            ctx.close()
+    return code
 
 
 def _month(args: argparse.Namespace) -> Month:
@@ -333,22 +350,22 @@ def _main(argv: Sequence[str] | None) -> int:
     except CaseauditError as exc:
         log.info("ended with %s (exit %d)", exc.code, exc.exit_code)
         ui.warn(exc.message)
-        return exc.exit_code
+        return _finish(exc.exit_code)
     except KeyboardInterrupt:
         ui.warn(messages.text("CLI002"))
-        return 130
+        return _finish(130)
     except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a plain sentence
         known = _register_failure(exc, args)
         if known is not None:  # a full disk, corrupt pages: the user's to act on, not an internal error
             log.info("ended with %s (exit %d)", known.code, known.exit_code)
             ui.warn(known.message)
-            return known.exit_code
+            return _finish(known.exit_code)
         log.error("internal error\n%s", _safe_traceback(exc))
         ui.warn(messages.render("CLI001", kind=type(exc).__name__, log=str(log_path)))
-        return EXIT_INTERNAL
+        return _finish(EXIT_INTERNAL)
     print_result(result)
     log.info("finished %s (exit %d)", args.command, result.exit_code)
-    return result.exit_code
+    return _finish(result.exit_code)
 
 
 def run() -> None:

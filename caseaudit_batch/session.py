@@ -50,6 +50,8 @@ class Context:
     _register: Register | None = None
     #: Where audit IDs come from: random in production, seeded in the demo and tests (see ids.py).
     ids: IdSource = field(default_factory=RandomIds)
+    #: The run log rows this context's commands committed (their exit code is recorded when the command ends).
+    run_ids: list[int] = field(default_factory=list)
 
     @property
     def register(self) -> Register:
@@ -61,6 +63,17 @@ class Context:
     def close(self) -> None:
         if self._register is not None:
             self._register.close()
+
+
+def record_exit_code(ctx: Context, code: int) -> None:
+    """``run_log.exit_code`` for every run log row the command wrote: known only once the command has ended (a
+    ``run`` writes one row a step), so recorded afterwards in a small transaction of its own."""
+    if not ctx.run_ids:
+        return
+    log_table = reg.run_log
+    with ctx.register.engine.begin() as conn:
+        conn.execute(sa.update(log_table).where(log_table.c.id.in_(ctx.run_ids)).values(exit_code=code))
+    ctx.run_ids.clear()
 
 
 def _say_migrated(register: Register) -> None:
@@ -156,6 +169,7 @@ def writing(ctx: Context, command: str, arguments: dict[str, Any]) -> Iterator[R
         except BaseException:
             staging.discard()
             raise
+        ctx.run_ids.append(run.run_id)
         staging.publish()
 
 

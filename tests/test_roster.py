@@ -101,3 +101,18 @@ def test_the_command_line_shows_every_problem_and_exits_65(workspace: Path, caps
     assert "Row 9: 'Team Leader' is not a role caseaudit knows. Choose one of:" in err
     assert "Traceback" not in err
     assert not (workspace / "output" / "2026-09").exists()
+
+
+def test_a_line_manager_cycle_is_an_error_naming_the_chain(tmp_path: Path) -> None:
+    """Issue 18: M1 reports to T1, who reports to M1: nobody at the top, so no Head of Service can be found."""
+    text = edit(ROSTER, "M1", "Line manager ID", "T1")
+    with pytest.raises(InputTableError) as info:
+        load_roster(write(tmp_path / "roster.xlsx", text))
+    cycles = [p for p in info.value.problems if p.code == "AL044"]
+    assert {p.cell for p in cycles} == {"G6", "G8"}  # M1 on row 6, T1 on row 8: both rows are named
+    assert any("M1 → T1 → M1" in p.message for p in cycles)
+
+
+def test_a_chain_that_ends_at_the_top_is_no_cycle(tmp_path: Path) -> None:
+    roster = load_roster(write(tmp_path / "roster.xlsx", ROSTER))  # D1 has no line manager: the chain ends there
+    assert roster.people["P1"].line_manager_id == "T1"

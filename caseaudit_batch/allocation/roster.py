@@ -419,11 +419,31 @@ def load_roster(path: Path) -> Roster:
             check.add("AL011", row, "Line manager ID", manager)
         elif manager not in people:
             check.add("AL006", row, "Line manager ID", manager)
+    for row, chain in _manager_cycles(managers):
+        check.add("AL044", row, "Line manager ID", chain[1], chain=" → ".join(chain))
     if check.problems:
         raise InputTableError(str(path), "roster", check.problems)
     if not people:
         raise InputTableError(str(path), "roster", [messages.problem("AL012", file=table.file, what="roster")])
     return Roster(people=people, source=str(path))
+
+
+def _manager_cycles(managers: list[tuple[int, str, str]]) -> list[tuple[int, list[str]]]:
+    """Line-manager chains that come back to where they started (A reports to B, B to A): each such person's row
+    and the chain, first person first. A chain must end at someone with no line manager (guidance: a team's
+    service manager is its team manager's line manager; a service's Head of Service is theirs)."""
+    manager_of = {staff_id: manager for _row, staff_id, manager in managers if manager != staff_id}
+    found = []
+    for row, staff_id, _manager in managers:
+        chain, seen = [staff_id], {staff_id}
+        current = manager_of.get(staff_id)
+        while current is not None and current not in seen:
+            chain.append(current)
+            seen.add(current)
+            current = manager_of.get(current)
+        if current == staff_id and len(chain) > 1:
+            found.append((row, [*chain, staff_id]))
+    return found
 
 
 def load_caseload(path: Path, roster: Roster) -> Caseload:

@@ -15,6 +15,8 @@ from caseaudit_batch.core.errors import ConfigError
 
 LONDON = ZoneInfo("Europe/London")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+#: The months caseaudit works with: 2000-01 to 2099-12.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 @dataclass(frozen=True, order=True)
@@ -29,6 +31,9 @@ class Month:
         match = _MONTH_RE.match(text.strip()) if isinstance(text, str) else None
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise ConfigError("CFG020", found=text)
+        if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+            # Dates far outside an audit's life overflow the calendar arithmetic (0001-01 has no month before it).
+            raise ConfigError("CFG022", found=text, first=f"{FIRST_YEAR}-01", last=f"{LAST_YEAR}-12")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

@@ -156,6 +156,12 @@ define(
     "Check the path given as 'framework' in the configuration.",
 )
 define(
+    "CFG022",
+    "error",
+    "The month '{found}' is outside the months caseaudit works with ({first} to {last}).",
+    "Check the year: write the month as YYYY-MM, for example 2026-09.",
+)
+define(
     "CFG020",
     "error",
     "The month '{found}' is not a month.",
@@ -338,6 +344,14 @@ define(
     "Row {row}: '{found}' is not one email address.",
     "Enter exactly one address such as name@authority.gov.uk, with no name, no second address and no line break "
     "in the cell; notices are sent there.",
+)
+define(
+    "AL044",
+    "error",
+    "Row {row}: the line managers go round in a circle ({chain}), so nobody at the top is this person's Head of "
+    "Service.",
+    "Correct the Line manager ID of one of these people so the chain ends at someone with no line manager (the "
+    "most senior person).",
 )
 define(
     "AL011",

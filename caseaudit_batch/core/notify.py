@@ -23,7 +23,7 @@ import jinja2
 
 from caseaudit_batch.core.addresses import AddressError, parse_mailbox
 from caseaudit_batch.core.config import TEMPLATES_DIR
-from caseaudit_batch.core.outputs import Staging
+from caseaudit_batch.core.outputs import Staging, csv_text
 
 log = logging.getLogger("caseaudit")
 
@@ -152,9 +152,9 @@ class Outbox:
             relative = eml_path.relative_to(folder)  # plainly inside: no need to ask the file system
         else:
             relative = eml_path.resolve().relative_to(folder.resolve())
-        self._rows.setdefault(month, []).append(
-            ("; ".join(notice.to), "; ".join(notice.cc), notice.subject, relative.as_posix(), made_at)
-        )
+        row = ("; ".join(notice.to), "; ".join(notice.cc), notice.subject, relative.as_posix(), made_at)
+        # Text that a spreadsheet would run as a formula is kept text (a case reference or name can start with =).
+        self._rows.setdefault(month, []).append(tuple(csv_text(value) for value in row))
 
     def write(self, staging: Staging) -> list[Path]:
         written = []

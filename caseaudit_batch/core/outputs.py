@@ -254,3 +254,13 @@ def staged(output_root: Path, *, folder_mode: int = 0o770, file_mode: int = 0o66
     except BaseException:
         staging.discard()
         raise
+
+
+#: What makes a spreadsheet treat a CSV cell as a formula (or a command, in older versions).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """A CSV cell that a spreadsheet opening the file keeps as text: a leading apostrophe before anything that would
+    start a formula (CSV injection). Every CSV caseaudit writes (manifests, outbox.csv) passes its text through."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value

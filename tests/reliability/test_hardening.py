@@ -163,3 +163,42 @@ def test_a_missing_empty_or_foreign_register_is_refused_not_recreated(
     assert [p for p in after if p.parts[0] != "logs"] == [p for p in before if p.parts[0] != "logs"]
     if how == "deleted":
         assert not register.exists()  # not made again, empty, by the command that found it gone
+
+
+# --- 11. Smaller faults -------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_run_log_records_each_commands_exit_code(month: Path, tmp_path: Path) -> None:
+    config = _copy(month, tmp_path)
+    done = caseaudit(config, "report", "--month", "2026-09")
+    assert done.returncode == 0, done.stderr
+    refused = caseaudit(config, "report", "--month", "2026-13")
+    assert refused.returncode == 2
+    with sqlite3.connect(config.parent / "caseaudit.sqlite") as conn:
+        rows = conn.execute("SELECT command, exit_code FROM run_log ORDER BY id").fetchall()
+    assert rows[0][0] == "allocate" and rows[0][1] in (0, 65)  # made by real_month's allocate
+    assert rows[-1] == ("report", 0)
+    assert all(code is not None for _command, code in rows)
+
+
+@pytest.mark.parametrize("given", ["0001-01", "1999-12", "2100-01"])
+def test_a_month_outside_2000_to_2099_is_a_usage_error(tmp_path: Path, given: str) -> None:
+    from caseaudit_batch import cli
+
+    code = cli.main(["report", "--month", given, "--config", str(tmp_path / "missing.toml")])
+    assert code == 2
+
+
+def test_outbox_csv_keeps_formula_text_as_text(tmp_path: Path) -> None:
+    from caseaudit_batch.core.notify import Outbox
+    from caseaudit_batch.core.outputs import Staging
+
+    outbox = Outbox(tmp_path)
+    notice = Notice("allocation", ["a@x.org"], '=HYPERLINK("http://example.invalid")', "body", cc=["+b@x.org"])
+    outbox.add("2026-09", notice, tmp_path / "2026-09" / "notices" / "-note.eml", "2026-09-01T09:00:00+01:00")
+    staging = Staging(tmp_path, folder_mode=0o770, file_mode=0o660)
+    with staging.batch():
+        outbox.write(staging)
+    staging.publish()
+    text = (tmp_path / "2026-09" / "outbox.csv").read_text("utf-8")
+    assert "'=HYPERLINK" in text and "'+b@x.org" in text and "'-note.eml" not in text  # path is notices/-note.eml
+    assert ",=" not in text and "\n=" not in text
