@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from caseaudit_batch.core import messages
-from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest import files as inbox_files
 
 
-def summary_lines(entries: Sequence[ingest.Entry], tally: dict[str, int]) -> list[str]:
+def summary_lines(entries: Sequence[inbox_files.Entry], tally: dict[str, int]) -> list[str]:
     parts = ", ".join(f"{n} {name}" for name, n in tally.items())
     lines = [f"Files seen: {len(entries)} ({parts})."]
     for e in entries:
@@ -17,7 +17,7 @@ def summary_lines(entries: Sequence[ingest.Entry], tally: dict[str, int]) -> lis
     return lines
 
 
-def first_fix(entry: ingest.Entry) -> str:
+def first_fix(entry: inbox_files.Entry) -> str:
     if entry.problems:
         return entry.problems[0].fix
     return messages.fix(entry.codes[0]) if entry.codes and entry.codes[0] in messages.CATALOGUE else ""
