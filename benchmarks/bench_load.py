@@ -30,7 +30,7 @@ from relkit import ACTIONS, command, env, hostile_corpus, rezip  # noqa: E402
 
 from caseaudit_batch import session  # noqa: E402
 from caseaudit_batch.allocation import workspace as setup  # noqa: E402
-from caseaudit_batch.ingest.record import OUTCOMES  # noqa: E402
+from caseaudit_batch.ingest.files import OUTCOMES  # noqa: E402
 
 
 def build(folder: Path, files: int) -> dict[str, int]:

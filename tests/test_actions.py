@@ -12,7 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from caseaudit_batch import session
+from caseaudit_batch.actions import ids as act_ids
+from caseaudit_batch.actions import people as act_people
 from caseaudit_batch.actions import register as act
+from caseaudit_batch.actions import sync as act_sync
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock
 
@@ -22,7 +25,7 @@ def test_actions_are_created_from_an_accepted_audit_with_everything_the_register
 ) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
-        result = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK, submission_id=7)
+        result = act_sync.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK, submission_id=7)
         stored = rows_of(conn)
         updates = conn.execute(sa.select(reg.action_updates)).all()
     assert len(result.created) == 3 and not result.replaced
@@ -49,25 +52,25 @@ def test_actions_are_created_from_an_accepted_audit_with_everything_the_register
 def test_action_ids_are_stable_across_re_runs(ctx: session.Context, tmp_path: object) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
-        first = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK).created
+        first = act_sync.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK).created
     # The same history replayed into a fresh register gives the same IDs.
     other = session.open_context(ctx.config.path, "2026-09-20")
     other_url = "sqlite:///" + str(ctx.config.path.parent / "second.sqlite")
     other._register = reg.Register.open(other_url, create=True)
     with other.register.writer() as conn:
         seed(conn)
-        again = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK).created
+        again = act_sync.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK).created
     other.close()
     assert first == again
-    assert first[0] == act.action_id_for("audit", "2026-09-0001", "update the chronology")
+    assert first[0] == act_ids.action_id_for("audit", "2026-09-0001", "update the chronology")
 
 
 def test_the_same_text_twice_in_one_audit_is_two_actions(ctx: session.Context) -> None:
     twice = [["Visit the child", "SW", "2026-10-01"], ["visit the child.", "SW", "2026-11-01"]]
     with ctx.register.writer() as conn:
         seed(conn)
-        result = act.sync_audit_actions(conn, "2026-09-0001", twice, clock=CLOCK)
-        again = act.sync_audit_actions(conn, "2026-09-0001", twice, clock=CLOCK)
+        result = act_sync.sync_audit_actions(conn, "2026-09-0001", twice, clock=CLOCK)
+        again = act_sync.sync_audit_actions(conn, "2026-09-0001", twice, clock=CLOCK)
     assert len(set(result.created)) == 2
     assert again.created == [] and sorted(again.kept) == sorted(result.created)
 
@@ -81,7 +84,7 @@ def test_blank_rows_are_not_actions_and_bad_dates_are_kept_blank(ctx: session.Co
     ]
     with ctx.register.writer() as conn:
         seed(conn)
-        result = act.sync_audit_actions(conn, "2026-09-0001", rows, clock=CLOCK)
+        result = act_sync.sync_audit_actions(conn, "2026-09-0001", rows, clock=CLOCK)
         stored = rows_of(conn)
     assert len(result.created) == 2
     assert stored["Write the plan"]["owner"] == "SW" and stored["Write the plan"]["due_date"] is None
@@ -92,7 +95,7 @@ def test_blank_rows_are_not_actions_and_bad_dates_are_kept_blank(ctx: session.Co
 def test_a_resubmitted_audit_keeps_updates_on_unchanged_actions(ctx: session.Context) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
-        first = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
+        first = act_sync.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
         before = rows_of(conn)
         chronology_id = before["Update the chronology"]["action_id"]
         direct_work_id = before["Complete direct work with the child"]["action_id"]
@@ -113,7 +116,7 @@ def test_a_resubmitted_audit_keeps_updates_on_unchanged_actions(ctx: session.Con
             ["Invite the father to the next review", "Social worker", "2026-10-31"],  # new
             # direct work and supervision dropped
         ]
-        second = act.sync_audit_actions(
+        second = act_sync.sync_audit_actions(
             conn, "2026-09-0001", resubmitted, clock=Clock(date(2026, 9, 28)), source_file="v2.xlsx"
         )
         after = {r.action_id: r for r in conn.execute(sa.select(reg.actions)).all()}
@@ -137,9 +140,9 @@ def test_a_resubmitted_audit_keeps_updates_on_unchanged_actions(ctx: session.Con
 def test_an_action_dropped_then_restored_is_reopened_with_its_id(ctx: session.Context) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
-        first = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
-        act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS[:1], clock=CLOCK)
-        third = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
+        first = act_sync.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
+        act_sync.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS[:1], clock=CLOCK)
+        third = act_sync.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
         statuses = {r.action_id: r.status for r in conn.execute(sa.select(reg.actions)).all()}
     assert third.created == []
     assert sorted(third.reopened) == sorted(first.created[1:])
@@ -150,10 +153,10 @@ def test_moderation_actions_are_kept_apart_from_the_audits_own(ctx: session.Cont
     m_actions = [["Update the chronology", "Team manager", "2026-10-30"], ["Refer to the virtual school", "SW", None]]
     with ctx.register.writer() as conn:
         seed(conn)
-        audit = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
-        moderation = act.sync_moderation_actions(conn, "2026-09-0001", m_actions, clock=CLOCK, submission_id=9)
+        audit = act_sync.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
+        moderation = act_sync.sync_moderation_actions(conn, "2026-09-0001", m_actions, clock=CLOCK, submission_id=9)
         # A resubmitted moderation without actions closes its own actions only.
-        again = act.sync_moderation_actions(conn, "2026-09-0001", [], clock=CLOCK)
+        again = act_sync.sync_moderation_actions(conn, "2026-09-0001", [], clock=CLOCK)
         rows = {r.action_id: r for r in conn.execute(sa.select(reg.actions)).all()}
     assert len(moderation.created) == 2
     assert not set(moderation.created) & set(audit.created)  # the same text from the moderator is another action
@@ -167,10 +170,10 @@ def test_moderation_actions_are_kept_apart_from_the_audits_own(ctx: session.Cont
 def test_a_supervision_action_is_added_once(ctx: session.Context) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
-        context = act.context_for_case(conn, "C1001", "2026-10")
-        row = act.ActionRow("Arrange a family group conference", "SW", date(2026, 11, 1))
-        first, created = act.add_supervision_action(conn, row, context, clock=CLOCK, source_file="t.xlsx")
-        second, created_again = act.add_supervision_action(conn, row, context, clock=CLOCK)
+        context = act_people.context_for_case(conn, "C1001", "2026-10")
+        row = act_ids.ActionRow("Arrange a family group conference", "SW", date(2026, 11, 1))
+        first, created = act_sync.add_supervision_action(conn, row, context, clock=CLOCK, source_file="t.xlsx")
+        second, created_again = act_sync.add_supervision_action(conn, row, context, clock=CLOCK)
         stored = conn.execute(sa.select(reg.actions).where(reg.actions.c.action_id == first)).one()
     assert created and not created_again and first == second
     assert stored.source == "supervision" and stored.audit_id is None
@@ -180,7 +183,7 @@ def test_a_supervision_action_is_added_once(ctx: session.Context) -> None:
 def test_load_actions_frame_gives_the_columns_the_reports_read(ctx: session.Context) -> None:
     with ctx.register.writer() as conn:
         seed(conn)
-        act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
+        act_sync.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=CLOCK)
         frame = act.load_actions_frame(conn)
     for column in ("action_id", "audit_id", "source", "due_date", "status", "completed_on", "signed_off"):
         assert column in frame.columns
@@ -207,10 +210,10 @@ def test_the_register_catches_up_with_current_audits_and_moderations_once(ctx: s
         seed(conn)
         accept(conn, reg.audits, "v1.xlsx", {"actions": AUDIT_ACTIONS}, month="2026-09")
         accept(conn, reg.moderations, "m1.xlsx", {"m_actions": [["Refer to the virtual school", "SW", None]]})
-        first = act.sync_from_register(conn, CLOCK)
-        again = act.sync_from_register(conn, CLOCK)
+        first = act_sync.sync_from_register(conn, CLOCK)
+        again = act_sync.sync_from_register(conn, CLOCK)
         accept(conn, reg.audits, "v2.xlsx", {"actions": AUDIT_ACTIONS[:2]}, month="2026-09")
-        third = act.sync_from_register(conn, CLOCK)
+        third = act_sync.sync_from_register(conn, CLOCK)
         replaced = conn.execute(sa.select(reg.actions).where(reg.actions.c.status_reason == "replaced")).one()
         history = act.action_history(conn, replaced.action_id)
     assert first.created == 4 and len(first.synced) == 2
@@ -235,10 +238,10 @@ def test_any_resubmission_leaves_exactly_the_new_versions_actions_open(
             seed(conn, audit_id)
         else:
             seed_allocation(conn, audit_id)
-        v1 = act.sync_audit_actions(conn, audit_id, [[t, "SW", None] for t in first], clock=CLOCK)
-        v2 = act.sync_audit_actions(conn, audit_id, [[t, "SW", None] for t in second], clock=CLOCK)
+        v1 = act_sync.sync_audit_actions(conn, audit_id, [[t, "SW", None] for t in first], clock=CLOCK)
+        v2 = act_sync.sync_audit_actions(conn, audit_id, [[t, "SW", None] for t in second], clock=CLOCK)
         rows = conn.execute(sa.select(reg.actions).where(reg.actions.c.audit_id == audit_id)).all()
-    norm = act.normalise_text
+    norm = act_ids.normalise_text
     open_texts = sorted(r.norm_text for r in rows if r.status == "Open")
     assert open_texts == sorted(norm(t) for t in second)
     # Matching is by text, as a multiset: only the extra copies of a text are new actions.
@@ -319,11 +322,11 @@ def test_the_bulk_catch_up_makes_the_same_actions_as_syncing_each_audit_alone(ct
 
     bulk, single = register("bulk.sqlite"), register("single.sqlite")
     with bulk.register.writer() as conn:
-        caught_up = act.sync_from_register(conn, CLOCK)
+        caught_up = act_sync.sync_from_register(conn, CLOCK)
         by_bulk = recorded(conn)
     with single.register.writer() as conn:
         for audit_id, rows in forms.items():
-            act.sync_audit_actions(conn, audit_id, rows, clock=CLOCK, source_file=f"{audit_id}.xlsx")
+            act_sync.sync_audit_actions(conn, audit_id, rows, clock=CLOCK, source_file=f"{audit_id}.xlsx")
         by_single = recorded(conn)
     bulk.close()
     single.close()

@@ -12,6 +12,8 @@ from actions_kit import AUDIT_ACTIONS, seed
 from caseaudit_batch import session
 from caseaudit_batch.actions import register as act
 from caseaudit_batch.actions import rules as tr
+from caseaudit_batch.actions import sync as act_sync
+from caseaudit_batch.actions import updates as act_updates
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock
 from caseaudit_batch.workbook.layout import TRACKER_HEADERS
@@ -122,7 +124,7 @@ def submission(conn: sa.Connection, path: str) -> int:
 
 
 def apply(conn: sa.Connection, entries: list[tr.TrackerEntry], baseline: dict, path: str, file_date: date) -> Any:
-    return act.apply_tracker_entries(
+    return act_updates.apply_tracker_entries(
         conn,
         entries,
         baseline=baseline,
@@ -139,9 +141,9 @@ def made(ctx: session.Context) -> tuple[session.Context, list[str], dict]:
     """Three actions from an audit, and the baseline a tracker made now would hold."""
     with ctx.register.writer() as conn:
         seed(conn)
-        ids = act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=Clock(date(2026, 9, 20))).created
+        ids = act_sync.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=Clock(date(2026, 9, 20))).created
         rows = conn.execute(sa.select(reg.actions)).all()
-    baseline = {r.action_id: act.baseline_state(r) for r in rows}
+    baseline = {r.action_id: act_updates.baseline_state(r) for r in rows}
     return ctx, ids, baseline
 
 
@@ -222,7 +224,7 @@ def test_a_later_tracker_builds_on_the_earlier_one_without_a_conflict(made: Any)
     with ctx.register.writer() as conn:
         apply(conn, [entry(ids[0], status="Completed", completed_on=date(2026, 10, 12))], baseline, "oct.xlsx", TODAY)
         rows = conn.execute(sa.select(reg.actions)).all()
-        november = {r.action_id: act.baseline_state(r) for r in rows}
+        november = {r.action_id: act_updates.baseline_state(r) for r in rows}
         result = apply(
             conn,
             [entry(ids[0], status="Completed", completed_on=date(2026, 10, 12), signed_off=True)],

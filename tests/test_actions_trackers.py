@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from caseaudit_batch import session
 from caseaudit_batch.actions import register as act
 from caseaudit_batch.actions import stage as actions_stage
+from caseaudit_batch.actions import sync as act_sync
 from caseaudit_batch.actions import trackers
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import LONDON, Clock, Month
@@ -40,7 +41,7 @@ def audited(workspace: Path) -> dict[str, str]:
     try:
         with ctx.register.writer() as conn:
             seed(conn)
-            act.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=Clock(date(2026, 9, 20)))
+            act_sync.sync_audit_actions(conn, "2026-09-0001", AUDIT_ACTIONS, clock=Clock(date(2026, 9, 20)))
             return {r.text: r.action_id for r in conn.execute(sa.select(reg.actions)).all()}
     finally:
         ctx.close()

@@ -15,8 +15,8 @@ from caseaudit_batch import cli
 from caseaudit_batch.allocation import roster
 from caseaudit_batch.core import messages, notify
 from caseaudit_batch.core.framework import load_framework
-from caseaudit_batch.ingest.record import MANIFEST_HEADERS
-from caseaudit_batch.reports import metrics
+from caseaudit_batch.ingest.files import MANIFEST_HEADERS
+from caseaudit_batch.reports import json_keys
 from caseaudit_batch.workbook import layout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,7 +141,7 @@ def test_every_config_key_is_in_the_configuration_reference(name: str) -> None:
 def test_every_metrics_json_key_is_in_its_reference_and_nothing_else() -> None:
     text = page("metrics-json.md")
     documented = re.findall(r"^\| `([a-z_]+)` \|", text, re.M)
-    assert sorted(documented) == sorted(metrics.JSON_KEYS)
+    assert sorted(documented) == sorted(json_keys.JSON_KEYS)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -348,11 +348,12 @@ def test_internal_error_in_one_file_does_not_stop_the_batch(
 ) -> None:
     setup_form(ctx, "a.xlsx")
     setup_form(ctx, "b.xlsx", case_ref="CR2002")
+    from caseaudit_batch.ingest import files as inbox_files
     from caseaudit_batch.ingest import record as ingest
 
     real = ingest.check_audit
 
-    def flaky(entry: ingest.Entry, book: ingest.AuditBook, inbox: str = "audits") -> None:
+    def flaky(entry: inbox_files.Entry, book: ingest.AuditBook, inbox: str = "audits") -> None:
         if entry.rel == "a.xlsx":
             raise RuntimeError("secret case text")
         real(entry, book, inbox)
@@ -408,7 +409,7 @@ def test_check_names_a_missing_file(ctx: session.Context) -> None:
 
 def test_accounting_layer_serves_other_inboxes(ctx: session.Context) -> None:
     """The moderation and actions stages reuse gather / open_form / record_submissions / manifest."""
-    from caseaudit_batch.ingest import record as ingest
+    from caseaudit_batch.ingest import files as inbox_files
 
     with ctx.register.engine.begin() as conn:
         prefilled = allocate(conn, ctx.framework)
@@ -417,25 +418,25 @@ def test_accounting_layer_serves_other_inboxes(ctx: session.Context) -> None:
     (inbox / "a.xlsx").write_bytes(make_form(ctx.framework, prefilled, {}))  # an audit form in the wrong inbox
     (inbox / "~$m.xlsx").write_bytes(b"x")
     with ctx.register.engine.begin() as conn:
-        entries = ingest.gather(conn, "moderation", inbox)
+        entries = inbox_files.gather(conn, "moderation", inbox)
         for entry in entries:
             if entry.pending:
                 try:
-                    _, _, meta = ingest.open_form(entry, "moderation", "moderation")
+                    _, _, meta = inbox_files.open_form(entry, "moderation", "moderation")
                     entry.settle("accepted", note=f"moderation of {meta['audit_id']}")
                 except reader.Refused as refused:
                     entry.settle("rejected", refused.code, **refused.params)
-        ingest.record_submissions(conn, 1, "moderation", "2026-09", entries, "2026-09-01T10:00:00+01:00")
-    rows = list(csv.DictReader(io.StringIO(ingest.manifest_bytes(entries).decode())))
+        inbox_files.record_submissions(conn, 1, "moderation", "2026-09", entries, "2026-09-01T10:00:00+01:00")
+    rows = list(csv.DictReader(io.StringIO(inbox_files.manifest_bytes(entries).decode())))
     assert {r["file"]: (r["outcome"], r["codes"]) for r in rows} == {
         "m.xlsx": ("accepted", ""),
         "a.xlsx": ("rejected", "IN021"),
         "~$m.xlsx": ("ignored", "IN001"),
     }
-    path = ingest.manifest_path(ctx.config.output_dir, "2026-09", "moderation", "20260901-100000")
+    path = inbox_files.manifest_path(ctx.config.output_dir, "2026-09", "moderation", "20260901-100000")
     assert path.name == "manifest-moderation-20260901-100000.csv"
     with ctx.register.engine.begin() as conn:
-        again = ingest.gather(conn, "moderation", inbox)
+        again = inbox_files.gather(conn, "moderation", inbox)
     assert [(e.rel, e.outcome, e.known) for e in again if e.rel == "m.xlsx"] == [("m.xlsx", "duplicate", True)]
 
 
@@ -525,7 +526,7 @@ def test_two_runs_in_one_second_keep_both_manifests(ctx: session.Context, monkey
 
 
 def test_listing_the_inbox_takes_files_in_subfolders_in_order_and_never_follows_links(tmp_path: Path) -> None:
-    from caseaudit_batch.ingest import record as ingest
+    from caseaudit_batch.ingest import files as inbox_files
 
     inbox = tmp_path / "inbox"
     (inbox / "b" / "deeper").mkdir(parents=True)
@@ -536,7 +537,7 @@ def test_listing_the_inbox_takes_files_in_subfolders_in_order_and_never_follows_
     (outside / "secret.xlsx").write_bytes(b"x")
     (inbox / "link.xlsx").symlink_to(outside / "secret.xlsx")
     (inbox / "linked-folder").symlink_to(outside, target_is_directory=True)
-    listed = [p.relative_to(inbox).as_posix() for p in ingest.list_files(inbox)]
+    listed = [p.relative_to(inbox).as_posix() for p in inbox_files.list_files(inbox)]
     assert listed == ["a.xlsx", "b/B.xlsx", "b/deeper/c.xlsx", "Zed.xlsx"]
-    entries = ingest.gather(None, "audits", inbox)
+    entries = inbox_files.gather(None, "audits", inbox)
     assert [e.rel for e in entries] == listed

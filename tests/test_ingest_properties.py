@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from caseaudit_batch import session
 from caseaudit_batch.core import register as reg
-from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.ingest import stage as ingest_stage
 from caseaudit_batch.workbook.layout import audit_layout
 
@@ -118,6 +118,6 @@ def test_form_resaved_by_libreoffice_is_accepted(ctx: session.Context, tmp_path:
     result = ingest_stage.ingest_inbox(ctx, "2026-09")
     [entry] = result.data["entries"]
     assert (entry.outcome, entry.codes) == ("accepted", [])
-    assert isinstance(entry, ingest.Entry) and entry.check is not None
+    assert isinstance(entry, inbox_files.Entry) and entry.check is not None
     assert entry.check.answers["date_completed"] == "2026-09-20"
     assert entry.check.answers["actions"] == [["Update chronology", "Sam", "2026-10-30"]]

@@ -25,7 +25,10 @@ import pytest
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.framework import load_framework
 from caseaudit_batch.reports.data import RegisterData
-from caseaudit_batch.reports.metrics import JSON_KEYS, Targets, compute_metrics, rate, weighted_kappa, wilson
+from caseaudit_batch.reports.frame import rate, weighted_kappa, wilson
+from caseaudit_batch.reports.json_keys import JSON_KEYS
+from caseaudit_batch.reports.metrics import compute_metrics
+from caseaudit_batch.reports.targets import Targets
 
 SEP = Month(2026, 9)
 D = date(2026, 9, 30)

@@ -21,8 +21,8 @@ from test_metrics import SEP, D, month_data
 
 from caseaudit_batch.core.config import TEMPLATES_DIR
 from caseaudit_batch.core.framework import GRADE_NAMES, load_framework
-from caseaudit_batch.reports import build, excel, themes, word
-from caseaudit_batch.reports.metrics import Targets
+from caseaudit_batch.reports import build, docx_blocks, excel, themes, word
+from caseaudit_batch.reports.targets import Targets
 
 TEMPLATE = TEMPLATES_DIR / "report_template.docx"
 HOSTILE_STRENGTH = '=HYPERLINK("http://x","click") Risk <high> & escalated well by the team.'
@@ -383,7 +383,7 @@ def test_word_tables_keep_text_as_text_drop_control_characters_and_mark_the_head
 
     tpl = DocxTemplate(str(TEMPLATES_DIR / "report_template.docx"))
     tpl.init_docx()
-    builder = word._Builder(tpl)
+    builder = docx_blocks._Builder(tpl)
     sd = builder.new()
     frame = pd.DataFrame(
         {

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from caseaudit_batch.actions.register import COMPLETED, NO_LONGER_REQUIRED, OPEN, to_date
+from caseaudit_batch.actions.ids import COMPLETED, NO_LONGER_REQUIRED, OPEN, to_date
 from caseaudit_batch.core import messages
 from caseaudit_batch.core.messages import Problem
 from caseaudit_batch.workbook.layout import TRACKER_HEADERS

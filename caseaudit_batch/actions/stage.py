@@ -7,12 +7,14 @@ import logging
 
 import sqlalchemy as sa
 
-from caseaudit_batch.actions import register as action_register
+from caseaudit_batch.actions import people as action_people
+from caseaudit_batch.actions import sync as action_sync
+from caseaudit_batch.actions import updates as action_updates
 from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import EXIT_DATAERR
-from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.ingest.summary import problem_line
 from caseaudit_batch.session import Context, Result, Run, require_inboxes, writing
 from caseaudit_batch.workbook import forms
@@ -51,7 +53,7 @@ def update_actions(ctx: Context, run: Run, filed: str) -> Result:
 def catch_up_actions(ctx: Context, run: Run) -> Result:
     """The action register brought in line with every current accepted audit and moderation (idempotent)."""
 
-    done = action_register.sync_from_register(run.conn, ctx.clock)
+    done = action_sync.sync_from_register(run.conn, ctx.clock)
     result = Result("actions")
     if done.synced:
         result.lines.append(
@@ -70,25 +72,25 @@ def ingest_action_trackers(ctx: Context, run: Run, filed: str) -> Result:
     conn = run.conn
     folder = ctx.config.inbox("actions")
     book = trackers.TrackerBook.load(conn)
-    entries = ingest.gather(conn, "actions", folder)
+    entries = inbox_files.gather(conn, "actions", folder)
     pending = [e for e in entries if e.pending]
     checked: dict[str, trackers.ReturnedTracker] = {}
     for entry in ui.progress(pending, "Reading action trackers", total=len(pending)):
         try:
             found = trackers.check_tracker_file(entry, book, ctx.clock.today)
         except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the others
-            log.error("tracker %s could not be read:\n%s", entry.rel, ingest.safe_traceback(exc))
+            log.error("tracker %s could not be read:\n%s", entry.rel, inbox_files.safe_traceback(exc))
             entry.settle("rejected", "IN015", found=f"it cannot be read ({type(exc).__name__})")
             found = None
         if found is not None:
             checked[entry.rel] = found
     seen_at = ctx.clock.now_iso()
-    ingest.record_submissions(conn, run.run_id, "actions", filed, entries, seen_at)
+    inbox_files.record_submissions(conn, run.run_id, "actions", filed, entries, seen_at)
     updated = created = 0
     # Older files first, so that in the usual case each update builds on the one before.
     for entry in sorted((e for e in entries if e.rel in checked), key=lambda e: (e.mtime, e.rel)):
         returned = checked[entry.rel]
-        applied = action_register.apply_tracker_entries(
+        applied = action_updates.apply_tracker_entries(
             conn,
             returned.entries,
             baseline=returned.record.baseline,
@@ -128,9 +130,9 @@ def ingest_action_trackers(ctx: Context, run: Run, filed: str) -> Result:
             .values(codes=";".join(entry.codes), message=entry.message)
         )
     timestamp = ctx.clock.timestamp()
-    manifest = ingest.manifest_path(ctx.config.output_dir, filed, "actions", timestamp)
-    run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
-    tally = ingest.counts(entries)
+    manifest = inbox_files.manifest_path(ctx.config.output_dir, filed, "actions", timestamp)
+    run.staging.write_bytes(manifest, inbox_files.manifest_bytes(entries))
+    tally = inbox_files.counts(entries)
     result.lines = [
         messages.text("SUM021", count=len(entries), parts=messages.counted(tally))
         if entries
@@ -141,7 +143,7 @@ def ingest_action_trackers(ctx: Context, run: Run, filed: str) -> Result:
         result.lines.append(messages.text("SUM023", updated=updated, created=created))
     result.outputs = [manifest]
     result.data = {"counts": tally, "updated": updated, "created": created, "manifest": str(manifest)}
-    if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
+    if any(not e.known and e.outcome in inbox_files.NEW_FILE_PROBLEMS for e in entries):
         result.exit_code = EXIT_DATAERR
     return result
 
@@ -153,7 +155,7 @@ def make_action_trackers(ctx: Context, run: Run, month: Month) -> Result:
 
     result = Result("actions")
     today = ctx.clock.today
-    action_register.refresh_open_actions(run.conn)
+    action_people.refresh_open_actions(run.conn)
     plans, orphans = trackers.tracker_plan(run.conn, month, today)
     organisation = ctx.config.organisation
     password = forms.form_password(ctx.config)

@@ -4,7 +4,7 @@ Guidance section 2: "It is the responsibility of the Team Manager and Service Ma
 Managers will be responsible for ensuring that identified actions have been completed within required timescales."
 
 Making the workbook is the form machine's job (``forms.render_tracker``); reading it safely is the ingest layer's
-(``ingest.open_form``, ``workbook.reader``). This module decides what a tracker lists (:func:`tracker_plan`) and
+(``ingest.files.open_form``, ``workbook.reader``). This module decides what a tracker lists (:func:`tracker_plan`) and
 checks one returned file (:func:`check_tracker_file`) with the rules of ``tracker_rules``.
 """
 
@@ -19,11 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from caseaudit_batch.actions import rules as tracker_rules
-from caseaudit_batch.actions.register import COMPLETED, OPEN, baseline_state
+from caseaudit_batch.actions.ids import COMPLETED, OPEN
+from caseaudit_batch.actions.updates import baseline_state
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import LONDON, Month
-from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.workbook import reader
 from caseaudit_batch.workbook.layout import TRACKER_SHEET, tracker_layout
 
@@ -173,11 +174,11 @@ def file_date(mtime: float, today: date) -> date:
     return min(datetime.fromtimestamp(mtime, LONDON).date(), today)
 
 
-def check_tracker_file(entry: ingest.Entry, book: TrackerBook, today: date) -> ReturnedTracker | None:
+def check_tracker_file(entry: inbox_files.Entry, book: TrackerBook, today: date) -> ReturnedTracker | None:
     """Give one returned tracker its outcome: rejected (not a tracker of this register), returned (errors to fix, the
     whole file), or accepted (with its checked rows to apply)."""
     try:
-        package, calamine, meta = ingest.open_form(entry, "tracker", "actions")
+        package, calamine, meta = inbox_files.open_form(entry, "tracker", "actions")
         month, sm = meta.get("month", ""), meta.get("auditor_id", "")
         records = book.trackers.get((month, sm))
         if not records:

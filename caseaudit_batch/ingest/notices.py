@@ -28,14 +28,14 @@ from caseaudit_batch.core.clock import Clock, Month
 from caseaudit_batch.core.notify import Outbox, build_eml, render_notice
 from caseaudit_batch.core.outputs import Staging
 from caseaudit_batch.ingest import feedback
-from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest import files as inbox_files
 
 
 def _day(day: date | None) -> str:
     return f"{day.day} {day:%B %Y}" if day else ""
 
 
-def _audit_context(check: ingest.AuditCheck, organisation: str) -> dict[str, object]:
+def _audit_context(check: inbox_files.AuditCheck, organisation: str) -> dict[str, object]:
     pre = check.allocation["prefilled"] or {}
     return {
         **{k: pre.get(k, "") for k in ("case_ref", "team", "service", "social_worker", "team_manager")},
@@ -62,7 +62,7 @@ class Notices:
     qa_officer: str | None
     _rows: list[dict[str, Any]] = field(default_factory=list)
 
-    def alerts(self, entries: Sequence[ingest.Entry], timestamp: str) -> list[str]:
+    def alerts(self, entries: Sequence[inbox_files.Entry], timestamp: str) -> list[str]:
         """Guidance section 3: a safeguarding concern marked Yes raises an alert at once, whatever else is wrong
         with the form, once per audit: the URGENT workbook of its audit month and a notice to SW, TM and SM."""
         candidates = [e for e in entries if e.check is not None and e.check.safeguarding and not e.known]
@@ -130,7 +130,7 @@ class Notices:
             lines.append(messages.text("IN111", count=len(rows), file=final))
         return lines
 
-    def share(self, entries: Sequence[ingest.Entry]) -> int:
+    def share(self, entries: Sequence[inbox_files.Entry]) -> int:
         """Appendix 1, "Sharing the audit": one notice with the workbook attached per accepted version."""
         made_at = self.clock.now_iso()
         qa = self.people.get(self.qa_officer)
@@ -159,14 +159,14 @@ class Notices:
                 **_audit_context(check, self.organisation),
             )
             stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
-            attached = ingest.form_bytes(e)
+            attached = inbox_files.form_bytes(e)
             notice.attachments.append((f"{check.month}_{feedback.safe_name(check.case_ref)}.xlsx", attached))
             eml = self.output_dir / check.month / "shared" / f"{stem}-shared.eml"
             self._send(check.month, e.audit_id, eml, notice, made_at)
             count += 1
         return count
 
-    def give_feedback(self, entries: Sequence[ingest.Entry]) -> int:
+    def give_feedback(self, entries: Sequence[inbox_files.Entry]) -> int:
         """A feedback workbook and notice to the auditor for each returned audit and each accepted one with
         warnings."""
         made_at = self.clock.now_iso()
@@ -248,7 +248,7 @@ def validation_bytes(conn: Connection, filed: str) -> bytes:
             reg.submissions.c.message,
         ).where(reg.submissions.c.inbox == "audits", reg.submissions.c.filed_month == filed)
     ).all()
-    tally = dict.fromkeys(ingest.OUTCOMES, 0)
+    tally = dict.fromkeys(inbox_files.OUTCOMES, 0)
     for s in subs:
         tally[s.outcome] = tally.get(s.outcome, 0) + 1
     read = {s.audit_id for s in subs if s.audit_id and s.outcome in ("accepted", "superseded", "returned")}

@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from caseaudit_batch.actions import register as action_register
+from caseaudit_batch.actions import sync as action_sync
 from caseaudit_batch.allocation.notices import notice_env, sender_from_register
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
@@ -16,6 +16,7 @@ from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import EXIT_DATAERR, ConfigError
 from caseaudit_batch.core.notify import Outbox
 from caseaudit_batch.ingest import feedback
+from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.ingest import notices as ingest_notices
 from caseaudit_batch.ingest import record as ingest
 from caseaudit_batch.ingest.summary import first_fix, summary_lines
@@ -23,7 +24,7 @@ from caseaudit_batch.session import Context, Result, require_inboxes, writing
 
 
 def _audit_book(ctx: Context, conn: Connection) -> ingest.AuditBook:
-    return ingest.AuditBook.load(conn, ctx.framework, vars(ctx.config.validation))
+    return ingest.AuditBook.load(conn, ctx.framework, ctx.config.validation)
 
 
 def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
@@ -36,18 +37,18 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
     with writing(ctx, "ingest", {"month": filed}) as run:
         conn = run.conn
         book = _audit_book(ctx, conn)
-        entries = ingest.gather(conn, "audits", folder)
+        entries = inbox_files.gather(conn, "audits", folder)
         ingest.check_audits(entries, book)
         standing = ingest.standing_versions(
             conn, [e.audit_id for e in entries if e.outcome in ("accepted", "returned")]
         )
         displaced = ingest.settle_versions(entries, standing)
         seen_at = ctx.clock.now_iso()
-        ingest.record_submissions(conn, run.run_id, "audits", filed, entries, seen_at)
+        inbox_files.record_submissions(conn, run.run_id, "audits", filed, entries, seen_at)
         ingest.record_audits(conn, entries, displaced, seen_at)
         # Guidance section 2: actions are tracked from the moment an audit is received, so the action register
         # follows every newly accepted version in the same transaction (a report straight after sees them).
-        action_catch_up = action_register.sync_from_register(conn, ctx.clock)
+        action_catch_up = action_sync.sync_from_register(conn, ctx.clock)
         timestamp = ctx.clock.timestamp()
         out = ctx.config.output_dir
         outbox = Outbox(out)
@@ -66,15 +67,15 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
         alerts = notices.alerts(entries, timestamp)
         shared = notices.share(entries)
         fed_back = notices.give_feedback(entries)
-        manifest = ingest.manifest_path(out, filed, "audits", timestamp)
-        run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
+        manifest = inbox_files.manifest_path(out, filed, "audits", timestamp)
+        run.staging.write_bytes(manifest, inbox_files.manifest_bytes(entries))
         validation = ingest_notices.validation_path(out, filed)
         run.staging.write_bytes(validation, ingest_notices.validation_bytes(conn, filed))
         outbox.write(run.staging)
         notices.flush()
-        tally = ingest.counts(entries)
+        tally = inbox_files.counts(entries)
         run.inputs = {"audits_inbox": {k: v for k, v in tally.items() if v}, "files": len(entries)}
-        new_problems = [e for e in entries if not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS]
+        new_problems = [e for e in entries if not e.known and e.outcome in inbox_files.NEW_FILE_PROBLEMS]
     result.attention = alerts
     result.lines = summary_lines(entries, tally)
     result.lines.append(
@@ -100,10 +101,10 @@ def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
             raise ConfigError("IN120", path=str(missing[0]))
     else:
         require_inboxes(ctx.config)
-        paths = ingest.list_files(folder)
+        paths = inbox_files.list_files(folder)
     with ctx.register.reader() as conn:
         book = _audit_book(ctx, conn)
-        entries = ingest.gather(None, "audits", folder, paths)
+        entries = inbox_files.gather(None, "audits", folder, paths)
         for entry in entries:
             if entry.pending:
                 ingest.check_audit_safely(entry, book)
@@ -137,7 +138,7 @@ def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
                 result.lines.append(messages.text("SUM009", fix=p.fix))
         elif e.outcome in ("rejected", "ignored", "duplicate"):
             result.lines.append(messages.text("SUM010", message=e.message, fix=first_fix(e)).rstrip())
-    tally = ingest.counts(entries)
+    tally = inbox_files.counts(entries)
     result.lines.append(messages.text("SUM011", count=len(entries), parts=messages.counted(tally)))
     result.data = {"entries": entries, "counts": tally}
     if any(e.outcome in ("rejected", "returned") for e in entries):

@@ -1,8 +1,8 @@
 """Returned moderation forms: checked with the ingest stage's own layers.
 
-The file accounting (``ingest.gather``, ``record_submissions``, the manifest), the safety layer
-(``ingest.open_form``: sniffing, zip and XML checks, identity) and the reader are the ingest stage's; here are only
-what is particular to moderation: the form must belong to an audit in a moderation sample, its pre-filled values
+The file accounting (``ingest.files.gather``, ``record_submissions``, the manifest), the safety layer
+(``ingest.files.open_form``: sniffing, zip and XML checks, identity) and the reader are the ingest stage's; here are
+only what is particular to moderation: the form must belong to an audit in a moderation sample, its pre-filled values
 must match the register, the moderation rules (``rules/moderation.py``) decide accepted or returned, and the answers
 are stored under the contract names.
 """
@@ -22,6 +22,7 @@ from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.config import ValidationSettings
 from caseaudit_batch.core.framework import Framework, GradeParseError
+from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.ingest import record as ingest
 from caseaudit_batch.ingest import rules
 from caseaudit_batch.moderation import policy as mod
@@ -86,10 +87,10 @@ def truth(book: ModerationBook, audit: AuditFacts) -> dict[str, Any]:
     return prefilled_values(book.framework, audit.prefilled, audit.answers)
 
 
-def check_moderation(entry: ingest.Entry, book: ModerationBook) -> None:
+def check_moderation(entry: inbox_files.Entry, book: ModerationBook) -> None:
     """Settle one pending moderation file: rejected (not a safe, known form), returned (errors) or accepted."""
     try:
-        package, calamine, meta = ingest.open_form(entry, "moderation", INBOX)
+        package, calamine, meta = inbox_files.open_form(entry, "moderation", INBOX)
         version = meta.get("framework_version", "")
         if version not in book.known_versions:
             raise reader.Refused("IN022", found=version or "none")
@@ -132,12 +133,12 @@ def check_moderation(entry: ingest.Entry, book: ModerationBook) -> None:
         entry.settle("accepted", note=f"Accepted with {warnings} point(s) to check." if warnings else "Accepted.")
 
 
-def check_moderation_safely(entry: ingest.Entry, book: ModerationBook) -> None:
+def check_moderation_safely(entry: inbox_files.Entry, book: ModerationBook) -> None:
     """One bad file never stops the batch: an unexpected failure is this file's 'rejected: internal error'."""
     try:
         check_moderation(entry, book)
     except Exception as exc:  # noqa: BLE001 - any failure in one file is recorded against that file only
-        log.error("internal error reading %s\n%s", entry.rel, ingest.safe_traceback(exc))
+        log.error("internal error reading %s\n%s", entry.rel, inbox_files.safe_traceback(exc))
         entry.problems = []
         entry.check = None
         entry.data = None
@@ -184,7 +185,7 @@ def _iso(value: Any) -> str | None:
     return parsed.isoformat() if parsed else (rules.to_text(value) or None)
 
 
-def in_order(entries: Sequence[ingest.Entry]) -> list[ingest.Entry]:
+def in_order(entries: Sequence[inbox_files.Entry]) -> list[inbox_files.Entry]:
     """Accepted moderation files, oldest first (moderation date, then file time, then name): each later one
     supersedes the one before it for the same audit."""
     accepted = [e for e in entries if e.outcome == "accepted" and isinstance(e.check, ModerationCheck)]

@@ -17,7 +17,7 @@ from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.notify import Outbox, render_notice, stage_notice, template_env
 from caseaudit_batch.ingest import feedback
-from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.moderation import form as moderation_form
 from caseaudit_batch.moderation import ingest as moderation_ingest
 from caseaudit_batch.moderation import policy as moderation
@@ -148,7 +148,11 @@ def _moderation_folder(ctx: Context, month: str) -> Path:
 
 
 def outcome_notices(
-    ctx: Context, run: Run, kit: ModerationKit, entry: ingest.Entry, recorded: moderation_register.RecordedModeration
+    ctx: Context,
+    run: Run,
+    kit: ModerationKit,
+    entry: inbox_files.Entry,
+    recorded: moderation_register.RecordedModeration,
 ) -> None:
     """Guidance section 2: the outcome goes to the auditor and the case's team manager; guidance section 3: each
     escalation goes to its Head of Service with the form."""
@@ -234,7 +238,7 @@ def outcome_notices(
         )
 
 
-def moderation_feedback(ctx: Context, run: Run, kit: ModerationKit, entries: Sequence[ingest.Entry]) -> None:
+def moderation_feedback(ctx: Context, run: Run, kit: ModerationKit, entries: Sequence[inbox_files.Entry]) -> None:
     """A feedback workbook and notice to the moderator for each returned form and each accepted one with warnings."""
     for e in entries:
         check = e.check

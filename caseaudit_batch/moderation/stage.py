@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from caseaudit_batch.actions import register as action_register
+from caseaudit_batch.actions import sync as action_sync
 from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.config import Config
 from caseaudit_batch.core.errors import EXIT_DATAERR, ConfigError
 from caseaudit_batch.core.framework import Framework
-from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.ingest.summary import summary_lines
 from caseaudit_batch.moderation import ingest as moderation_ingest
 from caseaudit_batch.moderation import policy as moderation
@@ -116,7 +116,7 @@ def moderate(
                 .order_by(e.c.escalation_id)
             )
         )
-        run.inputs = {"moderation_inbox": ingest.counts(entries) if entries else {}, "sampled": len(sample)}
+        run.inputs = {"moderation_inbox": inbox_files.counts(entries) if entries else {}, "sampled": len(sample)}
     sampled = [r for r in sample if r.status == moderation.SAMPLED]
     result.data.update(
         {
@@ -170,20 +170,20 @@ def moderate(
             )
         )
     result.attention += kit.attention
-    if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
+    if any(not e.known and e.outcome in inbox_files.NEW_FILE_PROBLEMS for e in entries):
         result.exit_code = EXIT_DATAERR
     return result
 
 
 def _ingest_moderation_forms(
     ctx: Context, run: Run, kit: ModerationKit, filed: str, result: Result
-) -> list[ingest.Entry]:
+) -> list[inbox_files.Entry]:
     """Every file in the moderation inbox gets one outcome (the ingest stage's accounting, safety checks and
     manifest); accepted forms are merged into the register, with outcome and escalation notices."""
     conn = run.conn
     folder = ctx.config.inbox("moderation")
     book = moderation_ingest.ModerationBook.load(conn, ctx.framework, ctx.config.validation)
-    entries = ingest.gather(conn, "moderation", folder)
+    entries = inbox_files.gather(conn, "moderation", folder)
     if not entries:
         return entries
     pending = [e for e in entries if e.pending]
@@ -197,7 +197,7 @@ def _ingest_moderation_forms(
             e.codes.append("MOD031")
             e.message = messages.text("MOD031", audit_id=e.audit_id, other=latest[e.audit_id].rel)
     seen_at = ctx.clock.now_iso()
-    ingest.record_submissions(conn, run.run_id, "moderation", filed, entries, seen_at)
+    inbox_files.record_submissions(conn, run.run_id, "moderation", filed, entries, seen_at)
     m = reg.moderations
     managers = moderation_register.line_managers(conn)  # read once for every moderation in this run
     for e in ordered:
@@ -227,12 +227,12 @@ def _ingest_moderation_forms(
         if e.outcome == "accepted":
             outcome_notices(ctx, run, kit, e, recorded)
     # Additional actions join the action register, marked as from moderation (guidance section 2).
-    action_register.sync_from_register(conn, ctx.clock)
+    action_sync.sync_from_register(conn, ctx.clock)
     moderation_feedback(ctx, run, kit, entries)
-    manifest = ingest.manifest_path(ctx.config.output_dir, filed, "moderation", ctx.clock.timestamp())
-    run.staging.write_bytes(manifest, ingest.manifest_bytes(entries))
+    manifest = inbox_files.manifest_path(ctx.config.output_dir, filed, "moderation", ctx.clock.timestamp())
+    run.staging.write_bytes(manifest, inbox_files.manifest_bytes(entries))
     result.outputs.append(manifest)
-    tally = ingest.counts(entries)
+    tally = inbox_files.counts(entries)
     result.lines += summary_lines(entries, tally, first="SUM042")
     result.lines.append(messages.text("SUM043", manifest=manifest.name))
     return entries
@@ -248,11 +248,11 @@ def ingest_moderation_returns(ctx: Context, month: Month | str) -> Result:
         kit = ModerationKit.open(ctx, run)
         entries = _ingest_moderation_forms(ctx, run, kit, month, result)
         kit.outbox.write(run.staging)
-        run.inputs = {"moderation_inbox": ingest.counts(entries) if entries else {}}
+        run.inputs = {"moderation_inbox": inbox_files.counts(entries) if entries else {}}
     if not entries:
         result.lines.append(messages.text("RUN007", inbox="moderation"))
     result.attention += kit.attention
-    result.data = {"counts": ingest.counts(entries) if entries else {}}
-    if any(not e.known and e.outcome in ingest.NEW_FILE_PROBLEMS for e in entries):
+    result.data = {"counts": inbox_files.counts(entries) if entries else {}}
+    if any(not e.known and e.outcome in inbox_files.NEW_FILE_PROBLEMS for e in entries):
         result.exit_code = EXIT_DATAERR
     return result

@@ -21,15 +21,9 @@ from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.framework import Framework
 from caseaudit_batch.reports import excel, word
 from caseaudit_batch.reports.data import RegisterData
-from caseaudit_batch.reports.metrics import (
-    UNKNOWN,
-    FollowupInput,
-    Metrics,
-    Targets,
-    audit_frame,
-    compute_metrics,
-    followup_input,
-)
+from caseaudit_batch.reports.frame import UNKNOWN, audit_frame
+from caseaudit_batch.reports.metrics import FollowupInput, Metrics, compute_metrics, followup_input
+from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.themes import Tagger, Theme, ThemeSummary, summarise, tag_texts
 
 

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 from caseaudit_batch.core import messages
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.config import Config
 from caseaudit_batch.core.errors import ConfigError
-
-if TYPE_CHECKING:
-    from caseaudit_batch.reports.metrics import Targets
+from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.session import Context, Result, writing
 
 
 def report_targets(config: Config) -> Targets:
     """The configured targets and action RAG thresholds, each a share from 0 to 1."""
-    from caseaudit_batch.reports.metrics import Targets  # pandas loads only for the commands that need it
-
     targets, thresholds = config.targets, config.actions
     for key, value in vars(targets).items():
         if not 0 <= value <= 1:

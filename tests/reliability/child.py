@@ -82,7 +82,7 @@ def install(spec: str) -> None:
 
         os.replace = replace
     elif kind == "hold":
-        from caseaudit_batch.ingest import record as ingest
+        from caseaudit_batch.ingest import files as ingest
 
         def gather(*args: Any, **kwargs: Any) -> Any:
             pathlib.Path(rest).touch()
@@ -90,7 +90,7 @@ def install(spec: str) -> None:
 
         ingest.gather = gather  # type: ignore[assignment]
     elif kind == "vanish":
-        from caseaudit_batch.ingest import record as ingest
+        from caseaudit_batch.ingest import files as ingest
 
         gone, new = rest.split(":")
         real_list = ingest.list_files

@@ -14,7 +14,7 @@ from relkit import ACTIONS, TODAY, build, caseaudit, fill, hostile_corpus, manif
 
 from caseaudit_batch import session
 from caseaudit_batch.core import register as reg
-from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest import files as inbox_files
 
 
 def _inbox_files(config: Path) -> list[str]:
@@ -25,7 +25,7 @@ def _inbox_files(config: Path) -> list[str]:
 def _check_sums(config: Path, stdout: str) -> list[dict[str, str]]:
     rows = manifest(manifests(config)[-1])
     assert sorted(r["file"] for r in rows) == _inbox_files(config), "every file in the inbox, each once"
-    tally = {outcome: sum(r["outcome"] == outcome for r in rows) for outcome in ingest.OUTCOMES}
+    tally = {outcome: sum(r["outcome"] == outcome for r in rows) for outcome in inbox_files.OUTCOMES}
     assert sum(tally.values()) == len(rows), "every file has exactly one of the six outcomes"
     seen = re.search(r"Files seen: (\d+) \(([^)]*)\)", stdout)
     assert seen is not None and int(seen.group(1)) == len(rows)
@@ -61,7 +61,7 @@ def test_a_mixed_month_is_fully_accounted_for(tmp_path: Path) -> None:
     assert rows["v1.xlsx"]["outcome"] == "superseded" and rows["v2.xlsx"]["outcome"] == "accepted"
     assert rows["returned.xlsx"]["outcome"] == "returned"
     assert rows["sub/copy.xlsx"]["outcome"] == "duplicate"
-    assert {r["outcome"] for r in rows.values()} == set(ingest.OUTCOMES), "all six outcomes occur"
+    assert {r["outcome"] for r in rows.values()} == set(inbox_files.OUTCOMES), "all six outcomes occur"
     ctx = session.open_context(config, TODAY)
     with ctx.register.reader() as conn:
         recorded = conn.execute(sa.select(reg.submissions.c.path)).scalars().all()
@@ -94,7 +94,7 @@ def test_files_that_vanish_or_appear_during_a_run_are_recorded(tmp_path: Path) -
 def test_a_file_gone_or_unreadable_when_read_gets_an_outcome(tmp_path: Path) -> None:
     config = build(tmp_path / "qa", forms=2)
     inbox = config.parent / "inbox" / "audits"
-    entries = ingest.gather(None, "audits", inbox, [inbox / "form0000.xlsx", inbox / "gone.xlsx", inbox])
+    entries = inbox_files.gather(None, "audits", inbox, [inbox / "form0000.xlsx", inbox / "gone.xlsx", inbox])
     outcomes = [(e.rel, e.outcome, e.codes) for e in entries]
     assert outcomes[1] == ("gone.xlsx", "ignored", ["IN007"])
     assert outcomes[2][1:] == ("rejected", ["IN008"])  # a folder where a file was listed: cannot be read
@@ -128,7 +128,7 @@ def test_returned_action_trackers_are_fully_accounted_for(tmp_path: Path) -> Non
     rows = {r["file"]: r for r in manifest(manifests(config, "actions")[-1])}
     on_disk = sorted(p.relative_to(returned).as_posix() for p in returned.rglob("*") if p.is_file())
     assert sorted(rows) == on_disk, "every returned tracker file listed once"
-    tally = {outcome: sum(r["outcome"] == outcome for r in rows.values()) for outcome in ingest.OUTCOMES}
+    tally = {outcome: sum(r["outcome"] == outcome for r in rows.values()) for outcome in inbox_files.OUTCOMES}
     assert sum(tally.values()) == len(on_disk)
     assert f"Action trackers returned: {len(on_disk)} file(s)" in result.stdout
     for name, (_, outcome, code) in corpus.items():
@@ -166,7 +166,7 @@ def test_returned_moderation_forms_are_fully_accounted_for(tmp_path: Path) -> No
     rows = {r["file"]: r for r in manifest(manifests(config, "moderation")[-1])}
     on_disk = sorted(p.relative_to(returned).as_posix() for p in returned.rglob("*") if p.is_file())
     assert sorted(rows) == on_disk, "every returned moderation file listed once"
-    tally = {outcome: sum(r["outcome"] == outcome for r in rows.values()) for outcome in ingest.OUTCOMES}
+    tally = {outcome: sum(r["outcome"] == outcome for r in rows.values()) for outcome in inbox_files.OUTCOMES}
     assert sum(tally.values()) == len(on_disk)
     for name, (_, outcome, code) in corpus.items():
         assert (rows[name]["outcome"], rows[name]["codes"].split(";")[0]) == (outcome, code), name

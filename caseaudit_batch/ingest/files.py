@@ -1,0 +1,371 @@
+"""Ingest's file accounting, shared by the audits, moderation and actions inboxes: every file in an inbox listed,
+read safely and accounted for with exactly one outcome.
+
+:func:`gather` lists every file and settles lock files, unchanged re-runs (the register's first sightings) and
+identical copies; :func:`open_form` is the safety layer every form passes before it is read; each file is recorded
+once in the register's ``submissions`` and ``problems`` (:func:`record_submissions`) and in the run's manifest
+(:func:`manifest_bytes`). An :class:`Entry` carries, for an audit form, its :class:`AuditCheck` (made by
+:mod:`caseaudit_batch.ingest.record`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from caseaudit_batch.core import messages
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.messages import Problem
+from caseaudit_batch.core.outputs import csv_text
+from caseaudit_batch.workbook import reader
+
+OUTCOMES = ("accepted", "returned", "superseded", "duplicate", "rejected", "ignored")
+MANIFEST_HEADERS = ("file", "sha256", "size", "outcome", "audit_id", "codes", "message")
+NEW_FILE_PROBLEMS = ("rejected", "returned")
+KEEP_IN_MEMORY = 1024 * 1024  # files up to this size are held from reading to sharing; larger ones are read again
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# File accounting (shared by every inbox)
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class Entry:
+    """One file in an inbox and its one outcome."""
+
+    path: Path
+    rel: str
+    size: int
+    mtime: float
+    sha256: str = ""
+    data: bytes | None = None
+    outcome: str = ""
+    audit_id: str = ""
+    codes: list[str] = field(default_factory=list)
+    message: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    known: bool = False  # an unchanged file already in the register: listed in the manifest, nothing recorded
+    standing: str = ""  # for a returned file: the accepted version that still stands
+    submission_id: int | None = None
+    check: AuditCheck | None = None
+
+    @property
+    def pending(self) -> bool:
+        return not self.outcome
+
+    def settle(self, outcome: str, code: str = "", /, *, note: str = "", **params: object) -> None:
+        """Give the file its outcome, with the message of ``code`` (filled with ``params``) unless ``note`` is given."""
+        self.outcome = outcome
+        message = note
+        if code:
+            if code not in self.codes:
+                self.codes.append(code)
+            if not message:
+                message = messages.text(code, **params)
+        self.message = message
+
+
+@dataclass
+class AuditCheck:
+    """One audit form after checking: the register's allocation, the answers as stored, and what to raise."""
+
+    allocation: Mapping[str, Any]
+    answers: dict[str, Any]
+    section_grades: list[tuple[int, str | None]]
+    overall_grade: str | None
+    date_completed: date | None
+    late: bool
+    safeguarding: bool
+    errors: int
+    warnings: int
+    reallocated: bool = False
+
+    @property
+    def month(self) -> str:
+        return str(self.allocation["month"])
+
+    @property
+    def case_ref(self) -> str:
+        return str(self.allocation["case_ref"])
+
+
+def list_files(folder: Path) -> list[Path]:
+    """Every file under ``folder``, recursively, in a stable order (symbolic links are not followed).
+
+    ``os.scandir`` tells files from folders and links without a system call per file: a year's inbox holds a few
+    thousand files and every daily run lists them all. A folder that cannot be read is passed over, as
+    ``Path.rglob`` does."""
+    found: list[Path] = []
+    folders = [str(folder)]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        found.append(Path(entry.path))
+        except (PermissionError, FileNotFoundError, NotADirectoryError):
+            continue
+    return sorted(found, key=lambda p: p.as_posix().casefold())
+
+
+def _first_seen(
+    conn: Connection, inbox: str
+) -> tuple[dict[tuple[str, str], Any], dict[str, Any], dict[tuple[str, int, float], str]]:
+    """The register's earlier sightings: by (path, bytes), by bytes alone (the first file with them), and the
+    bytes' hash by (path, size, modification time), so that a file untouched since it was read is not read again."""
+    rows = conn.execute(
+        sa.select(
+            reg.submissions.c.id,
+            reg.submissions.c.path,
+            reg.submissions.c.sha256,
+            reg.submissions.c.size,
+            reg.submissions.c.mtime,
+            reg.submissions.c.outcome,
+            reg.submissions.c.seen_at,
+            reg.submissions.c.audit_id,
+        )
+        .where(reg.submissions.c.inbox == inbox)
+        .order_by(reg.submissions.c.id)
+    ).all()
+    by_file: dict[tuple[str, str], Any] = {}
+    by_bytes: dict[str, Any] = {}
+    by_stat: dict[tuple[str, int, float], str] = {}
+    for row in rows:
+        by_file.setdefault((row.path, row.sha256), row)
+        if row.outcome != "duplicate":
+            by_bytes.setdefault(row.sha256, row)
+        if row.mtime:
+            by_stat[(row.path, row.size, row.mtime)] = row.sha256  # the latest sighting of that path and stat
+    return by_file, by_bytes, by_stat
+
+
+def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Path] | None = None) -> list[Entry]:
+    """Read and account for every file: ignored names, unchanged re-runs and identical copies are settled here;
+    the rest are left pending for the stage's own check. ``conn`` ``None`` means no register history (check)."""
+    by_file, by_bytes, by_stat = _first_seen(conn, inbox) if conn is not None else ({}, {}, {})
+    seen_here: dict[str, Entry] = {}
+    entries: list[Entry] = []
+    resolved_folder = folder.resolve()
+    prefix = os.path.join(str(folder), "")  # the folder with its trailing separator
+    known_notes: dict[tuple[str, str], str] = {}
+    for path in files if files is not None else list_files(folder):
+        text = str(path)
+        if text.startswith(prefix) and ".." not in path.parts:
+            rel = text[len(prefix) :].replace(os.sep, "/")  # as Path.relative_to, without its cost per file
+        elif ".." not in path.parts and path.is_relative_to(folder):
+            rel = path.relative_to(folder).as_posix()
+        else:
+            try:
+                rel = path.resolve().relative_to(resolved_folder).as_posix()
+            except ValueError:
+                rel = path.as_posix()
+        entry = Entry(path=path, rel=rel, size=0, mtime=0.0)
+        entries.append(entry)
+        try:
+            stat = path.stat()
+            entry.size, entry.mtime = stat.st_size, stat.st_mtime
+            unchanged = by_stat.get((rel, stat.st_size, stat.st_mtime))
+            if unchanged is not None and (rel, unchanged) in by_file:
+                # The same path, size and modification time (to a microsecond) as a file already read: its bytes
+                # are the ones recorded then. A month's inbox keeps every earlier file, and reading them all again
+                # on each daily run would grow with the year.
+                entry.sha256 = unchanged
+            elif stat.st_size > KEEP_IN_MEMORY:
+                entry.sha256 = _hash_file(path)  # read again when checked: a run's memory stays small
+            else:
+                entry.data = path.read_bytes()
+                entry.size = len(entry.data)
+                entry.sha256 = hashlib.sha256(entry.data).hexdigest()
+        except FileNotFoundError:
+            # Listed, then moved or deleted before it was read: still accounted for (and read again if it returns).
+            entry.settle("ignored", "IN007")
+            continue
+        except OSError as exc:
+            entry.settle("rejected", "IN008", detail=exc.strerror or type(exc).__name__)
+            continue
+        too_large = entry.size > reader.MAX_FILE_BYTES
+        earlier = by_file.get((rel, entry.sha256))
+        ignore_code = reader.ignorable(path.name)
+        if earlier is not None:
+            entry.known = True
+            entry.audit_id = earlier.audit_id or ""
+            if ignore_code:
+                entry.settle("ignored", ignore_code)
+            else:
+                # Every unchanged file of the year is listed again on each run: its message is made once per
+                # (date, outcome) rather than once per file.
+                key = (str(earlier.seen_at)[:10], str(earlier.outcome))
+                if key not in known_notes:
+                    known_notes[key] = messages.text("IN100", date=key[0], outcome=key[1])
+                entry.settle("duplicate", "IN100", note=known_notes[key])
+            entry.data = None
+            continue
+        if ignore_code:
+            entry.settle("ignored", ignore_code)
+            entry.data = None
+            continue
+        if too_large:
+            entry.settle("rejected", "IN006", found=_mb(entry.size), limit=_mb(reader.MAX_FILE_BYTES))
+            continue
+        first = by_bytes.get(entry.sha256)
+        if first is not None:
+            entry.settle("duplicate", "IN101", other=first.path, date=str(first.seen_at)[:10], outcome=first.outcome)
+            entry.audit_id = first.audit_id or ""
+            entry.data = None
+        elif entry.sha256 in seen_here:
+            entry.settle("duplicate", "IN101", other=seen_here[entry.sha256].rel, date="this run", outcome="")
+            entry.message = f"Identical to {seen_here[entry.sha256].rel} (in this run)."
+            entry.data = None
+        else:
+            seen_here[entry.sha256] = entry
+    return entries
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """Frames and exception types only: library messages can carry whole cells of case text."""
+    frames = "".join(
+        f'  File "{f.filename}", line {f.lineno}, in {f.name}\n' for f in traceback.extract_tb(exc.__traceback__)
+    )
+    return f"Traceback (exception messages omitted):\n{frames}{type(exc).__module__}.{type(exc).__name__}"
+
+
+def record_submissions(
+    conn: Connection, run_id: int, inbox: str, filed_month: str, entries: Sequence[Entry], seen_at: str
+) -> None:
+    """One ``submissions`` row per new file (unchanged re-runs add nothing), and its ``problems`` rows."""
+    new = [e for e in entries if not e.known]
+    if not new:
+        return
+    conn.execute(
+        sa.insert(reg.submissions),
+        [
+            dict(
+                run_id=run_id,
+                inbox=inbox,
+                filed_month=filed_month,
+                path=e.rel,
+                sha256=e.sha256,
+                size=e.size,
+                mtime=e.mtime,
+                outcome=e.outcome,
+                audit_id=e.audit_id or None,
+                codes=";".join(e.codes),
+                message=e.message,
+                seen_at=seen_at,
+            )
+            for e in new
+        ],
+    )
+    ids = {
+        row.path: row.id
+        for row in conn.execute(
+            sa.select(reg.submissions.c.id, reg.submissions.c.path).where(
+                reg.submissions.c.run_id == run_id, reg.submissions.c.inbox == inbox
+            )
+        )
+    }
+    problem_rows = []
+    for e in new:
+        e.submission_id = ids[e.rel]
+        for p in e.problems:
+            problem_rows.append(
+                dict(
+                    submission_id=e.submission_id,
+                    code=p.code,
+                    severity=p.severity,
+                    sheet=p.sheet,
+                    cell=p.cell,
+                    field=p.field,
+                    label=p.label,
+                    message=p.message,
+                    fix=p.fix,
+                    found=p.found[:500],
+                )
+            )
+    if problem_rows:
+        conn.execute(sa.insert(reg.problems), problem_rows)
+
+
+def manifest_path(output_dir: Path, filed_month: str, inbox: str, timestamp: str) -> Path:
+    """``manifest-<inbox>-YYYYMMDD-HHMMSS.csv``. Two runs within one second would share the name, and the later
+    run's manifest would replace the earlier one's: the next free second is taken instead."""
+    path = output_dir / filed_month / f"manifest-{inbox}-{timestamp}.csv"
+    while path.exists():
+        later = datetime.strptime(timestamp, "%Y%m%d-%H%M%S") + timedelta(seconds=1)
+        timestamp = later.strftime("%Y%m%d-%H%M%S")
+        path = output_dir / filed_month / f"manifest-{inbox}-{timestamp}.csv"
+    return path
+
+
+def manifest_bytes(entries: Iterable[Entry]) -> bytes:
+    """The manifest: ``file,sha256,size,outcome,audit_id,codes,message``, one row per file."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(MANIFEST_HEADERS)
+    for e in entries:
+        # A cell that a spreadsheet would run as a formula is kept text by a leading apostrophe (CSV injection).
+        writer.writerow(
+            [csv_text(e.rel), e.sha256, e.size, e.outcome, e.audit_id, ";".join(e.codes), csv_text(e.message)]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def counts(entries: Iterable[Entry]) -> dict[str, int]:
+    found = dict.fromkeys(OUTCOMES, 0)
+    for e in entries:
+        found[e.outcome] = found.get(e.outcome, 0) + 1
+    return found
+
+
+def form_bytes(entry: Entry) -> bytes:
+    """The file's bytes: held since it was listed, or read again (a large file)."""
+    return entry.data if entry.data is not None else entry.path.read_bytes()
+
+
+def open_form(entry: Entry, expected_kind: str, inbox: str) -> tuple[reader.Package, Any, dict[str, str]]:
+    """The safety layer for any inbox: every file-level check, then the identity; refuses the wrong kind of form."""
+    package, calamine, meta = reader.identify(form_bytes(entry))
+    entry.audit_id = meta.get("audit_id", "")
+    if meta.get("form_kind") != expected_kind:
+        raise reader.Refused("IN021", found=meta.get("form_kind") or "unknown", inbox=inbox)
+    return package, calamine, meta
+
+
+__all__ = [
+    "MANIFEST_HEADERS",
+    "OUTCOMES",
+    "AuditCheck",
+    "Entry",
+    "counts",
+    "form_bytes",
+    "gather",
+    "list_files",
+    "manifest_bytes",
+    "manifest_path",
+    "open_form",
+    "record_submissions",
+]

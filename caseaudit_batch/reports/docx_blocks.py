@@ -1,0 +1,225 @@
+"""The Word reports' building blocks: sub-documents in the template's styles, accessible tables (written as XML in
+one go) and charts with alt text, cell text formatting, and loading and rendering the docxtpl template.
+
+Accessibility (UK public sector): table header rows marked to repeat (``w:tblHeader``) and shaded, rows that never
+break across pages, no merged cells, every picture with alt text (``docPr/@descr``) and the same numbers in a table
+below it. The report sections that use these are in :mod:`caseaudit_batch.reports.word`.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import docx
+import docx.document
+import pandas as pd
+from docx.oxml import parse_xml
+from docx.oxml.ns import qn
+from docx.shared import Cm
+from docxtpl import DocxTemplate
+from docxtpl.subdoc import Subdoc
+
+from caseaudit_batch.core.errors import ConfigError
+from caseaudit_batch.reports import charts
+from caseaudit_batch.workbook.stamp import clean_text
+
+TABLE_STYLE = "Table Grid"
+HEADER_FILL = "DCE6F1"
+PAGE_WIDTH_CM = 17.0  # A4 less the template's 2 cm margins
+CM_PER_CHAR = 0.21  # Arial 11 pt, a typical character
+CM_PER_BOLD_CHAR = 0.24  # bold header text
+CELL_PADDING_CM = 0.45
+LIST_LIMIT = 25  # longer lists are in the Excel report
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.0%}"
+
+
+def _cell_text(column: str, value: Any) -> str:
+    lowered = column.lower()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a" if ("rate" in lowered or "share" in lowered or "good or better" in lowered) else ""
+    if isinstance(value, float) and ("rate" in lowered or "share" in lowered or "good or better" in lowered):
+        return pct(value)
+    if isinstance(value, float) and lowered.startswith("mean difference"):
+        return f"{value:+.2f}"
+    if isinstance(value, date):
+        return f"{value:%d/%m/%Y}"
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Building blocks
+# ------------------------------------------------------------------------------------------------------------
+_BLANK: Any = None  # the body of a blank python-docx document, parsed once per process
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def _run_xml(text: str, *, bold: bool = False) -> str:
+    safe = escape(clean_text(text))  # characters XML cannot hold are dropped, as on the forms, not a failed report
+    return f'<w:r>{"<w:rPr><w:b/></w:rPr>" if bold else ""}<w:t xml:space="preserve">{safe}</w:t></w:r>'
+
+
+def _cell_xml(run: str, width: int) -> str:
+    return f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/></w:tcPr><w:p>{run}</w:p></w:tc>'
+
+
+class _Builder:
+    """Sub-documents in the template's styles, with accessible tables and pictures."""
+
+    def __init__(self, tpl: DocxTemplate) -> None:
+        self.tpl = tpl
+
+    def new(self) -> Any:
+        """A blank sub-document, as ``DocxTemplate.new_subdoc()`` makes one, without reading python-docx's default
+        document from disk each time (about 12 ms; a month's reports make about ninety sub-documents)."""
+        global _BLANK
+        if _BLANK is None:
+            _BLANK = docx.Document().element
+        sub = Subdoc.__new__(Subdoc)
+        sub.tpl = self.tpl
+        sub.docx = self.tpl.get_docx()
+        # Its pictures and relationships go to the main document's part, as in Subdoc.__init__ without a docpath.
+        sub.subdocx = docx.document.Document(copy.deepcopy(_BLANK), sub.docx._part)
+        return sub
+
+    @staticmethod
+    def para(sd: Any, text: str, style: str | None = None) -> None:
+        paragraph = sd.add_paragraph(text)
+        if style:
+            # The style ID directly: python-docx's lookup by name scans every style on each call (slow).
+            paragraph._p.style = style.replace(" ", "")
+
+    @staticmethod
+    def heading(sd: Any, text: str, level: int = 2) -> None:
+        _Builder.para(sd, text, f"Heading {level}")
+
+    @staticmethod
+    def table(sd: Any, df: pd.DataFrame, columns: Sequence[str] | None = None, limit: int | None = None) -> None:
+        """An accessible table: the header row marked to repeat on every page (``w:tblHeader``) and shaded, rows
+        that never break across pages, columns sized to their content, no merged cells.
+
+        The table's XML is written out and parsed once: python-docx builds a table one element at a time, which
+        took a sixth of a month's reports (about 140 tables a month across the report and the service packs)."""
+        columns = list(columns or df.columns)
+        rows = df[columns].itertuples(index=False, name=None) if len(df) else iter(())
+        records = list(rows)
+        if limit is not None and len(records) > limit:
+            records = records[:limit]
+        widths = _Builder.widths(columns, records)
+        parts = [
+            f'<w:tbl xmlns:w="{_W}"><w:tblPr><w:tblStyle w:val="{TABLE_STYLE.replace(" ", "")}"/>'
+            '<w:tblW w:type="auto" w:w="0"/><w:tblLayout w:type="fixed"/>'
+            '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="0" '
+            'w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>',
+            *(f'<w:gridCol w:w="{w}"/>' for w in widths),
+            '</w:tblGrid><w:tr><w:trPr><w:tblHeader w:val="true"/></w:trPr>',  # repeat the header on every page
+            *(
+                f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{w}"/><w:shd w:val="clear" w:color="auto" '
+                f'w:fill="{HEADER_FILL}"/></w:tcPr><w:p>{_run_xml(name, bold=True)}</w:p></w:tc>'
+                for name, w in zip(columns, widths, strict=True)
+            ),
+            "</w:tr>",
+        ]
+        if not records:
+            cells = [_run_xml("None.")] + [""] * (len(columns) - 1)
+            parts.append("<w:tr>" + "".join(_cell_xml(run, w) for run, w in zip(cells, widths, strict=True)))
+            parts.append("</w:tr>")
+        for record in records:
+            parts.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")  # a row never breaks across pages
+            for column, value, w in zip(columns, record, widths, strict=True):
+                text = _cell_text(column, value)
+                parts.append(_cell_xml(_run_xml(text) if text else "", w))
+            parts.append("</w:tr>")
+        parts.append("</w:tbl>")
+        sd.subdocx.element.body._insert_tbl(parse_xml("".join(parts)))
+
+    @staticmethod
+    def listing(sd: Any, df: pd.DataFrame, columns: Sequence[str], which: str) -> None:
+        """A list of at most ``LIST_LIMIT`` rows (``df`` already sorted), saying so when it is longer: the Excel
+        report lists them all."""
+        if len(df) > LIST_LIMIT:
+            _Builder.para(sd, f"The {LIST_LIMIT} {which} of {len(df)}; the Excel report lists them all.")
+        _Builder.table(sd, df, columns, LIST_LIMIT)
+
+    @staticmethod
+    def widths(columns: Sequence[str], records: Sequence[Sequence[Any]]) -> list[int]:
+        """Spread the columns over the page width by content, so no word is broken mid-way (twentieths of a
+        point, as Word measures table widths)."""
+        minimum: list[float] = []  # cm: no header word or word in a cell breaks across lines
+        wanted: list[float] = []  # cm: room for a typical cell on one line (capped)
+        for index, column in enumerate(columns):
+            header_word = max((len(word) for word in column.split()), default=4)
+            texts = [_cell_text(column, record[index]) for record in records[:200]]
+            lengths = sorted(len(text) for text in texts)
+            typical = lengths[len(lengths) // 2] if lengths else 0
+            content_word = max((len(word) for text in texts for word in text.split()), default=0)
+            least = max(header_word * CM_PER_BOLD_CHAR, content_word * CM_PER_CHAR) + CELL_PADDING_CM
+            minimum.append(least)
+            wanted.append(max(least, min(typical, 40) * CM_PER_CHAR + CELL_PADDING_CM))
+        if sum(wanted) <= PAGE_WIDTH_CM:
+            sizes = [w * PAGE_WIDTH_CM / sum(wanted) for w in wanted]
+        elif sum(minimum) <= PAGE_WIDTH_CM:
+            spare = (PAGE_WIDTH_CM - sum(minimum)) / (sum(wanted) - sum(minimum))
+            sizes = [m + (w - m) * spare for m, w in zip(minimum, wanted, strict=True)]
+        else:
+            sizes = [m * PAGE_WIDTH_CM / sum(minimum) for m in minimum]
+        return [Cm(size).twips for size in sizes]
+
+    @staticmethod
+    def chart(sd: Any, chart: charts.Chart, table_columns: Sequence[str] | None = None) -> None:
+        _Builder.para(sd, chart.title, "Heading 2")
+        sd.add_picture(io.BytesIO(chart.png), width=Cm(16))
+        # docxtpl and python-docx set no alt text (field notes): set it on the picture's docPr.
+        doc_pr = sd.paragraphs[-1].runs[-1]._r.xpath(".//wp:docPr")[0]
+        doc_pr.set("descr", chart.alt)
+        doc_pr.set("title", chart.title)
+        sd.add_paragraph("The same figures as a table:")
+        _Builder.table(sd, chart.table, table_columns)
+
+
+def _load_template(path: Path) -> DocxTemplate:
+    if not path.is_file():
+        raise ConfigError("REP002", path=str(path), what="the file does not exist")
+    try:
+        tpl = DocxTemplate(str(path))
+        tpl.init_docx()  # docxtpl reads the file lazily: read it now, so a bad file is reported here
+        return tpl
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same problem for the user
+        raise ConfigError("REP002", path=str(path), what=f"it is not a Word document ({type(exc).__name__})") from None
+
+
+def _render(tpl: DocxTemplate, context: dict[str, Any], path: Path) -> bytes:
+    try:
+        tpl.render(context, autoescape=True)  # findings with <, > and & survive (field notes)
+    except Exception as exc:  # noqa: BLE001 - a broken {{ field }} after restyling is a template problem
+        raise ConfigError(
+            "REP002", path=str(path), what=f"a field could not be filled ({type(exc).__name__})"
+        ) from None
+    # Each picture a unique drawing ID (sub-documents number their own), and none without alt text.
+    # The document's title (read out by screen readers and shown in the title bar).
+    title = f"{context['title']}, {context['month_label']}" + (f" ({context['service']})" if context["service"] else "")
+    tpl.docx.core_properties.title = title
+    tpl.docx.core_properties.author = context["organisation"]
+    body = tpl.docx.element.body
+    for number, doc_pr in enumerate(body.iter(qn("wp:docPr")), start=1):
+        doc_pr.set("id", str(number))
+        if not doc_pr.get("descr"):
+            raise AssertionError("a picture without alt text")
+    buffer = io.BytesIO()
+    tpl.save(buffer)
+    return buffer.getvalue()
