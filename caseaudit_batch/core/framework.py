@@ -110,6 +110,17 @@ class Framework:
             raise GradeParseError(value)
         return found
 
+    def grade_named(self, value: object) -> Grade | None:
+        """The grade a stored value names: exactly a grade's own name, as ingest records it after parsing the form
+        (:meth:`parse_grade`, at the edge). ``None`` for blank; :class:`GradeParseError` for anything else. Stored
+        grades are never parsed again downstream."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        found = next((g for g in self.grades if g.name == value), None)
+        if found is None:
+            raise GradeParseError(value)
+        return found
+
     @property
     def grade_names(self) -> list[str]:
         return [g.name for g in self.grades]

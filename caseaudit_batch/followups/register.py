@@ -69,7 +69,7 @@ def _canon(framework: Framework, value: Any) -> str | None:
     if value is None:
         return None
     try:
-        grade = framework.parse_grade(value)
+        grade = framework.grade_named(value)  # stored by name at ingest: looked up, not parsed again
     except GradeParseError:
         return None
     return grade.name if grade else None

@@ -277,21 +277,23 @@ class ModerationOutcome:
 
 
 def _grade(framework: Framework, value: object) -> Grade | None:
+    """A grade from the moderator's form: parsed here, at the edge (the form's own answers)."""
     return framework.parse_grade(value)
 
 
 def auditor_grades(
     framework: Framework, audit_answers: Mapping[str, object]
 ) -> tuple[dict[int, Grade | None], Grade | None]:
-    """The auditor's section and overall grades from an accepted audit's answers (already validated)."""
+    """The auditor's section and overall grades from an accepted audit's recorded answers: ingest parsed them once
+    and stored each grade's own name, so they are looked up by name here, not parsed again."""
     sections: dict[int, Grade | None] = {}
     for n in SECTION_NUMBERS:
         try:
-            sections[n] = _grade(framework, audit_answers.get(f"s{n}_grade"))
+            sections[n] = framework.grade_named(audit_answers.get(f"s{n}_grade"))
         except GradeParseError:
             sections[n] = None
     try:
-        overall = _grade(framework, audit_answers.get("overall_grade"))
+        overall = framework.grade_named(audit_answers.get("overall_grade"))
     except GradeParseError:
         overall = None
     return sections, overall

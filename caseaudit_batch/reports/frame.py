@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from caseaudit_batch.core.framework import Framework, GradeParseError
+from caseaudit_batch.core.framework import Framework
 from caseaudit_batch.moderation import measures as mm
 from caseaudit_batch.reports.data import SECTION_KEYS, RegisterData
 
@@ -62,23 +62,13 @@ def _blank(value: Any) -> bool:
 
 
 def _grade_normaliser(framework: Framework | None) -> Callable[[Any], str | None]:
-    cache: dict[Any, str | None] = {}
+    """Stored grades by name: ingest parsed each grade once, at the edge, and recorded the grade's own name, so a
+    figure only looks the name up (anything else counts as no grade); it never parses again."""
 
     def canon(value: Any) -> str | None:
         if _blank(value):
             return None
-        if value in RANK:
-            return str(value)
-        if value not in cache:
-            found: str | None = None
-            if framework is not None:
-                try:
-                    parsed = framework.parse_grade(value)
-                    found = parsed.name if parsed else None
-                except GradeParseError:
-                    found = None
-            cache[value] = found
-        return cache[value]
+        return str(value) if value in RANK else None
 
     return canon
 
