@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from caseaudit_batch.core import messages
-from caseaudit_batch.core.addresses import is_one_address, shown_text
+from caseaudit_batch.core.addresses import is_one_address, is_plain_text, shown_text
 from caseaudit_batch.core.errors import EXIT_DATAERR, CaseauditError
 from caseaudit_batch.core.messages import Problem
 from caseaudit_batch.workbook.cells import column_letter
@@ -191,6 +191,22 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
+#: The longest value a roster, caseload or pairs cell may hold, by column (names and teams at most 100 characters,
+#: IDs and case references at most 40): beyond, a value cannot be a real one and would overflow a file name.
+DEFAULT_TEXT_LIMIT = 100
+TEXT_LIMITS = {
+    "Email": 254,  # the longest address mail allows
+    "Staff ID": 40,
+    "Line manager ID": 40,
+    "Case reference": 40,
+    "Social worker ID": 40,
+    "Team manager ID": 40,
+    "Previous social worker ID": 40,
+    "CP coordinator / IRO ID": 40,
+    "Pause reason": 200,
+}
+
+
 def _read_rows_calamine(path: Path) -> tuple[str, list[tuple[object, ...]]] | None:
     """The rows as openpyxl's read-only reader gives them (empty cells None, dates as datetimes), read with
     python-calamine: some fifteen times faster on a 3,000-case caseload, which allocation reads every month. Any
@@ -227,8 +243,12 @@ def _read_rows(path: Path) -> tuple[str, list[tuple[object, ...]]]:
                 break
             except UnicodeDecodeError:
                 continue
-        reader = csv.reader(io.StringIO(text))
-        return "", [tuple(r) for r in reader]
+        # newline="": rows may end in CRLF, LF or a lone CR (old Mac files); a line break inside a quoted cell stays
+        # in the cell, where the text check refuses it with its cell reference.
+        try:
+            return "", [tuple(r) for r in csv.reader(io.StringIO(text, newline=""))]
+        except csv.Error:
+            raise ValueError("it could not be read as CSV (a quote is not closed); save it again from Excel") from None
     with path.open("rb") as handle:
         head = handle.read(8)
     if not head.startswith(b"PK"):
@@ -332,6 +352,15 @@ class _Checker:
 
     def text(self, row: int, record: dict[str, object], header: str, *, required: str = "") -> str:
         value = _cell_text(record.get(header))
+        if value and not is_plain_text(value):
+            # A line break or control character would change on its way through a form (which could then never be
+            # accepted), break a file name, or start a mail header: refused with the cell.
+            self.add("AL045", row, header, shown_text(value))
+            return ""
+        limit = TEXT_LIMITS.get(header, DEFAULT_TEXT_LIMIT)
+        if len(value) > limit:
+            self.add("AL046", row, header, shown_text(value[:40]) + "…", length=len(value), limit=limit)
+            return ""
         if not value and required:
             self.add("AL004", row, header, hint=required)
         return value

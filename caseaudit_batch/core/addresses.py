@@ -7,6 +7,7 @@ configuration, CFG003), and the one MIME builder (``notify.build_eml``) accepts 
 from __future__ import annotations
 
 import functools
+import unicodedata
 from email.errors import MessageError
 from email.headerregistry import Address, HeaderRegistry
 
@@ -60,6 +61,19 @@ def is_one_address(text: str) -> bool:
     except AddressError:
         return False
     return True
+
+
+#: Characters that reorder how text is shown (bidirectional overrides and isolates): a name that holds one can make
+#: a file name or a report line read differently from what it is.
+#: Control characters, lone surrogates, and line and paragraph separators (spaces, non-breaking ones too, are fine).
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def is_plain_text(text: str) -> bool:
+    """Whether ``text`` is one line of ordinary characters: no line break, tab, other control character or
+    bidirectional override (what a name, ID, team or case reference may hold)."""
+    return not any(unicodedata.category(ch) in _REFUSED_CATEGORIES or ch in _BIDI_CONTROLS for ch in text)
 
 
 def shown_text(text: str) -> str:

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
-from caseaudit_batch.core.addresses import AddressError, parse_mailbox
+from caseaudit_batch.core.addresses import AddressError, is_plain_text, parse_mailbox, shown_text
 from caseaudit_batch.core.errors import ConfigError
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "input_templates"
@@ -70,6 +70,17 @@ def _check(path: Path, defaults: dict[str, Any], given: dict[str, Any], prefix: 
                 found=repr(value),
                 what=f"it should be {_type_name(default)}",
                 expected=_type_name(default),
+            )
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and not is_plain_text(t) for t in texts):
+            # A line break or control character would reach a form's footer, a file name or a mail header.
+            raise ConfigError(
+                "CFG003",
+                path=str(path),
+                key=dotted,
+                found=shown_text(repr(value)),
+                what="it holds a line break or another control character",
+                expected="the text on one line, with ordinary characters",
             )
         merged[key] = value
     return merged

@@ -346,6 +346,18 @@ define(
     "in the cell; notices are sent there.",
 )
 define(
+    "AL045",
+    "error",
+    "Row {row}: the {label} holds a line break, a control character or a character that reorders text ('{found}').",
+    "Retype the value on one line with ordinary characters (a line break in a cell comes from Alt+Enter in Excel).",
+)
+define(
+    "AL046",
+    "error",
+    "Row {row}: the {label} is {length} characters long ('{found}'); it can be at most {limit}.",
+    "Check the cell: it probably holds text pasted by mistake. Enter the value alone.",
+)
+define(
     "AL044",
     "error",
     "Row {row}: the line managers go round in a circle ({chain}), so nobody at the top is this person's Head of "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import email
+import os
 import sqlite3
 from datetime import date
 from email import policy
@@ -12,11 +13,13 @@ from pathlib import Path
 
 import pytest
 from formkit import good_answers
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from relkit import caseaudit, fill, real_month
 
 from caseaudit_batch import session
 from caseaudit_batch.allocation import workspace as setup
-from caseaudit_batch.core.addresses import AddressError, is_one_address, parse_address, parse_mailbox
+from caseaudit_batch.core.addresses import AddressError, is_one_address, is_plain_text, parse_address, parse_mailbox
 from caseaudit_batch.core.notify import Notice, build_eml
 from caseaudit_batch.demo import player as demo
 from caseaudit_batch.demo import synthetic
@@ -202,3 +205,114 @@ def test_outbox_csv_keeps_formula_text_as_text(tmp_path: Path) -> None:
     text = (tmp_path / "2026-09" / "outbox.csv").read_text("utf-8")
     assert "'=HYPERLINK" in text and "'+b@x.org" in text and "'-note.eml" not in text  # path is notices/-note.eml
     assert ",=" not in text and "\n=" not in text
+
+
+# --- 10. The roster and caseload loader names the cell; it never crashes --------------------------------------
+ROSTER_TEXT_FIELDS = ("staff_id", "name", "email", "team", "service", "line_manager_id", "pause_reason")
+CASE_TEXT_FIELDS = ("case_ref", "case_type", "service", "team", "social_worker_id", "team_manager_id")
+HOSTILE = st.one_of(
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=60),  # anything a cell can hold, controls included
+    st.sampled_from(["a\r\nb", "a\rb", "a\nb", "\u202eevil", "=cmd|' /C calc'!A0", "x" * 10_000, "../../etc", "\x00"]),
+    st.builds(lambda a, b: a + b, st.sampled_from(["\r", "\n", "\t", "\x1b", "\u2028", "\u202e"]), st.text(max_size=8)),
+)
+PROPERTY = settings(
+    max_examples=60, deadline=None, derandomize=bool(os.environ.get("CI")), suppress_health_check=list(HealthCheck)
+)
+
+
+def _authority() -> synthetic.Authority:
+    return synthetic.make_authority(6, cases=20, today=date(2026, 9, 1))
+
+
+def _safe_file_name(name: str) -> bool:
+    return "/" not in name and "\\" not in name and is_plain_text(name) and len(name.encode("utf-8")) < 255
+
+
+@PROPERTY
+@given(field=st.sampled_from(ROSTER_TEXT_FIELDS), value=HOSTILE, suffix=st.sampled_from([".csv", ".xlsx"]))
+def test_any_text_in_a_roster_field_is_loaded_safely_or_refused_with_its_cell(
+    tmp_path_factory: pytest.TempPathFactory, field: str, value: str, suffix: str
+) -> None:
+    from caseaudit_batch.allocation.roster import InputTableError, load_roster, write_roster
+    from caseaudit_batch.workbook import forms
+
+    if suffix == ".xlsx" and not all(ch.isprintable() or ch in " \t\n\r" for ch in value):
+        suffix = ".csv"  # an .xlsx cannot carry most control characters (openpyxl refuses them); a CSV can
+    authority = _authority()
+    person = next(i for i, p in enumerate(authority.people) if p.role == "Team Manager")
+    authority.people[person] = dataclasses.replace(authority.people[person], **{field: value})
+    path = write_roster(tmp_path_factory.mktemp("roster") / f"roster{suffix}", authority.people)
+    try:
+        roster = load_roster(path)
+    except InputTableError as exc:
+        assert exc.problems and all(p.code.startswith("AL") and p.cell for p in exc.problems)
+        assert "\n" not in exc.problems[0].message and "\r" not in exc.problems[0].message
+        return
+    for loaded in roster.people.values():
+        for text in (loaded.staff_id, loaded.name, loaded.team or "", loaded.service or ""):
+            assert is_plain_text(text) and len(text) <= 100
+        assert not loaded.email or is_one_address(loaded.email)
+        assert _safe_file_name(forms.form_filename("2026-09", "CR1", loaded.name))
+
+
+@PROPERTY
+@given(field=st.sampled_from(CASE_TEXT_FIELDS), value=HOSTILE)
+def test_any_text_in_a_caseload_field_is_loaded_safely_or_refused_with_its_cell(
+    tmp_path_factory: pytest.TempPathFactory, field: str, value: str
+) -> None:
+    from caseaudit_batch.allocation.roster import (
+        InputTableError,
+        load_caseload,
+        load_roster,
+        write_caseload,
+        write_roster,
+    )
+    from caseaudit_batch.workbook import forms
+
+    authority = _authority()
+    folder = tmp_path_factory.mktemp("caseload")
+    roster = load_roster(write_roster(folder / "roster.csv", authority.people))
+    authority.cases[0] = dataclasses.replace(authority.cases[0], **{field: value})
+    try:
+        caseload = load_caseload(write_caseload(folder / "caseload.csv", authority.cases), roster)
+    except InputTableError as exc:
+        assert exc.problems and all(p.code.startswith("AL") and p.cell for p in exc.problems)
+        return
+    for case in caseload.cases:
+        assert is_plain_text(case.case_ref) and len(case.case_ref) <= 40
+        assert _safe_file_name(forms.form_filename("2026-09", case.case_ref, "Sam Smith"))
+
+
+CONFIG_TEXT_KEYS = (
+    ("organisation", "name"),
+    ("notices", "sender"),
+    ("people", "qa_officer"),
+    ("people", "hos_quality_assurance"),
+    ("register", "database"),
+    ("folders", "output"),
+    ("forms", "protection_password"),
+)
+
+
+@PROPERTY
+@given(key=st.sampled_from(CONFIG_TEXT_KEYS), value=HOSTILE)
+def test_any_text_in_a_config_field_loads_or_is_a_configuration_error(
+    tmp_path_factory: pytest.TempPathFactory, key: tuple[str, str], value: str
+) -> None:
+    import json
+
+    from caseaudit_batch.core.config import load_config
+    from caseaudit_batch.core.errors import ConfigError
+
+    folder = tmp_path_factory.mktemp("config")
+    section, name = key
+    path = folder / "caseaudit.toml"
+    path.write_text(f"[{section}]\n{name} = {json.dumps(value)}\n", "utf-8")
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        assert exc.code.startswith("CFG") and exc.exit_code == 2
+        return
+    assert is_plain_text(str(config.data[section][name]))  # nothing that could break a footer, file name or header
+    if key == ("notices", "sender") and value.strip():
+        assert is_one_address(config.notices.sender.rpartition("<")[2].rstrip(">"))
