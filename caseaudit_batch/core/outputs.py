@@ -14,6 +14,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,14 +31,17 @@ def ensure_dir(path: Path, mode: int = 0o770) -> Path:
     """Create a folder (and parents) with the configured mode; raise :class:`OutputError` when it cannot be.
 
     Every folder made here gets the mode, parents included (``mkdir(parents=True)`` would give the parents the
-    umask's default, often readable by everyone); folders that already exist are left as their owner set them,
-    except ``path`` itself."""
+    umask's default, often readable by everyone). A folder that already exists is left exactly as its owner set it:
+    ``output`` may be a shared folder whose mode (and setgid bit) the authority chose, or even ``/``."""
     try:
         missing = [p for p in (path, *path.parents) if not p.exists()]
         path.mkdir(parents=True, exist_ok=True)
-        for folder in {path, *missing}:
+        for folder in missing:
             with contextlib.suppress(PermissionError):
-                os.chmod(folder, mode)
+                # A folder made inside a setgid group share inherits the bit; keep it, so the share's group still
+                # owns what is made below (only the permission bits come from the configuration).
+                inherited = folder.stat().st_mode & stat.S_ISGID
+                os.chmod(folder, mode | inherited)
     except OSError as exc:
         raise OutputError("OUT001", path=str(path), detail=_describe(exc)) from None
     return path

@@ -316,3 +316,22 @@ def test_any_text_in_a_config_field_loads_or_is_a_configuration_error(
     assert is_plain_text(str(config.data[section][name]))  # nothing that could break a footer, file name or header
     if key == ("notices", "sender") and value.strip():
         assert is_one_address(config.notices.sender.rpartition("<")[2].rstrip(">"))
+
+
+# --- 8. The output folder's own mode is the owner's ----------------------------------------------------------
+@pytest.mark.slow
+def test_an_existing_output_folder_keeps_its_mode_and_setgid(month: Path, tmp_path: Path) -> None:
+    import stat
+
+    config = _copy(month, tmp_path)
+    shared = tmp_path / "shared-output"
+    shared.mkdir()
+    os.chmod(shared, 0o2775)  # a group share: setgid, readable by the group, as IT set it
+    text = config.read_text("utf-8").replace('output = "output"', f'output = "{shared}"')
+    config.write_text(text, "utf-8")
+    done = caseaudit(config, "report", "--month", "2026-09")
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o2775  # not forced to 0770, setgid kept
+    made = shared / "2026-09"
+    # What caseaudit made has the configured mode, keeping the setgid bit the share passed down.
+    assert made.is_dir() and stat.S_IMODE(made.stat().st_mode) == 0o2770
