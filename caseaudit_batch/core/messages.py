@@ -578,6 +578,26 @@ define(
     "Nothing to do if it was moved on purpose; if it comes back, the next run reads it.",
 )
 define(
+    "IN017",
+    "info",
+    "This is a shortcut (a symbolic link), not a file, so it was not read.",
+    "Put the form itself in the inbox, not a shortcut to it.",
+)
+define(
+    "IN018",
+    "info",
+    "This is not an ordinary file (a pipe or a device), so it was not read.",
+    "Remove it from the inbox; only completed forms belong there.",
+)
+define(
+    "IN019",
+    "error",
+    "This file's name ({name}) is not valid text: some of its characters came from another system's encoding "
+    "(often a zip made on Windows and unpacked here), so it was not read.",
+    "Rename the file with ordinary letters and digits (for example the name caseaudit gave the form) and put it in "
+    "the inbox again.",
+)
+define(
     "IN008",
     "error",
     "This file could not be read: {detail}.",

@@ -99,12 +99,17 @@ class AuditCheck:
         return str(self.allocation["case_ref"])
 
 
-def list_files(folder: Path) -> list[Path]:
+#: Codes for what an inbox may hold besides regular files: each is listed in the manifest as "ignored", with why.
+LINK, SPECIAL = "IN017", "IN018"
+
+
+def list_files(folder: Path, skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
     """Every file under ``folder``, recursively, in a stable order (symbolic links are not followed).
 
     ``os.scandir`` tells files from folders and links without a system call per file: a year's inbox holds a few
     thousand files and every daily run lists them all. A folder that cannot be read is passed over, as
-    ``Path.rglob`` does."""
+    ``Path.rglob`` does. Symbolic links and anything that is not a regular file (a pipe, a device) are never read;
+    with ``skipped``, they are added to it with their code, so that the manifest lists them too."""
     found: list[Path] = []
     folders = [str(folder)]
     while folders:
@@ -115,9 +120,21 @@ def list_files(folder: Path) -> list[Path]:
                         folders.append(entry.path)
                     elif entry.is_file(follow_symlinks=False):
                         found.append(Path(entry.path))
+                    elif skipped is not None:
+                        skipped.append((Path(entry.path), LINK if entry.is_symlink() else SPECIAL))
         except (PermissionError, FileNotFoundError, NotADirectoryError):
             continue
+    if skipped is not None:
+        skipped.sort(key=lambda item: item[0].as_posix().casefold())
     return sorted(found, key=lambda p: p.as_posix().casefold())
+
+
+def shown_name(rel: str) -> str:
+    """A file name as it can be stored and shown: a name that is not valid text (bytes from a zip made on Windows,
+    read back as lone surrogates) has those bytes written as backslash escapes, e.g. ``R\\x82sum\\x82.xlsx``."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in rel):
+        return rel
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
 
 
 def _first_seen(
@@ -160,7 +177,14 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
     resolved_folder = folder.resolve()
     prefix = os.path.join(str(folder), "")  # the folder with its trailing separator
     known_notes: dict[tuple[str, str], str] = {}
-    for path in files if files is not None else list_files(folder):
+    skipped: list[tuple[Path, str]] = []
+    listed = files if files is not None else list_files(folder, skipped)
+    for path, code in skipped:
+        entry = Entry(path=path, rel=shown_name(_relative(path, folder, prefix)), size=0, mtime=0.0)
+        entry.known = (entry.rel, "") in by_file  # listed on an earlier run: in the manifest, not recorded again
+        entry.settle("ignored", code)
+        entries.append(entry)
+    for path in listed:
         text = str(path)
         if text.startswith(prefix) and ".." not in path.parts:
             rel = text[len(prefix) :].replace(os.sep, "/")  # as Path.relative_to, without its cost per file
@@ -171,6 +195,8 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
                 rel = path.resolve().relative_to(resolved_folder).as_posix()
             except ValueError:
                 rel = path.as_posix()
+        bad_name = shown_name(rel) != rel
+        rel = shown_name(rel)  # stored and shown as valid text: the register refuses lone surrogates
         entry = Entry(path=path, rel=rel, size=0, mtime=0.0)
         entries.append(entry)
         try:
@@ -216,6 +242,11 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
             entry.settle("ignored", ignore_code)
             entry.data = None
             continue
+        if bad_name:
+            # Not valid text (a zip made on Windows, unpacked here): its own outcome, never the batch's end.
+            entry.settle("rejected", "IN019", name=rel)
+            entry.data = None
+            continue
         if too_large:
             entry.settle("rejected", "IN006", found=_mb(entry.size), limit=_mb(reader.MAX_FILE_BYTES))
             continue
@@ -231,6 +262,16 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
         else:
             seen_here[entry.sha256] = entry
     return entries
+
+
+def _relative(path: Path, folder: Path, prefix: str) -> str:
+    text = str(path)
+    if text.startswith(prefix) and ".." not in path.parts:
+        return text[len(prefix) :].replace(os.sep, "/")
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _hash_file(path: Path) -> str:

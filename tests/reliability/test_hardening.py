@@ -335,3 +335,40 @@ def test_an_existing_output_folder_keeps_its_mode_and_setgid(month: Path, tmp_pa
     made = shared / "2026-09"
     # What caseaudit made has the configured mode, keeping the setgid bit the share passed down.
     assert made.is_dir() and stat.S_IMODE(made.stat().st_mode) == 0o2770
+
+
+# --- 2. A file name that is not valid text; 11. links and pipes in an inbox ------------------------------------
+@pytest.mark.slow
+def test_a_non_utf8_file_name_is_rejected_alone_and_the_alerts_still_come(tmp_path: Path) -> None:
+    from relkit import manifest, manifests
+
+    config, forms = real_month(tmp_path / "qa", auditors=4)
+    ctx = session.open_context(config, "2026-09-01")
+    answers = dict(good_answers(ctx.framework), safeguarding_concern="Yes", safeguarding_detail="Synthetic concern.")
+    ctx.close()
+    inbox = config.parent / "inbox" / "audits"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / forms[0].name).write_bytes(fill(forms[0], answers))
+    windows_name = os.fsdecode(b"R\x82sum\x82.xlsx")  # as a zip made on Windows unpacks here
+    (inbox / windows_name).write_bytes(fill(forms[1], good_answers_for(config)))
+    (inbox / "link.xlsx").symlink_to(tmp_path / "outside.xlsx")
+    os.mkfifo(inbox / "pipe.xlsx")
+    done = caseaudit(config, "ingest", "--month", "2026-09")
+    said = done.stdout + done.stderr
+    assert done.returncode == 65, said  # a new file was rejected; nothing stopped the batch
+    assert "Traceback" not in said and "CLI001" not in said
+    assert sorted((config.parent / "output").rglob("URGENT-safeguarding-*.eml")), said  # the alert still came
+    rows = {row["file"]: row for row in manifest(manifests(config)[-1])}
+    assert rows["R\\x82sum\\x82.xlsx"]["outcome"] == "rejected" and "IN019" in rows["R\\x82sum\\x82.xlsx"]["codes"]
+    assert (rows["link.xlsx"]["outcome"], rows["link.xlsx"]["codes"]) == ("ignored", "IN017")
+    assert (rows["pipe.xlsx"]["outcome"], rows["pipe.xlsx"]["codes"]) == ("ignored", "IN018")
+    again = caseaudit(config, "ingest", "--month", "2026-09")
+    assert again.returncode == 0, again.stdout + again.stderr  # unchanged files: already seen, nothing new
+
+
+def good_answers_for(config: Path) -> dict:
+    ctx = session.open_context(config, "2026-09-01")
+    try:
+        return dict(good_answers(ctx.framework))
+    finally:
+        ctx.close()
