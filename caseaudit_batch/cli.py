@@ -12,7 +12,6 @@ import logging
 import os
 import sys
 import tempfile
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from caseaudit_batch import __version__
 from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core.clock import Month, parse_date
-from caseaudit_batch.core.errors import EXIT_INTERNAL, CaseauditError, ConfigError
+from caseaudit_batch.core.errors import EXIT_INTERNAL, CaseauditError, ConfigError, safe_traceback
 from caseaudit_batch.session import Context, Result, open_context, record_exit_code
 
 log = logging.getLogger("caseaudit")
@@ -295,15 +294,6 @@ def _setup_logging(args: argparse.Namespace) -> Path:
     return path
 
 
-def _safe_traceback(exc: BaseException) -> str:
-    """Frames and exception types only: messages from spreadsheet libraries can hold whole cells of case text."""
-    frames = "".join(
-        f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n'
-        for frame in traceback.extract_tb(exc.__traceback__)
-    )
-    return f"Traceback (exception messages omitted):\n{frames}{type(exc).__module__}.{type(exc).__name__}"
-
-
 def _register_failure(exc: BaseException, args: argparse.Namespace) -> CaseauditError | None:
     """A database failure a user can act on (full disk, corrupt register), found anywhere in the exception chain."""
     from caseaudit_batch.core.register import register_failure
@@ -360,7 +350,7 @@ def _main(argv: Sequence[str] | None) -> int:
             log.info("ended with %s (exit %d)", known.code, known.exit_code)
             ui.warn(known.message)
             return _finish(known.exit_code)
-        log.error("internal error\n%s", _safe_traceback(exc))
+        log.error("internal error\n%s", safe_traceback(exc))
         ui.warn(messages.render("CLI001", kind=type(exc).__name__, log=str(log_path)))
         return _finish(EXIT_INTERNAL)
     print_result(result)

@@ -13,7 +13,7 @@ from caseaudit_batch.actions import updates as action_updates
 from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
-from caseaudit_batch.core.errors import EXIT_DATAERR
+from caseaudit_batch.core.errors import EXIT_DATAERR, safe_traceback
 from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.ingest.summary import problem_line
 from caseaudit_batch.session import Context, Result, Run, require_inboxes, writing
@@ -79,7 +79,7 @@ def ingest_action_trackers(ctx: Context, run: Run, filed: str) -> Result:
         try:
             found = trackers.check_tracker_file(entry, book, ctx.clock.today)
         except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the others
-            log.error("tracker %s could not be read:\n%s", entry.rel, inbox_files.safe_traceback(exc))
+            log.error("tracker %s could not be read:\n%s", entry.rel, safe_traceback(exc))
             entry.settle("rejected", "IN015", found=f"it cannot be read ({type(exc).__name__})")
             found = None
         if found is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import traceback
+
 from caseaudit_batch.core import messages
 
 EXIT_OK = 0
@@ -49,3 +51,12 @@ class RegisterError(CaseauditError):
     """The register could not be opened or is of an unknown schema: exit 2 (a configuration matter)."""
 
     exit_code = EXIT_USAGE
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """Frames and exception types only, for the log: messages from spreadsheet and database libraries can hold
+    whole cells of case text, and logs carry no form text."""
+    frames = "".join(
+        f'  File "{f.filename}", line {f.lineno}, in {f.name}\n' for f in traceback.extract_tb(exc.__traceback__)
+    )
+    return f"Traceback (exception messages omitted):\n{frames}{type(exc).__module__}.{type(exc).__name__}"

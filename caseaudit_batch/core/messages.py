@@ -699,6 +699,13 @@ define(
     "This file could not be read because of an internal error in caseaudit.",
     "Please send the log file to your caseaudit support contact; the other files were read normally.",
 )
+define(
+    "IN091",
+    "error",
+    "The check {rule} failed inside caseaudit on this form (an internal error), so the form cannot be accepted yet.",
+    "Nothing needs changing in the form for this check: QA sends the log file to the caseaudit support contact and "
+    "reads the form again once caseaudit is fixed. The other checks ran normally.",
+)
 define("IN100", "info", "Already ingested on {date} as {outcome}.", "")
 define("IN101", "info", "Identical to {other} (first seen on {date}, {outcome}).", "")
 define("IN102", "info", "Replaces the earlier accepted version {other}.", "")

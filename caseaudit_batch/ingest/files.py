@@ -14,7 +14,6 @@ import csv
 import hashlib
 import io
 import os
-import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -284,14 +283,6 @@ def _hash_file(path: Path) -> str:
 
 def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MB"
-
-
-def safe_traceback(exc: BaseException) -> str:
-    """Frames and exception types only: library messages can carry whole cells of case text."""
-    frames = "".join(
-        f'  File "{f.filename}", line {f.lineno}, in {f.name}\n' for f in traceback.extract_tb(exc.__traceback__)
-    )
-    return f"Traceback (exception messages omitted):\n{frames}{type(exc).__module__}.{type(exc).__name__}"
 
 
 def record_submissions(

@@ -23,10 +23,11 @@ from sqlalchemy.engine import Connection
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.config import ValidationSettings
+from caseaudit_batch.core.errors import safe_traceback
 from caseaudit_batch.core.framework import Framework, GradeParseError
 from caseaudit_batch.core.messages import Problem
 from caseaudit_batch.ingest import rules
-from caseaudit_batch.ingest.files import AuditCheck, Entry, open_form, safe_traceback
+from caseaudit_batch.ingest.files import AuditCheck, Entry, open_form
 from caseaudit_batch.workbook import reader
 from caseaudit_batch.workbook.layout import FormLayout, audit_layout
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.config import ValidationSettings
+from caseaudit_batch.core.errors import safe_traceback
 from caseaudit_batch.core.framework import Framework, GradeParseError
 from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.ingest import record as ingest
@@ -138,7 +139,7 @@ def check_moderation_safely(entry: inbox_files.Entry, book: ModerationBook) -> N
     try:
         check_moderation(entry, book)
     except Exception as exc:  # noqa: BLE001 - any failure in one file is recorded against that file only
-        log.error("internal error reading %s\n%s", entry.rel, inbox_files.safe_traceback(exc))
+        log.error("internal error reading %s\n%s", entry.rel, safe_traceback(exc))
         entry.problems = []
         entry.check = None
         entry.data = None

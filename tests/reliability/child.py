@@ -11,7 +11,8 @@ kind) or meet an operating-system fault at a chosen point, so that the tests can
 - ``vanish:NAME:NEW``: after the inbox is listed, delete NAME and create NEW (a copy of it);
 - ``oserror:ERRNO:WHERE``: ``os.replace`` onto a file named WHERE (``replace``) or every staged write
   (``WHERE`` = ``staging``) fails with that errno (a file held open, a full disk);
-- ``boom:TEXT``: checking a file named ``boom*.xlsx`` raises an exception whose message is TEXT.
+- ``boom:TEXT``: checking a file named ``boom*.xlsx`` raises an exception whose message is TEXT;
+- ``rule:CODE:TEXT``: the validation rule CODE raises an exception whose message is TEXT, on every form.
 """
 
 from __future__ import annotations
@@ -95,8 +96,8 @@ def install(spec: str) -> None:
         gone, new = rest.split(":")
         real_list = ingest.list_files
 
-        def list_files(folder: pathlib.Path) -> list[pathlib.Path]:
-            listed = real_list(folder)
+        def list_files(folder: pathlib.Path, *args: Any, **kwargs: Any) -> list[pathlib.Path]:
+            listed = real_list(folder, *args, **kwargs)
             data = (folder / gone).read_bytes()
             (folder / gone).unlink()
             (folder / new).write_bytes(data)
@@ -135,6 +136,17 @@ def install(spec: str) -> None:
             real_check(entry, *args, **kwargs)
 
         ingest.check_audit = check_audit  # type: ignore[assignment]
+    elif kind == "rule":
+        import dataclasses
+
+        from caseaudit_batch.ingest import rules
+
+        code, text = rest.split(":", 1)
+
+        def broken(form: Any) -> Any:
+            raise RuntimeError(text)
+
+        rules.REGISTRY[code] = dataclasses.replace(rules.REGISTRY[code], check=broken)
     else:
         raise SystemExit(f"unknown hook {spec!r}")
 

@@ -372,3 +372,30 @@ def good_answers_for(config: Path) -> dict:
         return dict(good_answers(ctx.framework))
     finally:
         ctx.close()
+
+
+# --- 12. A rule that crashes is contained ----------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_crashing_rule_returns_the_form_with_its_own_code_and_the_rest_still_runs(tmp_path: Path) -> None:
+    from relkit import manifest, manifests
+
+    config, forms = real_month(tmp_path / "qa", auditors=4)
+    secret = "SYNTHETIC-FORM-TEXT-42"
+    answers = dict(good_answers_for(config), safeguarding_concern="Yes", safeguarding_detail=f"{secret} concern.")
+    answers["s3_grade"] = None  # a real error the other rules must still find (V001, a missing grade)
+    inbox = config.parent / "inbox" / "audits"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / forms[0].name).write_bytes(fill(forms[0], answers))
+    (inbox / forms[1].name).write_bytes(fill(forms[1], good_answers_for(config)))
+    done = caseaudit(config, "ingest", "--month", "2026-09", hook=f"rule:V003:{secret} in a rule's error")
+    said = done.stdout + done.stderr
+    assert done.returncode == 65, said
+    rows = {row["file"]: row for row in manifest(manifests(config)[-1])}
+    first, second = rows[forms[0].name], rows[forms[1].name]
+    assert first["outcome"] == "returned" and {"IN091", "V001"} <= set(first["codes"].split(";")), first
+    assert second["outcome"] == "returned" and second["codes"] == "IN091"  # never accepted while a check is broken
+    assert "IN090" not in said  # not the whole file's internal error: the rule's own
+    assert sorted((config.parent / "output").rglob("URGENT-safeguarding-*.eml")), "the concern still raised its alert"
+    logs = list((config.parent / "output" / "logs").glob("*.log"))
+    assert any(b"rule V003 raised an internal error" in p.read_bytes() for p in logs)
+    assert all(secret.encode() not in p.read_bytes() for p in logs)  # the log names the rule, never form text

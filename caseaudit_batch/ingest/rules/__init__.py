@@ -8,6 +8,7 @@ are imported when it is, so every rule is discovered; a code may be registered o
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 
 from caseaudit_batch.core import messages
 from caseaudit_batch.core.config import ValidationSettings
+from caseaudit_batch.core.errors import safe_traceback
 from caseaudit_batch.core.framework import Framework, Grade, GradeParseError
 from caseaudit_batch.core.messages import Problem, Severity
 from caseaudit_batch.workbook.layout import FieldSpec, FormLayout
@@ -35,6 +37,8 @@ class Rule:
     def summary(self) -> str:
         return (self.check.__doc__ or "").strip().splitlines()[0] if self.check.__doc__ else ""
 
+
+log = logging.getLogger("caseaudit")
 
 REGISTRY: dict[str, Rule] = {}
 
@@ -254,7 +258,13 @@ def validate(form: FormView, rules: Iterable[Rule] | None = None) -> list[Proble
     """Run every rule (or the ones given): the problems found, errors first, in form order."""
     found: list[Problem] = []
     for item in rules if rules is not None else discover().values():
-        found.extend(item.check(form) or ())
+        try:
+            found.extend(item.check(form) or ())
+        except Exception as exc:  # noqa: BLE001 - one rule's bug is that rule's problem on this form, nothing more
+            # Logged with the rule and the frames only (no form content); the form is returned, never accepted,
+            # and the other rules still run (a safeguarding concern is read from the form, not from a rule).
+            log.error("rule %s raised an internal error on a form\n%s", item.code, safe_traceback(exc))
+            found.append(messages.problem("IN091", file=form.file, field="", rule=item.code))
     order = {name: i for i, name in enumerate(form.layout.fields)}
     found.sort(key=lambda p: (p.severity != "error", p.field == "actions", order.get(p.field, 999), p.cell))
     return found
