@@ -10,12 +10,15 @@ Every refusal is a :class:`Refused` carrying a catalogue code (``IN0xx``), so th
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import re
 import struct
 import xml.etree.ElementTree as FastET
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
@@ -50,6 +53,11 @@ TEMP_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 
 NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+# Strict Open XML (Excel's "Strict Open XML Spreadsheet" save type) names the same elements in other namespaces:
+# every guard must find the sheets whichever a file uses.
+NS_MAIN_STRICT = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
+NS_REL_STRICT = "{http://purl.oclc.org/ooxml/officeDocument/relationships}"
+NS_MAINS = (NS_MAIN, NS_MAIN_STRICT)
 NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 NS_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 
@@ -316,7 +324,7 @@ def open_package(data: bytes) -> Package:
         raise Refused("IN013", found=f"{max(1, len(links))} external link(s)")
     _refuse_dtd(types)  # its content is only searched for macro and link types, never parsed
     workbook = archive.xml("xl/workbook.xml", screened=True)
-    if workbook.find(f"{NS_MAIN}externalReferences") is not None:
+    if any(workbook.find(f"{ns}externalReferences") is not None for ns in NS_MAINS):
         raise Refused("IN013", found="external references")
     rels_name = "xl/_rels/workbook.xml.rels"
     targets: dict[str, str] = {}
@@ -326,10 +334,12 @@ def open_package(data: bytes) -> Package:
                 raise Refused("IN013", found="a link to an outside file")
             targets[rel.get("Id", "")] = _resolve(rel.get("Target", ""))
     sheets: dict[str, str] = {}
-    for sheet in workbook.iter(f"{NS_MAIN}sheet"):
-        target = targets.get(sheet.get(f"{NS_REL}id", ""), "")
-        if target:
-            sheets[sheet.get("name", "")] = target
+    for ns in NS_MAINS:
+        for sheet in workbook.iter(f"{ns}sheet"):
+            rel_id = sheet.get(f"{NS_REL}id") or sheet.get(f"{NS_REL_STRICT}id") or ""
+            target = targets.get(rel_id, "")
+            if target:
+                sheets[sheet.get("name", "")] = target
     custom: dict[str, str] = {}
     if "docProps/custom.xml" in archive.names:
         for prop in archive.xml("docProps/custom.xml").iter(f"{NS_CUSTOM}property"):
@@ -462,6 +472,26 @@ class Grid:
         return self.first_row + len(self.rows) - 1
 
 
+@contextlib.contextmanager
+def _panic_text_silenced() -> Iterator[None]:
+    """While python-calamine reads: standard error (file descriptor 2) goes nowhere. A Rust panic prints its message
+    and backtrace straight to the process's standard error, before Python can catch it; a QA officer must never see
+    that, and it may quote a cell. Python's own messages are not written during a read."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no standard error to protect
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _grid(calamine: Any, sheet: str) -> Grid:
     """A sheet's cells, placed by the sheet's real start."""
     try:
@@ -472,7 +502,8 @@ def _grid(calamine: Any, sheet: str) -> Grid:
     if start is None:
         return Grid([])
     try:
-        rows = ws.to_python()
+        with _panic_text_silenced():
+            rows = ws.to_python()
     except BaseException as exc:  # a Rust panic is a BaseException; anything else is re-raised
         if type(exc).__name__ != "PanicException":
             raise
@@ -482,7 +513,8 @@ def _grid(calamine: Any, sheet: str) -> Grid:
 
 def open_calamine(data: bytes) -> Any:
     try:
-        return python_calamine.load_workbook(io.BytesIO(data))
+        with _panic_text_silenced():
+            return python_calamine.load_workbook(io.BytesIO(data))
     except python_calamine.PasswordError:
         raise Refused("IN003") from None
     except python_calamine.XmlError:

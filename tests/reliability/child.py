@@ -12,7 +12,8 @@ kind) or meet an operating-system fault at a chosen point, so that the tests can
 - ``oserror:ERRNO:WHERE``: ``os.replace`` onto a file named WHERE (``replace``) or every staged write
   (``WHERE`` = ``staging``) fails with that errno (a file held open, a full disk);
 - ``boom:TEXT``: checking a file named ``boom*.xlsx`` raises an exception whose message is TEXT;
-- ``rule:CODE:TEXT``: the validation rule CODE raises an exception whose message is TEXT, on every form.
+- ``rule:CODE:TEXT``: the validation rule CODE raises an exception whose message is TEXT, on every form;
+- ``noguard:``: the reader's number guard is off, so a value python-calamine panics on reaches it.
 """
 
 from __future__ import annotations
@@ -136,6 +137,10 @@ def install(spec: str) -> None:
             real_check(entry, *args, **kwargs)
 
         ingest.check_audit = check_audit  # type: ignore[assignment]
+    elif kind == "noguard":
+        from caseaudit_batch.workbook import reader
+
+        reader.MIN_NUMBER = float("-inf")  # the number guard off: python-calamine meets what would make it panic
     elif kind == "rule":
         import dataclasses
 

@@ -399,3 +399,73 @@ def test_a_crashing_rule_returns_the_form_with_its_own_code_and_the_rest_still_r
     logs = list((config.parent / "output" / "logs").glob("*.log"))
     assert any(b"rule V003 raised an internal error" in p.read_bytes() for p in logs)
     assert all(secret.encode() not in p.read_bytes() for p in logs)  # the log names the rule, never form text
+
+
+# --- 9. Strict Open XML gets every guard; a reader's panic never reaches the terminal ---------------------------
+_TRANSITIONAL = (
+    (b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", b"http://purl.oclc.org/ooxml/spreadsheetml/main"),
+    (
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+    ),
+)
+
+
+def _strict(data: bytes, extra_rows: bytes = b"") -> bytes:
+    """The form saved as Strict Open XML: the workbook and sheets in Strict's namespaces (package parts unchanged),
+    with ``extra_rows`` added to the first sheet."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            part = source.read(info)
+            if info.filename.startswith("xl/") and info.filename.endswith(".xml") and "_rels" not in info.filename:
+                for old, new in _TRANSITIONAL:
+                    part = part.replace(old, new)
+            if info.filename == "xl/worksheets/sheet1.xml" and extra_rows:
+                part = part.replace(b"</sheetData>", extra_rows + b"</sheetData>")
+            target.writestr(info, part)
+    return out.getvalue()
+
+
+def _many_cells(first_row: int, rows: int) -> bytes:
+    return b"".join(
+        b'<row r="%d">' % r
+        + b"".join(b'<c r="%s%d"><v>1</v></c>' % (c, r) for c in (b"A", b"B", b"C", b"D"))
+        + b"</row>"
+        for r in range(first_row, first_row + rows)
+    )
+
+
+@pytest.mark.slow
+def test_strict_open_xml_forms_meet_the_same_guards(tmp_path: Path) -> None:
+    from relkit import manifest, manifests
+
+    config, forms = real_month(tmp_path / "qa", auditors=4)
+    answers = good_answers_for(config)
+    inbox = config.parent / "inbox" / "audits"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "huge.xlsx").write_bytes(_strict(fill(forms[0], answers), _many_cells(5000, 100_000)))
+    (inbox / "minus.xlsx").write_bytes(_strict(fill(forms[1], dict(answers, date_completed=-1e300))))
+    done = caseaudit(config, "ingest", "--month", "2026-09")
+    said = done.stdout + done.stderr
+    assert done.returncode == 65 and "panicked" not in said and "Traceback" not in said, said
+    rows = {row["file"]: row for row in manifest(manifests(config)[-1])}
+    assert (rows["huge.xlsx"]["outcome"], rows["huge.xlsx"]["codes"]) == ("rejected", "IN011")
+    assert (rows["minus.xlsx"]["outcome"], rows["minus.xlsx"]["codes"]) == ("rejected", "IN016")
+
+
+@pytest.mark.slow
+def test_nothing_from_a_readers_panic_reaches_the_terminal(tmp_path: Path) -> None:
+    """With the number guard off, python-calamine panics on the value; its Rust message never shows."""
+    config, forms = real_month(tmp_path / "qa", auditors=4)
+    inbox = config.parent / "inbox" / "audits"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "minus.xlsx").write_bytes(fill(forms[1], dict(good_answers_for(config), date_completed=-1e300)))
+    done = caseaudit(config, "ingest", "--month", "2026-09", hook="noguard:")
+    said = done.stdout + done.stderr
+    assert done.returncode == 65, said
+    assert "panicked" not in said and "RUST_BACKTRACE" not in said and "Traceback" not in said, said
