@@ -37,9 +37,16 @@ COMMANDS: dict[str, str] = {
     "actions": "Make one action tracker per service manager and read returned trackers.",
     "report": "Write the month's metrics JSON, Excel report, Word reports and learning themes.",
     "run": "The month-end batch: ingest audits, moderation returns and action updates, then all reports.",
+    "alerts": "List the safeguarding alerts QA has not yet acknowledged; --ack N --note TEXT records one.",
     "demo": "Play a synthetic authority through the real commands, end to end.",
     "purge": "Remove register data and outputs for months before a given month (retention).",
 }
+
+
+def _alert_number(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(messages.text("ALR010", number=text))
+    return int(text)
 
 
 def _month_option(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -108,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("run")
     _month_option(p)
+
+    p = command("alerts")
+    p.add_argument("--ack", type=_alert_number, metavar="N", help="acknowledge alert N (its number from the list)")
+    p.add_argument("--note", metavar="TEXT", help="with --ack: what was done (kept in the register, never logged)")
 
     p = command("demo", config=False)
     p.add_argument("--keep", action="store_true", help="continue the existing demo folder instead of starting clean")
@@ -236,6 +247,13 @@ def _run(args: argparse.Namespace) -> Result:
         return pipeline.run_month(ctx, month)
 
 
+def _alerts(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.ingest import stage
+
+    with _context(args) as ctx:
+        return stage.alerts_command(ctx, ack=args.ack, note=args.note)
+
+
 def _purge(args: argparse.Namespace) -> Result:
     from caseaudit_batch.retention import stage
 
@@ -256,7 +274,11 @@ HANDLERS: dict[str, Handler] = {
     "report": _report,
     "run": _run,
     "purge": _purge,
+    "alerts": _alerts,
 }
+
+#: Commands that write to the register: each lists the unacknowledged safeguarding alerts first, whatever happened.
+WRITING_COMMANDS = frozenset({"allocate", "remind", "ingest", "moderate", "actions", "report", "run", "purge"})
 
 
 def _log_dir(args: argparse.Namespace) -> Path:
@@ -308,6 +330,24 @@ def _register_failure(exc: BaseException, args: argparse.Namespace) -> Caseaudit
     return None
 
 
+def _alerts_first(args: argparse.Namespace) -> None:
+    """A command that writes says first which safeguarding alerts still wait for QA, whatever else happened (an
+    output folder that failed after the register committed must not hide an alert)."""
+    if args.command not in WRITING_COMMANDS and not (args.command == "alerts" and args.ack is not None):
+        return
+    if not _OPENED:
+        return
+    from caseaudit_batch.ingest import alerts
+
+    try:
+        with _OPENED[-1].register.reader() as conn:
+            waiting = alerts.unacknowledged(conn)
+    except Exception:  # noqa: BLE001 - no register to read (its own error is said): nothing more to add
+        return
+    for line in alerts.summary_lines(waiting):
+        ui.warn(f"! {line}")
+
+
 def print_result(result: Result) -> None:
     for line in result.attention:
         ui.warn(f"! {line}")
@@ -339,6 +379,7 @@ def _main(argv: Sequence[str] | None) -> int:
         result = handler(args)
     except CaseauditError as exc:
         log.info("ended with %s (exit %d)", exc.code, exc.exit_code)
+        _alerts_first(args)
         ui.warn(exc.message)
         return _finish(exc.exit_code)
     except KeyboardInterrupt:
@@ -346,6 +387,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return _finish(130)
     except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a plain sentence
         known = _register_failure(exc, args)
+        _alerts_first(args)
         if known is not None:  # a full disk, corrupt pages: the user's to act on, not an internal error
             log.info("ended with %s (exit %d)", known.code, known.exit_code)
             ui.warn(known.message)
@@ -353,6 +395,7 @@ def _main(argv: Sequence[str] | None) -> int:
         log.error("internal error\n%s", safe_traceback(exc))
         ui.warn(messages.render("CLI001", kind=type(exc).__name__, log=str(log_path)))
         return _finish(EXIT_INTERNAL)
+    _alerts_first(args)
     print_result(result)
     log.info("finished %s (exit %d)", args.command, result.exit_code)
     return _finish(result.exit_code)

@@ -27,6 +27,7 @@ CONTRACT_COMMANDS = {
     "run",
     "demo",
     "purge",
+    "alerts",  # issue 18: caseaudit alerts [--ack N --note TEXT]
 }
 
 

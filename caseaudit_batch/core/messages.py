@@ -1251,6 +1251,48 @@ define(
     "{folder}).",
 )
 define("RUN010", "info", "Exit code {exit}: {meaning}")
+# Safeguarding alerts until QA acknowledges them (ALR): `caseaudit alerts [--ack N --note TEXT]`.
+define(
+    "ALR001",
+    "warning",
+    "{count} safeguarding alert(s) wait for QA to acknowledge them (guidance section 3: act at once):",
+    "Check each one has reached the case's managers, then record it with 'caseaudit alerts --ack N --note TEXT'.",
+)
+define("ALR002", "warning", "  Alert {number}: case {case_ref}, audit {audit}, {team}, raised {date}.")
+define("ALR003", "info", "No safeguarding alerts wait for acknowledgement.")
+define(
+    "ALR004", "info", "Alert {number} (case {case_ref}) acknowledged by {user} on {date}; the note is in the register."
+)
+define("ALR005", "info", "team not recorded")
+define(
+    "ALR006",
+    "info",
+    'When an alert has been dealt with, record what was done: caseaudit alerts --ack N --note "what was done".',
+)
+define(
+    "ALR010",
+    "error",
+    "There is no safeguarding alert number {number}.",
+    "Run 'caseaudit alerts' to list the alerts and their numbers.",
+)
+define(
+    "ALR011",
+    "error",
+    "Acknowledging alert {number} needs a note of what was done.",
+    'Add --note "...", for example --note "Phoned the team manager; strategy meeting booked".',
+)
+define(
+    "ALR012",
+    "error",
+    "Alert {number} was already acknowledged on {date}.",
+    "Nothing to do: run 'caseaudit alerts' to see the alerts still waiting.",
+)
+define(
+    "ALR013",
+    "error",
+    "--note goes with --ack: it records what was done about one alert.",
+    "Give the alert's number too: caseaudit alerts --ack N --note TEXT.",
+)
 # What each command's summary says (SUM): the lines a QA officer reads at the end of a command.
 define("SUM001", "info", "Files seen: {count} ({parts}).")
 define("SUM002", "info", "  {outcome}: {file}: [{codes}] {message} {fix}")

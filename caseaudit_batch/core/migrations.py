@@ -86,4 +86,10 @@ def _allocations_month_status(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_allocations_month_status ON allocations (month, status)"))
 
 
+@step(3, "safeguarding alerts can be acknowledged: who, when and what was done (caseaudit alerts --ack)")
+def _alert_acknowledgement(conn: Connection) -> None:
+    for column in ("acknowledged_at", "acknowledged_by", "ack_note"):
+        conn.execute(sa.text(f"ALTER TABLE alerts ADD COLUMN {column} VARCHAR"))
+
+
 _check_order()

@@ -335,6 +335,10 @@ alerts = sa.Table(
     sa.Column("month", sa.String, nullable=False),
     sa.Column("file", sa.String),
     sa.Column("raised_at", sa.String, nullable=False),
+    # Acknowledgement by QA (migration step 3): until then the alert is listed first by every command that writes.
+    sa.Column("acknowledged_at", sa.String),
+    sa.Column("acknowledged_by", sa.String),
+    sa.Column("ack_note", sa.String),  # what QA did; kept here, never in a log
 )
 
 notices = sa.Table(

@@ -15,12 +15,12 @@ from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import EXIT_DATAERR, ConfigError
 from caseaudit_batch.core.notify import Outbox
-from caseaudit_batch.ingest import feedback
+from caseaudit_batch.ingest import alerts, feedback
 from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.ingest import notices as ingest_notices
 from caseaudit_batch.ingest import record as ingest
 from caseaudit_batch.ingest.summary import first_fix, summary_lines
-from caseaudit_batch.session import Context, Result, require_inboxes, writing
+from caseaudit_batch.session import Context, Result, current_user, require_inboxes, writing
 
 
 def _audit_book(ctx: Context, conn: Connection) -> ingest.AuditBook:
@@ -149,3 +149,26 @@ def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
 def alerts_raised(ctx: Context) -> int:
     with ctx.register.reader() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(reg.alerts)).scalar_one())
+
+
+def alerts_command(ctx: Context, ack: int | None = None, note: str | None = None) -> Result:
+    """``caseaudit alerts``: the safeguarding alerts QA has not yet acknowledged (read only, no lock); with
+    ``--ack N --note TEXT``, record who dealt with alert N, when, and what was done (the note is kept in the register,
+    never in a log or the run log's arguments)."""
+    result = Result("alerts")
+    if ack is None:
+        if note is not None:
+            raise ConfigError("ALR013")
+        with ctx.register.reader() as conn:
+            waiting = alerts.unacknowledged(conn)
+        result.lines = alerts.summary_lines(waiting) or [messages.text("ALR003")]
+        if waiting:
+            result.lines.append(messages.text("ALR006"))
+        result.data = {"unacknowledged": [a.number for a in waiting]}
+        return result
+    user, now = current_user(), ctx.clock.now_iso()
+    with writing(ctx, "alerts", {"ack": ack}) as run:
+        done = alerts.acknowledge(run.conn, ack, note or "", user=user, now=now)
+    result.lines.append(messages.text("ALR004", number=done.number, case_ref=done.case_ref, user=user, date=now[:10]))
+    result.data = {"acknowledged": done.number}
+    return result

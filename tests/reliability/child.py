@@ -9,8 +9,8 @@ kind) or meet an operating-system fault at a chosen point, so that the tests can
 - ``replace:N``: SIGKILL instead of the N-th ``os.replace`` (files before it were moved into place);
 - ``hold:PATH``: once the register is locked, create PATH and sleep (a long run holding the lock);
 - ``vanish:NAME:NEW``: after the inbox is listed, delete NAME and create NEW (a copy of it);
-- ``oserror:ERRNO:WHERE``: ``os.replace`` onto a file named WHERE (``replace``) or every staged write
-  (``WHERE`` = ``staging``) fails with that errno (a file held open, a full disk);
+- ``oserror:ERRNO:WHERE``: ``os.replace`` onto a file named WHERE (``any``: every file) or every staged write
+  (``WHERE`` = ``staging``) fails with that errno (a file held open, a full disk, a read-only output folder);
 - ``boom:TEXT``: checking a file named ``boom*.xlsx`` raises an exception whose message is TEXT;
 - ``rule:CODE:TEXT``: the validation rule CODE raises an exception whose message is TEXT, on every form;
 - ``noguard:``: the reader's number guard is off, so a value python-calamine panics on reaches it.
@@ -121,7 +121,7 @@ def install(spec: str) -> None:
             real_os_replace = os.replace
 
             def replace_fails(src: Any, dst: Any, **kw: Any) -> None:
-                if pathlib.Path(dst).name == where:
+                if pathlib.Path(dst).name == where or where == "any":
                     raise OSError(number, os.strerror(number), str(dst))
                 real_os_replace(src, dst, **kw)
 
