@@ -330,9 +330,10 @@ def _register_failure(exc: BaseException, args: argparse.Namespace) -> Caseaudit
     return None
 
 
-def _alerts_first(args: argparse.Namespace) -> None:
+def _alerts_first(args: argparse.Namespace, *, finished: bool = False) -> None:
     """A command that writes says first which safeguarding alerts still wait for QA, whatever else happened (an
-    output folder that failed after the register committed must not hide an alert)."""
+    output folder that failed after the register committed must not hide an alert). A command that ``finished``
+    says its own new alerts itself, first, so they are left out here: each alert is said once."""
     if args.command not in WRITING_COMMANDS and not (args.command == "alerts" and args.ack is not None):
         return
     if not _OPENED:
@@ -340,8 +341,9 @@ def _alerts_first(args: argparse.Namespace) -> None:
     from caseaudit_batch.ingest import alerts
 
     try:
-        with _OPENED[-1].register.reader() as conn:
-            waiting = alerts.unacknowledged(conn)
+        ctx = _OPENED[-1]
+        with ctx.register.reader() as conn:
+            waiting = alerts.unacknowledged(conn, except_runs=ctx.run_ids if finished else ())
     except Exception:  # noqa: BLE001 - no register to read (its own error is said): nothing more to add
         return
     for line in alerts.summary_lines(waiting):
@@ -395,7 +397,7 @@ def _main(argv: Sequence[str] | None) -> int:
         log.error("internal error\n%s", safe_traceback(exc))
         ui.warn(messages.render("CLI001", kind=type(exc).__name__, log=str(log_path)))
         return _finish(EXIT_INTERNAL)
-    _alerts_first(args)
+    _alerts_first(args, finished=True)
     print_result(result)
     log.info("finished %s (exit %d)", args.command, result.exit_code)
     return _finish(result.exit_code)

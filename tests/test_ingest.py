@@ -540,4 +540,7 @@ def test_listing_the_inbox_takes_files_in_subfolders_in_order_and_never_follows_
     listed = [p.relative_to(inbox).as_posix() for p in inbox_files.list_files(inbox)]
     assert listed == ["a.xlsx", "b/B.xlsx", "b/deeper/c.xlsx", "Zed.xlsx"]
     entries = inbox_files.gather(None, "audits", inbox)
-    assert [e.rel for e in entries] == listed
+    assert [e.rel for e in entries if e.outcome != "ignored"] == listed
+    # Links are never followed (nothing outside the inbox is read) but each has its manifest row (issue 18).
+    links = {e.rel: (e.outcome, e.codes, e.data) for e in entries if e.outcome == "ignored"}
+    assert links == {"link.xlsx": ("ignored", ["IN017"], None), "linked-folder": ("ignored", ["IN017"], None)}

@@ -333,6 +333,10 @@ class _Checker:
         self.table = table
         self.what = what
         self.problems: list[Problem] = []
+        self._refused: set[tuple[int, str]] = set()  # cells already refused: no second problem for the same cell
+
+    def refused(self, row: int, header: str) -> bool:
+        return (row, header) in self._refused
 
     def add(self, code: str, row: int, header: str, found: object = "", **params: object) -> None:
         col = self.table.columns.get(header, 1)
@@ -356,10 +360,12 @@ class _Checker:
             # A line break or control character would change on its way through a form (which could then never be
             # accepted), break a file name, or start a mail header: refused with the cell.
             self.add("AL045", row, header, shown_text(value))
+            self._refused.add((row, header))
             return ""
         limit = TEXT_LIMITS.get(header, DEFAULT_TEXT_LIMIT)
         if len(value) > limit:
             self.add("AL046", row, header, shown_text(value[:40]) + "…", length=len(value), limit=limit)
+            self._refused.add((row, header))
             return ""
         if not value and required:
             self.add("AL004", row, header, hint=required)
@@ -410,7 +416,7 @@ def load_roster(path: Path) -> Roster:
         if email and not is_one_address(email):
             # Exactly one plain address: a line break, a list or a display name could add mail headers.
             check.add("AL010", row, "Email", shown_text(email))
-        elif not email and status != "Left":
+        elif not email and status != "Left" and not check.refused(row, "Email"):
             check.add("AL004", row, "Email", hint="notices are sent to this address")
         role_text = _cell_text(rec.get("Role"))
         role = next((r for r in ALL_ROLES if r.lower() == role_text.lower()), "")

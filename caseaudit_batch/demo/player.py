@@ -521,10 +521,13 @@ def snapshot(folder: Path) -> dict[str, Any]:
     try:
         with ctx.register.reader() as conn:
             for name, table in sorted(reg.metadata.tables.items()):
+                if name == "schema_version":
+                    continue  # the schema's version is not data: a migration that adds a step changes no figure
                 keep = [c for c in table.columns if not c.name.endswith("_at") and c.name not in _VOLATILE_COLUMNS]
                 order = list(table.primary_key.columns) or keep
                 rows = conn.execute(sa.select(*keep).order_by(*order)).mappings()
-                tables[name] = [_steady(dict(row), root) for row in rows]
+                # Empty columns are left out, so that a migration adding a column leaves the snapshot as it was.
+                tables[name] = [_steady({k: v for k, v in row.items() if v is not None}, root) for row in rows]
     finally:
         ctx.close()
     return {"metrics": metrics, "register": tables}

@@ -9,6 +9,7 @@ kept in the register, never in a log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,9 +67,14 @@ def _alerts(conn: Connection, where: Any) -> list[Alert]:
     return found
 
 
-def unacknowledged(conn: Connection) -> list[Alert]:
-    """Every alert QA has not yet acknowledged, oldest first."""
-    return _alerts(conn, reg.alerts.c.acknowledged_at.is_(None))
+def unacknowledged(conn: Connection, *, except_runs: Sequence[int] = ()) -> list[Alert]:
+    """Every alert QA has not yet acknowledged, oldest first; ``except_runs``: leave out the alerts raised by these
+    runs (a command that finished says its own new alerts itself, first, so each alert is said once)."""
+    waiting: sa.ColumnElement[bool] = reg.alerts.c.acknowledged_at.is_(None)
+    if except_runs:
+        own = sa.select(reg.submissions.c.id).where(reg.submissions.c.run_id.in_(list(except_runs)))
+        waiting = sa.and_(waiting, sa.or_(reg.alerts.c.submission_id.is_(None), reg.alerts.c.submission_id.not_in(own)))
+    return _alerts(conn, waiting)
 
 
 def summary_lines(alerts: list[Alert]) -> list[str]:

@@ -178,12 +178,18 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
     known_notes: dict[tuple[str, str], str] = {}
     skipped: list[tuple[Path, str]] = []
     listed = files if files is not None else list_files(folder, skipped)
-    for path, code in skipped:
-        entry = Entry(path=path, rel=shown_name(_relative(path, folder, prefix)), size=0, mtime=0.0)
-        entry.known = (entry.rel, "") in by_file  # listed on an earlier run: in the manifest, not recorded again
-        entry.settle("ignored", code)
-        entries.append(entry)
+    if skipped:  # links and pipes take their place in the listing's order, each with its reason
+        links = dict(skipped)
+        listed = sorted([*listed, *links], key=lambda p: p.as_posix().casefold())
+    else:
+        links = {}
     for path in listed:
+        if path in links:
+            entry = Entry(path=path, rel=shown_name(_relative(path, folder, prefix)), size=0, mtime=0.0)
+            entry.known = (entry.rel, "") in by_file  # listed on an earlier run: in the manifest, not recorded again
+            entry.settle("ignored", links[path])
+            entries.append(entry)
+            continue
         text = str(path)
         if text.startswith(prefix) and ".." not in path.parts:
             rel = text[len(prefix) :].replace(os.sep, "/")  # as Path.relative_to, without its cost per file
