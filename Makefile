@@ -5,7 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+# pytest runs on every core (pytest-xdist); `loadgroup` keeps tests marked with one `xdist_group` on one worker.
+# The slowest 15 tests and the wall time (tests/conftest.py) are printed, so the 4-minute budget stays in view.
+PYTEST := $(BIN)/pytest -q -n auto --dist loadgroup
+
+.PHONY: demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +23,13 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy caseaudit_batch
-	$(BIN)/pytest -q
+	$(PYTEST) --durations=15
+
+# The edit loop: lint and the tests not marked slow (no child processes, LibreOffice or demo plays).
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(PYTEST) -m "not slow"
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -23,9 +23,10 @@ GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 
 
 @pytest.fixture(scope="module")
-def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, session.Result]:
-    folder = tmp_path_factory.mktemp("demo") / "demo"
-    return folder, demo.run_demo(folder, today="2026-11-26", months=2, auditors=20)
+def played(short_demo_played: tuple[Path, session.Result, dict]) -> tuple[Path, session.Result]:
+    """The session's short demo: ``demo.run_demo(folder, today="2026-11-26", months=2, auditors=20)``."""
+    folder, result, _snapshot = short_demo_played
+    return folder, result
 
 
 def _expected(plays: list[demo.MonthPlay], index: int) -> dict[str, object]:

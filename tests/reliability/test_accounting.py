@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from formkit import allocate, good_answers, make_form
+from prepared import Templates
 from relkit import ACTIONS, TODAY, build, caseaudit, fill, hostile_corpus, manifest, manifests, real_month
 
 from caseaudit_batch import session
@@ -100,8 +101,8 @@ def test_a_file_gone_or_unreadable_when_read_gets_an_outcome(tmp_path: Path) -> 
     assert outcomes[2][1:] == ("rejected", ["IN008"])  # a folder where a file was listed: cannot be read
 
 
-def test_returned_action_trackers_are_fully_accounted_for(tmp_path: Path) -> None:
-    config, forms = real_month(tmp_path / "qa", auditors=6)
+def test_returned_action_trackers_are_fully_accounted_for(tmp_path: Path, templates: Templates) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=6, templates=templates)
     ctx = session.open_context(config, "2026-09-01")
     answers = good_answers(ctx.framework)
     ctx.close()
@@ -138,8 +139,8 @@ def test_returned_action_trackers_are_fully_accounted_for(tmp_path: Path) -> Non
     assert rows["audit-form.xlsx"]["outcome"] == "rejected"
 
 
-def test_returned_moderation_forms_are_fully_accounted_for(tmp_path: Path) -> None:
-    config, forms = real_month(tmp_path / "qa", auditors=8)
+def test_returned_moderation_forms_are_fully_accounted_for(tmp_path: Path, templates: Templates) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=8, templates=templates)
     ctx = session.open_context(config, "2026-09-01")
     answers = {**good_answers(ctx.framework), **{f"s{n}_grade": "Outstanding" for n in range(1, 10)}}
     answers["overall_grade"] = "Outstanding"  # always moderated
