@@ -25,15 +25,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A LibreOffice round trip takes seconds: every ``libreoffice`` test is also ``slow``."""
+    """Every ``libreoffice`` test (a round trip takes seconds) and every test that needs the short demo's play is
+    also ``slow``: ``make test-fast`` leaves them out."""
+    demo = {"short_demo", "short_demo_played"}
     for item in items:
-        if item.get_closest_marker("libreoffice") and not item.get_closest_marker("slow"):
+        needs_demo = bool(demo & set(getattr(item, "fixturenames", ())))
+        if (item.get_closest_marker("libreoffice") or needs_demo) and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """The wall time, so that the budget stays in view as tests are added (shown, never failed on)."""
-    if not _STARTED or os.environ.get("PYTEST_XDIST_WORKER"):
+    if not _STARTED or os.environ.get("PYTEST_XDIST_WORKER") or config.option.collectonly:
         return
     took = time.monotonic() - _STARTED[0]
     note = "within" if took <= BUDGET_SECONDS else "OVER"

@@ -17,6 +17,8 @@ from caseaudit_batch.ingest import stage as ingest_stage
 from caseaudit_batch.moderation import stage as moderation_stage
 from caseaudit_batch.reports.build import excel_name, json_name, themes_name, word_name
 
+pytestmark = pytest.mark.slow  # demo plays (the short demo, and a one-month play by the command)
+
 HAS_INGEST = getattr(ingest_stage, "ingest_inbox", None) is not None
 HAS_MODERATION = getattr(moderation_stage, "ingest_moderation_returns", None) is not None
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")

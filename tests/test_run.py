@@ -15,6 +15,9 @@ from caseaudit_batch.core.errors import LockBusy, OutputError
 from caseaudit_batch.demo import player as demo
 from caseaudit_batch.demo import synthetic
 
+# One worker builds the module fixture once (`make test` runs `--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("run")
+
 
 @pytest.mark.parametrize(
     ("codes", "expected"),
@@ -51,6 +54,7 @@ def _copy(folder: Path, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_run_writes_the_reports_and_one_summary(
     allocated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -84,6 +88,7 @@ def _step(result: session.Result | Exception):  # type: ignore[no-untyped-def]
     return call
 
 
+@pytest.mark.slow
 def test_alerts_come_first_and_an_unwritable_output_gives_73_over_65(
     allocated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,6 +123,7 @@ def test_another_run_holding_the_register_stops_the_batch(
     assert not (folder / "output" / "2026-09" / "metrics-2026-09.json").exists()
 
 
+@pytest.mark.slow
 def test_a_safeguarding_concern_read_at_month_end_is_the_first_thing_said(
     allocated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,6 +9,7 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
 from formkit import good_answers
 from prepared import Templates
 from relkit import ROOT, caseaudit, fill, hostile_corpus, manifest, manifests, output_dir, real_month, rezip
@@ -22,6 +23,7 @@ def _fingerprints(paths: list[Path]) -> dict[str, tuple[str, int, int]]:
     return {str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns, p.stat().st_size) for p in paths}
 
 
+@pytest.mark.slow
 def test_inputs_are_read_never_rewritten(tmp_path: Path, templates: Templates) -> None:
     config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     folder = config.parent
@@ -50,6 +52,7 @@ def test_inputs_are_read_never_rewritten(tmp_path: Path, templates: Templates) -
     assert sorted(inbox.iterdir()) == sorted(inputs[2:]), "nothing added to or taken from the inbox"
 
 
+@pytest.mark.slow
 def test_an_entity_pointing_at_a_local_file_never_brings_it_in(tmp_path: Path, templates: Templates) -> None:
     config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     secret = tmp_path / "secret.txt"

