@@ -5,9 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# pytest runs on every core (pytest-xdist); `loadgroup` keeps tests marked with one `xdist_group` on one worker.
-# The slowest 15 tests and the wall time (tests/conftest.py) are printed, so the 4-minute budget stays in view.
-PYTEST := $(BIN)/pytest -q -n auto --dist loadgroup
+# pytest runs on every core (pytest-xdist). `loadfile` keeps a module's tests on one worker, so its module fixtures
+# are built once; the files go out in collection order, so tests/reliability/ (the slowest) starts first. (Not
+# `loadgroup`: it groups nothing with pytest 9.2, pytest-dev/pytest-xdist#1386.) The slowest 15 tests and the wall
+# time (tests/conftest.py) are printed, so that the 4-minute budget stays in view.
+PYTEST := $(BIN)/pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 .PHONY: demo test test-fast lint bench clean
 

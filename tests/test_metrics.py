@@ -27,9 +27,6 @@ from caseaudit_batch.core.framework import load_framework
 from caseaudit_batch.reports.data import RegisterData
 from caseaudit_batch.reports.metrics import JSON_KEYS, Targets, compute_metrics, rate, weighted_kappa, wilson
 
-# One worker builds the module fixture once (`make test` runs `--dist loadgroup`).
-pytestmark = pytest.mark.xdist_group("metrics")
-
 SEP = Month(2026, 9)
 D = date(2026, 9, 30)
 G, OUT, RI, INAD = "Good", "Outstanding", "Requires Improvement", "Inadequate"

@@ -24,9 +24,6 @@ from caseaudit_batch.core.framework import GRADE_NAMES, load_framework
 from caseaudit_batch.reports import build, excel, themes, word
 from caseaudit_batch.reports.metrics import Targets
 
-# One worker builds the module fixture once (`make test` runs `--dist loadgroup`).
-pytestmark = pytest.mark.xdist_group("reports")
-
 TEMPLATE = TEMPLATES_DIR / "report_template.docx"
 HOSTILE_STRENGTH = '=HYPERLINK("http://x","click") Risk <high> & escalated well by the team.'
 NORTH_CASES = {"C002", "C005", "C006"}

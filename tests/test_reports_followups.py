@@ -53,9 +53,6 @@ from caseaudit_batch.core.clock import Month
 from caseaudit_batch.reports import stage as reports_stage
 from caseaudit_batch.reports.data import load_month_data
 
-# One worker builds the module fixture once (`make test` runs `--dist loadgroup`).
-pytestmark = pytest.mark.xdist_group("reports-followups")
-
 SEP = Month(2026, 9)
 NOW = "2026-09-20T10:00:00+01:00"
 GRADE = {"O": "Outstanding", "G": "Good", "RI": "Requires Improvement", "I": "Inadequate"}

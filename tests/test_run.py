@@ -15,9 +15,6 @@ from caseaudit_batch.core.errors import LockBusy, OutputError
 from caseaudit_batch.demo import player as demo
 from caseaudit_batch.demo import synthetic
 
-# One worker builds the module fixture once (`make test` runs `--dist loadgroup`).
-pytestmark = pytest.mark.xdist_group("run")
-
 
 @pytest.mark.parametrize(
     ("codes", "expected"),
