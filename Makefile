@@ -5,7 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+# pytest runs on every core (pytest-xdist). `loadfile` keeps a module's tests on one worker, so its module fixtures
+# are built once; the files go out in collection order, so tests/reliability/ (the slowest) starts first. (Not
+# `loadgroup`: it groups nothing with pytest 9.2, pytest-dev/pytest-xdist#1386.) The slowest 15 tests and the wall
+# time (tests/conftest.py) are printed, so that the 4-minute budget stays in view.
+PYTEST := $(BIN)/pytest -q -n auto --dist loadfile --no-loadscope-reorder
+
+.PHONY: demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +25,13 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy caseaudit_batch
-	$(BIN)/pytest -q
+	$(PYTEST) --durations=15
+
+# The edit loop: lint and the tests not marked slow (no child processes, LibreOffice or demo plays).
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(PYTEST) -m "not slow"
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -17,15 +17,18 @@ from caseaudit_batch.ingest import stage as ingest_stage
 from caseaudit_batch.moderation import stage as moderation_stage
 from caseaudit_batch.reports.build import excel_name, json_name, themes_name, word_name
 
+pytestmark = pytest.mark.slow  # demo plays (the short demo, and a one-month play by the command)
+
 HAS_INGEST = getattr(ingest_stage, "ingest_inbox", None) is not None
 HAS_MODERATION = getattr(moderation_stage, "ingest_moderation_returns", None) is not None
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 
 
 @pytest.fixture(scope="module")
-def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, session.Result]:
-    folder = tmp_path_factory.mktemp("demo") / "demo"
-    return folder, demo.run_demo(folder, today="2026-11-26", months=2, auditors=20)
+def played(short_demo_played: tuple[Path, session.Result, dict]) -> tuple[Path, session.Result]:
+    """The session's short demo: ``demo.run_demo(folder, today="2026-11-26", months=2, auditors=20)``."""
+    folder, result, _snapshot = short_demo_played
+    return folder, result
 
 
 def _expected(plays: list[demo.MonthPlay], index: int) -> dict[str, object]:

@@ -58,6 +58,7 @@ VALUES = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_answers_never_crash_the_batch(ctx: session.Context, data: st.DataObject) -> None:

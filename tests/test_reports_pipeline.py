@@ -218,6 +218,7 @@ def test_as_of_and_a_crash_leaves_no_partial_report(
     assert not folder.exists() or not any(folder.iterdir())
 
 
+@pytest.mark.slow
 def test_cli_report(filled: session.Context, workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = str(workspace / "caseaudit.toml")
     code = cli.main(["report", "--month", "2026-09", "--config", config, "--today", "2026-10-05", "--no-quotes"])

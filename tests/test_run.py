@@ -51,6 +51,7 @@ def _copy(folder: Path, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_run_writes_the_reports_and_one_summary(
     allocated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -84,6 +85,7 @@ def _step(result: session.Result | Exception):  # type: ignore[no-untyped-def]
     return call
 
 
+@pytest.mark.slow
 def test_alerts_come_first_and_an_unwritable_output_gives_73_over_65(
     allocated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,6 +120,7 @@ def test_another_run_holding_the_register_stops_the_batch(
     assert not (folder / "output" / "2026-09" / "metrics-2026-09.json").exists()
 
 
+@pytest.mark.slow
 def test_a_safeguarding_concern_read_at_month_end_is_the_first_thing_said(
     allocated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

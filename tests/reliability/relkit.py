@@ -57,6 +57,18 @@ def add_forms(
     return made
 
 
+def reported_then_two_more(folder: Path) -> Path:
+    """``build`` with 3 forms, ``ingest`` and ``report`` September by the real command line, then 2 more forms
+    ingested: a month whose next report replaces every report file (3 audits completed, then 5)."""
+    config = build(folder, forms=3)
+    assert caseaudit(config, "ingest", "--month", "2026-09").returncode == 0
+    first = caseaudit(config, "report", "--month", "2026-09")
+    assert first.returncode == 0, first.stderr
+    add_forms(config, 2, start=3)
+    assert caseaudit(config, "ingest", "--month", "2026-09").returncode == 0
+    return config
+
+
 def env(hook: str | None = None) -> dict[str, str]:
     variables = dict(os.environ)
     variables["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
@@ -208,10 +220,22 @@ def hostile_corpus(good: bytes) -> dict[str, tuple[bytes, str, str]]:
     }
 
 
-def real_month(folder: Path, auditors: int = 8, pause_reason: str = "") -> tuple[Path, list[Path]]:
+def real_month(
+    folder: Path, auditors: int = 8, pause_reason: str = "", templates: Any = None
+) -> tuple[Path, list[Path]]:
     """A working folder with a synthetic authority allocated for September 2026 by the real ``caseaudit allocate``
     (a child process). ``pause_reason`` is given to one paused auditor (shown on allocations.xlsx).
-    Returns the config path and the blank forms allocation made."""
+    Returns the config path and the blank forms allocation made. With ``templates`` (the session fixture in
+    ``tests/conftest.py``) the month is allocated once per test session and ``folder`` is a copy of it."""
+    if templates is not None:
+        name = f"real-month-{auditors}-{hashlib.sha256(pause_reason.encode()).hexdigest()[:8]}"
+
+        def make(template: Path) -> list[str]:
+            _config, forms = real_month(template, auditors, pause_reason)
+            return [form.relative_to(template).as_posix() for form in forms]
+
+        forms = templates.copy(name, make, folder)
+        return folder / "caseaudit.toml", [folder / form for form in forms]
     import dataclasses
 
     from caseaudit_batch.demo import player as demo

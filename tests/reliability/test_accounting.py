@@ -8,8 +8,10 @@ import re
 from datetime import date
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from formkit import allocate, good_answers, make_form
+from prepared import Templates
 from relkit import ACTIONS, TODAY, build, caseaudit, fill, hostile_corpus, manifest, manifests, real_month
 
 from caseaudit_batch import session
@@ -33,6 +35,7 @@ def _check_sums(config: Path, stdout: str) -> list[dict[str, str]]:
     return rows
 
 
+@pytest.mark.slow
 def test_a_mixed_month_is_fully_accounted_for(tmp_path: Path) -> None:
     config = build(tmp_path / "qa", forms=10)
     inbox = config.parent / "inbox" / "audits"
@@ -74,6 +77,7 @@ def test_a_mixed_month_is_fully_accounted_for(tmp_path: Path) -> None:
     assert len(again) == len(rows)
 
 
+@pytest.mark.slow
 def test_files_that_vanish_or_appear_during_a_run_are_recorded(tmp_path: Path) -> None:
     config = build(tmp_path / "qa", forms=3)
     # After the inbox is listed, form0001.xlsx is moved to late.xlsx (a user tidying the folder mid-run).
@@ -100,8 +104,9 @@ def test_a_file_gone_or_unreadable_when_read_gets_an_outcome(tmp_path: Path) -> 
     assert outcomes[2][1:] == ("rejected", ["IN008"])  # a folder where a file was listed: cannot be read
 
 
-def test_returned_action_trackers_are_fully_accounted_for(tmp_path: Path) -> None:
-    config, forms = real_month(tmp_path / "qa", auditors=6)
+@pytest.mark.slow
+def test_returned_action_trackers_are_fully_accounted_for(tmp_path: Path, templates: Templates) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=6, templates=templates)
     ctx = session.open_context(config, "2026-09-01")
     answers = good_answers(ctx.framework)
     ctx.close()
@@ -138,8 +143,9 @@ def test_returned_action_trackers_are_fully_accounted_for(tmp_path: Path) -> Non
     assert rows["audit-form.xlsx"]["outcome"] == "rejected"
 
 
-def test_returned_moderation_forms_are_fully_accounted_for(tmp_path: Path) -> None:
-    config, forms = real_month(tmp_path / "qa", auditors=8)
+@pytest.mark.slow
+def test_returned_moderation_forms_are_fully_accounted_for(tmp_path: Path, templates: Templates) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=8, templates=templates)
     ctx = session.open_context(config, "2026-09-01")
     answers = {**good_answers(ctx.framework), **{f"s{n}_grade": "Outstanding" for n in range(1, 10)}}
     answers["overall_grade"] = "Outstanding"  # always moderated

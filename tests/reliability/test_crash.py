@@ -9,7 +9,19 @@ import signal
 from pathlib import Path
 
 import pytest
-from relkit import add_forms, build, caseaudit, complete, output_dir, output_files, register_rows, run_log_count
+from prepared import Templates
+from relkit import (
+    build,
+    caseaudit,
+    complete,
+    output_dir,
+    output_files,
+    register_rows,
+    reported_then_two_more,
+    run_log_count,
+)
+
+pytestmark = pytest.mark.slow  # each test runs caseaudit as child processes, one of them killed
 
 # (hook, whether the register had committed when the process died)
 INGEST_KILLS = [
@@ -66,13 +78,12 @@ def test_ingest_killed_loses_nothing(tmp_path: Path, hook: str, committed: bool)
 
 
 @pytest.mark.parametrize(("hook", "committed"), REPORT_KILLS, ids=[h for h, _ in REPORT_KILLS])
-def test_report_killed_leaves_previous_or_complete_files(tmp_path: Path, hook: str, committed: bool) -> None:
-    config = build(tmp_path / "qa", forms=3)
-    assert caseaudit(config, "ingest", "--month", "2026-09").returncode == 0
-    first = caseaudit(config, "report", "--month", "2026-09")
-    assert first.returncode == 0, first.stderr
-    add_forms(config, 2, start=3)
-    assert caseaudit(config, "ingest", "--month", "2026-09").returncode == 0
+def test_report_killed_leaves_previous_or_complete_files(
+    tmp_path: Path, templates: Templates, hook: str, committed: bool
+) -> None:
+    # 3 forms ingested and reported, then 2 more ingested: prepared once per session, copied for each test.
+    templates.copy("reported-then-two-more", reported_then_two_more, tmp_path / "qa")
+    config = tmp_path / "qa" / "caseaudit.toml"
     files_before = output_files(config)
     rows_before = register_rows(config)
     runs_before = run_log_count(config)

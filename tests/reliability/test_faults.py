@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from relkit import add_forms, build, caseaudit, output_dir, output_files, register_rows
+from prepared import Templates
+from relkit import build, caseaudit, output_dir, output_files, register_rows, reported_then_two_more
+
+pytestmark = pytest.mark.slow  # each test runs caseaudit as a child process
 
 
 def _mount(*args: str) -> bool:
@@ -88,12 +91,10 @@ def test_a_read_only_output_folder_is_exit_73(tmp_path: Path) -> None:
         assert output_files(config) == files
 
 
-def test_a_report_file_held_open_is_exit_73_and_the_others_are_replaced(tmp_path: Path) -> None:
-    config = build(tmp_path / "qa", forms=2)
-    assert caseaudit(config, "ingest", "--month", "2026-09").returncode == 0
-    assert caseaudit(config, "report", "--month", "2026-09").returncode == 0
-    add_forms(config, 2, start=2)
-    assert caseaudit(config, "ingest", "--month", "2026-09").returncode == 0
+def test_a_report_file_held_open_is_exit_73_and_the_others_are_replaced(tmp_path: Path, templates: Templates) -> None:
+    # 3 forms ingested and reported, then 2 more ingested (prepared once per session, shared with test_crash.py).
+    templates.copy("reported-then-two-more", reported_then_two_more, tmp_path / "qa")
+    config = tmp_path / "qa" / "caseaudit.toml"
     held = "caseaudit-report-2026-09.xlsx"
     before = output_files(config)
 
@@ -103,7 +104,7 @@ def test_a_report_file_held_open_is_exit_73_and_the_others_are_replaced(tmp_path
     after = output_files(config)
     assert after[f"2026-09/{held}"] == before[f"2026-09/{held}"], "the held file keeps its previous version"
     metrics = output_dir(config) / "2026-09" / "metrics-2026-09.json"
-    assert json.loads(metrics.read_text("utf-8"))["audits_completed"] == 4, "the other files were replaced"
+    assert json.loads(metrics.read_text("utf-8"))["audits_completed"] == 5, "the other files were replaced"
 
     # Once the file is closed, the next command moves the waiting version into place.
     closed = caseaudit(config, "report", "--month", "2026-09")

@@ -9,7 +9,9 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
 from formkit import good_answers
+from prepared import Templates
 from relkit import ROOT, caseaudit, fill, hostile_corpus, manifest, manifests, output_dir, real_month, rezip
 
 from caseaudit_batch import session
@@ -21,8 +23,9 @@ def _fingerprints(paths: list[Path]) -> dict[str, tuple[str, int, int]]:
     return {str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns, p.stat().st_size) for p in paths}
 
 
-def test_inputs_are_read_never_rewritten(tmp_path: Path) -> None:
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+@pytest.mark.slow
+def test_inputs_are_read_never_rewritten(tmp_path: Path, templates: Templates) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     folder = config.parent
     ctx = session.open_context(config, "2026-09-01")
     answers = good_answers(ctx.framework)
@@ -49,8 +52,9 @@ def test_inputs_are_read_never_rewritten(tmp_path: Path) -> None:
     assert sorted(inbox.iterdir()) == sorted(inputs[2:]), "nothing added to or taken from the inbox"
 
 
-def test_an_entity_pointing_at_a_local_file_never_brings_it_in(tmp_path: Path) -> None:
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+@pytest.mark.slow
+def test_an_entity_pointing_at_a_local_file_never_brings_it_in(tmp_path: Path, templates: Templates) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     secret = tmp_path / "secret.txt"
     secret.write_text("ZQXXESECRET", "utf-8")
     good = fill(forms[0], good_answers(session.open_context(config, "2026-09-01").framework))

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from relkit import build, caseaudit, start
 
+pytestmark = pytest.mark.slow  # two caseaudit child processes, one holding the lock
+
 
 def _wait_for(path: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout

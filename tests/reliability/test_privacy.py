@@ -10,8 +10,10 @@ import stat
 import zipfile
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from formkit import good_answers
+from prepared import Templates
 from relkit import caseaudit, fill, output_dir, real_month
 
 from caseaudit_batch import session
@@ -19,6 +21,8 @@ from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.core import register as reg
 
 MARK = "ZQSECRET"
+
+pytestmark = pytest.mark.slow  # real allocate, ingest and report runs as child processes
 
 
 def _text_of(path: Path) -> bytes:
@@ -30,7 +34,7 @@ def _text_of(path: Path) -> bytes:
     return data
 
 
-def _month_with_marked_answers(folder: Path) -> Path:
+def _marked_month(folder: Path) -> None:
     config, forms = real_month(folder, auditors=6)
     ctx = session.open_context(config, "2026-09-01")
     answers: dict[str, object] = {
@@ -49,11 +53,17 @@ def _month_with_marked_answers(folder: Path) -> Path:
     # An internal error whose message carries form text (as library errors can): only its type may be logged.
     ingested = caseaudit(config, "ingest", "--month", "2026-09", hook=f"boom:{MARK} cell text in an error")
     assert ingested.returncode == 65, ingested.stderr
-    return config
 
 
-def test_form_text_stays_out_of_logs_manifests_and_quote_free_reports(tmp_path: Path) -> None:
-    config = _month_with_marked_answers(tmp_path / "qa")
+def _month_with_marked_answers(folder: Path, templates: Templates) -> Path:
+    """A copy of a month whose forms carry the marker in every free-text answer, ingested by a real child process
+    (with an internal error whose message carries form text). Made once per session by ``_marked_month``."""
+    templates.copy("marked-month", _marked_month, folder)
+    return folder / "caseaudit.toml"
+
+
+def test_form_text_stays_out_of_logs_manifests_and_quote_free_reports(tmp_path: Path, templates: Templates) -> None:
+    config = _month_with_marked_answers(tmp_path / "qa", templates)
     out = output_dir(config)
     reported = caseaudit(config, "report", "--month", "2026-09", "--no-quotes")
     assert reported.returncode == 0, reported.stderr
@@ -86,8 +96,9 @@ def _modes(root: Path) -> dict[str, int]:
     return {str(p.relative_to(root)): stat.S_IMODE(p.stat().st_mode) for p in [root, *root.rglob("*")]}
 
 
-def test_what_a_run_writes_gives_others_no_access(tmp_path: Path) -> None:
-    config = _month_with_marked_answers(tmp_path / "qa")
+def test_what_a_run_writes_gives_others_no_access(tmp_path: Path, templates: Templates) -> None:
+    # The copy keeps the modes the real allocate and ingest runs gave every file and folder.
+    config = _month_with_marked_answers(tmp_path / "qa", templates)
     assert caseaudit(config, "report", "--month", "2026-09").returncode == 0
     folder = config.parent
     made = {**_modes(output_dir(config))}

@@ -11,8 +11,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 from relkit import build, caseaudit, manifest, manifests, output_dir, register_rows, run_log_count
+
+pytestmark = pytest.mark.slow  # each test runs caseaudit twice as child processes
 
 
 def _cells(path: Path) -> dict[str, list[tuple[Any, ...]]]:

