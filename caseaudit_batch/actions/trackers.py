@@ -25,6 +25,7 @@ from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import LONDON, Month
 from caseaudit_batch.ingest import files as inbox_files
+from caseaudit_batch.retention.register import Purges
 from caseaudit_batch.workbook import reader
 from caseaudit_batch.workbook.layout import TRACKER_SHEET, tracker_layout
 
@@ -145,6 +146,7 @@ class TrackerBook:
     known_actions: set[str]
     known_cases: set[str]
     trackers: dict[tuple[str, str], list[TrackerRecord]]
+    purges: Purges = field(default_factory=Purges)
 
     @classmethod
     def load(cls, conn: Connection) -> TrackerBook:
@@ -157,6 +159,7 @@ class TrackerBook:
             known_actions={str(r[0]) for r in conn.execute(sa.select(reg.actions.c.action_id))},
             known_cases={str(r[0]) for r in conn.execute(sa.select(reg.cases.c.case_ref))},
             trackers=dict(trackers),
+            purges=Purges.load(conn),
         )
 
 
@@ -180,6 +183,8 @@ def check_tracker_file(entry: inbox_files.Entry, book: TrackerBook, today: date)
     try:
         package, calamine, meta = inbox_files.open_form(entry, "tracker", "actions")
         month, sm = meta.get("month", ""), meta.get("auditor_id", "")
+        if inbox_files.ignored_as_purged(entry, month, book.purges):
+            return None  # a tracker of a month purged from the register
         records = book.trackers.get((month, sm))
         if not records:
             entry.settle("rejected", "ACT011", who=sm or "no service manager", month=month or "no month")

@@ -109,6 +109,7 @@ class FolderSettings:
 class RegisterSettings:
     database: str
     retention_months: int
+    purge_archive: str
 
 
 @dataclass(frozen=True)

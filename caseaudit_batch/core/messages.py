@@ -694,6 +694,12 @@ define(
     "QA if the register is wrong.",
 )
 define(
+    "IN040",
+    "info",
+    "This form is for {month}, a month purged from the register on {date}; it was not read.",
+    "Delete it: the register no longer keeps audits of that month (the next 'caseaudit purge' removes it).",
+)
+define(
     "IN090",
     "error",
     "This file could not be read because of an internal error in caseaudit.",
@@ -1352,6 +1358,9 @@ define("SUM042", "info", "Moderation files seen: {count} ({parts}).")
 define("SUM043", "info", "Moderation manifest: {manifest}.")
 define("SUM050", "info", "Removed {total} register records and {folders} output folders for months before {label}.")
 define("SUM051", "info", "  {table}: {count}")
+define("SUM052", "info", "Removed {count} completed form(s) of months before {label} from the inboxes.")
+define("SUM053", "info", "Moved {count} completed form(s) of months before {label} from the inboxes to {archive}.")
+define("SUM054", "info", "Left those forms out of {count} manifest(s) of later months, which listed them.")
 define("SUM060", "info", "Created a caseaudit working folder in {folder}.")
 define(
     "SUM061",

@@ -27,6 +27,7 @@ from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.messages import Problem
 from caseaudit_batch.core.outputs import csv_text
+from caseaudit_batch.retention.register import PURGED, Purges
 from caseaudit_batch.workbook import reader
 
 OUTCOMES = ("accepted", "returned", "superseded", "duplicate", "rejected", "ignored")
@@ -151,6 +152,8 @@ def _first_seen(
             reg.submissions.c.outcome,
             reg.submissions.c.seen_at,
             reg.submissions.c.audit_id,
+            reg.submissions.c.codes,
+            reg.submissions.c.message,
         )
         .where(reg.submissions.c.inbox == inbox)
         .order_by(reg.submissions.c.id)
@@ -234,6 +237,8 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
             entry.audit_id = earlier.audit_id or ""
             if ignore_code:
                 entry.settle("ignored", ignore_code)
+            elif earlier.outcome == "ignored" and PURGED in str(earlier.codes or ""):
+                entry.settle("ignored", PURGED, note=earlier.message)  # a purged month's form: still not read
             else:
                 # Every unchanged file of the year is listed again on each run: its message is made once per
                 # (date, outcome) rather than once per file.
@@ -384,6 +389,20 @@ def form_bytes(entry: Entry) -> bytes:
     return entry.data if entry.data is not None else entry.path.read_bytes()
 
 
+def ignored_as_purged(entry: Entry, month: str, purges: Purges) -> bool:
+    """A form whose own month (its ``_meta`` month, ``YYYY-MM``) was purged from the register: ``ignored``, not
+    read further and not rejected; it names no audit, since the register keeps none of that month."""
+    day = purges.purged_on(month)
+    if day is None:
+        return False
+    entry.audit_id = ""
+    entry.problems = []
+    entry.codes = []
+    entry.settle("ignored", PURGED, month=month, date=day)
+    entry.data = None
+    return True
+
+
 def open_form(entry: Entry, expected_kind: str, inbox: str) -> tuple[reader.Package, Any, dict[str, str]]:
     """The safety layer for any inbox: every file-level check, then the identity; refuses the wrong kind of form."""
     package, calamine, meta = reader.identify(form_bytes(entry))
@@ -401,6 +420,7 @@ __all__ = [
     "counts",
     "form_bytes",
     "gather",
+    "ignored_as_purged",
     "list_files",
     "manifest_bytes",
     "manifest_path",

@@ -12,7 +12,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,8 @@ from caseaudit_batch.core.errors import safe_traceback
 from caseaudit_batch.core.framework import Framework, GradeParseError
 from caseaudit_batch.core.messages import Problem
 from caseaudit_batch.ingest import rules
-from caseaudit_batch.ingest.files import AuditCheck, Entry, open_form
+from caseaudit_batch.ingest.files import AuditCheck, Entry, ignored_as_purged, open_form
+from caseaudit_batch.retention.register import Purges
 from caseaudit_batch.workbook import reader
 from caseaudit_batch.workbook.layout import FormLayout, audit_layout
 
@@ -47,6 +48,7 @@ class AuditBook:
     allocations: dict[str, Mapping[str, Any]]
     reallocated: dict[str, bool]
     known_versions: set[str]
+    purges: Purges = field(default_factory=Purges)
 
     @classmethod
     def load(
@@ -82,6 +84,7 @@ class AuditBook:
             allocations=allocations,
             reallocated=reallocated,
             known_versions=versions,
+            purges=Purges.load(conn),
         )
 
 
@@ -89,6 +92,8 @@ def check_audit(entry: Entry, book: AuditBook, inbox: str = "audits") -> None:
     """Settle one pending audit file: rejected (not a safe, known form), returned (errors) or accepted."""
     try:
         package, calamine, meta = open_form(entry, "audit", inbox)
+        if ignored_as_purged(entry, meta.get("month", ""), book.purges):
+            return  # a form for a month purged from the register (judged by the form's own month)
         version = meta.get("framework_version", "")
         if version not in book.known_versions:
             raise reader.Refused("IN022", found=version or "none")

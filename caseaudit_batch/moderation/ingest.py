@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -29,6 +29,7 @@ from caseaudit_batch.ingest import rules
 from caseaudit_batch.moderation import policy as mod
 from caseaudit_batch.moderation.form import prefilled_values
 from caseaudit_batch.moderation.register import AuditFacts, audit_facts
+from caseaudit_batch.retention.register import Purges
 from caseaudit_batch.workbook import reader
 from caseaudit_batch.workbook.layout import FormLayout, moderation_layout
 
@@ -52,6 +53,7 @@ class ModerationBook:
     sample: dict[str, Any]
     audits: dict[str, AuditFacts]
     known_versions: set[str]
+    purges: Purges = field(default_factory=Purges)
 
     @classmethod
     def load(
@@ -68,6 +70,7 @@ class ModerationBook:
             sample=sample,
             audits=audits,
             known_versions=versions,
+            purges=Purges.load(conn),
         )
 
 
@@ -92,6 +95,8 @@ def check_moderation(entry: inbox_files.Entry, book: ModerationBook) -> None:
     """Settle one pending moderation file: rejected (not a safe, known form), returned (errors) or accepted."""
     try:
         package, calamine, meta = inbox_files.open_form(entry, "moderation", INBOX)
+        if inbox_files.ignored_as_purged(entry, meta.get("month", ""), book.purges):
+            return  # the moderation of an audit of a purged month
         version = meta.get("framework_version", "")
         if version not in book.known_versions:
             raise reader.Refused("IN022", found=version or "none")
