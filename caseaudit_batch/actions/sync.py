@@ -29,6 +29,7 @@ from caseaudit_batch.actions.ids import (
     parse_rows,
 )
 from caseaudit_batch.actions.people import ActionContext, _Directory, context_for_audit
+from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock
 
@@ -154,20 +155,21 @@ def _sync_one(
                     "updated_at": now,
                 }
             )
-            log.add(action_id, "created", status=OPEN, note=f"Raised by the {source}.")
+            log.add(action_id, "created", status=OPEN, note=messages.text("ACT030", source=source))
             result.created.append(action_id)
             continue
         changes: dict[str, Any] = {}
         notes: list[str] = []
         if match.text != row.text:
             changes["text"] = row.text
-            notes.append("wording changed")
+            notes.append(messages.text("ACT031"))
         if match.owner != row.owner:
             changes["owner"] = row.owner
-            notes.append(f"owner changed from {match.owner or '(none)'} to {row.owner or '(none)'}")
+            none = messages.text("ACT033")
+            notes.append(messages.text("ACT032", old=match.owner or none, new=row.owner or none))
         if match.due_date != row.due_date:
             changes["due_date"] = row.due_date
-            notes.append(f"due date changed from {_show(match.due_date)} to {_show(row.due_date)}")
+            notes.append(messages.text("ACT034", old=_show(match.due_date), new=_show(row.due_date)))
         if match.seq != seq:
             changes["seq"] = seq
         reopened = match.status == NO_LONGER_REQUIRED and match.status_reason == REPLACED
@@ -177,10 +179,10 @@ def _sync_one(
             changes["updated_at"] = now
             conn.execute(sa.update(reg.actions).where(reg.actions.c.action_id == match.action_id).values(**changes))
         if reopened:
-            log.add(match.action_id, "changed", status=OPEN, note=f"Back in a resubmitted {source}; open again.")
+            log.add(match.action_id, "changed", status=OPEN, note=messages.text("ACT035", source=source))
             result.reopened.append(match.action_id)
         elif notes:
-            log.add(match.action_id, "changed", note=f"Resubmitted {source}: " + "; ".join(notes) + ".")
+            log.add(match.action_id, "changed", note=messages.text("ACT036", source=source, changes="; ".join(notes)))
             result.changed.append(match.action_id)
         else:
             result.kept.append(match.action_id)
@@ -204,7 +206,7 @@ def _sync_one(
                 old.action_id,
                 "replaced",
                 status=NO_LONGER_REQUIRED,
-                note=f"No longer required (replaced): not in the resubmitted {source}.",
+                note=messages.text("ACT037", source=source),
             )
             result.replaced.append(old.action_id)
     return result

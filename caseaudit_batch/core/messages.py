@@ -712,6 +712,7 @@ define(
     "Nothing needs changing in the form for this check: QA sends the log file to the caseaudit support contact and "
     "reads the form again once caseaudit is fixed. The other checks ran normally.",
 )
+define("IN105", "info", "Identical to {other} (in this run).")
 define("IN100", "info", "Already ingested on {date} as {outcome}.", "")
 define("IN101", "info", "Identical to {other} (first seen on {date}, {outcome}).", "")
 define("IN102", "info", "Replaces the earlier accepted version {other}.", "")
@@ -1177,6 +1178,15 @@ define(
     "{count} update(s) recorded, {created} new action(s) set in supervision added.",
     "",
 )
+# What the action register's history says of a change (kept with each action, shown on trackers and reports).
+define("ACT030", "info", "Raised by the {source}.")
+define("ACT031", "info", "wording changed")
+define("ACT032", "info", "owner changed from {old} to {new}")
+define("ACT033", "info", "(none)")
+define("ACT034", "info", "due date changed from {old} to {new}")
+define("ACT035", "info", "Back in a resubmitted {source}; open again.")
+define("ACT036", "info", "Resubmitted {source}: {changes}.")
+define("ACT037", "info", "No longer required (replaced): not in the resubmitted {source}.")
 define(
     "ACT020",
     "warning",

@@ -266,8 +266,7 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
             entry.audit_id = first.audit_id or ""
             entry.data = None
         elif entry.sha256 in seen_here:
-            entry.settle("duplicate", "IN101", other=seen_here[entry.sha256].rel, date="this run", outcome="")
-            entry.message = f"Identical to {seen_here[entry.sha256].rel} (in this run)."
+            entry.settle("duplicate", "IN101", note=messages.text("IN105", other=seen_here[entry.sha256].rel))
             entry.data = None
         else:
             seen_here[entry.sha256] = entry
