@@ -145,3 +145,48 @@ def test_actions_outside_the_table_are_never_dropped(tmp_path: Path) -> None:
     # No header row and no defined name over the table: refused with its own code, never read at the old rows.
     gone = rows[names["no-header"]]
     assert (gone["outcome"], gone["codes"].split(";")[0]) == ("rejected", "IN026"), gone
+
+
+def _libreoffice_python() -> str | None:
+    """The system python3 with LibreOffice's ``uno`` module, when LibreOffice is installed."""
+    import shutil
+    import subprocess
+
+    python = shutil.which("python3", path="/usr/bin:/usr/local/bin")
+    if shutil.which("soffice") is None or python is None:
+        return None
+    probe = subprocess.run([python, "-c", "import uno"], capture_output=True, check=False, timeout=60)
+    return python if probe.returncode == 0 else None
+
+
+def test_rows_inserted_in_libreoffice_are_all_read(tmp_path: Path) -> None:
+    """LibreOffice, like Excel, grows the table's defined name when rows are inserted inside the table: all 18
+    actions are read and kept."""
+    import json
+    import subprocess
+
+    python = _libreoffice_python()
+    if python is None:
+        pytest.skip("LibreOffice (soffice and its python3 uno module) is not installed")
+    config, forms = real_month(tmp_path / "qa", auditors=4)
+    filled = tmp_path / "filled.xlsx"
+    filled.write_bytes(fill(forms[0], good_answers(load_framework()), [_action(n) for n in range(1, ROWS + 1)]))
+    inbox = config.parent / "inbox" / "audits"
+    inbox.mkdir(parents=True, exist_ok=True)
+    at = TABLE.first_row + 6
+    cells = [
+        [at + i, col, text]
+        for i, n in enumerate(range(ROWS + 1, ROWS + 4))
+        for col, text in ((1, _action(n)[0]), (2, _action(n)[1]), (3, "30/10/2026"))
+    ]
+    target = inbox / f"libreoffice-{forms[0].name}"
+    script = Path(__file__).with_name("lo_insert_rows.py")
+    args = [python, str(script), str(filled), str(target), ACTIONS_SHEET, str(at), "3", json.dumps(cells)]
+    subprocess.run(args, check=True, timeout=240, capture_output=True, cwd=tmp_path)
+
+    done = caseaudit(config, "ingest", "--month", "2026-09")
+    assert done.returncode == 0, done.stderr
+    [line] = manifest(manifests(config)[-1])
+    assert line["file"] == target.name
+    assert line["outcome"] == "accepted", line
+    assert _actions_held(config, line["audit_id"]) == ROWS + 3
