@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -96,6 +97,11 @@ CASES: dict[str, tuple[Case, Case, Case]] = {
         lambda: view(actions=[ACTION]),
         lambda: view(actions=[(None, "Tara Mohan", None)]),
         lambda: view(actions=[]),
+    ),
+    "MOD115": (
+        lambda: view(actions=[ACTION]),
+        lambda: replace(view(actions=[ACTION]), strays={"m_actions": ["B19"]}),
+        lambda: replace(on_audit_form(), strays={"m_actions": ["B19"]}),
     ),
 }
 

@@ -149,6 +149,11 @@ CASES: dict[str, tuple[Case, Case, Case]] = {
         lambda: view({"date_completed": date(2026, 10, 1)}),
         lambda: view({"date_completed": date(2026, 10, 1)}, due_date=None),
     ),
+    "V040": (
+        lambda: view(strays={"actions": []}),
+        lambda: view(strays={"actions": ["A19"]}),
+        lambda: view(strays={"m_actions": ["A19"]}),  # a table the audit form does not have
+    ),
 }
 
 

@@ -253,9 +253,19 @@ def table_rows(
     return rows
 
 
-def check_tracker(rows: Sequence[TrackerRow], ctx: RuleContext) -> CheckedTracker:
-    """Every rule over every row; the typed entries when there is no error."""
-    result = CheckedTracker()
+def outside_table(cells: Iterable[str], *, sheet: str = "", file: str = "") -> list[Problem]:
+    """ACT015 for each cell with something in it outside the tracker's table (under it, or in an inserted row that
+    the table does not take in): it was not read, so the tracker goes back rather than lose it."""
+    return [
+        messages.problem("ACT015", file=file, sheet=sheet, cell=cell, field="tracker", label="outside the table")
+        for cell in cells
+    ]
+
+
+def check_tracker(rows: Sequence[TrackerRow], ctx: RuleContext, outside: Sequence[Problem] = ()) -> CheckedTracker:
+    """Every rule over every row (``outside``: the problems of cells outside the table, see :func:`outside_table`);
+    the typed entries when there is no error."""
+    result = CheckedTracker(problems=list(outside))
     for row in rows:
         for rule in RULES:
             result.problems.extend(rule(row, ctx))

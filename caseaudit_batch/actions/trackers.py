@@ -27,7 +27,7 @@ from caseaudit_batch.core.clock import LONDON, Month
 from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.retention.register import Purges
 from caseaudit_batch.workbook import reader
-from caseaudit_batch.workbook.layout import TRACKER_SHEET, tracker_layout
+from caseaudit_batch.workbook.layout import tracker_layout
 
 BLANK_ROWS = 10
 
@@ -196,14 +196,19 @@ def check_tracker_file(entry: inbox_files.Entry, book: TrackerBook, today: date)
         return None
     table = layout.tables["tracker"]
     rows = tracker_rules.table_rows(
-        form.tables["tracker"], first_row=table.first_row, sheet=TRACKER_SHEET, file=entry.rel
+        form.tables["tracker"],
+        first_row=form.first_rows.get("tracker", table.first_row),
+        sheet=table.sheet,
+        file=entry.rel,
     )
     listed = {r.text("Action ID") for r in rows if not r.is_new}
     # The copy it came from: the latest tracker that listed every action it holds (a tracker made again the same
     # month lists different actions), else the latest.
     record = next((r for r in reversed(records) if listed <= set(r.baseline)), records[-1])
     checked = tracker_rules.check_tracker(
-        rows, tracker_rules.RuleContext(today=today, known_actions=book.known_actions, known_cases=book.known_cases)
+        rows,
+        tracker_rules.RuleContext(today=today, known_actions=book.known_actions, known_cases=book.known_cases),
+        tracker_rules.outside_table(form.strays.get("tracker", ()), sheet=table.sheet, file=entry.rel),
     )
     entry.problems = list(checked.problems)
     if checked.errors:

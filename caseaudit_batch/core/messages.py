@@ -1404,3 +1404,37 @@ define(
 define("RUN024", "info", "Every month up to {month} was already played in {folder}.")
 define("RUN025", "info", "Demo working folder: {folder} (played in {seconds} s).")
 define("RUN026", "info", "Not in this version yet, so not played: {stages} (the demo skips those stages).")
+# Tables read where they now are (issue 18, item 6): a table is found by its defined name or its header row, and
+# anything typed in its columns below it (or in rows added outside it) is named, never silently dropped.
+define(
+    "IN026",
+    "error",
+    "The table on sheet '{sheet}' cannot be found: its header row ({headers}) is not on the sheet, so its rows "
+    "cannot be read.",
+    "Ask the sender to put the header row back as it was (or to copy their answers into a new copy of the form), "
+    "and send it again.",
+)
+define(
+    "V040",
+    "error",
+    "Cell {cell} on the '{sheet}' sheet has something in it, but it is outside the {table} table (below it, or in "
+    "a row added to the sheet), so it was not read.",
+    "Move it into an empty row of the table and clear {cell}; if the table has no empty row left, ask the QA team "
+    "how to record the rest.",
+)
+define(
+    "MOD115",
+    "error",
+    "Cell {cell} on the '{sheet}' sheet has something in it, but it is outside the {table} table (below it, or in "
+    "a row added to the sheet), so it was not read.",
+    "Move it into an empty row of the table and clear {cell}; if the table has no empty row left, ask the QA team "
+    "how to record the rest.",
+)
+define(
+    "ACT015",
+    "error",
+    "Cell {cell} on the '{sheet}' sheet has something in it, but it is outside the tracker's table (below it, or in "
+    "a row added to the sheet), so it was not read.",
+    "Move it into an empty row of the table and clear {cell}; if there is no empty row left, send the tracker with "
+    "the rows that fit and ask the QA team to add the rest.",
+)

@@ -119,6 +119,8 @@ def check_audit(entry: Entry, book: AuditBook, inbox: str = "audits") -> None:
         due_date=allocation["due_date"],
         reallocated=book.reallocated.get(entry.audit_id, False),
         file=entry.rel,
+        first_rows=form.first_rows,
+        strays=form.strays,
     )
     entry.problems += rules.validate(view)
     entry.check = _summarise(view, allocation, entry.problems)

@@ -119,6 +119,8 @@ def check_moderation(entry: inbox_files.Entry, book: ModerationBook) -> None:
         framework=book.framework,
         settings=book.settings,
         file=entry.rel,
+        first_rows=form.first_rows,
+        strays=form.strays,
     )
     entry.problems += rules.validate(view, moderation_rules())
     errors = [p for p in entry.problems if p.severity == "error"]

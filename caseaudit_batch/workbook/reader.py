@@ -28,7 +28,7 @@ import defusedxml.ElementTree as SafeET
 import python_calamine
 from defusedxml import DefusedXmlException
 
-from caseaudit_batch.workbook.layout import ACTIONS_SHEET, MAIN_SHEET, META_KEYS, META_SHEET, FormLayout
+from caseaudit_batch.workbook.layout import ACTIONS_SHEET, MAIN_SHEET, META_KEYS, META_SHEET, FormLayout, TableSpec
 
 # ---------------------------------------------------------------------------------------------------------------
 # Limits (a generated audit form is ~25 KB, ~20 zip members, ~300 cells; these leave room for honest edits)
@@ -85,6 +85,10 @@ class FormRead:
     meta: dict[str, str]
     values: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    #: per table, the sheet row its body was read from (where the file has it now; rows may have been inserted)
+    first_rows: dict[str, int] = field(default_factory=dict)
+    #: per table, the cells with something in them in the table's columns, under its header, that were not read
+    strays: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -306,6 +310,8 @@ class Package:
     archive: SafeArchive
     sheets: dict[str, str]
     custom: dict[str, str]
+    #: workbook-level defined names to their references (``'Actions'!$A$4:$C$18``)
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def open_package(data: bytes) -> Package:
@@ -340,6 +346,11 @@ def open_package(data: bytes) -> Package:
             target = targets.get(rel_id, "")
             if target:
                 sheets[sheet.get("name", "")] = target
+    names: dict[str, str] = {}
+    for ns in NS_MAINS:
+        for dn in workbook.iter(f"{ns}definedName"):
+            if dn.get("localSheetId") is None and dn.text:
+                names.setdefault(dn.get("name", ""), dn.text.strip())
     custom: dict[str, str] = {}
     if "docProps/custom.xml" in archive.names:
         for prop in archive.xml("docProps/custom.xml").iter(f"{NS_CUSTOM}property"):
@@ -348,7 +359,7 @@ def open_package(data: bytes) -> Package:
                 custom[name.removeprefix("caseaudit.")] = (prop[0].text or "").strip()
     # Every other part: its prolog screened for entity declarations (the sheets a reader will read, whole).
     archive.refuse_entities({part for name, part in sheets.items() if name in READ_SHEETS})
-    return Package(archive, sheets, custom)
+    return Package(archive, sheets, custom, names)
 
 
 def _resolve(target: str) -> str:
@@ -541,9 +552,80 @@ def read_values(package: Package, calamine: Any, layout: FormLayout, meta: dict[
         form.values[name] = grids[spec.sheet].get(spec.row, spec.col)
     for name, table in layout.tables.items():
         grid = grids[table.sheet]
-        columns = range(table.first_col, table.last_col + 1)
-        form.tables[name] = [tuple(grid.get(r, c) for c in columns) for r in range(table.first_row, table.last_row + 1)]
+        first_row, last_row, first_col = locate_table(grid, table, package.names.get(name, ""))
+        columns = range(first_col, first_col + len(table.headers))
+        form.tables[name] = [tuple(grid.get(r, c) for c in columns) for r in range(first_row, last_row + 1)]
+        form.first_rows[name] = first_row
+        form.strays[name] = [
+            f"{_col_letters(c)}{r}"
+            for r in range(first_row, grid.height() + 1)
+            if not first_row <= r <= last_row
+            for c in columns
+            if _filled(grid.get(r, c))
+        ]
     return form
+
+
+_AREA = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Z]{1,3})\$?([0-9]{1,7}):\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
+
+
+def locate_table(grid: Grid, table: TableSpec, ref: str) -> tuple[int, int, int]:
+    """Where a table's body is now: ``(first row, last row, first column)``.
+
+    From the table's defined name, when it names the table's sheet, is as wide as the table and has the table's
+    header row directly above it (Excel and LibreOffice move the name, and grow it, when rows are inserted inside
+    the table; rows added just below it are not inside it). Else from the header row, wherever it now is on the
+    sheet, with the layout's number of rows. ``IN026`` when neither is found.
+    """
+    match = _AREA.match(ref)
+    if match:
+        sheet = (match.group(1) or "").replace("''", "'") or match.group(2)
+        col_a, row_a = _col_number(match.group(3).encode()), int(match.group(4))
+        col_b, row_b = _col_number(match.group(5).encode()), int(match.group(6))
+        if (
+            sheet == table.sheet
+            and col_b - col_a + 1 == len(table.headers)
+            and 1 < row_a <= row_b <= MAX_ROWS
+            and _is_header(grid, table, row_a - 1, col_a)
+        ):
+            return row_a, row_b, col_a
+    header = _find_header(grid, table)
+    if header is None:
+        raise Refused("IN026", sheet=table.sheet, headers=", ".join(table.headers))
+    row, col = header
+    return row + 1, row + table.rows, col
+
+
+def _is_header(grid: Grid, table: TableSpec, row: int, col: int) -> bool:
+    return all(
+        isinstance(value := grid.get(row, col + i), str) and " ".join(value.split()).casefold() == header.casefold()
+        for i, header in enumerate(table.headers)
+    )
+
+
+def _find_header(grid: Grid, table: TableSpec) -> tuple[int, int] | None:
+    """The header row: where the layout puts it, else the first row of the sheet that has it (in any column)."""
+    if _is_header(grid, table, table.first_row - 1, table.first_col):
+        return table.first_row - 1, table.first_col
+    for offset, values in enumerate(grid.rows):
+        row = grid.first_row + offset
+        for c, value in enumerate(values):
+            first = isinstance(value, str) and value.strip().casefold() == table.headers[0].casefold()
+            if first and _is_header(grid, table, row, grid.first_col + c):
+                return row, grid.first_col + c
+    return None
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _col_letters(n: int) -> str:
+    letters = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def read_form(data: bytes, layout: FormLayout) -> FormRead:
@@ -568,6 +650,7 @@ __all__ = [
     "Refused",
     "identify",
     "ignorable",
+    "locate_table",
     "open_package",
     "read_form",
     "read_values",

@@ -11,7 +11,7 @@ import importlib
 import logging
 import pkgutil
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +24,13 @@ from caseaudit_batch.core.messages import Problem, Severity
 from caseaudit_batch.workbook.layout import FieldSpec, FormLayout
 
 RuleFunc = Callable[["FormView"], Iterable[Problem]]
+#: how a message names each table ("... outside the actions table")
+TABLE_WORDS = {
+    "actions": "actions",
+    "m_actions": "additional actions",
+    "previous_actions": "earlier actions",
+    "tracker": "tracker's",
+}
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,30 @@ class FormView:
     due_date: date | None = None  # the register's due date
     reallocated: bool = False  # the register says the case was re-allocated within a month
     file: str = ""
+    #: per table, the sheet row its body was read from (when rows were inserted above it, not the layout's)
+    first_rows: Mapping[str, int] = field(default_factory=dict)
+    #: per table, the cells with something in them outside the table, which were not read (``FormRead.strays``)
+    strays: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def first_row(self, table: str) -> int:
+        return self.first_rows.get(table) or self.layout.tables[table].first_row
+
+    def stray_problems(self, code: str, tables: Sequence[str]) -> Iterator[Problem]:
+        """One problem per cell with something in it outside one of ``tables`` (so never read)."""
+        for name in tables:
+            spec = self.layout.tables.get(name)
+            if spec is None:
+                continue
+            for cell in self.strays.get(name, ()):
+                yield messages.problem(
+                    code,
+                    file=self.file,
+                    sheet=spec.sheet,
+                    cell=cell,
+                    field=name,
+                    label=f"outside the {TABLE_WORDS.get(name, name)} table",
+                    table=TABLE_WORDS.get(name, name),
+                )
 
     def spec(self, name: str) -> FieldSpec:
         return self.layout.fields[name]
@@ -148,12 +179,12 @@ class FormView:
         cached = self.__dict__.get("_actions")
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        table = self.layout.tables["actions"]
+        first_row = self.first_row("actions")
         rows = []
         for i, cells in enumerate(self.actions_table):
             padded = ([*list(cells), None, None, None])[:3]
             if any(to_text(c) for c in padded):
-                rows.append(ActionRow(i + 1, table.first_row + i, *padded))
+                rows.append(ActionRow(i + 1, first_row + i, *padded))
         self.__dict__["_actions"] = rows
         return rows
 

@@ -176,3 +176,11 @@ def _add_months(day: date, months: int) -> date:
 
 
 __all__ = ["to_date"]
+
+
+@rule(code="V040", severity="error", fields=("actions",))
+def cells_outside_tables(form: FormView) -> Iterator[Problem]:
+    """Nothing typed outside the actions table is dropped unseen: an action in a row the auditor inserted, or typed
+    under the table, is never read, so the form goes back until it is inside the table."""
+    if form.layout.kind in ("audit", "followup"):
+        yield from form.stray_problems("V040", ("actions", "previous_actions"))

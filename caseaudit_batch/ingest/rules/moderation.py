@@ -176,7 +176,7 @@ def comment_when_actions_not_agreed(form: FormView) -> Iterator[Problem]:
 
 def _action_problem(form: FormView, code: str, number: int, column: int, found: object = "") -> Problem:
     table = form.layout.tables["m_actions"]
-    row = table.first_row + number - 1
+    row = form.first_row("m_actions") + number - 1
     return messages.problem(
         code,
         found=found,
@@ -231,3 +231,10 @@ def additional_action_text(form: FormView) -> Iterator[Problem]:
     for number, action, _owner, _due in _m_actions(form):
         if not action:
             yield _action_problem(form, "MOD114", number, 0)
+
+
+@rule(code="MOD115", severity="error", fields=("m_actions",))
+def cells_outside_tables(form: FormView) -> Iterator[Problem]:
+    """Nothing typed outside the actions tables is dropped unseen (an inserted row, an action under the table)."""
+    if _is_moderation(form):
+        yield from form.stray_problems("MOD115", ("actions", "m_actions"))
