@@ -712,6 +712,10 @@ define(
     "Nothing needs changing in the form for this check: QA sends the log file to the caseaudit support contact and "
     "reads the form again once caseaudit is fixed. The other checks ran normally.",
 )
+define("IN106", "info", "{count} error(s) to correct; the first: {place} ({first}).")
+define("IN107", "info", "Accepted with {count} point(s) to check.")
+define("IN108", "info", "Accepted.")
+define("MOD116", "info", "{count} error(s) to correct: {message}")
 define("IN105", "info", "Identical to {other} (in this run).")
 define("IN100", "info", "Already ingested on {date} as {outcome}.", "")
 define("IN101", "info", "Identical to {other} (first seen on {date}, {outcome}).", "")

@@ -132,11 +132,11 @@ def check_audit(entry: Entry, book: AuditBook, inbox: str = "audits") -> None:
         # problem's own message may quote the answer; the feedback and the QA workbook carry that).
         first = errors[0]
         place = first.label or first.field or first.cell or "the form"
-        entry.settle("returned", note=f"{len(errors)} error(s) to correct; the first: {place} ({first.code}).")
+        entry.settle("returned", note=messages.text("IN106", count=len(errors), place=place, first=first.code))
         entry.data = None
     else:
         warnings = len(entry.problems)
-        entry.settle("accepted", note=f"Accepted with {warnings} point(s) to check." if warnings else "Accepted.")
+        entry.settle("accepted", note=messages.text("IN107", count=warnings) if warnings else messages.text("IN108"))
 
 
 def check_audit_safely(entry: Entry, book: AuditBook, inbox: str = "audits") -> None:

@@ -134,11 +134,11 @@ def check_moderation(entry: inbox_files.Entry, book: ModerationBook) -> None:
         warnings=len(entry.problems) - len(errors),
     )
     if errors:
-        entry.settle("returned", note=f"{len(errors)} error(s) to correct: " + errors[0].message)
+        entry.settle("returned", note=messages.text("MOD116", count=len(errors), message=errors[0].message))
         entry.data = None
     else:
         warnings = len(entry.problems)
-        entry.settle("accepted", note=f"Accepted with {warnings} point(s) to check." if warnings else "Accepted.")
+        entry.settle("accepted", note=messages.text("IN107", count=warnings) if warnings else messages.text("IN108"))
 
 
 def check_moderation_safely(entry: inbox_files.Entry, book: ModerationBook) -> None:
