@@ -15,6 +15,7 @@ import pytest
 from formkit import good_answers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prepared import Templates
 from relkit import caseaudit, fill, real_month
 
 from caseaudit_batch import session
@@ -62,10 +63,10 @@ def test_the_roster_check_refuses_anything_but_one_plain_address(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_every_notice_header_comes_from_parsed_addresses(tmp_path: Path) -> None:
+def test_every_notice_header_comes_from_parsed_addresses(tmp_path: Path, templates: Templates) -> None:
     """An address that reached the register before the roster check refused it (an older version's register)
     never becomes a header of its own: the URGENT alert and the shared audit leave it out."""
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     with sqlite3.connect(config.parent / "caseaudit.sqlite") as conn:
         conn.execute("UPDATE staff SET email = ?", (INJECTED,))
     ctx = session.open_context(config, "2026-09-01")
@@ -110,9 +111,9 @@ def test_a_sender_may_carry_a_display_name_but_not_a_list() -> None:
 
 # --- 3. A missing or emptied register is never silently recreated ---------------------------------------------
 @pytest.fixture(scope="module")
-def month(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def month(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Path:
     """A working folder allocated for September 2026 by the real command (copied by each test that changes it)."""
-    config, _forms = real_month(tmp_path_factory.mktemp("allocated") / "qa", auditors=4)
+    config, _forms = real_month(tmp_path_factory.mktemp("allocated") / "qa", auditors=4, templates=templates)
     return config.parent
 
 
@@ -341,10 +342,10 @@ def test_an_existing_output_folder_keeps_its_mode_and_setgid(month: Path, tmp_pa
 
 # --- 2. A file name that is not valid text; 11. links and pipes in an inbox ------------------------------------
 @pytest.mark.slow
-def test_a_non_utf8_file_name_is_rejected_alone_and_the_alerts_still_come(tmp_path: Path) -> None:
+def test_a_non_utf8_file_name_is_rejected_alone_and_the_alerts_still_come(tmp_path: Path, templates: Templates) -> None:
     from relkit import manifest, manifests
 
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     ctx = session.open_context(config, "2026-09-01")
     answers = dict(good_answers(ctx.framework), safeguarding_concern="Yes", safeguarding_detail="Synthetic concern.")
     ctx.close()
@@ -378,10 +379,12 @@ def good_answers_for(config: Path) -> dict:
 
 # --- 12. A rule that crashes is contained ----------------------------------------------------------------------
 @pytest.mark.slow
-def test_a_crashing_rule_returns_the_form_with_its_own_code_and_the_rest_still_runs(tmp_path: Path) -> None:
+def test_a_crashing_rule_returns_the_form_with_its_own_code_and_the_rest_still_runs(
+    tmp_path: Path, templates: Templates
+) -> None:
     from relkit import manifest, manifests
 
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     secret = "SYNTHETIC-FORM-TEXT-42"
     answers = dict(good_answers_for(config), safeguarding_concern="Yes", safeguarding_detail=f"{secret} concern.")
     answers["s3_grade"] = None  # a real error the other rules must still find (V001, a missing grade)
@@ -443,10 +446,10 @@ def _many_cells(first_row: int, rows: int) -> bytes:
 
 
 @pytest.mark.slow
-def test_strict_open_xml_forms_meet_the_same_guards(tmp_path: Path) -> None:
+def test_strict_open_xml_forms_meet_the_same_guards(tmp_path: Path, templates: Templates) -> None:
     from relkit import manifest, manifests
 
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     answers = good_answers_for(config)
     inbox = config.parent / "inbox" / "audits"
     inbox.mkdir(parents=True, exist_ok=True)
@@ -461,9 +464,9 @@ def test_strict_open_xml_forms_meet_the_same_guards(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_nothing_from_a_readers_panic_reaches_the_terminal(tmp_path: Path) -> None:
+def test_nothing_from_a_readers_panic_reaches_the_terminal(tmp_path: Path, templates: Templates) -> None:
     """With the number guard off, python-calamine panics on the value; its Rust message never shows."""
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     inbox = config.parent / "inbox" / "audits"
     inbox.mkdir(parents=True, exist_ok=True)
     (inbox / "minus.xlsx").write_bytes(fill(forms[1], dict(good_answers_for(config), date_completed=-1e300)))
@@ -475,8 +478,8 @@ def test_nothing_from_a_readers_panic_reaches_the_terminal(tmp_path: Path) -> No
 
 # --- 4. Safeguarding alerts committed but never shown ---------------------------------------------------------
 @pytest.mark.slow
-def test_an_alert_whose_outputs_failed_is_shown_until_qa_acknowledges_it(tmp_path: Path) -> None:
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+def test_an_alert_whose_outputs_failed_is_shown_until_qa_acknowledges_it(tmp_path: Path, templates: Templates) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     answers = dict(good_answers_for(config), safeguarding_concern="Yes", safeguarding_detail="Synthetic concern.")
     inbox = config.parent / "inbox" / "audits"
     inbox.mkdir(parents=True, exist_ok=True)
@@ -490,7 +493,7 @@ def test_an_alert_whose_outputs_failed_is_shown_until_qa_acknowledges_it(tmp_pat
     published = [p for p in (config.parent / "output").rglob("URGENT-safeguarding-*") if ".staging" not in p.parts]
     assert not published  # staged, not in place
     # The next command that writes says it first again, and makes the outputs that failed.
-    again = caseaudit(config, "report", "--month", "2026-09")
+    again = caseaudit(config, "ingest", "--month", "2026-09")
     assert again.returncode == 0 and again.stderr.lstrip("! ").startswith("[ALR001]"), again.stderr
     assert sorted((config.parent / "output").rglob("URGENT-safeguarding-*.eml"))
     listed = caseaudit(config, "alerts")
@@ -506,7 +509,7 @@ def test_an_alert_whose_outputs_failed_is_shown_until_qa_acknowledges_it(tmp_pat
         "[ALR003]" not in caseaudit(config, "alerts").stdout
         and "No safeguarding alerts wait" in caseaudit(config, "alerts").stdout
     )
-    quiet = caseaudit(config, "report", "--month", "2026-09")
+    quiet = caseaudit(config, "ingest", "--month", "2026-09")
     assert "[ALR001]" not in quiet.stdout + quiet.stderr
     with sqlite3.connect(config.parent / "caseaudit.sqlite") as conn:
         kept = conn.execute("SELECT acknowledged_by, ack_note, acknowledged_at FROM alerts").fetchall()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from formkit import good_answers
+from prepared import Templates
 from relkit import caseaudit, fill, manifest, manifests, real_month
 
 from caseaudit_batch import session
@@ -19,11 +20,11 @@ from caseaudit_batch.core import register as reg
 from caseaudit_batch.retention.register import InboxPlan, Purges
 
 
-def _september(tmp_path: Path) -> tuple[Path, dict[str, bytes], dict[str, bytes]]:
+def _september(tmp_path: Path, templates: Templates) -> tuple[Path, dict[str, bytes], dict[str, bytes]]:
     """September allocated and ingested (two forms in ``inbox/audits/2026-09/``, one at the top), October allocated
     and ingested too (one form in ``2026-10/``, one at the top). Returns the config, September's and October's
     files (path in the audits inbox -> bytes)."""
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     ctx = session.open_context(config, "2026-09-01")
     answers = good_answers(ctx.framework)
     ctx.close()
@@ -77,8 +78,10 @@ def _submission_paths(config: Path) -> set[str]:
 
 
 @pytest.mark.slow
-def test_purge_removes_the_forms_of_the_purged_month_and_forgets_their_names(tmp_path: Path) -> None:
-    config, september, october = _september(tmp_path)
+def test_purge_removes_the_forms_of_the_purged_month_and_forgets_their_names(
+    tmp_path: Path, templates: Templates
+) -> None:
+    config, september, october = _september(tmp_path, templates)
     names = [Path(rel).name for rel in september]
     assert all(name in _run_log_text(config) for name in names)  # allocate's outputs named them
 
@@ -129,8 +132,8 @@ def test_purge_removes_the_forms_of_the_purged_month_and_forgets_their_names(tmp
 
 
 @pytest.mark.slow
-def test_purge_moves_the_forms_to_the_archive_when_one_is_set(tmp_path: Path) -> None:
-    config, september, october = _september(tmp_path)
+def test_purge_moves_the_forms_to_the_archive_when_one_is_set(tmp_path: Path, templates: Templates) -> None:
+    config, september, october = _september(tmp_path, templates)
     text = config.read_text("utf-8")
     assert 'purge_archive = ""' in text
     config.write_text(text.replace('purge_archive = ""', 'purge_archive = "archive/purged"'), "utf-8")
@@ -148,8 +151,8 @@ def test_purge_moves_the_forms_to_the_archive_when_one_is_set(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_a_kept_month_is_untouched_by_an_earlier_cutoff(tmp_path: Path) -> None:
-    config, september, october = _september(tmp_path)
+def test_a_kept_month_is_untouched_by_an_earlier_cutoff(tmp_path: Path, templates: Templates) -> None:
+    config, september, october = _september(tmp_path, templates)
     before = _inbox(config)
     purged = caseaudit(config, "purge", "--before", "2026-09", today="2026-10-25")
     assert purged.returncode == 0, purged.stdout + purged.stderr
@@ -183,8 +186,10 @@ def test_a_path_a_kept_month_recorded_is_never_purged() -> None:
 
 
 @pytest.mark.slow
-def test_moderation_forms_and_trackers_of_a_purged_month_go_and_are_ignored_if_they_come_back(tmp_path: Path) -> None:
-    config, forms = real_month(tmp_path / "qa", auditors=8)
+def test_moderation_forms_and_trackers_of_a_purged_month_go_and_are_ignored_if_they_come_back(
+    tmp_path: Path, templates: Templates
+) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=8, templates=templates)
     ctx = session.open_context(config, "2026-09-01")
     answers = {**good_answers(ctx.framework), **{f"s{n}_grade": "Outstanding" for n in range(1, 10)}}
     answers["overall_grade"] = "Outstanding"  # always moderated

@@ -17,6 +17,7 @@ from formkit import good_answers
 from openpyxl import load_workbook
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
+from prepared import Templates
 from relkit import caseaudit, fill, manifest, manifests, real_month
 
 from caseaudit_batch.core.framework import load_framework
@@ -97,8 +98,8 @@ def _actions_held(config: Path, audit_id: str) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM actions WHERE audit_id = ?", (audit_id,)).fetchone()[0])
 
 
-def test_actions_outside_the_table_are_never_dropped(tmp_path: Path) -> None:
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+def test_actions_outside_the_table_are_never_dropped(tmp_path: Path, templates: Templates) -> None:
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     assert len(forms) >= 5, forms
     answers = good_answers(load_framework())
     full = [_action(n) for n in range(1, ROWS + 1)]
@@ -159,7 +160,7 @@ def _libreoffice_python() -> str | None:
     return python if probe.returncode == 0 else None
 
 
-def test_rows_inserted_in_libreoffice_are_all_read(tmp_path: Path) -> None:
+def test_rows_inserted_in_libreoffice_are_all_read(tmp_path: Path, templates: Templates) -> None:
     """LibreOffice, like Excel, grows the table's defined name when rows are inserted inside the table: all 18
     actions are read and kept."""
     import json
@@ -168,7 +169,7 @@ def test_rows_inserted_in_libreoffice_are_all_read(tmp_path: Path) -> None:
     python = _libreoffice_python()
     if python is None:
         pytest.skip("LibreOffice (soffice and its python3 uno module) is not installed")
-    config, forms = real_month(tmp_path / "qa", auditors=4)
+    config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
     filled = tmp_path / "filled.xlsx"
     filled.write_bytes(fill(forms[0], good_answers(load_framework()), [_action(n) for n in range(1, ROWS + 1)]))
     inbox = config.parent / "inbox" / "audits"
