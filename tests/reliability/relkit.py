@@ -261,3 +261,12 @@ def fill(form: Path, answers: Mapping[str, Any], actions: Sequence[tuple[Any, An
     from caseaudit_batch.workbook import forms
 
     return forms.fill_form(form.read_bytes(), answers, list(actions))
+
+
+def good_answers_for(config: Path) -> dict[str, Any]:
+    """Valid answers for a form of this working folder's framework (formkit.good_answers)."""
+    ctx = session.open_context(config, "2026-09-01")
+    try:
+        return dict(good_answers(ctx.framework))
+    finally:
+        ctx.close()
