@@ -334,7 +334,7 @@ def _alerts_first(args: argparse.Namespace, *, finished: bool = False) -> None:
     """A command that writes says first which safeguarding alerts still wait for QA, whatever else happened (an
     output folder that failed after the register committed must not hide an alert). A command that ``finished``
     says its own new alerts itself, first, so they are left out here: each alert is said once."""
-    if args.command not in WRITING_COMMANDS and not (args.command == "alerts" and args.ack is not None):
+    if args.command not in WRITING_COMMANDS:  # `alerts` itself is about them: its own lines say what it did
         return
     if not _OPENED:
         return
