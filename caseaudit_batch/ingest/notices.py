@@ -8,7 +8,7 @@
 - ``validation-YYYY-MM.xlsx``: the month's audits inbox for QA, one row per problem.
 
 Every file is staged (written into place only after the register commits) and every notice is listed in the
-month's outbox and the register's ``notices``. ``pipeline.ingest_inbox`` chains these after the register is updated.
+month's outbox and the register's ``notices``. ``ingest.stage.ingest_inbox`` chains these after the register is updated.
 """
 
 from __future__ import annotations
