@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--caseload", metavar="F", help="the caseload (default: from the configuration)")
     p.add_argument("--replace", action="store_true", help="replace an existing allocation for the month")
     p.add_argument("--from-file", metavar="F", help="a workbook of Staff ID / Case reference pairs to use")
-    p.add_argument("--reassign", metavar="AUDIT_ID", help="change one audit in mid-month")
+    p.add_argument("--reassign", metavar="AUDIT", help="change one audit in mid-month (its reference or audit ID)")
     p.add_argument("--to", metavar="STAFF_ID", help="with --reassign: give the same case to this auditor")
 
     p = command("remind")
@@ -99,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("moderate")
     _month_option(p)
-    p.add_argument("--add", metavar="AUDIT_ID", help="add an audit to the moderation sample")
-    p.add_argument("--remove", metavar="AUDIT_ID", help="remove an audit from the moderation sample")
+    p.add_argument("--add", metavar="AUDIT", help="add an audit to the moderation sample (its reference or ID)")
+    p.add_argument("--remove", metavar="AUDIT", help="remove an audit from the moderation sample (reference or ID)")
     p.add_argument("--resolve", metavar="ESCALATION_ID", help="record the outcome of an escalation")
     p.add_argument("--note", metavar="TEXT", help="with --resolve: the outcome")
     p.add_argument("--grade", metavar="GRADE", help="with --resolve on a grade escalation: the final grade")

@@ -16,11 +16,13 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
 
+from caseaudit_batch.core import ids
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.framework import Framework
+from caseaudit_batch.workbook import layout
 from caseaudit_batch.workbook.layout import META_SHEET, audit_layout
 
-GENERATOR_VERSION = "formkit-1"
+GENERATOR_VERSION = layout.GENERATOR_VERSION  # read with the current layout, as a real form is
 
 try:  # the real form generator, once it is merged
     from caseaudit_batch.workbook import forms
@@ -111,7 +113,8 @@ def make_form(
     """
     if USE_GENERATOR and meta is None and meta_state == "veryHidden" and properties and form_kind == "audit":
         return _generated(framework, prefilled, answers or {}, actions)
-    layout = audit_layout(framework)
+    # A form is laid out as the version named in its meta made it (version 1 had no audit reference row).
+    layout = audit_layout(framework, (meta or {}).get("generator_version", GENERATOR_VERSION))
     wb = Workbook()
     main = wb.active
     assert main is not None
@@ -218,6 +221,8 @@ def allocate(
     audit_id = audit_id or str(uuid.uuid4())
     if previous_worker or previous_name:
         prefilled_over.setdefault("previous_worker", previous_name or "Pat Previous")
+    # The month's next readable reference, as allocation numbers them.
+    prefilled_over.setdefault("audit_ref", ids.audit_reference(month, reg.next_audit_number(conn, month)))
     prefilled = prefilled_for(audit_id, case_ref, month, **prefilled_over)
     if not conn.execute(sa.select(reg.cases.c.case_ref).where(reg.cases.c.case_ref == case_ref)).first():
         conn.execute(
@@ -235,6 +240,7 @@ def allocate(
     conn.execute(
         sa.insert(reg.allocations).values(
             audit_id=audit_id,
+            audit_ref=prefilled["audit_ref"],
             month=month,
             staff_id="A1",
             case_ref=case_ref,

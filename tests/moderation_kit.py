@@ -9,6 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from caseaudit_batch import session
+from caseaudit_batch.core import ids
 from caseaudit_batch.core import register as reg
 
 MONTH = "2026-09"
@@ -93,7 +94,9 @@ def add_audit(
         )
     )
     names = {s[0]: s[1] for s in STAFF}
+    audit_ref = ids.audit_reference(MONTH, reg.next_audit_number(conn, MONTH))
     prefilled = {
+        "audit_ref": audit_ref,
         "audit_id": audit_id,
         "audit_month": MONTH,
         "due_date": "2026-09-30",
@@ -113,6 +116,7 @@ def add_audit(
     conn.execute(
         sa.insert(reg.allocations).values(
             audit_id=audit_id,
+            audit_ref=audit_ref,
             month=MONTH,
             staff_id=auditor,
             case_ref=case_ref,

@@ -23,6 +23,7 @@ from caseaudit_batch.core.errors import ConfigError
 from caseaudit_batch.workbook import forms as workbook_forms
 
 PREFILLED_KEYS = {
+    "audit_ref",
     "audit_id",
     "audit_month",
     "due_date",
@@ -128,8 +129,10 @@ def test_allocate_makes_forms_notices_and_the_register_truth(
     # allocations.xlsx for QA: every allocation, the exemption with its reason, the case passed over.
     wb = openpyxl.load_workbook(month_dir / "allocations.xlsx")
     sheet = list(wb["Allocations"].iter_rows(values_only=True))
-    assert sheet[0][:5] == ("Auditor", "Staff ID", "Role", "Case reference", "Case type")
+    assert sheet[0][:6] == ("Audit reference", "Auditor", "Staff ID", "Role", "Case reference", "Case type")
     assert len(sheet) == 14
+    # Each audit's readable reference: the month and its place in the month's allocations.
+    assert sorted(row[0] for row in sheet[1:]) == [f"2026-09-{n:04d}" for n in range(1, 14)]
     assert list(wb["Exemptions"].iter_rows(values_only=True))[1] == (
         "P2",
         "Pip Onleave",
@@ -145,7 +148,7 @@ def test_three_way_meeting_advice_in_the_notice(people: Path, ctx: session.Conte
     month_dir = people / "output" / "2026-09"
     allocated = {a.case_ref: a for a in rows(ctx, reg.allocations)}
     for case_ref, a in allocated.items():
-        notice = next((month_dir / "notices").glob(f"2026-09_{case_ref}_*_allocation.eml"))
+        notice = next((month_dir / "notices").glob(f"{a.audit_ref}_{case_ref}_*_allocation.eml"))
         text = notice.read_text("utf-8", errors="replace").replace("=\n", "")
         # N1-02 was re-allocated on 20 August from Wyn Workertwo, who is still here.
         assert ("three-way meeting" in text) == (case_ref == "N1-02"), case_ref

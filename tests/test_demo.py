@@ -97,7 +97,7 @@ def test_every_output_exists(played: tuple[Path, session.Result]) -> None:
         assert (out / f"reminders-{play.month}.xlsx").is_file()
         assert len(play.audits) >= 15
         for audit in play.audits:  # every generated form is there
-            assert list(out.glob(f"{play.month}_{audit.case_ref}_*.xlsx")), audit.case_ref
+            assert list(out.glob(f"{play.month}_{play.month}-*_{audit.case_ref}_*.xlsx")), audit.case_ref
         if HAS_INGEST:
             assert (out / f"validation-{play.month}.xlsx").is_file()
             assert list(out.glob("manifest-audits-*.csv"))

@@ -158,7 +158,7 @@ PUBLISHED_FILES = [
     "roster.xlsx",
     "caseload.xlsx",
     "allocations.xlsx",
-    "YYYY-MM_<case reference>_<auditor name>.xlsx",
+    "YYYY-MM_<audit ref>_<case reference>_<auditor name>.xlsx",
     "outbox.csv",
     "manifest-<inbox>-YYYYMMDD-HHMMSS.csv",
     "URGENT-safeguarding-YYYYMMDD-HHMMSS.xlsx",
@@ -169,7 +169,7 @@ PUBLISHED_FILES = [
     "Monthly-Case-File-Audit-Report-YYYY-MM-<service>.docx",
     "Learning-Themes-YYYY-MM.docx",
     "actions/YYYY-MM_actions_<service manager name>.xlsx",
-    "moderation/YYYY-MM_<case reference>_moderation.xlsx",
+    "moderation/<audit ref>_<case reference>_moderation.xlsx",
     "reminders-YYYY-MM.xlsx",
 ]
 

@@ -341,7 +341,7 @@ def test_followups_allocated_end_to_end(workspace: Path) -> None:
     assert value("previous_grades_from") == "moderation"
 
     # The notice tells the auditor it is a follow-up, of which audit.
-    notice = workspace / "output" / "2026-09" / "notices" / (Path(fu.form_file).stem + "_allocation.eml")
+    notice = next((workspace / "output" / "2026-09" / "notices").glob(f"{fu.audit_ref}_*_allocation.eml"))
     message = email.message_from_bytes(notice.read_bytes(), policy=policy.default)
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
@@ -350,7 +350,8 @@ def test_followups_allocated_end_to_end(workspace: Path) -> None:
 
     # allocations.xlsx says how each follow-up was chosen.
     book = openpyxl.load_workbook(workspace / "output" / "2026-09" / "allocations.xlsx")
-    how = [row[13] for row in book["Allocations"].iter_rows(min_row=2, values_only=True)]
+    rows = list(book["Allocations"].iter_rows(values_only=True))
+    how = [row[rows[0].index("How chosen")] for row in rows[1:]]
     assert sum(1 for h in how if str(h).startswith("follow-up of audit")) == 3
 
     # Passed to another auditor (--reassign --to), a follow-up stays a follow-up of the same audit; never to the
@@ -368,7 +369,7 @@ def test_followups_allocated_end_to_end(workspace: Path) -> None:
         new = conn.execute(sa.select(a).where(a.c.audit_id == moved.data["new_audit_id"])).one()
     assert (new.kind, new.followup_of, new.case_ref) == ("followup", by_actions.audit_id, fu.case_ref)
     assert "Follow-up" in openpyxl.load_workbook(workspace / "output" / "2026-09" / new.form_file).sheetnames
-    notice = workspace / "output" / "2026-09" / "notices" / (Path(new.form_file).stem + "_reassignment.eml")
+    notice = next((workspace / "output" / "2026-09" / "notices").glob(f"{new.audit_ref}_*_reassignment.eml"))
     message = email.message_from_bytes(notice.read_bytes(), policy=policy.default)
     body = message.get_body(preferencelist=("plain",))
     assert body is not None and "This is a follow-up audit" in body.get_content()

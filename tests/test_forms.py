@@ -131,9 +131,12 @@ def by_name(wb, name: str) -> object:
 
 
 def test_file_name_replaces_unsafe_characters_and_spaces() -> None:
-    assert forms.form_filename("2026-09", "CR-1001", "Alex Auditor") == "2026-09_CR-1001_Alex_Auditor.xlsx"
-    assert forms.form_filename("2026-09", "CR 2002/B", 'Jo O"Neill: Lead') == "2026-09_CR_2002_B_Jo_O_Neill_Lead.xlsx"
-    assert "/" not in forms.form_filename("2026-09", "../../etc", "a\\b")
+    name = forms.form_filename("2026-09", "2026-09-0001", "CR-1001", "Alex Auditor")
+    assert name == "2026-09_2026-09-0001_CR-1001_Alex_Auditor.xlsx"
+    name = forms.form_filename("2026-09", "2026-09-0002", "CR 2002/B", 'Jo O"Neill: Lead')
+    assert name == "2026-09_2026-09-0002_CR_2002_B_Jo_O_Neill_Lead.xlsx"
+    assert "/" not in forms.form_filename("2026-09", "2026-09-0003", "../../etc", "a\\b")
+    assert forms.moderation_filename("2026-09-0014", "CR 1") == "2026-09-0014_CR_1_moderation.xlsx"
 
 
 def test_template_is_built_once_per_framework_and_organisation() -> None:

@@ -47,7 +47,7 @@ def soffice(tmp_path: Path, target: str, files: list[Path], outdir: Path) -> Non
 def test_every_generated_form_converts_to_pdf(tmp_path: Path) -> None:
     made = []
     for case_ref, auditor, staff, previous in MONTH:
-        path = tmp_path / forms.form_filename("2026-09", case_ref, auditor)
+        path = tmp_path / forms.form_filename("2026-09", f"2026-09-{len(made) + 1:04d}", case_ref, auditor)
         path.write_bytes(make_form(case_ref, auditor, staff, previous))
         made.append(path)
     moderation = tmp_path / "moderation.xlsx"

@@ -93,7 +93,7 @@ def test_accepted_form_is_recorded_shared_and_manifested(ctx: session.Context) -
     assert "terry.manager@example.org" in message["To"] and "sue.service@example.org" in message["To"]
     assert "ira.reviewer@example.org" in message["To"]
     assert "sam.worker@example.org" in message["Cc"]  # took part in person
-    assert [a.get_filename() for a in message.iter_attachments()] == ["2026-09_CR1001.xlsx"]
+    assert [a.get_filename() for a in message.iter_attachments()] == ["2026-09_2026-09-0001_CR1001.xlsx"]
     body = message.get_body(preferencelist=("plain",))
     assert body is not None and "supervision" in body.get_content()
     assert (ctx.config.output_dir / "2026-09" / "validation-2026-09.xlsx").exists()

@@ -51,11 +51,30 @@ def build_old_register(path: Path, version: int, source: Path) -> None:
             columns = [r[1] for r in conn.execute(f'PRAGMA main.table_info("{table}")')]
             names = ", ".join(f'"{c}"' for c in columns)
             conn.execute(f'INSERT INTO main."{table}" ({names}) SELECT {names} FROM src."{table}"')
+        if version < 4:  # before audit references: the pre-filled values did not carry one
+            conn.execute("UPDATE main.allocations SET prefilled = json_remove(prefilled, '$.audit_ref')")
         conn.execute("DELETE FROM main.schema_version")
         conn.execute("INSERT INTO main.schema_version (version) VALUES (?)", (version,))
         conn.commit()
         conn.execute("DETACH DATABASE src")
         conn.execute("PRAGMA journal_mode=WAL")
+
+
+def _audit_refs(path: Path) -> dict[str, str]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute("SELECT audit_id, audit_ref, json_extract(prefilled, '$.audit_ref') FROM allocations")
+        found = {audit_id: ref for audit_id, ref, shown in rows if ref == shown}
+    assert len(found) > 20 and len(set(found.values())) == len(found)
+    return found
+
+
+def _without_refs(path: Path) -> list[tuple[Any, ...]]:
+    """The allocations as a register before step 4 held them."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("UPDATE allocations SET prefilled = json_remove(prefilled, '$.audit_ref'), audit_ref = NULL")
+        columns = [r[1] for r in conn.execute('PRAGMA table_info("allocations")') if r[1] != "audit_ref"]
+        order = ", ".join(f'"{c}"' for c in columns)
+        return conn.execute(f"SELECT {order} FROM allocations ORDER BY {order}").fetchall()
 
 
 def _schema(url: str) -> dict[str, Any]:
@@ -113,6 +132,11 @@ def test_an_older_register_with_a_month_migrates_and_keeps_its_data(
     assert len(register.migration.steps) == reg.SCHEMA_VERSION - version
     after = _rows(path)
     assert after.pop("schema_version") == [(reg.SCHEMA_VERSION,)]
+    if version < 4:
+        # Step 4 numbers every audit in allocation order: the references are those the played months issued, one
+        # sequence a month; the rest of each allocation is unchanged.
+        assert _audit_refs(path) == _audit_refs(month_register)
+        after["allocations"] = _without_refs(path)
     for table, rows in before.items():
         if table != "schema_version":
             assert after[table] == rows, f"{table} changed in the migration"

@@ -86,7 +86,9 @@ def test_forms_are_made_for_the_sample_and_sent_to_moderators(qa: Path) -> None:
     sample = [r for r in table(qa, reg.moderation_sample) if r.status == "sampled"]
     assert len(result.data["forms"]) == len(sample) > 0
     row = next(r for r in sample if r.audit_id == "2026-09-003")
-    assert row.form_file == f"{MONTH}/moderation/{MONTH}_CR-1003_moderation.xlsx"
+    ref = next(a.audit_ref for a in table(qa, reg.allocations) if a.audit_id == row.audit_id)
+    assert ref == f"{MONTH}-0003"  # the third audit the kit allocated
+    assert row.form_file == f"{MONTH}/moderation/{ref}_CR-1003_moderation.xlsx"
     data = (qa / "output" / row.form_file).read_bytes()
     read = reader.read_form(data, moderation_layout(framework_module.load_framework()))
     assert read.meta["form_kind"] == "moderation"

@@ -77,3 +77,16 @@ def test_eml_without_attachment_and_with_awkward_names_parses_back() -> None:
     named = Notice("allocation", ["a@example.org"], "s", "b", attachments=[('Audit "Zoë".xlsx', b"PK")])
     parsed = email.message_from_bytes(build_eml(named, "qa@example.org", "t"), policy=policy.default)
     assert [a.get_filename() for a in parsed.iter_attachments()] == ['Audit "Zoë".xlsx']
+
+
+def test_text_the_mail_parser_trips_on_is_refused_not_a_crash() -> None:
+    """``.:`` made the standard library's header parser raise AttributeError (found by the config property test):
+    it must be a refused address (a configuration error for the sender), never a traceback."""
+    import pytest
+
+    from caseaudit_batch.core.addresses import AddressError, is_one_address, parse_mailbox
+
+    for text in (".:", "a:", ":"):
+        with pytest.raises(AddressError):
+            parse_mailbox(text)
+        assert not is_one_address(text)

@@ -113,7 +113,8 @@ def test_reminders_go_once_to_auditors_not_yet_accepted_with_the_line_manager_in
     assert table[0][:4] == ("Auditor", "Role", "Line manager", "Case reference")
     assert [r[7] for r in table[1:]].count("Reminded now") == 12
     assert [r[7] for r in table[1:] if r[0] == "Tara Teamone"] == ["Accepted"]
-    assert {r[9] for r in table[1:]} == {a.audit_id for a in allocated.values()}
+    assert {r[9] for r in table[1:]} == {a.audit_ref for a in allocated.values()}
+    assert {r[10] for r in table[1:]} == {a.audit_id for a in allocated.values()}
 
     # Idempotent: a second run (even days later) makes none; --force makes them again.
     again = remind(workspace, "2026-09-25")

@@ -21,6 +21,7 @@ from caseaudit_batch.allocation.roster import (
     Person,
     Roster,
 )
+from caseaudit_batch.core import ids
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import EXIT_DATAERR, CaseauditError
@@ -57,15 +58,17 @@ class Issuer:
     forms_made: int = 0
     notices_made: int = 0
     three_way: int = 0
+    next_number: int = 0  # the month's next audit reference number (0: not read from the register yet)
 
     @property
     def folder(self) -> Path:
         return self.ctx.config.output_dir / str(self.month)
 
-    def prefilled(self, audit_id: str, person: Person, case: Case) -> dict[str, object]:
-        """The 15 pre-filled contract fields; people by name (issue 3)."""
+    def prefilled(self, audit_id: str, audit_ref: str, person: Person, case: Case) -> dict[str, object]:
+        """The 16 pre-filled contract fields; people by name (issue 3)."""
         service_manager = self.roster.service_manager_for(case)
         return {
+            "audit_ref": audit_ref,
             "audit_id": audit_id,
             "audit_month": str(self.month),
             "due_date": self.month.last_day,
@@ -102,7 +105,8 @@ class Issuer:
             return conn.execute(query).first() is not None
 
         audit_id = self.ctx.ids.audit_id(month, case.case_ref, person.staff_id, batch_id, exists=exists)
-        prefilled = self.prefilled(audit_id, person, case)
+        audit_ref = self.audit_ref()
+        prefilled = self.prefilled(audit_id, audit_ref, person, case)
         meta = {
             "form_kind": "audit",
             "audit_id": audit_id,
@@ -112,7 +116,7 @@ class Issuer:
             "case_ref": case.case_ref,
             "auditor_id": person.staff_id,
         }
-        filename = forms.form_filename(month, case.case_ref, person.name)
+        filename = forms.form_filename(month, audit_ref, case.case_ref, person.name)
         if followup is None:
             form = _make_form(self.ctx, prefilled, meta)
         else:
@@ -133,6 +137,7 @@ class Issuer:
         conn.execute(
             sa.insert(reg.allocations).values(
                 audit_id=audit_id,
+                audit_ref=audit_ref,
                 month=month,
                 staff_id=person.staff_id,
                 case_ref=case.case_ref,
@@ -181,9 +186,15 @@ class Issuer:
         )
         if form is not None:
             notice.attachments.append((filename, form))
-        stem = Path(filename).stem
-        self.send(notice, audit_id, f"{stem}_{template}.eml")
+        self.send(notice, audit_id, forms.notice_filename(audit_ref, case.case_ref, f"{person.name}_{template}"))
         return audit_id
+
+    def audit_ref(self) -> str:
+        """The next readable reference of the month (``YYYY-MM-NNNN``), in allocation order."""
+        if not self.next_number:
+            self.next_number = reg.next_audit_number(self.run.conn, str(self.month))
+        self.next_number += 1
+        return ids.audit_reference(str(self.month), self.next_number - 1)
 
     def send(self, notice: Notice, audit_id: str, name: str) -> None:
         made_at = self.ctx.clock.now_iso()

@@ -240,6 +240,7 @@ def reassign(
     with writing(ctx, "allocate", arguments) as run:
         conn = run.conn
         a = reg.allocations
+        audit_id = reg.audit_id_for(conn, audit_id)  # typed as an audit reference or an audit ID
         old = conn.execute(sa.select(a).where(a.c.audit_id == audit_id, a.c.month == str(the_month))).first()
         if old is None:
             if not conn.execute(sa.select(a.c.audit_id).where(a.c.month == str(the_month)).limit(1)).first():
@@ -303,7 +304,13 @@ def reassign(
             new_case,
             old.batch_id,
             "reassignment",
-            {"same_auditor": not to, "old_case_ref": old.case_ref, "old_audit_id": audit_id, "reason": reason},
+            {
+                "same_auditor": not to,
+                "old_case_ref": old.case_ref,
+                "old_audit_id": audit_id,
+                "old_audit_ref": old.audit_ref or audit_id,
+                "reason": reason,
+            },
             **followup_kept(ctx, conn, old, bool(to)),
         )
         issuer.note(
@@ -325,20 +332,33 @@ def reassign(
             case_ref=old.case_ref,
             month_label=the_month.label,
             audit_id=audit_id,
+            audit_ref=old.audit_ref or audit_id,
             reason=reason,
             new_auditor=person.name if to else "",
         )
-        stem = Path(old.form_file or forms.form_filename(str(the_month), old.case_ref, old.staff_id)).stem
-        issuer.send(withdrawal, audit_id, f"{stem}_withdrawal.eml")
+        old_name = str(old.prefilled.get("auditor_name") or old.staff_id)
+        issuer.send(
+            withdrawal,
+            audit_id,
+            forms.notice_filename(old.audit_ref or audit_id, old.case_ref, f"{old_name}_withdrawal"),
+        )
+        new_ref = conn.execute(sa.select(a.c.audit_ref).where(a.c.audit_id == new_id)).scalar()
         allocations_path = write_allocations_workbook(ctx, conn, run, the_month)
         outbox.write(run.staging)
     result.lines.append(
-        messages.text("AL038", old=audit_id, what=reason + f"; case {new_case.case_ref} to {person.name}", new=new_id)
+        messages.text(
+            "AL038",
+            old=old.audit_ref or audit_id,
+            what=reason + f"; case {new_case.case_ref} to {person.name}",
+            new=new_ref or new_id,
+        )
     )
     result.outputs = [allocations_path]
     result.data = {
         "old_audit_id": audit_id,
         "new_audit_id": new_id,
+        "old_audit_ref": old.audit_ref,
+        "new_audit_ref": new_ref,
         "case_ref": new_case.case_ref,
         "staff_id": person.staff_id,
     }
@@ -355,6 +375,7 @@ REMINDER_COLUMNS = (
     "Due date",
     "Status",
     "Reminded on",
+    "Audit reference",
     "Audit ID",
 )
 
@@ -430,11 +451,15 @@ def remind_month(ctx: Context, month: Month | str, *, force: bool = False) -> Re
                         month_label=the_month.label,
                         due_date=long_date(row.due_date),
                         form_file=row.form_file or "",
+                        audit_ref=row.audit_ref or row.audit_id,
                         line_manager=manager.name if manager is not None else "",
                     ),
                 )
                 made_at = ctx.clock.now_iso()
-                path = folder / "notices" / f"{Path(row.form_file or row.audit_id).stem}_reminder_{stamp}.eml"
+                name = forms.notice_filename(
+                    row.audit_ref or row.audit_id, row.case_ref, f"{p.get('auditor_name', '')}_reminder_{stamp}"
+                )
+                path = folder / "notices" / name
                 stage_notice(run.staging, outbox, str(the_month), path, notice, sender, made_at)
                 record_notice(conn, str(the_month), row.audit_id, notice, path, made_at)
                 made += 1
@@ -450,6 +475,7 @@ def remind_month(ctx: Context, month: Month | str, *, force: bool = False) -> Re
                     row.due_date,
                     status,
                     reminded_on[:10],
+                    row.audit_ref or "",
                     row.audit_id,
                 ]
             )

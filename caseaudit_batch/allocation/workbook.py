@@ -22,6 +22,7 @@ from caseaudit_batch.allocation.people import current_allocations
 from caseaudit_batch.session import Context, Run
 
 ALLOCATION_COLUMNS = (
+    "Audit reference",
     "Auditor",
     "Staff ID",
     "Role",
@@ -71,6 +72,7 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
         p = row.prefilled
         rows.append(
             [
+                row.audit_ref or "",
                 p.get("auditor_name", ""),
                 row.staff_id,
                 p.get("auditor_role", ""),
@@ -89,7 +91,7 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
                 row.audit_id,
             ]
         )
-    rows.sort(key=lambda r: (str(r[6]), str(r[5]), str(r[0])))
+    rows.sort(key=lambda r: (str(r[7]), str(r[6]), str(r[1])))  # service, team, auditor
 
     def person_cells(staff_id: str | None) -> list[object]:
         person = staff.get(staff_id or "")

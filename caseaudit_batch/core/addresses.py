@@ -29,7 +29,7 @@ def parse_address(text: str) -> Address:
         raise AddressError(text)
     try:
         address = Address(addr_spec=text.strip())
-    except (ValueError, IndexError, MessageError):
+    except (ValueError, IndexError, AttributeError, MessageError):  # the stdlib parser trips on some text (".:")
         raise AddressError(text) from None
     if not address.username or not address.domain or address.addr_spec != text.strip():
         raise AddressError(text)
@@ -44,7 +44,7 @@ def parse_mailbox(text: str) -> Address:
         raise AddressError(text)
     try:
         parsed = _HEADERS("From", text.strip())
-    except (ValueError, IndexError, MessageError):
+    except (ValueError, IndexError, AttributeError, MessageError):  # the stdlib parser trips on some text (".:")
         raise AddressError(text) from None
     found: tuple[Address, ...] = getattr(parsed, "addresses", ())  # an address header's parsed addresses
     if parsed.defects or len(found) != 1:

@@ -9,6 +9,7 @@ the ID is derived from the seed and the allocation's own facts. A derived ID is 
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable
 from typing import Protocol
@@ -50,3 +51,26 @@ class SeededIds:
             if exists is None or not exists(candidate):
                 return candidate
             occurrence += 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The readable audit reference (hardening issue, item 5): ``YYYY-MM-NNNN``, the month and the audit's place in that
+# month's allocations, shown wherever a person reads an audit's identity and carried by every per-audit file name.
+# ---------------------------------------------------------------------------------------------------------------
+AUDIT_REF = re.compile(r"^(\d{4}-\d{2})-(\d{4,})$")
+
+
+def audit_reference(month: str, number: int) -> str:
+    """``YYYY-MM-NNNN``: 4 digits, 5 past 9,999 (``2026-09-0014``)."""
+    return f"{month}-{number:04d}"
+
+
+def reference_number(ref: str | None) -> int:
+    """The sequence number of a reference (0 for anything else)."""
+    match = AUDIT_REF.match(ref or "")
+    return int(match.group(2)) if match else 0
+
+
+def is_audit_reference(text: str) -> bool:
+    """Whether ``text`` is written as an audit reference (rather than an audit ID)."""
+    return AUDIT_REF.match(text.strip()) is not None

@@ -419,14 +419,14 @@ define(
     "error",
     "{month} is already allocated ({count} audits, made {made_at}).",
     "To make a new allocation that replaces it (the earlier one stays in the register's history), run again with "
-    "--replace. To change one audit only, use --reassign AUDIT_ID.",
+    "--replace. To change one audit only, use --reassign AUDIT.",
 )
-define("AL021", "error", "--to can only be used together with --reassign AUDIT_ID.", "Add --reassign AUDIT_ID.")
+define("AL021", "error", "--to can only be used together with --reassign AUDIT.", "Add --reassign AUDIT.")
 define(
     "AL022",
     "error",
     "There is no audit {audit_id} in {month}.",
-    "Copy the audit ID from the month's allocations.xlsx (column 'Audit ID').",
+    "Copy the audit reference (e.g. 2026-09-0014) from the month's allocations.xlsx (column 'Audit reference').",
 )
 define(
     "AL023",
@@ -491,7 +491,7 @@ define("AL037", "info", "Outputs: {folder} (allocations.xlsx, {forms} forms, {no
 define(
     "AL038",
     "info",
-    "Reassigned audit {old}: {what}; new audit ID {new}. The old form is withdrawn.",
+    "Reassigned audit {old}: {what}; new audit {new}. The old form is withdrawn.",
 )
 define(
     "AL040",
@@ -687,6 +687,13 @@ define(
     "Ask the auditor to complete the form they were sent, not a copy of another.",
 )
 define(
+    "IN027",
+    "error",
+    "This form was made by a newer version of caseaudit (form layout {found}) than the one reading it.",
+    "Update caseaudit to the version that made the form (ask whoever runs the batch), then run ingest again; "
+    "nothing needs to change on the form.",
+)
+define(
     "IN030",
     "error",
     "The pre-filled '{label}' was changed on the form: it says '{found}', the register says '{expected}'.",
@@ -725,7 +732,7 @@ define("IN104", "warning", "The accepted version {other} still stands; this one 
 define(
     "IN110",
     "error",
-    "SAFEGUARDING: audit {audit_id} (case {case_ref}) records an immediate safeguarding concern.",
+    "SAFEGUARDING: audit {audit} (case {case_ref}) records an immediate safeguarding concern.",
     "Make sure the social worker, team manager and service manager know now (guidance section 3); "
     "run 'caseaudit ingest' to send the alert.",
 )
@@ -733,7 +740,7 @@ define("IN111", "info", "{count} safeguarding alert(s) raised; see {file}.", "")
 define(
     "IN112",
     "warning",
-    "SAFEGUARDING: audit {audit_id} (case {case_ref}) records an immediate safeguarding concern; the alert was raised "
+    "SAFEGUARDING: audit {audit} (case {case_ref}) records an immediate safeguarding concern; the alert was raised "
     "on {date}.",
     "Make sure it has been acted on (guidance section 3).",
 )

@@ -92,4 +92,36 @@ def _alert_acknowledgement(conn: Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE alerts ADD COLUMN {column} VARCHAR"))
 
 
+#: The allocations table as step 4 knew it (a step is history: it does not follow later changes to register.py).
+_ALLOCATIONS_4 = sa.table(
+    "allocations",
+    sa.column("audit_id", sa.String),
+    sa.column("month", sa.String),
+    sa.column("created_at", sa.String),
+    sa.column("batch_id", sa.Integer),
+    sa.column("prefilled", sa.JSON(none_as_null=True)),
+    sa.column("audit_ref", sa.String),
+)
+
+
+@step(4, "every audit gets a readable reference YYYY-MM-NNNN (allocations.audit_ref), numbered in allocation order")
+def _audit_reference(conn: Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE allocations ADD COLUMN audit_ref VARCHAR"))
+    a = _ALLOCATIONS_4
+    # Allocation order: by month, then when each was made; SQLite's rowid breaks ties within one second in the
+    # order the rows were written (PostgreSQL has no such order, so the audit ID decides there: still stable).
+    tie = sa.literal_column("rowid") if conn.dialect.name == "sqlite" else a.c.audit_id
+    rows = conn.execute(
+        sa.select(a.c.audit_id, a.c.month, a.c.prefilled).order_by(a.c.month, a.c.created_at, a.c.batch_id, tie)
+    ).all()
+    numbers: dict[str, int] = {}
+    for audit_id, month, prefilled in rows:
+        numbers[month] = numbers.get(month, 0) + 1
+        ref = f"{month}-{numbers[month]:04d}"  # YYYY-MM-NNNN, 5 digits past 9,999
+        # The pre-filled values are the truth a returned form is compared with, and what later forms show.
+        values = dict(prefilled or {}, audit_ref=ref)
+        conn.execute(sa.update(a).where(a.c.audit_id == audit_id).values(audit_ref=ref, prefilled=values))
+    conn.execute(sa.text("CREATE UNIQUE INDEX IF NOT EXISTS ux_allocations_audit_ref ON allocations (audit_ref)"))
+
+
 _check_order()

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from caseaudit_batch.core import migrations
+from caseaudit_batch.core import ids, migrations
 from caseaudit_batch.core.errors import CaseauditError, LockBusy, OutputError, RegisterError
 
 SCHEMA_VERSION = migrations.latest()
@@ -101,7 +101,11 @@ allocations = sa.Table(
     sa.Column("form_file", sa.String),
     sa.Column("batch_id", sa.Integer),
     sa.Column("created_at", sa.String, nullable=False),
+    # The readable audit reference, YYYY-MM-NNNN (migration step 4): what people read and type; audit_id stays the
+    # machine identity.
+    sa.Column("audit_ref", sa.String),
     sa.Index("ix_allocations_month_status", "month", "status"),  # migration step 2
+    sa.Index("ux_allocations_audit_ref", "audit_ref", unique=True),  # migration step 4
 )
 
 allocation_batches = sa.Table(
@@ -371,6 +375,22 @@ run_log = sa.Table(
     sa.Column("outputs", _json()),
     sa.Column("staging", sa.String),
 )
+
+
+def audit_id_for(conn: Connection, text: str) -> str:
+    """The audit ID a person typed, as an audit ID or as an audit reference (``2026-09-0014``); unknown
+    references come back as typed, so the caller's "not found" message names what was typed."""
+    text = text.strip()
+    if not ids.is_audit_reference(text):
+        return text
+    found = conn.execute(sa.select(allocations.c.audit_id).where(allocations.c.audit_ref == text)).scalar()
+    return str(found) if found else text
+
+
+def next_audit_number(conn: Connection, month: str) -> int:
+    """The sequence number the month's next audit reference takes (one past the highest so far)."""
+    refs = conn.execute(sa.select(allocations.c.audit_ref).where(allocations.c.month == month)).scalars()
+    return max((ids.reference_number(r) for r in refs), default=0) + 1
 
 
 @event.listens_for(Engine, "connect")

@@ -258,8 +258,13 @@ class _Player:
             ctx.close()
         by_case = {a.case_ref: a for a in play.audits}
         made = 0
-        for path in sorted((out / "moderation").glob("*_moderation.xlsx")):
-            case_ref = path.stem.split("_")[1] if path.stem.count("_") >= 2 else ""
+        # ``<audit ref>_<case reference>_moderation.xlsx``: filled in case-reference order, so that the seeded
+        # answers do not depend on how the files are named.
+        def case_of(path: Path) -> str:
+            return path.stem.split("_")[1] if path.stem.count("_") >= 2 else ""
+
+        for path in sorted((out / "moderation").glob("*_moderation.xlsx"), key=lambda p: (case_of(p), p.name)):
+            case_ref = case_of(path)
             audit = by_case.get(case_ref)
             grades = dict(audit.answers) if audit is not None else {}
             if audit is not None:

@@ -34,6 +34,7 @@ VALIDATION_HEADERS = (
     "How to fix",
 )
 URGENT_HEADERS = (
+    "Audit reference",
     "Audit ID",
     "Case reference",
     "Team",
@@ -141,14 +142,14 @@ def problem_row(p: Problem) -> tuple[str, str, str, str, str, str]:
     return (p.severity, p.code, where_in_form(p), shown(p.found) if p.found else "(blank)", p.message, p.fix)
 
 
-def feedback_workbook(file: str, audit_id: str, case_ref: str, outcome: str, problems: Sequence[Problem]) -> bytes:
+def feedback_workbook(file: str, audit_ref: str, case_ref: str, outcome: str, problems: Sequence[Problem]) -> bytes:
     """Where | What we found | What is wrong | How to fix, for one returned or flagged audit."""
     verdict = (
         "Returned: please correct the errors and send the form again."
         if outcome == "returned"
         else "Accepted: the points below are worth checking."
     )
-    intro = (f"Case file audit feedback: case {case_ref}", f"File: {file}   Audit ID: {audit_id}", verdict)
+    intro = (f"Case file audit feedback: case {case_ref}", f"File: {file}   Audit reference: {audit_ref}", verdict)
     return workbook_bytes(
         [Sheet("Feedback", FEEDBACK_HEADERS, [problem_row(p) for p in problems], intro, (9, 7, 32, 32, 48, 48))]
     )
@@ -183,7 +184,7 @@ def urgent_workbook(month: str, rows: Sequence[Sequence[Any]]) -> bytes:
         "of urgency. Notices have been made for each (see outbox.csv).",
     )
     return workbook_bytes(
-        [Sheet("Safeguarding", URGENT_HEADERS, rows, intro, (20, 12, 12, 14, 14, 14, 14, 14, 11, 20, 44))]
+        [Sheet("Safeguarding", URGENT_HEADERS, rows, intro, (14, 20, 12, 12, 14, 14, 14, 14, 14, 11, 20, 44))]
     )
 
 

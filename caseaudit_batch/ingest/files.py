@@ -29,6 +29,7 @@ from caseaudit_batch.core.messages import Problem
 from caseaudit_batch.core.outputs import csv_text
 from caseaudit_batch.retention.register import PURGED, Purges
 from caseaudit_batch.workbook import reader
+from caseaudit_batch.workbook.layout import READABLE_GENERATORS
 
 OUTCOMES = ("accepted", "returned", "superseded", "duplicate", "rejected", "ignored")
 MANIFEST_HEADERS = ("file", "sha256", "size", "outcome", "audit_id", "codes", "message")
@@ -97,6 +98,11 @@ class AuditCheck:
     @property
     def case_ref(self) -> str:
         return str(self.allocation["case_ref"])
+
+    @property
+    def audit_ref(self) -> str:
+        """The readable audit reference people see (the audit ID where a register row predates them)."""
+        return str(self.allocation.get("audit_ref") or self.allocation["audit_id"])
 
 
 #: Codes for what an inbox may hold besides regular files: each is listed in the manifest as "ignored", with why.
@@ -408,6 +414,8 @@ def open_form(entry: Entry, expected_kind: str, inbox: str) -> tuple[reader.Pack
     entry.audit_id = meta.get("audit_id", "")
     if meta.get("form_kind") != expected_kind:
         raise reader.Refused("IN021", found=meta.get("form_kind") or "unknown", inbox=inbox)
+    if meta.get("generator_version") not in READABLE_GENERATORS:
+        raise reader.Refused("IN027", found=meta.get("generator_version") or "none")
     return package, calamine, meta
 
 

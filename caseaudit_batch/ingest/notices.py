@@ -29,6 +29,7 @@ from caseaudit_batch.core.notify import Outbox, build_eml, render_notice
 from caseaudit_batch.core.outputs import Staging
 from caseaudit_batch.ingest import feedback
 from caseaudit_batch.ingest import files as inbox_files
+from caseaudit_batch.workbook import forms
 
 
 def _day(day: date | None) -> str:
@@ -38,6 +39,7 @@ def _day(day: date | None) -> str:
 def _audit_context(check: inbox_files.AuditCheck, organisation: str) -> dict[str, object]:
     pre = check.allocation["prefilled"] or {}
     return {
+        "audit_ref": check.audit_ref,
         **{k: pre.get(k, "") for k in ("case_ref", "team", "service", "social_worker", "team_manager")},
         **{k: pre.get(k, "") for k in ("service_manager", "auditor_name")},
         "due_date": _day(check.allocation["due_date"]),
@@ -91,6 +93,7 @@ class Notices:
             )
             by_month.setdefault(check.month, []).append(
                 (
+                    check.audit_ref,
                     e.audit_id,
                     check.case_ref,
                     pre.get("team", ""),
@@ -115,14 +118,10 @@ class Notices:
                 detail=detail,
                 **_audit_context(check, self.organisation),
             )
-            eml = (
-                self.output_dir
-                / check.month
-                / "alerts"
-                / f"URGENT-safeguarding-{feedback.safe_name(check.case_ref)}-{timestamp}.eml"
-            )
+            name = forms.notice_filename(check.audit_ref, check.case_ref, f"URGENT-safeguarding_{timestamp}")
+            eml = self.output_dir / check.month / "alerts" / name
             self._send(check.month, e.audit_id, eml, notice, made_at)
-            alert = messages.text("IN110", audit_id=e.audit_id, case_ref=check.case_ref)
+            alert = messages.text("IN110", audit=check.audit_ref, case_ref=check.case_ref)
             lines.append(messages.text("SUM012", alert=alert, file=e.rel))
         for month, rows in sorted(by_month.items()):
             final = self.output_dir / month / f"URGENT-safeguarding-{timestamp}.xlsx"
@@ -158,9 +157,11 @@ class Notices:
                 recipients="; ".join(to + cc),
                 **_audit_context(check, self.organisation),
             )
-            stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
+            stem = forms.audit_stem(check.audit_ref, check.case_ref, str(e.submission_id))
             attached = inbox_files.form_bytes(e)
-            notice.attachments.append((f"{check.month}_{feedback.safe_name(check.case_ref)}.xlsx", attached))
+            notice.attachments.append(
+                (f"{check.month}_{forms.audit_stem(check.audit_ref, check.case_ref)}.xlsx", attached)
+            )
             eml = self.output_dir / check.month / "shared" / f"{stem}-shared.eml"
             self._send(check.month, e.audit_id, eml, notice, made_at)
             count += 1
@@ -175,8 +176,8 @@ class Notices:
             if e.known or e.check is None or not e.problems or e.outcome not in ("returned", "accepted", "superseded"):
                 continue
             check = e.check
-            stem = f"{check.month}_{feedback.safe_name(check.case_ref)}_{e.submission_id}"
-            book = feedback.feedback_workbook(e.rel, e.audit_id, check.case_ref, e.outcome, e.problems)
+            stem = forms.audit_stem(check.audit_ref, check.case_ref, str(e.submission_id))
+            book = feedback.feedback_workbook(e.rel, check.audit_ref, check.case_ref, e.outcome, e.problems)
             final = self.output_dir / check.month / "feedback" / f"{stem}-feedback.xlsx"
             self.staging.write_bytes(final, book)
             auditor = self.people.get(check.allocation["staff_id"])

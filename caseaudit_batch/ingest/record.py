@@ -30,7 +30,7 @@ from caseaudit_batch.ingest import rules
 from caseaudit_batch.ingest.files import AuditCheck, Entry, ignored_as_purged, open_form
 from caseaudit_batch.retention.register import Purges
 from caseaudit_batch.workbook import reader
-from caseaudit_batch.workbook.layout import FormLayout, audit_layout
+from caseaudit_batch.workbook.layout import GENERATOR_VERSION, FormLayout, Layouts, audit_layout
 
 log = logging.getLogger("caseaudit")
 
@@ -49,6 +49,12 @@ class AuditBook:
     reallocated: dict[str, bool]
     known_versions: set[str]
     purges: Purges = field(default_factory=Purges)
+    layouts: Layouts | None = None  # by the version that made the form
+
+    def layout_for(self, meta: Mapping[str, str]) -> FormLayout:
+        if self.layouts is None:
+            self.layouts = Layouts(audit_layout, self.framework, {GENERATOR_VERSION: self.layout})
+        return self.layouts.for_form(meta)
 
     @classmethod
     def load(
@@ -59,6 +65,7 @@ class AuditBook:
             for row in conn.execute(
                 sa.select(
                     reg.allocations.c.audit_id,
+                    reg.allocations.c.audit_ref,
                     reg.allocations.c.month,
                     reg.allocations.c.staff_id,
                     reg.allocations.c.case_ref,
@@ -102,18 +109,19 @@ def check_audit(entry: Entry, book: AuditBook, inbox: str = "audits") -> None:
             raise reader.Refused("IN023", found=entry.audit_id or "none")
         if allocation["status"] != "allocated":
             raise reader.Refused("IN024", found=entry.audit_id, status=allocation["status"])
-        form = reader.read_values(package, calamine, book.layout, meta)
+        layout = book.layout_for(meta)
+        form = reader.read_values(package, calamine, layout, meta)
     except reader.Refused as refused:
         entry.settle("rejected", refused.code, note=messages.text(refused.code, **refused.params))
         entry.data = None
         return
-    entry.problems = _prefilled_changes(form.values, allocation, book.layout, entry.rel)
+    entry.problems = _prefilled_changes(form.values, allocation, layout, entry.rel)
     values = dict(form.values)
     values.update(allocation["prefilled"] or {})  # the register's pre-filled values are the truth
     view = rules.FormView(
         values=values,
         actions_table=form.tables["actions"],
-        layout=book.layout,
+        layout=layout,
         framework=book.framework,
         settings=book.settings,
         due_date=allocation["due_date"],

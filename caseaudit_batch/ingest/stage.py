@@ -121,10 +121,10 @@ def check_files(ctx: Context, files: Sequence[str | Path] = ()) -> Result:
         if e.check is not None and e.check.safeguarding:
             if e.audit_id in raised:
                 line = messages.render(
-                    "IN112", audit_id=e.audit_id, case_ref=e.check.case_ref, date=str(raised[e.audit_id])[:10]
+                    "IN112", audit=e.check.audit_ref, case_ref=e.check.case_ref, date=str(raised[e.audit_id])[:10]
                 )
             else:
-                line = messages.render("IN110", audit_id=e.audit_id, case_ref=e.check.case_ref)
+                line = messages.render("IN110", audit=e.check.audit_ref, case_ref=e.check.case_ref)
             result.attention.append(messages.text("SUM012", alert=line, file=e.rel))
     for e in entries:
         codes = f" [{';'.join(e.codes)}]" if e.codes else ""

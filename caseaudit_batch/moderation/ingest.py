@@ -31,7 +31,7 @@ from caseaudit_batch.moderation.form import prefilled_values
 from caseaudit_batch.moderation.register import AuditFacts, audit_facts
 from caseaudit_batch.retention.register import Purges
 from caseaudit_batch.workbook import reader
-from caseaudit_batch.workbook.layout import FormLayout, moderation_layout
+from caseaudit_batch.workbook.layout import GENERATOR_VERSION, FormLayout, Layouts, moderation_layout
 
 log = logging.getLogger("caseaudit")
 
@@ -54,6 +54,12 @@ class ModerationBook:
     audits: dict[str, AuditFacts]
     known_versions: set[str]
     purges: Purges = field(default_factory=Purges)
+    layouts: Layouts | None = None  # by the version that made the form
+
+    def layout_for(self, meta: Mapping[str, str]) -> FormLayout:
+        if self.layouts is None:
+            self.layouts = Layouts(moderation_layout, self.framework, {GENERATOR_VERSION: self.layout})
+        return self.layouts.for_form(meta)
 
     @classmethod
     def load(
@@ -103,19 +109,20 @@ def check_moderation(entry: inbox_files.Entry, book: ModerationBook) -> None:
         audit = book.audits.get(entry.audit_id)
         if audit is None or entry.audit_id not in book.sample:
             raise reader.Refused("MOD030", found=entry.audit_id or "none")
-        form = reader.read_values(package, calamine, book.layout, meta)
+        layout = book.layout_for(meta)
+        form = reader.read_values(package, calamine, layout, meta)
     except reader.Refused as refused:
         entry.settle("rejected", refused.code, note=messages.text(refused.code, **refused.params))
         entry.data = None
         return
     expected = truth(book, audit)
-    entry.problems = ingest._prefilled_changes(form.values, {"prefilled": expected}, book.layout, entry.rel)
+    entry.problems = ingest._prefilled_changes(form.values, {"prefilled": expected}, layout, entry.rel)
     values = dict(form.values)
     values.update(expected)  # the register's pre-filled values are the truth
     view = rules.FormView(
         values=values,
         actions_table=form.tables["m_actions"],
-        layout=book.layout,
+        layout=layout,
         framework=book.framework,
         settings=book.settings,
         file=entry.rel,

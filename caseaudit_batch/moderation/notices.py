@@ -96,7 +96,11 @@ def resolution_notice(ctx: Context, run: Run, done: dict[str, Any], note: str) -
     audit = facts[0]
     who = kit.people.case_people(audit.case_ref)
     recipients = [p for p in (kit.people.get(audit.auditor_id), who["team_manager"]) if p]
-    eml = _moderation_folder(ctx, audit.month) / "notices" / f"{done['escalation_id']}-resolved.eml"
+    eml = (
+        _moderation_folder(ctx, audit.month)
+        / "notices"
+        / forms.notice_filename(audit.audit_ref, audit.case_ref, f"{done['escalation_id']}-resolved")
+    )
     kit.notice(
         ctx,
         run,
@@ -124,6 +128,7 @@ def _moderation_context(facts: moderation_register.AuditFacts) -> dict[str, obje
     pre = facts.prefilled
     return {
         "audit_id": facts.audit_id,
+        "audit_ref": facts.audit_ref,
         "case_ref": facts.case_ref,
         "team": pre.get("team", ""),
         "service": pre.get("service", ""),
@@ -192,7 +197,7 @@ def outcome_notices(
         ],
     }
     folder = _moderation_folder(ctx, facts.month) / "notices"
-    stem = f"{facts.month}_{feedback.safe_name(facts.case_ref)}_{entry.submission_id}"
+    stem = forms.audit_stem(facts.audit_ref, facts.case_ref, str(entry.submission_id))
     recipients = [p for p in (auditor, who["team_manager"]) if p]
     kit.notice(
         ctx,
@@ -227,7 +232,8 @@ def outcome_notices(
             feedback.addresses(kit.qa_officer),
             facts.month,
             facts.audit_id,
-            folder / f"{escalation['escalation_id']}-escalation.eml",
+            folder
+            / forms.notice_filename(facts.audit_ref, facts.case_ref, f"{escalation['escalation_id']}-escalation"),
             form,
             {
                 **context,
@@ -245,8 +251,8 @@ def moderation_feedback(ctx: Context, run: Run, kit: ModerationKit, entries: Seq
         if e.known or not isinstance(check, moderation_ingest.ModerationCheck) or not e.problems:
             continue
         facts = check.audit
-        stem = f"{facts.month}_{feedback.safe_name(facts.case_ref)}_{e.submission_id}"
-        book = feedback.feedback_workbook(e.rel, e.audit_id, facts.case_ref, e.outcome, e.problems)
+        stem = forms.audit_stem(facts.audit_ref, facts.case_ref, str(e.submission_id))
+        book = feedback.feedback_workbook(e.rel, facts.audit_ref, facts.case_ref, e.outcome, e.problems)
         final = _moderation_folder(ctx, facts.month) / "feedback" / f"{stem}-feedback.xlsx"
         run.staging.write_bytes(final, book)
         moderator = kit.people.get(check.moderator_id)
@@ -310,7 +316,7 @@ def make_moderation_forms(ctx: Context, run: Run, kit: ModerationKit, month: str
             moderation_form.auditor_actions(audit.answers),
             password=kit.password,
         )
-        path = _moderation_folder(ctx, month) / forms.moderation_filename(month, audit.case_ref)
+        path = _moderation_folder(ctx, month) / forms.moderation_filename(audit.audit_ref, audit.case_ref)
         run.staging.write_bytes(path, data)
         relative = path.relative_to(ctx.config.output_dir).as_posix()
         run.conn.execute(sa.update(t).where(t.c.id == row.id).values(form_file=relative))

@@ -42,6 +42,7 @@ class AuditFacts:
     auditor_service: str | None
     team_manager_id: str | None
     framework_version: str
+    audit_ref: str = ""  # the readable reference people see (YYYY-MM-NNNN)
 
 
 def _staff(conn: Connection, staff_ids: Sequence[str] | None = None) -> dict[str, Any]:
@@ -70,6 +71,7 @@ def audit_facts(conn: Connection, month: str | None = None, audit_ids: Sequence[
             al.c.case_ref,
             al.c.staff_id,
             al.c.framework_version,
+            al.c.audit_ref,
             c.c.team_manager_id,
         )
         .join(al, al.c.audit_id == a.c.audit_id)
@@ -102,6 +104,7 @@ def audit_facts(conn: Connection, month: str | None = None, audit_ids: Sequence[
                 auditor_service=person.service if person else None,
                 team_manager_id=row.team_manager_id,
                 framework_version=row.framework_version,
+                audit_ref=row.audit_ref or row.audit_id,
             )
         )
     return facts

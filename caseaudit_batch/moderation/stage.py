@@ -85,12 +85,15 @@ def moderate(
     with writing(ctx, "moderate", arguments) as run:
         kit = ModerationKit.open(ctx, run)
         entries = _ingest_moderation_forms(ctx, run, kit, the_month, result)
+        # Either may be typed as an audit reference (2026-09-0014) or an audit ID; messages show what was typed.
         if remove:
-            moderation_register.remove_audit(run.conn, the_month, remove.strip(), now=now, user=user, run_id=run.run_id)
+            removing = reg.audit_id_for(run.conn, remove)
+            moderation_register.remove_audit(run.conn, the_month, removing, now=now, user=user, run_id=run.run_id)
             result.lines.append(messages.text("SUM032", audit_id=remove.strip(), month=the_month))
         if add:
+            adding = reg.audit_id_for(run.conn, add)
             added = moderation_register.add_audit(
-                run.conn, the_month, add.strip(), moderators, due, now=now, user=user, run_id=run.run_id
+                run.conn, the_month, adding, moderators, due, now=now, user=user, run_id=run.run_id
             )
             result.lines.append(
                 messages.text("SUM033" if added.added else "SUM034", audit_id=add.strip(), month=the_month)

@@ -42,7 +42,17 @@ ANSWER_KEYS = (
 SECTION_KEYS = tuple(f"s{n}" for n in range(1, 10))
 
 #: ``followup_of``: the earlier audit's ID, for a follow-up audit (issue 11); blank otherwise.
-ALLOCATION_COLUMNS = ("audit_id", "month", "staff_id", "case_ref", "due_date", "kind", *PREFILLED_KEYS, "followup_of")
+ALLOCATION_COLUMNS = (
+    "audit_id",
+    "month",
+    "staff_id",
+    "case_ref",
+    "due_date",
+    "kind",
+    *PREFILLED_KEYS,
+    "followup_of",
+    "audit_ref",
+)
 NOTE_COLUMNS = ("month", "kind", "staff_id", "detail")
 STAFF_COLUMNS = ("staff_id", "name", "role", "team", "service", "line_manager_id")
 AUDIT_COLUMNS = (
@@ -196,6 +206,7 @@ def _allocations(conn: Connection, *where: Any) -> pd.DataFrame:
             alloc_t.c.kind,
             alloc_t.c.prefilled,
             alloc_t.c.followup_of,
+            alloc_t.c.audit_ref,
         ).where(*where)
     )
     return frame(
@@ -209,6 +220,7 @@ def _allocations(conn: Connection, *where: Any) -> pd.DataFrame:
                 r.kind,
                 *(_text((r.prefilled or {}).get(k)) for k in PREFILLED_KEYS),
                 r.followup_of,
+                r.audit_ref,
             )
             for r in rows
         ),

@@ -371,8 +371,24 @@ def compute_metrics(
 
     if excel_tables:
         tables["audits"] = _audits_table(m)
+    _show_audit_refs(tables, data)
     v["small_numbers"] = _small_keys(v)
     return Metrics(month=str(month), report_date=report_date, values=v, tables=tables, audits=m, frame=af, texts=texts)
+
+
+def _show_audit_refs(tables: dict[str, pd.DataFrame], data: RegisterData) -> None:
+    """People read an audit by its reference (2026-09-0014): every table that names an audit shows it first, the
+    audit ID (the machine identity) beside it."""
+    refs = dict(zip(data.allocations["audit_id"], data.allocations["audit_ref"], strict=True))
+    for name, table in tables.items():
+        if "Audit ID" in table.columns and "Audit reference" not in table.columns:
+            shown = table.copy()
+            shown.insert(
+                int(shown.columns.get_loc("Audit ID")),  # type: ignore[arg-type]
+                "Audit reference",
+                shown["Audit ID"].map(lambda a: refs.get(a) or ""),
+            )
+            tables[name] = shown
 
 
 def _small_keys(v: dict[str, Any]) -> list[str]:

@@ -21,6 +21,7 @@ from caseaudit_batch.core.config import Config
 from caseaudit_batch.core.framework import Framework
 from caseaudit_batch.workbook.layout import (
     FOLLOWUP_SHEET,
+    GENERATOR_VERSION,
     META_KEYS,
     META_SHEET,
     TRACKER_HEADERS,
@@ -45,9 +46,6 @@ from caseaudit_batch.workbook.stamp import (
     stamp_cells,
     without_times,
 )
-
-#: Stamped on every form (``_meta`` and ``caseaudit.generator_version``): the layout a reader must use.
-GENERATOR_VERSION = "1"
 
 FORM_TITLE = "Case File Audit"
 FOLLOWUP_TITLE = "Case File Audit: follow-up (the earlier audit is on the 'Follow-up' sheet)"
@@ -88,14 +86,27 @@ def safe_name_part(text: str) -> str:
     return cleaned.strip("._") or "_"
 
 
-def form_filename(month: str, case_ref: str, auditor_name: str) -> str:
-    """``YYYY-MM_<case reference>_<auditor name>.xlsx``, unsafe characters and spaces replaced by ``_``."""
-    return f"{safe_name_part(month)}_{safe_name_part(case_ref)}_{safe_name_part(auditor_name)}.xlsx"
+def audit_stem(audit_ref: str, case_ref: str, *parts: str) -> str:
+    """``<audit ref>_<case reference>[_<part>...]``: the start of every per-audit file name. The audit reference
+    is unique in the register, so two audits never share a file even when their case references or auditors'
+    names make the same safe text (``CR 1`` and ``CR/1``)."""
+    return "_".join(safe_name_part(p) for p in (audit_ref, case_ref, *parts))
 
 
-def moderation_filename(month: str, case_ref: str) -> str:
-    """``YYYY-MM_<case reference>_moderation.xlsx``."""
-    return f"{safe_name_part(month)}_{safe_name_part(case_ref)}_moderation.xlsx"
+def form_filename(month: str, audit_ref: str, case_ref: str, auditor_name: str) -> str:
+    """``YYYY-MM_<audit ref>_<case reference>_<auditor name>.xlsx``, unsafe characters and spaces replaced by
+    ``_``."""
+    return f"{safe_name_part(month)}_{audit_stem(audit_ref, case_ref, auditor_name)}.xlsx"
+
+
+def moderation_filename(audit_ref: str, case_ref: str) -> str:
+    """``<audit ref>_<case reference>_moderation.xlsx`` (in the month's ``moderation`` folder)."""
+    return f"{audit_stem(audit_ref, case_ref)}_moderation.xlsx"
+
+
+def notice_filename(audit_ref: str, case_ref: str, what: str) -> str:
+    """``<audit ref>_<case reference>_<what>.eml``: a notice about one audit."""
+    return f"{audit_stem(audit_ref, case_ref, what)}.eml"
 
 
 def tracker_filename(month: str, manager_name: str) -> str:

@@ -7,7 +7,7 @@ same positions without needing defined names, which is what lets ingest use a fa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -38,6 +38,12 @@ YES_NO = ("Yes", "No")
 META_KEYS = ("form_kind", "audit_id", "framework_version", "generator_version", "month", "case_ref", "auditor_id")
 
 ACTION_ROWS = 15  # "at least ten rows" (issue contract)
+
+#: The layout of the forms this version makes, stamped on each (``_meta`` and ``caseaudit.generator_version``).
+#: "2" added the audit reference row (defined name ``audit_ref``) at the top of the case details, so every row
+#: of the main sheet below it moved down one; forms made before ("1") are still read with their own layout.
+GENERATOR_VERSION = "2"
+READABLE_GENERATORS = ("1", "2")
 ACTIONS_HEADER_ROW = 3
 
 
@@ -127,6 +133,7 @@ class FormLayout:
 
 
 PREFILLED: tuple[tuple[str, str, FieldKind], ...] = (
+    ("audit_ref", "Audit reference", "text"),
     ("audit_id", "Audit ID", "text"),
     ("audit_month", "Audit month", "text"),
     ("due_date", "Due date", "date"),
@@ -164,8 +171,35 @@ ACTIONS_POINTER = (
 )
 
 
-def audit_layout(framework: Framework) -> FormLayout:
-    """The audit form's layout for this framework (the positions depend only on the section count)."""
+def prefilled_fields(generator: str = GENERATOR_VERSION) -> tuple[tuple[str, str, FieldKind], ...]:
+    """The case details a form of ``generator`` version carries: version 1 had no audit reference."""
+    return PREFILLED[1:] if generator == "1" else PREFILLED
+
+
+@dataclass
+class Layouts:
+    """One kind of form's layouts by the version that made the form (``_meta``'s ``generator_version``), each
+    made once: a form made before an upgrade is read where its own cells are (docs/migrations.md)."""
+
+    make: Callable[[Framework, str], FormLayout]
+    framework: Framework
+    made: dict[str, FormLayout] = field(default_factory=dict)
+
+    def current(self) -> FormLayout:
+        return self.of(GENERATOR_VERSION)
+
+    def of(self, generator: str) -> FormLayout:
+        if generator not in self.made:
+            self.made[generator] = self.make(self.framework, generator)
+        return self.made[generator]
+
+    def for_form(self, meta: Mapping[str, str]) -> FormLayout:
+        return self.of(meta.get("generator_version") or GENERATOR_VERSION)
+
+
+def audit_layout(framework: Framework, generator: str = GENERATOR_VERSION) -> FormLayout:
+    """The audit form's layout for this framework and form version (the positions depend only on the section
+    count and the version)."""
     fields: dict[str, FieldSpec] = {}
     headings: list[Heading] = []
     points = framework.points
@@ -179,7 +213,7 @@ def audit_layout(framework: Framework) -> FormLayout:
     row = 5
     headings.append(Heading("Case details (filled in by the QA team; locked)", row))
     row += 1
-    for name, label, kind in PREFILLED:
+    for name, label, kind in prefilled_fields(generator):
         guidance: tuple[str, ...] = ()
         if name == "previous_worker":
             guidance = (THREE_WAY_ADVICE,)
@@ -335,7 +369,7 @@ MODERATION_NOTICES = (
 )
 
 
-def moderation_layout(framework: Framework) -> FormLayout:
+def moderation_layout(framework: Framework, generator: str = GENERATOR_VERSION) -> FormLayout:
     """The moderation form: auditor's grades in column B (their audit names), moderated grades in column C."""
     fields: dict[str, FieldSpec] = {}
     headings: list[Heading] = []
@@ -349,7 +383,7 @@ def moderation_layout(framework: Framework) -> FormLayout:
     row = 5
     headings.append(Heading("The audit (filled in by the QA team; locked)", row))
     row += 1
-    for name, label, kind in PREFILLED:
+    for name, label, kind in prefilled_fields(generator):
         add(name, label, row, kind, prefilled=True)
         row += 1
     row += 1
@@ -537,9 +571,9 @@ FOLLOWUP_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def followup_layout(framework: Framework) -> FormLayout:
+def followup_layout(framework: Framework, generator: str = GENERATOR_VERSION) -> FormLayout:
     """The audit layout plus the 'Follow-up' sheet (fields) and the 'Earlier actions' sheet (table)."""
-    base = audit_layout(framework)
+    base = audit_layout(framework, generator)
     fields = dict(base.fields)
     headings = list(base.headings)
     sheet = FOLLOWUP_SHEET

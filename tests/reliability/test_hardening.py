@@ -77,7 +77,7 @@ def test_every_notice_header_comes_from_parsed_addresses(tmp_path: Path, templat
     (inbox / forms[0].name).write_bytes(fill(forms[0], answers))
     done = caseaudit(config, "ingest", "--month", "2026-09")
     assert done.returncode in (0, 65), done.stderr
-    alerts = sorted((config.parent / "output").rglob("URGENT-safeguarding-*.eml"))
+    alerts = sorted((config.parent / "output").rglob("*URGENT-safeguarding*.eml"))
     assert alerts, done.stdout
     for path in _emls(config.parent):
         _no_injected_header(path)

@@ -19,18 +19,18 @@ def test_an_alert_whose_outputs_failed_is_shown_until_qa_acknowledges_it(tmp_pat
     inbox = config.parent / "inbox" / "audits"
     inbox.mkdir(parents=True, exist_ok=True)
     (inbox / forms[0].name).write_bytes(fill(forms[0], answers))
-    case_ref = forms[0].stem.split("_")[1]
+    case_ref = forms[0].stem.split("_")[2]  # YYYY-MM_<audit ref>_<case reference>_<auditor>
     # The register commits the alert, then no output can be put in place (a read-only output folder).
     failed = caseaudit(config, "ingest", "--month", "2026-09", hook="oserror:EROFS:any")
     said = failed.stdout + failed.stderr
     assert failed.returncode == 73, said
     assert "[ALR001]" in said and f"Alert 1: case {case_ref}" in said, said  # shown, though its files were not made
-    published = [p for p in (config.parent / "output").rglob("URGENT-safeguarding-*") if ".staging" not in p.parts]
+    published = [p for p in (config.parent / "output").rglob("*URGENT-safeguarding*") if ".staging" not in p.parts]
     assert not published  # staged, not in place
     # The next command that writes says it first again, and makes the outputs that failed.
     again = caseaudit(config, "ingest", "--month", "2026-09")
     assert again.returncode == 0 and again.stderr.lstrip("! ").startswith("[ALR001]"), again.stderr
-    assert sorted((config.parent / "output").rglob("URGENT-safeguarding-*.eml"))
+    assert sorted((config.parent / "output").rglob("*URGENT-safeguarding*.eml"))
     listed = caseaudit(config, "alerts")
     assert (
         listed.returncode == 0 and f"Alert 1: case {case_ref}" in listed.stdout and "raised 2026-09-25" in listed.stdout

@@ -65,7 +65,7 @@ def test_any_text_in_a_roster_field_is_loaded_safely_or_refused_with_its_cell(
         for text in (loaded.staff_id, loaded.name, loaded.team or "", loaded.service or ""):
             assert is_plain_text(text) and len(text) <= 100
         assert not loaded.email or is_one_address(loaded.email)
-        assert _safe_file_name(forms.form_filename("2026-09", "CR1", loaded.name))
+        assert _safe_file_name(forms.form_filename("2026-09", "2026-09-0001", "CR1", loaded.name))
 
 
 @PROPERTY
@@ -93,7 +93,7 @@ def test_any_text_in_a_caseload_field_is_loaded_safely_or_refused_with_its_cell(
         return
     for case in caseload.cases:
         assert is_plain_text(case.case_ref) and len(case.case_ref) <= 40
-        assert _safe_file_name(forms.form_filename("2026-09", case.case_ref, "Sam Smith"))
+        assert _safe_file_name(forms.form_filename("2026-09", "2026-09-0001", case.case_ref, "Sam Smith"))
 
 
 CONFIG_TEXT_KEYS = (
@@ -151,7 +151,7 @@ def test_a_non_utf8_file_name_is_rejected_alone_and_the_alerts_still_come(tmp_pa
     said = done.stdout + done.stderr
     assert done.returncode == 65, said  # a new file was rejected; nothing stopped the batch
     assert "Traceback" not in said and "CLI001" not in said
-    assert sorted((config.parent / "output").rglob("URGENT-safeguarding-*.eml")), said  # the alert still came
+    assert sorted((config.parent / "output").rglob("*URGENT-safeguarding*.eml")), said  # the alert still came
     rows = {row["file"]: row for row in manifest(manifests(config)[-1])}
     assert rows["R\\x82sum\\x82.xlsx"]["outcome"] == "rejected" and "IN019" in rows["R\\x82sum\\x82.xlsx"]["codes"]
     assert (rows["link.xlsx"]["outcome"], rows["link.xlsx"]["codes"]) == ("ignored", "IN017")
@@ -183,7 +183,7 @@ def test_a_crashing_rule_returns_the_form_with_its_own_code_and_the_rest_still_r
     assert first["outcome"] == "returned" and {"IN091", "V001"} <= set(first["codes"].split(";")), first
     assert second["outcome"] == "returned" and second["codes"] == "IN091"  # never accepted while a check is broken
     assert "IN090" not in said  # not the whole file's internal error: the rule's own
-    assert sorted((config.parent / "output").rglob("URGENT-safeguarding-*.eml")), "the concern still raised its alert"
+    assert sorted((config.parent / "output").rglob("*URGENT-safeguarding*.eml")), "the concern still raised its alert"
     logs = list((config.parent / "output" / "logs").glob("*.log"))
     assert any(b"rule V003 raised an internal error" in p.read_bytes() for p in logs)
     assert all(secret.encode() not in p.read_bytes() for p in logs)  # the log names the rule, never form text
