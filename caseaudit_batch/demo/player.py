@@ -258,6 +258,7 @@ class _Player:
             ctx.close()
         by_case = {a.case_ref: a for a in play.audits}
         made = 0
+
         # ``<audit ref>_<case reference>_moderation.xlsx``: filled in case-reference order, so that the seeded
         # answers do not depend on how the files are named.
         def case_of(path: Path) -> str:
