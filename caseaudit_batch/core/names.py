@@ -1,0 +1,580 @@
+"""Personal names in auditors' free text, found so that a child's name never reaches a published report (issue 19).
+
+``NameDetector.build(staff_names, extra_names, allowed_words)`` is built once; ``find(text)`` lists the hits and
+``redact(text)`` replaces each by a mark. Sources of names, in the order they win:
+
+1. roster staff names ("staff name"): the whole name as one hit, and each of its words;
+2. ``[privacy] extra_names`` ("extra name");
+3. a title (Mr, Mrs, Ms, Miss, Mx, Dr, with or without a dot) and the capitalised words after it ("title and surname");
+4. given names ("given name"), from Faker's person providers (below), and capitalised words that read as a person's
+   name from their context: "Maisie and her brother", "Maisie's mother", "Maisie, aged 4", "his nickname, JJ".
+
+Given names come from Faker (https://github.com/joke2k/faker, MIT licence): the first names of its English-language
+locales and of the locales of the largest other language communities in England, loaded once, lazily.
+
+Precision: many given names are also everyday words (Will, May, Grace, Hope, Frank, Joy, Bill, Dawn...). Such a
+word is a name only with more evidence than a capital letter at the start of a sentence: a capital mid-sentence,
+a possessive, a surname after it, a family or age cue, a verb of speech or wish after it, a hyphenated partner name
+(Evie-Grace), or "and" with a found name. Months, seasons, places and ratings that are also names (April, Summer,
+Amber) need evidence other than a capital. Lower-case words, acronyms, and names inside the name of a school,
+street or team ("Rose Lane Children's Centre", "St Mary's") are never given-name hits. The word lists below were
+written by hand from general English knowledge.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["REASONS", "NameDetector", "NameHit", "given_names"]
+
+GIVEN = "given name"
+STAFF = "staff name"
+EXTRA = "extra name"
+TITLE = "title and surname"
+REASONS = (GIVEN, STAFF, EXTRA, TITLE)
+
+
+@dataclass(frozen=True)
+class NameHit:
+    """One name in a text: ``text[start:end] == word``."""
+
+    word: str
+    start: int
+    end: int
+    reason: str
+
+
+def _words(text: str) -> frozenset[str]:
+    """A word list written as one string, so that the lists below stay readable."""
+    return frozenset(text.split())
+
+
+# Faker locales whose first names are read: English-speaking ones, then the languages most spoken at home in England
+# after English that Faker writes in the Latin alphabet (Polish, Romanian, Portuguese, Spanish, Italian, Lithuanian,
+# French, Turkish, German...), and South Asian and West African names as they are written in English.
+_LOCALES = _words(
+    "en_GB en_US en en_IE ga_IE en_NZ en_IN en_PK en_KE en_NG tw_GH yo_NG ig_NG ha_NG "
+    "pl_PL ro_RO lt_LT lv_LV sk_SK cs_CZ hu_HU hr_HR pt_PT pt_BR es_ES it_IT fr_FR de_DE tr_TR"
+)
+_NAME_SHAPE = re.compile(r"[^\W\d_][^\W\d_A-Z]+(?:[-'][^\W\d_][^\W\d_A-Z]*)*")  # "Zofia", "Lily-Mae", "O'Neil"
+_SHORT_NAMES = frozenset({"Jo", "Ty", "Bo"})  # two-letter given names kept; the rest are initials or noise
+
+# Given names that are also everyday words: a capital mid-sentence counts as evidence, a sentence's first capital
+# does not ("Will the plan...", "Grace was shown...", "Frank discussions...").
+_WORD_NAMES = _words(
+    """Will Grace Hope Frank Joy Bill Dawn Rose Sunny Mark Faith Max Chance Charity Chase Comfort Destiny Fate Gift
+    Grant Guy Harmony Haven Honour Honor Justice Junior King Liberty Love Lucky Mercy Miles Noble Patience Peace
+    Precious Prince Princess Queen River Royal Sage Sky Star Storm Trinity Unique Victory Art Pat Sue Rob Drew Gene
+    Glen Heath Lance Penny Sandy Sonny Cliff Dale Reed Clay Crystal Jewel Misty Skip Rusty Ray Carol Bliss Blessing
+    Favour Happy Lyric Melody Journey Genesis Serenity Treasure Marvel Passion Prosper Purity Innocent Modest Ever
+    Golden Angel Rich Hunter Page Price Shelby Phoenix Raven Echo Nova Faye Fern Ivy Iris Hazel Merry
+    Ally Dot"""
+)
+# Names whose word use is usually capitalised anyway (months, days, seasons, festivals, ratings, places, faiths):
+# neither a capital nor a bare possessive is evidence ("in May", "Summer Term", "rated Amber", "May's review").
+_WEAK_NAMES = _words(
+    """January February March April May June July August September October November December Monday Tuesday
+    Wednesday Thursday Friday Saturday Sunday Spring Summer Autumn Winter Easter Christmas Amber Christian Jesus
+    Islam Israel China Paris Devon Kent Dudley Preston Lincoln Carlisle Warwick Kendal Lancaster Beverley Wakefield
+    Sterling Florida Dakota Carolina Virginia Jersey Holland Roman Chester
+    Bradford Milton"""
+)
+# Capitalised words that are not names here, though some name list has them: social-care and everyday words,
+# family and role words, pronouns and sentence openers.
+_NOT_NAMES = _words(
+    """Add Admiral Author Baby Bank Banks Baron Bishop Boss Branch Brain Buck Bush Captain Case Cash Colon Colonel
+    Commodore Con Corona Council Deacon Delta Doc Dock Doctor Elder Else Era Essence Fed Fleet Forum Friend General
+    Governor Green Hall Ham Harm Harsh Hence Hill Hung Hunt Infant Judge Lady Lane Lawyer Less Little Long Made Major
+    Male Man Marry Carry Media Metro Minor Mister Nail North South East West Oral Orange Park Pink Press Raid Reason
+    Red Ridge Roll Said Sad Saint Sister Son Squire Stone Tea Tiny Toy True Unknown Unnamed Urban Ward Wash Wells
+    Wood Worth Young Us Till Edit Per Mar Ale Canal Divan Salami Server Sever Sole Marine Pastor Mate Mile Grit
+    Wolf Peer Ion Tan Lore Cord Baptist Albino Gala Ante Free Lot Line Can My An Among Imam Master Miss Mrs Ms Mr Art
+    Partner Boyfriend Girlfriend Stepfather Stepmother Stepdad Stepmum Sibling Siblings Sisters Brothers Cousins Twins
+    Twin Daughter Girl Boy Person People Teacher Therapy Music Drama Maths Science
+    Dr Mx Nurse Police Health Care Social Services Service Team School Court Child Children Family Mum Mummy Mam
+    Dad Daddy Nan Nana Nanny Gran Granny Grandma Grandad Granddad Grandpa Grandmother Grandfather Mother Father
+    Brother Sister Aunt Auntie Aunty Uncle Cousin Parent Parents Carer Carers Foster Worker Manager Officer Plan
+    Review Protection Conference Order Section Panel Board Help Early Looked After Voice Views Direct Independent
+    Evidence Supervision Management Oversight Chronology Assessment Contact Placement Placements Visit Visits
+    He She They We It This That These Those There Their His Her Our Your You Both Each Every All Any Some No Not
+    None Yes Also However Although When Where Why What Who How Whilst While If Since During Before Following
+    The A As At By For From In Into Of On Or To With Without And But So Then Now Today Tomorrow Yesterday Next Last
+    First Second Third Overall Further Another Other Everyone Someone Nobody Everybody Somebody Anyone Mr Sir Madam
+    God Allah Lord Bible Quran Koran Mass Church Mosque Temple English British Irish Welsh Scottish Polish Romanian
+    Asian African Caribbean European Muslim Catholic Sikh Hindu Jewish Bank Holiday Holidays Term Day Days Week
+    Month Year Half Black White Brown Handy Pleasant Trace Link Rush Fancy Mad Gay French Job Icy Gee Ova Loot Leaner
+    Lone Gorge Chin Bunk Sing Van Ace Alpha Atlas Bird Bee Cap Heaven Lemon Kale Messiah Villa Wing Mace Ether
+    Lemma Eta Theta Zeta Meta Octave Ebb Leafy Manly Ell Pleas Shade Shad Whit Vernal Veer"""
+)
+# The last word of a school's, street's, service's or building's name: a name just before it is part of that name.
+_PLACE_HEADS = _words(
+    """School Schools Academy College University Nursery Nurseries Preschool Pre-school Primary Secondary Infants
+    Juniors Centre Centres Center Hospital Clinic Surgery Practice Court Courts House Home Homes Lodge Lane Road
+    Street Avenue Close Drive Way Crescent Gardens Park Square Place Terrace Hill Estate Grove Walk Row Green Team
+    Service Services Unit Trust Council Project Foundation Church Mosque Temple Gurdwara Synagogue Chapel Club Hall
+    Ward Board Panel Partnership Authority Department Office Station Library Village Town City Borough County Hub
+    Group Network Society Association Alliance Campus Building Tower Care Charity Fund Appeal Programme Scheme
+    Initiative Forum Playgroup Playscheme Camp Fair Holiday Holidays Term Day Days Week Bridge Therapy Class
+    Classes Law Act Room Award"""
+)
+_NOT_OR_HEAD = _NOT_NAMES | _PLACE_HEADS
+# A "head" followed by one of these is a job title, not the end of a place's name ("Sam Smith Team Manager").
+_ROLES = frozenset({"Manager", "Managers", "Leader", "Lead", "Worker", "Officer", "Coordinator", "Member", "Around"})
+_TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr"})
+_SAINTS = frozenset({"St", "Saint", "Ste"})
+# Family words: "Maisie's mother", "Maisie and her brother", "his sister Grace".
+_FAMILY = _words(
+    """mother mum mummy mam mom father dad daddy parent parents brother brothers sister sisters sibling siblings
+    half-brother half-sister stepfather stepmother stepdad stepmum step-father step-mother step-dad step-mum
+    grandmother grandfather grandparents grandparent grandma grandad granddad grandpa nan nana nanny gran granny
+    aunt auntie aunty uncle cousin cousins son daughter twin partner boyfriend girlfriend carer carers family
+    baby"""
+)
+_SERVICE_NOUNS = frozenset({"support", "service", "services", "group", "centre", "hub", "worker", "workers", "team"})
+_FAMILY_PREFIX = frozenset({"foster", "birth", "step", "paternal", "maternal", "older", "younger", "little", "big"})
+_OWNERS = frozenset({"her", "his", "their", "my"})
+# Verbs of speech, wish or feeling straight after a word: a person ("Hope said", "Ruby told her teacher").
+_PERSON_VERBS = _words(
+    """said says told tells asked asks wants wanted wishes wished feels felt explained shared disclosed likes liked
+    enjoys enjoyed misses missed loves loved lives lived attends attended hopes hoped worries worried"""
+)
+_SEEN = frozenset({"seen", "visited", "settled", "placed", "living", "observed", "supported", "happy", "safe"})
+_AGE_WORDS = _words(
+    """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
+    eighteen"""
+)
+_AGE_UNITS = frozenset({"years", "year", "months", "month", "weeks"})
+_AGE_AFTER = frozenset({"and", "but", "so", "with", "now", "today", "next", "this", "in", "at"})
+_NICKNAME_CUES = (("nickname",), ("known", "as"), ("prefers", "to", "be", "called"), ("likes", "to", "be", "called"))
+_COORD = frozenset({"and", "&", ","})
+_CUE_WORDS = re.compile(r"nickname|known as|to be called", re.IGNORECASE)
+
+# Tokens: words (letters, inner apostrophes and hyphens), numbers, and the punctuation the rules read. A sentence
+# starts at the text's start, after . ! ? ; : or a line break, and after an opening quote or bracket or a bullet.
+_TOKEN = re.compile(r"([^\W\d_]+(?:['’-][^\W\d_]+)*)|(\d+)|([.!?;:\n\"“‘(\[•*·]|(?<!\w)')|([,&])")
+_WORD, _NUM, _BREAK, _PUNCT = 1, 2, 3, 4
+_END_OF_SENTENCE = frozenset(".!?\n")
+# Word classes of the packaged list.
+_STRONG, _COMMON, _WEAK = 1, 2, 3
+
+
+def _shape_ok(name: str) -> bool:
+    return bool(_NAME_SHAPE.fullmatch(name)) and (len(name) > 2 or name in _SHORT_NAMES)
+
+
+@functools.cache
+def _faker_names() -> tuple[frozenset[str], frozenset[str]]:
+    """The first names and surnames of ``_LOCALES``, read once (Faker is imported only here: importing caseaudit
+    stays fast)."""
+    import importlib
+
+    first: set[str] = set()
+    last: set[str] = set()
+    for locale in _LOCALES:
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except (ImportError, AttributeError):  # a locale a later Faker drops: the others still serve
+            continue
+        for attr, into in (
+            ("first_names", first),
+            ("first_names_male", first),
+            ("first_names_female", first),
+            ("last_names", last),
+        ):
+            values = getattr(provider, attr, None)
+            if isinstance(values, dict | tuple | list):  # en_US keeps weights in an OrderedDict: its keys are names
+                into.update(str(v).strip() for v in values)
+    return frozenset(n for n in first if _shape_ok(n)), frozenset(n for n in last if _shape_ok(n))
+
+
+@functools.cache
+def _classes() -> dict[str, int]:
+    """Each packaged given name and its class: strong, also an everyday word, or weak (a month, place...)."""
+    first, _ = _faker_names()
+    table = {name: _STRONG for name in first if name not in _NOT_NAMES}
+    table.update(dict.fromkeys(_WORD_NAMES, _COMMON))
+    table.update(dict.fromkeys(_WEAK_NAMES, _WEAK))
+    return table
+
+
+@functools.cache
+def _surnames() -> frozenset[str]:
+    _, last = _faker_names()
+    return frozenset(n for n in last if n not in _NOT_NAMES and n not in _WEAK_NAMES and n not in _PLACE_HEADS)
+
+
+def given_names() -> frozenset[str]:
+    """The packaged given names (every class), loaded once."""
+    return frozenset(_classes())
+
+
+@functools.lru_cache(maxsize=4096)
+def _unaccented(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def _split_words(name: str) -> list[str]:
+    """A roster or configured name as words: "Smith, Sam" is "Sam Smith"; titles and initials are dropped."""
+    if name.count(",") == 1:
+        surname, forenames = name.split(",")
+        name = f"{forenames} {surname}"
+    words = re.findall(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", name)
+    return [w for w in words if len(w) > 1 and w.rstrip(".") not in _TITLES]
+
+
+class _Tokens:
+    """One text's tokens in parallel lists (faster to read than objects), with each word's possessive stripped."""
+
+    __slots__ = (
+        "all_caps",
+        "base",
+        "caps",
+        "cue",
+        "ends",
+        "initial",
+        "kinds",
+        "n",
+        "poss",
+        "question",
+        "starts",
+        "texts",
+    )
+
+    def __init__(self, text: str, all_caps: bool) -> None:
+        kinds: list[int] = []
+        texts: list[str] = []
+        base: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        poss: list[bool] = []
+        caps: list[bool] = []  # capitalised and not an acronym: the only words that can be given names
+        initial: list[bool] = []  # first word of a sentence (or a capital that is no evidence, as in a heading)
+        after_break = True
+        capitals = 0
+        # One pass (this is the hot loop: find() must keep up with ~10,000 short texts a second).
+        for m in _TOKEN.finditer(text):
+            kind = m.lastindex or 0
+            word = m.group()
+            start, end = m.span()
+            kinds.append(kind)
+            texts.append(word)
+            starts.append(start)
+            if kind != _WORD:
+                after_break = kind == _BREAK
+                base.append(word)
+                ends.append(end)
+                poss.append(False)
+                caps.append(False)
+                initial.append(True)
+                continue
+            possessive = len(word) > 3 and word[-2] in "'’" and word[-1] in "sS"
+            if possessive:
+                word = word[:-2]
+                end -= 2
+            if all_caps and len(word) > 1:
+                word = "-".join(part.capitalize() for part in word.split("-"))
+            capital = len(word) > 1 and word[0].isupper() and not word.isupper()
+            capitals += capital
+            base.append(word)
+            ends.append(end)
+            poss.append(possessive)
+            caps.append(capital)
+            initial.append(after_break or all_caps)
+            after_break = False
+        n = len(kinds)
+        self.kinds, self.texts, self.starts, self.ends = kinds, texts, starts, ends
+        self.base, self.poss, self.caps, self.initial, self.n = base, poss, caps, initial, n
+        self.all_caps = all_caps
+        self.cue = _CUE_WORDS.search(text) is not None  # a nickname cue can make even an acronym a name ("JJ")
+        self.question = [False] * n  # in a sentence that ends with "?" ("Will Tyler...?": its first word is a verb)
+        if capitals >= 3 or "?" in text:  # else no sentence can be a question or a heading
+            self._sentences()
+
+    def _sentences(self) -> None:
+        """Marks questions, and makes every capital of a Title Case Heading Or Line 'initial' (no evidence)."""
+        start = 0
+        for i in range(self.n + 1):
+            if i < self.n and not (self.kinds[i] == _BREAK and self.texts[i] in _END_OF_SENTENCE):
+                continue
+            long_words = [j for j in range(start, i) if self.kinds[j] == _WORD and len(self.base[j]) > 3]
+            capital = sum(1 for j in long_words if self.base[j][0].isupper())
+            heading = len(long_words) >= 3 and capital >= 0.7 * len(long_words)
+            question = i < self.n and self.texts[i] == "?"
+            for j in range(start, i):
+                self.initial[j] = self.initial[j] or heading
+                self.question[j] = question
+            start = i + 1
+
+    def word(self, i: int) -> str:
+        return self.base[i] if 0 <= i < self.n and self.kinds[i] == _WORD else ""
+
+    def lower(self, i: int) -> str:
+        return self.texts[i].lower() if 0 <= i < self.n else ""
+
+
+class NameDetector:
+    """Finds personal names in free text. Build once with ``NameDetector.build``; ``find`` and ``redact`` are pure."""
+
+    def __init__(
+        self,
+        phrases: dict[str, list[tuple[tuple[str, ...], str]]],
+        words: dict[str, str],
+        allowed: frozenset[str],
+    ) -> None:
+        self._phrases = phrases  # first word (casefolded) -> (the whole name's words, reason), longest first
+        self._words = words  # one word of a staff or extra name (casefolded) -> reason
+        self._allowed = allowed
+        self._classes = _classes()
+        self._surnames = _surnames()
+
+    @classmethod
+    def build(
+        cls,
+        staff_names: Iterable[str] = (),
+        extra_names: Iterable[str] = (),
+        allowed_words: Iterable[str] = (),
+    ) -> NameDetector:
+        allowed = frozenset(w.strip().casefold() for w in allowed_words if w.strip())
+        phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        words: dict[str, str] = {}
+        # Extra names first, so that a name in both lists is reported as staff (the roster is the surer source).
+        for reason, names in ((EXTRA, extra_names), (STAFF, staff_names)):
+            for name in names:
+                parts = tuple(w.casefold() for w in _split_words(name))
+                for part in parts:
+                    if part not in allowed:
+                        words[part] = reason
+                if len(parts) > 1:
+                    phrases.setdefault(parts[0], []).append((parts, reason))
+        for options in phrases.values():
+            options.sort(key=lambda option: -len(option[0]))
+        return cls(phrases, words, allowed)
+
+    def find(self, text: str) -> list[NameHit]:
+        """The names in ``text``, in order. Lower-case words are never given-name hits."""
+        if text == text.lower():  # no capital letter: nothing can be a name (the common case for short answers)
+            return []
+        tokens = _Tokens(text, all_caps=text == text.upper())
+        hits: dict[int, NameHit] = {}  # first token -> hit
+        covered: set[int] = set()
+        pending: list[int] = []  # everyday-word names and unknown capitalised words, for the "and" pass
+        for i in range(tokens.n):
+            if tokens.kinds[i] != _WORD or i in covered or not (tokens.caps[i] or tokens.cue):
+                continue
+            phrase = self._phrase_at(tokens, i)
+            if phrase:
+                last, reason = phrase
+                start, end = tokens.starts[i], tokens.ends[last]
+                hits[i] = NameHit(text[start:end], start, end, reason)
+                covered.update(range(i, last + 1))
+                continue
+            reason = self._word_reason(tokens, i, hits)
+            if reason == "?":
+                pending.append(i)
+            elif reason:
+                start, end = tokens.starts[i], tokens.ends[i]
+                hits[i] = NameHit(text[start:end], start, end, reason)
+        for i in pending:  # "Tyler and Hope", "Oliver, Maisie and Tyler": a name's partner in a list is a name
+            if self._joined_to_name(tokens, i, hits):
+                start, end = tokens.starts[i], tokens.ends[i]
+                hits[i] = NameHit(text[start:end], start, end, GIVEN)
+        found = [hits[i] for i in sorted(hits)]
+        return [hit for hit in found if hit.word.casefold() not in self._allowed]
+
+    def redact(self, text: str, mark: str = "[name]") -> str:
+        """``text`` with each name replaced by ``mark``; everything else is kept as it was."""
+        pieces: list[str] = []
+        done = 0
+        for hit in self.find(text):
+            if hit.start < done:
+                continue
+            pieces.append(text[done : hit.start])
+            pieces.append(mark)
+            done = hit.end
+        pieces.append(text[done:])
+        return "".join(pieces)
+
+    # --- the rules -----------------------------------------------------------------------------------------------
+
+    def _phrase_at(self, t: _Tokens, i: int) -> tuple[int, str] | None:
+        """A whole staff or extra name starting at token ``i``: (its last token, the reason)."""
+        options = self._phrases.get(t.base[i].casefold()) if t.caps[i] else None
+        if not options:
+            return None
+        for words, reason in options:
+            last = i + len(words) - 1
+            if last >= t.n:
+                continue
+            if all(
+                t.kinds[j] == _WORD and t.caps[j] and t.base[j].casefold() == w and (j == last or not t.poss[j])
+                for j, w in zip(range(i, last + 1), words, strict=True)
+            ):
+                return last, reason
+        return None
+
+    def _word_reason(self, t: _Tokens, i: int, hits: dict[int, NameHit]) -> str:
+        """The reason word ``i`` is a name, "" if it is not, "?" if only a neighbouring name could make it one."""
+        word = t.base[i]
+        if t.cue and self._nickname(t, i):
+            return GIVEN
+        if not t.caps[i]:
+            return ""
+        folded = word.casefold()
+        listed = self._words.get(folded)
+        if listed == EXTRA:
+            return EXTRA
+        if self._after_title(t, i, hits):
+            return listed or TITLE
+        cls = self._class_of(word)
+        if listed == STAFF:  # a roster word that is also an everyday or place word needs the same evidence
+            if word in _NOT_OR_HEAD:
+                cls = _WEAK
+            if cls in (_STRONG, 0):
+                return "" if self._in_place_name(t, i) else STAFF
+            return STAFF if self._evidence(t, i, cls) else ""
+        if word in _NOT_OR_HEAD or self._in_place_name(t, i):
+            return ""
+        if cls == _STRONG:
+            return GIVEN
+        if cls:
+            return GIVEN if self._evidence(t, i, cls) else "?"
+        # Not a known name: only a family, age or nickname cue makes it one (mid-sentence, or sentence-first with a
+        # possessive, where an everyday opener such as "She" cannot be).
+        if self._family_cue(t, i) and (not t.initial[i] or t.poss[i]):
+            return GIVEN
+        if self._age_cue(t, i) and not t.initial[i]:
+            return GIVEN
+        return "" if t.initial[i] else "?"
+
+    def _class_of(self, word: str) -> int:
+        word = word.replace("’", "'")  # "O’Neil" as the lists spell it
+        cls = self._classes.get(word, 0)
+        if not cls and not word.isascii():  # "Zoë", "Siobhán": the lists may spell them without the accent
+            cls = self._classes.get(_unaccented(word), 0)
+        if cls or "-" not in word:
+            return cls
+        # "Lily-Mae", "Evie-Grace": every part capitalised, and either every part a name or one a sure one and no
+        # part an everyday word ("Lacey-Mai"; not "Anglo-Saxon", "Black-British")
+        parts = word.split("-")
+        if not all(p[:1].isupper() for p in parts) or any(p in _NOT_OR_HEAD for p in parts):
+            return 0
+        classes = [self._classes.get(p, 0) for p in parts]
+        return _STRONG if all(classes) or _STRONG in classes else 0
+
+    def _after_title(self, t: _Tokens, i: int, hits: dict[int, NameHit]) -> bool:
+        """'Ms Patel', 'Dr. Rachel Jones': the capitalised words straight after a title."""
+        j = i - 1
+        if j >= 0 and t.kinds[j] == _BREAK and t.texts[j] == ".":
+            j -= 1
+        if j >= 0 and t.kinds[j] == _WORD and t.base[j] in _TITLES:
+            # any capitalised word: "Mrs Green", "Mr Young" are surnames; in capitals, "MR AND MRS KHAN" is not
+            return t.base[i] not in _TITLES and not (t.all_caps and t.base[i] in _NOT_NAMES)
+        prev = hits.get(i - 1)  # "Dr Rachel Jones": not in capitals, where every word looks like a surname
+        return prev is not None and prev.reason == TITLE and not t.all_caps and t.base[i] not in _NOT_OR_HEAD
+
+    def _in_place_name(self, t: _Tokens, i: int) -> bool:
+        """'St Mary's', 'Rose Lane Children's Centre', 'Sunny Days Nursery': part of a place's or service's name."""
+        j = i - 1
+        if j >= 0 and t.kinds[j] == _BREAK and t.texts[j] == ".":
+            j -= 1
+        if j >= 0 and t.base[j] in _SAINTS:
+            return True
+        j = i
+        while j < t.n and j < i + 5 and t.kinds[j] == _WORD and t.base[j][:1].isupper():
+            if j > i and t.base[j] in _PLACE_HEADS and t.word(j + 1) not in _ROLES:
+                return True
+            if t.poss[j] and j > i and t.base[j] not in {"Children", "Women", "Men", "People"}:
+                return False  # "Sam Smith's Team" is the team of a person
+            j += 1
+        return False
+
+    def _evidence(self, t: _Tokens, i: int, cls: int) -> bool:
+        """Evidence beyond its capital that an everyday-word name (``_COMMON``) or a weak one is a name here."""
+        if cls == _COMMON and not t.initial[i]:
+            return True  # a capital mid-sentence: "the worker visited Hope at school"
+        if t.poss[i] and (cls == _COMMON or t.lower(i + 1) in _FAMILY):
+            return True
+        if self._family_cue(t, i) or self._age_cue(t, i):
+            return True
+        opener = t.initial[i] and t.question[i]  # "Will Tyler...?", "May Sam...?": a question's first word is a verb
+        nxt = t.word(i + 1)
+        surname = nxt in self._surnames or self._classes.get(nxt) == _STRONG
+        if not opener and surname and t.caps[i + 1] and nxt not in _NOT_OR_HEAD and nxt not in _WEAK_NAMES:
+            return True  # "Grace Okafor", "April Jones"
+        after = t.lower(i + 1)
+        if not opener and after in _PERSON_VERBS:
+            return True
+        return cls == _COMMON and after in {"is", "was"} and t.lower(i + 2) in _SEEN
+
+    def _family_cue(self, t: _Tokens, i: int) -> bool:
+        """'Maisie's mother', 'Maisie and her brother', 'his sister Grace', 'her foster carer, Joy'."""
+        if t.poss[i] and self._family_word(t, i + 1):
+            return True
+        if t.lower(i + 1) == "and" and t.lower(i + 2) in _OWNERS and self._family_word(t, i + 3):
+            return True
+        j = i - 1
+        if j >= 0 and t.texts[j] == ",":
+            j -= 1
+        if j >= 0 and t.lower(j) in _FAMILY and t.kinds[j] == _WORD:
+            k = j - 1
+            if t.lower(k) in _FAMILY_PREFIX:
+                k -= 1
+            return t.lower(k) in _OWNERS
+        return False
+
+    def _family_word(self, t: _Tokens, j: int) -> bool:
+        if t.lower(j) in _FAMILY_PREFIX and t.lower(j + 1) in _FAMILY:
+            j += 1
+        # "Barnardo's family support worker" names a service, not a relative
+        return t.lower(j) in _FAMILY and t.lower(j + 1) not in _SERVICE_NOUNS
+
+    def _age_cue(self, t: _Tokens, i: int) -> bool:
+        """'Leo, aged four', 'Hope is eleven and...', 'Maisie (6)', 'Tom is 9 years old'."""
+        j = i + 1
+        if t.lower(j) in {",", "("}:
+            j += 1
+        if t.lower(j) in {"aged", "age"}:
+            return self._is_age(t, j + 1, loose=True)
+        if t.lower(i + 1) == "(":
+            return self._is_age(t, i + 2, loose=True) and t.lower(i + 3) == ")"
+        if t.lower(i + 1) in {"is", "was", "turned", "turns"}:
+            j = i + 2
+            if t.lower(j) in {"now", "only", "just"}:
+                j += 1
+            return self._is_age(t, j, loose=False)
+        return False
+
+    def _is_age(self, t: _Tokens, j: int, loose: bool) -> bool:
+        word = t.lower(j)
+        if not (word in _AGE_WORDS or (j < t.n and t.kinds[j] == _NUM and int(word) <= 25)):
+            return False
+        after = t.lower(j + 1)
+        if after in _AGE_UNITS:  # "is 6 weeks overdue" is no age; "is 6 years old" is
+            return loose or t.lower(j + 2) == "old"
+        return loose or after in _AGE_AFTER or j + 1 >= t.n or t.kinds[j + 1] in (_BREAK, _PUNCT)
+
+    def _nickname(self, t: _Tokens, i: int) -> bool:
+        """'his nickname, JJ, is used', 'known as Bobby': any capitalised word or acronym after such a cue."""
+        word = t.base[i]
+        if len(word) < 2 or not word[0].isupper() or word in _NOT_NAMES:
+            return False
+        j = i - 1
+        if j >= 0 and t.texts[j] in {",", ":", '"', "“", "'", "‘"}:
+            j -= 1
+        for cue in _NICKNAME_CUES:
+            start = j - len(cue) + 1
+            if start >= 0 and all(t.lower(start + k) == w for k, w in enumerate(cue)):
+                return True
+        return False
+
+    def _joined_to_name(self, t: _Tokens, i: int, hits: dict[int, NameHit]) -> bool:
+        """Word ``i`` joined by "and", "&" or a comma to a given name already found."""
+        for step in (-2, 2):
+            link, other = i + step // 2, i + step
+            if t.lower(link) in _COORD and other in hits:
+                return True
+        return False
