@@ -20,6 +20,7 @@ from caseaudit_batch import __version__
 from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core.clock import Month, parse_date
 from caseaudit_batch.core.errors import EXIT_INTERNAL, CaseauditError, ConfigError, safe_traceback
+from caseaudit_batch.reports.tiers import TIERS
 from caseaudit_batch.session import Context, Result, open_context, record_exit_code
 
 log = logging.getLogger("caseaudit")
@@ -112,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     _month_option(p)
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="judge due and overdue at this date")
     p.add_argument("--no-quotes", action="store_true", help="leave free-text quotations out of every output")
+    p.add_argument(
+        "--tier",
+        choices=TIERS,
+        help="internal (default): the documents with case references; committee: the version for publication",
+    )
 
     p = command("run")
     _month_option(p)
@@ -236,7 +242,7 @@ def _report(args: argparse.Namespace) -> Result:
     month = _month(args)
     as_of = parse_date(args.as_of) if args.as_of else None
     with _context(args) as ctx:
-        return stage.report_month(ctx, month, as_of=as_of, no_quotes=args.no_quotes)
+        return stage.report_month(ctx, month, as_of=as_of, no_quotes=args.no_quotes, tier=args.tier)
 
 
 def _run(args: argparse.Namespace) -> Result:

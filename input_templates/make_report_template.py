@@ -4,7 +4,9 @@ The template is docxtpl (jinja2 inside Word). QA can open the .docx in Word and 
 (Normal, Title, Heading 1-3, List Bullet, Table Grid), the title page, headers and footers, and the wording around
 the ``{{ … }}`` fields. Keep every ``{{ … }}`` and ``{%p … %}`` field: the program fills them. ``kind`` is
 "report" for the Monthly Case File Audit Report (and each service pack) and "themes" for the Learning Themes
-document. Accessibility (UK public sector): real heading styles in order, a sans-serif body of at least 11 pt.
+document; ``privacy_note`` says what the document holds of children and staff (the committee version, for
+publication, says what it leaves out and what "c" means) and ``marking`` is the header's security marking.
+Accessibility (UK public sector): real heading styles in order, a sans-serif body of at least 11 pt.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def build(path: Path) -> Path:
     doc.core_properties.language = "en-GB"
 
     header = section.header.paragraphs[0]
-    header.text = "OFFICIAL-SENSITIVE: {{ organisation }}"
+    header.text = "{{ marking }}: {{ organisation }}"  # OFFICIAL-SENSITIVE; OFFICIAL on the committee version
     footer = section.footer.paragraphs[0]
     footer.text = "{{ title }}, {{ month_label }}{% if service %} ({{ service }}){% endif %}. Page "
     _page_number(footer)
@@ -102,7 +104,7 @@ def build(path: Path) -> Path:
         "recorded in the register when the report was made, on {{ generated_on }}."
     )
     doc.add_paragraph("{{ audience }}")
-    doc.add_paragraph("Case references only: this document names no child. {{ quotes_note }}")
+    doc.add_paragraph("{{ privacy_note }}")  # what the document holds of children and staff, and what it leaves out
     doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
     doc.add_paragraph('{%p if kind == "report" %}')

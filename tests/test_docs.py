@@ -16,7 +16,7 @@ from caseaudit_batch.allocation import roster
 from caseaudit_batch.core import messages, notify
 from caseaudit_batch.core.framework import load_framework
 from caseaudit_batch.ingest.files import MANIFEST_HEADERS
-from caseaudit_batch.reports import json_keys
+from caseaudit_batch.reports import committee, json_keys
 from caseaudit_batch.workbook import layout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,10 +138,20 @@ def test_every_config_key_is_in_the_configuration_reference(name: str) -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
+COMMITTEE_JSON = "## The committee version: `metrics-YYYY-MM-committee.json`"
+
+
 def test_every_metrics_json_key_is_in_its_reference_and_nothing_else() -> None:
-    text = page("metrics-json.md")
+    text = page("metrics-json.md").split(f"\n{COMMITTEE_JSON}\n")[0]
     documented = re.findall(r"^\| `([a-z_]+)` \|", text, re.M)
     assert sorted(documented) == sorted(json_keys.JSON_KEYS)
+
+
+def test_the_committee_json_keys_are_listed_in_the_reference() -> None:
+    text = section(page("metrics-json.md"), COMMITTEE_JSON)
+    listing = re.search(r"^Its keys: (.*?)\.\n(?:\n|$)", text, re.M | re.S)
+    assert listing, "the committee section lists its keys after 'Its keys: '"
+    assert re.findall(r"`([a-z_]+)`", listing.group(1)) == list(committee.COMMITTEE_KEYS)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -168,6 +178,9 @@ PUBLISHED_FILES = [
     "Monthly-Case-File-Audit-Report-YYYY-MM.docx",
     "Monthly-Case-File-Audit-Report-YYYY-MM-<service>.docx",
     "Learning-Themes-YYYY-MM.docx",
+    "Monthly-Case-File-Audit-Report-YYYY-MM-committee.docx",
+    "caseaudit-report-YYYY-MM-committee.xlsx",
+    "metrics-YYYY-MM-committee.json",
     "actions/YYYY-MM_actions_<service manager name>.xlsx",
     "moderation/<audit ref>_<case reference>_moderation.xlsx",
     "reminders-YYYY-MM.xlsx",

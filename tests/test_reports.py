@@ -252,6 +252,42 @@ def test_summary_sentences_of_the_hand_worked_month(made) -> None:
     ]
 
 
+def _word_tables(blob: bytes, *headers: str) -> dict[str, list[dict[str, str]]]:
+    """Each table of a Word report whose header has all of ``headers``, by its first header (the last such table),
+    as rows keyed by header."""
+    tables = {}
+    for table in Document(io.BytesIO(blob)).tables:
+        rows = [[c.text for c in r.cells] for r in table.rows]
+        if set(headers) <= set(rows[0]):
+            tables[rows[0][0]] = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    return tables
+
+
+def _excel_notes(made, sheet: str, table: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    ws = load_workbook(io.BytesIO(made.files["caseaudit-report-2026-09.xlsx"]))[sheet]
+    rows = [[c.value for c in r] for r in ws[ws.tables[table].ref]]
+    note = rows[0].index("Note")
+    return {str(r[rows[0].index("Team") if "Team" in rows[0] else 0]): r[note] or "" for r in rows[1:]}
+
+
+def test_word_tables_mark_small_numbers_as_the_excel_report_does(made) -> None:
+    """Issue 19: a share of fewer than 5 is marked in the Word team, section and case-type tables the way the Excel
+    report marks it (its Note column): 50% of North A's 2 graded audits is "fewer than 5" in both."""
+    word = _word_tables(made.files["Monthly-Case-File-Audit-Report-2026-09.docx"])
+    shares = _word_tables(made.files["Monthly-Case-File-Audit-Report-2026-09.docx"], "Note")
+    teams = {r["Team"]: r["Note"] for r in word["Team"]}  # the last service's teams
+    assert teams == {"South A": "fewer than 5", "South B": "fewer than 5"}
+    assert teams.items() <= _excel_notes(made, "Services and teams", "ByTeam").items()
+    case_types = {r["Case type"]: r["Note"] for r in word["Case type"]}
+    assert case_types == _excel_notes(made, "Grades", "GradesByCaseType")
+    assert case_types["CIN"] == "fewer than 5"
+    # A service pack's sections: North's 2 graded audits, each section's share marked.
+    pack = _word_tables(made.files["Monthly-Case-File-Audit-Report-2026-09-North.docx"], "Good or better")
+    assert {r["Note"] for r in pack["Section"]} == {"fewer than 5"}
+    # And every other table with shares by group.
+    assert {"Auditor role", "Auditor's service", "Service", "Month", "Grade", "Section"} <= set(shares)
+
+
 def test_autoescape_keeps_findings_whole(made) -> None:
     text = _docx_text(made.files["Monthly-Case-File-Audit-Report-2026-09.docx"])
     assert "Risk <high> & escalated" in text
@@ -347,9 +383,12 @@ def test_month_with_nothing_still_reports() -> None:
         template=TEMPLATE,
         organisation="Testshire Council",
         generated_on=D,
+        tiers=("internal", "committee"),
     )
     values = json.loads(made.files["metrics-2026-09.json"])
     assert values["audits_allocated"] == 0 and values["completion_rate"] is None
+    committee = json.loads(made.files["metrics-2026-09-committee.json"])  # the committee version too (issue 19)
+    assert committee["audits_allocated"] == 0 and committee["completion_rate"] is None
     assert "No audits were allocated for September 2026." in _docx_text(
         made.files["Monthly-Case-File-Audit-Report-2026-09.docx"]
     )
@@ -360,9 +399,9 @@ def test_template_fields_are_the_ones_the_program_fills(tmp_path: Path) -> None:
 
     fields = DocxTemplate(str(TEMPLATE)).get_undeclared_template_variables()
     expected = {
-        "organisation", "title", "month_label", "service", "report_date", "generated_on", "audience", "quotes_note",
-        "kind", "at_a_glance", "summary", "compliance", "grades", "services_heading", "services", "moderation",
-        "actions", "followups", "safeguarding", "themes", "org_learning", "glossary", "themes_overview",
+        "organisation", "title", "month_label", "service", "report_date", "generated_on", "audience", "privacy_note",
+        "marking", "kind", "at_a_glance", "summary", "compliance", "grades", "services_heading", "services",
+        "moderation", "actions", "followups", "safeguarding", "themes", "org_learning", "glossary", "themes_overview",
         "themes_detail", "untagged",
     }  # fmt: skip
     assert fields == expected

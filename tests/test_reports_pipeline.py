@@ -225,8 +225,20 @@ def test_cli_report(filled: session.Context, workspace: Path, capsys: pytest.Cap
     assert code == 0
     out = capsys.readouterr().out
     assert "metrics-2026-09.json" in out and "report date 2026-09-30" in out
-    code = cli.main(["report", "--month", "2026-09", "--config", config, "--as-of", "2026-09-15"])
+    # The committee version alone (issue 19): its three files, the internal ones left as they were.
+    code = cli.main(
+        ["report", "--month", "2026-09", "--config", config, "--as-of", "2026-09-15", "--tier", "committee"]
+    )
     assert code == 0
-    values = json.loads((workspace / "output" / "2026-09" / "metrics-2026-09.json").read_text("utf-8"))
-    assert values["report_date"] == "2026-09-15"
+    out = capsys.readouterr().out
+    assert "metrics-2026-09-committee.json" in out and "  metrics-2026-09.json" not in out
+    folder = workspace / "output" / "2026-09"
+    values = json.loads((folder / "metrics-2026-09-committee.json").read_text("utf-8"))
+    assert values["report_date"] == "2026-09-15" and values["audits_allocated"] == "c"  # 2 allocated
+    assert json.loads((folder / "metrics-2026-09.json").read_text("utf-8"))["report_date"] == "2026-09-30"
+    assert (folder / "caseaudit-report-2026-09-committee.xlsx").is_file()
+    assert (folder / "Monthly-Case-File-Audit-Report-2026-09-committee.docx").is_file()
+    with pytest.raises(SystemExit) as usage:  # argparse names the two tiers
+        cli.main(["report", "--month", "2026-09", "--config", config, "--tier", "public"])
+    assert usage.value.code == 2
     assert cli.main(["report", "--month", "2026-13", "--config", config]) == 2

@@ -148,6 +148,11 @@ class TargetSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    committee: bool
+
+
+@dataclass(frozen=True)
 class ModerationSettings:
     always: tuple[str, ...]
     sample_share: float
@@ -193,6 +198,7 @@ SECTION_VIEWS: dict[str, type] = {
     "reminders": ReminderSettings,
     "notices": NoticeSettings,
     "targets": TargetSettings,
+    "reports": ReportSettings,
     "moderation": ModerationSettings,
     "actions": ActionSettings,
     "validation": ValidationSettings,
@@ -260,6 +266,10 @@ class Config:
     @cached_property
     def targets(self) -> TargetSettings:
         return self._section(TargetSettings, "targets")
+
+    @cached_property
+    def reports(self) -> ReportSettings:
+        return self._section(ReportSettings, "reports")
 
     @cached_property
     def moderation(self) -> ModerationSettings:

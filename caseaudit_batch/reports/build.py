@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import os
 import re
+from collections.abc import Collection
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -19,12 +20,13 @@ import pandas as pd
 
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.framework import Framework
-from caseaudit_batch.reports import excel, word
+from caseaudit_batch.reports import committee, committee_docs, excel, word
 from caseaudit_batch.reports.data import RegisterData
 from caseaudit_batch.reports.frame import UNKNOWN, audit_frame
 from caseaudit_batch.reports.metrics import FollowupInput, Metrics, compute_metrics, followup_input
 from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.themes import Tagger, Theme, ThemeSummary, summarise, tag_texts
+from caseaudit_batch.reports.tiers import COMMITTEE, INTERNAL
 
 
 @dataclass
@@ -52,13 +54,23 @@ def themes_name(month: Month) -> str:
     return f"Learning-Themes-{month}.docx"
 
 
+def committee_name(name: str) -> str:
+    """The committee version of a report file: ``-committee`` before the extension."""
+    stem, dot, extension = name.rpartition(".")
+    return f"{stem}-{COMMITTEE}{dot}{extension}"
+
+
 def safe_name(text: str) -> str:
     """Unsafe characters and spaces become ``_`` (as in form file names)."""
     return re.sub(r"[^A-Za-z0-9.-]+", "_", text.strip()).strip("_") or "service"
 
 
 def metrics_json(metrics: Metrics) -> bytes:
-    return (json.dumps(metrics.values, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    return _json(metrics.values)
+
+
+def _json(values: dict[str, object]) -> bytes:
+    return (json.dumps(values, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
 def _themes(metrics: Metrics, tagged: pd.DataFrame, tagger: Tagger, no_quotes: bool) -> ThemeSummary:
@@ -81,7 +93,9 @@ def build_month_reports(
     organisation: str,
     generated_on: date,
     no_quotes: bool = False,
+    tiers: Collection[str] = (INTERNAL,),
 ) -> MonthReports:
+    """The files of each of ``tiers``: the internal documents and packs, and the committee version (issue 19)."""
     month = data.month
     label = month.label
     frame = audit_frame(data, framework)
@@ -95,7 +109,9 @@ def build_month_reports(
     job = _PackJob(data, frame, tagged, tagger, report_date, targets, framework, template, organisation, generated_on)
     job.no_quotes = no_quotes
     job.followups = followups
-    with _Packs(job, services) as packs:  # the service packs are made alongside the whole-service outputs
+    internal = INTERNAL in tiers
+    # The service packs are made alongside the whole-service outputs.
+    with _Packs(job, services if internal else []) as packs:
         metrics = compute_metrics(
             data,
             report_date=report_date,
@@ -106,16 +122,27 @@ def build_month_reports(
             followups=followups,
         )
         themes = _themes(metrics, tagged, tagger, no_quotes)
-        files: dict[str, bytes] = {
-            json_name(month): metrics_json(metrics),
-            excel_name(month): excel.write_excel_report(metrics, themes, organisation=organisation, month_label=label),
-            word_name(month): word.write_word_report(
+        files: dict[str, bytes] = {}
+        if internal:
+            files[json_name(month)] = metrics_json(metrics)
+            files[excel_name(month)] = excel.write_excel_report(
+                metrics, themes, organisation=organisation, month_label=label
+            )
+            files[word_name(month)] = word.write_word_report(
                 metrics, themes, template=template, organisation=organisation, month_label=label
-            ),
-            themes_name(month): word.write_learning_themes(
+            )
+            files[themes_name(month)] = word.write_learning_themes(
                 metrics, themes, template=template, organisation=organisation, month_label=label
-            ),
-        }
+            )
+        if COMMITTEE in tiers:
+            figures = committee.committee_figures(metrics, themes)  # suppressed once, for all three files
+            files[committee_name(json_name(month))] = _json(figures.values)
+            files[committee_name(excel_name(month))] = committee_docs.write_committee_excel(
+                figures, organisation=organisation, month_label=label
+            )
+            files[committee_name(word_name(month))] = committee_docs.write_committee_word(
+                figures, metrics, template=template, organisation=organisation, month_label=label
+            )
         for service, blob in packs.results():
             files[word_name(month, service)] = blob
     return MonthReports(metrics=metrics, themes=themes, files=files, services=services)

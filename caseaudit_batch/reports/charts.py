@@ -17,6 +17,7 @@ from matplotlib.ticker import MaxNLocator
 
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.framework import GRADE_NAMES
+from caseaudit_batch.reports.frame import _small_note
 
 # Colour-blind-safe, distinguishable in greyscale; the order follows the grades.
 GRADE_COLOURS = {
@@ -75,6 +76,7 @@ def grade_chart(counts: dict[str, int], title: str) -> Chart:
             "Grade": list(GRADE_NAMES),
             "Audits": [counts.get(g, 0) for g in GRADE_NAMES],
             "Share": [(counts.get(g, 0) / total) if total else None for g in GRADE_NAMES],
+            "Note": _small_note(total),  # small numbers marked, as in every table
         }
     )
     return Chart(title, alt, _png(fig), table)
@@ -104,7 +106,8 @@ def trend_chart(trend: pd.DataFrame, title: str, target: float | None = None) ->
         for m, c, g in zip(trend["Month"], trend["Completion rate"], trend["Good or better"], strict=True)
     )
     alt = f"Line chart over {len(trend)} months. {points}."
-    table = trend[["Month", "Allocated", "Completion rate", "Graded", "Good or better"]].copy()
+    marked = ["Note"] if "Note" in trend else []  # small numbers marked, as in every table
+    table = trend[["Month", "Allocated", "Completion rate", "Graded", "Good or better", *marked]].copy()
     return Chart(title, alt, _png(fig), table)
 
 
@@ -129,7 +132,8 @@ def sections_chart(sections: pd.DataFrame, title: str) -> Chart:
         for s, g in zip(sections["Section"], sections["Good or better"], strict=True)
     )
     alt = f"Stacked bar chart of final section grades. {parts}."
-    table = sections[[*GRADE_NAMES, "Good or better"]].copy()
+    marked = ["Note"] if "Note" in sections else []  # small numbers marked, as in every table
+    table = sections[[*GRADE_NAMES, "Good or better", *marked]].copy()
     table.insert(
         0, "Section", [f"{int(s[1:])}. {t}" for s, t in zip(sections["Section"], sections["Title"], strict=True)]
     )

@@ -78,6 +78,7 @@ class _Book:
         self.pct = self.wb.add_format({"num_format": "0%"})
         self.dec = self.wb.add_format({"num_format": "0.00"})
         self.wrap = self.wb.add_format({"text_wrap": True, "valign": "top"})
+        self.right = self.wb.add_format({"align": "right"})  # text among numbers (the committee version's "c")
         # Explicit header formatting as well as the table style, so the header shows in any program.
         self.header = self.wb.add_format(
             {"bold": True, "bg_color": "#DCE6F1", "text_wrap": True, "valign": "top", "border": 1}
@@ -140,12 +141,13 @@ class _Book:
             len(columns) - 1,
             {"name": table_name, "columns": specs, "style": "Table Style Medium 2", "autofilter": True},
         )
+        numeric = {c for record in data for c, v in enumerate(record) if isinstance(v, (int, float))}
         # Write values ourselves (write_string for text) so nothing typed by a user becomes a formula.
         for r, record in enumerate(data, start=header + 1):
             for c, value in enumerate(record):
                 fmt = specs[c].get("format")
                 if isinstance(value, str):
-                    ws.write_string(r, c, value, fmt)
+                    ws.write_string(r, c, value, self.right if c in numeric else fmt)
                 elif isinstance(value, bool):
                     ws.write_boolean(r, c, value, fmt)
                 elif isinstance(value, (int, float)):

@@ -111,8 +111,9 @@ def _only(mask: pd.Series, values: pd.Series) -> pd.Series:
     )
 
 
-def _small_note(n: int) -> str:
-    return f"fewer than {SMALL}" if 0 < n < SMALL else ""
+def _small_note(*denominators: int) -> str:
+    """The Note column's mark (every report the same): a share in the row has a denominator from 1 to 4."""
+    return f"fewer than {SMALL}" if any(0 < n < SMALL for n in denominators) else ""
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -134,6 +134,8 @@ def _followups(
         for service, share in zip(by_service["Service"], by_service["Share improved"], strict=True)
         if service != fm.ALL_SERVICES
     }
+    compared = by_service["Improved"] + by_service["Same"] + by_service["Worse"]  # the share's denominator
+    found["followup_by_service"] = by_service.assign(Note=[_small_note(int(n)) for n in compared])
     found["followup_cases"] = found["followup_cases"].assign(
         **{"Actions closed first": found["followup_cases"]["Actions closed first"].map(_yes_no)}
     )
@@ -268,6 +270,7 @@ def compute_metrics(
             "Audits (final grade)": [counts[g] for g in GRADE_NAMES],
             "Share": [rate(counts[g], graded) for g in GRADE_NAMES],
             "Audits (as audited)": [as_audited[g] for g in GRADE_NAMES],
+            "Note": _small_note(graded),
         }
     )
     by_type = []
@@ -298,7 +301,7 @@ def compute_metrics(
             **{k: compliance[k] for k in ("Allocated", "Completed on time", "Completed late", "Not yet accepted")},
             "Completion rate": compliance["Completion rate"],
             **{k: grades[k] for k in (*GRADE_NAMES, "Graded", "Good or better")},
-            "Note": _small_note(grades["Graded"]),
+            "Note": _small_note(compliance["Allocated"], grades["Graded"]),  # its completion rate and grade shares
         }
 
     tables["by_service"] = _grouped(m, ["service"], service_row).rename(columns={"service": "Service"})

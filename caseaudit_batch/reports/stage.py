@@ -9,6 +9,7 @@ from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.config import Config
 from caseaudit_batch.core.errors import ConfigError
 from caseaudit_batch.reports.targets import Targets
+from caseaudit_batch.reports.tiers import COMMITTEE, INTERNAL, TIERS
 from caseaudit_batch.session import Context, Result, writing
 
 
@@ -27,18 +28,35 @@ def report_targets(config: Config) -> Targets:
     )
 
 
-def report_month(ctx: Context, month: Month | str, as_of: date | None = None, no_quotes: bool = False) -> Result:
+def report_tiers(config: Config, tier: str | None = None) -> tuple[str, ...]:
+    """The tiers to write: ``--tier`` (default internal), and the committee version too with ``[reports]
+    committee = true`` (issue 19: both tiers every time)."""
+    wanted = {tier or INTERNAL} | ({COMMITTEE} if config.reports.committee else set())
+    return tuple(t for t in TIERS if t in wanted)
+
+
+def report_month(
+    ctx: Context, month: Month | str, as_of: date | None = None, no_quotes: bool = False, tier: str | None = None
+) -> Result:
     """``caseaudit report``: the metrics JSON, the Excel report, the Word report and service packs, and the
-    learning themes for ``month``, all from one set of figures, judged at the report date D."""
+    learning themes for ``month``, all from one set of figures, judged at the report date D; with ``tier``
+    ``committee`` (or ``[reports] committee``) the committee version's JSON, Excel and Word files (issue 19)."""
     from caseaudit_batch.reports import build, data, themes
 
     month = Month.coerce(month)
+    tiers = report_tiers(ctx.config, tier)
     report_date = ctx.clock.report_date(month, as_of)
     targets = report_targets(ctx.config)
     taxonomy = themes.load_taxonomy(ctx.config.template("themes", "themes.toml"))
     template = ctx.config.template("word_report", "report_template.docx")
     folder = ctx.config.output_dir / str(month)
-    arguments = {"month": str(month), "as_of": as_of.isoformat() if as_of else None, "no_quotes": no_quotes}
+    arguments: dict[str, object] = {
+        "month": str(month),
+        "as_of": as_of.isoformat() if as_of else None,
+        "no_quotes": no_quotes,
+    }
+    if tiers != (INTERNAL,):  # the run log says so only when the committee version was written
+        arguments["tiers"] = list(tiers)
     with writing(ctx, "report", arguments) as run:
         register_data = data.load_month_data(run.conn, month)
         made = build.build_month_reports(
@@ -51,6 +69,7 @@ def report_month(ctx: Context, month: Month | str, as_of: date | None = None, no
             organisation=ctx.config.organisation,
             generated_on=ctx.clock.today,
             no_quotes=no_quotes,
+            tiers=tiers,
         )
         for name, blob in made.files.items():
             run.staging.write_bytes(folder / name, blob)

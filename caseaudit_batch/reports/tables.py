@@ -83,6 +83,7 @@ def _trend(af: pd.DataFrame, months: list[str]) -> pd.DataFrame:
                 "Graded": grades["Graded"],
                 "Good or better": grades["Good or better"],
                 "Inadequate share": grades["Inadequate share"],
+                "Note": _small_note(compliance["Allocated"], grades["Graded"]),
             }
         )
     return pd.DataFrame.from_records(rows)
@@ -297,7 +298,11 @@ def _actions(
         english = pd.DataFrame({key.title(): shown[key] for key in by})
         for key, title in ACTION_TABLE_COLUMNS.items():
             english[title] = shown[key]
-        english["Note"] = shown["actions_due"].map(_small_note)
+        # Completion rate is of the actions due, oversight of those completed in the month.
+        english["Note"] = [
+            _small_note(int(due), int(done))
+            for due, done in zip(shown["actions_due"], shown["actions_completed_in_month"], strict=True)
+        ]
         return english.reset_index(drop=True)
 
     tables["actions_by_service"] = grouped(["service"])

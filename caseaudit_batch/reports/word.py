@@ -27,6 +27,16 @@ from caseaudit_batch.reports.metrics import Metrics
 from caseaudit_batch.reports.themes import ThemeSummary
 
 CAUTION = " (fewer than 5: treat with caution)"
+#: The services and teams tables' columns; "Note" marks a share of fewer than 5, as in the Excel report.
+SERVICE_COLUMNS = (
+    "Allocated",
+    "Completed on time",
+    "Completion rate",
+    "Graded",
+    "Good or better",
+    "Inadequate",
+    "Note",
+)
 
 GLOSSARY: tuple[tuple[str, str], ...] = (
     ("Report date (D)", "The date due, overdue and late are judged at: --as-of if given, else the last day of the "
@@ -221,15 +231,21 @@ def at_a_glance(metrics: Metrics) -> pd.DataFrame:
 
 def _base_context(metrics: Metrics, organisation: str, month_label: str, no_quotes: bool) -> dict[str, Any]:
     v = metrics.values
+    quotes_note = (
+        "Quotations from audits are left out of this document."
+        if no_quotes
+        else "Quotations are auditors' words, shown with case references only."
+    )
     return {
         "organisation": organisation,
         "month_label": month_label,
         "report_date": _day(metrics.report_date),
         "generated_on": _day(date.fromisoformat(v["generated_on"])),
         "service": "",
-        "quotes_note": "Quotations from audits are left out of this document."
-        if no_quotes
-        else "Quotations are auditors' words, shown with case references only.",
+        "quotes_note": quotes_note,
+        # The title page's privacy statement and the header's marking (the committee version has its own).
+        "privacy_note": f"Case references only: this document names no child. {quotes_note}",
+        "marking": "OFFICIAL-SENSITIVE",
     }
 
 
@@ -278,9 +294,9 @@ def write_word_report(
     )
     columns = ["Allocated", "Completed on time", "Completed late", "Not yet accepted", "Completion rate"]
     b.heading(sd, "By auditor role")
-    b.table(sd, t["compliance_by_role"], ["Auditor role", *columns])
+    b.table(sd, t["compliance_by_role"], ["Auditor role", *columns, "Note"])
     b.heading(sd, "By the auditor's service")
-    b.table(sd, t["compliance_by_service"], ["Auditor's service", *columns])
+    b.table(sd, t["compliance_by_service"], ["Auditor's service", *columns, "Note"])
     b.heading(sd, "Outstanding audits")
     b.listing(
         sd,
@@ -321,11 +337,11 @@ def write_word_report(
     )
     b.chart(sd, charts.grade_chart(counts, "Final overall grades"))
     b.heading(sd, "By case type")
-    b.table(sd, t["grades_by_case_type"], ["Case type", "Graded", *GRADE_NAMES, "Good or better"])
+    b.table(sd, t["grades_by_case_type"], ["Case type", "Graded", *GRADE_NAMES, "Good or better", "Note"])
     b.chart(
         sd,
         charts.sections_chart(t["sections"], "Section grades"),
-        ["Section", *GRADE_NAMES, "Good or better"],
+        ["Section", *GRADE_NAMES, "Good or better", "Note"],
     )
     b.chart(sd, charts.trend_chart(t["trend"], "The last 12 months", v["targets"]["good_or_better"]))
     context["grades"] = sd
@@ -339,7 +355,7 @@ def write_word_report(
         b.table(
             sd,
             by_service,
-            ["Service", "Allocated", "Completed on time", "Completion rate", "Graded", "Good or better", "Inadequate"],
+            ["Service", *SERVICE_COLUMNS],
         )
     teams = t["by_service_team"]
     for _, row in by_service.iterrows():
@@ -356,7 +372,7 @@ def write_word_report(
         b.table(
             sd,
             teams[teams["Service"] == name],
-            ["Team", "Allocated", "Completed on time", "Completion rate", "Graded", "Good or better", "Inadequate"],
+            ["Team", *SERVICE_COLUMNS],
         )
     context["services"] = sd
 
@@ -393,7 +409,17 @@ def write_word_report(
     b.table(
         sd,
         t["actions_by_service"],
-        ["Service", "Raised", "Due", "Completed on time", "Completion rate", "RAG", "Overdue", "Oversight rate"],
+        [
+            "Service",
+            "Raised",
+            "Due",
+            "Completed on time",
+            "Completion rate",
+            "RAG",
+            "Overdue",
+            "Oversight rate",
+            "Note",
+        ],
     )
     b.heading(sd, "Overdue actions")
     b.listing(
@@ -469,7 +495,7 @@ def _followups_section(b: _Builder, metrics: Metrics, service: str | None) -> An
     b.table(
         sd,
         by_service,
-        ["Service", "Follow-ups", "Improved", "Same", "Worse", "Share improved", "Actions closed first"],
+        ["Service", "Follow-ups", "Improved", "Same", "Worse", "Share improved", "Actions closed first", "Note"],
     )
     b.heading(sd, "By section")
     b.table(sd, t["followup_sections"])
