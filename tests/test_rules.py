@@ -11,6 +11,7 @@ import pytest
 from formkit import GOOD_TEXT, good_answers, prefilled_for
 
 from caseaudit_batch.core import messages
+from caseaudit_batch.core.config import PrivacySettings
 from caseaudit_batch.core.framework import load_framework
 from caseaudit_batch.ingest import rules
 from caseaudit_batch.workbook.layout import audit_layout
@@ -32,6 +33,10 @@ def view(
         due_date=kw.pop("due_date", date(2026, 9, 30)),
         **kw,
     )
+
+
+NAMES_WARN = rules.Settings().with_privacy(PrivacySettings("warn", (), ()), ["Sam Worker"])
+NAMES_RETURN = rules.Settings().with_privacy(PrivacySettings("return", (), ()), ["Sam Worker"])
 
 
 def codes(form: rules.FormView, code: str) -> list[str]:
@@ -148,6 +153,19 @@ CASES: dict[str, tuple[Case, Case, Case]] = {
         lambda: view({"date_completed": date(2026, 9, 30)}),
         lambda: view({"date_completed": date(2026, 10, 1)}),
         lambda: view({"date_completed": date(2026, 10, 1)}, due_date=None),
+    ),
+    # A likely personal name in typed text: a warning under [privacy] names = "warn", an error under "return".
+    "V120": (
+        lambda: view(settings=NAMES_WARN),
+        lambda: view({"learning": "Kayden's views on his placement were not recorded."}, settings=NAMES_WARN),
+        lambda: view({"learning": "Kayden's views on his placement were not recorded."}, settings=NAMES_RETURN),
+    ),
+    "V121": (
+        lambda: view(settings=NAMES_RETURN),
+        lambda: view(
+            actions=[("Ask Kayden about contact with his nan", "SW", date(2026, 10, 30))], settings=NAMES_RETURN
+        ),
+        lambda: view({"learning": "Kayden's views on his placement were not recorded."}, settings=NAMES_WARN),
     ),
     "V040": (
         lambda: view(strays={"actions": []}),

@@ -176,6 +176,13 @@ class ValidationSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    names: str  # "warn" | "return": what a likely personal name in typed text is at check and ingest
+    extra_names: tuple[str, ...]
+    allowed_words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TemplateSettings:
     framework: str
     themes: str
@@ -202,6 +209,7 @@ SECTION_VIEWS: dict[str, type] = {
     "moderation": ModerationSettings,
     "actions": ActionSettings,
     "validation": ValidationSettings,
+    "privacy": PrivacySettings,
     "templates": TemplateSettings,
     "forms": FormSettings,
 }
@@ -282,6 +290,10 @@ class Config:
     @cached_property
     def validation(self) -> ValidationSettings:
         return self._section(ValidationSettings, "validation")
+
+    @cached_property
+    def privacy(self) -> PrivacySettings:
+        return self._section(PrivacySettings, "privacy")
 
     @cached_property
     def templates(self) -> TemplateSettings:
@@ -380,6 +392,15 @@ def _check_ranges(path: Path, data: dict[str, Any]) -> None:
             found=repr(data["allocation"]["senior_conflict"]),
             what="it is not a known rule",
             expected='"service" or "none"',
+        )
+    if data["privacy"]["names"] not in ("warn", "return"):
+        raise ConfigError(
+            "CFG003",
+            path=str(path),
+            key="privacy.names",
+            found=repr(data["privacy"]["names"]),
+            what="it is not a known choice",
+            expected='"warn" (a likely name is a warning) or "return" (the form is returned)',
         )
     if data["reminders"]["bank_holidays"] != "England":
         raise ConfigError(

@@ -839,6 +839,20 @@ define(
     "phrases'; say what was done well or what needs to change, and its impact on the child, in {cell}.",
 )
 define(
+    "V120",
+    "warning",
+    "{label} seems to name a person: '{found}' ({reason}).",
+    "Reports must not name a child or family member: in {cell}, use 'the child', 'the young person' or initials "
+    "instead. If '{found}' is not a name here, nothing needs doing (QA can add it to [privacy] allowed_words).",
+)
+define(
+    "V121",
+    "error",
+    "{label} seems to name a person: '{found}' ({reason}).",
+    "Reports must not name a child or family member: in {cell}, use 'the child', 'the young person' or initials "
+    "instead, and send the form again. If '{found}' is not a name here, ask QA to add it to [privacy] allowed_words.",
+)
+define(
     "V104",
     "warning",
     "{label} is very short ({found} characters).",

@@ -387,6 +387,11 @@ def audit_id_for(conn: Connection, text: str) -> str:
     return str(found) if found else text
 
 
+def staff_names(conn: Connection) -> list[str]:
+    """Every roster name the register holds (the name check looks for them in typed text)."""
+    return [str(n) for n in conn.execute(sa.select(staff.c.name)).scalars() if n]
+
+
 def next_audit_number(conn: Connection, month: str) -> int:
     """The sequence number the month's next audit reference takes (one past the highest so far)."""
     refs = conn.execute(sa.select(allocations.c.audit_ref).where(allocations.c.month == month)).scalars()

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
-from caseaudit_batch.core.config import ValidationSettings
+from caseaudit_batch.core.config import PrivacySettings, ValidationSettings
 from caseaudit_batch.core.errors import safe_traceback
 from caseaudit_batch.core.framework import Framework, GradeParseError
 from caseaudit_batch.core.messages import Problem
@@ -58,7 +58,11 @@ class AuditBook:
 
     @classmethod
     def load(
-        cls, conn: Connection, framework: Framework, validation: Mapping[str, Any] | ValidationSettings
+        cls,
+        conn: Connection,
+        framework: Framework,
+        validation: Mapping[str, Any] | ValidationSettings,
+        privacy: PrivacySettings | None = None,
     ) -> AuditBook:
         allocations: dict[str, Mapping[str, Any]] = {
             row.audit_id: dict(row._mapping)
@@ -87,7 +91,7 @@ class AuditBook:
         return cls(
             framework=framework,
             layout=audit_layout(framework),
-            settings=rules.Settings.from_config(validation),
+            settings=rules.Settings.from_config(validation).with_privacy(privacy, reg.staff_names(conn)),
             allocations=allocations,
             reallocated=reallocated,
             known_versions=versions,

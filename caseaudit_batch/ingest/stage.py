@@ -24,7 +24,7 @@ from caseaudit_batch.session import Context, Result, current_user, require_inbox
 
 
 def _audit_book(ctx: Context, conn: Connection) -> ingest.AuditBook:
-    return ingest.AuditBook.load(conn, ctx.framework, ctx.config.validation)
+    return ingest.AuditBook.load(conn, ctx.framework, ctx.config.validation, ctx.config.privacy)
 
 
 def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:

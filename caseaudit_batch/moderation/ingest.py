@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
-from caseaudit_batch.core.config import ValidationSettings
+from caseaudit_batch.core.config import PrivacySettings, ValidationSettings
 from caseaudit_batch.core.errors import safe_traceback
 from caseaudit_batch.core.framework import Framework, GradeParseError
 from caseaudit_batch.ingest import files as inbox_files
@@ -63,7 +63,11 @@ class ModerationBook:
 
     @classmethod
     def load(
-        cls, conn: Connection, framework: Framework, validation: Mapping[str, Any] | ValidationSettings
+        cls,
+        conn: Connection,
+        framework: Framework,
+        validation: Mapping[str, Any] | ValidationSettings,
+        privacy: PrivacySettings | None = None,
     ) -> ModerationBook:
         t = reg.moderation_sample
         sample = {r.audit_id: r for r in conn.execute(sa.select(t).where(t.c.status == mod.SAMPLED))}
@@ -72,7 +76,7 @@ class ModerationBook:
         return cls(
             framework=framework,
             layout=moderation_layout(framework),
-            settings=rules.Settings.from_config(validation),
+            settings=rules.Settings.from_config(validation).with_privacy(privacy, reg.staff_names(conn)),
             sample=sample,
             audits=audits,
             known_versions=versions,

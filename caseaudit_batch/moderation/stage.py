@@ -185,7 +185,7 @@ def _ingest_moderation_forms(
     manifest); accepted forms are merged into the register, with outcome and escalation notices."""
     conn = run.conn
     folder = ctx.config.inbox("moderation")
-    book = moderation_ingest.ModerationBook.load(conn, ctx.framework, ctx.config.validation)
+    book = moderation_ingest.ModerationBook.load(conn, ctx.framework, ctx.config.validation, ctx.config.privacy)
     entries = inbox_files.gather(conn, "moderation", folder)
     if not entries:
         return entries

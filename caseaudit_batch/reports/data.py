@@ -6,7 +6,7 @@ the figures never depend on how the register is stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -40,6 +40,8 @@ ANSWER_KEYS = (
     "org_learning",
 )
 SECTION_KEYS = tuple(f"s{n}" for n in range(1, 10))
+#: The typed answers among them (the rest are choices): what the reports redact.
+TYPED_TEXT = ("strengths", "learning", "recommendations", "org_learning")
 
 #: ``followup_of``: the earlier audit's ID, for a follow-up audit (issue 11); blank otherwise.
 ALLOCATION_COLUMNS = (
@@ -161,6 +163,21 @@ class RegisterData:
             raise TypeError(f"unknown tables: {sorted(unknown)}")
         frames = {name: frame(tables.get(name, ()), cols) for name, cols in spec.items()}
         return cls(month=month, months=window(month, months_back), earlier=earlier, **frames)
+
+    def redacted(self, redact: Callable[[str], str]) -> RegisterData:
+        """The same data with every typed answer a report can show passed through ``redact`` (the privacy issue:
+        a likely name becomes "[name]" in every report, whatever the form-time setting, so an accepted warning
+        never leaks). Done once, where the reports read the register, so no document can miss it."""
+
+        def clean(table: pd.DataFrame) -> pd.DataFrame:
+            table = table.copy()
+            for column in TYPED_TEXT:
+                if column in table.columns:
+                    table[column] = table[column].map(lambda v: redact(v) if isinstance(v, str) and v else v)
+            return table
+
+        earlier = self.earlier.redacted(redact) if self.earlier is not None else None
+        return replace(self, audits=clean(self.audits), earlier=earlier)
 
     def for_service(self, service: str) -> RegisterData:
         """Only one service's cases (a Head of Service's pack): audits, moderations, actions and alerts of them.

@@ -281,7 +281,8 @@ def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: 
         1,
         0,
         f"Report date (D): {v['report_date']}. Figures use everything in the register on {v['generated_on']}. "
-        "Shares of fewer than 5 audits are marked.",
+        "Shares of fewer than 5 audits are marked. Case references only, no children's names: typed text is checked "
+        "for names and redacted (a name shows as [name]).",
         book.note,
     )
     headline = _headline(metrics)

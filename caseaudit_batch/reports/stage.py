@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from caseaudit_batch.core import messages
+from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.config import Config
 from caseaudit_batch.core.errors import ConfigError
+from caseaudit_batch.core.names import NameDetector
 from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.tiers import COMMITTEE, INTERNAL, TIERS
 from caseaudit_batch.session import Context, Result, writing
@@ -58,7 +60,13 @@ def report_month(
     if tiers != (INTERNAL,):  # the run log says so only when the committee version was written
         arguments["tiers"] = list(tiers)
     with writing(ctx, "report", arguments) as run:
-        register_data = data.load_month_data(run.conn, month)
+        privacy = ctx.config.privacy
+        detector = NameDetector.build(
+            staff_names=reg.staff_names(run.conn),
+            extra_names=privacy.extra_names,
+            allowed_words=privacy.allowed_words,
+        )
+        register_data = data.load_month_data(run.conn, month).redacted(detector.redact)
         made = build.build_month_reports(
             register_data,
             report_date=report_date,

@@ -244,7 +244,7 @@ def _base_context(metrics: Metrics, organisation: str, month_label: str, no_quot
         "service": "",
         "quotes_note": quotes_note,
         # The title page's privacy statement and the header's marking (the committee version has its own).
-        "privacy_note": f"Case references only: this document names no child. {quotes_note}",
+        "privacy_note": f"{PRIVACY_STATEMENT} {quotes_note}",
         "marking": "OFFICIAL-SENSITIVE",
     }
 
@@ -514,6 +514,13 @@ def _followups_section(b: _Builder, metrics: Metrics, service: str | None) -> An
 # ------------------------------------------------------------------------------------------------------------
 # Learning themes for the Principal Social Worker
 # ------------------------------------------------------------------------------------------------------------
+#: What was done to keep children's names out (the privacy issue): said on every internal document.
+PRIVACY_STATEMENT = (
+    "Case references only, no children's names: typed text is checked for names and redacted (a name shows as "
+    "[name])."
+)
+
+
 def write_learning_themes(
     metrics: Metrics, themes: ThemeSummary, *, template: Path, organisation: str, month_label: str
 ) -> bytes:

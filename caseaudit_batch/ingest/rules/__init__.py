@@ -7,6 +7,7 @@ are imported when it is, so every rule is discovered; a code may be registered o
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import pkgutil
@@ -17,10 +18,11 @@ from datetime import date, datetime
 from typing import Any
 
 from caseaudit_batch.core import messages
-from caseaudit_batch.core.config import ValidationSettings
+from caseaudit_batch.core.config import PrivacySettings, ValidationSettings
 from caseaudit_batch.core.errors import safe_traceback
 from caseaudit_batch.core.framework import Framework, Grade, GradeParseError
 from caseaudit_batch.core.messages import Problem, Severity
+from caseaudit_batch.core.names import NameDetector
 from caseaudit_batch.workbook.layout import FieldSpec, FormLayout
 
 RuleFunc = Callable[["FormView"], Iterable[Problem]]
@@ -73,6 +75,10 @@ class Settings:
     min_text_length: int = 40
     retelling_max_length: int = 3000
     retelling_dated_lines: int = 4
+    #: ``[privacy] names``: "warn" or "return" (a likely personal name is V120, a warning, or V121, an error)
+    names: str = "warn"
+    #: finds likely personal names in typed text (``core.names``); None: no name check (a caller outside a run)
+    name_detector: NameDetector | None = None
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any] | ValidationSettings) -> Settings:
@@ -85,6 +91,16 @@ class Settings:
             retelling_max_length=int(section.get("retelling_max_length", cls.retelling_max_length)),
             retelling_dated_lines=int(section.get("retelling_dated_lines", cls.retelling_dated_lines)),
         )
+
+    def with_privacy(self, privacy: PrivacySettings | None, staff_names: Iterable[str]) -> Settings:
+        """These settings with the name check of ``[privacy]``: the roster's staff names, the extra names and
+        the allowed words (no ``[privacy]``: unchanged, no name check)."""
+        if privacy is None:
+            return self
+        detector = NameDetector.build(
+            staff_names=staff_names, extra_names=privacy.extra_names, allowed_words=privacy.allowed_words
+        )
+        return dataclasses.replace(self, names=privacy.names, name_detector=detector)
 
 
 @dataclass(frozen=True)
