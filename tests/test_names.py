@@ -204,3 +204,25 @@ def test_corpus_targets_are_met(plain: NameDetector) -> None:
     false_positives = sum(bool(plain.find(t)) for t in empty) / len(empty)
     assert recall >= 0.9, [(t, n) for t, n in not_staff if not hit(t, n)]
     assert false_positives < 0.05, [(t, plain.find(t)) for t in empty if plain.find(t)]
+
+
+def test_the_cached_name_lists_are_fakers_own(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The cache file (kept so that each command does not import Faker) holds exactly what Faker gives; an
+    unwritable cache folder only costs time."""
+    from caseaudit_batch.core import names as module
+
+    fresh = module._read_faker()
+    monkeypatch.setenv("CASEAUDIT_CACHE", str(tmp_path / "cache"))
+    module._faker_names.cache_clear()
+    try:
+        assert module._faker_names() == fresh  # made from Faker, written
+        assert list((tmp_path / "cache").glob("given-names-*.json"))
+        module._faker_names.cache_clear()
+        assert module._faker_names() == fresh  # read back from the file
+        blocked = tmp_path / "blocked"
+        blocked.write_text("a file where the folder would be", "utf-8")
+        monkeypatch.setenv("CASEAUDIT_CACHE", str(blocked))
+        module._faker_names.cache_clear()
+        assert module._faker_names() == fresh
+    finally:
+        module._faker_names.cache_clear()

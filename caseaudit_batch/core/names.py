@@ -23,11 +23,16 @@ written by hand from general English knowledge.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["REASONS", "NameDetector", "NameHit", "given_names"]
 
@@ -168,8 +173,50 @@ def _shape_ok(name: str) -> bool:
 
 @functools.cache
 def _faker_names() -> tuple[frozenset[str], frozenset[str]]:
-    """The first names and surnames of ``_LOCALES``, read once (Faker is imported only here: importing caseaudit
-    stays fast)."""
+    """The first names and surnames of ``_LOCALES``, read once per process: from the cache file when this Faker
+    version's lists were read before, else from Faker (importing Faker takes about 0.2 s, which every command that
+    checks or reports would pay; the cache file takes a few milliseconds)."""
+    cache = _cache_file()
+    if cache is not None:
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+            stored = json.loads(cache.read_text("utf-8"))
+            return frozenset(stored["first"]), frozenset(stored["last"])
+    first, last = _read_faker()
+    if cache is not None:
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            partial.write_text(json.dumps({"first": sorted(first), "last": sorted(last)}), "utf-8")
+            os.replace(partial, cache)
+    return first, last
+
+
+def _cache_file() -> Path | None:
+    """``<user cache>/caseaudit/given-names-<key>.json`` (``CASEAUDIT_CACHE`` overrides the folder); ``None``
+    without Faker. The key changes with the installed Faker (its package file's size and time, read without
+    importing it: importlib.metadata alone costs more than the cache saves) and with the locales and rules here, so
+    a stale file is never read."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("faker")
+    if spec is None or not spec.origin:
+        return None
+    try:
+        stat = os.stat(spec.origin)
+    except OSError:
+        return None
+    recipe = "\x1f".join(
+        [spec.origin, str(stat.st_size), str(stat.st_mtime_ns), *sorted(_LOCALES), *sorted(_SHORT_NAMES)]
+    )
+    key = hashlib.sha256((recipe + _NAME_SHAPE.pattern).encode("utf-8")).hexdigest()[:16]
+    base = os.environ.get("CASEAUDIT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "caseaudit"
+    )
+    return Path(base) / f"given-names-{key}.json"
+
+
+def _read_faker() -> tuple[frozenset[str], frozenset[str]]:
+    """The first names and surnames of ``_LOCALES``, from Faker itself (imported only here)."""
     import importlib
 
     first: set[str] = set()

@@ -516,8 +516,7 @@ def _followups_section(b: _Builder, metrics: Metrics, service: str | None) -> An
 # ------------------------------------------------------------------------------------------------------------
 #: What was done to keep children's names out (the privacy issue): said on every internal document.
 PRIVACY_STATEMENT = (
-    "Case references only, no children's names: typed text is checked for names and redacted (a name shows as "
-    "[name])."
+    "Case references only, no children's names: typed text is checked for names and redacted (a name shows as [name])."
 )
 
 
