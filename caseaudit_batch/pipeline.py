@@ -67,8 +67,10 @@ def run_month(ctx: Context, month: Month | str) -> Result:
         result.outputs += done.outputs
         result.lines.append(messages.text("RUN004", step=step))
         result.lines += ["  " + line for line in done.lines]
-        # What the audits inbox puts forward is its safeguarding alerts (guidance section 3): they go first.
-        (alerts if step == RUN_STEPS[0][0] else attention).extend(done.attention)
+        # What the audits inbox puts forward is its safeguarding alerts (guidance section 3): they go first, each
+        # once; the run's own count (RUN006) says where the URGENT workbook is, so ingest's line for it is left out.
+        said_by_run = set(done.data.get("alert_workbook_lines") or ())
+        (alerts if step == RUN_STEPS[0][0] else attention).extend(a for a in done.attention if a not in said_by_run)
 
     def attempt(step: str, call: Callable[[], Result]) -> Result | None:
         started = time.perf_counter()

@@ -1416,7 +1416,7 @@ define(
     "RUN020",
     "info",
     "{label}: {allocated} audits allocated, {completed} completed on time, {alerts} safeguarding alert(s); "
-    "month-end run exit code {exit} (worst step {worst}).",
+    "month-end run: {outcome}",
 )
 define("RUN021", "info", "The latest month, {label}:")
 define("RUN022", "info", "  {what:<20} {path}")

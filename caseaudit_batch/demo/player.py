@@ -38,7 +38,6 @@ from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock, Month, is_working_day, working_day_on_or_before
 from caseaudit_batch.core.config import DEFAULT_CONFIG_NAME
-from caseaudit_batch.core.errors import EXIT_OK
 from caseaudit_batch.core.ids import SeededIds
 from caseaudit_batch.demo import synthetic
 from caseaudit_batch.demo.answers import AuditAnswers, audit_answers, moderation_answers, tracker_update, with_error
@@ -345,8 +344,7 @@ def run_demo(
     for index, month in ui.progress(steps, f"Playing {len(steps)} months", total=len(steps)):
         play = _play_month(player, month, index)
         played.append(play)
-        worst = max((r.exit_code for r in play.results.values()), default=EXIT_OK)
-        result.lines.append(_month_line(play, worst))
+        result.lines.append(_month_line(play))
     elapsed = time.perf_counter() - started
     result.data = {
         "months": played,
@@ -439,7 +437,8 @@ def _tracker_rows(made: Result) -> dict[Path, list[tuple[Any, ...]]]:
     return found
 
 
-def _month_line(play: MonthPlay, worst: int) -> str:
+def _month_line(play: MonthPlay) -> str:
+    """One line a month; the month-end run's outcome in words (an exit code and a 'worst step' read as a fault)."""
     allocated = play.results["allocate"].data.get("summary", {})
     n = allocated.get("allocated", len(play.audits)) if isinstance(allocated, dict) else len(play.audits)
     run = play.results["run"]
@@ -450,8 +449,7 @@ def _month_line(play: MonthPlay, worst: int) -> str:
         allocated=n,
         completed=metrics.get("audits_completed", "?"),
         alerts=metrics.get("safeguarding_alerts", "?"),
-        exit=run.exit_code,
-        worst=worst,
+        outcome=messages.exit_meaning(run.exit_code),
     )
 
 

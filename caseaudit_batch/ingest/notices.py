@@ -63,6 +63,7 @@ class Notices:
     organisation: str
     qa_officer: str | None
     _rows: list[dict[str, Any]] = field(default_factory=list)
+    workbook_lines: list[str] = field(default_factory=list)  # the URGENT workbooks' lines (IN111)
 
     def alerts(self, entries: Sequence[inbox_files.Entry], timestamp: str) -> list[str]:
         """Guidance section 3: a safeguarding concern marked Yes raises an alert at once, whatever else is wrong
@@ -127,6 +128,7 @@ class Notices:
             final = self.output_dir / month / f"URGENT-safeguarding-{timestamp}.xlsx"
             self.staging.write_bytes(final, feedback.urgent_workbook(month, rows))
             lines.append(messages.text("IN111", count=len(rows), file=final))
+            self.workbook_lines.append(lines[-1])
         return lines
 
     def share(self, entries: Sequence[inbox_files.Entry]) -> int:
