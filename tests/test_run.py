@@ -161,4 +161,4 @@ def test_a_safeguarding_concern_read_at_month_end_is_the_first_thing_said(
     assert err.startswith("! [RUN006] 1 safeguarding alert(s) raised by this run")
     assert row.case_ref in err.splitlines()[1]
     # Each alert once: the alert itself, and one count line (RUN006), not ingest's own count line as well.
-    assert err.count(row.case_ref) == 1 and err.count("safeguarding alert(s)") == 1, err
+    assert err.count("SAFEGUARDING:") == 1 and err.count("safeguarding alert(s)") == 1, err

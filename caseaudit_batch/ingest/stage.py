@@ -77,8 +77,6 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
         run.inputs = {"audits_inbox": {k: v for k, v in tally.items() if v}, "files": len(entries)}
         new_problems = [e for e in entries if not e.known and e.outcome in inbox_files.NEW_FILE_PROBLEMS]
     result.attention = alerts
-    # The URGENT workbook's own line: 'run' says it once for the whole run instead (RUN006), so it can leave it out.
-    result.data["alert_workbook_lines"] = list(notices.workbook_lines)
     result.lines = summary_lines(entries, tally)
     result.lines.append(
         messages.text("SUM003", shared=shared, fed_back=fed_back, manifest=manifest.name, validation=validation.name)
@@ -86,7 +84,12 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
     if action_catch_up.created or action_catch_up.replaced:
         result.lines.append(messages.text("SUM004", created=action_catch_up.created, replaced=action_catch_up.replaced))
     result.outputs = [manifest, validation]
-    result.data = {"counts": tally, "entries": entries, "alerts": len(alerts)}
+    result.data = {
+        "counts": tally,
+        "entries": entries,
+        "alerts": len(alerts),
+        "alert_workbook_lines": list(notices.workbook_lines),
+    }
     if new_problems:
         result.exit_code = EXIT_DATAERR
     return result
