@@ -2,17 +2,20 @@
 
 Guidance section 4: themes and learning are collated for the Monthly Case File Audit report and shared with the
 Principal Social Worker so that strengths and learning are built into training. Strengths, learning points,
-recommendations and organisational learning points are tagged by key phrases (whole words, any capitals). Text
+recommendations and organisational learning points are tagged by key phrases, matched on stemmed words sentence by
+sentence (:class:`Tagger`). Text
 matching no theme is kept in its own list, so nothing is lost. Quotations come only from strengths, learning and
 organisational learning (reports issue), and ``--no-quotes`` leaves them out everywhere.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -35,6 +38,16 @@ class Theme:
     description: str
     phrases: tuple[str, ...]
     sections: tuple[int, ...] = ()
+    #: a stable identifier (``id`` in themes.toml; made from the name when absent: the metrics JSON uses it)
+    id: str = ""
+    #: phrases that cancel the theme within the same sentence ("no concerns about risk" is not about risk)
+    not_phrases: tuple[str, ...] = ()
+
+
+def theme_id(name: str) -> str:
+    """An id made from a theme's name: lower case, words joined by ``_``, other characters dropped."""
+    words = re.findall(r"[a-z0-9]+", name.lower())
+    return "_".join(words)
 
 
 @dataclass
@@ -75,63 +88,125 @@ def load_taxonomy(path: Path) -> list[Theme]:
             raise ConfigError("REP001", path=str(path), what=f"theme '{name}' needs a list of phrases")
         if not isinstance(sections, list) or not all(isinstance(s, int) and 1 <= s <= 9 for s in sections):
             raise ConfigError("REP001", path=str(path), what=f"theme '{name}' has sections other than 1 to 9")
+        not_phrases = item.get("not_phrases", [])
+        if not isinstance(not_phrases, list) or not all(isinstance(p, str) and p.strip() for p in not_phrases):
+            raise ConfigError("REP001", path=str(path), what=f"theme '{name}' has not_phrases that are not a list")
+        given_id = item.get("id", "")
+        if not isinstance(given_id, str) or (given_id and theme_id(given_id) != given_id):
+            raise ConfigError(
+                "REP001",
+                path=str(path),
+                what=f"theme '{name}' has an id other than lower-case words joined by '_' (e.g. 'risk_and_safety')",
+            )
         themes.append(
             Theme(
                 name=name,
                 description=str(item.get("description", "")),
                 phrases=tuple(p.strip().lower() for p in phrases),
                 sections=tuple(sections),
+                id=given_id or theme_id(name),
+                not_phrases=tuple(p.strip().lower() for p in not_phrases),
             )
         )
     if len({t.name for t in themes}) != len(themes):
         raise ConfigError("REP001", path=str(path), what="two themes have the same name")
+    if len({t.id for t in themes}) != len(themes):
+        raise ConfigError("REP001", path=str(path), what="two themes have the same id")
     return themes
 
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+#: A phrase of several words matches when each word follows the one before within this many tokens (issue 21).
+WINDOW = 3
 
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
+@functools.cache
+def _stemmer() -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    # "child's" and "childs" are "child"; hyphenated words are stemmed whole ("multi-agency").
+    return str(_stemmer().stemWord(word.removesuffix("'s")))
+
+
+def _stems(text: str) -> list[str]:
+    return [_stem(w) for w in _words(text)]
+
+
+def sentences(text: str) -> list[str]:
+    """A text's sentences (a "point" is one sentence of one answer)."""
+    return [s for s in (" ".join(part.split()) for part in _SENTENCE.split(text.replace("’", "'"))) if s]
+
+
+class _Phrases:
+    """Key phrases as stemmed tokens, indexed by their first token: one pass over a sentence's tokens."""
+
+    def __init__(self) -> None:
+        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+
+    def add(self, phrase: str, theme: str) -> None:
+        stems = tuple(_stems(phrase))
+        if stems:
+            self.by_first.setdefault(stems[0], []).append((stems, theme))
+
+    def found(self, stems: list[str]) -> set[str]:
+        hits: set[str] = set()
+        for i, stem in enumerate(stems):
+            for phrase, theme in self.by_first.get(stem, ()):
+                if theme not in hits and _in_order(stems, i, phrase):
+                    hits.add(theme)
+        return hits
+
+
+def _in_order(stems: list[str], start: int, phrase: tuple[str, ...]) -> bool:
+    """Whether ``phrase``'s tokens follow ``stems[start]`` in order, each within ``WINDOW`` tokens of the last."""
+    at = start
+    for token in phrase[1:]:
+        window = stems[at + 1 : at + 1 + WINDOW]
+        if token not in window:
+            return False
+        at = at + 1 + window.index(token)
+    return True
+
+
 class Tagger:
-    """Whole-word phrase matching by words: one pass over a text's words, whatever the number of themes."""
+    """Theme tagging by key phrases on stemmed, case-folded tokens (chronology/chronologies, engage/engagement),
+    sentence by sentence: a phrase of several words matches in order with up to two other words between
+    ("plans are not SMART" matches "plan smart"), and a theme's not_phrases cancel it in that sentence."""
 
     def __init__(self, taxonomy: list[Theme]) -> None:
         self.taxonomy = taxonomy
-        # first word -> [(phrase words, theme names)]
-        self.by_first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
-        names: dict[tuple[str, ...], list[str]] = {}
+        self.order = {t.name: n for n, t in enumerate(taxonomy)}
+        self.phrases = _Phrases()
+        self.cancels = _Phrases()
         for theme in taxonomy:
             for phrase in theme.phrases:
-                words = tuple(_words(phrase))
-                if words:
-                    names.setdefault(words, []).append(theme.name)
-        for words, themes in names.items():
-            self.by_first.setdefault(words[0], []).append((words, tuple(themes)))
-        self.theme_patterns = {
-            t.name: re.compile(r"\b(?:" + "|".join(re.escape(p) for p in t.phrases) + r")\b", re.IGNORECASE)
-            for t in taxonomy
-        }
+                self.phrases.add(phrase, theme.name)
+            for phrase in theme.not_phrases:
+                self.cancels.add(phrase, theme.name)
+
+    def sentence_themes(self, sentence: str) -> set[str]:
+        stems = _stems(sentence)
+        return self.phrases.found(stems) - self.cancels.found(stems)
 
     def themes_of(self, text: str) -> tuple[str, ...]:
-        found: dict[str, None] = {}
-        words = _words(text)
-        for i, word in enumerate(words):
-            for phrase, themes in self.by_first.get(word, ()):
-                if len(phrase) == 1 or tuple(words[i : i + len(phrase)]) == phrase:
-                    for name in themes:
-                        found[name] = None
-        order = {t.name: n for n, t in enumerate(self.taxonomy)}
-        return tuple(sorted(found, key=order.__getitem__))
+        found: set[str] = set()
+        for sentence in sentences(text):
+            found |= self.sentence_themes(sentence)
+        return tuple(sorted(found, key=self.order.__getitem__))
 
     def quote(self, theme: str, text: str) -> str:
         """The first sentence of ``text`` naming the theme, shortened at a word to ``MAX_QUOTE`` characters."""
-        pattern = self.theme_patterns[theme]
-        for sentence in _SENTENCE.split(text.replace("’", "'")):
-            if pattern.search(sentence):
-                sentence = " ".join(sentence.split())
+        for sentence in sentences(text):
+            if theme in self.sentence_themes(sentence):
                 if len(sentence) > MAX_QUOTE:
                     sentence = sentence[:MAX_QUOTE].rsplit(" ", 1)[0] + " …"
                 return sentence
