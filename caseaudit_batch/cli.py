@@ -19,7 +19,7 @@ from pathlib import Path
 from caseaudit_batch import __version__
 from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core.clock import Month, parse_date
-from caseaudit_batch.core.errors import EXIT_INTERNAL, CaseauditError, ConfigError, safe_traceback
+from caseaudit_batch.core.errors import EXIT_INTERNAL, EXIT_OK, CaseauditError, ConfigError, safe_traceback
 from caseaudit_batch.reports.tiers import TIERS
 from caseaudit_batch.session import Context, Result, open_context, record_exit_code
 
@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("ingest")
     _month_option(p, required=False)
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="for scheduled runs: print only safeguarding alerts and problems (nothing when all went well)",
+    )
 
     p = command("check")
     p.add_argument("files", nargs="*", metavar="FILE", help="forms to check (default: the whole audits inbox)")
@@ -356,9 +361,13 @@ def _alerts_first(args: argparse.Namespace, *, finished: bool = False) -> None:
         ui.warn(f"! {line}")
 
 
-def print_result(result: Result) -> None:
+def print_result(result: Result, *, quiet: bool = False) -> None:
+    """Alerts and warnings first, then the summary; ``quiet`` (a scheduled run) leaves the summary out when the
+    command ended well, so that a daily run's mail says something only when someone must act."""
     for line in result.attention:
         ui.warn(f"! {line}")
+    if quiet and result.exit_code == EXIT_OK:
+        return
     for line in result.lines:
         ui.say(line)
 
@@ -404,7 +413,7 @@ def _main(argv: Sequence[str] | None) -> int:
         ui.warn(messages.render("CLI001", kind=type(exc).__name__, log=str(log_path)))
         return _finish(EXIT_INTERNAL)
     _alerts_first(args, finished=True)
-    print_result(result)
+    print_result(result, quiet=bool(getattr(args, "quiet", False)))
     log.info("finished %s (exit %d)", args.command, result.exit_code)
     return _finish(result.exit_code)
 

@@ -544,3 +544,22 @@ def test_listing_the_inbox_takes_files_in_subfolders_in_order_and_never_follows_
     # Links are never followed (nothing outside the inbox is read) but each has its manifest row (issue 18).
     links = {e.rel: (e.outcome, e.codes, e.data) for e in entries if e.outcome == "ignored"}
     assert links == {"link.xlsx": ("ignored", ["IN017"], None), "linked-folder": ("ignored", ["IN017"], None)}
+
+
+def test_ingest_quiet_says_nothing_when_all_went_well_and_the_alerts_and_problems_otherwise(
+    workspace: Path, ctx: session.Context, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ingest --quiet`` for a scheduled run (issue 22): silence when all is well; alerts and problems always."""
+    config = str(workspace / "caseaudit.toml")
+    setup_form(ctx, name="good.xlsx")
+    assert cli.main(["ingest", "--quiet", "--config", config, "--today", "2026-09-21"]) == 0
+    said = capsys.readouterr()
+    assert said.out == "" and said.err == ""
+    assert cli.main(["ingest", "--quiet", "--config", config, "--today", "2026-09-21"]) == 0  # nothing new
+    assert capsys.readouterr().out == ""
+    setup_form(ctx, name="concern.xlsx", case_ref="CR2002", changes={"safeguarding_concern": "Yes"})
+    setup_form(ctx, name="wrong.xlsx", case_ref="CR3003", changes={"s4_grade": None})
+    assert cli.main(["ingest", "--quiet", "--config", config, "--today", "2026-09-22"]) == EXIT_DATAERR
+    said = capsys.readouterr()
+    assert "SAFEGUARDING" in said.err and "CR2002" in said.err  # the alert, on its own line, first
+    assert "returned" in said.out  # the problem: the summary, because something needs doing
