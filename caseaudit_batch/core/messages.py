@@ -1403,6 +1403,21 @@ define(
     "Next: fill in {roster} and {caseload}, check {config}, then run 'caseaudit allocate --month YYYY-MM' in this "
     "folder.",
 )
+# Sending notices by mail (issue 22).
+define(
+    "MAIL001",
+    "error",
+    "The mail server {host} (port {port}) could not be reached ({detail}); nothing more was sent this run.",
+    "Check [mail] host, port and security in caseaudit.toml and that this machine may reach the server, then run "
+    "'caseaudit send' again. The notices wait in the outbox as drafts; send any safeguarding alert by hand now.",
+)
+define(
+    "MAIL002",
+    "error",
+    "The mail server {host} (port {port}) refused the login: {reply}.",
+    "Check [mail] username, and that the environment variable named in [mail] password_env holds the password; "
+    "then run 'caseaudit send' again. Send any safeguarding alert by hand now.",
+)
 # What each exit code means, as the run's summary says it (docs/reference/commands.md lists them too).
 define("EXT000", "info", "all well.")
 define("EXT001", "error", "internal error.")
