@@ -10,6 +10,7 @@ the server's reply is kept). A server that cannot be reached at all is :class:`M
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import smtplib
 import ssl
@@ -106,10 +107,8 @@ class Mailer:
 
     def close(self) -> None:
         if self.smtp is not None:
-            try:
+            with contextlib.suppress(OSError, smtplib.SMTPException):  # the session is over either way
                 self.smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                pass  # the session is over either way
             self.smtp = None
 
     def send(self, message: bytes, sender: str, recipients: Sequence[str], *, urgent: bool = False) -> Delivery:
