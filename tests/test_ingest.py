@@ -174,6 +174,10 @@ def test_returned_form_gets_feedback_and_exit_65(ctx: session.Context) -> None:
     assert eml["To"] == "alex.auditor@example.org"
     body = eml.get_body(preferencelist=("plain",))
     assert body is not None and "How to fix" in body.get_content() and "What we found" in body.get_content()
+    # Auditors do not have caseaudit: the notice and the workbook say how to send the form back, in QA's words.
+    assert "caseaudit check" not in body.get_content()
+    assert "send it back to the QA team the way you sent it" in " ".join(body.get_content().split())
+    assert any("the way you sent it" in str(c.value) for row in ws.iter_rows() for c in row if c.value)
 
 
 def test_prefilled_change_is_returned_and_register_value_used(ctx: session.Context) -> None:

@@ -134,6 +134,19 @@ CASES: dict[str, tuple[Case, Case, Case]] = {
         lambda: view({"recommendations": None}),
         lambda: view({"recommendations": "\x07"}),
     ),  # n/a: V030's concern
+    # Findings that say nothing in 5 or more sections return the audit (issue 24); 4 is a warning's matter only.
+    "V114": (
+        lambda: view({f"s{n}_findings": "No concerns." for n in range(1, 5)}),
+        lambda: view({f"s{n}_findings": "No concerns." for n in range(1, 6)}),
+        lambda: view(
+            {f"s{n}_findings": "No concerns." for n in range(1, 10)}, settings=rules.Settings(bland_sections_return=0)
+        ),
+    ),
+    "V115": (
+        lambda: view({"s3_grade": "Requires Improvement", "s3_findings": "Fine."}),
+        lambda: view({"s3_grade": "Outstanding", "s3_findings": "Fine."}),
+        lambda: view({"s3_grade": None, "s3_findings": "Fine."}),
+    ),
     "V110": (
         lambda: view(),
         lambda: view({"recommendations": "Update the chronology and the case summary by October."}),
@@ -194,6 +207,18 @@ def test_rule_fails(code: str) -> None:
     assert problem.sheet and problem.cell and problem.label and problem.fix
     # every template parameter was filled (a missing one shows as a lone '?')
     assert not re.search(r"(^|[\s'(])\?([\s').,]|$)", problem.message + " " + problem.fix)
+
+
+#: The rules that judge typed text: "What we found" quotes the text judged (issue 24), never "(blank)".
+TEXT_RULES = ("V103", "V104", "V105", "V110", "V114", "V115", "V120", "V121")
+
+
+@pytest.mark.parametrize("code", TEXT_RULES)
+def test_a_quality_rule_quotes_the_text_it_judged(code: str) -> None:
+    form = CASES[code][1]()
+    problem = next(iter(rules.REGISTRY[code].check(form)))
+    judged = form.text(problem.field) if problem.field != "actions" else str(form.actions()[0].action)
+    assert problem.found and str(problem.found) in judged, (problem.found, judged)
 
 
 @pytest.mark.parametrize("code", sorted(CASES))

@@ -138,6 +138,7 @@ class ReminderSettings:
 @dataclass(frozen=True)
 class NoticeSettings:
     sender: str
+    return_instructions: str
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class ValidationSettings:
     min_text_length: int
     retelling_max_length: int
     retelling_dated_lines: int
+    bland_sections_return: int
 
 
 @dataclass(frozen=True)

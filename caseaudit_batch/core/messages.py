@@ -855,13 +855,13 @@ define(
 define(
     "V104",
     "warning",
-    "{label} is very short ({found} characters).",
+    "{label} is very short ({length} characters).",
     "Say what you found and why it matters for the child, in {cell}.",
 )
 define(
     "V105",
     "warning",
-    "{label} looks like the story of the case re-told or pasted from the case file ({found}).",
+    "{label} looks like the story of the case re-told or pasted from the case file ({why}).",
     "Guidance section 3: summarise your findings and their evidence rather than re-telling the case, in {cell}.",
 )
 define(
@@ -879,6 +879,20 @@ define(
     "Guidance section 2: try to meet both workers; answer {cell} (Yes or No).",
 )
 define("V109", "warning", "No recommendations were made.", "Appendix 1: make child-focussed recommendations in {cell}.")
+define(
+    "V114",
+    "error",
+    "The findings say nothing in {count} of the sections ({sections}): blank, too short, or a phrase such as 'no "
+    "concerns'.",
+    "Grades rest on the evidence: write what you found on the case file, and its impact on the child, in each of "
+    "those sections' 'Evidence and findings' (this one is {cell}), then send the form again.",
+)
+define(
+    "V115",
+    "warning",
+    "Section {section} is graded {grade}, but its findings do not say what supports it.",
+    "Appendix 2: write the evidence for the grade in {cell}, or review the grade.",
+)
 define(
     "V110",
     "warning",

@@ -142,10 +142,18 @@ def problem_row(p: Problem) -> tuple[str, str, str, str, str, str]:
     return (p.severity, p.code, where_in_form(p), shown(p.found) if p.found else "(blank)", p.message, p.fix)
 
 
-def feedback_workbook(file: str, audit_ref: str, case_ref: str, outcome: str, problems: Sequence[Problem]) -> bytes:
-    """Where | What we found | What is wrong | How to fix, for one returned or flagged audit."""
+def feedback_workbook(
+    file: str,
+    audit_ref: str,
+    case_ref: str,
+    outcome: str,
+    problems: Sequence[Problem],
+    return_instructions: str = "",
+) -> bytes:
+    """Where | What we found | What is wrong | How to fix, for one returned or flagged audit; the intro ends with how
+    to send the corrected form back (``[notices] return_instructions``: auditors do not have caseaudit)."""
     verdict = (
-        "Returned: please correct the errors and send the form again."
+        f"Returned: please correct the errors on the form and send it again. {return_instructions}".strip()
         if outcome == "returned"
         else "Accepted: the points below are worth checking."
     )

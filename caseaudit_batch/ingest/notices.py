@@ -64,6 +64,7 @@ class Notices:
     qa_officer: str | None
     _rows: list[dict[str, Any]] = field(default_factory=list)
     workbook_lines: list[str] = field(default_factory=list)  # the URGENT workbooks' lines (IN111)
+    return_instructions: str = ""  # [notices] return_instructions: the last line of every feedback notice
 
     def alerts(self, entries: Sequence[inbox_files.Entry], timestamp: str) -> list[str]:
         """Guidance section 3: a safeguarding concern marked Yes raises an alert at once, whatever else is wrong
@@ -179,7 +180,9 @@ class Notices:
                 continue
             check = e.check
             stem = forms.audit_stem(check.audit_ref, check.case_ref, str(e.submission_id))
-            book = feedback.feedback_workbook(e.rel, check.audit_ref, check.case_ref, e.outcome, e.problems)
+            book = feedback.feedback_workbook(
+                e.rel, check.audit_ref, check.case_ref, e.outcome, e.problems, self.return_instructions
+            )
             final = self.output_dir / check.month / "feedback" / f"{stem}-feedback.xlsx"
             self.staging.write_bytes(final, book)
             auditor = self.people.get(check.allocation["staff_id"])
@@ -202,6 +205,7 @@ class Notices:
                     }
                     for p in e.problems
                 ],
+                return_instructions=self.return_instructions,
                 **_audit_context(check, self.organisation),
             )
             notice.attachments.append((final.name, book))

@@ -63,6 +63,7 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
             sender=sender_from_register(ctx, conn),
             organisation=ctx.config.organisation,
             qa_officer=ctx.config.people.qa_officer,
+            return_instructions=ctx.config.notices.return_instructions,
         )
         alerts = notices.alerts(entries, timestamp)
         shared = notices.share(entries)

@@ -75,6 +75,8 @@ class Settings:
     min_text_length: int = 40
     retelling_max_length: int = 3000
     retelling_dated_lines: int = 4
+    #: ``[validation] bland_sections_return``: this many sections with findings that say nothing return the audit
+    bland_sections_return: int = 5
     #: ``[privacy] names``: "warn" or "return" (a likely personal name is V120, a warning, or V121, an error)
     names: str = "warn"
     #: finds likely personal names in typed text (``core.names``); None: no name check (a caller outside a run)
@@ -90,6 +92,7 @@ class Settings:
             min_text_length=int(section.get("min_text_length", cls.min_text_length)),
             retelling_max_length=int(section.get("retelling_max_length", cls.retelling_max_length)),
             retelling_dated_lines=int(section.get("retelling_dated_lines", cls.retelling_dated_lines)),
+            bland_sections_return=int(section.get("bland_sections_return", cls.bland_sections_return)),
         )
 
     def with_privacy(self, privacy: PrivacySettings | None, staff_names: Iterable[str]) -> Settings:

@@ -87,7 +87,7 @@ def too_short(form: FormView) -> Iterator[Problem]:
     for name in _reason_fields(form):
         text = form.text(name)
         if text and not _bland(text, form.settings.bland_phrases) and len(text) < form.settings.min_text_length:
-            yield form.problem("V104", name, found=len(text))
+            yield form.problem("V104", name, found=text, length=len(text))
 
 
 @rule(code="V105", severity="warning", fields=FINDINGS)
@@ -103,9 +103,9 @@ def story_retold(form: FormView) -> Iterator[Problem]:
         enough_lines = text.count("\n") + 1 >= settings.retelling_dated_lines
         dated = len(_DATED_LINE.findall(text)) if enough_lines else 0
         if len(text) > settings.retelling_max_length:
-            yield form.problem("V105", name, found=f"{len(text):,} characters")
+            yield form.problem("V105", name, found=text, why=f"{len(text):,} characters")
         elif dated >= settings.retelling_dated_lines:
-            yield form.problem("V105", name, found=f"{dated} dated case-note lines")
+            yield form.problem("V105", name, found=text, why=f"{dated} dated case-note lines")
 
 
 @rule(code="V110", severity="warning", fields=("recommendations",))
@@ -113,4 +113,42 @@ def recommendations_not_child_focussed(form: FormView) -> Iterator[Problem]:
     """Appendix 1: 'Ensure your recommendations are child-focussed'."""
     text = form.text("recommendations")
     if text and not _CHILD_WORDS.search(text):
-        yield form.problem("V110", "recommendations")
+        yield form.problem("V110", "recommendations", found=text)
+
+
+def _bland_findings(form: FormView) -> list[int]:
+    """The sections whose findings say nothing: blank, a bland phrase, or shorter than ``min_text_length``."""
+    settings = form.settings
+    bland = []
+    for section in form.framework.sections:
+        text = form.text(f"{section.key}_findings")
+        if not text or _bland(text, settings.bland_phrases) or len(text) < settings.min_text_length:
+            bland.append(section.number)
+    return bland
+
+
+@rule(code="V114", severity="error", fields=FINDINGS)
+def findings_without_substance(form: FormView) -> Iterator[Problem]:
+    """Guidance section 3 and Appendix 1: grades rest on evidence; an audit whose findings say nothing in
+    ``[validation] bland_sections_return`` or more sections is returned, not just warned about."""
+    sections = _bland_findings(form)
+    if form.settings.bland_sections_return and len(sections) >= form.settings.bland_sections_return:
+        first = f"{form.framework.sections[sections[0] - 1].key}_findings"
+        yield form.problem(
+            "V114",
+            first,
+            found=form.text(first),
+            sections=", ".join(str(n) for n in sections),
+            count=len(sections),
+        )
+
+
+@rule(code="V115", severity="warning", fields=FINDINGS)
+def good_grade_without_evidence(form: FormView) -> Iterator[Problem]:
+    """Appendix 2: a Good or Outstanding grade needs the evidence for it in that section's findings."""
+    bland = set(_bland_findings(form))
+    for section in form.framework.sections:
+        grade = form.grade_or_none(f"{section.key}_grade")
+        if section.number in bland and grade is not None and grade.name in ("Good", "Outstanding"):
+            name = f"{section.key}_findings"
+            yield form.problem("V115", name, found=form.text(name), grade=grade.name, section=section.number)
