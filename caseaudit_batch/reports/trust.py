@@ -185,7 +185,7 @@ def three_way(acc: pd.DataFrame, data: RegisterData) -> dict[str, Any]:
 def coverage(af: pd.DataFrame, data: RegisterData, report_date: date) -> tuple[dict[str, Any], pd.DataFrame]:
     """The share of the current caseload's open cases with an accepted audit completed in the 12 months to D, and
     the table by service and case type (issue 20)."""
-    cases = data.cases[data.cases["open"].map(lambda o: not _blank(o) and bool(o))].copy()
+    cases = data.cases[data.cases["open"].map(lambda o: not _blank(o) and bool(o)).astype(bool)].copy()
     for col in ("service", "case_type"):
         cases[col] = cases[col].map(lambda v: UNKNOWN if _blank(v) else v)
     year_ago = report_date - timedelta(days=365)
