@@ -399,6 +399,7 @@ def _trust(
     """Issue 20's figures (:mod:`~caseaudit_batch.reports.trust`): provisional and restated figures, coverage,
     escalations waiting, cases of concern, the funnel and heatmap data."""
     acts = action_frame(data, set(m["audit_id"].astype(str)))
+    v["actions_overdue_30"], tables["actions_overdue"] = trust.overdue_table(acts, report_date)
     v["provisional"] = trust.provisional(data, report_date, targets.tracker_cycle_days)
     v["restated"] = trust.restated(data, af, acts, report_date, targets.restate_margin_points)
     coverage, tables["coverage"] = trust.coverage(af, data, report_date)

@@ -17,6 +17,7 @@ from caseaudit_batch.core.clock import Month
 from caseaudit_batch.moderation import measures as mm
 from caseaudit_batch.reports.data import SECTION_KEYS, RegisterData
 from caseaudit_batch.reports.frame import UNKNOWN, _as_date, _blank, funnel_limits, rate
+from caseaudit_batch.reports.tables import _moderation_tables
 from caseaudit_batch.reports.targets import Targets
 
 GOOD_OR_BETTER = ("Outstanding", "Good")
@@ -79,8 +80,6 @@ def provisional(data: RegisterData, report_date: date, tracker_cycle_days: int) 
 
 def _moderation_agreement(acc: pd.DataFrame) -> float | None:
     """A month's moderation agreement from the audit frame, by the one rule in :mod:`moderation_measures`."""
-    from caseaudit_batch.reports.tables import _moderation_tables
-
     mod = acc[acc["moderated"]]
     audits, moderations, _ = _moderation_tables(acc, mod)
     pairs = mm.compared(mm.moderated_pairs(audits, moderations))
