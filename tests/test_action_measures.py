@@ -117,7 +117,7 @@ def test_by_team_matches_the_hand_worked_table() -> None:
         assert row["actions_completed_late"] == int(late), team
         assert row["actions_overdue"] == int(overdue), team
         assert row["action_completion_rate"] == (None if rate == "-" else float(rate)), team
-        assert row["action_rag"] == (None if rag == "-" else rag), team
+        assert row["action_rag"] == (am.NONE_DUE if rag == "-" else rag), team
         assert row["actions_completed_in_month"] == int(completed), team
         assert row["actions_signed_off"] == int(signed), team
         assert row["sm_oversight_rate"] == (None if oversight == "-" else float(oversight)), team
@@ -146,7 +146,15 @@ def test_a_later_report_date_sees_later_completions() -> None:
 
 @pytest.mark.parametrize(
     ("rate", "expected"),
-    [(1.0, "Green"), (0.90, "Green"), (0.8999, "Amber"), (0.75, "Amber"), (0.7499, "Red"), (0.0, "Red"), (None, None)],
+    [
+        (1.0, "Green"),
+        (0.90, "Green"),
+        (0.8999, "Amber"),
+        (0.75, "Amber"),
+        (0.7499, "Red"),
+        (0.0, "Red"),
+        (None, am.NONE_DUE),
+    ],
 )
 def test_rag_thresholds(rate: float | None, expected: str | None) -> None:
     assert am.rag(rate, 0.90, 0.75) == expected
@@ -166,4 +174,4 @@ def test_an_empty_register_gives_zeros_and_no_rates() -> None:
     empty = parse_register().iloc[0:0]
     summary = am.action_summary(empty, M, D)
     assert summary["actions_due"] == 0 and summary["action_completion_rate"] is None
-    assert summary["sm_oversight_rate"] is None and summary["action_rag"] is None
+    assert summary["sm_oversight_rate"] is None and summary["action_rag"] == am.NONE_DUE

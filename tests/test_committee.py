@@ -13,7 +13,18 @@ from xml.etree import ElementTree
 
 import pandas as pd
 import pytest
-from test_metrics import ACTIONS, ALERTS, ALLOCATIONS, AUDITS, MODERATIONS, SECTION_GRADES, STAFF, D, month_data
+from test_metrics import (
+    ACTIONS,
+    ALERTS,
+    ALLOCATIONS,
+    AUDITS,
+    MODERATIONS,
+    NOTES,
+    SECTION_GRADES,
+    STAFF,
+    D,
+    month_data,
+)
 from test_reports import HOSTILE_STRENGTH, TEMPLATE, _data
 
 from caseaudit_batch.core.config import TEMPLATES_DIR, load_config
@@ -138,6 +149,13 @@ def _scaled(k: int):  # type: ignore[no-untyped-def]
         audits=audits,
         section_grades=grades,
         moderations=copies(MODERATIONS, "audit_id"),
+        # Issue 20: the three-way flags follow their audits' copies.
+        notes=[
+            (month, kind, staff, detail, f"{rest[0]}-{n}")
+            for n in range(k)
+            for month, kind, staff, detail, *rest in NOTES
+            if kind == "three_way"
+        ],
         actions=copies(ACTIONS, "action_id", "audit_id"),
         alerts=[(f"{a}-{n}", m, t) for n in range(k) for a, m, t in ALERTS],
     )

@@ -11,14 +11,16 @@ month M and a report date D. The register is read as it stood at D: an action co
 - Actions marked No longer required leave every count and every denominator.
 - Raised in M: actions of audits allocated for M, and of their moderations (``source`` audit or moderation and
   ``month`` = M).
-- Due in M: due date within M. Of those, completed on time (completed on or before the due date, by D) and late
-  (completed after the due date, by D).
+- Due in M: due date within M and on or before D (issue 20: nothing due after D is counted as due or missed, so a
+  mid-month report does not count actions not yet due). Of those, completed on time (completed on or before the due
+  date, by D) and late (completed after the due date, by D).
 - Action completion rate = due in M and completed on time ÷ due in M (``None`` when nothing was due).
 - Overdue at D: open at D with a due date strictly before D; days overdue = D − due date.
-- Service Manager oversight (``sm_oversight_rate``) = actions completed during M (by D) that are signed off ÷ actions
-  completed during M.
+- Service Manager oversight (``sm_oversight_rate``) = actions completed during M (by D; issue 20: only those) that
+  are signed off ÷ actions completed during M.
 - RAG status of the completion rate: Green at or above ``actions.green_at_least``, Amber at or above
-  ``actions.amber_at_least``, otherwise Red; none when there is no rate.
+  ``actions.amber_at_least``, otherwise Red; "none due yet" (:data:`NONE_DUE`) when nothing is due by D (issue 20:
+  nothing due is not a failure, so it is neither Red nor 0%).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import pandas as pd
 from caseaudit_batch.core.clock import Month
 
 NO_LONGER_REQUIRED = "No longer required"
+#: The RAG value when no action is due by D (issue 20): the renderers show it as it is.
+NONE_DUE = "none due yet"
 COMPLETED = "Completed"
 RAISED_SOURCES = ("audit", "moderation")
 
@@ -79,9 +83,9 @@ def raised_in(actions: pd.DataFrame, month: Month | str) -> pd.DataFrame:
     return _select(actions, month, _ANY_DAY, "raised")
 
 
-def due_in(actions: pd.DataFrame, month: Month | str) -> pd.DataFrame:
-    """Actions due in M (due date within the month)."""
-    return _select(actions, month, _ANY_DAY, "due")
+def due_in(actions: pd.DataFrame, month: Month | str, report_date: date = _ANY_DAY) -> pd.DataFrame:
+    """Actions due in M (due date within the month) and by D (issue 20)."""
+    return _select(actions, month, report_date, "due")
 
 
 def completed_on_time(actions: pd.DataFrame, month: Month | str, report_date: date) -> pd.DataFrame:
@@ -111,10 +115,10 @@ def share(numerator: int, denominator: int) -> float | None:
     return None if denominator == 0 else numerator / denominator
 
 
-def rag(rate: float | None, green_at_least: float, amber_at_least: float) -> str | None:
-    """Green, Amber or Red for a completion rate; ``None`` when there is no rate."""
+def rag(rate: float | None, green_at_least: float, amber_at_least: float) -> str:
+    """Green, Amber or Red for a completion rate; :data:`NONE_DUE` when there is no rate (nothing due by D)."""
     if rate is None:
-        return None
+        return NONE_DUE
     if rate >= green_at_least:
         return "Green"
     if rate >= amber_at_least:
@@ -146,7 +150,7 @@ def action_flags(actions: pd.DataFrame, month: Month | str, report_date: date) -
     d = pd.Timestamp(report_date)
     first, last = pd.Timestamp(m.first_day), pd.Timestamp(m.last_day)
     done = (frame["status"] == COMPLETED) & done_on.notna() & (done_on <= d)
-    due = (due_on >= first) & (due_on <= last)
+    due = (due_on >= first) & (due_on <= last) & (due_on <= d)  # issue 20: never due after D
     in_month = done & (done_on >= first) & (done_on <= last)
     flags = pd.DataFrame(index=frame.index)
     flags["raised"] = frame["source"].isin(RAISED_SOURCES) & (frame["month"].astype("string") == str(m)).fillna(False)

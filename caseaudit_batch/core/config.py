@@ -146,11 +146,14 @@ class TargetSettings:
     good_or_better: float
     inadequate_at_most: float
     ri_or_better: float
+    completion: float  # issue 20: audits completed on time
+    moderation_agreement: float  # issue 20
 
 
 @dataclass(frozen=True)
 class ReportSettings:
     committee: bool
+    restate_margin_points: float  # issue 20: an earlier month's headline is restated beyond this many points
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,7 @@ class ModerationSettings:
 class ActionSettings:
     green_at_least: float
     amber_at_least: float
+    tracker_cycle_days: int  # issue 20: action measures stay provisional this long after the month's end
 
 
 @dataclass(frozen=True)
@@ -361,6 +365,8 @@ def _check_ranges(path: Path, data: dict[str, Any]) -> None:
         "moderation.sample_share",
         "targets.good_or_better",
         "targets.inadequate_at_most",
+        "targets.completion",
+        "targets.moderation_agreement",
         "actions.green_at_least",
         "actions.amber_at_least",
     ):
@@ -375,7 +381,13 @@ def _check_ranges(path: Path, data: dict[str, Any]) -> None:
                 what="it is a share and must lie between 0 and 1",
                 expected="a number from 0 to 1, e.g. 0.25 for 25%",
             )
-    for dotted in ("reminders.lead_days", "moderation.due_days", "register.retention_months"):
+    for dotted in (
+        "reminders.lead_days",
+        "moderation.due_days",
+        "register.retention_months",
+        "actions.tracker_cycle_days",
+        "reports.restate_margin_points",
+    ):
         section, key = dotted.split(".")
         if data[section][key] < 0:
             raise ConfigError(

@@ -124,4 +124,15 @@ def _audit_reference(conn: Connection) -> None:
     conn.execute(sa.text("CREATE UNIQUE INDEX IF NOT EXISTS ux_allocations_audit_ref ON allocations (audit_ref)"))
 
 
+@step(5, "each month's first report is kept (report_snapshots: the headline rates) so later reports can restate")
+def _report_snapshots(conn: Connection) -> None:
+    conn.execute(
+        sa.text(
+            'CREATE TABLE report_snapshots (id INTEGER NOT NULL, month VARCHAR NOT NULL, "key" VARCHAR NOT NULL, '
+            "value FLOAT, written_at VARCHAR NOT NULL, PRIMARY KEY (id))"
+        )
+    )
+    conn.execute(sa.text("CREATE INDEX ix_report_snapshots_month ON report_snapshots (month)"))
+
+
 _check_order()

@@ -359,6 +359,19 @@ notices = sa.Table(
     sa.Column("made_at", sa.String, nullable=False),
 )
 
+# What each month's report said when it was first written (issue 20, "figures can be trusted"): the headline rates,
+# kept so that a later report can say which earlier figures have changed since (late tracker returns, moderation).
+# Written once per month, inside the writing transaction of the first report (migration step 5).
+report_snapshots = sa.Table(
+    "report_snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("month", sa.String, nullable=False, index=True),
+    sa.Column("key", sa.String, nullable=False),
+    sa.Column("value", sa.Float),  # NULL: the rate had no denominator
+    sa.Column("written_at", sa.String, nullable=False),
+)
+
 # Who ran what, when, with which inputs and outputs. No case content.
 run_log = sa.Table(
     "run_log",
@@ -396,6 +409,37 @@ def next_audit_number(conn: Connection, month: str) -> int:
     """The sequence number the month's next audit reference takes (one past the highest so far)."""
     refs = conn.execute(sa.select(allocations.c.audit_ref).where(allocations.c.month == month)).scalars()
     return max((ids.reference_number(r) for r in refs), default=0) + 1
+
+
+def has_report_snapshot(conn: Connection, month: str) -> bool:
+    """Whether the month's first report has been kept (issue 20: only the first report is the one restated)."""
+    found = conn.execute(sa.select(report_snapshots.c.id).where(report_snapshots.c.month == month).limit(1))
+    return found.first() is not None
+
+
+def write_report_snapshot(conn: Connection, month: str, values: dict[str, float | None], written_at: str) -> bool:
+    """Keep what the month's report says, once: nothing is written when the month has a snapshot already."""
+    if has_report_snapshot(conn, month) or not values:
+        return False
+    conn.execute(
+        sa.insert(report_snapshots),
+        [{"month": month, "key": k, "value": v, "written_at": written_at} for k, v in sorted(values.items())],
+    )
+    return True
+
+
+def alert_rows(conn: Connection, where: Any) -> list[Any]:
+    """The safeguarding alerts matching ``where`` with their allocation (case reference, pre-filled values), oldest
+    first: the one query behind ``caseaudit alerts`` and the reports' list of alerts waiting for QA."""
+    a, al = alerts, allocations
+    return list(
+        conn.execute(
+            sa.select(a.c.id, a.c.audit_id, a.c.raised_at, a.c.acknowledged_at, al.c.case_ref, al.c.prefilled)
+            .select_from(a.outerjoin(al, al.c.audit_id == a.c.audit_id))
+            .where(where)
+            .order_by(a.c.id)
+        )
+    )
 
 
 @event.listens_for(Engine, "connect")

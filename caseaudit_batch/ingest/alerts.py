@@ -44,13 +44,7 @@ class Alert:
 
 
 def _alerts(conn: Connection, where: Any) -> list[Alert]:
-    a, al = reg.alerts, reg.allocations
-    rows = conn.execute(
-        sa.select(a.c.id, a.c.audit_id, a.c.raised_at, a.c.acknowledged_at, al.c.case_ref, al.c.prefilled)
-        .select_from(a.outerjoin(al, al.c.audit_id == a.c.audit_id))
-        .where(where)
-        .order_by(a.c.id)
-    )
+    rows = reg.alert_rows(conn, where)  # shared with the reports' "alerts waiting" table (issue 20)
     found = []
     for row in rows:
         prefilled = row.prefilled or {}

@@ -47,7 +47,10 @@ SUPPRESSION_NOTE = (
 #: Internal JSON keys the committee JSON leaves out: per-team, per-auditor and per-case detail. The internal JSON
 #: holds none today. Any key not given a committee form below is left out too (fail closed); a test holds every
 #: internal key to one or the other, so a new key needs a decision here.
-DROPPED: frozenset[str] = frozenset()
+#: Issue 20: ``escalations_waiting`` is by person (the Head of Service's Staff ID); ``restated`` repeats earlier months'
+#: rates without their counts, so it could show a share of fewer than 5 (the committee trend shows those months
+#: suppressed instead).
+DROPPED: frozenset[str] = frozenset({"escalations_waiting", "restated"})
 
 Cell = int | str  # a count, or C
 K = TypeVar("K", bound=Hashable)
@@ -357,6 +360,27 @@ def _others(cells: _Cells, metrics: Metrics, themes: ThemeSummary | None) -> lis
     return services
 
 
+def _trust(cells: _Cells, metrics: Metrics) -> list[str]:
+    """Issue 20's counts: coverage by service (the committee tier's coverage table), overdue by more than 30 days,
+    three-way meetings on unflagged cases, escalations resolved in the month, alerts waiting for QA."""
+    v = metrics.values
+    services = sorted(v["coverage_by_service"])
+    for service in services:
+        cells.count("cov_open", service, v["coverage_by_service"][service]["open_cases"])
+        cells.count("cov_audited", service, v["coverage_by_service"][service]["audited"])
+    cells.count("cov_open", ALL, v["coverage_open_cases"])
+    cells.count("cov_audited", ALL, v["coverage_audited_cases"])
+    for scope in [*services, ALL]:
+        cells.rest("cov_not_audited", ("cov_open", scope), [("cov_audited", scope)])
+    cells.across(["cov_open", "cov_audited", "cov_not_audited"], services)
+    cells.count("overdue_30", ALL, v["actions_overdue_30"])
+    cells.rest("overdue_up_to_30", ("overdue", ALL), [("overdue_30", ALL)])
+    cells.count("twm_unflagged", ALL, v["three_way_meetings_unflagged"])
+    cells.count("escalations_resolved_in_month", ALL, v["escalations_resolved_in_month"])
+    cells.count("alerts_unacknowledged", ALL, v["alerts_unacknowledged"])
+    return services
+
+
 # ------------------------------------------------------------------------------------------------------------
 # The committee figures: JSON values and tables
 # ------------------------------------------------------------------------------------------------------------
@@ -385,6 +409,7 @@ def committee_figures(metrics: Metrics, themes: ThemeSummary | None = None) -> C
     scopes["actions"] = _actions(cells, metrics)
     scopes["followups"] = _followups(cells, metrics)
     scopes["alerts"] = _others(cells, metrics, themes)
+    scopes["coverage"] = _trust(cells, metrics)
     shown = suppress(cells.values, cells.relations)
     return Committee(
         month=metrics.month,
@@ -423,6 +448,12 @@ _COUNTS: dict[str, Key] = {
     "moderations_overdue": ("moderations_overdue", ALL),
     "escalations_open": ("escalations_open", ALL),
     "escalations_resolved": ("escalations_resolved", ALL),
+    "escalations_resolved_in_month": ("escalations_resolved_in_month", ALL),
+    "three_way_meetings_unflagged": ("twm_unflagged", ALL),
+    "actions_overdue_30": ("overdue_30", ALL),
+    "alerts_unacknowledged": ("alerts_unacknowledged", ALL),
+    "coverage_open_cases": ("cov_open", ALL),
+    "coverage_audited_cases": ("cov_audited", ALL),
     "safeguarding_alerts": ("alerts", ALL),
     "files_seen": ("files_seen", ALL),
     "warnings": ("warnings", ALL),
@@ -447,8 +478,9 @@ _SHARES: dict[str, tuple[Key, Key]] = {
     "section_kappa": (("agreed", ALL), ("compared", ALL)),
     "action_completion_rate": (("actions_on_time", ALL), ("due", ALL)),
     "sm_oversight_rate": (("signed_off", ALL), ("completed_in_month", ALL)),
+    "coverage_rate": (("cov_audited", ALL), ("cov_open", ALL)),
 }
-_AS_IS = ("month", "report_date", "generated_on", "targets")
+_AS_IS = ("month", "report_date", "generated_on", "targets", "provisional")
 
 
 def _values(metrics: Metrics, shown: dict[Key, Cell]) -> dict[str, Any]:
@@ -470,6 +502,8 @@ def _values(metrics: Metrics, shown: dict[Key, Cell]) -> dict[str, Any]:
             out[key] = None  # its place in the order; set below, once every share is known
     if "action_rag" in out:  # the RAG says where the completion rate lies: hidden with it
         out["action_rag"] = C if out.get("action_completion_rate") == C else v["action_rag"]
+    if "targets_status" in out:  # whether a target is met says where its rate lies: hidden with it
+        out["targets_status"] = {k: C if out.get(k) == C else s for k, s in v["targets_status"].items()}
     if "small_numbers" in out:  # the shares shown as c, whatever the reason
         out["small_numbers"] = sorted(k for k in _SHARES if out.get(k) == C)
     out["suppression_note"] = SUPPRESSION_NOTE
@@ -501,11 +535,19 @@ _NESTED: dict[str, Callable[[Metrics, dict[Key, Cell]], Any]] = {
     },
     "followups_section_movement": _movement,
     "followups_improved_rate_by_service": _by_service_rates,
+    "coverage_by_service": lambda m, shown: {
+        s: {
+            "open_cases": shown[("cov_open", s)],
+            "audited": shown[("cov_audited", s)],
+            "coverage_rate": share(r["coverage_rate"], shown[("cov_audited", s)], shown[("cov_open", s)]),
+        }
+        for s, r in m.values["coverage_by_service"].items()
+    },
     "warnings_by_rule": lambda m, shown: {
         rule: shown[("warnings", _rule(rule))] for rule in m.values["warnings_by_rule"]
     },
 }
-_LATER = ("action_rag", "small_numbers")
+_LATER = ("action_rag", "targets_status", "small_numbers")
 
 #: The keys of ``metrics-YYYY-MM-committee.json`` (docs/reference/metrics-json.md lists the same).
 COMMITTEE_KEYS: tuple[str, ...] = (
@@ -535,6 +577,16 @@ def _tables(
         "followup_sections": _movement_table(_movement(metrics, shown), {"overall": "Overall grade", **titles}),
         "alerts": _by_service(scopes["alerts"], lambda s: {"Service": s, "Safeguarding alerts": shown[("alerts", s)]}),
         "files": pd.DataFrame({"Outcome": FILE_OUTCOMES, "Files": [shown[(f"files_{o}", ALL)] for o in FILE_OUTCOMES]}),
+        # Issue 20: coverage of the open caseload by service (suppressed like every committee figure).
+        "coverage": _by_service(
+            scopes["coverage"],
+            lambda s: {
+                "Service": s,
+                "Open cases": shown[("cov_open", s)],
+                "Audited in 12 months": shown[("cov_audited", s)],
+                "Coverage": _rate_of(shown, ("cov_audited", s), ("cov_open", s)),
+            },
+        ),
     }
     if themes is not None:
         names: list[str] = list(themes.table["Theme"]) if len(themes.table) else []

@@ -7,7 +7,7 @@ the figures never depend on how the register is stored.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -42,6 +42,8 @@ ANSWER_KEYS = (
 SECTION_KEYS = tuple(f"s{n}" for n in range(1, 10))
 #: The typed answers among them (the rest are choices): what the reports redact.
 TYPED_TEXT = ("strengths", "learning", "recommendations", "org_learning")
+#: The typed text of the actions table (redacted the same way: issue 20 shows it in the overdue list).
+ACTION_TYPED_TEXT = ("text",)
 
 #: ``followup_of``: the earlier audit's ID, for a follow-up audit (issue 11); blank otherwise.
 ALLOCATION_COLUMNS = (
@@ -55,7 +57,11 @@ ALLOCATION_COLUMNS = (
     "followup_of",
     "audit_ref",
 )
-NOTE_COLUMNS = ("month", "kind", "staff_id", "detail")
+#: ``audit_id``: the audit a note is about (a "three_way" note: the case was re-allocated within a month while the
+#: previous worker is still employed, so a three-way meeting is needed, issue 20).
+NOTE_COLUMNS = ("month", "kind", "staff_id", "detail", "audit_id")
+#: The notes the reports read.
+NOTE_KINDS = ("exempt", "unallocated", "three_way")
 STAFF_COLUMNS = ("staff_id", "name", "role", "team", "service", "line_manager_id")
 AUDIT_COLUMNS = (
     "row_id",
@@ -99,8 +105,16 @@ ACTION_COLUMNS = (
     "team",
     "team_manager",
     "service_manager_id",
+    "text",  # typed text (issue 20: the overdue list shows it, redacted like the audit answers)
+    "owner",
 )
 ALERT_COLUMNS = ("audit_id", "month", "raised_at")
+#: Alerts QA has not yet acknowledged (what ``caseaudit alerts`` lists): ``number`` is the alert's number there.
+WAITING_ALERT_COLUMNS = ("number", "audit_id", "audit_ref", "case_ref", "team", "raised_on")
+#: The current caseload (register ``cases``): coverage's denominator is its open cases (issue 20).
+CASE_COLUMNS = ("case_ref", "case_type", "service", "team", "open")
+#: What each month's report first said (register ``report_snapshots``, issue 20: restated history).
+SNAPSHOT_COLUMNS = ("month", "key", "value", "written_at")
 SUBMISSION_COLUMNS = ("id", "filed_month", "path", "sha256", "outcome", "audit_id")
 PROBLEM_COLUMNS = ("submission_id", "audit_id", "outcome", "code", "severity", "sheet", "cell", "field", "label")
 SAMPLE_COLUMNS = ("audit_id", "moderator_id", "due_date")
@@ -134,6 +148,10 @@ class RegisterData:
     submissions: pd.DataFrame
     problems: pd.DataFrame
     moderation_sample: pd.DataFrame
+    #: issue 20: the current caseload, the first reports' snapshots and the alerts waiting for QA (empty by default).
+    cases: pd.DataFrame = field(default_factory=lambda: frame((), CASE_COLUMNS))
+    snapshots: pd.DataFrame = field(default_factory=lambda: frame((), SNAPSHOT_COLUMNS))
+    alerts_waiting: pd.DataFrame = field(default_factory=lambda: frame((), WAITING_ALERT_COLUMNS))
     #: The earlier audits that the window's follow-ups refer to but that are older than the window (issue 11: the
     #: movement of a follow-up is always known): their allocations, audits, section grades, moderations and
     #: escalations only. ``None`` when there are none.
@@ -157,6 +175,9 @@ class RegisterData:
             "submissions": SUBMISSION_COLUMNS,
             "problems": PROBLEM_COLUMNS,
             "moderation_sample": SAMPLE_COLUMNS,
+            "cases": CASE_COLUMNS,
+            "snapshots": SNAPSHOT_COLUMNS,
+            "alerts_waiting": WAITING_ALERT_COLUMNS,
         }
         unknown = set(tables) - set(spec)
         if unknown:
@@ -169,15 +190,15 @@ class RegisterData:
         a likely name becomes "[name]" in every report, whatever the form-time setting, so an accepted warning
         never leaks). Done once, where the reports read the register, so no document can miss it."""
 
-        def clean(table: pd.DataFrame) -> pd.DataFrame:
+        def clean(table: pd.DataFrame, columns: Sequence[str] = TYPED_TEXT) -> pd.DataFrame:
             table = table.copy()
-            for column in TYPED_TEXT:
+            for column in columns:
                 if column in table.columns:
                     table[column] = table[column].map(lambda v: redact(v) if isinstance(v, str) and v else v)
             return table
 
         earlier = self.earlier.redacted(redact) if self.earlier is not None else None
-        return replace(self, audits=clean(self.audits), earlier=earlier)
+        return replace(self, audits=clean(self.audits), actions=clean(self.actions, ACTION_TYPED_TEXT), earlier=earlier)
 
     def for_service(self, service: str) -> RegisterData:
         """Only one service's cases (a Head of Service's pack): audits, moderations, actions and alerts of them.
@@ -189,7 +210,11 @@ class RegisterData:
         return replace(
             self,
             allocations=alloc,
-            notes=self.notes[self.notes["staff_id"].isin(staff_ids)],
+            # A three-way note is about an audit (the case's service); the others about a member of staff.
+            notes=self.notes[
+                ((self.notes["kind"] == "three_way") & self.notes["audit_id"].isin(ids))
+                | ((self.notes["kind"] != "three_way") & self.notes["staff_id"].isin(staff_ids))
+            ],
             audits=audits,
             section_grades=self.section_grades[self.section_grades["audit_row_id"].isin(set(audits["row_id"]))],
             moderations=self.moderations[self.moderations["audit_id"].isin(ids)],
@@ -200,6 +225,8 @@ class RegisterData:
             submissions=self.submissions.iloc[0:0],
             problems=self.problems[self.problems["audit_id"].isin(ids)],
             moderation_sample=self.moderation_sample[self.moderation_sample["audit_id"].isin(ids)],
+            cases=self.cases[self.cases["service"] == service],
+            alerts_waiting=self.alerts_waiting[self.alerts_waiting["audit_id"].isin(ids)],
         )
 
 
@@ -332,6 +359,25 @@ def load_earlier_audits(conn: Connection, month: Month, months: list[str]) -> Re
     )
 
 
+def _alerts_waiting(conn: Connection) -> pd.DataFrame:
+    """The alerts ``caseaudit alerts`` lists (not yet acknowledged), from the same query (issue 20)."""
+    rows = reg.alert_rows(conn, reg.alerts.c.acknowledged_at.is_(None))
+    return frame(
+        (
+            (
+                int(r.id),
+                r.audit_id,
+                (r.prefilled or {}).get("audit_ref") or "",
+                r.case_ref or (r.prefilled or {}).get("case_ref") or "",
+                (r.prefilled or {}).get("team") or "",
+                str(r.raised_at or "")[:10],
+            )
+            for r in rows
+        ),
+        WAITING_ALERT_COLUMNS,
+    )
+
+
 def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> RegisterData:
     """Read the register for ``month`` and the ``months_back - 1`` months before it (trend, 12-month themes), and
     the older audits the window's follow-ups refer to (:func:`load_earlier_audits`)."""
@@ -343,8 +389,8 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
     notes_t = reg.allocation_notes
     notes = frame(
         conn.execute(
-            sa.select(notes_t.c.month, notes_t.c.kind, notes_t.c.staff_id, notes_t.c.detail).where(
-                notes_t.c.month.in_(months), notes_t.c.kind.in_(("exempt", "unallocated"))
+            sa.select(*(notes_t.c[c] for c in NOTE_COLUMNS)).where(
+                notes_t.c.month.in_(months), notes_t.c.kind.in_(NOTE_KINDS)
             )
         ),
         NOTE_COLUMNS,
@@ -411,5 +457,15 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
         submissions=submissions,
         problems=problems,
         moderation_sample=sample,
+        cases=frame(conn.execute(sa.select(*(reg.cases.c[c] for c in CASE_COLUMNS))), CASE_COLUMNS),
+        snapshots=frame(
+            conn.execute(
+                sa.select(*(reg.report_snapshots.c[c] for c in SNAPSHOT_COLUMNS)).where(
+                    reg.report_snapshots.c.month.in_(months)
+                )
+            ),
+            SNAPSHOT_COLUMNS,
+        ),
+        alerts_waiting=_alerts_waiting(conn),
         earlier=load_earlier_audits(conn, month, months),
     )

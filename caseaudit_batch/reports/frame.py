@@ -44,6 +44,16 @@ def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float | None, f
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def funnel_limits(p: float, n: int, z: float) -> tuple[float, float]:
+    """A funnel plot's control limits for a share of ``n`` around the authority's share ``p``: p ± z·√(p(1−p)/n),
+    clipped to 0..1 (issue 20; z = 1.96 for 95%, 3.09 for 99.8%). A team of few audits gets wide limits, so it is
+    "outside" only when chance at its size would not explain it."""
+    if n <= 0:
+        return 0.0, 1.0
+    half = z * math.sqrt(p * (1 - p) / n)
+    return max(0.0, p - half), min(1.0, p + half)
+
+
 def weighted_kappa(a: Sequence[int], b: Sequence[int], categories: int = 4) -> float | None:
     """Cohen's kappa with quadratic weights for two raters' ranks (1..categories); ``None`` when undefined.
 

@@ -34,10 +34,17 @@ JSON_KEYS: dict[str, str] = {
     "could be compared).",
     "sw_participation_count": "Accepted audits where the social worker took part (in person, or by phone or video).",
     "sw_participation_rate": "sw_participation_count ÷ audits_accepted.",
-    "three_way_meetings_needed": "Accepted audits of re-allocated cases needing a three-way meeting (answered Yes or "
-    "No).",
-    "three_way_meetings_held": "Of those, audits recording that the three-way meeting took place (Yes).",
-    "three_way_meeting_rate": "three_way_meetings_held ÷ three_way_meetings_needed.",
+    "three_way_meetings_needed": "Accepted audits of the cases the allocation flagged for a three-way meeting "
+    "(re-allocated within a month while the previous worker is still employed). Issue 20: no longer the auditors' "
+    "Yes or No answers.",
+    "three_way_meetings_held": "Of those, audits whose auditor recorded that the three-way meeting took place (Yes).",
+    "three_way_meeting_rate": "three_way_meetings_held ÷ three_way_meetings_needed (null when none was needed).",
+    "three_way_meetings_unflagged": "Accepted audits answering Yes to a three-way meeting on a case the allocation "
+    "did not flag (shown apart; not in the rate).",
+    "coverage_open_cases": "Open cases in the current caseload (the register's cases).",
+    "coverage_audited_cases": "Of those, cases with an accepted audit completed in the 12 months to D.",
+    "coverage_rate": "coverage_audited_cases ÷ coverage_open_cases.",
+    "coverage_by_service": "For each service of the case: open_cases, audited and coverage_rate, as above.",
     "audits_graded": "Accepted audits with a final overall grade.",
     "overall_grade_counts": "Final overall grades (after moderation and any Head of Service resolution; until an "
     "audit is moderated the auditor's grade is final), keyed Outstanding, Good, Requires Improvement, Inadequate.",
@@ -47,7 +54,18 @@ JSON_KEYS: dict[str, str] = {
     "good_or_better_ci_high": "Upper end of the 95% Wilson interval of good_or_better_rate.",
     "ri_or_better_rate": "(Outstanding + Good + Requires Improvement) ÷ audits_graded.",
     "inadequate_rate": "Inadequate ÷ audits_graded.",
-    "targets": "The configured targets: good_or_better, ri_or_better, inadequate_at_most (fractions).",
+    "targets": "The configured targets: completion, good_or_better, ri_or_better, inadequate_at_most, "
+    "moderation_agreement (fractions).",
+    "targets_status": "For completion_rate, good_or_better_rate, ri_or_better_rate, inadequate_rate, "
+    'moderation_agreement_rate and action_completion_rate (against the Green threshold): "met", "not met", or '
+    "null where the rate is null.",
+    "provisional": "The keys whose value can still change: the action measures until [actions] tracker_cycle_days "
+    "after the month's end; the moderation measures and the final-grade shares until every sampled audit's "
+    "moderation form is due (and while no sample has been drawn). Audit completion is final at D.",
+    "restated": "Earlier months of the last 12 whose headline rate (completion_rate, good_or_better_rate, "
+    "moderation_agreement_rate, action_completion_rate), counted again from the register as it is now, differs by "
+    "more than [reports] restate_margin_points from what that month's first report said: a list of {month, key, "
+    "first, current}.",
     "section_grade_counts": "For each section s1 … s9, the final section grades keyed by grade (a moderator's "
     "section grade replaces the auditor's).",
     "section_grade_counts_as_audited": "The auditors' section grades, same shape.",
@@ -67,19 +85,26 @@ JSON_KEYS: dict[str, str] = {
     "moderations_overdue": "Sampled audits not yet moderated whose moderation due date is before D.",
     "escalations_open": "Escalations still open (this month's audits and any earlier ones still open).",
     "escalations_resolved": "Escalations of this month's audits that are resolved.",
+    "escalations_resolved_in_month": "Escalations resolved during the month (any audit's).",
+    "escalations_waiting": "Open escalations by the Staff ID of the Head of Service they wait on: {count, "
+    "oldest_days} (age at D).",
     "actions_raised": "Actions from the month's audits and their moderations (No longer required excluded, as in "
     "every action measure).",
-    "actions_due": "Actions due in the month.",
-    "actions_completed_on_time": "Actions due in the month completed on or before their due date.",
-    "actions_completed_late": "Actions due in the month completed after their due date.",
+    "actions_due": "Actions due in the month, on or before D (issue 20: an action due after D is never counted as "
+    "due or missed).",
+    "actions_completed_on_time": "Of actions_due, those completed on or before their due date.",
+    "actions_completed_late": "Of actions_due, those completed after their due date.",
     "actions_overdue": "Open actions with a due date before D.",
-    "action_completion_rate": "actions_completed_on_time ÷ actions_due.",
-    "action_rag": "Green, Amber or Red for action_completion_rate against the configured thresholds (n/a when "
-    "nothing was due).",
-    "actions_completed_in_month": "Actions completed during the month.",
+    "actions_overdue_30": "Of those, actions overdue by more than 30 days at D.",
+    "action_completion_rate": "actions_completed_on_time ÷ actions_due (null when nothing is due by D).",
+    "action_rag": 'Green, Amber or Red for action_completion_rate against the configured thresholds; "none due yet" '
+    "when nothing is due by D (not a failure).",
+    "actions_completed_in_month": "Actions completed during the month (by D).",
     "actions_signed_off": "Of those, actions signed off by the service manager.",
     "sm_oversight_rate": "Service Manager oversight: actions_signed_off ÷ actions_completed_in_month.",
     "safeguarding_alerts": "Audits of the month that raised a safeguarding alert.",
+    "alerts_unacknowledged": "Safeguarding alerts (any month) QA has not yet acknowledged: what caseaudit alerts "
+    "lists.",
     "files_accepted": "Audits-inbox files first seen in runs filed under the month, now accepted.",
     "files_returned": "… now returned to the auditor with errors.",
     "files_rejected": "… rejected (not a readable, safe caseaudit form).",

@@ -21,6 +21,7 @@ import pandas as pd
 
 from caseaudit_batch.core.framework import GRADE_NAMES, Framework
 from caseaudit_batch.followups import measures as fm
+from caseaudit_batch.reports import trust
 from caseaudit_batch.reports.data import SECTION_KEYS, RegisterData
 from caseaudit_batch.reports.frame import SMALL, _blank, _small_note, audit_frame, rate, wilson
 from caseaudit_batch.reports.tables import (
@@ -34,8 +35,12 @@ from caseaudit_batch.reports.tables import (
     _moderation,
     _trend,
     _yes_no,
+    action_frame,
 )
 from caseaudit_batch.reports.targets import Targets
+from caseaudit_batch.reports.trust import restatement_sentences
+
+__all__ = ["Metrics", "compute_metrics", "followup_input", "restatement_sentences"]
 
 GOOD_OR_BETTER = ("Outstanding", "Good")
 RI_OR_BETTER = ("Outstanding", "Good", "Requires Improvement")
@@ -195,11 +200,7 @@ def compute_metrics(
     took_part = acc["sw_participation"].isin(TOOK_PART)
     v["sw_participation_count"] = int(took_part.sum())
     v["sw_participation_rate"] = rate(int(took_part.sum()), len(acc))
-    needed = acc["three_way_meeting"].isin(("Yes", "No"))
-    happened = acc["three_way_meeting"] == "Yes"
-    v["three_way_meetings_needed"] = int(needed.sum())
-    v["three_way_meetings_held"] = int(happened.sum())
-    v["three_way_meeting_rate"] = rate(int(happened.sum()), int(needed.sum()))
+    v.update(trust.three_way(acc, data))
 
     tables["compliance_by_role"] = _grouped(m, ["auditor_role"], _compliance_row).rename(
         columns={"auditor_role": "Auditor role"}
@@ -207,6 +208,7 @@ def compute_metrics(
     tables["compliance_by_service"] = _grouped(m, ["auditor_service"], _compliance_row).rename(
         columns={"auditor_service": "Auditor's service"}
     )
+    # "Not yet returned" (issue 20): the table keeps its name, its rows are the audits with no accepted form yet.
     out = m[~m["accepted"]].sort_values(["due_date", "auditor"], key=lambda s: s.astype(str))
     tables["outstanding"] = pd.DataFrame(
         {
@@ -257,9 +259,11 @@ def compute_metrics(
     v["ri_or_better_rate"] = rate(gob + counts["Requires Improvement"], graded)
     v["inadequate_rate"] = rate(counts["Inadequate"], graded)
     v["targets"] = {
+        "completion": targets.completion,
         "good_or_better": targets.good_or_better,
         "ri_or_better": targets.ri_or_better,
         "inadequate_at_most": targets.inadequate_at_most,
+        "moderation_agreement": targets.moderation_agreement,
     }
     v["section_grade_counts"] = {s: _grade_counts(acc[f"f_{s}"]) for s in SECTION_KEYS}
     v["section_grade_counts_as_audited"] = {s: _grade_counts(acc[f"a_{s}"]) for s in SECTION_KEYS}
@@ -315,11 +319,13 @@ def compute_metrics(
 
     # --- actions ---------------------------------------------------------------------------------------------
     _actions(data, set(m["audit_id"].astype(str)), report_date, targets, v, tables)
+    _trust(data, af, m, report_date, targets, v, tables, names)
 
     # --- safeguarding alerts ---------------------------------------------------------------------------------
     alerts = data.alerts[data.alerts["month"] == str(month)].drop_duplicates("audit_id", keep="first")
     alerts = alerts.merge(af[["audit_id", "case_ref", "service", "team"]], on="audit_id", how="left")
     v["safeguarding_alerts"] = len(alerts)
+    v["alerts_unacknowledged"], tables["alerts_waiting"] = trust.alerts_waiting(data)
     tables["alerts"] = pd.DataFrame(
         {
             "Audit ID": alerts["audit_id"],
@@ -375,8 +381,40 @@ def compute_metrics(
     if excel_tables:
         tables["audits"] = _audits_table(m)
     _show_audit_refs(tables, data)
+    v["targets_status"] = trust.targets_status(v, targets)
     v["small_numbers"] = _small_keys(v)
     return Metrics(month=str(month), report_date=report_date, values=v, tables=tables, audits=m, frame=af, texts=texts)
+
+
+def _trust(
+    data: RegisterData,
+    af: pd.DataFrame,
+    m: pd.DataFrame,
+    report_date: date,
+    targets: Targets,
+    v: dict[str, Any],
+    tables: dict[str, pd.DataFrame],
+    names: dict[Any, Any],
+) -> None:
+    """Issue 20's figures (:mod:`~caseaudit_batch.reports.trust`): provisional and restated figures, coverage,
+    escalations waiting, cases of concern, the funnel and heatmap data."""
+    acts = action_frame(data, set(m["audit_id"].astype(str)))
+    v["actions_overdue_30"], tables["actions_overdue"] = trust.overdue_table(acts, report_date)
+    v["provisional"] = trust.provisional(data, report_date, targets.tracker_cycle_days)
+    v["restated"] = trust.restated(data, af, acts, report_date, targets.restate_margin_points)
+    coverage, tables["coverage"] = trust.coverage(af, data, report_date)
+    v.update(coverage)
+    waiting, tables["escalations_open"] = trust.escalations(data, report_date, names)
+    v.update(waiting)
+    tables["cases_of_concern"] = trust.cases_of_concern(m, data, acts, report_date)
+    acc = m[m["accepted"]]
+    tables["team_funnel"] = trust.team_funnel(acc)
+    tables["section_team_gob"] = trust.section_team_gob(acc)
+
+
+def snapshot_values(values: dict[str, Any]) -> dict[str, float | None]:
+    """What the month's first report keeps in the register (issue 20): its headline rates."""
+    return {key: values.get(key) for key in trust.HEADLINE_KEYS}
 
 
 def _show_audit_refs(tables: dict[str, pd.DataFrame], data: RegisterData) -> None:

@@ -25,8 +25,12 @@ def report_targets(config: Config) -> Targets:
         good_or_better=targets.good_or_better,
         ri_or_better=targets.ri_or_better,
         inadequate_at_most=targets.inadequate_at_most,
+        completion=targets.completion,
+        moderation_agreement=targets.moderation_agreement,
         green_at_least=thresholds.green_at_least,
         amber_at_least=thresholds.amber_at_least,
+        tracker_cycle_days=thresholds.tracker_cycle_days,
+        restate_margin_points=config.reports.restate_margin_points,
     )
 
 
@@ -44,6 +48,7 @@ def report_month(
     learning themes for ``month``, all from one set of figures, judged at the report date D; with ``tier``
     ``committee`` (or ``[reports] committee``) the committee version's JSON, Excel and Word files (issue 19)."""
     from caseaudit_batch.reports import build, data, themes
+    from caseaudit_batch.reports.metrics import snapshot_values
 
     month = Month.coerce(month)
     tiers = report_tiers(ctx.config, tier)
@@ -81,6 +86,11 @@ def report_month(
         )
         for name, blob in made.files.items():
             run.staging.write_bytes(folder / name, blob)
+        # Issue 20: what the month's first report said is kept, in the same transaction as the report's run, so a
+        # later report can say which figures have changed since (only the first report is kept).
+        reg.write_report_snapshot(
+            run.conn, str(month), snapshot_values(made.metrics.values), f"{ctx.clock.today.isoformat()}"
+        )
     v = made.metrics.values
     result = Result("report", data={"metrics": v, "services": made.services})
     result.outputs = [folder / name for name in made.files]

@@ -18,8 +18,11 @@ from caseaudit_batch.actions import measures as am
 from caseaudit_batch.core.framework import GRADE_NAMES
 from caseaudit_batch.moderation import measures as mm
 from caseaudit_batch.reports.data import SECTION_KEYS, RegisterData
-from caseaudit_batch.reports.frame import UNKNOWN, _as_date, _blank, _small_note, rate
+from caseaudit_batch.reports.frame import UNKNOWN, _blank, _small_note, rate
 from caseaudit_batch.reports.targets import Targets
+
+#: A missing audit's status in every table (issue 20: "Outstanding" is a grade, so it no longer names a missing form).
+NOT_RETURNED = "Not yet returned"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -66,8 +69,12 @@ def _grouped(df: pd.DataFrame, by: list[str], row: Callable[[pd.DataFrame], dict
 
 
 def _trend(af: pd.DataFrame, months: list[str]) -> pd.DataFrame:
+    """One row per month of the window, from the first month with any allocation (issue 20: a register in its first
+    months shows no empty months before it), always ending with the report month."""
+    present = set(af["month"].astype(str))
+    first = next((i for i, month in enumerate(months) if month in present), len(months) - 1)
     rows = []
-    for month in months:
+    for month in months[first:]:
         group = af[af["month"] == month]
         accepted = group[group["accepted"]]
         compliance = _compliance_row(group)
@@ -92,7 +99,8 @@ def _trend(af: pd.DataFrame, months: list[str]) -> pd.DataFrame:
 def _auditor_record(af: pd.DataFrame, data: RegisterData) -> pd.DataFrame:
     """Each auditor's completion record over the window (Excel only): one column per month."""
 
-    st = np.where(af["on_time"], "On time", np.where(af["late"], "Late", "Outstanding")).tolist()
+    # "Not yet returned", not "Outstanding" (issue 20): Outstanding is a grade.
+    st = np.where(af["on_time"], "On time", np.where(af["late"], "Late", NOT_RETURNED)).tolist()
     cells: dict[tuple[str, str], str] = dict(zip(zip(af["staff_id"], af["month"], strict=True), st, strict=True))
     for _, note in data.notes[data.notes["kind"] == "exempt"].iterrows():
         cells.setdefault((note["staff_id"], note["month"]), "Exempt")
@@ -258,7 +266,7 @@ def _yes_no(value: Any) -> str:
 
 def _rag(value: float | None, targets: Targets) -> str:
     if value is None:
-        return "n/a"
+        return am.NONE_DUE
     if value >= targets.green_at_least:
         return "Green"
     return "Amber" if value >= targets.amber_at_least else "Red"
@@ -274,13 +282,7 @@ def _actions(
 ) -> None:
     """Actions issue measures, from the one implementation in :mod:`action_measures` (judged at D)."""
     month = data.month
-    acts = data.actions.copy()
-    for col in ("service", "team"):
-        acts[col] = acts[col].map(lambda x: UNKNOWN if _blank(x) else x)
-    # "Raised in M" means actions of audits allocated for M (and their moderations): give each action its audit's
-    # allocation month so action_measures can select them.
-    acts["month"] = np.where(acts["audit_id"].astype(str).isin(month_ids), str(month), "")
-    acts["signed_off"] = acts["signed_off"].map(lambda s: bool(s) and not _blank(s))
+    acts = action_frame(data, month_ids)
     thresholds = {"green_at_least": targets.green_at_least, "amber_at_least": targets.amber_at_least}
     v.update(am.action_summary(acts, month, report_date, **thresholds))
 
@@ -307,20 +309,19 @@ def _actions(
 
     tables["actions_by_service"] = grouped(["service"])
     tables["actions_by_team"] = grouped(["service", "team"])
-    overdue = am.overdue_at(acts, report_date).sort_values("due_date", key=lambda s: s.astype(str))
-    tables["actions_overdue"] = pd.DataFrame(
-        {
-            "Action ID": overdue["action_id"],
-            "Audit ID": overdue["audit_id"],
-            "Case reference": overdue["case_ref"],
-            "Service": overdue["service"],
-            "Team": overdue["team"],
-            "Team manager": overdue["team_manager"],
-            "Source": overdue["source"],
-            "Due date": _as_date(overdue["due_date"]),
-            "Days overdue": overdue["days_overdue"],
-        }
-    )
+    # The overdue list (with each action's text and owner, issue 20) is made by reports.trust.overdue_table.
+
+
+def action_frame(data: RegisterData, month_ids: set[str]) -> pd.DataFrame:
+    """The register's actions as :mod:`action_measures` reads them for the report month."""
+    acts = data.actions.copy()
+    for col in ("service", "team"):
+        acts[col] = acts[col].map(lambda x: UNKNOWN if _blank(x) else x)
+    # "Raised in M" means actions of audits allocated for M (and their moderations): give each action its audit's
+    # allocation month so action_measures can select them.
+    acts["month"] = np.where(acts["audit_id"].astype(str).isin(month_ids), str(data.month), "")
+    acts["signed_off"] = acts["signed_off"].map(lambda s: bool(s) and not _blank(s))
+    return acts
 
 
 #: The action measures' keys and the column titles the reports show for them.
@@ -339,7 +340,7 @@ ACTION_TABLE_COLUMNS = {
 
 
 def _audits_table(m: pd.DataFrame) -> pd.DataFrame:
-    status = np.where(m["on_time"], "Completed", np.where(m["late"], "Completed late", "Outstanding"))
+    status = np.where(m["on_time"], "Completed", np.where(m["late"], "Completed late", NOT_RETURNED))
     table = pd.DataFrame(
         {
             "Audit ID": m["audit_id"],
