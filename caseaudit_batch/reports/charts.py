@@ -151,7 +151,10 @@ def sparkline(label: str, series: list[tuple[str, float | None]], direction: str
     if y and y[-1] == y[-1]:
         ax.plot([x[-1]], [y[-1]], marker="o", markersize=3.5, color="#1f4e79")
     ax.set_xlim(-0.3, max(len(series) - 0.7, 0.3))
-    ax.set_ylim(-5, 105)
+    known = [value for value in y if value == value]
+    low, high = (min(known), max(known)) if known else (0.0, 100.0)
+    middle, half = (low + high) / 2, max((high - low) / 2, 10.0)  # the data's range, at least 20 points tall
+    ax.set_ylim(middle - half * 1.15, middle + half * 1.15)
     ax.axis("off")
     points = ", ".join(f"{Month.parse(m).first_day:%b %Y} {_pct(r)}" for m, r in series)
     alt = f"Sparkline of {label.lower()} by month: {points}. {direction.capitalize()}."

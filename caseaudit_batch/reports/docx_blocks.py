@@ -201,7 +201,9 @@ class _Builder:
         run = paragraph.add_run()
         run.add_picture(io.BytesIO(chart.png), width=Cm(width_cm))
         paragraph._p.remove(run._r)
-        paragraph._p.insert(0 if paragraph._p.pPr is None else 1, run._r)
+        at = 0 if paragraph._p.pPr is None else 1
+        paragraph._p.insert(at, run._r)
+        paragraph._p.insert(at + 1, parse_xml(f'<w:r xmlns:w="{_W}"><w:br/></w:r>'))  # the cell's text below it
         doc_pr = run._r.xpath(".//wp:docPr")[0]
         doc_pr.set("descr", chart.alt)
         doc_pr.set("title", chart.title)

@@ -190,10 +190,8 @@ def headlines(metrics: Metrics) -> list[Headline]:
         if earlier and earlier[-1][0] == str(pd.Period(metrics.month, "M") - 1):
             _, last, last_n = earlier[-1]
         series: list[tuple[str, float | None]] = [(m, r) for m, r, _ in earlier] + [(metrics.month, value)]
-        if spec.key == "action_completion_rate" and value is None and not n:
-            shown = "none due yet"  # never 0% (Red) when nothing fell due
-        else:
-            shown = pct(value)
+        nothing_due = spec.key == "action_completion_rate" and value is None and not n
+        shown = "none due yet" if nothing_due else pct(value)  # never 0% (Red) when nothing fell due
         known = [(m, r) for m, r in series if r is not None]
         if len(known) >= 2:
             moved = (known[-1][1] - known[0][1]) * 100
@@ -228,9 +226,7 @@ def biggest_changes(rows: list[Headline], count: int = CHANGES) -> list[str]:
     """The largest absolute changes in percentage points since last month, in words, leaving out a rate whose
     denominator (this month's or last month's) is under 5, or not known."""
     eligible = [
-        h
-        for h in rows
-        if h.change is not None and h.this_n >= SMALL and h.last_n is not None and h.last_n >= SMALL
+        h for h in rows if h.change is not None and h.this_n >= SMALL and h.last_n is not None and h.last_n >= SMALL
     ]
     eligible = [h for h in eligible if round(abs(h.change or 0)) > 0]
     eligible.sort(key=lambda h: (-abs(h.change or 0), h.label))
@@ -257,6 +253,19 @@ def _escalation_lines(metrics: Metrics) -> list[str]:
             age = "" if pd.isna(oldest) else f", the oldest {int(oldest)} days"
             lines.append(f"{len(group)} waiting on {who}{age}")
         return lines
+    table = metrics.tables.get("escalations")
+    if table is not None and len(table) and {"Status", "Referred to"} <= set(table.columns):
+        open_ = table[table["Status"] == "Open"]
+        raised = pd.to_datetime(open_.get("Raised", pd.Series(dtype=object)), errors="coerce")
+        ages = (pd.Timestamp(metrics.report_date) - raised).dt.days
+        lines = []
+        for who, group in open_.assign(_age=ages).groupby("Referred to", sort=True):
+            oldest = group["_age"].max()
+            lines.append(
+                f"{len(group)} waiting on {who}" + ("" if pd.isna(oldest) else f", the oldest {int(oldest)} days")
+            )
+        if lines:
+            return lines
     waiting = metrics.values.get("escalations_waiting") or {}
     lines = []
     for who, info in sorted(waiting.items()):
