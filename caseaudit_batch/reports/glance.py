@@ -285,14 +285,19 @@ def needs_now(metrics: Metrics) -> list[str]:
     if concern is not None and len(concern) and "Overall grade" in concern and "Case reference" in concern:
         cases = concern.loc[concern["Overall grade"] == "Inadequate", "Case reference"].astype(str).tolist()
         if cases:
-            refs = ": " + ", ".join(cases[:8]) + (" and more" if len(cases) > 8 else "")
+            refs = " (" + ", ".join(cases[:8]) + (" and more" if len(cases) > 8 else "") + ")"
     out.append(f"Inadequate audits this month: {inadequate}{refs}.")
     unack = v.get("alerts_unacknowledged")
     if unack is None:
         out.append(f"Safeguarding alerts raised this month: {int(v.get('safeguarding_alerts') or 0)}.")
     else:
         count = len(unack) if isinstance(unack, (list, dict)) else int(unack)
-        out.append(f"Safeguarding alerts not yet acknowledged: {count}.")
+        waiting = metrics.tables.get("alerts_waiting")
+        refs = ""
+        if count and waiting is not None and "Case reference" in waiting and len(waiting):
+            cases = waiting["Case reference"].astype(str).tolist()
+            refs = " (" + ", ".join(cases[:8]) + (" and more" if len(cases) > 8 else "") + ")"
+        out.append(f"Safeguarding alerts not yet acknowledged: {count}{refs}.")
     lines = _escalation_lines(metrics)
     if lines:
         out.append("Escalations waiting: " + "; ".join(lines) + ".")

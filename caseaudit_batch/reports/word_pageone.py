@@ -111,8 +111,9 @@ def cases_of_concern(b: _Builder, metrics: Metrics) -> Any:
     counts = metrics.values.get("overall_grade_counts") or {}
     b.para(
         sd,
-        f"{counts.get('Inadequate', 0)} audits were graded Inadequate and {counts.get('Requires Improvement', 0)} "
-        "Requires Improvement this month (final grades).",
+        f"Final grades this month: {counts.get('Inadequate', 0)} Inadequate and "
+        f"{counts.get('Requires Improvement', 0)} Requires Improvement, with each case's actions and any safeguarding "
+        "alert.",
     )
     columns = [
         c
@@ -139,18 +140,39 @@ def coverage(b: _Builder, metrics: Metrics) -> Any:
     return sd
 
 
-def _heat(share: Any) -> str | None:
-    """A cell's colour by its good-or-better share: colour-blind safe, dark text stays readable."""
+def _heat(text: str) -> str | None:
+    """A cell's colour by its good-or-better share ("82% (6)"): colour-blind safe, dark text stays readable."""
     try:
-        value = float(share)
-    except (TypeError, ValueError):
-        return None
-    if value != value:
+        value = float(str(text).split("%")[0]) / 100
+    except ValueError:
         return None
     for bound, colour in ((0.8, "A6D96A"), (0.6, "D9EF8B"), (0.4, "FEE08B"), (0.2, "FDAE61")):
         if value >= bound:
             return colour
     return "F46D43"
+
+
+def _is_count(column: Any) -> bool:
+    name = str(column).strip().lower()
+    return name == "n" or name.startswith("n ") or name.endswith(" n") or "graded" in name or "audits" in name
+
+
+def heatmap_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """The section × team table as shown: each cell "82% (6)", the share good or better and the audits behind it,
+    the sections as S1 to S9 in the order of the table's share columns."""
+    keys = [c for c in ("Service", "Team") if c in table]
+    shares = [c for c in table.columns if c not in keys and not _is_count(c)]
+    counts = [c for c in table.columns if c not in keys and _is_count(c)]
+    shown = table[keys].copy()
+    for index, column in enumerate(shares):
+        count = table[counts[index]] if index < len(counts) else pd.Series([None] * len(table), index=table.index)
+        shown[f"S{index + 1}"] = [
+            ""
+            if share is None or share != share
+            else f"{float(share):.0%}" + ("" if n is None or n != n else f" ({int(n)})")
+            for share, n in zip(table[column], count, strict=True)
+        ]
+    return shown
 
 
 def heatmap(b: _Builder, sd: Any, metrics: Metrics) -> None:
@@ -159,20 +181,14 @@ def heatmap(b: _Builder, sd: Any, metrics: Metrics) -> None:
     if table is None or not len(table):
         return
     b.heading(sd, "Good or better by section and team")
-    shares = [c for c in table.columns if c not in ("Service", "Team") and not str(c).lower().startswith("n")]
-    counts = [c for c in table.columns if str(c).lower().startswith("n")]
-    shown = table[["Service", "Team"] if "Service" in table else ["Team"]].copy()
-    for column in shares:
-        short = str(column).replace("Section ", "S").replace(" good or better", "")
-        shown[short] = table[column]
     b.para(
         sd,
         "Each cell is the share of a team's audits graded good or better in that section (S1 to S9: the audit "
-        "form's sections), darker green for higher shares and orange to red for lower; the counts behind them are "
-        "in the Excel report. "
-        + (f"Smallest section count in a cell: {int(table[counts].min().min())}." if counts else ""),
+        "form's sections), with the number of audits in brackets; the colour follows the share.",
     )
-    b.table(sd, shown, fill=lambda column, value: _heat(value) if column not in ("Service", "Team") else None)
+    b.table(
+        sd, heatmap_cells(table), fill=lambda column, value: None if column in ("Service", "Team") else _heat(value)
+    )
     b.para(sd, "Colour key: green 80% or more, light green 60-79%, yellow 40-59%, orange 20-39%, red under 20%.")
 
 
