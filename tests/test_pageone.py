@@ -103,7 +103,7 @@ def test_needs_now_items() -> None:
     lines = glance.needs_now(m)
     assert lines[0] == "Inadequate audits this month: 1 (C004)."
     assert lines[1] == "Safeguarding alerts not yet acknowledged: 1 (C004)."
-    assert lines[2] == "Escalations waiting: 2 waiting on Hana Head, the oldest 19 days."
+    assert lines[2] == "Escalations waiting: 2 (2 waiting on Hana Head, the oldest 19 days)."
     assert lines[3] == "Actions overdue by more than 30 days: 1."
     # Before the metrics layer adds them: the counts it has.
     bare = glance.needs_now(_metrics())
@@ -212,3 +212,18 @@ def test_excel_wide_sheets_print_landscape_fit_to_width_with_headers(made) -> No
         assert 'orientation="landscape"' in xml, name
         assert '<pageSetUpPr fitToPage="1"/>' in xml and 'fitToHeight="0"' in xml, name
     assert workbook.count("_xlnm.Print_Titles") >= len(sheets) - 1  # the header row repeats on every page
+
+
+def test_a_first_month_report_shows_the_trend_from_the_first_month_with_data() -> None:
+    shown = glance.trend_from_first_data(_metrics().tables["trend"])
+    assert shown["Month"].tolist() == ["2026-07", "2026-08", "2026-09"]
+    only = glance.trend_from_first_data(trend([("2026-08", 0, None, 0, None), ("2026-09", 0, None, 0, None)]))
+    assert only["Month"].tolist() == ["2026-09"]
+
+
+def test_service_pack_shows_audits_by_your_managers_and_of_your_cases(made) -> None:
+    doc = Document(io.BytesIO(made.files["Monthly-Case-File-Audit-Report-2026-09-North.docx"]))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert headings.index("Audits by your managers") < headings.index("Audits of your cases")
+    whole = Document(io.BytesIO(made.files[REPORT]))
+    assert "Audits by your managers" not in [p.text for p in whole.paragraphs]

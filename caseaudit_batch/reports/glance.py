@@ -22,6 +22,7 @@ from caseaudit_batch.reports.metrics import Metrics
 
 SMALL = 5  # a change is not worth a sentence when either month's share is of fewer than this many
 CHANGES = 3  # the number of biggest changes said in words
+PEOPLE = 4  # escalations waiting: the people named on page one (the rest are in the Moderation section)
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,12 @@ def biggest_changes(rows: list[Headline], count: int = CHANGES) -> list[str]:
 
 
 def _escalation_lines(metrics: Metrics) -> list[str]:
+    """Per person waited on, "N waiting on NAME, the oldest D days", the longest waits first."""
+    lines = _escalation_lines_by_name(metrics)
+    return sorted(lines, key=lambda line: -int(line.rsplit(" ", 2)[-2]) if line.endswith(" days") else 0)
+
+
+def _escalation_lines_by_name(metrics: Metrics) -> list[str]:
     table = metrics.tables.get("escalations_open")
     if table is not None and len(table) and "Waiting on" in table:
         lines = []
@@ -300,7 +307,9 @@ def needs_now(metrics: Metrics) -> list[str]:
         out.append(f"Safeguarding alerts not yet acknowledged: {count}{refs}.")
     lines = _escalation_lines(metrics)
     if lines:
-        out.append("Escalations waiting: " + "; ".join(lines) + ".")
+        total = sum(int(line.split()[0]) for line in lines)
+        shown = "; ".join(lines[:PEOPLE]) + (f"; and {len(lines) - PEOPLE} more people" if len(lines) > PEOPLE else "")
+        out.append(f"Escalations waiting: {total} ({shown}).")
     else:
         out.append("Escalations waiting: none.")
     over30 = v.get("actions_overdue_30")

@@ -23,6 +23,7 @@ from caseaudit_batch.core.framework import GRADE_NAMES
 from caseaudit_batch.followups.measures import ALL_SERVICES
 from caseaudit_batch.reports import charts, word_pageone
 from caseaudit_batch.reports.docx_blocks import _Builder, _load_template, _render, pct
+from caseaudit_batch.reports.glance import trend_from_first_data
 from caseaudit_batch.reports.metrics import Metrics
 from caseaudit_batch.reports.themes import ThemeSummary
 
@@ -353,7 +354,8 @@ def write_word_report(
         charts.sections_chart(t["sections"], "Section grades"),
         ["Section", *GRADE_NAMES, "Good or better", "Note"],
     )
-    b.chart(sd, charts.trend_chart(t["trend"], "The last 12 months", v["targets"]["good_or_better"]))
+    trend = trend_from_first_data(t["trend"])  # a first-month report: from the first month with data
+    b.chart(sd, charts.trend_chart(trend, "The last 12 months", v["targets"]["good_or_better"]))
     context["grades"] = sd
 
     sd = b.new()
