@@ -2,7 +2,7 @@
 
 The template is docxtpl (jinja2 inside Word). QA can open the .docx in Word and restyle it: change the styles
 (Normal, Title, Heading 1-3, List Bullet, Table Grid), the title page, headers and footers, and the wording around
-the ``{{ … }}`` fields. Keep every ``{{ … }}`` and ``{%p … %}`` field: the program fills them. ``kind`` is
+the ``{{ … }}`` fields. ``glance`` is page one of the monthly report (the month at a glance, issue 20). Keep every ``{{ … }}`` and ``{%p … %}`` field: the program fills them. ``kind`` is
 "report" for the Monthly Case File Audit Report (and each service pack) and "themes" for the Learning Themes
 document; ``privacy_note`` says what the document holds of children and staff (the committee version, for
 publication, says what it leaves out and what "c" means) and ``marking`` is the header's security marking.
@@ -76,8 +76,10 @@ def build(path: Path) -> Path:
     styles = doc.styles
     _font(styles["Normal"], 11)
     styles["Normal"].paragraph_format.space_after = Pt(6)
-    _font(styles["Title"], 26, bold=True, colour=DARK_BLUE)
-    _font(styles["Subtitle"], 16, colour=DARK_BLUE)
+    _font(styles["Title"], 22, bold=True, colour=DARK_BLUE)
+    _font(styles["Subtitle"], 14, colour=DARK_BLUE)
+    styles["Title"].paragraph_format.space_after = Pt(2)
+    styles["Heading 2"].paragraph_format.space_before = Pt(8)
     _font(styles["Heading 1"], 16, bold=True, colour=DARK_BLUE)
     _font(styles["Heading 2"], 13, bold=True, colour=DARK_BLUE)
     _font(styles["Heading 3"], 12, bold=True, colour=DARK_BLUE)
@@ -95,17 +97,19 @@ def build(path: Path) -> Path:
     footer.text = "{{ title }}, {{ month_label }}{% if service %} ({{ service }}){% endif %}. Page "
     _page_number(footer)
 
-    # Title page.
+    # Page one: the title, the report date and (in the monthly report) the month at a glance (issue 20).
     doc.add_paragraph("{{ title }}", style="Title")
-    doc.add_paragraph("{{ organisation }}", style="Subtitle")
-    doc.add_paragraph("{{ month_label }}{% if service %}: {{ service }} service pack{% endif %}", style="Subtitle")
+    doc.add_paragraph(
+        "{{ organisation }}, {{ month_label }}{% if service %}: {{ service }} service pack{% endif %}", style="Subtitle"
+    )
     doc.add_paragraph(
         "Report date: {{ report_date }} (due, overdue and late are judged at this date). The figures use everything "
         "recorded in the register when the report was made, on {{ generated_on }}."
     )
+    doc.add_paragraph("{{p glance }}")  # the month at a glance: one page (empty in the other documents)
+    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
     doc.add_paragraph("{{ audience }}")
     doc.add_paragraph("{{ privacy_note }}")  # what the document holds of children and staff, and what it leaves out
-    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
     doc.add_paragraph('{%p if kind == "report" %}')
     doc.add_heading("Summary", level=1)
@@ -117,16 +121,23 @@ def build(path: Path) -> Path:
         ("Audit compliance", "compliance"),
         ("Grades", "grades"),
         ("{{ services_heading }}", "services"),
+        ("Cases graded Inadequate or Requires Improvement", "concern"),
         ("Moderation", "moderation"),
         ("Actions", "actions"),
         ("Follow-up audits", "followups"),
         ("Safeguarding alerts", "safeguarding"),
+        ("Coverage", "coverage"),
         ("Strengths and learning themes", "themes"),
         ("Organisational learning points", "org_learning"),
         ("Glossary", "glossary"),
     ):
+        optional = field in ("concern", "coverage")  # internal only: the committee version has no case rows
+        if optional:
+            doc.add_paragraph("{%p if " + field + " %}")
         doc.add_heading(title, level=1)
         doc.add_paragraph("{{p " + field + " }}")
+        if optional:
+            doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{%p else %}")
     doc.add_heading("About this document", level=1)
     doc.add_paragraph(

@@ -200,14 +200,17 @@ def test_word_headings_in_order(made) -> None:
     doc = Document(io.BytesIO(made.files["Monthly-Case-File-Audit-Report-2026-09.docx"]))
     h1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
     assert h1 == [
+        "The month at a glance",
         "Summary",
         "Audit compliance",
         "Grades",
         "Services",
+        "Cases graded Inadequate or Requires Improvement",
         "Moderation",
         "Actions",
         "Follow-up audits",
         "Safeguarding alerts",
+        "Coverage",
         "Strengths and learning themes",
         "Organisational learning points",
         "Glossary",
@@ -218,7 +221,8 @@ def test_summary_sentences_state_the_metrics(made) -> None:
     doc = Document(io.BytesIO(made.files["Monthly-Case-File-Audit-Report-2026-09.docx"]))
     bullets = [p.text for p in doc.paragraphs if p.style.name == "List Bullet"]
     sentences = word.summary_sentences(made.metrics, "September 2026")
-    assert bullets[: len(sentences)] == sentences
+    start = bullets.index(sentences[0])  # after page one's bullets
+    assert bullets[start : start + len(sentences)] == sentences
     v = made.metrics.values
     assert sentences[0].startswith(
         f"{v['audits_completed']} of {v['audits_allocated']} audits allocated for September 2026 were completed on "
@@ -236,7 +240,7 @@ def test_summary_sentences_of_the_hand_worked_month(made) -> None:
     # The hand-worked month of test_metrics, in words: every number here was worked out by hand there.
     assert word.summary_sentences(made.metrics, "September 2026") == [
         "4 of 6 audits allocated for September 2026 were completed on time (67%); 1 more was completed late and 1 "
-        "is not yet accepted.",
+        "is not yet returned.",
         "1 auditor was exempt this month and 1 could not be given a case (listed, not counted).",
         "Of the 5 audits graded, 3 were good or better (60%; 95% interval 23% to 88%) against a target of 80%.",
         "4 were requires improvement or better (80%) and 1 inadequate (20%; the aim is at most 5%).",
@@ -400,9 +404,9 @@ def test_template_fields_are_the_ones_the_program_fills(tmp_path: Path) -> None:
     fields = DocxTemplate(str(TEMPLATE)).get_undeclared_template_variables()
     expected = {
         "organisation", "title", "month_label", "service", "report_date", "generated_on", "audience", "privacy_note",
-        "marking", "kind", "at_a_glance", "summary", "compliance", "grades", "services_heading", "services",
-        "moderation", "actions", "followups", "safeguarding", "themes", "org_learning", "glossary", "themes_overview",
-        "themes_detail", "untagged",
+        "marking", "kind", "glance", "at_a_glance", "concern", "coverage", "summary", "compliance", "grades",
+        "services_heading", "services", "moderation", "actions", "followups", "safeguarding", "themes",
+        "org_learning", "glossary", "themes_overview", "themes_detail", "untagged",
     }  # fmt: skip
     assert fields == expected
     # The committed template is the one the committed script makes.

@@ -138,3 +138,71 @@ def sections_chart(sections: pd.DataFrame, title: str) -> Chart:
         0, "Section", [f"{int(s[1:])}. {t}" for s, t in zip(sections["Section"], sections["Title"], strict=True)]
     )
     return Chart(title, alt, _png(fig), table)
+
+
+def sparkline(label: str, series: list[tuple[str, float | None]], direction: str) -> Chart:
+    """A small line of a headline rate over the months (page one), the latest month marked; the alt text gives
+    every month's value."""
+    fig = Figure(figsize=(1.5, 0.4))
+    ax = fig.add_axes((0.03, 0.12, 0.94, 0.76))
+    x = list(range(len(series)))
+    y = [float("nan") if r is None else r * 100 for _, r in series]
+    ax.plot(x, y, color="#2166ac", linewidth=1.4, marker="o" if len(series) < 3 else None, markersize=2.5)
+    if y and y[-1] == y[-1]:
+        ax.plot([x[-1]], [y[-1]], marker="o", markersize=3.5, color="#1f4e79")
+    ax.set_xlim(-0.3, max(len(series) - 0.7, 0.3))
+    known = [value for value in y if value == value]
+    low, high = (min(known), max(known)) if known else (0.0, 100.0)
+    middle, half = (low + high) / 2, max((high - low) / 2, 10.0)  # the data's range, at least 20 points tall
+    ax.set_ylim(middle - half * 1.15, middle + half * 1.15)
+    ax.axis("off")
+    points = ", ".join(f"{Month.parse(m).first_day:%b %Y} {_pct(r)}" for m, r in series)
+    alt = f"Sparkline of {label.lower()} by month: {points}. {direction.capitalize()}."
+    table = pd.DataFrame({"Month": [m for m, _ in series], label: [r for _, r in series]})
+    return Chart(f"{label}, by month", alt, _png(fig), table)
+
+
+def is_outside(value: Any) -> bool:
+    """A funnel table's "Outside" cell says the team is outside the limits ("Above", "Below", "Yes", True)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return False
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in ("", "no", "false", "none", "nan", "within", "inside")
+
+
+def funnel_chart(funnel: pd.DataFrame, authority_rate: float | None, title: str) -> Chart:
+    """Teams' good-or-better rates against the number of audits graded, with the authority's rate and the 95% and
+    99.8% control limits (a funnel plot: no ranking of teams)."""
+    fig, ax = _figure(6.2, 3.4)
+    fig.subplots_adjust(left=0.11, right=0.97, top=0.95, bottom=0.16)
+    f = funnel.sort_values("Audits graded")
+    n = f["Audits graded"].astype(float)
+    for low, high, style, name in (
+        ("Lower 95%", "Upper 95%", "--", "95% limits"),
+        ("Lower 99.8%", "Upper 99.8%", ":", "99.8% limits"),
+    ):
+        if low in f and high in f:
+            ax.plot(n, f[low].astype(float) * 100, linestyle=style, color="#666666", linewidth=1, label=name)
+            ax.plot(n, f[high].astype(float) * 100, linestyle=style, color="#666666", linewidth=1)
+    if authority_rate is not None:
+        ax.axhline(authority_rate * 100, color="#1f4e79", linewidth=1, label=f"Authority {authority_rate:.0%}")
+    outside = f["Outside"].map(is_outside).astype(bool) if "Outside" in f else pd.Series(False, index=f.index)
+    ax.scatter(n[~outside], f.loc[~outside, "Rate"].astype(float) * 100, color="#2166ac", s=18, label="Team")
+    ax.scatter(n[outside], f.loc[outside, "Rate"].astype(float) * 100, color="#b2182b", marker="D", s=24,
+               label="Team outside the limits")  # fmt: skip
+    ax.set_ylim(-3, 105)
+    ax.set_xlabel("Audits graded (team)")
+    ax.set_ylabel("% good or better")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    named = [f"{t} ({_pct(r)} of {int(g)})" for t, r, g, o in
+             zip(f["Team"], f["Rate"], f["Audits graded"], outside, strict=True) if o]  # fmt: skip
+    alt = (
+        f"Funnel plot of {len(f)} teams' good-or-better rates against their number of graded audits, with the "
+        f"authority's rate {_pct(authority_rate)} and 95% and 99.8% limits. "
+        + (f"Outside the limits: {'; '.join(named)}." if named else "No team is outside the limits.")
+    )
+    cols = [c for c in ("Service", "Team", "Audits graded", "Good or better", "Rate", "Outside") if c in f]
+    return Chart(title, alt, _png(fig), funnel[cols].copy())

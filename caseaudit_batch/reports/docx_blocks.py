@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,9 @@ from xml.sax.saxutils import escape
 
 import docx
 import docx.document
+import docx.table
 import pandas as pd
+from docx.enum.text import WD_BREAK
 from docx.oxml import parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Cm
@@ -74,8 +76,9 @@ def _run_xml(text: str, *, bold: bool = False) -> str:
     return f'<w:r>{"<w:rPr><w:b/></w:rPr>" if bold else ""}<w:t xml:space="preserve">{safe}</w:t></w:r>'
 
 
-def _cell_xml(run: str, width: int) -> str:
-    return f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/></w:tcPr><w:p>{run}</w:p></w:tc>'
+def _cell_xml(run: str, width: int, fill: str | None = None) -> str:
+    shade = f'<w:shd w:val="clear" w:color="auto" w:fill="{fill}"/>' if fill else ""
+    return f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/>{shade}</w:tcPr><w:p>{run}</w:p></w:tc>'
 
 
 class _Builder:
@@ -109,12 +112,19 @@ class _Builder:
         _Builder.para(sd, text, f"Heading {level}")
 
     @staticmethod
-    def table(sd: Any, df: pd.DataFrame, columns: Sequence[str] | None = None, limit: int | None = None) -> None:
+    def table(
+        sd: Any,
+        df: pd.DataFrame,
+        columns: Sequence[str] | None = None,
+        limit: int | None = None,
+        fill: Callable[[str, Any], str | None] | None = None,
+    ) -> Any:
         """An accessible table: the header row marked to repeat on every page (``w:tblHeader``) and shaded, rows
         that never break across pages, columns sized to their content, no merged cells.
 
         The table's XML is written out and parsed once: python-docx builds a table one element at a time, which
-        took a sixth of a month's reports (about 140 tables a month across the report and the service packs)."""
+        took a sixth of a month's reports (about 140 tables a month across the report and the service packs).
+        ``fill(column, value)`` gives a cell's shading (hex colour) or None (the heatmap); returns the table element."""
         columns = list(columns or df.columns)
         rows = df[columns].itertuples(index=False, name=None) if len(df) else iter(())
         records = list(rows)
@@ -143,10 +153,13 @@ class _Builder:
             parts.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")  # a row never breaks across pages
             for column, value, w in zip(columns, record, widths, strict=True):
                 text = _cell_text(column, value)
-                parts.append(_cell_xml(_run_xml(text) if text else "", w))
+                shade = fill(column, value) if fill is not None else None
+                parts.append(_cell_xml(_run_xml(text) if text else "", w, shade))
             parts.append("</w:tr>")
         parts.append("</w:tbl>")
-        sd.subdocx.element.body._insert_tbl(parse_xml("".join(parts)))
+        tbl = parse_xml("".join(parts))
+        sd.subdocx.element.body._insert_tbl(tbl)
+        return tbl
 
     @staticmethod
     def listing(sd: Any, df: pd.DataFrame, columns: Sequence[str], which: str) -> None:
@@ -179,6 +192,25 @@ class _Builder:
         else:
             sizes = [m * PAGE_WIDTH_CM / sum(minimum) for m in minimum]
         return [Cm(size).twips for size in sizes]
+
+    @staticmethod
+    def picture_in_cell(sd: Any, tbl: Any, row: int, col: int, chart: charts.Chart, width_cm: float) -> None:
+        """A small picture (a sparkline) in a table cell, with its alt text, before the cell's text."""
+        table = docx.table.Table(tbl, sd.subdocx)
+        paragraph = table.rows[row].cells[col].paragraphs[0]
+        run = paragraph.add_run()
+        run.add_picture(io.BytesIO(chart.png), width=Cm(width_cm))
+        paragraph._p.remove(run._r)
+        at = 0 if paragraph._p.pPr is None else 1
+        paragraph._p.insert(at, run._r)
+        paragraph._p.insert(at + 1, parse_xml(f'<w:r xmlns:w="{_W}"><w:br/></w:r>'))  # the cell's text below it
+        doc_pr = run._r.xpath(".//wp:docPr")[0]
+        doc_pr.set("descr", chart.alt)
+        doc_pr.set("title", chart.title)
+
+    @staticmethod
+    def page_break(sd: Any) -> None:
+        sd.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
     @staticmethod
     def chart(sd: Any, chart: charts.Chart, table_columns: Sequence[str] | None = None) -> None:

@@ -40,6 +40,10 @@ SHEETS = (
 _SHARE_WORDS = ("rate", "share", "good or better")
 
 
+#: Missing audits in every label (issue 20): "Outstanding" is also a grade.
+NOT_RETURNED = "Not yet returned"
+
+
 def _is_share(column: str) -> bool:
     lowered = column.lower()
     return any(word in lowered for word in _SHARE_WORDS) and not lowered.startswith("note")
@@ -118,6 +122,7 @@ class _Book:
             ws.write_string(row + 1, 0, note, self.note)
             row += 1
         header = row + 1
+        df = df.rename(columns={"Not yet accepted": NOT_RETURNED})  # "Outstanding" is a grade (issue 20)
         columns = [str(c) for c in df.columns] or ["(none)"]
         data = [[_cell(v) for v in record] for record in df.itertuples(index=False, name=None)]
         table_name = re.sub(r"\W", "_", name)
@@ -165,6 +170,7 @@ class _Book:
             widths[index] = max(widths.get(index, 8), min(60 if column in wrap else 40, longest))
         if ws.name not in self.frozen:
             ws.freeze_panes(header + 1, 0)
+            ws.repeat_rows(header)  # printed: the first table's header on every page
             self.frozen.add(ws.name)
         return last_row + 2
 
@@ -195,7 +201,7 @@ def _headline(metrics: Metrics) -> pd.DataFrame:
         row("Audits allocated", v["audits_allocated"], ""),
         row("Completed on time", v["audits_completed"], ""),
         row("Completed late", v["audits_completed_late"], ""),
-        row("Not yet accepted (outstanding)", v["audits_outstanding"], ""),
+        row("Not yet returned", v["audits_outstanding"], ""),
         row("Exempt auditors (not counted)", v["audits_exempt"], ""),
         row(
             "Completion rate",
@@ -305,10 +311,13 @@ def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: 
     ws = book.sheet("Compliance")
     row = book.table(ws, 0, "ComplianceByRole", "Completion by auditor role", t["compliance_by_role"])
     row = book.table(ws, row, "ComplianceByService", "Completion by the auditor's service", t["compliance_by_service"])
-    row = book.table(ws, row, "Outstanding", "Outstanding audits (not yet accepted)", t["outstanding"])
+    row = book.table(ws, row, "NotYetReturned", "Not yet returned (no accepted form yet)", t["outstanding"])
     row = book.table(ws, row, "Exempt", "Exempt auditors (not counted in allocated)", t["exempt"])
     row = book.table(ws, row, "Unallocated", "Auditors for whom no case was found (not counted)", t["unallocated"])
-    book.table(ws, row, "AuditorRecord", "Each auditor's completion record over 12 months", t["auditor_record"])
+    record = t["auditor_record"]
+    months = [c for c in record.columns if re.fullmatch(r"\d{4}-\d{2}", str(c))]
+    record = record.assign(**{m: record[m].replace({"Outstanding": NOT_RETURNED}) for m in months})
+    book.table(ws, row, "AuditorRecord", "Each auditor's completion record over 12 months", record)
 
     ws = book.sheet("Grades")
     row = book.table(
@@ -393,7 +402,10 @@ def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: 
     book.table(ws, row, "NoTheme", "Text matching no theme", themes.untagged, wrap=("Text",))
 
     ws = book.sheet("Audits")
-    book.table(ws, 0, "Audits", "Every audit of the month: grades as audited and final", t["audits"])
+    audits = t["audits"]
+    if "Status" in audits:
+        audits = audits.assign(Status=audits["Status"].replace({"Outstanding": NOT_RETURNED}))
+    book.table(ws, 0, "Audits", "Every audit of the month: grades as audited and final", audits)
 
     ws = book.sheet("Validation")
     row = book.table(ws, 0, "Files", "Files read from the audits inbox this month, by outcome", t["files"])

@@ -21,12 +21,15 @@ import pandas as pd
 
 from caseaudit_batch.core.framework import GRADE_NAMES
 from caseaudit_batch.followups.measures import ALL_SERVICES
-from caseaudit_batch.reports import charts
+from caseaudit_batch.reports import charts, word_pageone
 from caseaudit_batch.reports.docx_blocks import _Builder, _load_template, _render, pct
+from caseaudit_batch.reports.glance import trend_from_first_data
 from caseaudit_batch.reports.metrics import Metrics
 from caseaudit_batch.reports.themes import ThemeSummary
 
 CAUTION = " (fewer than 5: treat with caution)"
+#: Missing audits are "not yet returned" in every Word and Excel label ("Outstanding" is a grade; issue 20).
+NOT_RETURNED = {"Not yet accepted": "Not yet returned", "Outstanding audits": "Not yet returned"}
 #: The services and teams tables' columns; "Note" marks a share of fewer than 5, as in the Excel report.
 SERVICE_COLUMNS = (
     "Allocated",
@@ -45,7 +48,7 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
      "whom no case could be found are listed, not counted."),
     ("Completed on time", "Accepted audits completed on or before their due date."),
     ("Completed late", "Accepted audits completed after their due date."),
-    ("Not yet accepted (outstanding)", "Allocated audits with no accepted form yet."),
+    ("Not yet returned", "Allocated audits with no accepted form yet."),
     ("Completion rate", "Completed on time ÷ allocated."),
     ("Final grade", "The grade after moderation: the Head of Service's grade when a grade escalation is resolved, "
      "else the moderator's, else the auditor's."),
@@ -118,7 +121,7 @@ def summary_sentences(metrics: Metrics, month_label: str) -> list[str]:
             f"on time ({pct(v['completion_rate'])}{_caution(v, 'completion_rate')}); "
             f"{v['audits_completed_late']:,} more {'was' if v['audits_completed_late'] == 1 else 'were'} completed "
             f"late and {v['audits_outstanding']:,} "
-            f"{'is' if v['audits_outstanding'] == 1 else 'are'} not yet accepted."
+            f"{'is' if v['audits_outstanding'] == 1 else 'are'} not yet returned."
         )
     else:
         out.append(f"No audits were allocated for {month_label}.")
@@ -246,6 +249,7 @@ def _base_context(metrics: Metrics, organisation: str, month_label: str, no_quot
         # The title page's privacy statement and the header's marking (the committee version has its own).
         "privacy_note": f"{PRIVACY_STATEMENT} {quotes_note}",
         "marking": "OFFICIAL-SENSITIVE",
+        "glance": "",  # page one of the monthly report (issue 20)
     }
 
 
@@ -260,7 +264,10 @@ def write_word_report(
     organisation: str,
     month_label: str,
     service: str | None = None,
+    by_managers: Metrics | None = None,
 ) -> bytes:
+    """The monthly report, or one service's pack (``service``): then ``by_managers`` holds the figures of the audits
+    done by the service's own managers, whatever the case's service (issue 20)."""
     tpl = _load_template(template)
     b = _Builder(tpl)
     v = metrics.values
@@ -280,6 +287,10 @@ def write_word_report(
         services_heading=f"{service}: teams" if service else "Services",
     )
 
+    context["glance"] = word_pageone.page_one(b, metrics)
+    context["concern"] = word_pageone.cases_of_concern(b, metrics)
+    context["coverage"] = word_pageone.coverage(b, metrics)
+
     sd = b.new()
     b.table(sd, at_a_glance(metrics))
     b.para(sd, "")
@@ -290,20 +301,20 @@ def write_word_report(
         sd,
         f"{v['audits_completed']} of {v['audits_allocated']} audits were completed on time "
         f"({pct(v['completion_rate'])}), {v['audits_completed_late']} late; {v['audits_outstanding']} not yet "
-        "accepted.",
+        "returned.",
     )
-    columns = ["Allocated", "Completed on time", "Completed late", "Not yet accepted", "Completion rate"]
+    columns = ["Allocated", "Completed on time", "Completed late", "Not yet returned", "Completion rate"]
     b.heading(sd, "By auditor role")
-    b.table(sd, t["compliance_by_role"], ["Auditor role", *columns, "Note"])
+    b.table(sd, t["compliance_by_role"].rename(columns=NOT_RETURNED), ["Auditor role", *columns, "Note"])
     b.heading(sd, "By the auditor's service")
-    b.table(sd, t["compliance_by_service"], ["Auditor's service", *columns, "Note"])
-    b.heading(sd, "Outstanding audits")
+    b.table(sd, t["compliance_by_service"].rename(columns=NOT_RETURNED), ["Auditor's service", *columns, "Note"])
+    b.heading(sd, "Not yet returned")
     b.listing(
         sd,
         t["outstanding"].sort_values("Days overdue", ascending=False),
         # The audit ID (a long UUID) is left to the Excel report: a Head of Service follows up by case and person.
         ["Case reference", "Auditor", "Line manager", "Due date", "Days overdue"],
-        "longest outstanding",
+        "longest not yet returned",
     )
     if len(t["exempt"]) or len(t["unallocated"]):
         b.heading(sd, "Exempt auditors and auditors without a case")
@@ -343,13 +354,16 @@ def write_word_report(
         charts.sections_chart(t["sections"], "Section grades"),
         ["Section", *GRADE_NAMES, "Good or better", "Note"],
     )
-    b.chart(sd, charts.trend_chart(t["trend"], "The last 12 months", v["targets"]["good_or_better"]))
+    trend = trend_from_first_data(t["trend"])  # a first-month report: from the first month with data
+    b.chart(sd, charts.trend_chart(trend, "The last 12 months", v["targets"]["good_or_better"]))
     context["grades"] = sd
 
     sd = b.new()
     by_service = t["by_service"]
     if service:
-        b.para(sd, f"{service}'s cases by team.")
+        _by_managers(b, sd, service, by_managers)
+        b.heading(sd, "Audits of your cases")
+        b.para(sd, f"{service}'s cases by team, whoever audited them.")
     else:
         b.para(sd, "Audits by the service of the case. Each service's pack holds its own cases.")
         b.table(
@@ -374,6 +388,8 @@ def write_word_report(
             teams[teams["Service"] == name],
             ["Team", *SERVICE_COLUMNS],
         )
+    word_pageone.heatmap(b, sd, metrics)
+    word_pageone.funnel(b, sd, metrics, "the service" if service else "the authority")
     context["services"] = sd
 
     sd = b.new()
@@ -389,10 +405,7 @@ def write_word_report(
     )
     b.heading(sd, "By the auditor's service")
     b.table(sd, t["moderation_by_service"])
-    b.heading(sd, "Escalations")
-    b.para(sd, f"{_plural(v['escalations_open'], 'escalation')} open.")
-    # The audit ID (a long UUID) is left to the Excel report: names in the other columns would break mid-word.
-    b.table(sd, t["escalations"], ["Escalation ID", "Case reference", "Kind", "Referred to", "Status"])
+    word_pageone.escalations(b, sd, metrics)
     context["moderation"] = sd
 
     sd = b.new()
@@ -421,13 +434,7 @@ def write_word_report(
             "Note",
         ],
     )
-    b.heading(sd, "Overdue actions")
-    b.listing(
-        sd,
-        t["actions_overdue"].sort_values("Days overdue", ascending=False),
-        ["Action ID", "Case reference", "Team", "Team manager", "Due date", "Days overdue"],
-        "most overdue",
-    )
+    word_pageone.overdue_actions(b, sd, metrics)
     context["actions"] = sd
 
     context["followups"] = _followups_section(b, metrics, service)
@@ -476,6 +483,27 @@ def write_word_report(
     return _render(tpl, context, template)
 
 
+def _by_managers(b: _Builder, sd: Any, service: str, by_managers: Metrics | None) -> None:
+    """A pack's audits done by the service's own managers, by the service of the case they audited."""
+    b.heading(sd, "Audits by your managers")
+    if by_managers is None:
+        b.para(sd, "Not available for this pack.")
+        return
+    bv = by_managers.values
+    b.para(
+        sd,
+        f"Audits allocated to {service}'s managers, whichever service the case is in: {bv['audits_completed']} of "
+        f"{bv['audits_allocated']} completed on time ({pct(bv['completion_rate'])}), {bv['audits_outstanding']} not "
+        "yet returned.",
+    )
+    b.table(
+        sd,
+        by_managers.tables["by_service"].rename(columns={**NOT_RETURNED, "Service": "Case's service"}),
+        ["Case's service", "Allocated", "Completed on time", "Not yet returned", "Completion rate", "Graded",
+         "Good or better", "Note"],
+    )  # fmt: skip
+
+
 def _followups_section(b: _Builder, metrics: Metrics, service: str | None) -> Any:
     """Issue 11: whether the actions changed things for the child, said plainly, then the tables behind it."""
     v, t = metrics.values, metrics.tables
@@ -488,6 +516,9 @@ def _followups_section(b: _Builder, metrics: Metrics, service: str | None) -> An
         "Improvement or Inadequate once its actions are closed (or after a set number of months), to see whether "
         "they changed things for the child (guidance section 1).",
     )
+    if not len(t["followup_cases"]):
+        b.para(sd, "No follow-up audits have been completed yet.")
+        return sd
     b.heading(sd, "By service")
     by_service = t["followup_by_service"]
     if service:  # a pack holds one service: its "all services" row would repeat it
