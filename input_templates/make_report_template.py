@@ -1,11 +1,12 @@
 """Make ``report_template.docx``, the Word template of the monthly reports (run: python make_report_template.py).
 
-The template is docxtpl (jinja2 inside Word). QA can open the .docx in Word and restyle it: change the styles
-(Normal, Title, Heading 1-3, List Bullet, Table Grid), the title page, headers and footers, and the wording around
-the ``{{ … }}`` fields. ``glance`` is page one of the monthly report (the month at a glance, issue 20). Keep every ``{{ … }}`` and ``{%p … %}`` field: the program fills them. ``kind`` is
-"report" for the Monthly Case File Audit Report (and each service pack) and "themes" for the Learning Themes
-document; ``privacy_note`` says what the document holds of children and staff (the committee version, for
-publication, says what it leaves out and what "c" means) and ``marking`` is the header's security marking.
+The template is docxtpl (jinja2 inside Word). QA can open the .docx in Word and restyle it: change the styles (Normal,
+Title, Heading 1-3, List Bullet, Table Grid), the title page, headers and footers, and the wording around the ``{{ …
+}}`` fields. ``glance`` is page one of the monthly report (the month at a glance, issue 20). Keep every ``{{ … }}``
+and ``{%p … %}`` field: the program fills them. ``kind`` is "report" for the Monthly Case File Audit Report (and each
+service pack) and "themes" for the Learning Themes document; ``privacy_note`` says what the document holds of children
+and staff (the committee version, for publication, says what it leaves out and what "c" means) and ``marking`` is the
+header's security marking.
 Accessibility (UK public sector): real heading styles in order, a sans-serif body of at least 11 pt.
 """
 
