@@ -138,3 +138,18 @@ def test_demo_command_prints_where_the_outputs_are(
     # --keep continues: the month already played is not played again.
     assert cli.main(["demo", "--keep", "--dir", str(tmp_path / "d"), "--today", "2026-10-05"]) == 0
     assert "already played" in capsys.readouterr().out
+
+
+def test_the_played_report_shows_the_metrics_layers_tables(played: tuple[Path, session.Result]) -> None:
+    """Page one and the new sections render from the real figures, not only from hand-built ones (the two halves of
+    issue 20 were built apart: a renamed column would silently drop a section)."""
+    import zipfile
+
+    folder, _result = played
+    docx = folder / "output" / "2026-10" / word_name(Month(2026, 10))
+    with zipfile.ZipFile(docx) as package:
+        text = package.read("word/document.xml").decode("utf-8")
+    assert "The month at a glance" in text and "What needs you now" in text
+    assert "Good or better by section and team" in text
+    assert "outside the limits" in text.lower()  # the funnel plot's sentence under the chart
+    assert "Team good-or-better rates against" in text  # the funnel chart's alt text

@@ -65,7 +65,10 @@ def test_headlines_this_month_last_month_direction_and_target() -> None:
     gob = rows["good_or_better_rate"]
     assert (gob.target, gob.status) == ("at least 80%", "Not met")
     assert (rows["inadequate_rate"].target, rows["inadequate_rate"].status) == ("at most 5%", "Not met")
-    assert rows["completion_rate"].target == ""  # no target: no status
+    assert rows["completion_rate"].target == ""  # no [targets] completion in these figures: no status
+    rows = {h.key: h for h in glance.headlines(_metrics(targets={"completion": 0.95, "moderation_agreement": 0.8}))}
+    assert rows["completion_rate"].target == "at least 95%" and rows["completion_rate"].status == "Not met"
+    assert rows["moderation_agreement_rate"].target == "at least 80%"
 
 
 def test_action_completion_with_nothing_due_is_none_due_yet_never_red() -> None:

@@ -47,13 +47,21 @@ def _status(value: Any, target: float, at_most: bool = False) -> str:
     return "Met" if (value <= target if at_most else value >= target) else "Not met"
 
 
+def _goal(v: dict[str, Any], key: str, target: str) -> tuple[str, str]:
+    """A headline's target (``[targets]``, issue 20) and whether it was met ("c" stays unjudged); none: blank."""
+    goal = v["targets"].get(target)
+    if goal is None:
+        return "", ""
+    return f"at least {pct(goal)}", _status(v[key], goal)
+
+
 def at_a_glance(committee: Committee) -> pd.DataFrame:
     """The headline figures against their targets (committee figures only)."""
     v = committee.values
     t = v["targets"]
     rows = [
         ("Audits completed on time", _p(v["completion_rate"]),
-         f"{_n(v['audits_completed'])} of {_n(v['audits_allocated'])}", "", ""),
+         f"{_n(v['audits_completed'])} of {_n(v['audits_allocated'])}", *_goal(v, "completion_rate", "completion")),
         ("Good or better (final grades)", _p(v["good_or_better_rate"]), f"of {_n(v['audits_graded'])} graded",
          f"at least {pct(t['good_or_better'])}", _status(v["good_or_better_rate"], t["good_or_better"])),
         ("Requires improvement or better", _p(v["ri_or_better_rate"]), f"of {_n(v['audits_graded'])} graded",
@@ -62,7 +70,7 @@ def at_a_glance(committee: Committee) -> pd.DataFrame:
          f"{_n(v['audits_graded'])}", f"at most {pct(t['inadequate_at_most'])}",
          _status(v["inadequate_rate"], t["inadequate_at_most"], True)),
         ("Moderation agreement", _p(v["moderation_agreement_rate"]), f"of {_n(v['moderation_compared'])} compared",
-         "", ""),
+         *_goal(v, "moderation_agreement_rate", "moderation_agreement")),
         ("Actions completed on time", _p(v["action_completion_rate"]),
          f"{_n(v['actions_completed_on_time'])} of {_n(v['actions_due'])}", "RAG", v["action_rag"]),
         ("Actions overdue", _n(v["actions_overdue"]), f"at {_day(date.fromisoformat(v['report_date']))}", "", ""),

@@ -75,7 +75,7 @@ def _first_of(*pairs: tuple[str, str]) -> Callable[[pd.Series], tuple[float | No
 
 
 HEADLINES: tuple[Spec, ...] = (
-    Spec("completion_rate", "Compliance (completed on time)", "audits_allocated",
+    Spec("completion_rate", "Compliance (completed on time)", "audits_allocated", "completion",
          trend=_column("Completion rate", "Allocated")),
     Spec("good_or_better_rate", "Good or better", "audits_graded", "good_or_better",
          trend=_column("Good or better", "Graded")),
@@ -85,7 +85,7 @@ HEADLINES: tuple[Spec, ...] = (
          trend=_column("Inadequate share", "Graded")),
     Spec("action_completion_rate", "Action completion", "actions_due",
          trend=_first_of(("Action completion rate", "Actions due"), ("Action completion", "Actions due"))),
-    Spec("moderation_agreement_rate", "Moderation agreement", "moderation_compared",
+    Spec("moderation_agreement_rate", "Moderation agreement", "moderation_compared", "moderation_agreement",
          trend=_first_of(("Moderation agreement rate", "Moderation compared"),
                          ("Moderation agreement", "Moderated"))),
 )  # fmt: skip

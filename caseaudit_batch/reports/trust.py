@@ -329,11 +329,11 @@ def team_funnel(acc: pd.DataFrame) -> pd.DataFrame:
             elif share < low95:
                 outside = "below 95%"
         records.append(
-            {"Service": service, "Team": team, "Audits graded (n)": n, "Good or better": k, "Rate": share,
+            {"Service": service, "Team": team, "Audits graded": n, "Good or better": k, "Rate": share,
              "Lower 95%": low95, "Upper 95%": high95, "Lower 99.8%": low998, "Upper 99.8%": high998,
              "Outside": outside}
         )  # fmt: skip
-    columns = ["Service", "Team", "Audits graded (n)", "Good or better", "Rate", "Lower 95%", "Upper 95%"]
+    columns = ["Service", "Team", "Audits graded", "Good or better", "Rate", "Lower 95%", "Upper 95%"]
     return pd.DataFrame.from_records(records, columns=[*columns, "Lower 99.8%", "Upper 99.8%", "Outside"])
 
 

@@ -207,10 +207,17 @@ def at_a_glance(metrics: Metrics) -> pd.DataFrame:
     def count(n: int, d: int, key: str) -> str:
         return f"{n:,} of {d:,}" + (" (fewer than 5)" if key in v["small_numbers"] else "")
 
+    def goal(key: str, target: str) -> tuple[str, str]:
+        """A headline's target (``[targets]``, issue 20) and whether it was met; none set: blank."""
+        if t.get(target) is None:
+            return "", ""
+        return f"at least {pct(t[target])}", status(v[key], t[target])
+
     interval = f"; 95% interval {pct(v['good_or_better_ci_low'])}-{pct(v['good_or_better_ci_high'])}" if graded else ""
     rows = [
         ("Audits completed on time", pct(v["completion_rate"]),
-         count(v["audits_completed"], v["audits_allocated"], "completion_rate"), "", ""),
+         count(v["audits_completed"], v["audits_allocated"], "completion_rate"),
+         *goal("completion_rate", "completion")),
         ("Good or better (final grades)", pct(v["good_or_better_rate"]),
          count(gob, graded, "good_or_better_rate") + interval, f"at least {pct(t['good_or_better'])}",
          status(v["good_or_better_rate"], t["good_or_better"])),
@@ -221,7 +228,7 @@ def at_a_glance(metrics: Metrics) -> pd.DataFrame:
          f"at most {pct(t['inadequate_at_most'])}", status(v["inadequate_rate"], t["inadequate_at_most"], True)),
         ("Moderation agreement", pct(v["moderation_agreement_rate"]),
          count(v["moderation_compared"] - v["grades_raised"] - v["grades_lowered"], v["moderation_compared"],
-               "moderation_agreement_rate"), "", ""),
+               "moderation_agreement_rate"), *goal("moderation_agreement_rate", "moderation_agreement")),
         ("Actions completed on time", pct(v["action_completion_rate"]),
          count(v["actions_completed_on_time"], v["actions_due"], "action_completion_rate"), "RAG", v["action_rag"]),
         ("Actions overdue", f"{v['actions_overdue']:,}", f"at {_day(metrics.report_date)}", "", ""),
