@@ -410,6 +410,8 @@ def _trust(
     acc = m[m["accepted"]]
     tables["team_funnel"] = trust.team_funnel(acc)
     tables["section_team_gob"] = trust.section_team_gob(acc)
+    if "trend" in tables:
+        tables["trend"] = trust.trend_with_actions(tables["trend"], acts, report_date)
 
 
 def snapshot_values(values: dict[str, Any]) -> dict[str, float | None]:

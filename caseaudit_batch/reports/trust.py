@@ -101,6 +101,20 @@ def headlines(af: pd.DataFrame, actions: pd.DataFrame, month: str, report_date: 
     }
 
 
+def trend_with_actions(trend: pd.DataFrame, actions: pd.DataFrame, report_date: date) -> pd.DataFrame:
+    """The trend with each month's action completion as the register stands now (page one's last month and its
+    12-month line): "Action completion rate" (``None`` with none due) and "Actions due"."""
+    if not len(trend):
+        return trend.assign(**{"Action completion rate": [], "Actions due": []})
+    summaries = [am.action_summary(actions, str(month), report_date) for month in trend["Month"]]
+    return trend.assign(
+        **{
+            "Action completion rate": [s["action_completion_rate"] for s in summaries],
+            "Actions due": [s["actions_due"] for s in summaries],
+        }
+    )
+
+
 def restated(
     data: RegisterData, af: pd.DataFrame, actions: pd.DataFrame, report_date: date, margin_points: float
 ) -> list[dict[str, Any]]:
