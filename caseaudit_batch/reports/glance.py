@@ -250,36 +250,37 @@ def _escalation_lines(metrics: Metrics) -> list[str]:
 
 
 def _escalation_lines_by_name(metrics: Metrics) -> list[str]:
+    """Page one's words on escalations (document text, not a command's output): how many wait on each person."""
     table = metrics.tables.get("escalations_open")
     if table is not None and len(table) and "Waiting on" in table:
-        lines = []
+        waits = []
         ages = table.get("Age (days)", pd.Series([None] * len(table), index=table.index))
         grouped = table.assign(_age=pd.to_numeric(ages, errors="coerce")).groupby("Waiting on", sort=True)
         for who, group in grouped:
             oldest = group["_age"].max()
             age = "" if pd.isna(oldest) else f", the oldest {int(oldest)} days"
-            lines.append(f"{len(group)} waiting on {who}{age}")
-        return lines
+            waits.append(f"{len(group)} waiting on {who}{age}")
+        return waits
     table = metrics.tables.get("escalations")
     if table is not None and len(table) and {"Status", "Referred to"} <= set(table.columns):
         open_ = table[table["Status"] == "Open"]
         raised = pd.to_datetime(open_.get("Raised", pd.Series(dtype=object)), errors="coerce")
         ages = (pd.Timestamp(metrics.report_date) - raised).dt.days
-        lines = []
+        waits = []
         for who, group in open_.assign(_age=ages).groupby("Referred to", sort=True):
             oldest = group["_age"].max()
-            lines.append(
+            waits.append(
                 f"{len(group)} waiting on {who}" + ("" if pd.isna(oldest) else f", the oldest {int(oldest)} days")
             )
-        if lines:
-            return lines
+        if waits:
+            return waits
     waiting = metrics.values.get("escalations_waiting") or {}
-    lines = []
+    waits = []
     for who, info in sorted(waiting.items()):
         oldest = info.get("oldest_days")
         age = "" if oldest is None else f", the oldest {int(oldest)} days"
-        lines.append(f"{int(info.get('count') or 0)} waiting on {who}{age}")
-    return lines
+        waits.append(f"{int(info.get('count') or 0)} waiting on {who}{age}")
+    return waits
 
 
 def needs_now(metrics: Metrics) -> list[str]:
