@@ -151,6 +151,9 @@ def test_a_late_tracker_return_restates_the_earlier_month() -> None:
     # Within the margin nothing is restated (a change of exactly 50 points is not more than 50).
     wide = compute_metrics(data, report_date=date(2026, 10, 31), targets=Targets(restate_margin_points=50))
     assert wide.values["restated"] == []
+    # A service pack restates nothing: the snapshots are the whole authority's first reports, not the service's.
+    pack = compute_metrics(data.for_service("North"), report_date=date(2026, 10, 31)).values
+    assert pack["restated"] == []
 
 
 def test_the_example_sentence_and_another_year() -> None:

@@ -169,6 +169,7 @@ def by_auditor_service(data: RegisterData, service: str) -> RegisterData:
         submissions=data.submissions.iloc[0:0],
         problems=data.problems[data.problems["audit_id"].isin(ids)],
         moderation_sample=data.moderation_sample[data.moderation_sample["audit_id"].isin(ids)],
+        snapshots=data.snapshots.iloc[0:0],  # the authority's first reports: nothing for one service to restate
     )
 
 

@@ -227,6 +227,9 @@ class RegisterData:
             moderation_sample=self.moderation_sample[self.moderation_sample["audit_id"].isin(ids)],
             cases=self.cases[self.cases["service"] == service],
             alerts_waiting=self.alerts_waiting[self.alerts_waiting["audit_id"].isin(ids)],
+            # The snapshots are of the whole authority's first reports: a pack restates nothing (comparing a
+            # service's figures now with the authority's then would report a change that never happened).
+            snapshots=self.snapshots.iloc[0:0],
         )
 
 

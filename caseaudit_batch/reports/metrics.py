@@ -401,7 +401,8 @@ def _trust(
     acts = action_frame(data, set(m["audit_id"].astype(str)))
     v["actions_overdue_30"], tables["actions_overdue"] = trust.overdue_table(acts, report_date)
     v["provisional"] = trust.provisional(data, report_date, targets.tracker_cycle_days)
-    v["restated"] = trust.restated(data, af, acts, report_date, targets.restate_margin_points)
+    by_month = trust.MonthActions(acts, report_date)
+    v["restated"] = trust.restated(data, af, acts, report_date, targets.restate_margin_points, by_month)
     coverage, tables["coverage"] = trust.coverage(af, data, report_date)
     v.update(coverage)
     waiting, tables["escalations_open"] = trust.escalations(data, report_date, names)
@@ -411,7 +412,7 @@ def _trust(
     tables["team_funnel"] = trust.team_funnel(acc)
     tables["section_team_gob"] = trust.section_team_gob(acc)
     if "trend" in tables:
-        tables["trend"] = trust.trend_with_actions(tables["trend"], acts, report_date)
+        tables["trend"] = trust.trend_with_actions(tables["trend"], acts, report_date, by_month)
 
 
 def snapshot_values(values: dict[str, Any]) -> dict[str, float | None]:

@@ -87,12 +87,28 @@ def _moderation_agreement(acc: pd.DataFrame) -> float | None:
     return rate(agreed, len(pairs))
 
 
-def headlines(af: pd.DataFrame, actions: pd.DataFrame, month: str, report_date: date) -> dict[str, float | None]:
+class MonthActions:
+    """Each month's action measures at D, computed once (restated history and the trend both ask for them)."""
+
+    def __init__(self, actions: pd.DataFrame, report_date: date) -> None:
+        self.actions = actions
+        self.report_date = report_date
+        self.done: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, month: str) -> dict[str, Any]:
+        if month not in self.done:
+            self.done[month] = am.action_summary(self.actions, month, self.report_date)
+        return self.done[month]
+
+
+def headlines(
+    af: pd.DataFrame, actions: pd.DataFrame, month: str, report_date: date, by_month: MonthActions | None = None
+) -> dict[str, float | None]:
     """The headline rates of ``month`` as the register stands now (judged at D): what a snapshot keeps."""
     group = af[af["month"] == month]
     acc = group[group["accepted"]]
     graded = acc["f_overall"].notna()
-    summary = am.action_summary(actions, month, report_date)
+    summary = (by_month or MonthActions(actions, report_date))(month)
     return {
         "completion_rate": rate(int(group["on_time"].sum()), len(group)),
         "good_or_better_rate": rate(int(acc["f_overall"].isin(GOOD_OR_BETTER).sum()), int(graded.sum())),
@@ -101,12 +117,15 @@ def headlines(af: pd.DataFrame, actions: pd.DataFrame, month: str, report_date: 
     }
 
 
-def trend_with_actions(trend: pd.DataFrame, actions: pd.DataFrame, report_date: date) -> pd.DataFrame:
+def trend_with_actions(
+    trend: pd.DataFrame, actions: pd.DataFrame, report_date: date, by_month: MonthActions | None = None
+) -> pd.DataFrame:
     """The trend with each month's action completion as the register stands now (page one's last month and its
     12-month line): "Action completion rate" (``None`` with none due) and "Actions due"."""
     if not len(trend):
         return trend.assign(**{"Action completion rate": [], "Actions due": []})
-    summaries = [am.action_summary(actions, str(month), report_date) for month in trend["Month"]]
+    by_month = by_month or MonthActions(actions, report_date)
+    summaries = [by_month(str(month)) for month in trend["Month"]]
     return trend.assign(
         **{
             "Action completion rate": [s["action_completion_rate"] for s in summaries],
@@ -116,7 +135,12 @@ def trend_with_actions(trend: pd.DataFrame, actions: pd.DataFrame, report_date: 
 
 
 def restated(
-    data: RegisterData, af: pd.DataFrame, actions: pd.DataFrame, report_date: date, margin_points: float
+    data: RegisterData,
+    af: pd.DataFrame,
+    actions: pd.DataFrame,
+    report_date: date,
+    margin_points: float,
+    by_month: MonthActions | None = None,
 ) -> list[dict[str, Any]]:
     """Each earlier month's headline that moved by more than ``margin_points`` percentage points since its first
     report (or gained or lost a value), oldest first: ``{"month", "key", "first", "current"}``."""
@@ -126,7 +150,7 @@ def restated(
         first_said = snaps[snaps["month"].astype(str) == month].drop_duplicates("key", keep="first")
         pairs = zip(first_said["key"], first_said["value"], strict=True)
         first_values = {str(k): (None if _blank(v) else float(v)) for k, v in pairs}
-        now = headlines(af, actions, month, report_date)
+        now = headlines(af, actions, month, report_date, by_month)
         for key in HEADLINE_KEYS:
             if key not in first_values:
                 continue
