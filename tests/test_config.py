@@ -31,6 +31,8 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[reminders]\nlead_dayz = 7\n", "CFG003", "no such setting"),
         ("[register\n", "CFG002", "not valid TOML"),
         ("[allocation]\nsenior_conflict = 'team'\n", "CFG003", '"service" or "none"'),
+        ("[privacy]\nnames = 'maybe'\n", "CFG003", "'privacy.names'"),
+        ("[privacy]\nallowed_words = 'Will'\n", "CFG003", "privacy.allowed_words"),
         ("[folders]\nfile_mode = 'rw'\n", "CFG003", "octal mode"),
     ],
 )

@@ -107,6 +107,8 @@ def test_every_output_exists(played: tuple[Path, session.Result]) -> None:
     text = "\n".join(result.lines)
     last = folder / "output" / "2026-10"
     assert str(last / word_name(Month(2026, 10))) in text and "Headline:" in text
+    # Each month's line says the run's outcome in words, with nothing pointing "above" at lines the demo never prints.
+    assert "month-end run:" in text and "see above" not in text and "worst step" not in text
     for stage in result.data["skipped"]:
         assert stage in text  # a stage not yet built is named as not played
 

@@ -359,6 +359,13 @@ def _parse_mode(path: Path, data: dict[str, Any], key: str) -> None:
         )
 
 
+#: Keys that take one of a few words: the words, and how the error message states them.
+CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    "allocation.senior_conflict": (("service", "none"), '"service" or "none"'),
+    "privacy.names": (("warn", "return"), '"warn" (a likely name is a warning) or "return" (the form is returned)'),
+}
+
+
 def _check_ranges(path: Path, data: dict[str, Any]) -> None:
     for dotted in (
         "allocation.followup_share",
@@ -398,24 +405,17 @@ def _check_ranges(path: Path, data: dict[str, Any]) -> None:
                 what="it cannot be negative",
                 expected="zero or more",
             )
-    if data["allocation"]["senior_conflict"] not in ("service", "none"):
-        raise ConfigError(
-            "CFG003",
-            path=str(path),
-            key="allocation.senior_conflict",
-            found=repr(data["allocation"]["senior_conflict"]),
-            what="it is not a known rule",
-            expected='"service" or "none"',
-        )
-    if data["privacy"]["names"] not in ("warn", "return"):
-        raise ConfigError(
-            "CFG003",
-            path=str(path),
-            key="privacy.names",
-            found=repr(data["privacy"]["names"]),
-            what="it is not a known choice",
-            expected='"warn" (a likely name is a warning) or "return" (the form is returned)',
-        )
+    for dotted, (allowed, expected) in CHOICES.items():
+        section, key = dotted.split(".")
+        if data[section][key] not in allowed:
+            raise ConfigError(
+                "CFG003",
+                path=str(path),
+                key=dotted,
+                found=repr(data[section][key]),
+                what="it is not a known choice",
+                expected=expected,
+            )
     if data["reminders"]["bank_holidays"] != "England":
         raise ConfigError(
             "CFG003",

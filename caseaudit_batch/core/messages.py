@@ -1445,7 +1445,7 @@ define(
     "RUN020",
     "info",
     "{label}: {allocated} audits allocated, {completed} completed on time, {alerts} safeguarding alert(s); "
-    "month-end run: {outcome}",
+    "month-end run: {outcome}.",
 )
 define("RUN021", "info", "The latest month, {label}:")
 define("RUN022", "info", "  {what:<20} {path}")
@@ -1458,6 +1458,10 @@ define(
 define("RUN024", "info", "Every month up to {month} was already played in {folder}.")
 define("RUN025", "info", "Demo working folder: {folder} (played in {seconds} s).")
 define("RUN026", "info", "Not in this version yet, so not played: {stages} (the demo skips those stages).")
+# The month-end run's outcome on the demo's month line: the exit meanings say "see above", and the demo prints no
+# step's lines above it.
+define("RUN027", "info", "all well")
+define("RUN028", "info", "some forms were returned or rejected (the demo plants a few each month, as in real life)")
 # Tables read where they now are (issue 18, item 6): a table is found by its defined name or its header row, and
 # anything typed in its columns below it (or in rows added outside it) is named, never silently dropped.
 define(

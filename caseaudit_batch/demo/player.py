@@ -38,6 +38,7 @@ from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock, Month, is_working_day, working_day_on_or_before
 from caseaudit_batch.core.config import DEFAULT_CONFIG_NAME
+from caseaudit_batch.core.errors import EXIT_DATAERR, EXIT_OK
 from caseaudit_batch.core.ids import SeededIds
 from caseaudit_batch.demo import synthetic
 from caseaudit_batch.demo.answers import AuditAnswers, audit_answers, moderation_answers, tracker_update, with_error
@@ -449,7 +450,13 @@ def _month_line(play: MonthPlay) -> str:
         allocated=n,
         completed=metrics.get("audits_completed", "?"),
         alerts=metrics.get("safeguarding_alerts", "?"),
-        outcome=messages.exit_meaning(run.exit_code),
+        outcome=(
+            messages.text("RUN027")
+            if run.exit_code == EXIT_OK
+            else messages.text("RUN028")
+            if run.exit_code == EXIT_DATAERR
+            else messages.exit_meaning(run.exit_code)
+        ),
     )
 
 

@@ -56,11 +56,6 @@ def shown(value: str, limit: int = FOUND_SHOWN) -> str:
     return visible if len(visible) <= limit else visible[: limit - 1] + "…"
 
 
-def safe_name(text: str) -> str:
-    """A file-name part: unsafe characters and spaces become ``_``."""
-    return re.sub(r"[^A-Za-z0-9.-]+", "_", text).strip("_") or "unnamed"
-
-
 @dataclass
 class Sheet:
     title: str
@@ -203,7 +198,6 @@ __all__ = [
     "Sheet",
     "feedback_workbook",
     "problem_row",
-    "safe_name",
     "shown",
     "summary_sentence",
     "urgent_workbook",
