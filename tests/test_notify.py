@@ -60,7 +60,7 @@ def test_outbox_lists_every_notice_and_keeps_earlier_rows(tmp_path: Path) -> Non
     assert [r["subject"] for r in rows] == ["first", "second"]
     assert rows[0]["to"] == "a@example.org; b@example.org"
     assert rows[0]["file"] == "notices/first.eml"
-    assert list(rows[0]) == ["to", "cc", "subject", "file", "made_at"]
+    assert list(rows[0]) == ["to", "cc", "subject", "file", "made_at", "status", "sent_at"]
     assert (out / "2026-09" / "notices" / "second.eml").exists()
 
 
