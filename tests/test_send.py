@@ -254,3 +254,33 @@ def test_sending_off_sends_nothing_and_says_how_many_wait(workspace: Path, ctx: 
     result = send_command(ctx)
     assert result.exit_code == 0 and "send = false" in result.lines[0] and "1 notice(s)" in result.lines[0]
     assert {s[0] for s in states(ctx).values()} == {"draft"}
+
+
+def test_ingest_sends_a_safeguarding_alert_at_once_and_leaves_the_rest_for_send(
+    workspace: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date
+
+    from formkit import allocate, good_answers, make_form
+
+    from caseaudit_batch.core import mail
+    from caseaudit_batch.ingest import stage as ingest_stage
+
+    inbox, settings, context = server
+    monkeypatch.setattr(mail.ssl, "create_default_context", lambda *a, **k: context)  # trust the test's CA
+    ctx = with_mail(workspace, settings, today="2026-09-21")
+    for case_ref, concern in (("CR1001", "No"), ("CR2002", "Yes")):
+        with ctx.register.engine.begin() as conn:
+            alloc = allocate(conn, ctx.framework, case_ref=case_ref)
+        answers = {**good_answers(ctx.framework), "safeguarding_concern": concern}
+        actions = [("Update the chronology", "Sam Worker", date(2026, 10, 30))]
+        (ctx.config.inbox("audits") / f"{case_ref}.xlsx").write_bytes(make_form(ctx.framework, alloc, answers, actions))
+    result = ingest_stage.ingest_inbox(ctx)
+    assert sum("CR2002" in line for line in result.attention) == 1 and not any("CR1001" in a for a in result.attention)
+    assert len(inbox.received) == 1 and "CR2002" in subjects(inbox)[0]  # the alert went at once, alone
+    assert any("Sent 1 notice(s) (1 safeguarding alert(s)" in line for line in result.lines)
+    n = reg.notices
+    with ctx.register.reader() as conn:
+        by_kind = {(r.kind, r.status) for r in conn.execute(sa.select(n.c.kind, n.c.status))}
+    assert ("alert", "sent") in by_kind and ("shared", "draft") in by_kind  # the rest wait for 'caseaudit send'
+    ctx.close()
