@@ -31,6 +31,7 @@ def report_targets(config: Config) -> Targets:
         amber_at_least=thresholds.amber_at_least,
         tracker_cycle_days=thresholds.tracker_cycle_days,
         restate_margin_points=config.reports.restate_margin_points,
+        escalation_working_days=config.moderation.escalation_working_days,
     )
 
 
