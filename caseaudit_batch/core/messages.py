@@ -1551,16 +1551,17 @@ define("MAIL016", "info", "URGENT safeguarding alert")
 define(
     "MOD040",
     "info",
-    "Open escalations for {label} (by {today}, due {days} working days after they were raised): {count}.",
+    "Open escalations at {today} (any month's audits; each due {days} working days after it was raised): {count}.",
 )
 define(
     "MOD041",
     "info",
-    "  {escalation_id}: {kind}, audit {audit}, with {to}; raised {raised}, {age} day(s) ago; due {due}{overdue}.",
+    "  Open escalation {escalation_id}: {kind}, audit {audit}, with {to}; raised {raised}, {age} day(s) ago; due "
+    "{due}{overdue}. Record the outcome with --resolve {escalation_id} --note TEXT.",
 )
 define("MOD042", "info", " (OVERDUE)")
 define("MOD043", "info", "Escalation reminders made for the Head(s) of Service: {count}.")
-define("MOD044", "info", "No open escalations for {label}.")
+define("MOD044", "info", "No open escalations (any month's audits).")
 define("REP040", "info", "Report notices made: {count} ({parts}); 'caseaudit send' sends them.")
 define(
     "REP041",
