@@ -301,9 +301,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 #: Commands that write to the register: each lists the unacknowledged safeguarding alerts first, whatever happened.
-WRITING_COMMANDS = frozenset(
-    {"allocate", "remind", "ingest", "moderate", "actions", "report", "run", "purge", "send"}
-)
+WRITING_COMMANDS = frozenset({"allocate", "remind", "ingest", "moderate", "actions", "report", "run", "purge", "send"})
 
 
 def _log_dir(args: argparse.Namespace) -> Path:

@@ -17,15 +17,15 @@ import pytest
 
 pytest.importorskip("aiosmtpd")  # the test extra
 pytest.importorskip("trustme")
-import sqlalchemy as sa  # noqa: E402
-from smtp_kit import PASSWORD, PASSWORD_ENV, Inbox, free_port, smtp_server  # noqa: E402
+import sqlalchemy as sa
+from smtp_kit import PASSWORD, PASSWORD_ENV, Inbox, free_port, smtp_server
 
-from caseaudit_batch import session  # noqa: E402
-from caseaudit_batch.allocation.notices import record_notice  # noqa: E402
-from caseaudit_batch.core import register as reg  # noqa: E402
-from caseaudit_batch.core.mail import Mailer, MailSettings  # noqa: E402
-from caseaudit_batch.core.notify import Notice, Outbox, stage_notice  # noqa: E402
-from caseaudit_batch.send.stage import send_command  # noqa: E402
+from caseaudit_batch import session
+from caseaudit_batch.allocation.notices import record_notice
+from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.mail import Mailer, MailSettings
+from caseaudit_batch.core.notify import Notice, Outbox, stage_notice
+from caseaudit_batch.send.stage import send_command
 
 SENDER = "qa@authority.example"
 MONTH = "2026-09"
@@ -136,7 +136,9 @@ def test_a_permanent_refusal_fails_with_the_servers_reply_and_is_not_tried_again
     make_notices(ctx, [("allocation", "gone@authority.example", "2026-09-01T09:00:00+01:00")])
     inbox.refuse = {"gone@authority.example": "550 5.1.1 no such user"}
     first = send_command(ctx, mailer=trusting(context))  # type: ignore[arg-type]
-    assert first.exit_code == 65 and "[MAIL005]" in first.attention[0] and "gone@authority.example" in first.attention[0]
+    assert (
+        first.exit_code == 65 and "[MAIL005]" in first.attention[0] and "gone@authority.example" in first.attention[0]
+    )
     status, attempts, sent, reply = states(ctx)["allocation 0"]
     assert (status, attempts, sent) == ("failed", 1, False) and reply is not None and "550 5.1.1" in reply
     inbox.refuse = {}
@@ -283,4 +285,66 @@ def test_ingest_sends_a_safeguarding_alert_at_once_and_leaves_the_rest_for_send(
     with ctx.register.reader() as conn:
         by_kind = {(r.kind, r.status) for r in conn.execute(sa.select(n.c.kind, n.c.status))}
     assert ("alert", "sent") in by_kind and ("shared", "draft") in by_kind  # the rest wait for 'caseaudit send'
+    ctx.close()
+
+
+def test_report_distribution_one_notice_per_person_with_their_documents(workspace: Path) -> None:
+    from test_reports_pipeline import SEP, _fill
+
+    from caseaudit_batch.reports import stage as reports_stage
+
+    path = workspace / "caseaudit.toml"
+    path.write_text(path.read_text("utf-8").replace('qa_officer = ""', 'qa_officer = "Q1"', 1), "utf-8")
+    ctx = session.open_context(path, "2026-10-05")
+    _fill(ctx)
+    with ctx.register.writer() as conn:
+        conn.execute(
+            sa.insert(reg.staff),
+            [
+                {"staff_id": "H1", "name": "Hal North", "role": "Head of Service", "service": "North"},
+                {"staff_id": "H2", "name": "Hana South", "role": "Head of Service", "service": "South"},
+                {"staff_id": "P1", "name": "Pat Practice", "role": "Principal Social Worker", "service": "QA"},
+                {"staff_id": "Q1", "name": "Quin Officer", "role": "QA Officer", "service": "QA"},
+            ],
+        )
+        conn.execute(sa.update(reg.staff).values(email=sa.func.lower(reg.staff.c.staff_id) + "@authority.example"))
+    result = reports_stage.report_month(ctx, SEP)
+    assert any("2 service_pack, 2 main_report, 1 learning_themes, 1 excel_report" in line for line in result.lines)
+    folder = workspace / "output" / "2026-09" / "notices"
+
+    def attached(staff_id: str) -> list[str]:
+        message = email.message_from_bytes(
+            (folder / f"reports-2026-09-{staff_id}.eml").read_bytes(), policy=policy.default
+        )
+        assert message["To"] == f"{staff_id.lower()}@authority.example"
+        return sorted(str(part.get_filename()) for part in message.iter_attachments())
+
+    assert attached("H1") == [
+        "Monthly-Case-File-Audit-Report-2026-09-North.docx",
+        "Monthly-Case-File-Audit-Report-2026-09.docx",
+    ]
+    assert attached("H2") == [
+        "Monthly-Case-File-Audit-Report-2026-09-South.docx",
+        "Monthly-Case-File-Audit-Report-2026-09.docx",
+    ]
+    assert attached("P1") == ["Learning-Themes-2026-09.docx"]
+    assert attached("Q1") == ["caseaudit-report-2026-09.xlsx"]
+    message = email.message_from_bytes((folder / "reports-2026-09-H1.eml").read_bytes(), policy=policy.default)
+    docx = next(message.iter_attachments())
+    assert docx.get_content_type().endswith("wordprocessingml.document") and docx.get_content()[:2] == b"PK"
+
+    def rows() -> list[tuple[str, str, str | None]]:
+        n = reg.notices
+        with ctx.register.reader() as conn:
+            query = sa.select(n.c.file, n.c.status, n.c.message_id).where(n.c.kind == "report_distribution")
+            return sorted(tuple(r) for r in conn.execute(query))
+
+    first = rows()
+    assert len(first) == 4 and {r[1] for r in first} == {"draft"}
+    with ctx.register.writer() as conn:
+        conn.execute(sa.update(reg.notices).where(reg.notices.c.file.like("%H1.eml")).values(status="sent"))
+    before = (folder / "reports-2026-09-H1.eml").read_bytes()
+    reports_stage.report_month(ctx, SEP)  # made again: H1's (sent) is not mailed again; the drafts are refreshed
+    assert rows() == [(f, "sent" if f.endswith("H1.eml") else s, m) for f, s, m in first]
+    assert (folder / "reports-2026-09-H1.eml").read_bytes() == before
     ctx.close()

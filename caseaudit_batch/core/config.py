@@ -480,7 +480,11 @@ def _check_mail(path: Path, data: dict[str, Any]) -> None:
     elif mail["max_per_minute"] < 1:
         problem = ("mail.max_per_minute", mail["max_per_minute"], "at least one message a minute must be allowed")
     elif mail["password_env"] and not mail["password_env"].replace("_", "").isalnum():
-        problem = ("mail.password_env", mail["password_env"], "it is the NAME of an environment variable, not a password")
+        problem = (
+            "mail.password_env",
+            mail["password_env"],
+            "it is the NAME of an environment variable, not a password",
+        )
     if problem is not None:
         key, found, what = problem
         raise ConfigError("CFG040", path=str(path), key=key, found=repr(found), what=what)

@@ -1509,14 +1509,13 @@ define(
     "CFG041",
     "error",
     "In {path}, '{key}' is not a document caseaudit can send, or its list holds something other than text.",
-    "Use only {kinds}, each a list of roster roles or Staff IDs in quotes, e.g. [\"Head of Service\"].",
+    'Use only {kinds}, each a list of roster roles or Staff IDs in quotes, e.g. ["Head of Service"].',
 )
 define("MAIL003", "info", "Sent {sent} notice(s) ({alerts} safeguarding alert(s) among them).")
 define(
     "MAIL004",
     "warning",
-    "Deferred: {file} to {to}: the server said to try later ({reply}). It is tried again on the next "
-    "'caseaudit send'.",
+    "Deferred: {file} to {to}: the server said to try later ({reply}). It is tried again on the next 'caseaudit send'.",
 )
 define(
     "MAIL005",
@@ -1562,7 +1561,7 @@ define(
 define("MOD042", "info", " (OVERDUE)")
 define("MOD043", "info", "Escalation reminders made for the Head(s) of Service: {count}.")
 define("MOD044", "info", "No open escalations (any month's audits).")
-define("REP040", "info", "Report notices made: {count} ({parts}); 'caseaudit send' sends them.")
+define("REP040", "info", "Reports to go by mail, as notices in the outbox: {parts} ('caseaudit send' sends them).")
 define(
     "REP041",
     "warning",

@@ -135,8 +135,9 @@ def _report_snapshots(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX ix_report_snapshots_month ON report_snapshots (month)"))
 
 
-
-@step(6, "notices keep their send state (Message-ID, status, attempts, sent_at, reply); escalations their last reminder")
+@step(
+    6, "notices keep their send state (Message-ID, status, attempts, sent_at, reply); escalations their last reminder"
+)
 def _send_state(conn: Connection) -> None:
     for column, kind in (
         ("message_id", "VARCHAR"),

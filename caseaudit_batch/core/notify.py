@@ -190,7 +190,7 @@ def _with_send_columns(text: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(OUTBOX_HEADERS)
-    writer.writerows((row + ["draft", ""])[: len(OUTBOX_HEADERS)] for row in rows[1:])
+    writer.writerows(([*row, "draft", ""])[: len(OUTBOX_HEADERS)] for row in rows[1:])
     return buffer.getvalue()
 
 

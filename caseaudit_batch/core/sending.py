@@ -217,7 +217,7 @@ def write_outbox_view(final: Path, state: dict[str, tuple[str, str]]) -> None:
     writer.writerow(OUTBOX_HEADERS)
     file_at = OUTBOX_HEADERS.index("file")
     for row in rows[1:]:
-        row = (row + ["", ""])[: len(OUTBOX_HEADERS)]
+        row = ([*row, "", ""])[: len(OUTBOX_HEADERS)]
         status, sent_at = state.get(row[file_at], (row[-2] or DRAFT, row[-1]))
         writer.writerow([*row[:-2], csv_text(status), csv_text(sent_at)])
     temporary = final.with_name(f".{final.name}.tmp")

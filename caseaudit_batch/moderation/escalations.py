@@ -136,9 +136,9 @@ def remind_heads_of_service(ctx: Context, run: Run, kit: ModerationKit, working_
             },
         )
         run.conn.execute(
-            sa.update(reg.escalations).where(reg.escalations.c.escalation_id == esc.escalation_id).values(
-                reminded_on=today
-            )
+            sa.update(reg.escalations)
+            .where(reg.escalations.c.escalation_id == esc.escalation_id)
+            .values(reminded_on=today)
         )
         reminded.append(esc.escalation_id)
     return reminded

@@ -28,5 +28,3 @@ def send_command(ctx: Context, *, dry_run: bool = False, mailer: MailerFactory =
 def _listed(n: int, q: Queued) -> str:
     kind = messages.text("MAIL016") if q.urgent else q.kind
     return messages.text("MAIL009", n=n, kind=kind, month=q.month, file=q.file, to=q.to, made_at=q.made_at)
-
-
