@@ -251,11 +251,21 @@ def test_an_unreachable_server_is_exit_73_naming_the_host_with_unsent_alerts_fir
     ctx.close()
 
 
-def test_sending_off_sends_nothing_and_says_how_many_wait(workspace: Path, ctx: session.Context) -> None:
+def test_sending_off_sends_nothing_and_says_how_many_wait(
+    workspace: Path, ctx: session.Context, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from caseaudit_batch import cli
+
     make_notices(ctx, [("allocation", "a@authority.example", "2026-09-01T09:00:00+01:00")])
     result = send_command(ctx)
     assert result.exit_code == 0 and "send = false" in result.lines[0] and "1 notice(s)" in result.lines[0]
     assert {s[0] for s in states(ctx).values()} == {"draft"}
+    config = str(workspace / "caseaudit.toml")
+    assert cli.main(["send", "--dry-run", "--config", config, "--today", "2026-09-10"]) == 0
+    assert "Would send 1 notice(s)" in capsys.readouterr().out
+    with ctx.register.reader() as conn:
+        logged = conn.execute(sa.select(reg.run_log.c.command, reg.run_log.c.exit_code)).all()
+    assert ("send", 0) in [tuple(r) for r in logged]  # the run log keeps send's exit code, as for every command
 
 
 def test_ingest_sends_a_safeguarding_alert_at_once_and_leaves_the_rest_for_send(
