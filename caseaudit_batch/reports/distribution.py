@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import sqlalchemy as sa
 
-from caseaudit_batch.allocation.notices import notice_env, record_notice, sender_from_register
+from caseaudit_batch.allocation.notices import long_date, notice_env, record_notice, sender_from_register
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
@@ -62,7 +63,7 @@ def _people(run: Run, ctx: Context, who: Sequence[str]) -> tuple[list[sa.Row], l
 
 
 def distribute(
-    ctx: Context, run: Run, month: Month, files: Mapping[str, bytes], services: Sequence[str], report_date: str
+    ctx: Context, run: Run, month: Month, files: Mapping[str, bytes], services: Sequence[str], report_date: date
 ) -> tuple[dict[str, int], list[str]]:
     """Make the month's report notices; returns the count by document kind and the warnings (nobody matched)."""
     plan: dict[str, Recipient] = {}
@@ -92,7 +93,7 @@ def distribute(
             if (title, name) not in who_gets.documents:
                 who_gets.documents.append((title, name))
                 counts[kind] += 1
-    _make_notices(ctx, run, month, files, list(plan.values()), report_date)
+    _make_notices(ctx, run, month, files, list(plan.values()), long_date(report_date))
     return counts, warnings
 
 

@@ -88,9 +88,7 @@ def report_month(
         for name, blob in made.files.items():
             run.staging.write_bytes(folder / name, blob)
         # Issue 22: the documents go to the people [reports] distribution names, as notices in the outbox.
-        sent_out, unmatched = distribution.distribute(
-            ctx, run, month, made.files, made.services, report_date.isoformat()
-        )
+        sent_out, unmatched = distribution.distribute(ctx, run, month, made.files, made.services, report_date)
         # Issue 20: what the month's first report said is kept, in the same transaction as the report's run, so a
         # later report can say which figures have changed since (only the first report is kept).
         reg.write_report_snapshot(
