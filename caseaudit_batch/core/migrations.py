@@ -135,4 +135,20 @@ def _report_snapshots(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX ix_report_snapshots_month ON report_snapshots (month)"))
 
 
+@step(
+    6, "notices keep their send state (Message-ID, status, attempts, sent_at, reply); escalations their last reminder"
+)
+def _send_state(conn: Connection) -> None:
+    for column, kind in (
+        ("message_id", "VARCHAR"),
+        ("status", "VARCHAR DEFAULT 'draft' NOT NULL"),
+        ("attempts", "INTEGER DEFAULT '0' NOT NULL"),
+        ("attempted_at", "VARCHAR"),
+        ("sent_at", "VARCHAR"),
+        ("reply", "VARCHAR"),
+    ):
+        conn.execute(sa.text(f"ALTER TABLE notices ADD COLUMN {column} {kind}"))
+    conn.execute(sa.text("ALTER TABLE escalations ADD COLUMN reminded_on DATE"))
+
+
 _check_order()
