@@ -8,10 +8,11 @@ same positions without needing defined names, which is what lets ingest use a fa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from caseaudit_batch.core.framework import Framework
+from caseaudit_batch.core.framework import STANDARD_ANSWERS, Framework, PracticeStandard
 from caseaudit_batch.workbook.cells import column_letter
 
 FieldKind = Literal["text", "date", "choice", "grade"]
@@ -42,8 +43,11 @@ ACTION_ROWS = 15  # "at least ten rows" (issue contract)
 #: The layout of the forms this version makes, stamped on each (``_meta`` and ``caseaudit.generator_version``).
 #: "2" added the audit reference row (defined name ``audit_ref``) at the top of the case details, so every row
 #: of the main sheet below it moved down one; forms made before ("1") are still read with their own layout.
-GENERATOR_VERSION = "2"
-READABLE_GENERATORS = ("1", "2")
+#: "3" (issue 24) asks each practice standard (``ps_<id>``) under its section's grade on the audit form, and shows
+#: each section's findings and impact answer on the moderation form; where the standards sit depends on the
+#: framework's list, so a version-3 form is read with the list its own defined names show (:func:`standards_on_form`).
+GENERATOR_VERSION = "3"
+READABLE_GENERATORS = ("1", "2", "3")
 ACTIONS_HEADER_ROW = 3
 
 
@@ -120,6 +124,19 @@ class Heading:
 
 
 @dataclass(frozen=True)
+class Display:
+    """A long pre-filled text shown read-only (the moderation form's findings): column B of ``rows`` rows from
+    ``row``; text longer than one row can show continues in the rows below (``forms.continued``). Not a field:
+    it has no defined name and is not read back."""
+
+    name: str
+    label: str
+    row: int
+    rows: int
+    sheet: str
+
+
+@dataclass(frozen=True)
 class FormLayout:
     kind: str
     fields: dict[str, FieldSpec]
@@ -127,6 +144,7 @@ class FormLayout:
     headings: tuple[Heading, ...] = ()
     notices: tuple[tuple[int, str], ...] = ()
     extra: dict[str, int] = field(default_factory=dict)
+    displays: tuple[Display, ...] = ()
 
     def field_names(self, *, prefilled: bool | None = None) -> list[str]:
         return [n for n, f in self.fields.items() if prefilled is None or f.prefilled == prefilled]
@@ -165,6 +183,7 @@ DIVERSITY_ADVICE = (
     "Diversity should be captured throughout the audit; the child or young person being seen and their voice "
     "heard needs to be at the centre of all the work that we do."
 )
+STANDARD_ADVICE = "A practice standard: Yes, No, or Not applicable when it does not apply to this case."
 ACTIONS_POINTER = (
     "Actions: write each action, its owner and the date it is due on the 'Actions' sheet (the tab at the "
     "bottom). Every action needs a clear timescale."
@@ -193,8 +212,53 @@ class Layouts:
             self.made[generator] = self.make(self.framework, generator)
         return self.made[generator]
 
-    def for_form(self, meta: Mapping[str, str]) -> FormLayout:
-        return self.of(meta.get("generator_version") or GENERATOR_VERSION)
+    def for_form(self, meta: Mapping[str, str], names: Mapping[str, str] | None = None) -> FormLayout:
+        """The layout a form was made with; a version-3 audit form's standards are those its defined names show
+        (``names``: the form's own defined names), so a form made before QA edited the list is still read."""
+        generator = meta.get("generator_version") or GENERATOR_VERSION
+        found = standards_on_form(self.framework, names) if names is not None and int(generator) >= 3 else None
+        if found is None or found == self.framework.standards:
+            return self.of(generator)
+        key = f"{generator}:" + ",".join(f"{s.id}@{s.section}" for s in found)
+        if key not in self.made:
+            self.made[key] = self.make(_with_standards(self.framework, found), generator)
+        return self.made[key]
+
+
+def _with_standards(framework: Framework, standards: tuple[PracticeStandard, ...]) -> Framework:
+    from dataclasses import replace
+
+    return replace(framework, standards=standards)
+
+
+_CELL_REF = re.compile(r"^'?(?:[^!]+?)'?!\$?[A-Z]{1,3}\$?([0-9]{1,7})$")
+
+
+def standards_on_form(framework: Framework, names: Mapping[str, str]) -> tuple[PracticeStandard, ...] | None:
+    """The practice standards a version-3 audit form asks, from its ``ps_<id>`` defined names: each standard sits
+    on the rows just below its section's grade, so its section is the one whose grade row precedes it. ``None``
+    when the form names none of the sections' grades (not an audit form)."""
+    rows: dict[str, int] = {}
+    for name, ref in names.items():
+        match = _CELL_REF.match(ref)
+        if match:
+            rows[name] = int(match.group(1))
+    grade_rows = sorted((rows[s.key + "_grade"], s.number) for s in framework.sections if s.key + "_grade" in rows)
+    if len(grade_rows) != len(framework.sections):
+        return None
+    known = {s.id: s for s in framework.standards}
+    found: list[tuple[int, PracticeStandard]] = []
+    for name, row in rows.items():
+        if not name.startswith("ps_"):
+            continue
+        section = max((n for r, n in grade_rows if r < row), default=None)
+        if section is None:
+            continue
+        ident = name[3:]
+        question = known[ident].question if ident in known else ident.replace("_", " ").capitalize()
+        source = known[ident].source if ident in known else ""
+        found.append((row, PracticeStandard(ident, question, section, source)))
+    return tuple(s for _, s in sorted(found, key=lambda pair: pair[0]))
 
 
 def audit_layout(framework: Framework, generator: str = GENERATOR_VERSION) -> FormLayout:
@@ -259,6 +323,18 @@ def audit_layout(framework: Framework, generator: str = GENERATOR_VERSION) -> Fo
         key = section.key
         add(f"{key}_grade", f"Section {section.number} grade", row, "grade", required=True, section=section.number)
         row += 1
+        for standard in framework.standards_in(section.number) if int(generator) >= 3 else ():
+            add(
+                standard.name,
+                standard.question,
+                row,
+                "choice",
+                required=True,
+                choices=STANDARD_ANSWERS,
+                section=section.number,
+                guidance=(STANDARD_ADVICE,),
+            )
+            row += 1
         add(
             f"{key}_findings",
             "Evidence and findings",
@@ -360,6 +436,9 @@ AUDITOR_REASONS: tuple[tuple[str, str], ...] = (
     ("learning", "Auditor's learning"),
     ("recommendations", "Auditor's recommendations"),
 )
+#: Rows a findings or impact text may take on the moderation form (each up to Excel's tallest row, ~1,700
+#: characters in column B): a text longer than one row continues in the rows below.
+DISPLAY_ROWS = 4
 MODERATION_NOTICES = (
     "Moderation checks that the grades are supported by the evidence on the case file. If you do not agree with "
     "the grade, it goes to the Head of Service for Quality Assurance; if you do not agree with the actions, to the "
@@ -373,6 +452,7 @@ def moderation_layout(framework: Framework, generator: str = GENERATOR_VERSION) 
     """The moderation form: auditor's grades in column B (their audit names), moderated grades in column C."""
     fields: dict[str, FieldSpec] = {}
     headings: list[Heading] = []
+    displays: list[Display] = []
     sheet = MODERATION_SHEET
 
     def add(name: str, label: str, row: int, kind: FieldKind = "text", col: int = ANSWER_COL, **kw: object) -> None:
@@ -403,6 +483,13 @@ def moderation_layout(framework: Framework, generator: str = GENERATOR_VERSION) 
             section=section.number,
         )
         row += 1
+        if int(generator) >= 3:  # the evidence behind the grade, read-only (issue 24)
+            for name, what in ((f"{section.key}_findings", "findings"), (f"{section.key}_impact", "impact")):
+                label = "Auditor's evidence and findings" if what == "findings" else "Auditor's answer: " + (
+                    framework.reflective_question
+                )
+                displays.append(Display(name, label, row, DISPLAY_ROWS, sheet))
+                row += DISPLAY_ROWS
     add("overall_grade", "Overall grade (yours: required if you do not agree)", row, "grade", prefilled=True)
     add("m_overall_grade", "Overall grade: yours (required if you do not agree)", row, "grade", col=GUIDANCE_COL)
     row += 2
@@ -479,7 +566,7 @@ def moderation_layout(framework: Framework, generator: str = GENERATOR_VERSION) 
             ),
         ),
     }
-    return FormLayout("moderation", fields, tables, tuple(headings), notices, extra)
+    return FormLayout("moderation", fields, tables, tuple(headings), notices, extra, tuple(displays))
 
 
 # ---------------------------------------------------------------------------------------------------------------
