@@ -232,8 +232,8 @@ def load_framework(path: Path | None = None) -> Framework:
 
     standards = _standards(path, data.get("practice_standard", []))
     case_types: dict[str, str] = {}
-    for name, aliases in data.get("case_types", {}).items():
-        for alias in [name, *aliases]:
+    for name, spellings in data.get("case_types", {}).items():
+        for alias in [name, *spellings]:
             case_types[" ".join(str(alias).split()).casefold()] = name
 
     return Framework(

@@ -779,6 +779,19 @@ define(
 define("V005", "error", "'{found}' is not one of the choices for {label}.", "Choose one of: {choices}.")
 define("V006", "error", "The question '{label}' was not answered.", "Choose one of: {choices}.")
 define("V010", "error", "Action {row} has no owner.", "Write who will do it in {cell}.")
+# Practice standards (issue 24).
+define(
+    "V130",
+    "error",
+    "The practice standard '{label}' was not answered.",
+    "Choose one of: {choices} in {cell} (Not applicable when the standard does not apply to this case).",
+)
+define(
+    "V131",
+    "warning",
+    "Section {section} is graded {grade}, but the practice standard '{label}' is answered '{found}'.",
+    "Appendix 2: a Good file meets the practice standards. Check the answer in {cell}, or review the grade.",
+)
 define("V011", "error", "Action {row} has no due date.", "Give a due date in {cell} (for example 31/10/2026).")
 define(
     "V012",

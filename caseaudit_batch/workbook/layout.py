@@ -8,11 +8,10 @@ same positions without needing defined names, which is what lets ingest use a fa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from caseaudit_batch.core.framework import STANDARD_ANSWERS, Framework, PracticeStandard
+from caseaudit_batch.core.framework import STANDARD_ANSWERS, Framework
 from caseaudit_batch.workbook.cells import column_letter
 
 FieldKind = Literal["text", "date", "choice", "grade"]
@@ -43,9 +42,8 @@ ACTION_ROWS = 15  # "at least ten rows" (issue contract)
 #: The layout of the forms this version makes, stamped on each (``_meta`` and ``caseaudit.generator_version``).
 #: "2" added the audit reference row (defined name ``audit_ref``) at the top of the case details, so every row
 #: of the main sheet below it moved down one; forms made before ("1") are still read with their own layout.
-#: "3" (issue 24) asks each practice standard (``ps_<id>``) under its section's grade on the audit form, and shows
-#: each section's findings and impact answer on the moderation form; where the standards sit depends on the
-#: framework's list, so a version-3 form is read with the list its own defined names show (:func:`standards_on_form`).
+#: "3" (issue 24) asks each practice standard (``ps_<id>``) under its section's grade on the audit form and shows
+#: each section's findings and impact on the moderation form (a form's own standards: ``workbook/standards.py``).
 GENERATOR_VERSION = "3"
 READABLE_GENERATORS = ("1", "2", "3")
 ACTIONS_HEADER_ROW = 3
@@ -125,9 +123,8 @@ class Heading:
 
 @dataclass(frozen=True)
 class Display:
-    """A long pre-filled text shown read-only (the moderation form's findings): column B of ``rows`` rows from
-    ``row``; text longer than one row can show continues in the rows below (``forms.continued``). Not a field:
-    it has no defined name and is not read back."""
+    """A read-only text (the moderation form's findings) in column B of ``rows`` rows from ``row``, continuing
+    down them (``forms.continued``); not a field: no defined name, never read back."""
 
     name: str
     label: str
@@ -213,52 +210,17 @@ class Layouts:
         return self.made[generator]
 
     def for_form(self, meta: Mapping[str, str], names: Mapping[str, str] | None = None) -> FormLayout:
-        """The layout a form was made with; a version-3 audit form's standards are those its defined names show
-        (``names``: the form's own defined names), so a form made before QA edited the list is still read."""
+        """The layout a form was made with (``names``: the form's defined names, which show its standards)."""
         generator = meta.get("generator_version") or GENERATOR_VERSION
+        from caseaudit_batch.workbook.standards import standards_on_form, with_standards
+
         found = standards_on_form(self.framework, names) if names is not None and int(generator) >= 3 else None
         if found is None or found == self.framework.standards:
             return self.of(generator)
         key = f"{generator}:" + ",".join(f"{s.id}@{s.section}" for s in found)
         if key not in self.made:
-            self.made[key] = self.make(_with_standards(self.framework, found), generator)
+            self.made[key] = self.make(with_standards(self.framework, found), generator)
         return self.made[key]
-
-
-def _with_standards(framework: Framework, standards: tuple[PracticeStandard, ...]) -> Framework:
-    from dataclasses import replace
-
-    return replace(framework, standards=standards)
-
-
-_CELL_REF = re.compile(r"^'?(?:[^!]+?)'?!\$?[A-Z]{1,3}\$?([0-9]{1,7})$")
-
-
-def standards_on_form(framework: Framework, names: Mapping[str, str]) -> tuple[PracticeStandard, ...] | None:
-    """The practice standards a version-3 audit form asks, from its ``ps_<id>`` defined names: each standard sits
-    on the rows just below its section's grade, so its section is the one whose grade row precedes it. ``None``
-    when the form names none of the sections' grades (not an audit form)."""
-    rows: dict[str, int] = {}
-    for name, ref in names.items():
-        match = _CELL_REF.match(ref)
-        if match:
-            rows[name] = int(match.group(1))
-    grade_rows = sorted((rows[s.key + "_grade"], s.number) for s in framework.sections if s.key + "_grade" in rows)
-    if len(grade_rows) != len(framework.sections):
-        return None
-    known = {s.id: s for s in framework.standards}
-    found: list[tuple[int, PracticeStandard]] = []
-    for name, row in rows.items():
-        if not name.startswith("ps_"):
-            continue
-        section = max((n for r, n in grade_rows if r < row), default=None)
-        if section is None:
-            continue
-        ident = name[3:]
-        question = known[ident].question if ident in known else ident.replace("_", " ").capitalize()
-        source = known[ident].source if ident in known else ""
-        found.append((row, PracticeStandard(ident, question, section, source)))
-    return tuple(s for _, s in sorted(found, key=lambda pair: pair[0]))
 
 
 def audit_layout(framework: Framework, generator: str = GENERATOR_VERSION) -> FormLayout:
@@ -324,16 +286,8 @@ def audit_layout(framework: Framework, generator: str = GENERATOR_VERSION) -> Fo
         add(f"{key}_grade", f"Section {section.number} grade", row, "grade", required=True, section=section.number)
         row += 1
         for standard in framework.standards_in(section.number) if int(generator) >= 3 else ():
-            add(
-                standard.name,
-                standard.question,
-                row,
-                "choice",
-                required=True,
-                choices=STANDARD_ANSWERS,
-                section=section.number,
-                guidance=(STANDARD_ADVICE,),
-            )
+            kw = {"required": True, "choices": STANDARD_ANSWERS, "guidance": (STANDARD_ADVICE,)}
+            add(standard.name, standard.question, row, "choice", section=section.number, **kw)
             row += 1
         add(
             f"{key}_findings",
@@ -436,9 +390,9 @@ AUDITOR_REASONS: tuple[tuple[str, str], ...] = (
     ("learning", "Auditor's learning"),
     ("recommendations", "Auditor's recommendations"),
 )
-#: Rows a findings or impact text may take on the moderation form (each up to Excel's tallest row, ~1,700
-#: characters in column B): a text longer than one row continues in the rows below.
+#: Rows a findings or impact text may take on the moderation form (each ~1,700 characters at Excel's tallest row).
 DISPLAY_ROWS = 4
+EVIDENCE = (("findings", "Auditor's evidence and findings"), ("impact", ""))
 MODERATION_NOTICES = (
     "Moderation checks that the grades are supported by the evidence on the case file. If you do not agree with "
     "the grade, it goes to the Head of Service for Quality Assurance; if you do not agree with the actions, to the "
@@ -483,13 +437,10 @@ def moderation_layout(framework: Framework, generator: str = GENERATOR_VERSION) 
             section=section.number,
         )
         row += 1
-        if int(generator) >= 3:  # the evidence behind the grade, read-only (issue 24)
-            for name, what in ((f"{section.key}_findings", "findings"), (f"{section.key}_impact", "impact")):
-                label = "Auditor's evidence and findings" if what == "findings" else "Auditor's answer: " + (
-                    framework.reflective_question
-                )
-                displays.append(Display(name, label, row, DISPLAY_ROWS, sheet))
-                row += DISPLAY_ROWS
+        for name, label in EVIDENCE if int(generator) >= 3 else ():  # the evidence behind the grade (issue 24)
+            label = label or "Auditor's answer: " + framework.reflective_question
+            displays.append(Display(f"{section.key}_{name}", label, row, DISPLAY_ROWS, sheet))
+            row += DISPLAY_ROWS
     add("overall_grade", "Overall grade (yours: required if you do not agree)", row, "grade", prefilled=True)
     add("m_overall_grade", "Overall grade: yours (required if you do not agree)", row, "grade", col=GUIDANCE_COL)
     row += 2
