@@ -37,6 +37,7 @@ from caseaudit_batch.reports.tables import (
     _yes_no,
     action_frame,
 )
+from caseaudit_batch.reports.standards import practice_standards
 from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.trust import restatement_sentences
 
@@ -313,6 +314,9 @@ def compute_metrics(
         columns={"service": "Service", "team": "Team"}
     )
     tables["trend"] = _trend(af, data.months)
+    previous = data.months[-2] if len(data.months) > 1 else None
+    v["practice_standards"], standard_tables = practice_standards(af, str(month), previous, framework)
+    tables.update(standard_tables)
 
     # --- moderation ------------------------------------------------------------------------------------------
     _moderation(acc, data, report_date, v, tables, names)
