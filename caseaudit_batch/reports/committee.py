@@ -49,8 +49,8 @@ SUPPRESSION_NOTE = (
 #: internal key to one or the other, so a new key needs a decision here.
 #: Issue 20: ``escalations_waiting`` is by person (the Head of Service's Staff ID); ``restated`` repeats earlier months'
 #: rates without their counts, so it could show a share of fewer than 5 (the committee trend shows those months
-#: suppressed instead).
-DROPPED: frozenset[str] = frozenset({"escalations_waiting", "restated"})
+#: suppressed instead). Issue 24: ``practice_standards`` is for the internal reports only.
+DROPPED: frozenset[str] = frozenset({"escalations_waiting", "restated", "practice_standards"})
 
 Cell = int | str  # a count, or C
 K = TypeVar("K", bound=Hashable)
