@@ -179,6 +179,21 @@ define(
     "Purging months before {found} would remove the current month ({current}) or later.",
     "Give an earlier month with --before; only months before the current one can be purged.",
 )
+# Set-up that cannot be half done (issue 24).
+define(
+    "CFG050",
+    "error",
+    "There is no address to send notices from: [notices] sender is empty and the QA officer ([people] qa_officer: "
+    "{found}) has no e-mail address on the roster.",
+    "In caseaudit.toml set [people] qa_officer to the QA officer's Staff ID (with an Email on the roster), or set "
+    "[notices] sender to the QA team's address; then run the command again. Nothing was made.",
+)
+define(
+    "CFG051",
+    "warning",
+    "The setting {key} in caseaudit.toml is empty: {what}.",
+    "Set {key} to the Staff ID(s) from the roster (docs/reference/configuration.md, [people]).",
+)
 define(
     "CFG030",
     "error",
