@@ -23,7 +23,7 @@ def long_date(day: date) -> str:
 
 def sender(ctx: Context, roster_email: str) -> str:
     """The From address of every notice: ``[notices] sender``, else the QA officer's e-mail on the roster. Never a
-    made-up address (issue 24: notices from quality.assurance@localhost reached nobody): without one, no command
+    made-up address (issue 24: notices from a localhost address reached nobody): without one, no command
     that makes notices starts."""
     found = ctx.config.notices.sender or roster_email
     if not found:
@@ -39,9 +39,14 @@ PEOPLE_NEEDED = {
 }
 
 
+QA_ONLY = ("qa_officer",)  # what ingest needs: the QA officer, copied into alerts and feedback
+
+
 def empty_people(ctx: Context, *keys: str) -> list[str]:
-    """A warning for each of these ``[people]`` keys left empty (as ``caseaudit init`` leaves them)."""
+    """A warning for each of these ``[people]`` keys (default: all three) left empty, as ``caseaudit init`` leaves
+    them."""
     people = ctx.config.people
+    keys = keys or tuple(PEOPLE_NEEDED)
     return [
         messages.render("CFG051", key=f"people.{key}", what=PEOPLE_NEEDED[key])
         for key in keys

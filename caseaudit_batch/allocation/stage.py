@@ -221,7 +221,7 @@ def allocate_month(
             )
         )
     result.attention += check_named_people(ctx.config, people)
-    result.attention += empty_people(ctx, "qa_officer", "hos_quality_assurance", "moderators")  # issue 24
+    result.attention += empty_people(ctx)  # issue 24
     result.outputs = [allocations_path, issuer.folder / "outbox.csv"]
     result.data = {"summary": summary, "batch_id": batch_id}
     if plan.unallocated:

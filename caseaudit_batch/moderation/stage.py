@@ -166,7 +166,7 @@ def moderate(
         result.attention.append(messages.render("MOD020", audit_id=audit_id, month=the_month))
     # Issue 24: set-up that cannot be half done. An empty key is said at once; sampled audits that no moderator
     # can take leave the month's moderation undone, which is not "all well" (exit 65).
-    result.attention += empty_people(ctx, "moderators", "hos_quality_assurance", "qa_officer")
+    result.attention += empty_people(ctx)
     if unmoderated:
         result.exit_code = EXIT_DATAERR
     for esc in open_escalations:

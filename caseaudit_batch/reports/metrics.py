@@ -24,6 +24,7 @@ from caseaudit_batch.followups import measures as fm
 from caseaudit_batch.reports import trust
 from caseaudit_batch.reports.data import SECTION_KEYS, RegisterData
 from caseaudit_batch.reports.frame import SMALL, _blank, _small_note, audit_frame, rate, wilson
+from caseaudit_batch.reports.standards import practice_standards
 from caseaudit_batch.reports.tables import (
     _actions,
     _auditor_record,
@@ -37,7 +38,6 @@ from caseaudit_batch.reports.tables import (
     _yes_no,
     action_frame,
 )
-from caseaudit_batch.reports.standards import practice_standards
 from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.trust import restatement_sentences
 
