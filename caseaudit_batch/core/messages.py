@@ -509,6 +509,13 @@ define(
     "Reassigned audit {old}: {what}; new audit {new}. The old form is withdrawn.",
 )
 define(
+    "AL070",
+    "warning",
+    "The caseload's case type '{found}' (first on row {row}) is not one the audit framework knows ({known}).",
+    "Correct the case type in the caseload, or add it (or this spelling) under [case_types] in the framework file; "
+    "reports count it as a case type of its own until then.",
+)
+define(
     "AL040",
     "warning",
     "{name} ({role}, {staff_id}) has no case for {month}: {reason}.",
