@@ -222,10 +222,9 @@ def allocate_month(
         )
     result.attention += check_named_people(ctx.config, people)
     result.attention += empty_people(ctx)  # issue 24
-    result.attention += [
-        messages.render("AL070", found=typed, row=row, known=", ".join(dict.fromkeys(ctx.framework.case_types.values())))
-        for typed, row in cases.unknown_case_types.items()
-    ]
+    known = ", ".join(dict.fromkeys(ctx.framework.case_types.values()))
+    for typed, row in cases.unknown_case_types.items():
+        result.attention.append(messages.render("AL070", found=typed, row=row, known=known))
     result.outputs = [allocations_path, issuer.folder / "outbox.csv"]
     result.data = {"summary": summary, "batch_id": batch_id}
     if plan.unallocated:
