@@ -225,6 +225,17 @@ def test_rule_fails(code: str) -> None:
 TEXT_RULES = ("V103", "V104", "V105", "V110", "V114", "V115", "V120", "V121", "V131")
 
 
+def test_every_rule_that_judges_text_is_held_to_quoting_it() -> None:
+    """Each quality rule (writing quality, names, practice standards) is in TEXT_RULES; V030 and V031 judge no
+    wording (a control character, a length) and quote none (issue 24: form text stays out of what they say)."""
+    judging = {
+        code
+        for code, r in rules.discover().items()
+        if r.check.__module__.rsplit(".", 1)[-1] in ("quality", "privacy", "standards")
+    }
+    assert judging - {"V030", "V031", "V130"} == set(TEXT_RULES)
+
+
 @pytest.mark.parametrize("code", TEXT_RULES)
 def test_a_quality_rule_quotes_the_text_it_judged(code: str) -> None:
     form = CASES[code][1]()
