@@ -84,3 +84,41 @@ def test_by_service(metrics) -> None:
     assert tuple(by.loc[("seen_alone", "North"), ["Met", "Applicable"]]) == (2, 2)
     assert tuple(by.loc[("seen_alone", "South"), ["Met", "Applicable"]]) == (0, 1)
     assert by.loc[("seen_alone", "South"), "Share met"] == 0.0
+
+
+def test_the_word_and_excel_reports_show_them(tmp_path) -> None:
+    import io
+
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from caseaudit_batch.core.config import TEMPLATES_DIR
+    from caseaudit_batch.reports import build, themes
+    from caseaudit_batch.reports.targets import Targets
+
+    audits = [{**row, **ANSWERS[row["audit_id"]]} for row in hw.AUDITS]
+    data = RegisterData.build(
+        hw.SEP, staff=hw.STAFF, allocations=hw.ALLOCATIONS, audits=audits, section_grades=hw.SECTION_GRADES
+    )
+    made = build.build_month_reports(
+        data,
+        report_date=hw.D,
+        targets=Targets(),
+        framework=load_framework(),
+        taxonomy=themes.load_taxonomy(TEMPLATES_DIR / "themes.toml"),
+        template=TEMPLATES_DIR / "report_template.docx",
+        organisation="Testshire Council",
+        generated_on=hw.D,
+    )
+    doc = Document(io.BytesIO(made.files["Monthly-Case-File-Audit-Report-2026-09.docx"]))
+    assert "Practice standards" in [p.text for p in doc.paragraphs]
+    table = next(t for t in doc.tables if t.rows[0].cells[0].text == "Standard")
+    rows = {r.cells[0].text: [c.text for c in r.cells] for r in table.rows[1:]}
+    chronology = rows["Is there an up-to-date chronology on the system?"]
+    assert chronology[1:5] == ["8", "3", "5", "60%"]
+    ws = load_workbook(io.BytesIO(made.files["caseaudit-report-2026-09.xlsx"]))["Practice standards"]
+    assert set(ws.tables) == {"PracticeStandards", "PracticeStandardsByService"}
+    # Internal only: the committee version has no practice standards.
+    committee = [name for name in made.files if "committee" in name and name.endswith(".json")]
+    for name in committee:
+        assert "practice_standards" not in made.files[name].decode("utf-8")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from caseaudit_batch.core.framework import Framework
 
 #: The chance a standard is met, by the section's grade: a better-graded section mostly meets its standards.
-MET_BY_GRADE = {"Outstanding": 0.97, "Good": 0.9, "Requires Improvement": 0.62, "Inadequate": 0.3}
+MET_BY_GRADE = {"Outstanding": 0.99, "Good": 0.96, "Requires Improvement": 0.7, "Inadequate": 0.35}
 #: The share of cases where a standard does not apply (seen alone: babies and very young children).
 NOT_APPLICABLE = {"seen_alone": 0.12, "genogram": 0.03, "wishes_feelings": 0.05}
 

@@ -497,6 +497,9 @@ def _practice_standards(b: _Builder, sd: Any, t: dict[str, pd.DataFrame]) -> Non
     if standards is None or standards.empty:
         return
     b.heading(sd, "Practice standards")
+    if not standards["Applicable"].astype(int).sum():
+        b.para(sd, "No audit of the month answered the practice standards (forms made before they were added).")
+        return
     b.para(sd, "Met: answered Yes; applicable: Yes or No (Not applicable is left out of both).")
     shown = ["Standard", "Section", "Met", "Applicable", "Share met", "Previous month share", "Note"]
     b.table(sd, standards, shown)
