@@ -374,12 +374,14 @@ def _display(ws: Worksheet, label: str, first: int, rows: int) -> None:
     for row in range(first, first + rows):
         cell = ws.cell(row=row, column=ANSWER_COL, value="")
         cell.alignment = WRAP_TOP
-        cell.font = Font(size=10)
+        cell.font = Font(size=11)  # the size the stamp's row heights are reckoned for (stamp.LINE_POINTS)
         cell.fill = PREFILLED_FILL
         cell.protection = LOCKED
-        cell.border = Border(left=THIN, right=THIN, top=THIN if row == first else None, bottom=THIN)
+        # One box down all the rows: top on the first, bottom on the last (the thin rows then read as its foot).
+        last = row == first + rows - 1
+        cell.border = Border(left=THIN, right=THIN, top=THIN if row == first else None, bottom=THIN if last else None)
         ws.row_dimensions[row].height = (
-            max(18.0, estimate_lines(label, MAIN_WIDTHS[LABEL_COL]) * 11.5 + 4) if row == first else 2.0
+            max(18.0, estimate_lines(label, MAIN_WIDTHS[LABEL_COL]) * 11.5 + 4) if row == first else 1.5
         )
 
 
