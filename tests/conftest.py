@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from formkit import set_sender
 from prepared import Templates
 
 from caseaudit_batch import session
@@ -56,6 +57,7 @@ def workspace(tmp_path: Path) -> Path:
     """A working folder as ``caseaudit init`` makes it."""
     folder = tmp_path / "qa"
     setup.init_workspace(folder, organisation="Testshire Council")
+    set_sender(folder)
     return folder
 
 
