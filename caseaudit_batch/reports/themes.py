@@ -27,7 +27,23 @@ TEXT_FIELDS = {
     "recommendations": "Recommendations",
     "org_learning": "Organisational learning",
 }
-QUOTE_FIELDS = ("strengths", "learning", "org_learning")
+#: Issue 21: every free-text answer is a source, and which side of the document it counts on: strengths and impact
+#: answers are "what we do well"; learning, recommendations, organisational learning and moderation rationale "what
+#: we must improve"; section findings and the diversity answer count as both, shown as "findings".
+SIDE_OF: dict[str, str] = {
+    "strengths": "strength",
+    **{f"s{n}_impact": "strength" for n in range(1, 10)},
+    "learning": "learning",
+    "recommendations": "learning",
+    "org_learning": "learning",
+    "m_rationale": "learning",
+    **{f"s{n}_findings": "finding" for n in range(1, 10)},
+    "diversity": "finding",
+}
+SOURCES = tuple(SIDE_OF)
+#: The table's column of each side (counts are audits).
+SIDES = {"strength": "Strengths", "learning": "Learning", "finding": "Findings"}
+SIDE_HEADINGS = {"strength": "What we do well", "learning": "What we must improve", "finding": "Findings"}
 MAX_QUOTE = 220
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -42,6 +58,18 @@ class Theme:
     id: str = ""
     #: phrases that cancel the theme within the same sentence ("no concerns about risk" is not about risk)
     not_phrases: tuple[str, ...] = ()
+
+
+def source_label(field: str) -> str:
+    """A source as the document names it: "Strengths", "Findings, section 4", "Impact, section 9", …"""
+    if field in TEXT_FIELDS:
+        return TEXT_FIELDS[field]
+    if field == "diversity":
+        return "Diversity"
+    if field == "m_rationale":
+        return "Moderation rationale"
+    section, _, kind = field.partition("_")
+    return f"{kind.capitalize()}, section {section[1:]}"
 
 
 def theme_id(name: str) -> str:
@@ -60,6 +88,8 @@ class ThemeSummary:
     org_learning: pd.DataFrame  # Case reference, Service, Themes, Text ("" with --no-quotes)
     no_quotes: bool
     taxonomy: list[Theme] = field(default_factory=list)
+    #: theme -> side ("strength", "learning", "finding") -> quotations (``quotes`` is them in that order)
+    sides: dict[str, dict[str, list[tuple[str, str, str]]]] = field(default_factory=dict)
 
     @property
     def tagged_this_month(self) -> int:
@@ -214,21 +244,56 @@ class Tagger:
 
 
 def tag_texts(frame: pd.DataFrame, tagger: Tagger) -> pd.DataFrame:
-    """One row per non-blank text of an accepted audit: audit, case, month, service, field, text, themes."""
+    """One row per point (one sentence of one free-text answer, issue 21) of an accepted audit: audit, case, month,
+    service, field, side, text, themes. Each distinct sentence is tagged once (many audits repeat a sentence)."""
     accepted = frame[frame["accepted"]]
     parts = []
-    for key in TEXT_FIELDS:
+    for key in SOURCES:
+        if key not in accepted:
+            continue  # a frame without that answer (an older register, a test's small table)
         texts = accepted[key]
         keep = texts.map(lambda t: isinstance(t, str) and bool(t.strip())).astype(bool)
         part = accepted.loc[keep, ["audit_id", "case_ref", "month", "service"]].copy()
         part["field"] = key
-        part["text"] = texts[keep].map(str.strip)
+        part["text"] = texts[keep].map(sentences)
         parts.append(part)
-    tagged = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    tagged = pd.concat(parts, ignore_index=True).explode("text") if parts else pd.DataFrame()
+    tagged = tagged[tagged["text"].notna()].reset_index(drop=True) if len(tagged) else tagged
     if len(tagged) == 0:
-        return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "text", "themes"])
-    tagged["themes"] = tagged["text"].map(tagger.themes_of)
+        return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"])
+    tagged["side"] = tagged["field"].map(SIDE_OF)
+    found = {text: tagger.themes_of(text) for text in tagged["text"].unique()}
+    tagged["themes"] = tagged["text"].map(found)
     return tagged
+
+
+def content_key(text: str) -> str:
+    """What two quotations have in common when they say the same thing (capitals, punctuation, a redacted name)."""
+    return " ".join(w for w in _words(text.replace("[name]", " ")) if not w.isdigit())
+
+
+def pick_quotes(points: pd.DataFrame, theme: str, tagger: Tagger, limit: int) -> list[tuple[str, str, str]]:
+    """Up to ``limit`` quotations of ``theme`` from ``points``: the most often said first (representative), one per
+    audit, and never the same content twice (issue 21: identical quotes repeated across cases are noise)."""
+    if not len(points):
+        return []
+    keys = points["text"].map(content_key)
+    often = keys.map(keys.value_counts())
+    ordered = points.assign(qkey=keys, qoften=often).sort_values(["qoften", "audit_id"], ascending=[False, True])
+    picked: list[tuple[str, str, str]] = []
+    seen_keys: set[str] = set()
+    seen_audits: set[str] = set()
+    for item in ordered.itertuples(index=False):
+        if item.qkey in seen_keys or item.audit_id in seen_audits:
+            continue
+        text = tagger.quote(theme, item.text)
+        if text:
+            picked.append((str(item.case_ref), source_label(str(item.field)), text))
+            seen_keys.add(item.qkey)
+            seen_audits.add(item.audit_id)
+        if len(picked) >= limit:
+            break
+    return picked
 
 
 def summarise(
@@ -240,7 +305,8 @@ def summarise(
     no_quotes: bool = False,
     max_quotes: int = 3,
 ) -> ThemeSummary:
-    """Per theme: audits mentioning it this month (by field) and over the window, and a few quotations.
+    """Per theme: audits mentioning it this month (by side and field) and over the window, and a few quotations of
+    each side ("what we do well", "what we must improve", "findings").
 
     ``tagged`` is :func:`tag_texts` of the audit frame (the window), or a part of it (one service).
     """
@@ -250,38 +316,32 @@ def summarise(
     month_exploded = exploded[exploded["month"] == month]
     rows = []
     quotes: dict[str, list[tuple[str, str, str]]] = {}
+    sides: dict[str, dict[str, list[tuple[str, str, str]]]] = {}
     for theme in taxonomy:
         mine = month_exploded[month_exploded["themes"] == theme.name]
         window = exploded[exploded["themes"] == theme.name]
-        row: dict[str, object] = {
-            "Theme": theme.name,
-            "This month": int(mine["audit_id"].nunique()),
-        }
-        for key, label in TEXT_FIELDS.items():
-            row[label] = int(mine.loc[mine["field"] == key, "audit_id"].nunique())
+        row: dict[str, object] = {"Theme": theme.name, "This month": int(mine["audit_id"].nunique())}
+        for side, label in SIDES.items():
+            row[label] = int(mine.loc[mine["side"] == side, "audit_id"].nunique())
+        row["Recommendations"] = int(mine.loc[mine["field"] == "recommendations", "audit_id"].nunique())
         row["12 months"] = int(window["audit_id"].nunique())
-        sections = ", ".join(str(s) for s in theme.sections)
-        row["Related sections"] = sections
+        row["Related sections"] = ", ".join(str(s) for s in theme.sections)
         if section_good_or_better is not None and theme.sections:
             shares = [section_good_or_better.get(s) for s in theme.sections]
             known = [s for s in shares if s is not None]
-            row["Related sections good or better"] = sum(known) / len(known) if known else None
+            # Issue 21: a rate beside a theme nobody mentioned reads as a finding about it: shown only with mentions.
+            row["Related sections good or better"] = sum(known) / len(known) if known and row["This month"] else None
         rows.append(row)
-        picked: list[tuple[str, str, str]] = []
-        if not no_quotes:
-            seen: set[str] = set()
-            for _, item in mine[mine["field"].isin(QUOTE_FIELDS)].iterrows():
-                if item["audit_id"] in seen:
-                    continue
-                text = tagger.quote(theme.name, item["text"])
-                if text:
-                    picked.append((str(item["case_ref"]), TEXT_FIELDS[item["field"]], text))
-                    seen.add(item["audit_id"])
-                if len(picked) >= max_quotes:
-                    break
-        quotes[theme.name] = picked
+        by_side = {
+            side: ([] if no_quotes else pick_quotes(mine[mine["side"] == side], theme.name, tagger, max_quotes))
+            for side in SIDES
+        }
+        sides[theme.name] = by_side
+        quotes[theme.name] = [q for side in SIDES for q in by_side[side]]
     table = pd.DataFrame.from_records(rows)
-    untagged_rows = this_month[this_month["themes"].map(len) == 0]
+    # The list to read stays the short answers (strengths, learning, recommendations, organisational learning):
+    # untagged findings are summed up by the "possible new themes" instead.
+    untagged_rows = this_month[(this_month["themes"].map(len) == 0) & this_month["field"].isin(TEXT_FIELDS)]
     untagged = pd.DataFrame(
         {
             "Case reference": untagged_rows["case_ref"],
@@ -305,4 +365,26 @@ def summarise(
         org_learning=org_learning,
         no_quotes=no_quotes,
         taxonomy=taxonomy,
+        sides=sides,
     )
+
+
+def untagged_share(tagged: pd.DataFrame, month: str) -> float | None:
+    """Issue 21 (metrics JSON ``untagged_share``): of the month's learning and organisational learning points, the
+    share that carry no theme (null when there are none)."""
+    mine = tagged[(tagged["month"] == month) & tagged["field"].isin(("learning", "org_learning"))]
+    return float((mine["themes"].map(len) == 0).mean()) if len(mine) else None
+
+
+def theme_counts(tagged: pd.DataFrame, tagger: Tagger, month: str) -> dict[str, dict[str, int]]:
+    """Issue 21 (metrics JSON ``themes``): theme ID -> audits mentioning it this month as a strength and as learning
+    (findings count as both, as the learning-themes document says)."""
+    mine = tagged[tagged["month"] == month].explode("themes").dropna(subset=["themes"])
+    out: dict[str, dict[str, int]] = {}
+    for theme in tagger.taxonomy:
+        hits = mine[mine["themes"] == theme.name]
+        out[theme.id] = {
+            side: int(hits.loc[hits["side"].isin((side, "finding")), "audit_id"].nunique())
+            for side in ("strength", "learning")
+        }
+    return out
