@@ -114,5 +114,10 @@ JSON_KEYS: dict[str, str] = {
     "files_seen": "The sum of the six file counts.",
     "warnings": "Warnings recorded against the month's audit submissions.",
     "warnings_by_rule": "Warnings by rule code (bland phrases, re-telling, late, …), for coaching auditors.",
+    "themes": "Issue 21: for each theme ID of themes.toml, the audits of the month mentioning it: {strengths, "
+    "learning}. Strengths and impact answers count as strengths; learning, recommendations, organisational learning "
+    "and moderation rationale as learning; section findings and the diversity answer as both.",
+    "untagged_share": "Of the month's learning and organisational learning points (one sentence of one answer), the "
+    "share that carry no theme (null when there are none).",
     "small_numbers": "The share keys whose denominator is between 1 and 4 (treat with caution).",
 }
