@@ -117,7 +117,7 @@ def emerging_phrases(tagged: pd.DataFrame, month: str, *, limit: int = 10, min_c
         for phrase, count in month_counts.items()
         if count >= min_count
     ]
-    rows.sort(key=lambda r: (-r[2], r[0]))
+    rows.sort(key=lambda r: (-round(r[2], 6), -r[0].count(" "), r[0]))  # a tie: the longer phrase first
     shown: list[tuple[str, int, float]] = []
     for phrase, count, weight in rows:
         if any(phrase in longer and count <= c for longer, c, _ in shown):
