@@ -14,7 +14,7 @@ TAXONOMY = [
     Theme("Records", "Chronology and recording.", ("chronology", "case recording"), (8,), id="records"),
     Theme("Partners", "Working with partners.", ("school", "multi-agency"), (6,), id="partners"),
 ]
-TEXT_COLUMNS = ("strengths", "learning", "org_learning", "s4_findings", "s9_impact", "m_rationale")
+TEXT_COLUMNS = ("strengths", "learning", "org_learning", "s4_findings", "s8_findings", "s9_impact", "m_rationale")
 
 
 def _frame(rows: list[tuple[str, str, str, str, dict[str, str]]]) -> pd.DataFrame:
@@ -43,9 +43,8 @@ def test_every_answer_is_a_source_and_a_point_is_a_sentence() -> None:
     assert by_text["Chronologies are out of date."] == ("learning", ("Records",))
     assert by_text["Safer."] == ("strength", ())
     table = summarise(tagged, Tagger(TAXONOMY), "2026-09").table.set_index("Theme")
-    # findings count on both sides in the JSON, apart ("Findings") in the document
     assert table.loc["Records", ["This month", "Strengths", "Learning", "Findings"]].tolist() == [2, 0, 1, 1]
-    assert theme_counts(tagged, Tagger(TAXONOMY), "2026-09")["records"] == {"strength": 1, "learning": 2}
+    assert theme_counts(tagged, Tagger(TAXONOMY), "2026-09")["records"] == {"strengths": 0, "learning": 1, "findings": 1}
 
 
 def test_quotes_are_deduplicated_by_content_and_kept_apart_by_side() -> None:
@@ -54,15 +53,17 @@ def test_quotes_are_deduplicated_by_content_and_kept_apart_by_side() -> None:
         [
             ("A1", "C1", "2026-09", "North", {"learning": same}),
             ("A2", "C2", "2026-09", "North", {"learning": "The Chronology is out of date!"}),
-            ("A3", "C3", "2026-09", "South", {"learning": "Case recording lags behind visits."}),
-            ("A4", "C4", "2026-09", "South", {"strengths": "A clear chronology, updated weekly."}),
+            ("A3", "C3", "2026-09", "South", {"learning": "The chronology has not been updated for two months."}),
+            ("A4", "C4", "2026-09", "South", {"learning": "The chronology has not been updated for three months."}),
+            ("A5", "C5", "2026-09", "South", {"learning": "Case recording lags behind visits."}),
+            ("A6", "C6", "2026-09", "South", {"strengths": "A clear chronology, updated weekly."}),
         ]
     )
     tagger = Tagger(TAXONOMY)
     summary = summarise(tag_texts(frame, tagger), tagger, "2026-09")
     learning_quotes = [text for _, _, text in summary.sides["Records"]["learning"]]
-    # the sentence said twice comes first (representative), once; the other learning point follows
-    assert learning_quotes == [same, "Case recording lags behind visits."]
+    # the sentence said twice comes first (representative), once; A4 says nearly what A3 says, so A5 comes next
+    assert learning_quotes == [same, "The chronology has not been updated for two months.", "Case recording lags behind visits."]
     assert [t for _, _, t in summary.sides["Records"]["strength"]] == ["A clear chronology, updated weekly."]
     assert summarise(tag_texts(frame, tagger), tagger, "2026-09", no_quotes=True).sides["Records"]["learning"] == []
 
@@ -137,16 +138,18 @@ def test_learning_into_practice_follows_the_cases_that_carried_a_theme() -> None
     frame = _frame(
         [
             ("E1", "C1", "2026-03", "North", {"learning": "Update the chronology."}),
-            ("E2", "C2", "2026-03", "North", {"s4_findings": "The chronology is missing."}),
+            ("E2", "C2", "2026-03", "North", {"s8_findings": "The chronology is missing."}),
             ("E3", "C3", "2026-03", "North", {"strengths": "A clear chronology."}),  # a strength: not carried
+            ("E4", "C4", "2026-04", "North", {"org_learning": "Chronologies are out of date."}),
         ]
     )
     tagged = tag_texts(frame, Tagger(TAXONOMY))
     moved = pd.DataFrame(
-        {"Earlier audit ID": ["E1", "E2", "E3"], "Overall": ["improved", "same", "improved"]},
+        {"Earlier audit ID": ["E1", "E2", "E3", "E4"], "Overall": ["improved", "same", "improved", "worse"]},
     )
     table = learning.into_practice(tagged, moved, TAXONOMY).set_index("Theme")
-    assert table.loc["Records", ["Follow-ups", "Improved", "Same", "Worse"]].tolist() == [2, 1, 1, 0]
+    # E2's findings name the chronology (every audit's section 8 does): only what the audit asked to improve counts
+    assert table.loc["Records", ["Follow-ups", "Improved", "Same", "Worse"]].tolist() == [2, 1, 0, 1]
     assert table.loc["Records", "Share improved"] == 0.5
     assert table.loc["Partners", "Follow-ups"] == 0
 
@@ -185,3 +188,16 @@ def test_calibration_on_a_hand_worked_table() -> None:
     assert table.loc["Bob", ["Moderated audits", "Agreed", "Mean difference"]].tolist() == [3, 1, -0.67]
     assert table.loc["Bob", "Share agreed"] == pytest.approx(1 / 3)
     assert table.loc["Bob", "Note"].startswith("fewer than 10")
+
+
+def test_an_impact_answer_showing_no_difference_is_a_finding_not_a_strength() -> None:
+    difference = Tagger([learning.load_difference()])
+    frame = _frame(
+        [
+            ("A1", "C1", "2026-09", "North", {"s9_impact": "The young person is safer and seen alone at visits."}),
+            ("A2", "C2", "2026-09", "North", {"s9_impact": "The young person has not been seen alone."}),
+        ]
+    )
+    voice = Theme("Voice", "The child's voice.", ("seen alone",), id="voice")
+    tagged = tag_texts(frame, Tagger([voice]), difference)
+    assert dict(zip(tagged["audit_id"], tagged["side"], strict=True)) == {"A1": "strength", "A2": "finding"}

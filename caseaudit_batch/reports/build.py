@@ -124,7 +124,8 @@ def build_month_reports(
     label = month.label
     frame = audit_frame(data, framework)
     tagger = Tagger(taxonomy)
-    tagged = tag_texts(frame, tagger)  # the window's text, tagged once for every output
+    difference = difference or learning.load_difference()
+    tagged = tag_texts(frame, tagger, Tagger([difference]))  # the window's text, tagged once for every output
     month_services = data.allocations.loc[data.allocations["month"] == str(month), "service"]
     services = sorted({str(s) for s in month_services if isinstance(s, str) and s.strip() and s != UNKNOWN})
     # The whole authority's follow-ups and the audits they refer to: a pack's follow-up may refer to an audit filed
@@ -151,7 +152,7 @@ def build_month_reports(
         metrics.values["untagged_share"] = untagged_share(tagged, str(month))
         files: dict[str, bytes] = {}
         if internal:
-            psw = _learning(data, tagged, tagger, difference or learning.load_difference(), followups, no_quotes)
+            psw = _learning(data, tagged, tagger, difference, followups, no_quotes)
             files[json_name(month)] = metrics_json(metrics)
             files[excel_name(month)] = excel.write_excel_report(
                 metrics, themes, organisation=organisation, month_label=label, calibration=learning.calibration(frame)

@@ -115,8 +115,10 @@ JSON_KEYS: dict[str, str] = {
     "warnings": "Warnings recorded against the month's audit submissions.",
     "warnings_by_rule": "Warnings by rule code (bland phrases, re-telling, late, …), for coaching auditors.",
     "themes": "Issue 21: for each theme ID of themes.toml, the audits of the month mentioning it: {strengths, "
-    "learning}. Strengths and impact answers count as strengths; learning, recommendations, organisational learning "
-    "and moderation rationale as learning; section findings and the diversity answer as both.",
+    "learning, findings}. Strengths and impact answers evidencing a difference for the child count as strengths; "
+    "learning, recommendations, organisational learning and moderation rationale as learning; section findings, the "
+    "diversity answer and other impact answers as findings (apart: they name each section's subject on nearly every "
+    "audit).",
     "untagged_share": "Of the month's learning and organisational learning points (one sentence of one answer), the "
     "share that carry no theme (null when there are none).",
     "small_numbers": "The share keys whose denominator is between 1 and 4 (treat with caution).",

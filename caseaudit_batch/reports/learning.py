@@ -102,21 +102,27 @@ def _phrases(text: str) -> set[str]:
 
 def emerging_phrases(tagged: pd.DataFrame, month: str, *, limit: int = 10, min_count: int = 2) -> pd.DataFrame:
     """The month's untagged points, as their most telling phrases: Phrase, Points (untagged points of the month
-    holding it) and Weight (points × log of how rare the phrase is among all the window's points, TF-IDF style, so
-    a phrase every month uses sinks). A three-word phrase hides its two-word parts when they count no more."""
+    holding it) and Weight. Weighted against the year, TF-IDF style: Points times the log of how much more often the
+    phrase is said this month than over the window's untagged points, so wording every month uses sinks and what is
+    new rises. With one month of history, the most frequent. A three-word phrase hides its parts when they count no
+    more."""
     columns = ["Phrase", "Points", "Weight"]
-    if not len(tagged):
+    untagged = tagged[tagged["themes"].map(len) == 0] if len(tagged) else tagged
+    mine = untagged[untagged["month"] == month] if len(untagged) else untagged
+    if not len(mine):
         return pd.DataFrame(columns=columns)
-    phrases_of = {text: _phrases(text) for text in tagged["text"].unique()}
-    year = Counter(p for text in tagged["text"] for p in phrases_of[text])
-    untagged = tagged[(tagged["month"] == month) & (tagged["themes"].map(len) == 0)]
-    month_counts = Counter(p for text in untagged["text"] for p in phrases_of[text])
-    total = len(tagged)
-    rows = [
-        (phrase, count, count * math.log((1 + total) / (1 + year[phrase])))
-        for phrase, count in month_counts.items()
-        if count >= min_count
-    ]
+    phrases_of = {text: _phrases(text) for text in untagged["text"].unique()}
+    year = Counter(p for text in untagged["text"] for p in phrases_of[text])
+    month_counts = Counter(p for text in mine["text"] for p in phrases_of[text])
+    one_month = untagged["month"].nunique() == 1
+    rows = []
+    for phrase, count in month_counts.items():
+        if count < min_count:
+            continue
+        lift = (count / len(mine)) / (year[phrase] / len(untagged))
+        weight = float(count) if one_month else count * math.log(lift)
+        if weight > 0:
+            rows.append((phrase, count, weight))
     rows.sort(key=lambda r: (-round(r[2], 6), -r[0].count(" "), r[0]))  # a tie: the longer phrase first
     shown: list[tuple[str, int, float]] = []
     for phrase, count, weight in rows:
@@ -194,8 +200,10 @@ def lived_experience(
 # ------------------------------------------------------------------------------------------------------------
 def into_practice(tagged: pd.DataFrame, moved: pd.DataFrame, taxonomy: list[Theme]) -> pd.DataFrame:
     """For each theme, the completed follow-ups (``moved``: :func:`followups.measures.movement` of the window) of
-    audits that carried it as learning or a finding, and their overall grade movement."""
-    carried = tagged[tagged["side"].isin(("learning", "finding"))].explode("themes").dropna(subset=["themes"])
+    audits that carried it as learning, and their overall grade movement."""
+    # "Did the cases where we said chronology improve?": what the audit asked to improve (findings name every
+    # section's subject on nearly every audit, so they would carry every theme).
+    carried = tagged[tagged["side"] == "learning"].explode("themes").dropna(subset=["themes"])
     pairs = set(zip(carried["themes"], carried["audit_id"].astype(str), strict=True))
     rows = []
     for theme in taxonomy:

@@ -24,10 +24,11 @@ from caseaudit_batch.reports.themes import SIDE_HEADINGS, SIDES, ThemeSummary
 SOURCES_TEXT = (
     "Sources: every free-text answer of an accepted audit: the findings of the nine sections, the nine impact answers, "
     "strengths, learning, recommendations, organisational learning, the diversity answer and the moderator's "
-    "rationale. A point is one sentence of one answer. Strengths and impact answers count as what we do well; "
-    "learning, recommendations, organisational learning and moderation rationale as what we must improve; findings "
-    "and the diversity answer as both, shown as findings. Counts are audits mentioning the theme; one audit can "
-    "mention several."
+    "rationale. A point is one sentence of one answer. Strengths and impact answers count as what we do well (an "
+    "impact answer only where it evidences a difference for the child; otherwise it is a finding); learning, "
+    "recommendations, organisational learning and moderation rationale as what we must improve; findings and the "
+    "diversity answer as both, shown as findings. Counts are audits mentioning the theme; one audit can mention "
+    "several."
 )
 _SIDE_STYLE = {"strength": ("#1b7837", "o", "-"), "learning": ("#b2182b", "s", "--"), "finding": ("#2166ac", "^", ":")}
 
@@ -54,12 +55,13 @@ def theme_chart(theme: str, trend: pd.DataFrame, months: list[str]) -> charts.Ch
     fig.subplots_adjust(left=0.08, right=0.7, top=0.95, bottom=0.3)
     x = list(range(len(months)))
     series: dict[str, list[int]] = {}
-    for side, label in SIDES.items():
+    # Findings name each section's subject on nearly every audit: a line of them would flatten the other two.
+    for side, label in (("strength", "Strengths"), ("learning", "Learning")):
         values = [int(v) for v in trend.loc[(theme, side)]] if (theme, side) in trend.index else [0] * len(months)
         series[label] = values
         colour, marker, style = _SIDE_STYLE[side]
         ax.plot(x, values, marker=marker, markersize=3, linestyle=style, color=colour, label=label)
-    ax.set_xticks(x, [_label(m) for m in months], fontsize=7)
+    ax.set_xticks(x, [Month.parse(m).first_day.strftime("%b") for m in months], fontsize=6)
     ax.tick_params(axis="y", labelsize=7)
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
@@ -68,9 +70,12 @@ def theme_chart(theme: str, trend: pd.DataFrame, months: list[str]) -> charts.Ch
         f"{_label(m)}: " + ", ".join(f"{label.lower()} {series[label][i]}" for label in series)
         for i, m in enumerate(months)
     )
-    alt = f"Line chart of audits mentioning {theme} by month over {len(months)} months. {points}."
+    alt = (
+        f"Line chart of audits mentioning {theme} as a strength and as learning, by month over {len(months)} months. "
+        f"{points}."
+    )
     table = pd.DataFrame({"Month": [_label(m) for m in months], **series})
-    return charts.Chart(f"{theme}: audits by month", alt, charts._png(fig), table)
+    return charts.Chart(f"{theme}: strengths and learning by month", alt, charts._png(fig), table)
 
 
 def _small_picture(sd: Any, chart: charts.Chart) -> None:
@@ -158,7 +163,7 @@ def _detail(b: _Builder, themes: ThemeSummary, learning: Learning | None, month:
         b.para(
             sd,
             "Follow-up audits completed in the last 12 months of cases whose earlier audit carried the theme as "
-            "learning or a finding, and how the final overall grade moved (guidance section 4: did the learning "
+            "learning (learning, recommendations, organisational learning or moderation rationale), and how the final overall grade moved (guidance section 4: did the learning "
             "reach practice?).",
         )
         practice = learning.practice

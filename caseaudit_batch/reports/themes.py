@@ -243,9 +243,12 @@ class Tagger:
         return ""
 
 
-def tag_texts(frame: pd.DataFrame, tagger: Tagger) -> pd.DataFrame:
+def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = None) -> pd.DataFrame:
     """One row per point (one sentence of one free-text answer, issue 21) of an accepted audit: audit, case, month,
-    service, field, side, text, themes. Each distinct sentence is tagged once (many audits repeat a sentence)."""
+    service, field, side, text, themes. Each distinct sentence is tagged once (many audits repeat a sentence).
+
+    With ``difference`` (the ``[difference]`` phrases), an impact sentence that evidences no difference for the child
+    ("has had three changes of worker") is a finding, not something we do well."""
     accepted = frame[frame["accepted"]]
     parts = []
     for key in SOURCES:
@@ -262,6 +265,10 @@ def tag_texts(frame: pd.DataFrame, tagger: Tagger) -> pd.DataFrame:
     if len(tagged) == 0:
         return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"])
     tagged["side"] = tagged["field"].map(SIDE_OF)
+    if difference is not None:
+        impact = tagged["field"].str.endswith("_impact")
+        made = {t: bool(difference.sentence_themes(t)) for t in tagged.loc[impact, "text"].unique()}
+        tagged.loc[impact & ~tagged["text"].map(lambda t: made.get(t, True)).astype(bool), "side"] = "finding"
     found = {text: tagger.themes_of(text) for text in tagged["text"].unique()}
     tagged["themes"] = tagged["text"].map(found)
     return tagged
@@ -272,24 +279,34 @@ def content_key(text: str) -> str:
     return " ".join(w for w in _words(text.replace("[name]", " ")) if not w.isdigit())
 
 
+#: Two quotations sharing this share of their words say the same thing ("two changes of worker" / "three changes").
+NEAR_SAME = 0.75
+
+
+def _near(words: set[str], picked: list[set[str]]) -> bool:
+    return any(len(words & other) >= NEAR_SAME * len(words | other) for other in picked)
+
+
 def pick_quotes(points: pd.DataFrame, theme: str, tagger: Tagger, limit: int) -> list[tuple[str, str, str]]:
     """Up to ``limit`` quotations of ``theme`` from ``points``: the most often said first (representative), one per
-    audit, and never the same content twice (issue 21: identical quotes repeated across cases are noise)."""
+    audit, and never the same content twice, nor nearly (issue 21: identical quotes repeated across cases are
+    noise)."""
     if not len(points):
         return []
     keys = points["text"].map(content_key)
     often = keys.map(keys.value_counts())
     ordered = points.assign(qkey=keys, qoften=often).sort_values(["qoften", "audit_id"], ascending=[False, True])
     picked: list[tuple[str, str, str]] = []
-    seen_keys: set[str] = set()
+    seen_words: list[set[str]] = []
     seen_audits: set[str] = set()
     for item in ordered.itertuples(index=False):
-        if item.qkey in seen_keys or item.audit_id in seen_audits:
+        words = set(item.qkey.split())
+        if item.audit_id in seen_audits or _near(words, seen_words):
             continue
         text = tagger.quote(theme, item.text)
         if text:
             picked.append((str(item.case_ref), source_label(str(item.field)), text))
-            seen_keys.add(item.qkey)
+            seen_words.append(words)
             seen_audits.add(item.audit_id)
         if len(picked) >= limit:
             break
@@ -377,14 +394,15 @@ def untagged_share(tagged: pd.DataFrame, month: str) -> float | None:
 
 
 def theme_counts(tagged: pd.DataFrame, tagger: Tagger, month: str) -> dict[str, dict[str, int]]:
-    """Issue 21 (metrics JSON ``themes``): theme ID -> audits mentioning it this month as a strength and as learning
-    (findings count as both, as the learning-themes document says)."""
+    """Issue 21 (metrics JSON ``themes``): theme ID -> audits mentioning it this month as a strength, as learning and
+    in findings. Findings are apart: they name each section's subject on nearly every audit, so counted on both sides
+    they would make every theme a strength and a learning point of every audit."""
     mine = tagged[tagged["month"] == month].explode("themes").dropna(subset=["themes"])
     out: dict[str, dict[str, int]] = {}
     for theme in tagger.taxonomy:
         hits = mine[mine["themes"] == theme.name]
         out[theme.id] = {
-            side: int(hits.loc[hits["side"].isin((side, "finding")), "audit_id"].nunique())
-            for side in ("strength", "learning")
+            key: int(hits.loc[hits["side"] == side, "audit_id"].nunique())
+            for side, key in (("strength", "strengths"), ("learning", "learning"), ("finding", "findings"))
         }
     return out
