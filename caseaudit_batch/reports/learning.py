@@ -60,6 +60,8 @@ DEFAULT_DIFFERENCE = (
 DEFAULT_NOT_DIFFERENCE = ("not improved", "no improvement", "no difference", "not safer", "not settled", "no progress")
 #: Fewer moderated audits than this and the calibration figures are marked as small numbers.
 CALIBRATION_MIN = 3
+#: A possible new theme is said at least this much more often this month than over the window's untagged text.
+MIN_LIFT = 1.3
 CALIBRATION_SMALL = 10
 
 
@@ -120,6 +122,8 @@ def emerging_phrases(tagged: pd.DataFrame, month: str, *, limit: int = 10, min_c
         if count < min_count:
             continue
         lift = (count / len(mine)) / (year[phrase] / len(untagged))
+        if not one_month and lift < MIN_LIFT:
+            continue  # said about as often as all year: everyday wording, however frequent
         weight = float(count) if one_month else count * math.log(lift)
         if weight > 0:
             rows.append((phrase, count, weight))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 from docx.shared import Cm
+from matplotlib.figure import Figure
 
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.reports import charts
@@ -50,36 +51,47 @@ def _label(month: str) -> str:
 
 
 def theme_chart(theme: str, trend: pd.DataFrame, months: list[str]) -> charts.Chart:
-    """A small line chart of a theme's audits by month, one line per side, with the numbers in its alt text."""
-    fig, ax = charts._figure(5.2, 1.7)
-    fig.subplots_adjust(left=0.08, right=0.7, top=0.95, bottom=0.3)
+    """A small line chart of a theme's audits by month, strengths and learning, drawn like page one's sparklines
+    (no axes: ticks are most of a chart's drawing time, and eleven themes are drawn every month): the first and last
+    months and each line's latest count are written on it, every month's numbers are in its alt text."""
+    fig = Figure(figsize=(5.0, 1.1))
+    ax = fig.add_axes((0.02, 0.2, 0.74, 0.72))
     x = list(range(len(months)))
     series: dict[str, list[int]] = {}
+    top = 1
     # Findings name each section's subject on nearly every audit: a line of them would flatten the other two.
     for side, label in (("strength", "Strengths"), ("learning", "Learning")):
         values = [int(v) for v in trend.loc[(theme, side)]] if (theme, side) in trend.index else [0] * len(months)
         series[label] = values
+        top = max(top, *values)
         colour, marker, style = _SIDE_STYLE[side]
-        ax.plot(x, values, marker=marker, markersize=3, linestyle=style, color=colour, label=label)
-    ax.set_xticks(x, [Month.parse(m).first_day.strftime("%b") for m in months], fontsize=6)
-    ax.tick_params(axis="y", labelsize=7)
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
+        ax.plot(x, values, marker=marker, markersize=2.5, linestyle=style, color=colour, linewidth=1.3)
+        series[label] = values
+    ends = [series["Strengths"][-1], series["Learning"][-1]]
+    for (label, values), side in zip(series.items(), ("strength", "learning"), strict=True):
+        # The higher line's label above, the lower's below, so two close labels never overlap.
+        above = values[-1] > min(ends) or (ends[0] == ends[1] and label == "Strengths")
+        ax.text(x[-1] + 0.4, values[-1], f"{label} {values[-1]}", color=_SIDE_STYLE[side][0], fontsize=7,
+                va="bottom" if above else "top")  # fmt: skip
+    ax.set_xlim(-0.3, len(x) - 0.7)
+    ax.set_ylim(-0.08 * top, top * 1.1)
+    ax.axis("off")
+    ax.text(0, -0.08 * top, _label(months[0]), fontsize=6, va="top", ha="left", color="#444444")
+    ax.text(x[-1], -0.08 * top, _label(months[-1]), fontsize=6, va="top", ha="right", color="#444444")
     points = "; ".join(
         f"{_label(m)}: " + ", ".join(f"{label.lower()} {series[label][i]}" for label in series)
         for i, m in enumerate(months)
     )
     alt = (
-        f"Line chart of audits mentioning {theme} as a strength and as learning, by month over {len(months)} months. "
-        f"{points}."
+        f"Line chart of audits mentioning {theme} as a strength and as learning, by month over {len(months)} months "
+        f"(highest {top}). {points}."
     )
     table = pd.DataFrame({"Month": [_label(m) for m in months], **series})
     return charts.Chart(f"{theme}: strengths and learning by month", alt, charts._png(fig), table)
 
 
 def _small_picture(sd: Any, chart: charts.Chart) -> None:
-    sd.add_picture(io.BytesIO(chart.png), width=Cm(12))
+    sd.add_picture(io.BytesIO(chart.png), width=Cm(11))
     doc_pr = sd.paragraphs[-1].runs[-1]._r.xpath(".//wp:docPr")[0]
     doc_pr.set("descr", chart.alt)  # every picture with its alt text (accessibility)
     doc_pr.set("title", chart.title)

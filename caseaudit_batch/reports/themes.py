@@ -46,6 +46,7 @@ SIDES = {"strength": "Strengths", "learning": "Learning", "finding": "Findings"}
 SIDE_HEADINGS = {"strength": "What we do well", "learning": "What we must improve", "finding": "Findings"}
 MAX_QUOTE = 220
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_BREAK = re.compile(r"[.!?]\s")
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,11 @@ def _stems(text: str) -> list[str]:
 
 def sentences(text: str) -> list[str]:
     """A text's sentences (a "point" is one sentence of one answer)."""
-    return [s for s in (" ".join(part.split()) for part in _SENTENCE.split(text.replace("’", "'"))) if s]
+    text = text.replace("’", "'")
+    if "\n" not in text and not _BREAK.search(text):  # one sentence (most answers): no costly split
+        one = " ".join(text.split())
+        return [one] if one else []
+    return [s for s in (" ".join(part.split()) for part in _SENTENCE.split(text)) if s]
 
 
 class _Phrases:
@@ -258,7 +263,9 @@ def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = N
         keep = texts.map(lambda t: isinstance(t, str) and bool(t.strip())).astype(bool)
         part = accepted.loc[keep, ["audit_id", "case_ref", "month", "service"]].copy()
         part["field"] = key
-        part["text"] = texts[keep].map(sentences)
+        kept = texts[keep]
+        split = {text: sentences(text) for text in kept.unique()}  # each distinct answer split once
+        part["text"] = kept.map(split)
         parts.append(part)
     tagged = pd.concat(parts, ignore_index=True).explode("text") if parts else pd.DataFrame()
     tagged = tagged[tagged["text"].notna()].reset_index(drop=True) if len(tagged) else tagged
@@ -287,7 +294,9 @@ def _near(words: set[str], picked: list[set[str]]) -> bool:
     return any(len(words & other) >= NEAR_SAME * len(words | other) for other in picked)
 
 
-def pick_quotes(points: pd.DataFrame, theme: str, tagger: Tagger, limit: int) -> list[tuple[str, str, str]]:
+def pick_quotes(
+    points: pd.DataFrame, theme: str, tagger: Tagger, limit: int, seen: list[set[str]] | None = None
+) -> list[tuple[str, str, str]]:
     """Up to ``limit`` quotations of ``theme`` from ``points``: the most often said first (representative), one per
     audit, and never the same content twice, nor nearly (issue 21: identical quotes repeated across cases are
     noise)."""
@@ -297,7 +306,7 @@ def pick_quotes(points: pd.DataFrame, theme: str, tagger: Tagger, limit: int) ->
     often = keys.map(keys.value_counts())
     ordered = points.assign(qkey=keys, qoften=often).sort_values(["qoften", "audit_id"], ascending=[False, True])
     picked: list[tuple[str, str, str]] = []
-    seen_words: list[set[str]] = []
+    seen_words: list[set[str]] = seen if seen is not None else []  # shared: never the same words on two sides
     seen_audits: set[str] = set()
     for item in ordered.itertuples(index=False):
         words = set(item.qkey.split())
@@ -349,8 +358,9 @@ def summarise(
             # Issue 21: a rate beside a theme nobody mentioned reads as a finding about it: shown only with mentions.
             row["Related sections good or better"] = sum(known) / len(known) if known and row["This month"] else None
         rows.append(row)
+        seen: list[set[str]] = []
         by_side = {
-            side: ([] if no_quotes else pick_quotes(mine[mine["side"] == side], theme.name, tagger, max_quotes))
+            side: ([] if no_quotes else pick_quotes(mine[mine["side"] == side], theme.name, tagger, max_quotes, seen))
             for side in SIDES
         }
         sides[theme.name] = by_side
