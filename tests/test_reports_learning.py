@@ -44,7 +44,11 @@ def test_every_answer_is_a_source_and_a_point_is_a_sentence() -> None:
     assert by_text["Safer."] == ("strength", ())
     table = summarise(tagged, Tagger(TAXONOMY), "2026-09").table.set_index("Theme")
     assert table.loc["Records", ["This month", "Strengths", "Learning", "Findings"]].tolist() == [2, 0, 1, 1]
-    assert theme_counts(tagged, Tagger(TAXONOMY), "2026-09")["records"] == {"strengths": 0, "learning": 1, "findings": 1}
+    assert theme_counts(tagged, Tagger(TAXONOMY), "2026-09")["records"] == {
+        "strengths": 0,
+        "learning": 1,
+        "findings": 1,
+    }
 
 
 def test_quotes_are_deduplicated_by_content_and_kept_apart_by_side() -> None:
@@ -63,7 +67,11 @@ def test_quotes_are_deduplicated_by_content_and_kept_apart_by_side() -> None:
     summary = summarise(tag_texts(frame, tagger), tagger, "2026-09")
     learning_quotes = [text for _, _, text in summary.sides["Records"]["learning"]]
     # the sentence said twice comes first (representative), once; A4 says nearly what A3 says, so A5 comes next
-    assert learning_quotes == [same, "The chronology has not been updated for two months.", "Case recording lags behind visits."]
+    assert learning_quotes == [
+        same,
+        "The chronology has not been updated for two months.",
+        "Case recording lags behind visits.",
+    ]
     assert [t for _, _, t in summary.sides["Records"]["strength"]] == ["A clear chronology, updated weekly."]
     assert summarise(tag_texts(frame, tagger), tagger, "2026-09", no_quotes=True).sides["Records"]["learning"] == []
 
@@ -174,12 +182,27 @@ def test_calibration_on_a_hand_worked_table() -> None:
     ]
     frame = pd.DataFrame(
         [
-            {"audit_id": f"A{i}", "staff_id": s, "auditor": n, "auditor_role": "Team manager", "a_overall": a,
-             "m_overall": m, "moderated": True}  # fmt: skip
+            {
+                "audit_id": f"A{i}",
+                "staff_id": s,
+                "auditor": n,
+                "auditor_role": "Team manager",
+                "a_overall": a,
+                "m_overall": m,
+                "moderated": True,
+            }
             for i, (s, n, a, m) in enumerate(rows)
         ]
-        + [{"audit_id": "A99", "staff_id": "S4", "auditor": "Dan", "a_overall": "Good", "m_overall": None,
-            "moderated": False}]  # fmt: skip
+        + [
+            {
+                "audit_id": "A99",
+                "staff_id": "S4",
+                "auditor": "Dan",
+                "a_overall": "Good",
+                "m_overall": None,
+                "moderated": False,
+            }
+        ]
     )
     table = learning.calibration(frame).set_index("Auditor")
     assert list(table.index) == ["Bob", "Ann"]  # the largest difference first

@@ -1,7 +1,8 @@
 """Synthetic auditors, moderators and service managers for the demo: what they write on the forms.
 
-Everything here is invented. The free text comes from :mod:`caseaudit_batch.demo.corpus` (templates with variation,
-drifting over the year) so that no two audits read the same; no child is ever named (the prose says "the child" or "the young person"). Grades come from a realistic spread: each
+Everything here is invented. The free text comes from :mod:`caseaudit_batch.demo.corpus` (templates with
+variation, drifting over the year) so that no two audits read the same; no child is ever named (the prose says "the
+child" or "the young person"). Grades come from a realistic spread: each
 service has its own level, every case its own quality, and practice improves slowly over the year. The functions
 are pure (a ``random.Random`` in, values out): the demo fills them into the generated forms with
 ``forms.fill_form`` and the test recomputes the expected figures from the same values.

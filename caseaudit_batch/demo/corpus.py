@@ -119,8 +119,10 @@ STRENGTHS: dict[str, tuple[str, ...]] = {
         "The safety plan is {clear and shared with the family|reviewed after each incident|understood by the young "
         "person}.",
     ),
-    "identity": ("The {family's culture and faith are|child's identity needs are} {considered in the plan|respected "
-                 "in direct work|recorded and explored}.",),  # fmt: skip
+    "identity": (
+        "The {family's culture and faith are|child's identity needs are} {considered in the plan|respected "
+        "in direct work|recorded and explored}.",
+    ),
 }
 # Text in no theme of the shipped taxonomy (possible new themes), said more as the year goes on.
 EMERGING = (
@@ -191,7 +193,9 @@ def variants(template: str) -> set[str]:
     if match is None:
         return {template}
     return {
-        s for option in match.group(1).split("|") for s in variants(template[: match.start()] + option + template[match.end() :])
+        s
+        for option in match.group(1).split("|")
+        for s in variants(template[: match.start()] + option + template[match.end() :])
     }
 
 

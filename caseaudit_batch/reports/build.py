@@ -24,10 +24,18 @@ from caseaudit_batch.followups import measures as fm
 from caseaudit_batch.reports import committee, committee_docs, excel, learning, word
 from caseaudit_batch.reports.data import RegisterData
 from caseaudit_batch.reports.frame import UNKNOWN, audit_frame
+from caseaudit_batch.reports.learning_doc import Learning
 from caseaudit_batch.reports.metrics import FollowupInput, Metrics, compute_metrics, followup_input
 from caseaudit_batch.reports.targets import Targets
-from caseaudit_batch.reports.learning_doc import Learning
-from caseaudit_batch.reports.themes import Tagger, Theme, ThemeSummary, summarise, tag_texts, theme_counts, untagged_share
+from caseaudit_batch.reports.themes import (
+    Tagger,
+    Theme,
+    ThemeSummary,
+    summarise,
+    tag_texts,
+    theme_counts,
+    untagged_share,
+)
 from caseaudit_batch.reports.tiers import COMMITTEE, INTERNAL
 
 

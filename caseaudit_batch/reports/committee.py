@@ -50,7 +50,7 @@ SUPPRESSION_NOTE = (
 #: Issue 20: ``escalations_waiting`` is by person (the Head of Service's Staff ID); ``restated`` repeats earlier months'
 #: rates without their counts, so it could show a share of fewer than 5 (the committee trend shows those months
 #: suppressed instead).
-#: Issue 21: ``themes`` and ``untagged_share`` are the PSW's (the committee version has its own suppressed themes table).
+#: Issue 21: ``themes`` and ``untagged_share`` are the PSW's (the committee has its own suppressed themes table).
 DROPPED: frozenset[str] = frozenset({"escalations_waiting", "restated", "themes", "untagged_share"})
 
 Cell = int | str  # a count, or C

@@ -19,18 +19,16 @@ from pathlib import Path
 import pandas as pd
 
 from caseaudit_batch.core.errors import ConfigError
-from caseaudit_batch.followups import measures as fm
 from caseaudit_batch.reports.themes import Tagger, Theme, pick_quotes
 
 #: Words that carry no theme on their own: a phrase may not begin or end with one ("[name]" shows as "name").
-STOP_WORDS = frozenset(
-    """a about above after again all also am an and any are as at be been before being below between both but by can
-    could did do does doing done down during each few for from further had has have having he her here hers him his
-    how i if in into is it its itself just may me might more most much must my no nor not now of off on once only or
-    other our out over own same she should so some such than that the their them then there these they this those
-    through to too under until up upon very was we were what when where which while who whom why will with would
-    you your name yet well still often every many several one two three child's young person person's""".split()
-)
+_STOP = """a about above after again all also am an and any are as at be been before being below between both but by
+can could did do does doing done down during each few for from further had has have having he her here hers him his
+how i if in into is it its itself just may me might more most much must my no nor not now of off on once only or
+other our out over own same she should so some such than that the their them then there these they this those
+through to too under until up upon very was we were what when where which while who whom why will with would you
+your name yet well still often every many several one two three child's young person person's"""
+STOP_WORDS = frozenset(_STOP.split())
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
 DIFFERENCE = "difference"
 #: The shipped list (themes.toml ``[difference]`` replaces it): words an impact answer uses when the child's life

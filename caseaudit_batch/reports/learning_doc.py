@@ -61,7 +61,8 @@ def theme_chart(theme: str, trend: pd.DataFrame, months: list[str]) -> charts.Ch
     top = 1
     # Findings name each section's subject on nearly every audit: a line of them would flatten the other two.
     for side, label in (("strength", "Strengths"), ("learning", "Learning")):
-        values = [int(v) for v in trend.loc[(theme, side)]] if (theme, side) in trend.index else [0] * len(months)
+        known = (theme, side) in trend.index
+        values = [int(v) for v in trend.loc[[(theme, side)]].iloc[0].tolist()] if known else [0] * len(months)
         series[label] = values
         top = max(top, *values)
         colour, marker, style = _SIDE_STYLE[side]
@@ -138,7 +139,7 @@ def _detail(b: _Builder, themes: ThemeSummary, learning: Learning | None, month:
     by_name = themes.table.set_index("Theme") if len(themes.table) else themes.table
     quiet = []
     for theme in themes.taxonomy:
-        row = by_name.loc[theme.name]
+        row: dict[str, Any] = {str(k): v for k, v in by_name.loc[theme.name].to_dict().items()}
         if not int(row["This month"]):
             quiet.append(theme.name)
             continue
@@ -175,8 +176,8 @@ def _detail(b: _Builder, themes: ThemeSummary, learning: Learning | None, month:
         b.para(
             sd,
             "Follow-up audits completed in the last 12 months of cases whose earlier audit carried the theme as "
-            "learning (learning, recommendations, organisational learning or moderation rationale), and how the final overall grade moved (guidance section 4: did the learning "
-            "reach practice?).",
+            "learning (learning, recommendations, organisational learning or moderation rationale), and how the final "
+            "overall grade moved (guidance section 4: did the learning reach practice?).",
         )
         practice = learning.practice
         b.table(sd, practice[practice["Follow-ups"] > 0] if len(practice) else practice)
@@ -220,7 +221,9 @@ def _new_themes(b: _Builder, themes: ThemeSummary, learning: Learning | None) ->
         "this month matched no theme. Read them, and add key phrases to the taxonomy (themes.toml) where a theme is "
         "missing.",
     )
-    b.listing(sd, untagged, ["Case reference", "Field"] if themes.no_quotes else ["Case reference", "Field", "Text"], "first")
+    b.listing(
+        sd, untagged, ["Case reference", "Field"] if themes.no_quotes else ["Case reference", "Field", "Text"], "first"
+    )
     return sd
 
 

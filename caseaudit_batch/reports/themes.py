@@ -308,15 +308,17 @@ def pick_quotes(
     picked: list[tuple[str, str, str]] = []
     seen_words: list[set[str]] = seen if seen is not None else []  # shared: never the same words on two sides
     seen_audits: set[str] = set()
-    for item in ordered.itertuples(index=False):
-        words = set(item.qkey.split())
-        if item.audit_id in seen_audits or _near(words, seen_words):
+    for audit_id, case_ref, field_key, sentence, key in zip(
+        ordered["audit_id"], ordered["case_ref"], ordered["field"], ordered["text"], ordered["qkey"], strict=True
+    ):
+        words = set(str(key).split())
+        if str(audit_id) in seen_audits or _near(words, seen_words):
             continue
-        text = tagger.quote(theme, item.text)
+        text = tagger.quote(theme, str(sentence))
         if text:
-            picked.append((str(item.case_ref), source_label(str(item.field)), text))
+            picked.append((str(case_ref), source_label(str(field_key)), text))
             seen_words.append(words)
-            seen_audits.add(item.audit_id)
+            seen_audits.add(str(audit_id))
         if len(picked) >= limit:
             break
     return picked
