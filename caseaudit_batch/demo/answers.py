@@ -129,24 +129,26 @@ def audit_answers(
     completed = _completion_date(rng, month, late)
     safeguarding = rng.random() < SAFEGUARDING_SHARE
     participation = rng.choices(("In person", "Phone or video", "Not possible"), (0.55, 0.28, 0.17))[0]
+    # The free text draws from its own random, seeded by the audit, so a change to the corpus never moves a figure.
+    words = random.Random(f"{audit_id}:text")
     answers: dict[str, object] = {
         "date_completed": completed,
         "sw_participation": participation,
         "sw_participation_reason": rng.choice(_NOT_POSSIBLE) if participation == "Not possible" else None,
         "three_way_meeting": rng.choice(("Yes", "Yes", "No")) if previous_worker else "Not applicable",
         "overall_grade": overall,
-        "strengths": corpus.strength(rng, month_index),
-        "learning": corpus.learning(rng, month_index),
-        "diversity": corpus.diversity(rng),
+        "strengths": corpus.strength(words, month_index),
+        "learning": corpus.learning(words, month_index),
+        "diversity": corpus.diversity(words),
         "safeguarding_concern": "Yes" if safeguarding else "No",
         "safeguarding_detail": rng.choice(_SAFEGUARDING_DETAIL) if safeguarding else None,
-        "recommendations": corpus.recommendation(rng, month_index),
-        "org_learning": corpus.org_learning(rng, month_index),
+        "recommendations": corpus.recommendation(words, month_index),
+        "org_learning": corpus.org_learning(words, month_index),
     }
     for number, (section, grade) in enumerate(zip(framework.sections, section_grades, strict=True), start=1):
         answers[f"{section.key}_grade"] = grade
-        answers[f"{section.key}_findings"] = corpus.findings(rng, grade, number, month_index)
-        answers[f"{section.key}_impact"] = corpus.impact(rng, _rank(grade) >= 3) if rng.random() < 0.6 else None
+        answers[f"{section.key}_findings"] = corpus.findings(words, grade, number, month_index)
+        answers[f"{section.key}_impact"] = corpus.impact(words, _rank(grade) >= 3) if words.random() < 0.6 else None
     actions: list[tuple[object, object, object]] = []
     n_actions = {"Inadequate": (2, 4), "Requires Improvement": (1, 3), "Good": (0, 1), "Outstanding": (0, 0)}[overall]
     for text, owner in rng.sample(_ACTIONS, rng.randint(*n_actions)):
