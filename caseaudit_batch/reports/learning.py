@@ -95,7 +95,8 @@ def _phrases(text: str) -> set[str]:
     for n in (2, 3):
         for i in range(len(words) - n + 1):
             gram = words[i : i + n]
-            if gram[0] not in STOP_WORDS and gram[-1] not in STOP_WORDS:
+            # "[name]" (a redacted name) is never part of a phrase: the redaction mark says nothing.
+            if gram[0] not in STOP_WORDS and gram[-1] not in STOP_WORDS and "name" not in gram:
                 found.add(" ".join(gram))
     return found
 

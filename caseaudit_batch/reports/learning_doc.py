@@ -209,10 +209,10 @@ def _new_themes(b: _Builder, themes: ThemeSummary, learning: Learning | None) ->
             "months so that everyday wording sinks. Points are this month's sentences holding the phrase. Where one "
             "names something the taxonomy misses, add it to themes.toml.",
         )
-        emerging = learning.emerging
-        if themes.no_quotes:
-            emerging = emerging.assign(Phrase="(left out: --no-quotes)").head(0)
-        b.table(sd, emerging, ["Phrase", "Points"])
+        if themes.no_quotes:  # the phrases are auditors' words: left out with the quotations
+            b.para(sd, f"{_plural(len(learning.emerging), 'phrase')} found; left out of this document (no quotations).")
+        else:
+            b.table(sd, learning.emerging, ["Phrase", "Points"])
     untagged = themes.untagged
     b.heading(sd, "Short answers matching no theme")
     b.para(
