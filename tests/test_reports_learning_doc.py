@@ -47,7 +47,12 @@ def _text(blob: bytes) -> str:
 def test_the_document_names_its_sources_and_has_every_section(made) -> None:
     blob = made.files[build.themes_name(made.metrics.month)]
     text = _text(blob)
-    for heading in ("What we do well", "What we must improve", "The child's lived experience", "Learning into practice"):
+    for heading in (
+        "What we do well",
+        "What we must improve",
+        "The child's lived experience",
+        "Learning into practice",
+    ):
         assert heading in text
     assert "Possible new themes" in text and "moderator's rationale" in text and "nine impact answers" in text
     # every theme mentioned this month has its trend chart, each with alt text naming it
