@@ -206,9 +206,9 @@ def test_calibration_on_a_hand_worked_table() -> None:
     )
     table = learning.calibration(frame).set_index("Auditor")
     assert list(table.index) == ["Bob", "Ann"]  # the largest difference first
-    assert table.loc["Ann", ["Moderated audits", "Agreed", "Mean difference"]].tolist() == [4, 2, 0.5]
+    assert table.loc["Ann", ["Moderations", "Agreed", "Mean difference"]].tolist() == [4, 2, 0.5]
     assert table.loc["Ann", "Share agreed"] == 0.5
-    assert table.loc["Bob", ["Moderated audits", "Agreed", "Mean difference"]].tolist() == [3, 1, -0.67]
+    assert table.loc["Bob", ["Moderations", "Agreed", "Mean difference"]].tolist() == [3, 1, -0.67]
     assert table.loc["Bob", "Share agreed"] == pytest.approx(1 / 3)
     assert table.loc["Bob", "Note"].startswith("fewer than 10")
 

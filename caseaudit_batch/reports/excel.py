@@ -411,7 +411,7 @@ def write_excel_report(
 
     # Issue 21: the QA team's own sheet (this workbook is internal), never in a Head of Service's or committee paper.
     ws = book.sheet("Calibration")
-    calibration = calibration if calibration is not None else pd.DataFrame(columns=["Auditor", "Moderated audits"])
+    calibration = calibration if calibration is not None else pd.DataFrame(columns=["Auditor", "Moderations"])
     book.table(ws, 0, "Calibration", "Auditor calibration: overall grades against the moderator's (12 months)",
                calibration, note=CALIBRATION_NOTE)  # fmt: skip
 

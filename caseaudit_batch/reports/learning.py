@@ -237,7 +237,7 @@ def calibration(frame: pd.DataFrame, *, minimum: int = CALIBRATION_MIN) -> pd.Da
     """Per auditor with at least ``minimum`` moderated audits in the window: the mean of auditor minus moderator
     overall grade (1 Inadequate … 4 Outstanding; above 0, the auditor grades higher than the moderator) and the
     share where both gave the same grade. Guidance section 5: moderation tests the consistency of grading."""
-    columns = ["Auditor", "Role", "Moderated audits", "Agreed", "Share agreed", "Mean difference", "Note"]
+    columns = ["Auditor", "Role", "Moderations", "Agreed", "Share agreed", "Mean difference", "Note"]
     moderated = frame[frame["moderated"].astype(bool)].drop_duplicates("audit_id", keep="last")
     a = moderated["a_overall"].map(_RANK)
     m = moderated["m_overall"].map(_RANK)
@@ -252,7 +252,7 @@ def calibration(frame: pd.DataFrame, *, minimum: int = CALIBRATION_MIN) -> pd.Da
             {
                 "Auditor": str(group["auditor"].iloc[-1] or staff_id),
                 "Role": str(group["auditor_role"].iloc[-1] or ""),
-                "Moderated audits": n,
+                "Moderations": n,
                 "Agreed": agreed,
                 "Share agreed": agreed / n,
                 "Mean difference": round(float((group["a"] - group["m"]).mean()), 2),
