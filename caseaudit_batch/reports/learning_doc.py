@@ -125,12 +125,18 @@ def _overview(b: _Builder, themes: ThemeSummary, learning: Learning | None, acce
         for row in ranked.itertuples(index=False):
             b.para(sd, f"{row.Theme}: {_plural(int(getattr(row, label)), 'audit')}", style="List Bullet")
     if learning is not None and len(learning.trend):
-        b.heading(sd, "Audits mentioning each theme by month")
-        totals = learning.tagged.explode("themes").dropna(subset=["themes"])
-        by_month = totals.groupby(["themes", "month"])["audit_id"].nunique().unstack("month")
-        by_month = by_month.reindex(index=[t.name for t in themes.taxonomy], columns=learning.months).fillna(0)
-        shown = by_month.astype(int).rename(columns=_label).rename_axis("Theme").reset_index()
-        b.table(sd, shown)
+        # What to improve, by month (findings name every section's subject on nearly every audit: not shown here).
+        b.heading(sd, "What we must improve, audits by month")
+        names = [t.name for t in themes.taxonomy]
+        trend = learning.trend
+        known = {(str(t), str(side)): [int(v) for v in values] for (t, side), values in zip(
+            trend.index, trend.to_numpy().tolist(), strict=True)}  # fmt: skip
+        by_month = pd.DataFrame(
+            [known.get((name, "learning"), [0] * len(learning.months)) for name in names],
+            index=names,
+            columns=[_label(m) for m in learning.months],
+        )
+        b.table(sd, by_month.rename_axis("Theme").reset_index())
     return sd
 
 
