@@ -126,3 +126,18 @@ def test_escalations_open_at_d_whatever_month_their_audit_belongs_to() -> None:
     )
     # Open at 30 Sep: the 2025 one (still open), and b (resolved after D); c was resolved before D, d raised after.
     assert escalations_open_at(frame, date(2026, 9, 30)) == 2
+
+
+def test_the_excel_escalations_list_shows_each_due_date() -> None:
+    """Issue 22: the Excel report's Escalations table gains ``Due`` after ``Raised`` (10 working days, England)."""
+    import pandas as pd
+
+    from caseaudit_batch.reports import trust
+
+    table = pd.DataFrame(
+        {"Escalation ID": ["ESC-0001", "ESC-0002"], "Raised": ["2026-12-18", ""], "Status": ["Open"] * 2}
+    )
+    shown = trust.with_due_dates(table, 10)
+    assert list(shown.columns) == ["Escalation ID", "Raised", "Due", "Status"]
+    # Friday 18 December: 10 working days over Christmas Day, Boxing Day (Monday 28th) and New Year's Day.
+    assert list(shown["Due"]) == ["2027-01-06", ""]

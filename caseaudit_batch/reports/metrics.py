@@ -413,6 +413,8 @@ def _trust(
     v.update(coverage)
     waiting, tables["escalations_open"] = trust.escalations(data, report_date, names, targets.escalation_working_days)
     v.update(waiting)
+    if "escalations" in tables:  # issue 22: the Excel list of escalations shows each one's due date too
+        tables["escalations"] = trust.with_due_dates(tables["escalations"], targets.escalation_working_days)
     tables["cases_of_concern"] = trust.cases_of_concern(m, data, acts, report_date)
     acc = m[m["accepted"]]
     tables["team_funnel"] = trust.team_funnel(acc)

@@ -310,6 +310,20 @@ def escalations(
     return {**values, **timing}, table
 
 
+def with_due_dates(table: pd.DataFrame, working_days: int) -> pd.DataFrame:
+    """The escalations table with a ``Due`` column after ``Raised``: due ``working_days`` working days (England)
+    after it was raised (``[moderation] escalation_working_days``), as the open escalations table reckons it."""
+    if "Raised" not in table:
+        return table
+    due = [
+        working_days_after(date.fromisoformat(raised), working_days).isoformat() if raised else ""
+        for raised in table["Raised"]
+    ]
+    out = table.copy()
+    out.insert(list(out.columns).index("Raised") + 1, "Due", due)
+    return out
+
+
 def timescale(esc: pd.DataFrame, report_date: date) -> dict[str, Any]:
     """``escalations_overdue``: open at D and past their due date. ``escalations_resolved_in_time_rate``: of the
     escalations settled or due by D (resolved by D, or due on or before D), those resolved on or before their due
