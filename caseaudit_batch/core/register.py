@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -22,10 +22,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from caseaudit_batch.core import ids, migrations
-from caseaudit_batch.core.errors import CaseauditError, LockBusy, OutputError, RegisterError
+from caseaudit_batch.core.errors import CaseauditError, ConfigError, LockBusy, OutputError, RegisterError
 
 SCHEMA_VERSION = migrations.latest()
 REGISTER_FILE_MODE = 0o660  # owner and group only
+#: The key of PostgreSQL's advisory lock for the single writer (one register per database).
+ADVISORY_LOCK_KEY = 4242017
 
 metadata = sa.MetaData()
 
@@ -479,6 +481,8 @@ class Register:
     engine: Engine
     #: Set when opening migrated an older register (the caller says so to the user).
     migration: Migration | None = None
+    #: How deeply this process holds the single-writer lock (``lock()`` is re-entrant).
+    _held: int = 0
 
     @classmethod
     def open(cls, url: str, *, create: bool = False) -> Register:
@@ -496,8 +500,8 @@ class Register:
             register = cls(url=url, engine=engine)
             register.migrate(create=create)
         except sa.exc.SQLAlchemyError as exc:
-            known = register_failure(exc, _safe_url(url))
-            raise (known or RegisterError("REG002", where=_safe_url(url), detail=type(exc).__name__)) from None
+            known = register_failure(exc, safe_url(url))
+            raise (known or RegisterError("REG002", where=safe_url(url), detail=type(exc).__name__)) from None
         if new_file and path is not None:
             # Children's data: a new register gives other users no access, whatever the umask (SQLite gives its
             # -wal and -shm files the database file's mode).
@@ -515,14 +519,14 @@ class Register:
         found = self._version()
         if found is None:
             if not create:
-                raise RegisterError("REG006" if self._has_tables() else "REG005", where=_safe_url(self.url))
+                raise RegisterError("REG006" if self._has_tables() else "REG005", where=safe_url(self.url))
             with self.engine.begin() as conn:
                 metadata.create_all(conn)
                 conn.execute(sa.delete(schema_version))
                 conn.execute(sa.insert(schema_version).values(version=SCHEMA_VERSION))
             return
         if found > SCHEMA_VERSION:
-            raise RegisterError("REG003", where=_safe_url(self.url), found=found, known=SCHEMA_VERSION)
+            raise RegisterError("REG003", where=safe_url(self.url), found=found, known=SCHEMA_VERSION)
         if found == SCHEMA_VERSION:
             return
         with self.lock():
@@ -539,7 +543,7 @@ class Register:
                     done = migrations.upgrade(conn, found, schema_version)
             except sa.exc.SQLAlchemyError as exc:
                 raise RegisterError(
-                    "REG011", where=_safe_url(self.url), found=found, known=SCHEMA_VERSION, detail=type(exc).__name__
+                    "REG011", where=safe_url(self.url), found=found, known=SCHEMA_VERSION, detail=type(exc).__name__
                 ) from None
         self.migration = Migration(found, SCHEMA_VERSION, tuple(s.summary for s in done), backup)
 
@@ -578,34 +582,70 @@ class Register:
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """The single-writer lock: a second writer fails at once with :class:`LockBusy` (exit 75)."""
+        """The single-writer lock: a second writer fails at once with :class:`LockBusy` (exit 75).
+
+        Re-entrant within this process: a command that holds it for its whole life (``run``: every step, so no
+        other writer gets in between them) lets each step's own ``lock()`` through. It is released when the
+        outermost holder ends, normally or by an error; a killed process releases it too (the kernel drops a
+        SQLite lock file's lock; PostgreSQL drops a session's advisory lock when its connection goes)."""
+        if self._held:
+            self._held += 1
+            try:
+                yield
+            finally:
+                self._held -= 1
+            return
+        release = self._acquire()
+        self._held = 1
+        try:
+            yield
+        finally:
+            self._held = 0
+            release()
+
+    def _acquire(self) -> Callable[[], None]:
         path = sqlite_path(self.url)
         if path is None:
-            with self._advisory_lock():
-                yield
-            return
+            return self._advisory_lock()
         lock_path = path.with_name(path.name + ".lock")
         handle = _try_flock(lock_path)
         if handle is None:
             raise LockBusy("REG001", where=str(path))
-        try:
-            yield
-        finally:
-            handle.close()
+        return handle.close
 
-    @contextlib.contextmanager
-    def _advisory_lock(self) -> Iterator[None]:
+    def _advisory_lock(self) -> Callable[[], None]:
+        """PostgreSQL: a session-level advisory lock on a connection of its own, outside the pool (issue 23).
+
+        A pooled connection would go back to the pool still holding the lock, and the next step would get another
+        connection and find the register locked by itself (``run`` exited 75 every time). This connection is
+        opened for the lock alone, unlocked explicitly and closed: the server then ends the session, which drops
+        any advisory lock it still held, so nothing can outlive the command."""
         if self.engine.dialect.name != "postgresql":
-            yield
-            return
-        conn = self.engine.connect()
+            return lambda: None
+        lock_engine = sa.create_engine(self.engine.url, poolclass=sa.pool.NullPool)
+        conn = lock_engine.connect()
         try:
-            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(4242017)")).scalar()
-            if not got:
-                raise LockBusy("REG001", where=_safe_url(self.url))
-            yield
-        finally:
+            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}).scalar()
+            conn.commit()  # the lock is the session's, not the transaction's: end the transaction at once
+        except BaseException:
             conn.close()
+            lock_engine.dispose()
+            raise
+        if not got:
+            conn.close()
+            lock_engine.dispose()
+            raise LockBusy("REG001", where=safe_url(self.url))
+
+        def release() -> None:
+            try:
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                    conn.commit()
+            finally:
+                conn.close()
+                lock_engine.dispose()
+
+        return release
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[Connection]:
@@ -622,13 +662,24 @@ class Register:
         self.engine.dispose()
 
 
-#: What the database driver says (SQLite's words) for the failures a QA officer can act on, and their codes.
+#: What the database driver says (SQLite's and PostgreSQL's words) for the failures a QA officer can act on, and
+#: their codes.
 _FAILURES = (
     ("disk is full", "REG008"),
     ("disk i/o error", "REG008"),
     ("file is not a database", "REG006"),
     ("malformed", "REG007"),
     ("no such table", "REG006"),
+    ('relation "', "REG006"),  # PostgreSQL: relation "allocations" does not exist
+    ("password authentication failed", "REG021"),
+    ("no password supplied", "REG021"),
+    ("does not exist", "REG022"),  # database "x" does not exist; role "x" does not exist
+    ("connection refused", "REG020"),
+    ("could not connect", "REG020"),
+    ("connection failed", "REG020"),
+    ("could not translate host name", "REG020"),
+    ("timeout expired", "REG020"),
+    ("no such file or directory", "REG020"),  # a Unix socket that is not there
 )
 
 
@@ -640,7 +691,7 @@ def register_failure(exc: BaseException, where: str) -> CaseauditError | None:
     words = str(getattr(exc, "orig", exc)).lower()
     for fragment, code in _FAILURES:
         if fragment in words:
-            if code == "REG008":
+            if code in ("REG008", "REG020"):
                 return OutputError(code, where=where)
             return RegisterError(code, where=where)
     return None
@@ -662,7 +713,33 @@ def _try_flock(lock_path: Path) -> IO[str] | None:
     return handle
 
 
-def _safe_url(url: str) -> str:
+def server_url(url: str, password_env: str, config_path: Path) -> str:
+    """A database URL given to ``init --database``, checked before anything is made: a URL SQLAlchemy reads, with no
+    password in it (the config names an environment variable instead, CFG071), and its driver installed (REG023).
+    Returns the URL to connect with: the password from the environment added."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigError("CFG072", found=_printable(url)) from None
+    if parsed.password:
+        raise ConfigError("CFG071", where=safe_url(url))
+    try:
+        parsed.get_dialect()
+    except (ImportError, sa.exc.NoSuchModuleError):
+        raise RegisterError("REG023", where=safe_url(url), backend=parsed.get_backend_name()) from None
+    if not password_env:
+        return url
+    password = os.environ.get(password_env)
+    if password is None:
+        raise ConfigError("CFG070", path=str(config_path), variable=password_env)
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)[:200]
+
+
+def safe_url(url: str) -> str:
     """The URL with any password hidden."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
