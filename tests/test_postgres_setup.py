@@ -189,3 +189,14 @@ def test_an_older_register_on_postgres_migrates_and_keeps_its_data(version: int,
     source.dispose()
     engine.dispose()
     fresh.dispose()
+
+
+def test_init_database_refuses_a_database_holding_other_tables(tmp_path: Path) -> None:
+    url = pgkit.new_database()
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE payroll (id INTEGER)")
+    assert cli.main(["init", str(tmp_path / "qa"), "--database", url]) == 2  # REG006, and nothing made there
+    assert sa.inspect(engine).get_table_names() == ["payroll"]
+    engine.dispose()
+    assert not (tmp_path / "qa").exists()

@@ -501,8 +501,9 @@ class Register:
         """
         found = self._version()
         if found is None:
-            if not create:
-                raise RegisterError("REG006" if self._has_tables() else "REG005", where=safe_url(self.url))
+            foreign = self._has_tables()  # a database holding other tables is never made a register as well
+            if not create or foreign:
+                raise RegisterError("REG006" if foreign else "REG005", where=safe_url(self.url))
             with self.engine.begin() as conn:
                 metadata.create_all(conn)
                 conn.execute(sa.delete(schema_version))
