@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "report": "Write the month's metrics JSON, Excel report, Word reports and learning themes.",
     "run": "The month-end batch: ingest audits, moderation returns and action updates, then all reports.",
     "alerts": "List the safeguarding alerts QA has not yet acknowledged; --ack N --note TEXT records one.",
+    "send": "Send every unsent notice in the outbox by mail, safeguarding alerts first ([mail] in the config).",
     "demo": "Play a synthetic authority through the real commands, end to end.",
     "purge": "Remove register data and outputs for months before a given month (retention).",
 }
@@ -134,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("alerts")
     p.add_argument("--ack", type=_alert_number, metavar="N", help="acknowledge alert N (its number from the list)")
     p.add_argument("--note", metavar="TEXT", help="with --ack: what was done (kept in the register, never logged)")
+
+    p = command("send")
+    p.add_argument("--dry-run", action="store_true", help="list what would go, in order, and send nothing")
 
     p = command("demo", config=False)
     p.add_argument("--keep", action="store_true", help="continue the existing demo folder instead of starting clean")
@@ -272,6 +276,13 @@ def _alerts(args: argparse.Namespace) -> Result:
         return stage.alerts_command(ctx, ack=args.ack, note=args.note)
 
 
+def _send(args: argparse.Namespace) -> Result:
+    from caseaudit_batch.send import stage
+
+    with _context(args) as ctx:
+        return stage.send_command(ctx, dry_run=args.dry_run)
+
+
 def _purge(args: argparse.Namespace) -> Result:
     from caseaudit_batch.retention import stage
 
@@ -293,10 +304,11 @@ HANDLERS: dict[str, Handler] = {
     "run": _run,
     "purge": _purge,
     "alerts": _alerts,
+    "send": _send,
 }
 
 #: Commands that write to the register: each lists the unacknowledged safeguarding alerts first, whatever happened.
-WRITING_COMMANDS = frozenset({"allocate", "remind", "ingest", "moderate", "actions", "report", "run", "purge"})
+WRITING_COMMANDS = frozenset({"allocate", "remind", "ingest", "moderate", "actions", "report", "run", "purge", "send"})
 
 
 def _log_dir(args: argparse.Namespace) -> Path:

@@ -28,6 +28,7 @@ CONTRACT_COMMANDS = {
     "demo",
     "purge",
     "alerts",  # issue 18: caseaudit alerts [--ack N --note TEXT]
+    "send",  # issue 22: caseaudit send [--dry-run]
 }
 
 

@@ -34,6 +34,15 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[privacy]\nnames = 'maybe'\n", "CFG003", "'privacy.names'"),
         ("[privacy]\nallowed_words = 'Will'\n", "CFG003", "privacy.allowed_words"),
         ("[folders]\nfile_mode = 'rw'\n", "CFG003", "octal mode"),
+        # Issue 22: [mail], [reports.distribution], [moderation] escalation_working_days.
+        ("[mail]\nsecurity = 'tls'\n", "CFG003", '"starttls", "ssl" or "none"'),
+        ("[mail]\nsend = true\n", "CFG040", "no server is named"),
+        ("[mail]\nmax_per_minute = 0\n", "CFG040", "'mail.max_per_minute'"),
+        ("[mail]\npassword_env = 'hunter2!'\n", "CFG040", "NAME of an environment variable"),
+        ("[mail]\nport = 'smtp'\n", "CFG003", "should be a whole number"),
+        ("[reports.distribution]\nboard = ['Head of Service']\n", "CFG003", "reports.distribution.board"),
+        ("[reports.distribution]\nexcel_report = [1001]\n", "CFG041", "reports.distribution.excel_report"),
+        ("[moderation]\nescalation_working_days = -1\n", "CFG003", "cannot be negative"),
     ],
 )
 def test_invalid_config_names_key_and_fix(tmp_path: Path, text: str, code: str, fragment: str) -> None:
@@ -77,3 +86,25 @@ def test_typed_views_carry_the_checked_values(workspace: Path) -> None:
     assert config.moderation.sample_share == 1.0 and isinstance(config.moderation.sample_share, float)
     assert config.reminders.lead_days == 7
     assert config.organisation == "Testshire Council"
+
+
+def test_mail_distribution_and_escalation_defaults(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22's settings: drafts only by default; the password read from the variable named, never the file."""
+    config = load_config(workspace / "caseaudit.toml")
+    mail = config.mail
+    assert (mail.send, mail.port, mail.security, mail.max_per_minute) == (False, 587, "starttls", 60)
+    assert config.reports.distribution == {
+        "service_pack": ["Head of Service"],
+        "main_report": ["Head of Service"],
+        "learning_themes": ["Principal Social Worker"],
+        "excel_report": ["qa_officer"],
+        "committee": [],
+    }
+    assert config.moderation.escalation_working_days == 10
+    path = workspace / "caseaudit.toml"
+    text = path.read_text("utf-8").replace('password_env = ""', 'password_env = "CASEAUDIT_MAIL_PASSWORD"')
+    path.write_text(text.replace('host = ""', 'host = "smtp.authority.example"').replace("send = false", "send = true"))
+    monkeypatch.setenv("CASEAUDIT_MAIL_PASSWORD", "synthetic-secret")
+    mail = load_config(path).mail
+    assert (mail.send, mail.host, mail.password()) == (True, "smtp.authority.example", "synthetic-secret")
+    assert "synthetic-secret" not in path.read_text("utf-8")

@@ -299,7 +299,10 @@ def test_moderation(metrics) -> None:
     assert (v["section_grades_compared"], v["section_agreement_rate"]) == (36, pytest.approx(33 / 36))
     assert v["section_kappa"] is not None and 0 < v["section_kappa"] < 1
     assert (v["moderation_sampled"], v["moderations_on_time"], v["moderations_overdue"]) == (5, 4, 1)
-    assert (v["escalations_open"], v["escalations_resolved"]) == (3, 1)
+    # Open at D (issue 22): E0, and E1 (resolved after D); E2 and E3 were raised after D.
+    assert (v["escalations_open"], v["escalations_resolved"]) == (2, 1)
+    # E0, raised Wed 2 Sep, was due 16 Sep (10 working days) and is still open at D: overdue, and not in time.
+    assert (v["escalations_overdue"], v["escalations_resolved_in_time_rate"]) == (1, 0.0)
     by_service = metrics.table("moderation_by_service").set_index("Auditor's service")
     assert by_service.loc["North", "Mean difference (overall)"] == 0.5  # Cat Cole graded a step above
     esc = metrics.table("escalations").set_index("Escalation ID")

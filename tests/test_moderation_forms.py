@@ -262,7 +262,7 @@ def test_the_reports_read_what_moderation_recorded(qa: Path) -> None:
     run(qa, "2026-10-09")
     context = session.open_context(qa / "caseaudit.toml", "2026-10-09")
     try:
-        reports_stage.report_month(context, Month.parse(MONTH))
+        reports_stage.report_month(context, Month.parse(MONTH), as_of=date(2026, 10, 9))  # D: as the measures'
         with context.register.reader() as conn:
             frames = {
                 t: pd.read_sql_table(t, conn)

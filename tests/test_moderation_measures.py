@@ -77,10 +77,18 @@ def frames() -> dict[str, pd.DataFrame]:
     )
     escalations = pd.DataFrame(
         [
-            ("ESC-0001", "A1", "grade", "Resolved", "Inadequate", "2026-10-01T09:00:00+01:00"),
-            ("ESC-0002", "A3", "actions", "Open", None, None),
+            (
+                "ESC-0001",
+                "A1",
+                "grade",
+                "Resolved",
+                "Inadequate",
+                "2026-09-25T09:00:00+01:00",
+                "2026-10-01T09:00:00+01:00",
+            ),
+            ("ESC-0002", "A3", "actions", "Open", None, "2026-09-26T09:00:00+01:00", None),
         ],
-        columns=["escalation_id", "audit_id", "kind", "status", "grade", "resolved_at"],
+        columns=["escalation_id", "audit_id", "kind", "status", "grade", "created_at", "resolved_at"],
     )
     return {
         "audits": audits,
@@ -113,7 +121,9 @@ def test_month_metrics() -> None:
     auditor = [G, G, G, G, G, RI, RI, RI, INAD]
     moderator = [G, RI, RI, G, G, RI, G, RI, RI]
     assert m["section_kappa_quadratic"] == pytest.approx(mm.weighted_kappa(auditor, moderator))
-    assert m["escalations_open"] == 1 and m["escalations_resolved"] == 1
+    # Open at D (issue 22): ESC-0002, and ESC-0001 too (resolved on 1 October, after D); resolved now: ESC-0001.
+    assert m["escalations_open"] == 2 and m["escalations_resolved"] == 1
+    assert mm.moderation_metrics(**f, month="2026-09", as_of=date(2026, 10, 1))["escalations_open"] == 1
     # Timeliness: A1 first returned 20th (on time), A2 30th (late), A3 18th (on time), A4 overdue.
     assert m["moderations_requested"] == 4
     assert m["moderations_returned"] == 3

@@ -60,8 +60,41 @@ def test_outbox_lists_every_notice_and_keeps_earlier_rows(tmp_path: Path) -> Non
     assert [r["subject"] for r in rows] == ["first", "second"]
     assert rows[0]["to"] == "a@example.org; b@example.org"
     assert rows[0]["file"] == "notices/first.eml"
-    assert list(rows[0]) == ["to", "cc", "subject", "file", "made_at"]
+    assert list(rows[0]) == ["to", "cc", "subject", "file", "made_at", "status", "sent_at"]
     assert (out / "2026-09" / "notices" / "second.eml").exists()
+
+
+def test_an_older_outbox_gains_status_and_sent_at_and_a_notice_made_again_keeps_its_message_id(tmp_path: Path) -> None:
+    """Issue 22: rows written before sending existed become drafts; the Message-ID is fixed by what the notice is."""
+    out = tmp_path / "output"
+    (out / "2026-09").mkdir(parents=True)
+    (out / "2026-09" / "outbox.csv").write_text(
+        "to,cc,subject,file,made_at\nold@example.org,,earlier,notices/old.eml,2026-09-01T09:00:00+01:00\n", "utf-8"
+    )
+    ids = []
+    for _again in range(2):  # the same notice made twice (e.g. after an output failure)
+        staging = Staging(out)
+        outbox = Outbox(out)
+        notice = Notice("t", ["a@example.org"], "new", "body")
+        eml = out / "2026-09" / "notices" / "new.eml"
+        stage_notice(staging, outbox, "2026-09", eml, notice, "qa@example.org", "2026-09-02T09:00:00+01:00")
+        outbox.write(staging)
+        staging.publish()
+        ids.append(email.message_from_bytes(eml.read_bytes(), policy=policy.default)["Message-ID"])
+    with open(out / "2026-09" / "outbox.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["subject"], r["status"], r["sent_at"]) for r in rows] == [
+        ("earlier", "draft", ""),
+        ("new", "draft", ""),
+        ("new", "draft", ""),
+    ]
+    assert ids[0] == ids[1] and ids[0].endswith("@example.org>")
+    other = Notice("t", ["a@example.org"], "new", "body")
+    staging = Staging(out)
+    elsewhere = out / "2026-09" / "notices" / "other.eml"
+    stage_notice(staging, Outbox(out), "2026-09", elsewhere, other, "qa@example.org", "2026-09-02T09:00:00+01:00")
+    staging.publish()
+    assert email.message_from_bytes(elsewhere.read_bytes(), policy=policy.default)["Message-ID"] != ids[0]
 
 
 def test_eml_without_attachment_and_with_awkward_names_parses_back() -> None:

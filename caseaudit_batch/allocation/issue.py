@@ -200,7 +200,7 @@ class Issuer:
         made_at = self.ctx.clock.now_iso()
         path = self.folder / "notices" / name
         stage_notice(self.run.staging, self.outbox, str(self.month), path, notice, self.sender, made_at)
-        record_notice(self.run.conn, str(self.month), audit_id, notice, path, made_at)
+        record_notice(self.run.conn, str(self.month), audit_id, notice, path, made_at, self.sender)
         self.notices_made += 1
 
     def note(self, batch_id: int | None, kind: str, staff_id: str | None, audit_id: str | None, detail: str) -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from caseaudit_batch.core import register as reg
-from caseaudit_batch.core.notify import Notice, template_env
+from caseaudit_batch.core.notify import Notice, notice_message_id, template_env
 from caseaudit_batch.session import Context
 
 
@@ -35,7 +35,10 @@ def notice_env(ctx: Context) -> jinja2.Environment:
     return template_env(ctx.config.resolve(given) if given else None)
 
 
-def record_notice(conn: Connection, month: str, audit_id: str, notice: Notice, path: Path, made_at: str) -> None:
+def record_notice(
+    conn: Connection, month: str, audit_id: str, notice: Notice, path: Path, made_at: str, sender: str = ""
+) -> None:
+    """The notice's row; ``sender`` fixes its Message-ID as :func:`notify.stage_notice` wrote it in the draft."""
     conn.execute(
         sa.insert(reg.notices).values(
             kind=notice.kind,
@@ -46,5 +49,6 @@ def record_notice(conn: Connection, month: str, audit_id: str, notice: Notice, p
             subject=notice.subject,
             file=path.relative_to(path.parents[1]).as_posix(),
             made_at=made_at,
+            message_id=notice_message_id(path.parents[2], month, path, sender) if sender else None,
         )
     )

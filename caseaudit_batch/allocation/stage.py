@@ -461,7 +461,7 @@ def remind_month(ctx: Context, month: Month | str, *, force: bool = False) -> Re
                 )
                 path = folder / "notices" / name
                 stage_notice(run.staging, outbox, str(the_month), path, notice, sender, made_at)
-                record_notice(conn, str(the_month), row.audit_id, notice, path, made_at)
+                record_notice(conn, str(the_month), row.audit_id, notice, path, made_at, sender)
                 made += 1
                 status, reminded_on = "Reminded now", made_at
             table.append(

@@ -124,3 +124,13 @@ def working_day_on_or_before(day: date) -> date:
     while not is_working_day(day):
         day -= timedelta(days=1)
     return day
+
+
+def working_days_after(day: date, count: int) -> date:
+    """The ``count``-th working day after ``day`` (England: weekends and bank holidays skipped); ``count`` 0 is
+    ``day`` itself. Used for an escalation's due date (issue 22)."""
+    while count > 0:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            count -= 1
+    return day

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from caseaudit_batch.core.addresses import AddressError, is_plain_text, parse_mailbox, shown_text
 from caseaudit_batch.core.errors import ConfigError
+from caseaudit_batch.core.mail import MailSettings
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "input_templates"
 CONFIG_TEMPLATE = TEMPLATES_DIR / "caseaudit.toml"
@@ -156,6 +157,20 @@ class TargetSettings:
 class ReportSettings:
     committee: bool
     restate_margin_points: float  # issue 20: an earlier month's headline is restated beyond this many points
+    distribution: dict[str, list[str]]  # issue 22: document kind -> roster roles or Staff IDs
+
+
+@dataclass(frozen=True)
+class MailSettingsView:
+    """``[mail]`` as read; ``core.mail.MailSettings`` is what the mailer takes (``Config.mail`` gives that)."""
+
+    send: bool
+    host: str
+    port: int
+    security: str
+    username: str
+    password_env: str
+    max_per_minute: int
 
 
 @dataclass(frozen=True)
@@ -165,6 +180,7 @@ class ModerationSettings:
     seed: str
     due_days: int
     reminder_days_before: int
+    escalation_working_days: int  # issue 22
 
 
 @dataclass(frozen=True)
@@ -212,6 +228,7 @@ SECTION_VIEWS: dict[str, type] = {
     "allocation": AllocationSettings,
     "reminders": ReminderSettings,
     "notices": NoticeSettings,
+    "mail": MailSettingsView,
     "targets": TargetSettings,
     "reports": ReportSettings,
     "moderation": ModerationSettings,
@@ -278,6 +295,10 @@ class Config:
     @cached_property
     def notices(self) -> NoticeSettings:
         return self._section(NoticeSettings, "notices")
+
+    @cached_property
+    def mail(self) -> MailSettings:
+        return MailSettings(**vars(self._section(MailSettingsView, "mail")))
 
     @cached_property
     def targets(self) -> TargetSettings:
@@ -375,6 +396,7 @@ def _parse_mode(path: Path, data: dict[str, Any], key: str) -> None:
 CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
     "allocation.senior_conflict": (("service", "none"), '"service" or "none"'),
     "privacy.names": (("warn", "return"), '"warn" (a likely name is a warning) or "return" (the form is returned)'),
+    "mail.security": (("starttls", "ssl", "none"), '"starttls", "ssl" or "none"'),
 }
 
 
@@ -406,6 +428,8 @@ def _check_ranges(path: Path, data: dict[str, Any]) -> None:
         "register.retention_months",
         "actions.tracker_cycle_days",
         "reports.restate_margin_points",
+        "moderation.escalation_working_days",
+        "mail.port",
     ):
         section, key = dotted.split(".")
         if data[section][key] < 0:
@@ -439,6 +463,7 @@ def _check_ranges(path: Path, data: dict[str, Any]) -> None:
         )
     for key in ("folder_mode", "file_mode"):
         _parse_mode(path, data, key)
+    _check_mail(path, data)
     sender = data["notices"]["sender"]
     if sender:
         try:
@@ -452,6 +477,34 @@ def _check_ranges(path: Path, data: dict[str, Any]) -> None:
                 what="it is not one e-mail address",
                 expected='one address, e.g. "quality.assurance@authority.gov.uk" or "QA Team <qa@authority.gov.uk>"',
             ) from None
+
+
+#: The document kinds ``[reports] distribution`` may name (issue 22).
+DISTRIBUTION_KINDS = ("service_pack", "main_report", "learning_themes", "excel_report", "committee")
+
+
+def _check_mail(path: Path, data: dict[str, Any]) -> None:
+    """``[mail]`` and ``[reports] distribution``: what cannot work is said at load time, not mid-send."""
+    mail = data["mail"]
+    problem = None
+    if mail["send"] and not mail["host"]:
+        problem = ("mail.host", mail["host"], "sending is on ([mail] send = true) but no server is named")
+    elif mail["max_per_minute"] < 1:
+        problem = ("mail.max_per_minute", mail["max_per_minute"], "at least one message a minute must be allowed")
+    elif mail["password_env"] and not mail["password_env"].replace("_", "").isalnum():
+        problem = (
+            "mail.password_env",
+            mail["password_env"],
+            "it is the NAME of an environment variable, not a password",
+        )
+    if problem is not None:
+        key, found, what = problem
+        raise ConfigError("CFG040", path=str(path), key=key, found=repr(found), what=what)
+    for kind, who in data["reports"]["distribution"].items():
+        if kind not in DISTRIBUTION_KINDS or not all(isinstance(w, str) for w in who):
+            raise ConfigError(
+                "CFG041", path=str(path), key=f"reports.distribution.{kind}", kinds=", ".join(DISTRIBUTION_KINDS)
+            )
 
 
 def load_config(path: Path | str | None = None) -> Config:

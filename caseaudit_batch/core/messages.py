@@ -1559,3 +1559,76 @@ define(
     "Move it into an empty row of the table and clear {cell}; if there is no empty row left, send the tracker with "
     "the rows that fit and ask the QA team to add the rest.",
 )
+# Issue 22: sending the outbox, report distribution, escalation timescales.
+define(
+    "CFG040",
+    "error",
+    "In {path}, the setting '{key}' is {found}: {what}.",
+    "Set [mail] host to your mail server (IT will know it), max_per_minute to 1 or more, and password_env to the "
+    "NAME of an environment variable holding the password (e.g. CASEAUDIT_MAIL_PASSWORD); or set send = false to "
+    "keep making drafts only.",
+)
+define(
+    "CFG041",
+    "error",
+    "In {path}, '{key}' is not a document caseaudit can send, or its list holds something other than text.",
+    'Use only {kinds}, each a list of roster roles or Staff IDs in quotes, e.g. ["Head of Service"].',
+)
+define("MAIL003", "info", "Sent {sent} notice(s) ({alerts} safeguarding alert(s) among them).")
+define(
+    "MAIL004",
+    "warning",
+    "Deferred: {file} to {to}: the server said to try later ({reply}). It is tried again on the next 'caseaudit send'.",
+)
+define(
+    "MAIL005",
+    "warning",
+    "Failed: {file} to {to}: the server refused it ({reply}).",
+    "Check the address in the roster; the draft stays in the outbox folder to send by hand.",
+)
+define(
+    "MAIL006",
+    "warning",
+    "Not known whether it went: {file} to {to}. {reply}. It is not sent again.",
+    "Ask the recipient, or check the mail server's sent log; if it did not arrive, send the .eml by hand.",
+)
+define(
+    "MAIL007",
+    "info",
+    "Sending is off ([mail] send = false): {count} notice(s) wait as drafts in the outbox (see outbox.csv). Send "
+    "them by hand, or set [mail] send = true and the server's details in caseaudit.toml.",
+)
+define("MAIL008", "info", "Would send {count} notice(s), in this order (nothing was sent: --dry-run):")
+define("MAIL009", "info", "  {n}. {kind}: {month}/{file} to {to} (made {made_at})")
+define("MAIL010", "info", "Nothing to send: every notice in the outbox has gone.")
+define("MAIL011", "error", "SAFEGUARDING ALERT NOT SENT: {month}/{file} to {to} (made {made_at}). Send it by hand now.")
+define("MAIL012", "warning", "the draft {file} is missing, so it could not be sent")
+define(
+    "MAIL013",
+    "warning",
+    "Sending began at {attempted_at} but the program stopped before the server answered",
+)
+define("MAIL015", "info", "{count} notice(s) not sent this run (still waiting in the outbox).")
+define("MAIL016", "info", "URGENT safeguarding alert")
+define(
+    "MOD040",
+    "info",
+    "Open escalations at {today} (any month's audits; each due {days} working days after it was raised): {count}.",
+)
+define(
+    "MOD041",
+    "info",
+    "  Open escalation {escalation_id}: {kind}, audit {audit}, with {to}; raised {raised}, {age} day(s) ago; due "
+    "{due}{overdue}. Record the outcome with --resolve {escalation_id} --note TEXT.",
+)
+define("MOD042", "info", " (OVERDUE)")
+define("MOD043", "info", "Escalation reminders made for the Head(s) of Service: {count}.")
+define("MOD044", "info", "No open escalations (any month's audits).")
+define("REP040", "info", "Reports to go by mail, as notices in the outbox: {parts} ('caseaudit send' sends them).")
+define(
+    "REP041",
+    "warning",
+    "Nobody in the roster matches {who} for the {kind} ([reports] distribution), so it was not sent to them.",
+    "Correct the role or Staff ID in [reports] distribution, or the roster.",
+)
+define("RUN030", "info", "Notices that would have been sent by mail ([mail] send = false in the demo): {count}.")

@@ -135,7 +135,23 @@ def _report_snapshots(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX ix_report_snapshots_month ON report_snapshots (month)"))
 
 
-@step(6, "PostgreSQL: report_snapshots numbers its own rows (step 5 made its id there without a sequence)")
+@step(
+    6, "notices keep their send state (Message-ID, status, attempts, sent_at, reply); escalations their last reminder"
+)
+def _send_state(conn: Connection) -> None:
+    for column, kind in (
+        ("message_id", "VARCHAR"),
+        ("status", "VARCHAR DEFAULT 'draft' NOT NULL"),
+        ("attempts", "INTEGER DEFAULT '0' NOT NULL"),
+        ("attempted_at", "VARCHAR"),
+        ("sent_at", "VARCHAR"),
+        ("reply", "VARCHAR"),
+    ):
+        conn.execute(sa.text(f"ALTER TABLE notices ADD COLUMN {column} {kind}"))
+    conn.execute(sa.text("ALTER TABLE escalations ADD COLUMN reminded_on DATE"))
+
+
+@step(7, "PostgreSQL: report_snapshots numbers its own rows (step 5 made its id there without a sequence)")
 def _report_snapshots_sequence(conn: Connection) -> None:
     # SQLite numbers an INTEGER PRIMARY KEY by itself; PostgreSQL needs a sequence, which a new register gets from
     # SQLAlchemy (SERIAL) but step 5's plain DDL did not make, so a migrated register could not keep a report.

@@ -1,7 +1,8 @@
 """Notices as ``.eml`` files (RFC 5322, UTF-8 text, attachments in base64) from jinja2 templates QA can edit.
 
-Each notice is listed in ``output/YYYY-MM/outbox.csv`` (``to,cc,subject,file,made_at``; several addresses separated by
-``;``; ``made_at`` ISO 8601), so any mail system can send them and QA can see what was made.
+Each notice is listed in ``output/YYYY-MM/outbox.csv`` (``to,cc,subject,file,made_at,status,sent_at``; several
+addresses separated by ``;``; ``made_at`` ISO 8601), so any mail system can send them and QA can see what was made.
+``status`` (draft, sent, deferred, failed) and ``sent_at`` are a view of the register's send state (issue 22).
 """
 
 from __future__ import annotations
@@ -27,8 +28,18 @@ from caseaudit_batch.core.outputs import Staging, csv_text
 
 log = logging.getLogger("caseaudit")
 
-OUTBOX_HEADERS = ("to", "cc", "subject", "file", "made_at")
+OUTBOX_HEADERS = ("to", "cc", "subject", "file", "made_at", "status", "sent_at")
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+#: Attachment types by file suffix (the report distribution attaches Word documents; everything else is a workbook).
+ATTACHMENT_TYPES = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+def message_id_for(sender: str, month: str, relative_file: str) -> str:
+    """A notice's Message-ID, fixed by what the notice is (its sender, month and file): a notice made again (e.g.
+    after an output failure) has the same one, so a recipient's mail program sees one message, never two."""
+    domain = sender.rpartition("@")[2].strip(" >") or "caseaudit.local"
+    token = uuid.uuid5(uuid.NAMESPACE_URL, f"caseaudit:{sender}:{month}:{relative_file}")
+    return f"<{token.hex}@{domain if domain.replace('.', '').replace('-', '').isalnum() else 'caseaudit.local'}>"
 
 
 @dataclass
@@ -73,7 +84,7 @@ def _header_addresses(values: Sequence[str], parse: Callable[[str], Address] = p
     return ", ".join(formataddr((a.display_name, a.addr_spec), "utf-8") for a in parsed)
 
 
-def build_eml(notice: Notice, sender: str, made_at: str) -> bytes:
+def build_eml(notice: Notice, sender: str, made_at: str, message_id: str = "") -> bytes:
     """One notice as an RFC 5322 message: UTF-8 text (7-bit or quoted-printable, readable as it stands), each
     attachment as an xlsx part (base64). The one MIME builder for every notice (allocation, reminders, moderation,
     and ingest's alerts, shared audits and feedback); its headers are made only from parsed addresses.
@@ -103,7 +114,7 @@ def build_eml(notice: Notice, sender: str, made_at: str) -> bytes:
     lines += [
         f"Subject: {header(notice.subject)}",
         f"Date: {formatdate(localtime=True)}",
-        f"Message-ID: {make_msgid(domain='caseaudit.local')}",
+        f"Message-ID: {message_id or make_msgid(domain='caseaudit.local')}",
         f"X-Caseaudit-Made-At: {made_at}",
         "MIME-Version: 1.0",
     ]
@@ -115,7 +126,7 @@ def build_eml(notice: Notice, sender: str, made_at: str) -> bytes:
     for filename, data in notice.attachments:
         lines += [
             f"--{boundary}",
-            f"Content-Type: {XLSX_TYPE[0]}/{XLSX_TYPE[1]}",
+            f"Content-Type: {ATTACHMENT_TYPES.get(Path(filename).suffix.lower(), '/'.join(XLSX_TYPE))}",
             "Content-Transfer-Encoding: base64",
             f"Content-Disposition: {disposition(filename)}",
             "",
@@ -152,7 +163,7 @@ class Outbox:
             relative = eml_path.relative_to(folder)  # plainly inside: no need to ask the file system
         else:
             relative = eml_path.resolve().relative_to(folder.resolve())
-        row = ("; ".join(notice.to), "; ".join(notice.cc), notice.subject, relative.as_posix(), made_at)
+        row = ("; ".join(notice.to), "; ".join(notice.cc), notice.subject, relative.as_posix(), made_at, "draft", "")
         # Text that a spreadsheet would run as a formula is kept text (a case reference or name can start with =).
         self._rows.setdefault(month, []).append(tuple(csv_text(value) for value in row))
 
@@ -161,6 +172,8 @@ class Outbox:
         for month, rows in sorted(self._rows.items()):
             final = self.output_dir / month / "outbox.csv"
             existing = final.read_text("utf-8") if final.exists() else ""
+            if existing and not existing.startswith(",".join(OUTBOX_HEADERS)):
+                existing = _with_send_columns(existing)  # an outbox made before sending existed (issue 22)
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             if not existing:
@@ -171,10 +184,28 @@ class Outbox:
         return written
 
 
+def _with_send_columns(text: str) -> str:
+    """An older outbox's rows with ``status`` (draft) and ``sent_at`` (empty) added."""
+    rows = list(csv.reader(io.StringIO(text)))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(OUTBOX_HEADERS)
+    writer.writerows(([*row, "draft", ""])[: len(OUTBOX_HEADERS)] for row in rows[1:])
+    return buffer.getvalue()
+
+
+def notice_message_id(output_dir: Path, month: str, eml_path: Path, sender: str) -> str:
+    """The Message-ID of the notice at ``eml_path`` (see :func:`message_id_for`)."""
+    folder = output_dir / month
+    relative = eml_path.relative_to(folder).as_posix() if eml_path.is_relative_to(folder) else eml_path.name
+    return message_id_for(sender, month, relative)
+
+
 def stage_notice(
     staging: Staging, outbox: Outbox, month: str, eml_path: Path, notice: Notice, sender: str, made_at: str
 ) -> Path:
     """Write one ``.eml`` (staged until the register commits) and list it in the month's outbox."""
-    staging.write_bytes(eml_path, build_eml(notice, sender, made_at))
+    message_id = notice_message_id(outbox.output_dir, month, eml_path, sender)
+    staging.write_bytes(eml_path, build_eml(notice, sender, made_at, message_id))
     outbox.add(month, notice, eml_path, made_at)
     return eml_path

@@ -332,6 +332,7 @@ escalations = sa.Table(
     sa.Column("moderation_row_id", sa.Integer),  # the moderation that raised it
     sa.Column("created_at", sa.String, nullable=False),
     sa.Column("resolved_at", sa.String),
+    sa.Column("reminded_on", sa.Date),  # the last overdue reminder to the Head of Service (issue 22, step 6)
 )
 
 alerts = sa.Table(
@@ -361,6 +362,13 @@ notices = sa.Table(
     sa.Column("subject", sa.String),
     sa.Column("file", sa.String),
     sa.Column("made_at", sa.String, nullable=False),
+    # Send state (issue 22, migration step 6): the outbox.csv status/sent_at columns are a view of these.
+    sa.Column("message_id", sa.String),  # fixed when the notice is first made; a notice made again keeps it
+    sa.Column("status", sa.String, nullable=False, server_default="draft"),  # draft | sent | deferred | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("attempted_at", sa.String),  # set before sending, cleared with the result: set = result unknown
+    sa.Column("sent_at", sa.String),
+    sa.Column("reply", sa.String),  # the server's reply to a refusal
 )
 
 # What each month's report said when it was first written (issue 20, "figures can be trusted"): the headline rates,

@@ -34,7 +34,7 @@ from caseaudit_batch.actions.stage import actions_month
 from caseaudit_batch.allocation.reminders import reminder_date
 from caseaudit_batch.allocation.stage import allocate_month, remind_month
 from caseaudit_batch.allocation.workspace import init_workspace
-from caseaudit_batch.core import messages, ui
+from caseaudit_batch.core import messages, sending, ui
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock, Month, is_working_day, working_day_on_or_before
 from caseaudit_batch.core.config import DEFAULT_CONFIG_NAME
@@ -363,10 +363,22 @@ def run_demo(
         result.lines += _closing_lines(folder, played[-1])
     elif done:
         result.lines.append(messages.text("RUN024", month=str(plan[-1]), folder=str(folder)))
+    # Issue 22: the demo sends nothing ([mail] send = false); it says how much 'caseaudit send' would have sent.
+    result.data["would_send"] = _would_send(player)
+    result.lines.append(messages.text("RUN030", count=result.data["would_send"]))
     result.lines.append(messages.text("RUN025", folder=str(folder), seconds=f"{elapsed:.0f}"))
     if skipped:
         result.lines.append(messages.text("RUN026", stages=", ".join(skipped)))
     return result
+
+
+def _would_send(player: _Player) -> int:
+    ctx = player.context(date.today())
+    try:
+        with ctx.register.reader() as conn:
+            return len(sending.queue(conn, ctx.config.output_dir))
+    finally:
+        ctx.close()
 
 
 def _months_done(player: _Player) -> set[str]:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock, Month
-from caseaudit_batch.core.notify import Outbox, build_eml, render_notice
+from caseaudit_batch.core.notify import Outbox, build_eml, notice_message_id, render_notice
 from caseaudit_batch.core.outputs import Staging
 from caseaudit_batch.ingest import feedback
 from caseaudit_batch.ingest import files as inbox_files
@@ -217,7 +217,8 @@ class Notices:
     def _send(self, month: str, audit_id: str, eml: Path, notice: Any, made_at: str) -> None:
         """Stage the ``.eml`` (the one message builder, ``notify.build_eml``), list it in the outbox, and queue
         its ``notices`` row (:meth:`flush` writes the queue in one statement)."""
-        self.staging.write_bytes(eml, build_eml(notice, self.sender, made_at))
+        message_id = notice_message_id(self.output_dir, month, eml, self.sender)
+        self.staging.write_bytes(eml, build_eml(notice, self.sender, made_at, message_id))
         self.outbox.add(month, notice, eml, made_at)
         self._rows.append(
             {
@@ -229,6 +230,7 @@ class Notices:
                 "subject": notice.subject,
                 "file": str(eml),
                 "made_at": made_at,
+                "message_id": message_id,
             }
         )
 

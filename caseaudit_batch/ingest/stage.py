@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from caseaudit_batch.actions import sync as action_sync
 from caseaudit_batch.allocation.notices import notice_env, sender_from_register
-from caseaudit_batch.core import messages
+from caseaudit_batch.core import messages, sending
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import EXIT_DATAERR, ConfigError
@@ -93,6 +93,12 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
     }
     if new_problems:
         result.exit_code = EXIT_DATAERR
+    if alerts and ctx.config.mail.send:  # guidance section 3: an alert goes at once, not at the next 'send'
+        sent = sending.send_outbox(ctx.config, ctx.register, ctx.clock, only_urgent=True)
+        attention, lines, code = sending.said(sent, sending_on=True, command="ingest")
+        result.attention += attention
+        result.lines += lines
+        result.exit_code = max(result.exit_code, code)
     return result
 
 

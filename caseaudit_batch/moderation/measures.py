@@ -309,6 +309,17 @@ def final_grades(audits: pd.DataFrame, moderations: pd.DataFrame, escalations: p
     return frame.reset_index(drop=True)
 
 
+def escalations_open_at(escalations: pd.DataFrame, as_of: date) -> int:
+    """Escalations open at ``as_of``: raised on or before it and not resolved by it, whatever month their audit
+    belongs to (issue 22; it used to count the month's audits' escalations open now)."""
+    if escalations.empty:
+        return 0
+    raised = pd.to_datetime(escalations["created_at"].astype(str).str[:10], errors="coerce").dt.date
+    resolved = pd.to_datetime(escalations["resolved_at"].astype(str).str[:10], errors="coerce").dt.date
+    still = resolved.isna() | resolved.map(lambda d: d != d or d is None or d > as_of)
+    return int((raised.map(lambda d: d == d and d is not None and d <= as_of) & still).sum())
+
+
 def moderation_metrics(
     audits: pd.DataFrame,
     moderations: pd.DataFrame,
@@ -332,7 +343,7 @@ def moderation_metrics(
     figures: dict[str, Any] = {
         "audits_sampled": int((month_sample["status"] == "sampled").sum()) if not month_sample.empty else 0,
         **agreement_figures(pairs, sections, len(accepted)),
-        "escalations_open": int((month_escalations["status"] == "Open").sum()) if len(month_escalations) else 0,
+        "escalations_open": escalations_open_at(escalations, as_of),
         "escalations_resolved": int((month_escalations["status"] == "Resolved").sum()) if len(month_escalations) else 0,
     }
     # Timeliness counts the first version returned, so superseded versions count here.

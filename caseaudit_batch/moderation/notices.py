@@ -15,7 +15,7 @@ from caseaudit_batch.allocation.notices import sender_from_register
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
-from caseaudit_batch.core.notify import Outbox, render_notice, stage_notice, template_env
+from caseaudit_batch.core.notify import Outbox, notice_message_id, render_notice, stage_notice, template_env
 from caseaudit_batch.ingest import feedback
 from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.moderation import form as moderation_form
@@ -82,6 +82,7 @@ class ModerationKit:
                 subject=notice.subject,
                 file=eml.relative_to(ctx.config.output_dir).as_posix(),
                 made_at=made_at,
+                message_id=notice_message_id(ctx.config.output_dir, month, eml, self.sender),
             )
         )
 

@@ -14,6 +14,7 @@ from caseaudit_batch.core.errors import EXIT_DATAERR, ConfigError
 from caseaudit_batch.core.framework import Framework
 from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.ingest.summary import summary_lines
+from caseaudit_batch.moderation import escalations
 from caseaudit_batch.moderation import ingest as moderation_ingest
 from caseaudit_batch.moderation import policy as moderation
 from caseaudit_batch.moderation import register as moderation_register
@@ -104,21 +105,15 @@ def moderate(
         )
         made = make_moderation_forms(ctx, run, kit, the_month, result)
         reminded = remind_moderators(ctx, run, kit, the_month, settings.reminder_days_before)
+        chased = escalations.remind_heads_of_service(ctx, run, kit, settings.escalation_working_days)
         kit.outbox.write(run.staging)
         sample = moderation_register.load_sample(run.conn, the_month)
         moderated = {
             r[0]
             for r in run.conn.execute(sa.select(reg.moderations.c.audit_id).where(reg.moderations.c.current.is_(True)))
         }
-        e = reg.escalations
-        open_escalations = list(
-            run.conn.execute(
-                sa.select(e.c.escalation_id, e.c.audit_id, e.c.kind, e.c.to_staff_id)
-                .join(reg.allocations, reg.allocations.c.audit_id == e.c.audit_id)
-                .where(e.c.status == "Open", reg.allocations.c.month == the_month)
-                .order_by(e.c.escalation_id)
-            )
-        )
+        open_escalations = escalations.open_escalations(run.conn, settings.escalation_working_days)
+        listed = escalations.listing(run.conn, the_month, ctx.clock.today, settings.escalation_working_days)
         run.inputs = {"moderation_inbox": inbox_files.counts(entries) if entries else {}, "sampled": len(sample)}
     sampled = [r for r in sample if r.status == moderation.SAMPLED]
     result.data.update(
@@ -129,6 +124,7 @@ def moderate(
             "reminders": reminded,
             "entries": entries,
             "open_escalations": [esc.escalation_id for esc in open_escalations],
+            "escalation_reminders": chased,
             "sample": [
                 {
                     "audit_id": r.audit_id,
@@ -162,16 +158,9 @@ def moderate(
         )
     for audit_id in sorted({r.audit_id for r in sampled if not r.moderator_id}):
         result.attention.append(messages.render("MOD020", audit_id=audit_id, month=the_month))
-    for esc in open_escalations:
-        result.lines.append(
-            messages.text(
-                "SUM040",
-                escalation_id=esc.escalation_id,
-                kind=esc.kind,
-                audit_id=esc.audit_id,
-                to=esc.to_staff_id or messages.text("SUM041"),
-            )
-        )
+    result.lines += listed
+    if chased:
+        result.lines.append(messages.text("MOD043", count=len(chased)))
     result.attention += kit.attention
     if any(not e.known and e.outcome in inbox_files.NEW_FILE_PROBLEMS for e in entries):
         result.exit_code = EXIT_DATAERR
@@ -250,12 +239,16 @@ def ingest_moderation_returns(ctx: Context, month: Month | str) -> Result:
     with writing(ctx, "run", {"month": month, "step": "moderation returns"}) as run:
         kit = ModerationKit.open(ctx, run)
         entries = _ingest_moderation_forms(ctx, run, kit, month, result)
+        working_days = ctx.config.moderation.escalation_working_days
+        chased = escalations.remind_heads_of_service(ctx, run, kit, working_days)
         kit.outbox.write(run.staging)
         run.inputs = {"moderation_inbox": inbox_files.counts(entries) if entries else {}}
     if not entries:
         result.lines.append(messages.text("RUN007", inbox="moderation"))
+    if chased:
+        result.lines.append(messages.text("MOD043", count=len(chased)))
     result.attention += kit.attention
-    result.data = {"counts": inbox_files.counts(entries) if entries else {}}
+    result.data = {"counts": inbox_files.counts(entries) if entries else {}, "escalation_reminders": chased}
     if any(not e.known and e.outcome in inbox_files.NEW_FILE_PROBLEMS for e in entries):
         result.exit_code = EXIT_DATAERR
     return result

@@ -403,7 +403,9 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
 
     audits, section_grades = _audits(conn, reg.audits.c.month.in_(months))
     moderations = _moderations(conn, in_window)
-    escalations = _escalations(conn, reg.escalations.c.audit_id.in_(in_window), reg.escalations.c.status == "Open")
+    # Every escalation (issue 22: those open at D whatever month their audit is, and the share resolved in time);
+    # one row per disagreement, a few hundred a year at most.
+    escalations = _escalations(conn, sa.true())
     act_t = reg.actions
     actions = frame(conn.execute(sa.select(*(act_t.c[c] for c in ACTION_COLUMNS))), ACTION_COLUMNS)
     al_t = reg.alerts

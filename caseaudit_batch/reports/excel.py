@@ -352,6 +352,8 @@ def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: 
                 "Moderated on time",
                 "Moderations overdue",
                 "Escalations open",
+                "Escalations overdue",
+                "Escalations resolved in time",
             ],
             "Value": [
                 v["audits_moderated"],
@@ -365,6 +367,8 @@ def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: 
                 v["moderations_on_time"],
                 v["moderations_overdue"],
                 v["escalations_open"],
+                v.get("escalations_overdue", 0),
+                _fmt_share(v.get("escalations_resolved_in_time_rate")),
             ],
         }
     ).astype({"Value": str})

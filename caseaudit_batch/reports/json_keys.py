@@ -83,11 +83,16 @@ JSON_KEYS: dict[str, str] = {
     "moderation_sampled": "Audits of the month in the moderation sample.",
     "moderations_on_time": "Sampled audits moderated on or before the moderation due date.",
     "moderations_overdue": "Sampled audits not yet moderated whose moderation due date is before D.",
-    "escalations_open": "Escalations still open (this month's audits and any earlier ones still open).",
+    "escalations_open": "Escalations open at D (raised on or before D, not resolved by D), whatever month their "
+    "audit belongs to (issue 22).",
     "escalations_resolved": "Escalations of this month's audits that are resolved.",
     "escalations_resolved_in_month": "Escalations resolved during the month (any audit's).",
     "escalations_waiting": "Open escalations by the Staff ID of the Head of Service they wait on: {count, "
     "oldest_days} (age at D).",
+    "escalations_overdue": "Escalations open at D whose due date ([moderation] escalation_working_days working days "
+    "after they were raised, England) is before D.",
+    "escalations_resolved_in_time_rate": "Of the escalations resolved by D or due on or before D, those resolved on "
+    "or before their due date (null when there are none).",
     "actions_raised": "Actions from the month's audits and their moderations (No longer required excluded, as in "
     "every action measure).",
     "actions_due": "Actions due in the month, on or before D (issue 20: an action due after D is never counted as "

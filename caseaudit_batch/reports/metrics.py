@@ -405,7 +405,7 @@ def _trust(
     v["restated"] = trust.restated(data, af, acts, report_date, targets.restate_margin_points, by_month)
     coverage, tables["coverage"] = trust.coverage(af, data, report_date)
     v.update(coverage)
-    waiting, tables["escalations_open"] = trust.escalations(data, report_date, names)
+    waiting, tables["escalations_open"] = trust.escalations(data, report_date, names, targets.escalation_working_days)
     v.update(waiting)
     tables["cases_of_concern"] = trust.cases_of_concern(m, data, acts, report_date)
     acc = m[m["accepted"]]

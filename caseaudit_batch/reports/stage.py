@@ -31,6 +31,7 @@ def report_targets(config: Config) -> Targets:
         amber_at_least=thresholds.amber_at_least,
         tracker_cycle_days=thresholds.tracker_cycle_days,
         restate_margin_points=config.reports.restate_margin_points,
+        escalation_working_days=config.moderation.escalation_working_days,
     )
 
 
@@ -47,7 +48,7 @@ def report_month(
     """``caseaudit report``: the metrics JSON, the Excel report, the Word report and service packs, and the
     learning themes for ``month``, all from one set of figures, judged at the report date D; with ``tier``
     ``committee`` (or ``[reports] committee``) the committee version's JSON, Excel and Word files (issue 19)."""
-    from caseaudit_batch.reports import build, data, themes
+    from caseaudit_batch.reports import build, data, distribution, themes
     from caseaudit_batch.reports.metrics import snapshot_values
 
     month = Month.coerce(month)
@@ -86,6 +87,8 @@ def report_month(
         )
         for name, blob in made.files.items():
             run.staging.write_bytes(folder / name, blob)
+        # Issue 22: the documents go to the people [reports] distribution names, as notices in the outbox.
+        sent_out, unmatched = distribution.distribute(ctx, run, month, made.files, made.services, report_date)
         # Issue 20: what the month's first report said is kept, in the same transaction as the report's run, so a
         # later report can say which figures have changed since (only the first report is kept).
         reg.write_report_snapshot(
@@ -112,6 +115,10 @@ def report_month(
         messages.text("REP010", month=str(month), report_date=report_date.isoformat(), folder=str(folder)),
         *(messages.text("REP012", file=name) for name in made.files),
     ]
+    if any(sent_out.values()):
+        parts = ", ".join(f"{n} {kind}" for kind, n in sent_out.items() if n)
+        result.lines.append(messages.text("REP040", parts=parts))
+    result.attention += unmatched
     return result
 
 

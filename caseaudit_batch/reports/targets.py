@@ -23,3 +23,5 @@ class Targets:
     tracker_cycle_days: int = 31
     #: issue 20 (``[reports] restate_margin_points``): an earlier month's headline restated beyond this many points.
     restate_margin_points: float = 5.0
+    #: issue 22 (``[moderation] escalation_working_days``): an escalation is due this many working days after it.
+    escalation_working_days: int = 10

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from caseaudit_batch.actions import measures as am
-from caseaudit_batch.core.clock import Month
+from caseaudit_batch.core.clock import Month, working_days_after
 from caseaudit_batch.moderation import measures as mm
 from caseaudit_batch.reports.data import SECTION_KEYS, RegisterData
 from caseaudit_batch.reports.frame import UNKNOWN, _as_date, _blank, funnel_limits, rate
@@ -268,13 +268,23 @@ def _day(value: Any) -> date | None:
     return _as_date(pd.Series([value], dtype=object)).iloc[0]
 
 
-def escalations(data: RegisterData, report_date: date, names: dict[Any, Any]) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Open escalations by the Head of Service they wait on (count, oldest age at D), the open ones oldest first,
-    and those resolved in the month (issue 20)."""
-    esc = data.escalations
+def escalations(
+    data: RegisterData, report_date: date, names: dict[Any, Any], working_days: int = 10
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Escalations open at D (issue 22: whatever month their audit belongs to) by the Head of Service they wait on
+    (count, oldest age at D), the open ones oldest first with their due date, those resolved in the month (issue
+    20), and the timescale measures: overdue at D, and the share resolved in time (each due ``working_days``
+    working days after it was raised, ``[moderation] escalation_working_days``)."""
+    esc = data.escalations.copy()
     month = data.month
-    open_ = esc[esc["status"] == "Open"].copy()
-    open_["raised"] = open_["created_at"].map(_day)
+    esc["raised"] = esc["created_at"].map(_day)
+    esc["resolved_on"] = esc["resolved_at"].map(_day)
+    esc["due"] = esc["raised"].map(lambda d: working_days_after(d, working_days) if d is not None else None)
+    timing = timescale(esc, report_date)
+    is_open = esc["raised"].map(lambda d: d is not None and d <= report_date) & esc["resolved_on"].map(
+        lambda d: d is None or d > report_date
+    )
+    open_ = esc[is_open].copy()
     open_["age"] = open_["raised"].map(lambda d: (report_date - d).days if d is not None else None)
     open_ = open_.sort_values(["age", "escalation_id"], ascending=[False, True], na_position="last")
     waiting: dict[str, dict[str, int | None]] = {}
@@ -293,9 +303,28 @@ def escalations(data: RegisterData, report_date: date, names: dict[Any, Any]) ->
             "Kind": open_["kind"].map(lambda k: {"grade": "Grade", "actions": "Actions"}.get(k, k)),
             "Waiting on": open_["to_staff_id"].map(lambda s: names.get(s, s or "")),
             "Age (days)": open_["age"],
+            "Due": open_["due"].map(lambda d: d.isoformat() if d is not None else ""),
         }
     ).reset_index(drop=True)
-    return {"escalations_waiting": waiting, "escalations_resolved_in_month": in_month}, table
+    values = {"escalations_open": len(open_), "escalations_waiting": waiting, "escalations_resolved_in_month": in_month}
+    return {**values, **timing}, table
+
+
+def timescale(esc: pd.DataFrame, report_date: date) -> dict[str, Any]:
+    """``escalations_overdue``: open at D and past their due date. ``escalations_resolved_in_time_rate``: of the
+    escalations settled or due by D (resolved by D, or due on or before D), those resolved on or before their due
+    date; null when there are none. An open one past its due date counts against the rate, as it should."""
+    overdue = in_time = counted = 0
+    for due, resolved in zip(esc["due"], esc["resolved_on"], strict=True):
+        if due is None:
+            continue
+        settled = resolved is not None and resolved <= report_date
+        if not settled and due < report_date:
+            overdue += 1
+        if settled or due <= report_date:
+            counted += 1
+            in_time += int(settled and resolved <= due)
+    return {"escalations_overdue": overdue, "escalations_resolved_in_time_rate": rate(in_time, counted)}
 
 
 def cases_of_concern(m: pd.DataFrame, data: RegisterData, acts: pd.DataFrame, report_date: date) -> pd.DataFrame:

@@ -91,12 +91,19 @@ def escalations(b: _Builder, sd: Any, metrics: Metrics) -> None:
             table = table[table["Status"] == "Open"].rename(columns={"Referred to": "Waiting on"})
     if "Age (days)" in table:
         table = table.sort_values("Age (days)", ascending=False)
+    # Issue 22: each is due a number of working days after it is raised; say how many are past it and how many
+    # were settled in time (document text, not a command's output).
+    timing = ""
+    if "escalations_overdue" in v:
+        in_time = v.get("escalations_resolved_in_time_rate")
+        share = "none due yet" if in_time is None else f"{in_time:.0%}"
+        timing = f" {int(v['escalations_overdue'])} past their due date; resolved in time: {share}."
     b.para(
         sd,
-        f"{len(table)} open, oldest first; {int(resolved or 0)} resolved this month. The Excel report lists every "
-        "escalation.",
+        f"{len(table)} open, oldest first; {int(resolved or 0)} resolved this month.{timing} The Excel report lists "
+        "every escalation.",
     )
-    columns = [c for c in ("Escalation ID", "Case reference", "Kind", "Waiting on", "Age (days)") if c in table]
+    columns = [c for c in ("Escalation ID", "Case reference", "Kind", "Waiting on", "Age (days)", "Due") if c in table]
     if len(table):
         b.table(sd, table, columns)
 

@@ -1,0 +1,1 @@
+"""``caseaudit send``: the outbox by mail (issue 22)."""
