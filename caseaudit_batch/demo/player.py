@@ -513,7 +513,8 @@ def _closing_lines(folder: Path, last: MonthPlay) -> list[str]:
 # --- Reproducibility: what must be identical when the same seed plays the same year -----------------------------
 #: Register columns that hold the wall-clock time (or a file's modification time, or who ran it): left out of the
 #: comparison, as the issue allows ("identical register rows apart from timestamps").
-_VOLATILE_COLUMNS = frozenset({"mtime", "user", "staging"})
+#: ``message_id`` is a hash of the notice's file name, which for some notices carries the wall-clock time of day.
+_VOLATILE_COLUMNS = frozenset({"mtime", "user", "staging", "message_id"})
 #: ``YYYYMMDD-HHMMSS`` in file names (manifests, URGENT workbooks) carries the wall-clock time of day.
 _STAMP_RE = re.compile(r"(?<!\d)(\d{8})-\d{6}(?!\d)")
 
