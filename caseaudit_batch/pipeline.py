@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from caseaudit_batch.actions.stage import ingest_action_updates
+from caseaudit_batch.allocation.notices import empty_people
 from caseaudit_batch.core import messages
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import EXIT_OK, OutputError
@@ -59,6 +60,8 @@ def run_month(ctx: Context, month: Month | str) -> Result:
     alerts: list[str] = []
     attention: list[str] = []
     result.lines.append(messages.text("RUN001", label=the_month.label, today=ctx.clock.today.isoformat()))
+    # Issue 24: a [people] key left empty is said at once, before any step (alerts and escalations need them).
+    attention += empty_people(ctx)
     seconds: dict[str, float] = {}
     result.data["seconds"] = seconds  # how long each step took (the demo's benchmark reports them)
 

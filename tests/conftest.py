@@ -12,6 +12,7 @@ from typing import Any
 
 import pgkit
 import pytest
+from formkit import set_sender
 from prepared import Templates
 
 from caseaudit_batch import session
@@ -126,6 +127,7 @@ def workspace(tmp_path: Path) -> Path:
     """A working folder as ``caseaudit init`` makes it."""
     folder = tmp_path / "qa"
     setup.init_workspace(folder, organisation="Testshire Council")
+    set_sender(folder)
     return folder
 
 

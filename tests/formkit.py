@@ -92,6 +92,8 @@ def good_answers(framework: Framework) -> dict[str, Any]:
         answers[f"{section.key}_grade"] = "Good"
         answers[f"{section.key}_findings"] = GOOD_TEXT
         answers[f"{section.key}_impact"] = "The child now attends school every day."
+    for standard in framework.standards:  # issue 24: every practice standard met
+        answers[standard.name] = "Yes"
     return answers
 
 
@@ -258,3 +260,16 @@ def allocate(
             )
         )
     return prefilled
+
+
+#: The From address the tests' working folders use (issue 24: no command makes notices without one).
+TEST_SENDER = "qa.team@testshire.example"
+
+
+def set_sender(folder: Any) -> None:
+    """Give a working folder made by ``caseaudit init`` a notices sender, as a QA team sets one up."""
+    from pathlib import Path
+
+    path = Path(folder) / "caseaudit.toml"
+    text = path.read_text("utf-8")
+    path.write_text(text.replace('sender = ""', f'sender = "{TEST_SENDER}"', 1), "utf-8")

@@ -44,6 +44,7 @@ import pytest
 import sqlalchemy as sa
 from docx import Document
 from docx.oxml.ns import qn
+from formkit import set_sender
 from openpyxl import load_workbook
 
 from caseaudit_batch import session
@@ -176,6 +177,7 @@ def _fill(ctx: session.Context) -> None:
 def made(tmp_path_factory: pytest.TempPathFactory, register_backend: str) -> tuple[Path, session.Context]:
     folder = tmp_path_factory.mktemp("followups") / "qa"
     setup.init_workspace(folder, organisation="Testshire Council")
+    set_sender(folder)
     ctx = session.open_context(folder / "caseaudit.toml", "2026-10-05")
     _fill(ctx)
     reports_stage.report_month(ctx, SEP)

@@ -28,7 +28,7 @@ def view(
     return rules.FormView(
         values=values,
         actions_table=[ACTION] if actions is None else actions,
-        layout=LAYOUT,
+        layout=kw.pop("layout", LAYOUT),
         framework=FW,
         due_date=kw.pop("due_date", date(2026, 9, 30)),
         **kw,
@@ -147,6 +147,18 @@ CASES: dict[str, tuple[Case, Case, Case]] = {
         lambda: view({"s3_grade": "Outstanding", "s3_findings": "Fine."}),
         lambda: view({"s3_grade": None, "s3_findings": "Fine."}),
     ),
+    # Practice standards (issue 24): required; No under a Good or Outstanding grade is a warning; a form made
+    # before the standards (layout version 2) asks none.
+    "V130": (
+        lambda: view({"ps_genogram": "Not applicable"}),
+        lambda: view({"ps_genogram": None}),
+        lambda: view({"ps_genogram": None}, layout=audit_layout(FW, "2")),
+    ),
+    "V131": (
+        lambda: view({"s8_grade": "Requires Improvement", "ps_chronology": "No"}),
+        lambda: view({"s8_grade": "Good", "ps_chronology": "No"}),
+        lambda: view({"s8_grade": "Good", "ps_chronology": "Not applicable"}),
+    ),
     "V110": (
         lambda: view(),
         lambda: view({"recommendations": "Update the chronology and the case summary by October."}),
@@ -210,7 +222,18 @@ def test_rule_fails(code: str) -> None:
 
 
 #: The rules that judge typed text: "What we found" quotes the text judged (issue 24), never "(blank)".
-TEXT_RULES = ("V103", "V104", "V105", "V110", "V114", "V115", "V120", "V121")
+TEXT_RULES = ("V103", "V104", "V105", "V110", "V114", "V115", "V120", "V121", "V131")
+
+
+def test_every_rule_that_judges_text_is_held_to_quoting_it() -> None:
+    """Each quality rule (writing quality, names, practice standards) is in TEXT_RULES; V030 and V031 judge no
+    wording (a control character, a length) and quote none (issue 24: form text stays out of what they say)."""
+    judging = {
+        code
+        for code, r in rules.discover().items()
+        if r.check.__module__.rsplit(".", 1)[-1] in ("quality", "privacy", "standards")
+    }
+    assert judging - {"V030", "V031", "V130"} == set(TEXT_RULES)
 
 
 @pytest.mark.parametrize("code", TEXT_RULES)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pgkit
 import pytest
+from formkit import set_sender
 
 from caseaudit_batch import cli, pipeline, session
 from caseaudit_batch.allocation import stage as allocation_stage
@@ -37,6 +38,7 @@ def allocated(tmp_path_factory: pytest.TempPathFactory, register_backend: str) -
     """A small authority with September 2026 allocated (no forms returned yet)."""
     folder = tmp_path_factory.mktemp("run") / "qa"
     setup.init_workspace(folder, organisation="Run Test Council (synthetic)")
+    set_sender(folder)
     demo.write_synthetic_authority(folder, synthetic.make_authority(12, today=date(2026, 9, 1)))
     ctx = session.open_context(folder / "caseaudit.toml", "2026-09-01")
     try:

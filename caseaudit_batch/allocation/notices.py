@@ -10,7 +10,9 @@ import jinja2
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.errors import ConfigError
 from caseaudit_batch.core.notify import Notice, notice_message_id, template_env
 from caseaudit_batch.session import Context
 
@@ -20,8 +22,36 @@ def long_date(day: date) -> str:
 
 
 def sender(ctx: Context, roster_email: str) -> str:
-    configured = ctx.config.notices.sender
-    return configured or roster_email or "quality.assurance@localhost"
+    """The From address of every notice: ``[notices] sender``, else the QA officer's e-mail on the roster. Never a
+    made-up address (issue 24: notices from a localhost address reached nobody): without one, no command
+    that makes notices starts."""
+    found = ctx.config.notices.sender or roster_email
+    if not found:
+        raise ConfigError("CFG050", found=ctx.config.people.qa_officer or "empty")
+    return found
+
+
+#: The people keys a command needs (issue 24: init leaves them empty), with what goes wrong while one is empty.
+PEOPLE_NEEDED = {
+    "qa_officer": "the QA officer (copied into safeguarding alerts, feedback and shared audits; the sender's address)",
+    "hos_quality_assurance": "the Head of Service for Quality Assurance (who settles grades moderators do not agree)",
+    "moderators": "the moderators (who are given the month's moderation sample)",
+}
+
+
+QA_ONLY = ("qa_officer",)  # what ingest needs: the QA officer, copied into alerts and feedback
+
+
+def empty_people(ctx: Context, *keys: str) -> list[str]:
+    """A warning for each of these ``[people]`` keys (default: all three) left empty, as ``caseaudit init`` leaves
+    them."""
+    people = ctx.config.people
+    keys = keys or tuple(PEOPLE_NEEDED)
+    return [
+        messages.render("CFG051", key=f"people.{key}", what=PEOPLE_NEEDED[key])
+        for key in keys
+        if not getattr(people, key)
+    ]
 
 
 def sender_from_register(ctx: Context, conn: Connection) -> str:

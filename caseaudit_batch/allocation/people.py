@@ -77,7 +77,7 @@ def load_people(
     """The roster and caseload named on the command line or in the configuration, fully checked."""
     roster_path, caseload_path = people_paths(ctx, roster, caseload)
     loaded = load_roster(roster_path)
-    return loaded, load_caseload(caseload_path, loaded)
+    return loaded, load_caseload(caseload_path, loaded, ctx.framework.case_types)
 
 
 def file_sha256(path: str | Path) -> str:

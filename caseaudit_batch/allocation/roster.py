@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -138,6 +138,8 @@ class Roster:
 class Caseload:
     cases: list[Case]
     source: str = ""
+    #: case types the framework does not know: the value as typed -> the first row it is on (issue 24: a warning)
+    unknown_case_types: dict[str, int] = field(default_factory=dict)
 
     def by_ref(self) -> dict[str, Case]:
         return {c.case_ref: c for c in self.cases}
@@ -481,14 +483,17 @@ def _manager_cycles(managers: list[tuple[int, str, str]]) -> list[tuple[int, lis
     return found
 
 
-def load_caseload(path: Path, roster: Roster) -> Caseload:
-    """Load and check the caseload against the roster; raise :class:`InputTableError` listing every problem."""
+def load_caseload(path: Path, roster: Roster, case_types: Mapping[str, str] | None = None) -> Caseload:
+    """Load and check the caseload against the roster; raise :class:`InputTableError` listing every problem.
+    ``case_types``: the framework's case types by each spelling (lower case, single spaces): "Child in Need" is
+    recorded as CIN; a type it does not know is kept as typed and listed in ``unknown_case_types``."""
     table, problems = read_table(path, CASELOAD_HEADERS, "caseload")
     if problems:
         raise InputTableError(str(path), "caseload", problems)
     check = _Checker(table, "caseload")
     cases: list[Case] = []
     first_row: dict[str, int] = {}
+    unknown: dict[str, int] = {}
 
     def staff(row: int, rec: dict[str, object], header: str, required: str = "") -> str:
         value = check.text(row, rec, header, required=required)
@@ -500,6 +505,11 @@ def load_caseload(path: Path, roster: Roster) -> Caseload:
         ref = check.text(row, rec, "Case reference", required="the case reference (never a child's name)")
         case_type_text = check.text(row, rec, "Case type", required="e.g. " + ", ".join(CASE_TYPES))
         case_type = next((t for t in CASE_TYPES if t.lower() == case_type_text.lower()), case_type_text)
+        if case_types:
+            known = case_types.get(" ".join(case_type_text.split()).casefold())
+            if known is None and case_type_text:
+                unknown.setdefault(case_type_text, row)
+            case_type = known or case_type
         service = check.text(row, rec, "Service", required="the service holding the case")
         team = check.text(row, rec, "Team", required="the team holding the case")
         worker = staff(row, rec, "Social worker ID")
@@ -518,7 +528,7 @@ def load_caseload(path: Path, roster: Roster) -> Caseload:
             )
     if check.problems:
         raise InputTableError(str(path), "caseload", check.problems)
-    return Caseload(cases=cases, source=str(path))
+    return Caseload(cases=cases, source=str(path), unknown_case_types=unknown)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,14 @@ from caseaudit_batch.allocation.allocate import (
     conflict,
 )
 from caseaudit_batch.allocation.issue import Issuer, NoEligibleCase, followup_kept
-from caseaudit_batch.allocation.notices import long_date, notice_env, record_notice, sender, sender_from_register
+from caseaudit_batch.allocation.notices import (
+    empty_people,
+    long_date,
+    notice_env,
+    record_notice,
+    sender,
+    sender_from_register,
+)
 from caseaudit_batch.allocation.people import (
     allocation_rules,
     case_from_register,
@@ -214,6 +221,10 @@ def allocate_month(
             )
         )
     result.attention += check_named_people(ctx.config, people)
+    result.attention += empty_people(ctx)  # issue 24
+    known = ", ".join(dict.fromkeys(ctx.framework.case_types.values()))
+    for typed, row in cases.unknown_case_types.items():
+        result.attention.append(messages.render("AL070", found=typed, row=row, known=known))
     result.outputs = [allocations_path, issuer.folder / "outbox.csv"]
     result.data = {"summary": summary, "batch_id": batch_id}
     if plan.unallocated:

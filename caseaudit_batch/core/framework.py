@@ -75,6 +75,26 @@ def normalise_grade_text(text: str) -> str:
     return cleaned.rstrip(". ").strip()
 
 
+#: The answers a practice standard takes (issue 24); "Not applicable" is left out of its rate.
+STANDARD_ANSWERS = ("Yes", "No", "Not applicable")
+_STANDARD_ID = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+@dataclass(frozen=True)
+class PracticeStandard:
+    """A yes-or-no question asked once in its section (``[[practice_standard]]``); its answer is ``ps_<id>``."""
+
+    id: str
+    question: str
+    section: int
+    source: str = "descriptors"
+
+    @property
+    def name(self) -> str:
+        """The form's defined name for the answer (a published contract)."""
+        return f"ps_{self.id}"
+
+
 @dataclass(frozen=True)
 class Framework:
     title: str
@@ -88,6 +108,9 @@ class Framework:
     notices: dict[str, str]
     version: str
     path: Path
+    standards: tuple[PracticeStandard, ...] = ()
+    #: case types as the caseload may spell them (lower case) -> the framework's name (``[case_types]``)
+    case_types: dict[str, str] = field(default_factory=dict)
     _aliases: dict[str, Grade] = field(repr=False, compare=False, default_factory=dict)
 
     def grade(self, name: str) -> Grade:
@@ -120,6 +143,13 @@ class Framework:
         if found is None:
             raise GradeParseError(value)
         return found
+
+    def standards_in(self, section: int) -> tuple[PracticeStandard, ...]:
+        return tuple(s for s in self.standards if s.section == section)
+
+    def case_type(self, text: str) -> str | None:
+        """The framework's name for a case type as typed ("Child in Need" -> "CIN"); ``None`` when unknown."""
+        return self.case_types.get(" ".join(text.split()).casefold())
 
     @property
     def grade_names(self) -> list[str]:
@@ -200,6 +230,12 @@ def load_framework(path: Path | None = None) -> Framework:
     if not reflective.get("question"):
         raise _fail(path, "[reflective] needs a question (asked at the end of every section)")
 
+    standards = _standards(path, data.get("practice_standard", []))
+    case_types: dict[str, str] = {}
+    for name, spellings in data.get("case_types", {}).items():
+        for alias in [name, *spellings]:
+            case_types[" ".join(str(alias).split()).casefold()] = name
+
     return Framework(
         title=str(data.get("title", "Case File Audit")),
         grades=tuple(grades),
@@ -212,5 +248,25 @@ def load_framework(path: Path | None = None) -> Framework:
         notices={k: str(v) for k, v in data.get("notices", {}).items()},
         version=hashlib.sha256(raw_bytes).hexdigest()[:12],
         path=path,
+        standards=standards,
+        case_types=case_types,
         _aliases=aliases,
     )
+
+
+def _standards(path: Path, raw: object) -> tuple[PracticeStandard, ...]:
+    """The ``[[practice_standard]]`` list: unique IDs (they become defined names), a question, a section 1-9."""
+    if not isinstance(raw, list):
+        raise _fail(path, "practice_standard must be a list of [[practice_standard]] tables")
+    found: list[PracticeStandard] = []
+    for item in raw:
+        ident = str(item.get("id", "")) if isinstance(item, dict) else ""
+        if not _STANDARD_ID.match(ident):
+            raise _fail(path, f"a practice standard's id {ident!r} must be lower-case letters, digits and _")
+        if any(s.id == ident for s in found):
+            raise _fail(path, f"the practice standard {ident!r} is listed twice")
+        question, section = str(item.get("question", "")).strip(), item.get("section")
+        if not question or not isinstance(section, int) or not 1 <= section <= SECTION_COUNT:
+            raise _fail(path, f"the practice standard {ident!r} needs a question and a section from 1 to 9")
+        found.append(PracticeStandard(ident, question, section, str(item.get("source", "descriptors"))))
+    return tuple(found)

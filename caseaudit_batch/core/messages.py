@@ -179,6 +179,21 @@ define(
     "Purging months before {found} would remove the current month ({current}) or later.",
     "Give an earlier month with --before; only months before the current one can be purged.",
 )
+# Set-up that cannot be half done (issue 24).
+define(
+    "CFG050",
+    "error",
+    "There is no address to send notices from: [notices] sender is empty and the QA officer ([people] qa_officer: "
+    "{found}) has no e-mail address on the roster.",
+    "In caseaudit.toml set [people] qa_officer to the QA officer's Staff ID (with an Email on the roster), or set "
+    "[notices] sender to the QA team's address; then run the command again. Nothing was made.",
+)
+define(
+    "CFG051",
+    "warning",
+    "The setting {key} in caseaudit.toml is empty: {what}.",
+    "Set {key} to the Staff ID(s) from the roster (docs/reference/configuration.md, [people]).",
+)
 define(
     "CFG030",
     "error",
@@ -549,6 +564,13 @@ define(
     "Reassigned audit {old}: {what}; new audit {new}. The old form is withdrawn.",
 )
 define(
+    "AL070",
+    "warning",
+    "The caseload's case type '{found}' (first on row {row}) is not one the audit framework knows ({known}).",
+    "Correct the case type in the caseload, or add it (or this spelling) under [case_types] in the framework file; "
+    "reports count it as a case type of its own until then.",
+)
+define(
     "AL040",
     "warning",
     "{name} ({role}, {staff_id}) has no case for {month}: {reason}.",
@@ -842,6 +864,19 @@ define(
 define("V005", "error", "'{found}' is not one of the choices for {label}.", "Choose one of: {choices}.")
 define("V006", "error", "The question '{label}' was not answered.", "Choose one of: {choices}.")
 define("V010", "error", "Action {row} has no owner.", "Write who will do it in {cell}.")
+# Practice standards (issue 24).
+define(
+    "V130",
+    "error",
+    "The practice standard '{label}' was not answered.",
+    "Choose one of: {choices} in {cell} (Not applicable when the standard does not apply to this case).",
+)
+define(
+    "V131",
+    "warning",
+    "Section {section} is graded {grade}, but the practice standard '{label}' is answered '{found}'.",
+    "Appendix 2: a Good file meets the practice standards. Check the answer in {cell}, or review the grade.",
+)
 define("V011", "error", "Action {row} has no due date.", "Give a due date in {cell} (for example 31/10/2026).")
 define(
     "V012",

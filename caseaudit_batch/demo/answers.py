@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from caseaudit_batch.core.clock import Month, is_working_day
 from caseaudit_batch.core.framework import Framework
+from caseaudit_batch.demo.standards import standard_answers
 
 GRADES = ("Inadequate", "Requires Improvement", "Good", "Outstanding")  # index = rank - 1
 
@@ -242,6 +243,7 @@ def audit_answers(
         answers[f"{section.key}_grade"] = grade
         answers[f"{section.key}_findings"] = _text(rng, grade)
         answers[f"{section.key}_impact"] = rng.choice(_IMPACT[_rank(grade) >= 3]) if rng.random() < 0.6 else None
+    answers.update(standard_answers(framework, audit_id, section_grades))  # their own stream (demo/standards.py)
     actions: list[tuple[object, object, object]] = []
     n_actions = {"Inadequate": (2, 4), "Requires Improvement": (1, 3), "Good": (0, 1), "Outstanding": (0, 0)}[overall]
     for text, owner in rng.sample(_ACTIONS, rng.randint(*n_actions)):

@@ -215,6 +215,11 @@ class Person:
     name: str
     email: str
     line_manager_id: str
+    role: str = ""
+
+
+#: The role whose holder Appendix 1 ("Sharing the audit") means by "the relevant Team Manager".
+TEAM_MANAGER = "Team Manager"
 
 
 class People:
@@ -231,9 +236,15 @@ class People:
         from caseaudit_batch.core import register as reg
 
         staff = {
-            r.staff_id: Person(r.staff_id, r.name, r.email or "", r.line_manager_id or "")
+            r.staff_id: Person(r.staff_id, r.name, r.email or "", r.line_manager_id or "", r.role or "")
             for r in conn.execute(
-                sa.select(reg.staff.c.staff_id, reg.staff.c.name, reg.staff.c.email, reg.staff.c.line_manager_id)
+                sa.select(
+                    reg.staff.c.staff_id,
+                    reg.staff.c.name,
+                    reg.staff.c.email,
+                    reg.staff.c.line_manager_id,
+                    reg.staff.c.role,
+                )
             )
         }
         cases = {r.case_ref: r._mapping for r in conn.execute(sa.select(reg.cases))}
@@ -250,6 +261,19 @@ class People:
         person = self.get(staff_id)
         return self.get(person.line_manager_id) if person else None
 
+    def team_manager_of(self, staff_id: object) -> Person | None:
+        """A worker's team manager: the first Team Manager up their line-management chain (a social worker's line
+        manager may be a practice supervisor, who reports to the team manager); else their line manager."""
+        seen = {str(staff_id)}
+        current = self.manager_of(staff_id)
+        first = current
+        while current is not None and current.staff_id not in seen:
+            if current.role == TEAM_MANAGER:
+                return current
+            seen.add(current.staff_id)
+            current = self.get(current.line_manager_id)
+        return first
+
     def case_people(self, case_ref: str) -> dict[str, Person | None]:
         """The case's social worker, team manager, service manager (the team manager's line manager), CP
         coordinator or IRO, previous worker and the previous worker's team manager."""
@@ -261,7 +285,8 @@ class People:
             "service_manager": self.manager_of(team_manager.staff_id) if team_manager else None,
             "cp_iro": self.get(case.get("cp_iro_id")),
             "previous_worker": self.get(case.get("previous_worker_id")),
-            "previous_team_manager": self.manager_of(case.get("previous_worker_id")),
+            # Appendix 1: the previous worker's *team manager* (not a practice supervisor who line-manages them).
+            "previous_team_manager": self.team_manager_of(case.get("previous_worker_id")),
         }
 
 

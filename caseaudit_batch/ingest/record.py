@@ -51,10 +51,10 @@ class AuditBook:
     purges: Purges = field(default_factory=Purges)
     layouts: Layouts | None = None  # by the version that made the form
 
-    def layout_for(self, meta: Mapping[str, str]) -> FormLayout:
+    def layout_for(self, meta: Mapping[str, str], names: Mapping[str, str] | None = None) -> FormLayout:
         if self.layouts is None:
             self.layouts = Layouts(audit_layout, self.framework, {GENERATOR_VERSION: self.layout})
-        return self.layouts.for_form(meta)
+        return self.layouts.for_form(meta, names)
 
     @classmethod
     def load(
@@ -113,7 +113,7 @@ def check_audit(entry: Entry, book: AuditBook, inbox: str = "audits") -> None:
             raise reader.Refused("IN023", found=entry.audit_id or "none")
         if allocation["status"] != "allocated":
             raise reader.Refused("IN024", found=entry.audit_id, status=allocation["status"])
-        layout = book.layout_for(meta)
+        layout = book.layout_for(meta, package.names)  # its own practice standards (workbook/standards.py)
         form = reader.read_values(package, calamine, layout, meta)
     except reader.Refused as refused:
         entry.settle("rejected", refused.code, note=messages.text(refused.code, **refused.params))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from caseaudit_batch.actions import sync as action_sync
-from caseaudit_batch.allocation.notices import notice_env, sender_from_register
+from caseaudit_batch.allocation.notices import QA_ONLY, empty_people, notice_env, sender_from_register
 from caseaudit_batch.core import messages, sending
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
@@ -78,7 +78,7 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
         run.inputs = {"audits_inbox": {k: v for k, v in tally.items() if v}, "files": len(entries)}
         new_problems = [e for e in entries if not e.known and e.outcome in inbox_files.NEW_FILE_PROBLEMS]
     result.attention = alerts
-    result.lines = summary_lines(entries, tally)
+    result.lines = empty_people(ctx, *QA_ONLY) + summary_lines(entries, tally)  # issue 24: said first
     result.lines.append(
         messages.text("SUM003", shared=shared, fed_back=fed_back, manifest=manifest.name, validation=validation.name)
     )

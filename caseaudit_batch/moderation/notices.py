@@ -316,6 +316,7 @@ def make_moderation_forms(ctx: Context, run: Run, kit: ModerationKit, month: str
             },
             moderation_form.auditor_actions(audit.answers),
             password=kit.password,
+            evidence=audit.answers,
         )
         path = _moderation_folder(ctx, month) / forms.moderation_filename(audit.audit_ref, audit.case_ref)
         run.staging.write_bytes(path, data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from caseaudit_batch.actions import sync as action_sync
+from caseaudit_batch.allocation.notices import empty_people
 from caseaudit_batch.core import messages, ui
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
@@ -156,8 +157,14 @@ def moderate(
         result.lines.append(
             messages.text("SUM036", audit_id=row.audit_id, reason=row.reason, moderator=moderator, state=state)
         )
-    for audit_id in sorted({r.audit_id for r in sampled if not r.moderator_id}):
+    unmoderated = sorted({r.audit_id for r in sampled if not r.moderator_id})
+    for audit_id in unmoderated:
         result.attention.append(messages.render("MOD020", audit_id=audit_id, month=the_month))
+    # Issue 24: set-up that cannot be half done. An empty key is said at once; sampled audits that no moderator
+    # can take leave the month's moderation undone, which is not "all well" (exit 65).
+    result.attention += empty_people(ctx)
+    if unmoderated:
+        result.exit_code = EXIT_DATAERR
     result.lines += listed
     if chased:
         result.lines.append(messages.text("MOD043", count=len(chased)))

@@ -49,11 +49,17 @@ SUPPRESSION_NOTE = (
 #: internal key to one or the other, so a new key needs a decision here.
 #: Issue 20: ``escalations_waiting`` is by person (the Head of Service's Staff ID); ``restated`` repeats earlier months'
 #: rates without their counts, so it could show a share of fewer than 5 (the committee trend shows those months
-#: suppressed instead).
+#: suppressed instead). Issue 24: ``practice_standards`` is for the internal reports only.
 #: Issue 22: ``escalations_overdue`` and ``escalations_resolved_in_time_rate`` measure a handful of Heads of Service
 #: (an escalation waits on one named person), so in public papers they would point at people.
 DROPPED: frozenset[str] = frozenset(
-    {"escalations_waiting", "restated", "escalations_overdue", "escalations_resolved_in_time_rate"}
+    {
+        "escalations_waiting",
+        "restated",
+        "escalations_overdue",
+        "escalations_resolved_in_time_rate",
+        "practice_standards",
+    }
 )
 
 Cell = int | str  # a count, or C

@@ -182,6 +182,12 @@ class RegisterData:
         unknown = set(tables) - set(spec)
         if unknown:
             raise TypeError(f"unknown tables: {sorted(unknown)}")
+        # Practice standards (issue 24) are the framework's, so their answers (``ps_<id>``) join the audits' columns
+        # when the rows carry them.
+        rows = list(tables.get("audits", ()))
+        extra = sorted({k for r in rows if isinstance(r, dict) for k in r if k.startswith("ps_")})
+        tables["audits"] = rows
+        spec["audits"] = (*AUDIT_COLUMNS, *extra)
         frames = {name: frame(tables.get(name, ()), cols) for name, cols in spec.items()}
         return cls(month=month, months=window(month, months_back), earlier=earlier, **frames)
 
@@ -275,10 +281,11 @@ def _allocations(conn: Connection, *where: Any) -> pd.DataFrame:
     )
 
 
-def _audits(conn: Connection, *where: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The current versions of the audits matching ``where``, and their auditor's section grades."""
+def _audits(conn: Connection, *where: Any, standards: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The current versions of the audits matching ``where``, and their auditor's section grades (``standards``:
+    the practice standards' answer names, ``ps_<id>``, read as further columns)."""
     aud_t = reg.audits
-    answer_keys = (*ANSWER_KEYS, *(f"{s}_grade" for s in SECTION_KEYS))
+    answer_keys = (*ANSWER_KEYS, *(f"{s}_grade" for s in SECTION_KEYS), *standards)
     # Only the answers the reports use, extracted by the database (json_extract / ->>): the findings stay unread.
     audit_rows = conn.execute(
         sa.select(
@@ -293,7 +300,7 @@ def _audits(conn: Connection, *where: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     audits = frame(
         ((*r[:4], bool(r[4]), *r[5:]) for r in audit_rows),
-        AUDIT_COLUMNS,
+        (*AUDIT_COLUMNS, *standards),
     )
     sg_t = reg.section_grades
     section_grades = frame(
@@ -381,9 +388,12 @@ def _alerts_waiting(conn: Connection) -> pd.DataFrame:
     )
 
 
-def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> RegisterData:
+def load_month_data(
+    conn: Connection, month: Month, months_back: int = 12, standards: Sequence[str] = ()
+) -> RegisterData:
     """Read the register for ``month`` and the ``months_back - 1`` months before it (trend, 12-month themes), and
-    the older audits the window's follow-ups refer to (:func:`load_earlier_audits`)."""
+    the older audits the window's follow-ups refer to (:func:`load_earlier_audits`). ``standards``: the practice
+    standards' answer names (``ps_<id>``) to read with each audit."""
     months = window(month, months_back)
     alloc_t = reg.allocations
     allocations = _allocations(conn, alloc_t.c.month.in_(months), alloc_t.c.status == "allocated")
@@ -401,7 +411,7 @@ def load_month_data(conn: Connection, month: Month, months_back: int = 12) -> Re
     staff_t = reg.staff
     staff = frame(conn.execute(sa.select(*(staff_t.c[c] for c in STAFF_COLUMNS))), STAFF_COLUMNS)
 
-    audits, section_grades = _audits(conn, reg.audits.c.month.in_(months))
+    audits, section_grades = _audits(conn, reg.audits.c.month.in_(months), standards=standards)
     moderations = _moderations(conn, in_window)
     # Every escalation (issue 22: those open at D whatever month their audit is, and the share resolved in time);
     # one row per disagreement, a few hundred a year at most.

@@ -27,6 +27,7 @@ SHEETS = (
     "Compliance",
     "Grades",
     "Sections",
+    "Practice standards",
     "Services and teams",
     "Trend",
     "Moderation",
@@ -328,6 +329,14 @@ def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: 
 
     ws = book.sheet("Sections")
     book.table(ws, 0, "Sections", "Final section grades", t["sections"])
+
+    ws = book.sheet("Practice standards")  # issue 24: met ÷ applicable (Not applicable left out), against last month
+    title = "Practice standards: the share of audits meeting each, where it applies"
+    row = book.table(ws, 0, "PracticeStandards", title, t["practice_standards"], wrap=("Standard",))
+    by = t["practice_standards_by_service"]
+    book.table(
+        ws, row, "PracticeStandardsByService", "Practice standards by service of the case", by, wrap=("Standard",)
+    )
 
     ws = book.sheet("Services and teams")
     row = book.table(ws, 0, "ByService", "By service of the case", t["by_service"])

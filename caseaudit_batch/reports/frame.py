@@ -152,6 +152,7 @@ def audit_frame(data: RegisterData, framework: Framework | None = None) -> pd.Da
     keep = ["audit_id", "row_id", "date_completed", "late", "a_overall", *(f"a_{s}" for s in SECTION_KEYS)]
     keep += ["sw_participation", "three_way_meeting", "safeguarding_concern"]
     keep += ["strengths", "learning", "recommendations", "org_learning"]
+    keep += [c for c in audits.columns if str(c).startswith("ps_")]  # practice standards' answers (issue 24)
     af = af.merge(audits[keep], on="audit_id", how="left")
     af["accepted"] = af["row_id"].notna()
     af["date_completed"] = _as_date(af["date_completed"])

@@ -119,5 +119,8 @@ JSON_KEYS: dict[str, str] = {
     "files_seen": "The sum of the six file counts.",
     "warnings": "Warnings recorded against the month's audit submissions.",
     "warnings_by_rule": "Warnings by rule code (bland phrases, re-telling, late, …), for coaching auditors.",
+    "practice_standards": "For each practice standard ID (framework.toml [[practice_standard]]), over the month's "
+    "accepted audits: met (answered Yes), applicable (Yes or No; Not applicable and forms made before the standards "
+    "are left out) and rate (met ÷ applicable, null when none applies). Internal reports only.",
     "small_numbers": "The share keys whose denominator is between 1 and 4 (treat with caution).",
 }

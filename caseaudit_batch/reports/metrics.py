@@ -24,6 +24,7 @@ from caseaudit_batch.followups import measures as fm
 from caseaudit_batch.reports import trust
 from caseaudit_batch.reports.data import SECTION_KEYS, RegisterData
 from caseaudit_batch.reports.frame import SMALL, _blank, _small_note, audit_frame, rate, wilson
+from caseaudit_batch.reports.standards import practice_standards
 from caseaudit_batch.reports.tables import (
     _actions,
     _auditor_record,
@@ -313,6 +314,9 @@ def compute_metrics(
         columns={"service": "Service", "team": "Team"}
     )
     tables["trend"] = _trend(af, data.months)
+    previous = data.months[-2] if len(data.months) > 1 else None
+    v["practice_standards"], standard_tables = practice_standards(af, str(month), previous, framework)
+    tables.update(standard_tables)
 
     # --- moderation ------------------------------------------------------------------------------------------
     _moderation(acc, data, report_date, v, tables, names)

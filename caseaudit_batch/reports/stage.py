@@ -72,7 +72,8 @@ def report_month(
             extra_names=privacy.extra_names,
             allowed_words=privacy.allowed_words,
         )
-        register_data = data.load_month_data(run.conn, month).redacted(detector.redact)
+        standards = [s.name for s in ctx.framework.standards]
+        register_data = data.load_month_data(run.conn, month, standards=standards).redacted(detector.redact)
         made = build.build_month_reports(
             register_data,
             report_date=report_date,

@@ -363,6 +363,7 @@ def write_word_report(
     )
     trend = trend_from_first_data(t["trend"])  # a first-month report: from the first month with data
     b.chart(sd, charts.trend_chart(trend, "The last 12 months", v["targets"]["good_or_better"]))
+    _practice_standards(b, sd, t)
     context["grades"] = sd
 
     sd = b.new()
@@ -488,6 +489,24 @@ def write_word_report(
     b.table(sd, pd.DataFrame(GLOSSARY, columns=["Term", "Meaning"]))
     context["glossary"] = sd
     return _render(tpl, context, template)
+
+
+def _practice_standards(b: _Builder, sd: Any, t: dict[str, pd.DataFrame]) -> None:
+    """Issue 24: the share of audits meeting each practice standard, where it applies, against last month."""
+    standards = t.get("practice_standards")
+    if standards is None or standards.empty:
+        return
+    b.heading(sd, "Practice standards")
+    if not standards["Applicable"].astype(int).sum():
+        b.para(sd, "No audit of the month answered the practice standards (forms made before they were added).")
+        return
+    b.para(sd, "Met: answered Yes; applicable: Yes or No (Not applicable is left out of both).")
+    shown = ["Standard", "Section", "Met", "Applicable", "Share met", "Previous month share", "Note"]
+    b.table(sd, standards, shown)
+    by_service = t["practice_standards_by_service"]
+    if not by_service.empty:
+        b.heading(sd, "Practice standards by service")
+        b.table(sd, by_service, ["Service", "Standard", "Met", "Applicable", "Share met", "Note"])
 
 
 def _by_managers(b: _Builder, sd: Any, service: str, by_managers: Metrics | None) -> None:

@@ -36,6 +36,7 @@ from caseaudit_batch.workbook.layout import (
 )
 from caseaudit_batch.workbook.stamp import (
     CUSTOM_PART,
+    MAX_ROW_HEIGHT,
     Package,
     Structure,
     cells_of,
@@ -44,6 +45,7 @@ from caseaudit_batch.workbook.stamp import (
     heights_for,
     read_structure,
     stamp_cells,
+    text_height,
     without_times,
 )
 
@@ -425,6 +427,7 @@ def render_moderation_form(
     actions: Sequence[Sequence[object]] = (),
     *,
     password: str = "",
+    evidence: Mapping[str, object] | None = None,
 ) -> bytes:
     """A moderation form: the audit's details, the auditor's grades and reasons (``prefilled``, by the audit's
     names: the 15 details, ``s1_grade`` … ``s9_grade``, ``overall_grade``, ``strengths``, ``learning``,
@@ -437,7 +440,30 @@ def render_moderation_form(
         raise ValueError(f"not pre-filled fields of the moderation form: {', '.join(sorted(unknown))}")
     identity = _identity(meta, "moderation", framework, prefilled)
     tables = {"actions": [tuple(row) for row in actions]} if actions else None
-    return _stamp(template.package, template.structure, dict(prefilled), identity, tables)
+    cells: dict[str, dict[str, object]] = {}
+    for display in layout.displays:  # each section's findings and impact answer (``evidence``: the audit's answers)
+        text = (evidence or {}).get(display.name)
+        if isinstance(text, str) and text.strip():
+            for offset, part in enumerate(continued(text, display.rows)):
+                cells.setdefault(display.sheet, {})[f"B{display.row + offset}"] = part
+    return _stamp(template.package, template.structure, dict(prefilled), identity, tables, cells=cells)
+
+
+def continued(text: str, rows: int, width: float = 60.0) -> list[str]:
+    """``text`` cut at words into at most ``rows`` parts, each short enough for one row of a column ``width``
+    characters wide at Excel's tallest row, so that nothing is cut from view; the last part takes what is left."""
+    parts: list[str] = []
+    rest = text.strip()
+    while rest and len(parts) < rows - 1 and text_height(rest, width) >= MAX_ROW_HEIGHT:
+        lo, hi = 1, len(rest)  # the longest prefix that fits, then back to a word boundary
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if text_height(rest[:mid], width) < MAX_ROW_HEIGHT else (lo, mid - 1)
+        cut = rest.rfind(" ", 0, lo)
+        cut = cut if cut > lo // 2 else lo
+        parts.append(rest[:cut].rstrip() + " …")
+        rest = rest[cut:].lstrip()
+    return [*parts, rest] if rest else parts
 
 
 def render_tracker(

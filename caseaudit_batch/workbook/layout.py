@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from caseaudit_batch.core.framework import Framework
+from caseaudit_batch.core.framework import STANDARD_ANSWERS, Framework
 from caseaudit_batch.workbook.cells import column_letter
 
 FieldKind = Literal["text", "date", "choice", "grade"]
@@ -42,8 +42,10 @@ ACTION_ROWS = 15  # "at least ten rows" (issue contract)
 #: The layout of the forms this version makes, stamped on each (``_meta`` and ``caseaudit.generator_version``).
 #: "2" added the audit reference row (defined name ``audit_ref``) at the top of the case details, so every row
 #: of the main sheet below it moved down one; forms made before ("1") are still read with their own layout.
-GENERATOR_VERSION = "2"
-READABLE_GENERATORS = ("1", "2")
+#: "3" (issue 24) asks each practice standard (``ps_<id>``) under its section's grade on the audit form and shows
+#: each section's findings and impact on the moderation form (a form's own standards: ``workbook/standards.py``).
+GENERATOR_VERSION = "3"
+READABLE_GENERATORS = ("1", "2", "3")
 ACTIONS_HEADER_ROW = 3
 
 
@@ -120,6 +122,18 @@ class Heading:
 
 
 @dataclass(frozen=True)
+class Display:
+    """A read-only text (the moderation form's findings) in column B of ``rows`` rows from ``row``, continuing
+    down them (``forms.continued``); not a field: no defined name, never read back."""
+
+    name: str
+    label: str
+    row: int
+    rows: int
+    sheet: str
+
+
+@dataclass(frozen=True)
 class FormLayout:
     kind: str
     fields: dict[str, FieldSpec]
@@ -127,6 +141,7 @@ class FormLayout:
     headings: tuple[Heading, ...] = ()
     notices: tuple[tuple[int, str], ...] = ()
     extra: dict[str, int] = field(default_factory=dict)
+    displays: tuple[Display, ...] = ()
 
     def field_names(self, *, prefilled: bool | None = None) -> list[str]:
         return [n for n, f in self.fields.items() if prefilled is None or f.prefilled == prefilled]
@@ -165,6 +180,7 @@ DIVERSITY_ADVICE = (
     "Diversity should be captured throughout the audit; the child or young person being seen and their voice "
     "heard needs to be at the centre of all the work that we do."
 )
+STANDARD_ADVICE = "A practice standard: Yes, No, or Not applicable when it does not apply to this case."
 ACTIONS_POINTER = (
     "Actions: write each action, its owner and the date it is due on the 'Actions' sheet (the tab at the "
     "bottom). Every action needs a clear timescale."
@@ -193,8 +209,18 @@ class Layouts:
             self.made[generator] = self.make(self.framework, generator)
         return self.made[generator]
 
-    def for_form(self, meta: Mapping[str, str]) -> FormLayout:
-        return self.of(meta.get("generator_version") or GENERATOR_VERSION)
+    def for_form(self, meta: Mapping[str, str], names: Mapping[str, str] | None = None) -> FormLayout:
+        """The layout a form was made with (``names``: the form's defined names, which show its standards)."""
+        generator = meta.get("generator_version") or GENERATOR_VERSION
+        from caseaudit_batch.workbook.standards import standards_on_form, with_standards
+
+        found = standards_on_form(self.framework, names) if names is not None and int(generator) >= 3 else None
+        if found is None or found == self.framework.standards:
+            return self.of(generator)
+        key = f"{generator}:" + ",".join(f"{s.id}@{s.section}" for s in found)
+        if key not in self.made:
+            self.made[key] = self.make(with_standards(self.framework, found), generator)
+        return self.made[key]
 
 
 def audit_layout(framework: Framework, generator: str = GENERATOR_VERSION) -> FormLayout:
@@ -259,6 +285,10 @@ def audit_layout(framework: Framework, generator: str = GENERATOR_VERSION) -> Fo
         key = section.key
         add(f"{key}_grade", f"Section {section.number} grade", row, "grade", required=True, section=section.number)
         row += 1
+        for standard in framework.standards_in(section.number) if int(generator) >= 3 else ():
+            kw = {"required": True, "choices": STANDARD_ANSWERS, "guidance": (STANDARD_ADVICE,)}
+            add(standard.name, standard.question, row, "choice", section=section.number, **kw)
+            row += 1
         add(
             f"{key}_findings",
             "Evidence and findings",
@@ -360,6 +390,9 @@ AUDITOR_REASONS: tuple[tuple[str, str], ...] = (
     ("learning", "Auditor's learning"),
     ("recommendations", "Auditor's recommendations"),
 )
+#: Rows a findings or impact text may take on the moderation form (each ~1,700 characters at Excel's tallest row).
+DISPLAY_ROWS = 4
+EVIDENCE = (("findings", "Auditor's evidence and findings"), ("impact", ""))
 MODERATION_NOTICES = (
     "Moderation checks that the grades are supported by the evidence on the case file. If you do not agree with "
     "the grade, it goes to the Head of Service for Quality Assurance; if you do not agree with the actions, to the "
@@ -373,6 +406,7 @@ def moderation_layout(framework: Framework, generator: str = GENERATOR_VERSION) 
     """The moderation form: auditor's grades in column B (their audit names), moderated grades in column C."""
     fields: dict[str, FieldSpec] = {}
     headings: list[Heading] = []
+    displays: list[Display] = []
     sheet = MODERATION_SHEET
 
     def add(name: str, label: str, row: int, kind: FieldKind = "text", col: int = ANSWER_COL, **kw: object) -> None:
@@ -403,6 +437,10 @@ def moderation_layout(framework: Framework, generator: str = GENERATOR_VERSION) 
             section=section.number,
         )
         row += 1
+        for name, label in EVIDENCE if int(generator) >= 3 else ():  # the evidence behind the grade (issue 24)
+            label = label or "Auditor's answer: " + framework.reflective_question
+            displays.append(Display(f"{section.key}_{name}", label, row, DISPLAY_ROWS, sheet))
+            row += DISPLAY_ROWS
     add("overall_grade", "Overall grade (yours: required if you do not agree)", row, "grade", prefilled=True)
     add("m_overall_grade", "Overall grade: yours (required if you do not agree)", row, "grade", col=GUIDANCE_COL)
     row += 2
@@ -479,7 +517,7 @@ def moderation_layout(framework: Framework, generator: str = GENERATOR_VERSION) 
             ),
         ),
     }
-    return FormLayout("moderation", fields, tables, tuple(headings), notices, extra)
+    return FormLayout("moderation", fields, tables, tuple(headings), notices, extra, tuple(displays))
 
 
 # ---------------------------------------------------------------------------------------------------------------

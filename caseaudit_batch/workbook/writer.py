@@ -360,6 +360,29 @@ def _field_sheet(
         heights[spec.row] = max(heights.get(spec.row, 0.0), height)
         ws.row_dimensions[spec.row].height = heights[spec.row]
         _name(wb, spec.name, spec.ref)
+    for display in (d for d in layout.displays if d.sheet == ws.title):
+        _display(ws, display.label, display.row, display.rows)
+
+
+def _display(ws: Worksheet, label: str, first: int, rows: int) -> None:
+    """A read-only text in column B (stamped per form) over ``rows`` rows: the first a box of its own; the rest,
+    where a long text continues, are kept thin until a text needs them (the stamp makes rows as tall as their text)."""
+    lab = ws.cell(row=first, column=LABEL_COL, value=label)
+    lab.data_type = "s"
+    lab.alignment = WRAP_TOP
+    lab.font = Font(italic=True, size=9, color="404040")
+    for row in range(first, first + rows):
+        cell = ws.cell(row=row, column=ANSWER_COL, value="")
+        cell.alignment = WRAP_TOP
+        cell.font = Font(size=11)  # the size the stamp's row heights are reckoned for (stamp.LINE_POINTS)
+        cell.fill = PREFILLED_FILL
+        cell.protection = LOCKED
+        # One box down all the rows: top on the first, bottom on the last (the thin rows then read as its foot).
+        last = row == first + rows - 1
+        cell.border = Border(left=THIN, right=THIN, top=THIN if row == first else None, bottom=THIN if last else None)
+        ws.row_dimensions[row].height = (
+            max(18.0, estimate_lines(label, MAIN_WIDTHS[LABEL_COL]) * 11.5 + 4) if row == first else 1.5
+        )
 
 
 def _overall_rule(wb: Workbook, ws: Worksheet, design: FormDesign) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from formkit import allocate, good_answers, make_form
+from formkit import allocate, good_answers, make_form, set_sender
 
 from caseaudit_batch import session
 from caseaudit_batch.allocation import workspace as setup
@@ -34,6 +34,7 @@ def build(folder: Path, forms: int = 3, answers: Mapping[str, Any] | None = None
     """``caseaudit init`` a working folder, allocate ``forms`` audits for September 2026 and put each completed
     form in the audits inbox. Returns the config path."""
     setup.init_workspace(folder, organisation="Reliability Council")
+    set_sender(folder)
     config = folder / "caseaudit.toml"
     add_forms(config, forms, answers, prefix)
     return config
@@ -253,6 +254,8 @@ def real_month(
     from caseaudit_batch.demo import synthetic
 
     setup.init_workspace(folder, organisation="Reliability Council")
+
+    set_sender(folder)
     authority = synthetic.make_authority(auditors, today=date(2026, 9, 1))
     if pause_reason:
         index = next(i for i, p in enumerate(authority.people) if p.role == "Team Manager")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from alloc_tables import write
+from formkit import set_sender
 from relkit import caseaudit, fill, good_answers_for, query
 
 from caseaudit_batch.allocation import workspace as setup
@@ -42,6 +43,7 @@ CR/1           | CIN       | East    | B    | WB               | SB             
 def _folder(tmp_path: Path, roster: str = ROSTER) -> Path:
     folder = tmp_path / "work"
     setup.init_workspace(folder, organisation="Collision Council")
+    set_sender(folder)
     write(folder / "roster.xlsx", roster)
     write(folder / "caseload.xlsx", CASELOAD)
     config = folder / "caseaudit.toml"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pgkit
 import pytest
-from formkit import good_answers
+from formkit import good_answers, set_sender
 from prepared import Templates
 from relkit import caseaudit, fill, query, real_month
 
@@ -49,6 +49,7 @@ def _no_injected_header(path: Path) -> None:
 def test_the_roster_check_refuses_anything_but_one_plain_address(tmp_path: Path, bad: str) -> None:
     folder = tmp_path / "qa"
     setup.init_workspace(folder, organisation="Reliability Council")
+    set_sender(folder)
     authority = synthetic.make_authority(6, today=date(2026, 9, 1))
     authority.people[0] = dataclasses.replace(authority.people[0], email=bad)
     demo.write_synthetic_authority(folder, authority)

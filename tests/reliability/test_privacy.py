@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from formkit import good_answers
+from formkit import good_answers, set_sender
 from prepared import Templates
 from relkit import caseaudit, fill, output_dir, real_month
 
@@ -111,6 +111,7 @@ def test_what_a_run_writes_gives_others_no_access(tmp_path: Path, templates: Tem
 def test_modes_come_from_the_configuration(tmp_path: Path) -> None:
     folder = tmp_path / "qa"
     setup.init_workspace(folder, organisation="Reliability Council")
+    set_sender(folder)
     config = folder / "caseaudit.toml"
     text = config.read_text("utf-8").replace('folder_mode = "0o770"', 'folder_mode = "0o700"')
     config.write_text(text.replace('file_mode = "0o660"', 'file_mode = "0o600"'), "utf-8")
