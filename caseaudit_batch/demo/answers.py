@@ -1,7 +1,8 @@
 """Synthetic auditors, moderators and service managers for the demo: what they write on the forms.
 
-Everything here is invented. Findings are assembled from phrase pools so that no two audits read the same; no
-child is ever named (the prose says "the child" or "the young person"). Grades come from a realistic spread: each
+Everything here is invented. The free text comes from :mod:`caseaudit_batch.demo.corpus` (templates with
+variation, drifting over the year) so that no two audits read the same; no child is ever named (the prose says "the
+child" or "the young person"). Grades come from a realistic spread: each
 service has its own level, every case its own quality, and practice improves slowly over the year. The functions
 are pure (a ``random.Random`` in, values out): the demo fills them into the generated forms with
 ``forms.fill_form`` and the test recomputes the expected figures from the same values.
@@ -15,6 +16,7 @@ from datetime import date, timedelta
 
 from caseaudit_batch.core.clock import Month, is_working_day
 from caseaudit_batch.core.framework import Framework
+from caseaudit_batch.demo import corpus
 from caseaudit_batch.demo.standards import standard_answers
 
 GRADES = ("Inadequate", "Requires Improvement", "Good", "Outstanding")  # index = rank - 1
@@ -35,100 +37,7 @@ LATE_SHARE = 0.07
 ERROR_SHARE = 0.05
 NOT_RETURNED_SHARE = 0.03  # never returned at all: outstanding at month end
 
-_OPENINGS = {
-    "Outstanding": (
-        "Exemplary practice throughout this part of the record.",
-        "This is an area of real strength on the file.",
-        "The record here is exceptionally clear and child-centred.",
-    ),
-    "Good": (
-        "Practice in this area is good overall.",
-        "The file shows consistently good practice here.",
-        "This part of the record is sound and up to date.",
-    ),
-    "Requires Improvement": (
-        "Practice here is inconsistent and requires improvement.",
-        "There are gaps in this part of the record.",
-        "Some of the expected work is present but it is not consistent.",
-    ),
-    "Inadequate": (
-        "This area is a serious weakness on the file.",
-        "Essential recording is missing from this part of the file.",
-        "Practice here falls well short of the expected standard.",
-    ),
-}
-_DETAIL = {
-    "Outstanding": (
-        "The child's voice is captured in their own words and clearly shapes the plan.",
-        "Chronology, assessment and plan fit together and are reviewed at every visit.",
-        "Management oversight is reflective, timely and tells the reader why decisions were made.",
-        "Partners' views are woven into the analysis and each has a clear part in the plan.",
-    ),
-    "Good": (
-        "Visits are within timescales and case notes say what was seen and heard.",
-        "The assessment analyses risk and strengths and leads to a SMART plan.",
-        "Supervision is recorded monthly with clear actions that are followed up.",
-        "The young person's wishes and feelings are recorded and considered.",
-    ),
-    "Requires Improvement": (
-        "Visits are mostly in timescale but notes rarely say how the child presented.",
-        "The plan lists tasks but does not say what should change for the child.",
-        "Supervision is recorded but actions are carried forward without review.",
-        "The chronology has not been updated since the last review.",
-    ),
-    "Inadequate": (
-        "There is no up-to-date assessment and the plan does not reflect current risks.",
-        "Several statutory visits are overdue and there is no record of why.",
-        "There is no evidence of management oversight for over three months.",
-        "The child's lived experience is not described anywhere on the file.",
-    ),
-}
-_IMPACT = {
-    True: (  # Good or Outstanding
-        "As a result the young person has a consistent worker who knows them well.",
-        "Because of this the family are clear about what is expected and why.",
-        "The child is now attending school regularly and says they feel listened to.",
-        "This has meant the child's health needs are met and reviewed on time.",
-    ),
-    False: (
-        "This means the child's needs may not be fully understood by everyone working with the family.",
-        "The impact is that progress against the plan is hard to measure.",
-        "As a result the young person has had three changes of worker and has not been seen alone.",
-        "Drift means the child has waited too long for the support the plan promised.",
-    ),
-}
-_STRENGTHS = (
-    "Warm, respectful relationship with the young person, evident in direct work recorded on the file.",
-    "Clear and timely management decisions recorded with their rationale.",
-    "Strong multi-agency working: school and health views inform the plan.",
-    "Direct work tools were used well to capture the child's wishes and feelings.",
-    "Case summary is up to date and gives a new reader a clear picture quickly.",
-)
-_LEARNING = (
-    "Record the analysis behind decisions, not only the decisions themselves.",
-    "Update the chronology after every significant event so that patterns are visible.",
-    "Make plans SMART so that everyone knows what should change for the child and by when.",
-    "Capture the father's views and involvement, which are largely absent from the record.",
-    "Use supervision to review drift and record why actions were carried forward.",
-)
-_DIVERSITY = (
-    "The family's culture and faith are recorded and considered in the plan.",
-    "The child's first language is recorded and an interpreter was used for key meetings.",
-    "Identity needs are considered in the care plan, including links with the wider family.",
-    "The impact of disability on communication is recorded and adjustments are made.",
-)
-_RECOMMENDATIONS = (
-    "Ensure the child's views are recorded at every visit and shape the next review of the plan.",
-    "Update the assessment so the plan reflects what life is like for the young person now.",
-    "Hold a review of the plan with the family and partners, focused on the outcomes for the child.",
-    "Record management oversight monthly, saying what difference decisions make for the child.",
-)
-_ORG_LEARNING = (
-    "Several files show drift after a change of worker; handover practice would benefit from a shared standard.",
-    "Chronologies are often out of date across the service: consider a quick-guide for practitioners.",
-    "",
-    "",
-)
+# Issue 21: the free text (strengths, learning, findings, impact, …) comes from demo/corpus.py's templates.
 _ACTIONS = (
     ("Update the child's assessment so that it reflects current risks and strengths.", "Social worker"),
     ("Complete overdue statutory visits and record how the child presented.", "Social worker"),
@@ -190,10 +99,6 @@ class AuditAnswers:
     correction: dict[str, object] = field(default_factory=dict)
 
 
-def _text(rng: random.Random, grade: str) -> str:
-    return f"{rng.choice(_OPENINGS[grade])} {rng.choice(_DETAIL[grade])}"
-
-
 def _completion_date(rng: random.Random, month: Month, late: bool) -> date:
     if late:
         day = month.last_day + timedelta(days=rng.randint(3, 12))
@@ -225,24 +130,26 @@ def audit_answers(
     completed = _completion_date(rng, month, late)
     safeguarding = rng.random() < SAFEGUARDING_SHARE
     participation = rng.choices(("In person", "Phone or video", "Not possible"), (0.55, 0.28, 0.17))[0]
+    # The free text draws from its own random, seeded by the audit, so a change to the corpus never moves a figure.
+    words = random.Random(f"{audit_id}:text")
     answers: dict[str, object] = {
         "date_completed": completed,
         "sw_participation": participation,
         "sw_participation_reason": rng.choice(_NOT_POSSIBLE) if participation == "Not possible" else None,
         "three_way_meeting": rng.choice(("Yes", "Yes", "No")) if previous_worker else "Not applicable",
         "overall_grade": overall,
-        "strengths": rng.choice(_STRENGTHS),
-        "learning": rng.choice(_LEARNING),
-        "diversity": rng.choice(_DIVERSITY),
+        "strengths": corpus.strength(words, month_index),
+        "learning": corpus.learning(words, month_index),
+        "diversity": corpus.diversity(words),
         "safeguarding_concern": "Yes" if safeguarding else "No",
         "safeguarding_detail": rng.choice(_SAFEGUARDING_DETAIL) if safeguarding else None,
-        "recommendations": rng.choice(_RECOMMENDATIONS),
-        "org_learning": rng.choice(_ORG_LEARNING) or None,
+        "recommendations": corpus.recommendation(words, month_index),
+        "org_learning": corpus.org_learning(words, month_index),
     }
-    for section, grade in zip(framework.sections, section_grades, strict=True):
+    for number, (section, grade) in enumerate(zip(framework.sections, section_grades, strict=True), start=1):
         answers[f"{section.key}_grade"] = grade
-        answers[f"{section.key}_findings"] = _text(rng, grade)
-        answers[f"{section.key}_impact"] = rng.choice(_IMPACT[_rank(grade) >= 3]) if rng.random() < 0.6 else None
+        answers[f"{section.key}_findings"] = corpus.findings(words, grade, number, month_index)
+        answers[f"{section.key}_impact"] = corpus.impact(words, _rank(grade) >= 3) if words.random() < 0.6 else None
     answers.update(standard_answers(framework, audit_id, section_grades))  # their own stream (demo/standards.py)
     actions: list[tuple[object, object, object]] = []
     n_actions = {"Inadequate": (2, 4), "Requires Improvement": (1, 3), "Good": (0, 1), "Outstanding": (0, 0)}[overall]

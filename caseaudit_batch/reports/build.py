@@ -20,12 +20,22 @@ import pandas as pd
 
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.framework import Framework
-from caseaudit_batch.reports import committee, committee_docs, excel, word
+from caseaudit_batch.followups import measures as fm
+from caseaudit_batch.reports import committee, committee_docs, excel, learning, word
 from caseaudit_batch.reports.data import RegisterData
 from caseaudit_batch.reports.frame import UNKNOWN, audit_frame
+from caseaudit_batch.reports.learning_doc import Learning
 from caseaudit_batch.reports.metrics import FollowupInput, Metrics, compute_metrics, followup_input
 from caseaudit_batch.reports.targets import Targets
-from caseaudit_batch.reports.themes import Tagger, Theme, ThemeSummary, summarise, tag_texts
+from caseaudit_batch.reports.themes import (
+    Tagger,
+    Theme,
+    ThemeSummary,
+    summarise,
+    tag_texts,
+    theme_counts,
+    untagged_share,
+)
 from caseaudit_batch.reports.tiers import COMMITTEE, INTERNAL
 
 
@@ -82,6 +92,27 @@ def _themes(metrics: Metrics, tagged: pd.DataFrame, tagger: Tagger, no_quotes: b
     return summarise(tagged, tagger, metrics.month, section_good_or_better=shares, no_quotes=no_quotes)
 
 
+def _learning(
+    data: RegisterData,
+    tagged: pd.DataFrame,
+    tagger: Tagger,
+    difference: Theme,
+    followups: FollowupInput,
+    no_quotes: bool,
+) -> Learning:
+    """Issue 21: the PSW's analyses, from the points tagged once."""
+    month = str(data.month)
+    moved = fm.in_window(fm.movement(followups.audits, followups.actions), month)
+    return Learning(
+        months=data.months,
+        tagged=tagged,
+        trend=learning.theme_trend(tagged, data.months),
+        emerging=learning.emerging_phrases(tagged, month),
+        lived=learning.lived_experience(tagged, difference, data.months, month, no_quotes=no_quotes),
+        practice=learning.into_practice(tagged, moved, tagger.taxonomy),
+    )
+
+
 def build_month_reports(
     data: RegisterData,
     *,
@@ -94,13 +125,15 @@ def build_month_reports(
     generated_on: date,
     no_quotes: bool = False,
     tiers: Collection[str] = (INTERNAL,),
+    difference: Theme | None = None,
 ) -> MonthReports:
     """The files of each of ``tiers``: the internal documents and packs, and the committee version (issue 19)."""
     month = data.month
     label = month.label
     frame = audit_frame(data, framework)
     tagger = Tagger(taxonomy)
-    tagged = tag_texts(frame, tagger)  # the window's text, tagged once for every output
+    difference = difference or learning.load_difference()
+    tagged = tag_texts(frame, tagger, Tagger([difference]))  # the window's text, tagged once for every output
     month_services = data.allocations.loc[data.allocations["month"] == str(month), "service"]
     services = sorted({str(s) for s in month_services if isinstance(s, str) and s.strip() and s != UNKNOWN})
     # The whole authority's follow-ups and the audits they refer to: a pack's follow-up may refer to an audit filed
@@ -122,17 +155,21 @@ def build_month_reports(
             followups=followups,
         )
         themes = _themes(metrics, tagged, tagger, no_quotes)
+        # Issue 21: the month's theme mentions by side and the share of learning left untagged (metrics JSON).
+        metrics.values["themes"] = theme_counts(tagged, tagger, str(month))
+        metrics.values["untagged_share"] = untagged_share(tagged, str(month))
         files: dict[str, bytes] = {}
         if internal:
+            psw = _learning(data, tagged, tagger, difference, followups, no_quotes)
             files[json_name(month)] = metrics_json(metrics)
             files[excel_name(month)] = excel.write_excel_report(
-                metrics, themes, organisation=organisation, month_label=label
+                metrics, themes, organisation=organisation, month_label=label, calibration=learning.calibration(frame)
             )
             files[word_name(month)] = word.write_word_report(
                 metrics, themes, template=template, organisation=organisation, month_label=label
             )
             files[themes_name(month)] = word.write_learning_themes(
-                metrics, themes, template=template, organisation=organisation, month_label=label
+                metrics, themes, template=template, organisation=organisation, month_label=label, learning=psw
             )
         if COMMITTEE in tiers:
             figures = committee.committee_figures(metrics, themes)  # suppressed once, for all three files

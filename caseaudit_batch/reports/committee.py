@@ -52,6 +52,7 @@ SUPPRESSION_NOTE = (
 #: suppressed instead). Issue 24: ``practice_standards`` is for the internal reports only.
 #: Issue 22: ``escalations_overdue`` and ``escalations_resolved_in_time_rate`` measure a handful of Heads of Service
 #: (an escalation waits on one named person), so in public papers they would point at people.
+#: Issue 21: ``themes`` and ``untagged_share`` are the PSW's (the committee has its own suppressed themes table).
 DROPPED: frozenset[str] = frozenset(
     {
         "escalations_waiting",
@@ -59,6 +60,8 @@ DROPPED: frozenset[str] = frozenset(
         "escalations_overdue",
         "escalations_resolved_in_time_rate",
         "practice_standards",
+        "themes",
+        "untagged_share",
     }
 )
 

@@ -29,7 +29,7 @@ PREFILLED_KEYS = (
     "auditor_role",
     "previous_worker",
 )
-#: Answers the reports use; findings and impact texts are never loaded (they stay on the forms).
+#: Answers the reports use (the free text of the learning themes is in ``THEME_TEXT_KEYS``).
 ANSWER_KEYS = (
     "sw_participation",
     "three_way_meeting",
@@ -40,8 +40,11 @@ ANSWER_KEYS = (
     "org_learning",
 )
 SECTION_KEYS = tuple(f"s{n}" for n in range(1, 10))
+#: Issue 21: every free-text answer is a source of the learning themes: the sections' findings and impact answers
+#: and the diversity answer too (appended to the audit columns, so the tests' positional rows stay valid).
+THEME_TEXT_KEYS = (*(f"{s}_findings" for s in SECTION_KEYS), *(f"{s}_impact" for s in SECTION_KEYS), "diversity")
 #: The typed answers among them (the rest are choices): what the reports redact.
-TYPED_TEXT = ("strengths", "learning", "recommendations", "org_learning")
+TYPED_TEXT = ("strengths", "learning", "recommendations", "org_learning", *THEME_TEXT_KEYS, "m_rationale")
 #: The typed text of the actions table (redacted the same way: issue 20 shows it in the overdue list).
 ACTION_TYPED_TEXT = ("text",)
 
@@ -72,6 +75,7 @@ AUDIT_COLUMNS = (
     "overall_grade",
     *ANSWER_KEYS,
     *(f"{s}_grade" for s in SECTION_KEYS),
+    *THEME_TEXT_KEYS,
 )
 MODERATION_COLUMNS = (
     "audit_id",
@@ -81,6 +85,7 @@ MODERATION_COLUMNS = (
     "overall_grade",
     *(f"m_{s}_grade" for s in SECTION_KEYS),
     "m_overall_grade",  # the form's answer, used when the column is blank
+    "m_rationale",  # the moderator's typed reasons (issue 21: a source of learning themes, redacted)
 )
 ESCALATION_COLUMNS = (
     "escalation_id",
@@ -204,7 +209,13 @@ class RegisterData:
             return table
 
         earlier = self.earlier.redacted(redact) if self.earlier is not None else None
-        return replace(self, audits=clean(self.audits), actions=clean(self.actions, ACTION_TYPED_TEXT), earlier=earlier)
+        return replace(
+            self,
+            audits=clean(self.audits),
+            moderations=clean(self.moderations),
+            actions=clean(self.actions, ACTION_TYPED_TEXT),
+            earlier=earlier,
+        )
 
     def for_service(self, service: str) -> RegisterData:
         """Only one service's cases (a Head of Service's pack): audits, moderations, actions and alerts of them.
@@ -285,8 +296,8 @@ def _audits(conn: Connection, *where: Any, standards: Sequence[str] = ()) -> tup
     """The current versions of the audits matching ``where``, and their auditor's section grades (``standards``:
     the practice standards' answer names, ``ps_<id>``, read as further columns)."""
     aud_t = reg.audits
-    answer_keys = (*ANSWER_KEYS, *(f"{s}_grade" for s in SECTION_KEYS), *standards)
-    # Only the answers the reports use, extracted by the database (json_extract / ->>): the findings stay unread.
+    answer_keys = (*ANSWER_KEYS, *(f"{s}_grade" for s in SECTION_KEYS), *standards, *THEME_TEXT_KEYS)
+    # Only the answers the reports use, extracted by the database (json_extract / ->>).
     audit_rows = conn.execute(
         sa.select(
             aud_t.c.id,
@@ -325,6 +336,7 @@ def _moderations(conn: Connection, audit_ids: Any) -> pd.DataFrame:
             mod_t.c.overall_grade,
             *(mod_t.c.answers[f"m_{s}_grade"].as_string().label(f"m_{s}_grade") for s in SECTION_KEYS),
             mod_t.c.answers["m_overall_grade"].as_string().label("m_overall_grade"),
+            mod_t.c.answers["m_rationale"].as_string().label("m_rationale"),
         ).where(mod_t.c.current == sa.true(), mod_t.c.audit_id.in_(audit_ids))
     )
     return frame(mod_rows, MODERATION_COLUMNS)

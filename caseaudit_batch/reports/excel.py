@@ -35,6 +35,7 @@ SHEETS = (
     "Follow-ups",
     "Safeguarding",
     "Themes",
+    "Calibration",
     "Audits",
     "Validation",
 )
@@ -274,7 +275,14 @@ def _headline(metrics: Metrics) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows)
 
 
-def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: str, month_label: str) -> bytes:
+def write_excel_report(
+    metrics: Metrics,
+    themes: ThemeSummary,
+    *,
+    organisation: str,
+    month_label: str,
+    calibration: pd.DataFrame | None = None,
+) -> bytes:
     """The whole workbook as bytes (the caller stages it)."""
     book = _Book()
     wb = book.wb
@@ -414,6 +422,12 @@ def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: 
     row = book.table(ws, row, "OrgLearning", "Organisational learning points", themes.org_learning, wrap=("Text",))
     book.table(ws, row, "NoTheme", "Text matching no theme", themes.untagged, wrap=("Text",))
 
+    # Issue 21: the QA team's own sheet (this workbook is internal), never in a Head of Service's or committee paper.
+    ws = book.sheet("Calibration")
+    calibration = calibration if calibration is not None else pd.DataFrame(columns=["Auditor", "Moderations"])
+    book.table(ws, 0, "Calibration", "Auditor calibration: overall grades against the moderator's (12 months)",
+               calibration, note=CALIBRATION_NOTE)  # fmt: skip
+
     ws = book.sheet("Audits")
     audits = t["audits"]
     if "Status" in audits:
@@ -427,6 +441,14 @@ def write_excel_report(metrics: Metrics, themes: ThemeSummary, *, organisation: 
 
     _charts(book, trend, grades_header)
     return book.close()
+
+
+CALIBRATION_NOTE = (
+    "For QA's own use. Auditors with at least 3 moderated audits in the last 12 months. Mean difference: the auditor's "
+    "overall grade minus the moderator's (1 Inadequate to 4 Outstanding), so above 0 the auditor grades higher. Small "
+    "numbers: with fewer than 10 moderated audits one grade moves the figures a lot; a prompt for a conversation, "
+    "not a judgement."
+)
 
 
 def _followups_sheet(book: _Book, metrics: Metrics) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from caseaudit_batch.core.framework import Framework
 from caseaudit_batch.moderation import measures as mm
-from caseaudit_batch.reports.data import SECTION_KEYS, RegisterData
+from caseaudit_batch.reports.data import SECTION_KEYS, THEME_TEXT_KEYS, RegisterData
 
 RANK = mm.GRADE_RANK  # Outstanding 4 ... Inadequate 1
 
@@ -153,6 +153,7 @@ def audit_frame(data: RegisterData, framework: Framework | None = None) -> pd.Da
     keep += ["sw_participation", "three_way_meeting", "safeguarding_concern"]
     keep += ["strengths", "learning", "recommendations", "org_learning"]
     keep += [c for c in audits.columns if str(c).startswith("ps_")]  # practice standards' answers (issue 24)
+    keep += [k for k in THEME_TEXT_KEYS if k in audits]  # issue 21: every free-text answer feeds the themes
     af = af.merge(audits[keep], on="audit_id", how="left")
     af["accepted"] = af["row_id"].notna()
     af["date_completed"] = _as_date(af["date_completed"])

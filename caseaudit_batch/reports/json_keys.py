@@ -122,5 +122,12 @@ JSON_KEYS: dict[str, str] = {
     "practice_standards": "For each practice standard ID (framework.toml [[practice_standard]]), over the month's "
     "accepted audits: met (answered Yes), applicable (Yes or No; Not applicable and forms made before the standards "
     "are left out) and rate (met ÷ applicable, null when none applies). Internal reports only.",
+    "themes": "Issue 21: for each theme ID of themes.toml, the audits of the month mentioning it: {strengths, "
+    "learning, findings}. Strengths and impact answers evidencing a difference for the child count as strengths; "
+    "learning, recommendations, organisational learning and moderation rationale as learning; section findings, the "
+    "diversity answer and other impact answers as findings (apart: they name each section's subject on nearly every "
+    "audit).",
+    "untagged_share": "Of the month's learning and organisational learning points (one sentence of one answer), the "
+    "share that carry no theme (null when there are none).",
     "small_numbers": "The share keys whose denominator is between 1 and 4 (treat with caution).",
 }

@@ -386,6 +386,8 @@ def compute_metrics(
         tables["audits"] = _audits_table(m)
     _show_audit_refs(tables, data)
     v["targets_status"] = trust.targets_status(v, targets)
+    # Issue 21: filled in by reports.build from the tagged text (the themes are not this module's): empty until then.
+    v["themes"], v["untagged_share"] = {}, None
     v["small_numbers"] = _small_keys(v)
     return Metrics(month=str(month), report_date=report_date, values=v, tables=tables, audits=m, frame=af, texts=texts)
 

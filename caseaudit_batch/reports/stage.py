@@ -48,7 +48,7 @@ def report_month(
     """``caseaudit report``: the metrics JSON, the Excel report, the Word report and service packs, and the
     learning themes for ``month``, all from one set of figures, judged at the report date D; with ``tier``
     ``committee`` (or ``[reports] committee``) the committee version's JSON, Excel and Word files (issue 19)."""
-    from caseaudit_batch.reports import build, data, distribution, themes
+    from caseaudit_batch.reports import build, data, distribution, learning, themes
     from caseaudit_batch.reports.metrics import snapshot_values
 
     month = Month.coerce(month)
@@ -56,6 +56,7 @@ def report_month(
     report_date = ctx.clock.report_date(month, as_of)
     targets = report_targets(ctx.config)
     taxonomy = themes.load_taxonomy(ctx.config.template("themes", "themes.toml"))
+    difference = learning.load_difference(ctx.config.template("themes", "themes.toml"))
     template = ctx.config.template("word_report", "report_template.docx")
     folder = ctx.config.output_dir / str(month)
     arguments: dict[str, object] = {
@@ -85,6 +86,7 @@ def report_month(
             generated_on=ctx.clock.today,
             no_quotes=no_quotes,
             tiers=tiers,
+            difference=difference,
         )
         for name, blob in made.files.items():
             run.staging.write_bytes(folder / name, blob)

@@ -27,9 +27,26 @@ TEXT_FIELDS = {
     "recommendations": "Recommendations",
     "org_learning": "Organisational learning",
 }
-QUOTE_FIELDS = ("strengths", "learning", "org_learning")
+#: Issue 21: every free-text answer is a source, and which side of the document it counts on: strengths and impact
+#: answers are "what we do well"; learning, recommendations, organisational learning and moderation rationale "what
+#: we must improve"; section findings and the diversity answer count as both, shown as "findings".
+SIDE_OF: dict[str, str] = {
+    "strengths": "strength",
+    **{f"s{n}_impact": "strength" for n in range(1, 10)},
+    "learning": "learning",
+    "recommendations": "learning",
+    "org_learning": "learning",
+    "m_rationale": "learning",
+    **{f"s{n}_findings": "finding" for n in range(1, 10)},
+    "diversity": "finding",
+}
+SOURCES = tuple(SIDE_OF)
+#: The table's column of each side (counts are audits).
+SIDES = {"strength": "Strengths", "learning": "Learning", "finding": "Findings"}
+SIDE_HEADINGS = {"strength": "What we do well", "learning": "What we must improve", "finding": "Findings"}
 MAX_QUOTE = 220
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_BREAK = re.compile(r"[.!?]\s")
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,18 @@ class Theme:
     id: str = ""
     #: phrases that cancel the theme within the same sentence ("no concerns about risk" is not about risk)
     not_phrases: tuple[str, ...] = ()
+
+
+def source_label(field: str) -> str:
+    """A source as the document names it: "Strengths", "Findings, section 4", "Impact, section 9", …"""
+    if field in TEXT_FIELDS:
+        return TEXT_FIELDS[field]
+    if field == "diversity":
+        return "Diversity"
+    if field == "m_rationale":
+        return "Moderation rationale"
+    section, _, kind = field.partition("_")
+    return f"{kind.capitalize()}, section {section[1:]}"
 
 
 def theme_id(name: str) -> str:
@@ -60,6 +89,8 @@ class ThemeSummary:
     org_learning: pd.DataFrame  # Case reference, Service, Themes, Text ("" with --no-quotes)
     no_quotes: bool
     taxonomy: list[Theme] = field(default_factory=list)
+    #: theme -> side ("strength", "learning", "finding") -> quotations (``quotes`` is them in that order)
+    sides: dict[str, dict[str, list[tuple[str, str, str]]]] = field(default_factory=dict)
 
     @property
     def tagged_this_month(self) -> int:
@@ -143,7 +174,11 @@ def _stems(text: str) -> list[str]:
 
 def sentences(text: str) -> list[str]:
     """A text's sentences (a "point" is one sentence of one answer)."""
-    return [s for s in (" ".join(part.split()) for part in _SENTENCE.split(text.replace("’", "'"))) if s]
+    text = text.replace("’", "'")
+    if "\n" not in text and not _BREAK.search(text):  # one sentence (most answers): no costly split
+        one = " ".join(text.split())
+        return [one] if one else []
+    return [s for s in (" ".join(part.split()) for part in _SENTENCE.split(text)) if s]
 
 
 class _Phrases:
@@ -213,22 +248,80 @@ class Tagger:
         return ""
 
 
-def tag_texts(frame: pd.DataFrame, tagger: Tagger) -> pd.DataFrame:
-    """One row per non-blank text of an accepted audit: audit, case, month, service, field, text, themes."""
+def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = None) -> pd.DataFrame:
+    """One row per point (one sentence of one free-text answer, issue 21) of an accepted audit: audit, case, month,
+    service, field, side, text, themes. Each distinct sentence is tagged once (many audits repeat a sentence).
+
+    With ``difference`` (the ``[difference]`` phrases), an impact sentence that evidences no difference for the child
+    ("has had three changes of worker") is a finding, not something we do well."""
     accepted = frame[frame["accepted"]]
     parts = []
-    for key in TEXT_FIELDS:
+    for key in SOURCES:
+        if key not in accepted:
+            continue  # a frame without that answer (an older register, a test's small table)
         texts = accepted[key]
         keep = texts.map(lambda t: isinstance(t, str) and bool(t.strip())).astype(bool)
         part = accepted.loc[keep, ["audit_id", "case_ref", "month", "service"]].copy()
         part["field"] = key
-        part["text"] = texts[keep].map(str.strip)
+        kept = texts[keep]
+        split = {text: sentences(text) for text in kept.unique()}  # each distinct answer split once
+        part["text"] = kept.map(split)
         parts.append(part)
-    tagged = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    tagged = pd.concat(parts, ignore_index=True).explode("text") if parts else pd.DataFrame()
+    tagged = tagged[tagged["text"].notna()].reset_index(drop=True) if len(tagged) else tagged
     if len(tagged) == 0:
-        return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "text", "themes"])
-    tagged["themes"] = tagged["text"].map(tagger.themes_of)
+        return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"])
+    tagged["side"] = tagged["field"].map(SIDE_OF)
+    if difference is not None:
+        impact = tagged["field"].str.endswith("_impact")
+        made = {t: bool(difference.sentence_themes(t)) for t in tagged.loc[impact, "text"].unique()}
+        tagged.loc[impact & ~tagged["text"].map(lambda t: made.get(t, True)).astype(bool), "side"] = "finding"
+    found = {text: tagger.themes_of(text) for text in tagged["text"].unique()}
+    tagged["themes"] = tagged["text"].map(found)
     return tagged
+
+
+def content_key(text: str) -> str:
+    """What two quotations have in common when they say the same thing (capitals, punctuation, a redacted name)."""
+    return " ".join(w for w in _words(text.replace("[name]", " ")) if not w.isdigit())
+
+
+#: Two quotations sharing this share of their words say the same thing ("two changes of worker" / "three changes").
+NEAR_SAME = 0.75
+
+
+def _near(words: set[str], picked: list[set[str]]) -> bool:
+    return any(len(words & other) >= NEAR_SAME * len(words | other) for other in picked)
+
+
+def pick_quotes(
+    points: pd.DataFrame, theme: str, tagger: Tagger, limit: int, seen: list[set[str]] | None = None
+) -> list[tuple[str, str, str]]:
+    """Up to ``limit`` quotations of ``theme`` from ``points``: the most often said first (representative), one per
+    audit, and never the same content twice, nor nearly (issue 21: identical quotes repeated across cases are
+    noise)."""
+    if not len(points):
+        return []
+    keys = points["text"].map(content_key)
+    often = keys.map(keys.value_counts())
+    ordered = points.assign(qkey=keys, qoften=often).sort_values(["qoften", "audit_id"], ascending=[False, True])
+    picked: list[tuple[str, str, str]] = []
+    seen_words: list[set[str]] = seen if seen is not None else []  # shared: never the same words on two sides
+    seen_audits: set[str] = set()
+    for audit_id, case_ref, field_key, sentence, key in zip(
+        ordered["audit_id"], ordered["case_ref"], ordered["field"], ordered["text"], ordered["qkey"], strict=True
+    ):
+        words = set(str(key).split())
+        if str(audit_id) in seen_audits or _near(words, seen_words):
+            continue
+        text = tagger.quote(theme, str(sentence))
+        if text:
+            picked.append((str(case_ref), source_label(str(field_key)), text))
+            seen_words.append(words)
+            seen_audits.add(str(audit_id))
+        if len(picked) >= limit:
+            break
+    return picked
 
 
 def summarise(
@@ -240,7 +333,8 @@ def summarise(
     no_quotes: bool = False,
     max_quotes: int = 3,
 ) -> ThemeSummary:
-    """Per theme: audits mentioning it this month (by field) and over the window, and a few quotations.
+    """Per theme: audits mentioning it this month (by side and field) and over the window, and a few quotations of
+    each side ("what we do well", "what we must improve", "findings").
 
     ``tagged`` is :func:`tag_texts` of the audit frame (the window), or a part of it (one service).
     """
@@ -250,38 +344,33 @@ def summarise(
     month_exploded = exploded[exploded["month"] == month]
     rows = []
     quotes: dict[str, list[tuple[str, str, str]]] = {}
+    sides: dict[str, dict[str, list[tuple[str, str, str]]]] = {}
     for theme in taxonomy:
         mine = month_exploded[month_exploded["themes"] == theme.name]
         window = exploded[exploded["themes"] == theme.name]
-        row: dict[str, object] = {
-            "Theme": theme.name,
-            "This month": int(mine["audit_id"].nunique()),
-        }
-        for key, label in TEXT_FIELDS.items():
-            row[label] = int(mine.loc[mine["field"] == key, "audit_id"].nunique())
+        row: dict[str, object] = {"Theme": theme.name, "This month": int(mine["audit_id"].nunique())}
+        for side, label in SIDES.items():
+            row[label] = int(mine.loc[mine["side"] == side, "audit_id"].nunique())
+        row["Recommendations"] = int(mine.loc[mine["field"] == "recommendations", "audit_id"].nunique())
         row["12 months"] = int(window["audit_id"].nunique())
-        sections = ", ".join(str(s) for s in theme.sections)
-        row["Related sections"] = sections
+        row["Related sections"] = ", ".join(str(s) for s in theme.sections)
         if section_good_or_better is not None and theme.sections:
             shares = [section_good_or_better.get(s) for s in theme.sections]
             known = [s for s in shares if s is not None]
-            row["Related sections good or better"] = sum(known) / len(known) if known else None
+            # Issue 21: a rate beside a theme nobody mentioned reads as a finding about it: shown only with mentions.
+            row["Related sections good or better"] = sum(known) / len(known) if known and row["This month"] else None
         rows.append(row)
-        picked: list[tuple[str, str, str]] = []
-        if not no_quotes:
-            seen: set[str] = set()
-            for _, item in mine[mine["field"].isin(QUOTE_FIELDS)].iterrows():
-                if item["audit_id"] in seen:
-                    continue
-                text = tagger.quote(theme.name, item["text"])
-                if text:
-                    picked.append((str(item["case_ref"]), TEXT_FIELDS[item["field"]], text))
-                    seen.add(item["audit_id"])
-                if len(picked) >= max_quotes:
-                    break
-        quotes[theme.name] = picked
+        seen: list[set[str]] = []
+        by_side = {
+            side: ([] if no_quotes else pick_quotes(mine[mine["side"] == side], theme.name, tagger, max_quotes, seen))
+            for side in SIDES
+        }
+        sides[theme.name] = by_side
+        quotes[theme.name] = [q for side in SIDES for q in by_side[side]]
     table = pd.DataFrame.from_records(rows)
-    untagged_rows = this_month[this_month["themes"].map(len) == 0]
+    # The list to read stays the short answers (strengths, learning, recommendations, organisational learning):
+    # untagged findings are summed up by the "possible new themes" instead.
+    untagged_rows = this_month[(this_month["themes"].map(len) == 0) & this_month["field"].isin(TEXT_FIELDS)]
     untagged = pd.DataFrame(
         {
             "Case reference": untagged_rows["case_ref"],
@@ -305,4 +394,27 @@ def summarise(
         org_learning=org_learning,
         no_quotes=no_quotes,
         taxonomy=taxonomy,
+        sides=sides,
     )
+
+
+def untagged_share(tagged: pd.DataFrame, month: str) -> float | None:
+    """Issue 21 (metrics JSON ``untagged_share``): of the month's learning and organisational learning points, the
+    share that carry no theme (null when there are none)."""
+    mine = tagged[(tagged["month"] == month) & tagged["field"].isin(("learning", "org_learning"))]
+    return float((mine["themes"].map(len) == 0).mean()) if len(mine) else None
+
+
+def theme_counts(tagged: pd.DataFrame, tagger: Tagger, month: str) -> dict[str, dict[str, int]]:
+    """Issue 21 (metrics JSON ``themes``): theme ID -> audits mentioning it this month as a strength, as learning and
+    in findings. Findings are apart: they name each section's subject on nearly every audit, so counted on both sides
+    they would make every theme a strength and a learning point of every audit."""
+    mine = tagged[tagged["month"] == month].explode("themes").dropna(subset=["themes"])
+    out: dict[str, dict[str, int]] = {}
+    for theme in tagger.taxonomy:
+        hits = mine[mine["themes"] == theme.name]
+        out[theme.id] = {
+            key: int(hits.loc[hits["side"] == side, "audit_id"].nunique())
+            for side, key in (("strength", "strengths"), ("learning", "learning"), ("finding", "findings"))
+        }
+    return out

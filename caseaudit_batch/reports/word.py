@@ -578,68 +578,17 @@ PRIVACY_STATEMENT = (
 
 
 def write_learning_themes(
-    metrics: Metrics, themes: ThemeSummary, *, template: Path, organisation: str, month_label: str
+    metrics: Metrics,
+    themes: ThemeSummary,
+    *,
+    template: Path,
+    organisation: str,
+    month_label: str,
+    learning: Any = None,
 ) -> bytes:
-    tpl = _load_template(template)
-    b = _Builder(tpl)
-    context = _base_context(metrics, organisation, month_label, themes.no_quotes)
-    context.update(
-        kind="themes",
-        title="Learning Themes",
-        audience="For the Principal Social Worker, so that strengths and learning are built into training "
-        "(guidance section 4).",
-        summary=[],
-        at_a_glance="",
-        services_heading="",
-    )
-    table = themes.table
-    sd = b.new()
-    b.para(
-        sd,
-        f"{metrics.values['audits_accepted']} accepted audits this month. Counts are audits mentioning the theme; one "
-        "audit can mention several.",
-    )
-    columns = ["Theme", "This month", "Strengths", "Learning", "Recommendations", "12 months"]
-    if "Related sections good or better" in table:
-        columns.append("Related sections good or better")
-    b.table(sd, table, columns)
-    context["themes_overview"] = sd
+    """The Learning Themes document (issue 21: its sections are in :mod:`~caseaudit_batch.reports.learning_doc`;
+    ``learning`` is its :class:`~caseaudit_batch.reports.learning_doc.Learning`, None for the theme counts only)."""
+    from caseaudit_batch.reports import learning_doc
 
-    sd = b.new()
-    by_name = table.set_index("Theme") if len(table) else table
-    for theme in themes.taxonomy:
-        row = dict(by_name.loc[theme.name].to_dict())
-        b.heading(sd, theme.name)
-        b.para(sd, theme.description)
-        b.para(
-            sd,
-            f"Mentioned in {_plural(int(row['This month']), 'audit')} this month "
-            f"({int(row['Strengths'])} as a strength, {int(row['Learning'])} as learning) and in "
-            f"{_plural(int(row['12 months']), 'audit')} over 12 months. Related sections: "
-            f"{row['Related sections'] or 'none'}.",
-        )
-        for case_ref, field, text in themes.quotes.get(theme.name, []):
-            b.para(sd, f"{case_ref} ({field.lower()}): “{text}”", style="List Bullet")
-    context["themes_detail"] = sd
-
-    sd = b.new()
-    org = themes.org_learning
-    if themes.no_quotes:
-        b.table(sd, org, ["Case reference", "Service", "Themes"])
-    else:
-        for case_ref, themes_of, text in org[["Case reference", "Themes", "Text"]].itertuples(index=False):
-            b.para(sd, f"{case_ref} [{themes_of}]: {text}", style="List Bullet")
-        if not len(org):
-            b.para(sd, "None this month.")
-    context["org_learning"] = sd
-
-    sd = b.new()
-    untagged = themes.untagged
-    b.para(
-        sd,
-        f"{_plural(len(untagged), 'text')} this month matched no theme. Read them, and add key phrases to the "
-        "taxonomy (themes.toml) where a theme is missing.",
-    )
-    b.table(sd, untagged, ["Case reference", "Field"] if themes.no_quotes else ["Case reference", "Field", "Text"])
-    context["untagged"] = sd
-    return _render(tpl, context, template)
+    base = _base_context(metrics, organisation, month_label, themes.no_quotes)
+    return learning_doc.write_learning_themes(metrics, themes, learning, template=template, base=base)
