@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("init", config=False)
     p.add_argument("dir", nargs="?", default=".", metavar="DIR", help="the folder to create (default: here)")
     p.add_argument("--organisation", help="the authority's name, shown on forms and reports")
+    p.add_argument("--database", metavar="URL", help="keep the register in this database (e.g. PostgreSQL)")
+    p.add_argument(
+        "--password-env", default="", metavar="VAR", help="with --database: the environment variable with its password"
+    )
 
     p = command("allocate")
     _month_option(p)
@@ -138,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("demo", config=False)
     p.add_argument("--keep", action="store_true", help="continue the existing demo folder instead of starting clean")
     p.add_argument("--dir", default="output/demo", metavar="DIR", help="where to build it (default: output/demo)")
+    p.add_argument("--database", metavar="URL", help="play it on this database (e.g. PostgreSQL) instead of SQLite")
 
     p = command("purge")
     p.add_argument("--before", metavar="YYYY-MM", help="remove months before this one (default: retention)")
@@ -147,13 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _init(args: argparse.Namespace) -> Result:
     from caseaudit_batch.allocation.workspace import init_workspace
 
-    return init_workspace(Path(args.dir), organisation=args.organisation)
+    return init_workspace(
+        Path(args.dir), organisation=args.organisation, database=args.database, password_env=args.password_env
+    )
 
 
 def _demo(args: argparse.Namespace) -> Result:
     from caseaudit_batch.demo import player
 
-    return player.run_demo(Path(args.dir), keep=args.keep, today=args.today)
+    return player.run_demo(Path(args.dir), keep=args.keep, today=args.today, database=args.database)
 
 
 #: The contexts this command opened: ``_main`` records the exit code in their run log rows, then closes them.

@@ -49,8 +49,9 @@ def run_month(ctx: Context, month: Month | str) -> Result:
     """``caseaudit run --month``: the month-end batch. Ingest the audits inbox, the moderation returns and the
     action tracker updates, then write all the month's reports; one summary, safeguarding alerts first.
 
-    Each step is its own transaction under the register's lock, so a failed step leaves the earlier ones done and a
-    re-run repeats nothing (inboxes are read idempotently). An output that cannot be written stops that step only
+    Each step is its own transaction, all under one hold of the register's lock (no other writer gets in between
+    them), so a failed step leaves the earlier ones done and a re-run repeats nothing (inboxes are read
+    idempotently). An output that cannot be written stops that step only
     (exit 73, the reports still attempted); another run holding the register stops the batch (exit 75)."""
     the_month = Month.coerce(month)
     require_inboxes(ctx.config)  # a missing inbox is a configuration error (exit 2), never an empty month
@@ -88,16 +89,19 @@ def run_month(ctx: Context, month: Month | str) -> Result:
         finally:
             seconds[step] = time.perf_counter() - started
 
-    alerts_before = alerts_raised(ctx)
-    for label, name, _function in RUN_STEPS:
-        function = run_step_function(name)
-        if function is None:
-            result.lines.append(messages.text("RUN002", step=label))
-            continue
-        attempt(label, lambda f=function: f(ctx, the_month))  # type: ignore[misc]
-    reported = attempt("Reports", lambda: report_month(ctx, the_month))
-    if reported is not None:
-        result.data["metrics"] = reported.data.get("metrics")
+    # One single-writer lock for the whole batch (issue 23): no other writer gets in between the steps, and it
+    # is released however the batch ends. Each step's own lock() is let through (the lock is re-entrant).
+    with ctx.register.lock():
+        alerts_before = alerts_raised(ctx)
+        for label, name, _function in RUN_STEPS:
+            function = run_step_function(name)
+            if function is None:
+                result.lines.append(messages.text("RUN002", step=label))
+                continue
+            attempt(label, lambda f=function: f(ctx, the_month))  # type: ignore[misc]
+        reported = attempt("Reports", lambda: report_month(ctx, the_month))
+        if reported is not None:
+            result.data["metrics"] = reported.data.get("metrics")
     folder = str(ctx.config.output_dir / str(the_month))
     alert_count = alerts_raised(ctx) - alerts_before
     if alert_count:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pgkit
 import pytest
 from formkit import set_sender
 from prepared import Templates
@@ -25,6 +27,66 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _STARTED.append(time.monotonic())
 
 
+#: The test modules whose register-making tests run on SQLite and on PostgreSQL alike (issue 23), through the one
+#: fixture parameter ``backend``: the register, ingest, moderation, actions, reports, run and reliability tests.
+BOTH_BACKENDS = ("test_register", "test_ingest", "test_moderation", "test_actions", "test_reports", "test_run")
+#: A test makes a register when it has a folder to make it in; one that reads the session's short demo (played
+#: once, on SQLite) does not.
+_MAKES_A_REGISTER = {"workspace", "ctx", "templates", "tmp_path"}
+_READS_THE_DEMO = {"short_demo", "short_demo_played"}
+
+
+def _on_both(metafunc: pytest.Metafunc) -> bool:
+    path = Path(str(metafunc.definition.fspath))
+    names = set(metafunc.fixturenames)
+    in_area = path.parent.name == "reliability" or path.stem.startswith(BOTH_BACKENDS)
+    sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    return in_area and bool(names & _MAKES_A_REGISTER) and not names & _READS_THE_DEMO and not sqlite_only
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "register_backend" in metafunc.fixturenames and _on_both(metafunc):
+        # Module scope: a module's prepared folders (module fixtures that ask for ``register_backend``) are made
+        # once per backend, and the tests are grouped by backend.
+        metafunc.parametrize("register_backend", ["sqlite", "postgres"], indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def register_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The register's backend: ``sqlite``, unless the test is one that runs on both (issue 23). Under
+    ``postgres`` every working folder made (``init``, directly or through a kit) gets a new database on the test
+    server, and a prepared folder copied with ``pgkit.copy_folder`` or ``Templates.copy`` a copy of its register.
+    A module fixture that makes a working folder asks for this fixture, so that it is made once per backend."""
+    name = getattr(request, "param", "sqlite")
+    with pytest.MonkeyPatch.context() as patch:
+        if name == "postgres":
+            pgkit.server_url()  # skip (or, in CI, fail) at once when there is no server
+            real_init = setup.init_workspace
+
+            def init_on_postgres(folder: Path, organisation: str | None = None, **options: Any) -> session.Result:
+                options.setdefault("database", pgkit.new_database())
+                return real_init(folder, organisation, **options)
+
+            patch.setattr(setup, "init_workspace", init_on_postgres)
+        pgkit.CURRENT[0] = name
+        mark = pgkit.made_so_far()
+        try:
+            yield name
+        finally:
+            pgkit.CURRENT[0] = "sqlite"
+            pgkit.drop_databases(since=mark)
+
+
+@pytest.fixture(autouse=True)
+def backend(register_backend: str) -> Iterator[str]:
+    """This test's backend; the databases the test itself made are dropped when it ends."""
+    mark = pgkit.made_so_far()
+    try:
+        yield register_backend
+    finally:
+        pgkit.drop_databases(since=mark)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every ``libreoffice`` test (a round trip takes seconds) and every test that needs the short demo's play is
     also ``slow``: ``make test-fast`` leaves them out."""
@@ -36,9 +98,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """The wall time, so that the budget stays in view as tests are added (shown, never failed on)."""
+    """The tests run on each register backend (issue 23: the PostgreSQL half must be visible), and the wall time,
+    so that the budget stays in view as tests are added (shown, never failed on)."""
     if not _STARTED or os.environ.get("PYTEST_XDIST_WORKER") or config.option.collectonly:
         return
+    passed = [r.nodeid for r in terminalreporter.stats.get("passed", []) if getattr(r, "when", "call") == "call"]
+    skipped = [r.nodeid for r in terminalreporter.stats.get("skipped", [])]
+    on_postgres = sum("postgres" in nodeid for nodeid in passed)
+    terminalreporter.write_line(
+        f"register backends: {len(passed) - on_postgres} tests passed on SQLite, {on_postgres} on PostgreSQL "
+        f"({sum('postgres' in nodeid for nodeid in skipped)} PostgreSQL tests skipped)"
+    )
     took = time.monotonic() - _STARTED[0]
     note = "within" if took <= BUDGET_SECONDS else "OVER"
     terminalreporter.write_line(f"suite wall time {took:.0f} s: {note} the {BUDGET_SECONDS} s budget for `make test`")

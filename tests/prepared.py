@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pgkit
+
 
 class Templates:
     """Prepared working folders, each built once per test session and shared by every xdist worker (a file lock
@@ -21,6 +23,7 @@ class Templates:
     def get(self, name: str, make: Callable[[Path], Any], leaf: str = "qa") -> tuple[Path, Any]:
         """The folder (named ``leaf``) ``make(folder)`` built, and what it returned (pickled for the other
         workers)."""
+        name = name if pgkit.CURRENT[0] == "sqlite" else f"{name}@{pgkit.CURRENT[0]}"
         if name not in self._memo:
             home = self.root / name
             with (self.root / f"{name}.lock").open("a") as lock:
@@ -31,7 +34,11 @@ class Templates:
                 else:
                     shutil.rmtree(home, ignore_errors=True)  # what a failed build left
                     home.mkdir(parents=True)
-                    value = make(home / leaf)
+                    pgkit.PREPARING[0] = True
+                    try:
+                        value = make(home / leaf)
+                    finally:
+                        pgkit.PREPARING[0] = False
                     (home / "value.tmp").write_bytes(pickle.dumps(value))
                     (home / "value.tmp").replace(done)
             self._memo[name] = (home / leaf, value)
@@ -41,4 +48,5 @@ class Templates:
         """Copy the prepared folder to ``folder`` (modes and modification times kept); returns ``make``'s value."""
         template, value = self.get(name, make)
         shutil.copytree(template, folder, symlinks=True)
+        pgkit.clone_register(folder)  # a PostgreSQL register lives outside the folder: copy it too
         return value

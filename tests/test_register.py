@@ -132,6 +132,7 @@ def test_a_failed_block_rolls_back_and_leaves_no_files(ctx: session.Context) -> 
     assert not final.exists()
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_register_uses_wal(ctx: session.Context) -> None:
     with ctx.register.reader() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -174,7 +174,7 @@ def _fill(ctx: session.Context) -> None:
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, session.Context]:
+def made(tmp_path_factory: pytest.TempPathFactory, register_backend: str) -> tuple[Path, session.Context]:
     folder = tmp_path_factory.mktemp("followups") / "qa"
     setup.init_workspace(folder, organisation="Testshire Council")
     set_sender(folder)

@@ -6,6 +6,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pgkit
 import pytest
 from formkit import set_sender
 
@@ -33,7 +34,7 @@ def test_the_first_of_1_75_73_65_wins(codes: list[int], expected: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def allocated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def allocated(tmp_path_factory: pytest.TempPathFactory, register_backend: str) -> Path:
     """A small authority with September 2026 allocated (no forms returned yet)."""
     folder = tmp_path_factory.mktemp("run") / "qa"
     setup.init_workspace(folder, organisation="Run Test Council (synthetic)")
@@ -48,9 +49,7 @@ def allocated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _copy(folder: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "qa"
-    shutil.copytree(folder, target)
-    return target
+    return pgkit.copy_folder(folder, tmp_path / "qa")
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 import types
 import typing
@@ -111,6 +112,7 @@ class RegisterSettings:
     database: str
     retention_months: int
     purge_archive: str
+    password_env: str  # issue 23: the environment variable holding the database password
 
 
 @dataclass(frozen=True)
@@ -349,11 +351,21 @@ class Config:
 
     @property
     def database_url(self) -> str:
+        """The register's URL: a relative SQLite path resolved against this file's folder, and the password (if
+        ``[register] password_env`` names a variable) taken from the environment, never from this file."""
         url = self.register.database
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             return prefix + str(self.resolve(url[len(prefix) :]))
-        return url
+        variable = self.register.password_env
+        if not variable:
+            return url
+        password = os.environ.get(variable)
+        if password is None:
+            raise ConfigError("CFG070", path=str(self.path), variable=variable)
+        import sqlalchemy as sa  # only the commands that open the register pay for it
+
+        return sa.engine.make_url(url).set(password=password).render_as_string(hide_password=False)
 
     def template(self, key: str, default_name: str) -> Path:
         given = str(getattr(self.templates, key))
@@ -513,10 +525,20 @@ def load_config(path: Path | str | None = None) -> Config:
     return Config(path=path.resolve(), root=path.resolve().parent, data=data)
 
 
-def config_template_text(organisation: str | None = None) -> str:
-    """The commented default configuration, optionally with the organisation's name filled in."""
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def config_template_text(
+    organisation: str | None = None, *, database: str | None = None, password_env: str = ""
+) -> str:
+    """The commented default configuration, optionally with the organisation's name, the register's URL and the
+    password's environment variable (``init --database``) filled in."""
     text = CONFIG_TEMPLATE.read_text("utf-8")
     if organisation:
-        escaped = organisation.replace("\\", "\\\\").replace('"', '\\"')
-        text = text.replace('name = "Example Borough Council"', f'name = "{escaped}"', 1)
+        text = text.replace('name = "Example Borough Council"', f"name = {_toml_string(organisation)}", 1)
+    if database:
+        text = text.replace('database = "sqlite:///caseaudit.sqlite"', f"database = {_toml_string(database)}", 1)
+    if password_env:
+        text = text.replace('password_env = ""', f"password_env = {_toml_string(password_env)}", 1)
     return text

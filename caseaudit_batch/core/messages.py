@@ -200,6 +200,27 @@ define(
     "The folder {folder} already holds a caseaudit working folder ({path} exists).",
     "Choose an empty folder, or keep using the existing one.",
 )
+define(
+    "CFG070",
+    "error",
+    "In {path}, '[register] password_env' names the environment variable {variable}, which is not set, so the "
+    "register's password is unknown.",
+    "Set {variable} to the database password in the environment that runs caseaudit (for a scheduled run, in its "
+    "cron line or systemd unit), or empty 'password_env' if the server needs no password.",
+)
+define(
+    "CFG071",
+    "error",
+    "The database URL {where} holds a password. caseaudit never writes a password into its configuration file.",
+    "Give the URL without the password, and the password in an environment variable named with --password-env "
+    "(it is written to '[register] password_env'), e.g. --password-env CASEAUDIT_DB_PASSWORD.",
+)
+define(
+    "CFG072",
+    "error",
+    "'{found}' is not a database URL.",
+    "Write it as postgresql+psycopg://USER@SERVER/DATABASE (or sqlite:///FILE for a register on this computer).",
+)
 
 # ----------------------------------------------------------------------------------------------------------------
 # The register, the lock, outputs (REG, OUT)
@@ -284,6 +305,40 @@ define(
     "The register {where} was brought up to date for this version of caseaudit (schema {found} to {known}): "
     "{steps}. A PostgreSQL register is not copied first.",
     "Nothing to do. Before upgrading caseaudit next time, take a copy with pg_dump.",
+)
+define(
+    "REG020",
+    "error",
+    "The database server for {where} could not be reached. Nothing was changed.",
+    "Check that the server is running and that the host and port in the 'database' setting are right (ask IT if "
+    "the server is theirs), then run the command again.",
+)
+define(
+    "REG021",
+    "error",
+    "The database server for {where} refused the user name or password.",
+    "Check the user in the 'database' setting and the password in the environment variable that '[register] "
+    "password_env' names, then run the command again.",
+)
+define(
+    "REG022",
+    "error",
+    "The database server for {where} has no such database or user.",
+    "Ask the server's administrator to create the database and user (e.g. createdb caseaudit), or correct the "
+    "'database' setting.",
+)
+define(
+    "REG023",
+    "error",
+    "The database driver for {backend} ({where}) is not installed.",
+    "Install caseaudit with its PostgreSQL driver: pip install 'caseaudit[postgres]'.",
+)
+define(
+    "REG024",
+    "error",
+    "The database {where} already holds something that is not a caseaudit demo (a real register, or other "
+    "tables). The demo never touches it.",
+    "Give the demo a database of its own: create an empty one (e.g. createdb caseaudit_demo) and pass its URL.",
 )
 define(
     "OUT001",
@@ -662,6 +717,14 @@ define(
     "error",
     "This workbook is damaged: {found}.",
     "Ask the auditor to open the form in Excel, save it again as .xlsx, and send it again.",
+)
+define(
+    "IN140",
+    "error",
+    "Cell {cell} on sheet '{sheet}' holds a NUL character (an invisible code no typed answer contains, which the "
+    "register cannot store).",
+    "Ask the auditor to retype the text in that cell (or copy it from a plain-text editor rather than another "
+    "system), save the form and send it again.",
 )
 define(
     "IN016",

@@ -151,4 +151,19 @@ def _send_state(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE escalations ADD COLUMN reminded_on DATE"))
 
 
+@step(7, "PostgreSQL: report_snapshots numbers its own rows (step 5 made its id there without a sequence)")
+def _report_snapshots_sequence(conn: Connection) -> None:
+    # SQLite numbers an INTEGER PRIMARY KEY by itself; PostgreSQL needs a sequence, which a new register gets from
+    # SQLAlchemy (SERIAL) but step 5's plain DDL did not make, so a migrated register could not keep a report.
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(sa.text("CREATE SEQUENCE IF NOT EXISTS report_snapshots_id_seq OWNED BY report_snapshots.id"))
+    conn.execute(
+        sa.text(
+            "SELECT setval('report_snapshots_id_seq', COALESCE((SELECT MAX(id) FROM report_snapshots), 0) + 1, false)"
+        )
+    )
+    conn.execute(sa.text("ALTER TABLE report_snapshots ALTER COLUMN id SET DEFAULT nextval('report_snapshots_id_seq')"))
+
+
 _check_order()

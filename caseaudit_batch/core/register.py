@@ -12,20 +12,24 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from caseaudit_batch.core import ids, migrations
-from caseaudit_batch.core.errors import CaseauditError, LockBusy, OutputError, RegisterError
+from caseaudit_batch.core.backend import register_failure, safe_url, server_url, sqlite_path, try_flock
+from caseaudit_batch.core.errors import LockBusy, RegisterError
+
+__all__ = ["register_failure", "safe_url", "server_url", "sqlite_path"]  # re-exported: callers know them from here
 
 SCHEMA_VERSION = migrations.latest()
 REGISTER_FILE_MODE = 0o660  # owner and group only
+#: The key of PostgreSQL's advisory lock for the single writer (one register per database).
+ADVISORY_LOCK_KEY = 4242017
 
 metadata = sa.MetaData()
 
@@ -450,25 +454,6 @@ def alert_rows(conn: Connection, where: Any) -> list[Any]:
     )
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    module = type(dbapi_connection).__module__
-    if "sqlite" in module:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()
-
-
-def sqlite_path(url: str) -> Path | None:
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return None
-    return Path(parsed.database)
-
-
 @dataclass(frozen=True)
 class Migration:
     """What opening the register did to bring it up to date: from and to which version, and the copy kept."""
@@ -487,6 +472,8 @@ class Register:
     engine: Engine
     #: Set when opening migrated an older register (the caller says so to the user).
     migration: Migration | None = None
+    #: How deeply this process holds the single-writer lock (``lock()`` is re-entrant).
+    _held: int = 0
 
     @classmethod
     def open(cls, url: str, *, create: bool = False) -> Register:
@@ -504,8 +491,8 @@ class Register:
             register = cls(url=url, engine=engine)
             register.migrate(create=create)
         except sa.exc.SQLAlchemyError as exc:
-            known = register_failure(exc, _safe_url(url))
-            raise (known or RegisterError("REG002", where=_safe_url(url), detail=type(exc).__name__)) from None
+            known = register_failure(exc, safe_url(url))
+            raise (known or RegisterError("REG002", where=safe_url(url), detail=type(exc).__name__)) from None
         if new_file and path is not None:
             # Children's data: a new register gives other users no access, whatever the umask (SQLite gives its
             # -wal and -shm files the database file's mode).
@@ -522,15 +509,16 @@ class Register:
         """
         found = self._version()
         if found is None:
-            if not create:
-                raise RegisterError("REG006" if self._has_tables() else "REG005", where=_safe_url(self.url))
+            foreign = self._has_tables()  # a database holding other tables is never made a register as well
+            if not create or foreign:
+                raise RegisterError("REG006" if foreign else "REG005", where=safe_url(self.url))
             with self.engine.begin() as conn:
                 metadata.create_all(conn)
                 conn.execute(sa.delete(schema_version))
                 conn.execute(sa.insert(schema_version).values(version=SCHEMA_VERSION))
             return
         if found > SCHEMA_VERSION:
-            raise RegisterError("REG003", where=_safe_url(self.url), found=found, known=SCHEMA_VERSION)
+            raise RegisterError("REG003", where=safe_url(self.url), found=found, known=SCHEMA_VERSION)
         if found == SCHEMA_VERSION:
             return
         with self.lock():
@@ -547,7 +535,7 @@ class Register:
                     done = migrations.upgrade(conn, found, schema_version)
             except sa.exc.SQLAlchemyError as exc:
                 raise RegisterError(
-                    "REG011", where=_safe_url(self.url), found=found, known=SCHEMA_VERSION, detail=type(exc).__name__
+                    "REG011", where=safe_url(self.url), found=found, known=SCHEMA_VERSION, detail=type(exc).__name__
                 ) from None
         self.migration = Migration(found, SCHEMA_VERSION, tuple(s.summary for s in done), backup)
 
@@ -586,34 +574,70 @@ class Register:
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """The single-writer lock: a second writer fails at once with :class:`LockBusy` (exit 75)."""
+        """The single-writer lock: a second writer fails at once with :class:`LockBusy` (exit 75).
+
+        Re-entrant within this process: a command that holds it for its whole life (``run``: every step, so no
+        other writer gets in between them) lets each step's own ``lock()`` through. It is released when the
+        outermost holder ends, normally or by an error; a killed process releases it too (the kernel drops a
+        SQLite lock file's lock; PostgreSQL drops a session's advisory lock when its connection goes)."""
+        if self._held:
+            self._held += 1
+            try:
+                yield
+            finally:
+                self._held -= 1
+            return
+        release = self._acquire()
+        self._held = 1
+        try:
+            yield
+        finally:
+            self._held = 0
+            release()
+
+    def _acquire(self) -> Callable[[], None]:
         path = sqlite_path(self.url)
         if path is None:
-            with self._advisory_lock():
-                yield
-            return
+            return self._advisory_lock()
         lock_path = path.with_name(path.name + ".lock")
-        handle = _try_flock(lock_path)
+        handle = try_flock(lock_path)
         if handle is None:
             raise LockBusy("REG001", where=str(path))
-        try:
-            yield
-        finally:
-            handle.close()
+        return handle.close
 
-    @contextlib.contextmanager
-    def _advisory_lock(self) -> Iterator[None]:
+    def _advisory_lock(self) -> Callable[[], None]:
+        """PostgreSQL: a session-level advisory lock on a connection of its own, outside the pool (issue 23).
+
+        A pooled connection would go back to the pool still holding the lock, and the next step would get another
+        connection and find the register locked by itself (``run`` exited 75 every time). This connection is
+        opened for the lock alone, unlocked explicitly and closed: the server then ends the session, which drops
+        any advisory lock it still held, so nothing can outlive the command."""
         if self.engine.dialect.name != "postgresql":
-            yield
-            return
-        conn = self.engine.connect()
+            return lambda: None
+        lock_engine = sa.create_engine(self.engine.url, poolclass=sa.pool.NullPool)
+        conn = lock_engine.connect()
         try:
-            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(4242017)")).scalar()
-            if not got:
-                raise LockBusy("REG001", where=_safe_url(self.url))
-            yield
-        finally:
+            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}).scalar()
+            conn.commit()  # the lock is the session's, not the transaction's: end the transaction at once
+        except BaseException:
             conn.close()
+            lock_engine.dispose()
+            raise
+        if not got:
+            conn.close()
+            lock_engine.dispose()
+            raise LockBusy("REG001", where=safe_url(self.url))
+
+        def release() -> None:
+            try:
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                    conn.commit()
+            finally:
+                conn.close()
+                lock_engine.dispose()
+
+        return release
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[Connection]:
@@ -628,51 +652,3 @@ class Register:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-#: What the database driver says (SQLite's words) for the failures a QA officer can act on, and their codes.
-_FAILURES = (
-    ("disk is full", "REG008"),
-    ("disk i/o error", "REG008"),
-    ("file is not a database", "REG006"),
-    ("malformed", "REG007"),
-    ("no such table", "REG006"),
-)
-
-
-def register_failure(exc: BaseException, where: str) -> CaseauditError | None:
-    """The catalogued error for a database failure a user can act on (a full disk, exit 73; a corrupt or foreign
-    register, exit 2), or None for anything else. Only the driver's words are read; none are shown."""
-    if not isinstance(exc, sa.exc.DBAPIError):
-        return None
-    words = str(getattr(exc, "orig", exc)).lower()
-    for fragment, code in _FAILURES:
-        if fragment in words:
-            if code == "REG008":
-                return OutputError(code, where=where)
-            return RegisterError(code, where=where)
-    return None
-
-
-def _try_flock(lock_path: Path) -> IO[str] | None:
-    import fcntl
-
-    handle = open(lock_path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
-    return handle
-
-
-def _safe_url(url: str) -> str:
-    """The URL with any password hidden."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "(unreadable database URL)"

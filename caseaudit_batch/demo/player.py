@@ -321,6 +321,7 @@ def run_demo(
     auditors: int = 150,
     cases: int | None = None,
     seed: int = 2026,
+    database: str | None = None,
 ) -> Result:
     """Build the demo folder (clean unless ``keep``) and play ``months`` months of a synthetic authority of about
     ``auditors`` auditors through the real pipeline functions. ``result.data["months"]`` holds each
@@ -332,9 +333,13 @@ def run_demo(
     clock = Clock.from_option(today)
     plan = _months_to_play(clock.today, months)
     fresh = not (folder / DEFAULT_CONFIG_NAME).exists()
+    if database:  # issue 23: a demo on a database server never touches a register that is not a demo's
+        from caseaudit_batch.demo.database import clear_for_demo
+
+        clear_for_demo(database, keep=not fresh)
     player = _Player(folder, seed)
     if fresh:
-        init_workspace(folder, organisation=DEMO_ORGANISATION)
+        init_workspace(folder, organisation=DEMO_ORGANISATION, database=database)
         authority = synthetic.make_authority(auditors, cases=cases, seed=seed, today=plan[0].first_day)
         write_synthetic_authority(folder, authority)
     result = Result("demo")
@@ -508,7 +513,8 @@ def _closing_lines(folder: Path, last: MonthPlay) -> list[str]:
 # --- Reproducibility: what must be identical when the same seed plays the same year -----------------------------
 #: Register columns that hold the wall-clock time (or a file's modification time, or who ran it): left out of the
 #: comparison, as the issue allows ("identical register rows apart from timestamps").
-_VOLATILE_COLUMNS = frozenset({"mtime", "user", "staging"})
+#: ``message_id`` is a hash of the notice's file name, which for some notices carries the wall-clock time of day.
+_VOLATILE_COLUMNS = frozenset({"mtime", "user", "staging", "message_id"})
 #: ``YYYYMMDD-HHMMSS`` in file names (manifests, URGENT workbooks) carries the wall-clock time of day.
 _STAMP_RE = re.compile(r"(?<!\d)(\d{8})-\d{6}(?!\d)")
 

@@ -549,12 +549,14 @@ def read_values(package: Package, calamine: Any, layout: FormLayout, meta: dict[
     grids = {name: _grid(calamine, name) for name in sheets}
     form = FormRead(meta=meta)
     for name, spec in layout.fields.items():
-        form.values[name] = grids[spec.sheet].get(spec.row, spec.col)
+        form.values[name] = _no_nul(grids[spec.sheet].get(spec.row, spec.col), spec.sheet, spec.row, spec.col)
     for name, table in layout.tables.items():
         grid = grids[table.sheet]
         first_row, last_row, first_col = locate_table(grid, table, package.names.get(name, ""))
         columns = range(first_col, first_col + len(table.headers))
-        form.tables[name] = [tuple(grid.get(r, c) for c in columns) for r in range(first_row, last_row + 1)]
+        form.tables[name] = [
+            tuple(_no_nul(grid.get(r, c), table.sheet, r, c) for c in columns) for r in range(first_row, last_row + 1)
+        ]
         form.first_rows[name] = first_row
         form.strays[name] = [
             f"{_col_letters(c)}{r}"
@@ -564,6 +566,15 @@ def read_values(package: Package, calamine: Any, layout: FormLayout, meta: dict[
             if _filled(grid.get(r, c))
         ]
     return form
+
+
+def _no_nul(value: Any, sheet: str, row: int, col: int) -> Any:
+    """A NUL character (``_x0000_`` in the file's XML, which python-calamine decodes) is refused at input, IN140:
+    PostgreSQL cannot store it, and no typed answer holds one, so both backends refuse it alike (issue 23). Every
+    other character, control characters included, is kept as typed."""
+    if isinstance(value, str) and "\x00" in value:
+        raise Refused("IN140", sheet=sheet, cell=f"{_col_letters(col)}{row}")
+    return value
 
 
 _AREA = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Z]{1,3})\$?([0-9]{1,7}):\$?([A-Z]{1,3})\$?([0-9]{1,7})$")

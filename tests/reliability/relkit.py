@@ -114,6 +114,17 @@ def register_rows(config: Path) -> dict[str, list[tuple[Any, ...]]]:
         ctx.close()
 
 
+def query(config: Path, statement: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of ``statement`` (SQL with :named parameters) on the folder's register, SQLite or PostgreSQL."""
+    engine = sa.create_engine(session.open_context(config, TODAY).config.database_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sa.text(statement), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
 def run_log_count(config: Path) -> int:
     ctx = session.open_context(config, TODAY)
     try:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from pathlib import Path
 
 import pytest
 from alloc_tables import write
 from formkit import set_sender
-from relkit import caseaudit, fill, good_answers_for
+from relkit import caseaudit, fill, good_answers_for, query
 
 from caseaudit_batch.allocation import workspace as setup
 
@@ -55,8 +54,7 @@ def _folder(tmp_path: Path, roster: str = ROSTER) -> Path:
 
 def _allocations(config: Path) -> dict[str, tuple[str, str, str]]:
     """audit_ref -> (audit_id, case reference, status), from the register."""
-    with sqlite3.connect(config.parent / "caseaudit.sqlite") as conn:
-        rows = conn.execute("SELECT audit_ref, audit_id, case_ref, status FROM allocations").fetchall()
+    rows = query(config, "SELECT audit_ref, audit_id, case_ref, status FROM allocations")
     return {ref: (audit_id, case_ref, status) for ref, audit_id, case_ref, status in rows}
 
 
@@ -123,8 +121,7 @@ def test_a_reassignment_by_reference_takes_the_next_reference(tmp_path: Path) ->
     done = caseaudit(config, "allocate", "--month", "2026-09", today="2026-09-01")
     assert done.returncode in (0, 65), done.stdout + done.stderr
     allocated = _allocations(config)
-    with sqlite3.connect(config.parent / "caseaudit.sqlite") as conn:
-        held = dict(conn.execute("SELECT staff_id, audit_ref FROM allocations"))
+    held = dict(query(config, "SELECT staff_id, audit_ref FROM allocations"))
     free = next(s for s in ("SA", "SB", "PC") if s not in held)
     team_of_case = {"CR 1": "A", "CR/1": "B"}
     ref = next(

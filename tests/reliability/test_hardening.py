@@ -8,15 +8,15 @@ from __future__ import annotations
 import dataclasses
 import email
 import os
-import sqlite3
 from datetime import date
 from email import policy
 from pathlib import Path
 
+import pgkit
 import pytest
 from formkit import good_answers, set_sender
 from prepared import Templates
-from relkit import caseaudit, fill, real_month
+from relkit import caseaudit, fill, query, real_month
 
 from caseaudit_batch import session
 from caseaudit_batch.allocation import workspace as setup
@@ -68,8 +68,7 @@ def test_every_notice_header_comes_from_parsed_addresses(tmp_path: Path, templat
     """An address that reached the register before the roster check refused it (an older version's register)
     never becomes a header of its own: the URGENT alert and the shared audit leave it out."""
     config, forms = real_month(tmp_path / "qa", auditors=4, templates=templates)
-    with sqlite3.connect(config.parent / "caseaudit.sqlite") as conn:
-        conn.execute("UPDATE staff SET email = ?", (INJECTED,))
+    query(config, "UPDATE staff SET email = :email", email=INJECTED)
     ctx = session.open_context(config, "2026-09-01")
     answers = dict(good_answers(ctx.framework), safeguarding_concern="Yes", safeguarding_detail="Synthetic concern.")
     ctx.close()
@@ -112,18 +111,14 @@ def test_a_sender_may_carry_a_display_name_but_not_a_list() -> None:
 
 # --- 3. A missing or emptied register is never silently recreated ---------------------------------------------
 @pytest.fixture(scope="module")
-def month(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Path:
+def month(tmp_path_factory: pytest.TempPathFactory, templates: Templates, register_backend: str) -> Path:
     """A working folder allocated for September 2026 by the real command (copied by each test that changes it)."""
     config, _forms = real_month(tmp_path_factory.mktemp("allocated") / "qa", auditors=4, templates=templates)
     return config.parent
 
 
 def _copy(folder: Path, tmp_path: Path) -> Path:
-    import shutil
-
-    target = tmp_path / "qa"
-    shutil.copytree(folder, target)
-    return target / "caseaudit.toml"
+    return pgkit.copy_folder(folder, tmp_path / "qa") / "caseaudit.toml"
 
 
 def _damage(register: Path, how: str) -> None:
@@ -155,6 +150,7 @@ def _damage(register: Path, how: str) -> None:
         ("corrupt pages", "REG007", ("run", "--month", "2026-09")),
     ],
 )
+@pytest.mark.sqlite_only  # it damages the SQLite file itself
 def test_a_missing_empty_or_foreign_register_is_refused_not_recreated(
     month: Path, tmp_path: Path, how: str, code: str, command: tuple[str, ...]
 ) -> None:
@@ -180,8 +176,7 @@ def test_the_run_log_records_each_commands_exit_code(month: Path, tmp_path: Path
     assert done.returncode == 0, done.stderr
     refused = caseaudit(config, "report", "--month", "2026-13")
     assert refused.returncode == 2
-    with sqlite3.connect(config.parent / "caseaudit.sqlite") as conn:
-        rows = conn.execute("SELECT command, exit_code FROM run_log ORDER BY id").fetchall()
+    rows = query(config, "SELECT command, exit_code FROM run_log ORDER BY id")
     assert rows[0][0] == "allocate" and rows[0][1] in (0, 65)  # made by real_month's allocate
     assert rows[-1] == ("report", 0)
     assert all(code is not None for _command, code in rows)

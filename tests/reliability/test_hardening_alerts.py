@@ -3,12 +3,11 @@ files and processes; the test failed before its fix."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 from prepared import Templates
-from relkit import caseaudit, fill, good_answers_for, real_month
+from relkit import caseaudit, fill, good_answers_for, query, real_month
 
 
 # --- 4. Safeguarding alerts committed but never shown ---------------------------------------------------------
@@ -46,8 +45,7 @@ def test_an_alert_whose_outputs_failed_is_shown_until_qa_acknowledges_it(tmp_pat
     )
     quiet = caseaudit(config, "ingest", "--month", "2026-09")
     assert "[ALR001]" not in quiet.stdout + quiet.stderr
-    with sqlite3.connect(config.parent / "caseaudit.sqlite") as conn:
-        kept = conn.execute("SELECT acknowledged_by, ack_note, acknowledged_at FROM alerts").fetchall()
+    kept = query(config, "SELECT acknowledged_by, ack_note, acknowledged_at FROM alerts")
     assert kept[0][1] == note and kept[0][0] and kept[0][2]
     logs = list((config.parent / "output" / "logs").glob("*.log"))
     assert logs and all(note.encode() not in p.read_bytes() for p in logs)  # the note is never logged

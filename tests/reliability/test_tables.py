@@ -8,7 +8,6 @@ An auditor who unprotects the Actions sheet and inserts rows, or types actions u
 from __future__ import annotations
 
 import io
-import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from openpyxl import load_workbook
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 from prepared import Templates
-from relkit import caseaudit, fill, manifest, manifests, real_month
+from relkit import caseaudit, fill, manifest, manifests, query, real_month
 
 from caseaudit_batch.core.framework import load_framework
 from caseaudit_batch.workbook.layout import ACTIONS_SHEET, audit_layout
@@ -85,17 +84,16 @@ def _header_gone(wb: object, ws: Worksheet) -> None:
 
 
 def _problems(config: Path, name: str) -> list[tuple[str, str, str]]:
-    with sqlite3.connect(config.parent / "caseaudit.sqlite") as conn:
-        return conn.execute(
-            "SELECT p.code, p.sheet, p.cell FROM problems p JOIN submissions s ON s.id = p.submission_id "
-            "WHERE s.path LIKE ? ORDER BY p.id",
-            (f"%{name}",),
-        ).fetchall()
+    return query(
+        config,
+        "SELECT p.code, p.sheet, p.cell FROM problems p JOIN submissions s ON s.id = p.submission_id "
+        "WHERE s.path LIKE :name ORDER BY p.id",
+        name=f"%{name}",
+    )
 
 
 def _actions_held(config: Path, audit_id: str) -> int:
-    with sqlite3.connect(config.parent / "caseaudit.sqlite") as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM actions WHERE audit_id = ?", (audit_id,)).fetchone()[0])
+    return int(query(config, "SELECT COUNT(*) FROM actions WHERE audit_id = :a", a=audit_id)[0][0])
 
 
 def test_actions_outside_the_table_are_never_dropped(tmp_path: Path, templates: Templates) -> None:
