@@ -12,9 +12,10 @@ import time
 from datetime import date
 from pathlib import Path
 
+import benchfolder
+
 from caseaudit_batch import session
 from caseaudit_batch.allocation import stage as allocation_stage
-from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.allocation.allocate import Rules, allocate
 from caseaudit_batch.allocation.roster import AUDITING_ROLES, Caseload, Roster
 from caseaudit_batch.core.clock import Month
@@ -40,7 +41,7 @@ def pure(auditors: int) -> None:
 def whole_run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "qa"
-        setup.init_workspace(folder, organisation="Benchmark Borough (synthetic)")
+        benchfolder.init_folder(folder, "Benchmark Borough (synthetic)")
         synthetic.make_authority(today=DAY).write(folder / "roster.xlsx", folder / "caseload.xlsx")
         ctx = session.open_context(folder / "caseaudit.toml", DAY.isoformat())
         try:

@@ -15,11 +15,11 @@ import time
 from datetime import date
 from pathlib import Path
 
+import benchfolder
 import sqlalchemy as sa
 
 from caseaudit_batch import session
 from caseaudit_batch.allocation import stage as allocation_stage
-from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.demo import synthetic
@@ -36,7 +36,7 @@ def main() -> None:
     rng = random.Random(11)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "qa"
-        setup.init_workspace(folder, organisation="Benchmark Borough (synthetic)")
+        benchfolder.init_folder(folder, "Benchmark Borough (synthetic)")
         synthetic.make_authority(today=FIRST.first_day).write(folder / "roster.xlsx", folder / "caseload.xlsx")
         start = time.perf_counter()
         month = FIRST

@@ -27,12 +27,12 @@ sys.path[:0] = [
 
 
 def build(folder: Path, forms: int) -> None:
+    import benchfolder
     from formkit import allocate, good_answers, make_form
 
     from caseaudit_batch import session
-    from caseaudit_batch.allocation import workspace as setup
 
-    setup.init_workspace(folder, organisation="Benchmark Borough")
+    benchfolder.init_folder(folder, "Benchmark Borough")
     ctx = session.open_context(folder / "caseaudit.toml", "2026-09-01")
     answers = good_answers(ctx.framework)
     findings = (

@@ -25,17 +25,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "reliability")]
 
+import benchfolder  # noqa: E402
 from formkit import allocate, good_answers, make_form  # noqa: E402
 from relkit import ACTIONS, command, env, hostile_corpus, rezip  # noqa: E402
 
 from caseaudit_batch import session  # noqa: E402
-from caseaudit_batch.allocation import workspace as setup  # noqa: E402
 from caseaudit_batch.ingest.files import OUTCOMES  # noqa: E402
 
 
 def build(folder: Path, files: int) -> dict[str, int]:
     """The working folder: ``files`` files in the audits inbox, 90% valid completed forms, 10% broken or hostile."""
-    setup.init_workspace(folder, organisation="Load Borough")
+    benchfolder.init_folder(folder, "Load Borough")
     ctx = session.open_context(folder / "caseaudit.toml", "2026-09-01")
     inbox = ctx.config.inbox("audits")
     answers = good_answers(ctx.framework)

@@ -19,11 +19,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+import benchfolder
 import sqlalchemy as sa
 from moderation_kit import STAFF, add_audit, configure, seed
 
 from caseaudit_batch import session
-from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.moderation import stage as moderation_stage
 from caseaudit_batch.workbook import forms
@@ -37,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "qa"
-        setup.init_workspace(folder, organisation="Benchmark Borough Council")
+        benchfolder.init_folder(folder, "Benchmark Borough Council")
         configure(folder, moderators=["M1", "M2"], qa_officer="M1")
         ctx = session.open_context(folder / "caseaudit.toml", "2026-10-01")
         seed(ctx, [])

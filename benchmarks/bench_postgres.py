@@ -25,6 +25,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 import bench_ingest  # noqa: E402 - the benchmarks beside this one
 import bench_reports  # noqa: E402
+import benchfolder  # noqa: E402
 
 from caseaudit_batch import session  # noqa: E402
 from caseaudit_batch.allocation import workspace as setup  # noqa: E402
@@ -92,7 +93,7 @@ def bench_reports_both(tmp: Path, per_month: int, services: int) -> dict[str, fl
     took = {}
     for backend in ("sqlite", "postgres"):
         folder = tmp / f"reports-{backend}"
-        _on(backend, lambda f=folder: setup.init_workspace(f, organisation="Benchmark Borough (synthetic)"))
+        _on(backend, lambda f=folder: benchfolder.init_folder(f, "Benchmark Borough (synthetic)"))
         ctx = session.open_context(folder / "caseaudit.toml", "2026-10-05")
         started = time.perf_counter()
         counts = bench_reports.synthesise(ctx, month, per_month, services)

@@ -18,10 +18,10 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import benchfolder
 import sqlalchemy as sa
 
 from caseaudit_batch import session
-from caseaudit_batch.allocation import workspace as setup
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.reports import stage as reports_stage
@@ -248,7 +248,7 @@ def main() -> None:
         shutil.rmtree(folder)
     month = Month(2026, 9)
     try:
-        setup.init_workspace(folder, organisation="Benchmark Borough (synthetic)")
+        benchfolder.init_folder(folder, "Benchmark Borough (synthetic)")
         ctx = session.open_context(folder / "caseaudit.toml", "2026-10-05")
         started = time.perf_counter()
         counts = synthesise(ctx, month, args.audits_per_month, args.services)
