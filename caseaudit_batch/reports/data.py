@@ -201,11 +201,21 @@ class RegisterData:
         a likely name becomes "[name]" in every report, whatever the form-time setting, so an accepted warning
         never leaks). Done once, where the reports read the register, so no document can miss it."""
 
+        done: dict[str, str] = {}  # each distinct text once: copied findings and stock phrases repeat a lot
+
+        def once(value: Any) -> Any:
+            if not isinstance(value, str) or not value:
+                return value
+            found = done.get(value)
+            if found is None:
+                found = done[value] = redact(value)
+            return found
+
         def clean(table: pd.DataFrame, columns: Sequence[str] = TYPED_TEXT) -> pd.DataFrame:
             table = table.copy()
             for column in columns:
                 if column in table.columns:
-                    table[column] = table[column].map(lambda v: redact(v) if isinstance(v, str) and v else v)
+                    table[column] = table[column].map(once)
             return table
 
         earlier = self.earlier.redacted(redact) if self.earlier is not None else None
