@@ -51,13 +51,8 @@ def _on(backend: str, build: Callable[[], Any]) -> Any:
     import pgkit
 
     real = setup.init_workspace
-
-    def on_postgres(folder: Path, organisation: str | None = None, **options: Any) -> session.Result:
-        options.setdefault("database", pgkit.new_database())
-        return real(folder, organisation, **options)
-
     if backend == "postgres":
-        setup.init_workspace = on_postgres  # type: ignore[assignment]
+        setup.init_workspace = pgkit.on_new_databases(real)  # type: ignore[assignment]
     try:
         return build()
     finally:

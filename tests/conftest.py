@@ -61,13 +61,7 @@ def register_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         if name == "postgres":
             pgkit.server_url()  # skip (or, in CI, fail) at once when there is no server
-            real_init = setup.init_workspace
-
-            def init_on_postgres(folder: Path, organisation: str | None = None, **options: Any) -> session.Result:
-                options.setdefault("database", pgkit.new_database())
-                return real_init(folder, organisation, **options)
-
-            patch.setattr(setup, "init_workspace", init_on_postgres)
+            patch.setattr(setup, "init_workspace", pgkit.on_new_databases(setup.init_workspace))
         pgkit.CURRENT[0] = name
         mark = pgkit.made_so_far()
         try:

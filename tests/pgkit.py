@@ -10,7 +10,9 @@ import itertools
 import os
 import tomllib
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -93,6 +95,16 @@ def drop_databases(since: int = 0) -> None:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{_made.pop()}" WITH (FORCE)')
     finally:
         engine.dispose()
+
+
+def on_new_databases(init: Callable[..., Any]) -> Callable[..., Any]:
+    """``init_workspace`` with each working folder it makes given a new database on the test server."""
+
+    def init_on_postgres(folder: Path, organisation: str | None = None, **options: Any) -> Any:
+        options.setdefault("database", new_database())
+        return init(folder, organisation, **options)
+
+    return init_on_postgres
 
 
 def copy_folder(folder: Path, target: Path) -> Path:

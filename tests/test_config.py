@@ -108,3 +108,21 @@ def test_mail_distribution_and_escalation_defaults(workspace: Path, monkeypatch:
     mail = load_config(path).mail
     assert (mail.send, mail.host, mail.password()) == (True, "smtp.authority.example", "synthetic-secret")
     assert "synthetic-secret" not in path.read_text("utf-8")
+
+
+def test_the_register_password_comes_from_the_environment_never_the_file(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[register] password_env`` (issue 23): the URL gains the password from the variable it names; a variable not
+    set is CFG070; a SQLite register needs none."""
+    path = workspace / "caseaudit.toml"
+    text = path.read_text("utf-8")
+    text = text.replace('database = "sqlite:///caseaudit.sqlite"', 'database = "postgresql+psycopg://qa@db.example/ca"')
+    path.write_text(text.replace('password_env = ""', 'password_env = "CA_DB_PW"', 1), "utf-8")
+    monkeypatch.delenv("CA_DB_PW", raising=False)
+    with pytest.raises(ConfigError) as info:
+        load_config(path).database_url  # noqa: B018 - reading it is the act under test
+    assert info.value.code == "CFG070"
+    monkeypatch.setenv("CA_DB_PW", "synthetic-secret")
+    assert load_config(path).database_url == "postgresql+psycopg://qa:synthetic-secret@db.example/ca"
+    assert "synthetic-secret" not in path.read_text("utf-8")

@@ -98,12 +98,18 @@ def server_url(url: str, password_env: str, config_path: Path) -> str:
         parsed.get_dialect()
     except (ImportError, sa.exc.NoSuchModuleError):
         raise RegisterError("REG023", where=safe_url(url), backend=parsed.get_backend_name()) from None
+    return with_password(url, password_env, config_path)
+
+
+def with_password(url: str, password_env: str, config_path: Path) -> str:
+    """``url`` with the password from the environment variable ``password_env`` names (``[register]
+    password_env``; CFG070 when it is not set); ``url`` itself when no variable is named."""
     if not password_env:
         return url
     password = os.environ.get(password_env)
     if password is None:
         raise ConfigError("CFG070", path=str(config_path), variable=password_env)
-    return parsed.set(password=password).render_as_string(hide_password=False)
+    return sa.engine.make_url(url).set(password=password).render_as_string(hide_password=False)
 
 
 def _printable(text: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 import types
 import typing
@@ -357,15 +356,11 @@ class Config:
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             return prefix + str(self.resolve(url[len(prefix) :]))
-        variable = self.register.password_env
-        if not variable:
+        if not self.register.password_env:
             return url
-        password = os.environ.get(variable)
-        if password is None:
-            raise ConfigError("CFG070", path=str(self.path), variable=variable)
-        import sqlalchemy as sa  # only the commands that open the register pay for it
+        from caseaudit_batch.core.backend import with_password  # SQLAlchemy: only for the commands that need it
 
-        return sa.engine.make_url(url).set(password=password).render_as_string(hide_password=False)
+        return with_password(url, self.register.password_env, self.path)
 
     def template(self, key: str, default_name: str) -> Path:
         given = str(getattr(self.templates, key))
