@@ -131,6 +131,7 @@ _NOT_OR_HEAD = _NOT_NAMES | _PLACE_HEADS
 _ROLES = frozenset({"Manager", "Managers", "Leader", "Lead", "Worker", "Officer", "Coordinator", "Member", "Around"})
 _TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr"})
 _SAINTS = frozenset({"St", "Saint", "Ste"})
+_TITLES_AND_SAINTS = tuple(_TITLES | _SAINTS)
 # Family words: "Maisie's mother", "Maisie and her brother", "his sister Grace".
 _FAMILY = _words(
     """mother mum mummy mam mom father dad daddy parent parents brother brothers sister sisters sibling siblings
@@ -163,6 +164,15 @@ _CUE_WORDS = re.compile(r"nickname|known as|to be called", re.IGNORECASE)
 _TOKEN = re.compile(r"([^\W\d_]+(?:['’-][^\W\d_]+)*)|(\d+)|([.!?;:\n\"“‘(\[•*·]|(?<!\w)')|([,&])")
 _WORD, _NUM, _BREAK, _PUNCT = 1, 2, 3, 4
 _END_OF_SENTENCE = frozenset(".!?\n")
+# The prefilter's view of a text (see NameDetector._could_name): each run of letters that starts with a letter other
+# than a-z (an upper-case or accented letter), to the end of its word as _TOKEN reads it. Every capitalised word
+# _TOKEN can make starts at such a letter, so none is missed; a few others are seen too ("Phone" in "iPhone"), which
+# only sends the text down the full path.
+_CAPITAL_WORD = re.compile(r"[^\W\d_a-z][^\W\d_]*(?:['’-][^\W\d_]+)*")
+_CAPITAL_WORD_ASCII = re.compile(r"[A-Z][A-Za-z]*(?:['-][A-Za-z]+)*")  # the same for a text of ASCII alone, 4x faster
+_SENTENCE_END = re.compile(r"[.!?\n]")
+_TOKEN_MARKS = frozenset('.!?;:\n"“‘([•*·,&')  # the characters _TOKEN makes tokens of, besides letters and digits
+_BREAK_CHARS = frozenset('.!?;:"“‘([•*·')  # one-character break tokens ("'" is one only after a non-word)
 # Word classes of the packaged list.
 _STRONG, _COMMON, _WEAK = 1, 2, 3
 
@@ -273,6 +283,72 @@ def _split_words(name: str) -> list[str]:
     return [w for w in words if len(w) > 1 and w.rstrip(".") not in _TITLES]
 
 
+def _has_cue(text: str, ascii: bool) -> bool:
+    """A nickname cue anywhere in ``text``. For ASCII text, lower-casing and looking for each cue is ten times
+    faster than the case-blind pattern, and finds the same."""
+    if not ascii:
+        return _CUE_WORDS.search(text) is not None
+    lowered = text.lower()
+    return "nickname" in lowered or "known as" in lowered or "to be called" in lowered
+
+
+def _capitals(text: str, ascii: bool) -> int:
+    """How many capitalised words _Tokens would count in ``text`` (not all in capitals): the capital words that
+    start a token, as _TOKEN reads one (not a letter, or an apostrophe or hyphen joining it to a letter, before)."""
+    count = 0
+    for match in (_CAPITAL_WORD_ASCII if ascii else _CAPITAL_WORD).finditer(text):
+        p = match.start()
+        if p and (_is_letter(text[p - 1]) or (p > 1 and text[p - 1] in "'’-" and _is_letter(text[p - 2]))):
+            continue  # inside a word ("iPhone", "x-Ray"): _TOKEN reads it from an earlier letter
+        word = match.group()
+        if len(word) > 3 and word[-2] in "'’" and word[-1] in "sS":
+            word = word[:-2]
+        count += len(word) > 1 and word[0].isupper() and not word.isupper()
+    return count
+
+
+def _is_letter(char: str) -> bool:
+    r"""``[^\W\d_]``, a letter as _TOKEN reads one."""
+    return char.isalnum() and not char.isdecimal()
+
+
+def _sentence_spans(text: str) -> Iterable[tuple[int, int]]:
+    """``text`` cut after each . ! ? or line break, as (start, end) pairs. The rules look across such a break only
+    after a title or "St" ("Mr. Patel", "St. Mary's"), so there it is not cut; the sentence gate and the heading and
+    question marks of _Tokens work sentence by sentence, so each piece reads as it would in the whole."""
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        if match.group() == "." and _title_before(text, match.start()):
+            continue
+        yield start, end
+        start = end
+    if start < len(text):
+        yield start, len(text)
+
+
+def _title_before(text: str, dot: int) -> bool:
+    """Whether the word before the dot at ``text[dot]`` may be a title or "St" (ending in one is enough: when in
+    doubt the text is not cut). Characters that make no token (spaces, a closing bracket, an apostrophe) are
+    skipped, as the tokens skip them."""
+    j = dot - 1
+    while j >= 0 and not (text[j].isalnum() or text[j] in _TOKEN_MARKS):
+        j -= 1
+    word = text[max(0, j - 4) : j + 1]
+    return any(word.endswith(title) for title in _TITLES_AND_SAINTS)
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    """Whether the token before ``text[start]`` is a break (or there is none), as _Tokens marks a sentence's first
+    word. A character that is no token (a dash, a closing bracket) gives False, which only costs the full path."""
+    j = start - 1
+    while j >= 0 and text[j].isspace():
+        if text[j] == "\n":
+            return True
+        j -= 1
+    return j < 0 or text[j] in _BREAK_CHARS
+
+
 class _Tokens:
     """One text's tokens in parallel lists (faster to read than objects), with each word's possessive stripped."""
 
@@ -291,7 +367,10 @@ class _Tokens:
         "texts",
     )
 
-    def __init__(self, text: str, all_caps: bool) -> None:
+    def __init__(self, text: str, all_caps: bool, cue: bool, sentences: bool | None = None) -> None:
+        """``sentences``: whether to mark questions and headings; by default, when ``text`` has a "?" or three
+        capitalised words (else no sentence can be a question or, the rules take it, a heading). A sentence read on
+        its own is given the answer for the whole text it came from."""
         kinds: list[int] = []
         texts: list[str] = []
         base: list[str] = []
@@ -336,9 +415,11 @@ class _Tokens:
         self.kinds, self.texts, self.starts, self.ends = kinds, texts, starts, ends
         self.base, self.poss, self.caps, self.initial, self.n = base, poss, caps, initial, n
         self.all_caps = all_caps
-        self.cue = _CUE_WORDS.search(text) is not None  # a nickname cue can make even an acronym a name ("JJ")
+        self.cue = cue  # a nickname cue can make even an acronym a name ("JJ")
         self.question = [False] * n  # in a sentence that ends with "?" ("Will Tyler...?": its first word is a verb)
-        if capitals >= 3 or "?" in text:  # else no sentence can be a question or a heading
+        if sentences is None:
+            sentences = capitals >= 3 or "?" in text
+        if sentences:
             self._sentences()
 
     def _sentences(self) -> None:
@@ -377,6 +458,7 @@ class NameDetector:
         self._allowed = allowed
         self._classes = _classes()
         self._surnames = _surnames()
+        self._listed = frozenset(words) | frozenset(phrases)  # casefolded words that start or are a roster name
 
     @classmethod
     def build(
@@ -405,7 +487,31 @@ class NameDetector:
         """The names in ``text``, in order. Lower-case words are never given-name hits."""
         if text == text.lower():  # no capital letter: nothing can be a name (the common case for short answers)
             return []
-        tokens = _Tokens(text, all_caps=text == text.upper())
+        all_caps = text == text.upper()
+        ascii = text.isascii()
+        if all_caps or _has_cue(text, ascii):  # a cue or capitals change how every word reads: the whole text
+            found = self._find_whole(text, all_caps)
+        elif not self._could_name(text, ascii):
+            return []
+        else:  # only the sentences that could hold a name are read, each as a text of its own (issue 25)
+            found = []
+            marks = "?" in text or _capitals(text, ascii) >= 3
+            for start, end in _sentence_spans(text):
+                sentence = text[start:end]
+                if self._could_name(sentence, ascii):
+                    tokens = _Tokens(sentence, all_caps=False, cue=False, sentences=marks)
+                    found.extend(
+                        NameHit(hit.word, hit.start + start, hit.end + start, hit.reason)
+                        for hit in self._find_in(tokens, sentence)
+                    )
+        return [hit for hit in found if hit.word.casefold() not in self._allowed]
+
+    def _find_whole(self, text: str, all_caps: bool) -> list[NameHit]:
+        """The rules over the whole of ``text`` at once, without the shortcuts of find() (the tests compare them)."""
+        return self._find_in(_Tokens(text, all_caps=all_caps, cue=_has_cue(text, text.isascii())), text)
+
+    def _find_in(self, tokens: _Tokens, text: str) -> list[NameHit]:
+        """The names in ``text``, read as ``tokens``, before the allowed words are taken out."""
         hits: dict[int, NameHit] = {}  # first token -> hit
         covered: set[int] = set()
         pending: list[int] = []  # everyday-word names and unknown capitalised words, for the "and" pass
@@ -429,8 +535,7 @@ class NameDetector:
             if self._joined_to_name(tokens, i, hits):
                 start, end = tokens.starts[i], tokens.ends[i]
                 hits[i] = NameHit(text[start:end], start, end, GIVEN)
-        found = [hits[i] for i in sorted(hits)]
-        return [hit for hit in found if hit.word.casefold() not in self._allowed]
+        return [hits[i] for i in sorted(hits)]
 
     def redact(self, text: str, mark: str = "[name]") -> str:
         """``text`` with each name replaced by ``mark``; everything else is kept as it was."""
@@ -444,6 +549,31 @@ class NameDetector:
             done = hit.end
         pieces.append(text[done:])
         return "".join(pieces)
+
+    def _could_name(self, text: str, ascii: bool) -> bool:
+        """Whether any word of ``text`` (with no nickname cue, not all in capitals) could be a name, judged from its
+        capitalised words alone; when not, find() skips tokenising, most of its time on long answers (issue 25).
+
+        True whenever the rules below might find a name. False only when each capitalised word is one they always
+        pass over without a cue: a word that is never a name here (_NOT_NAMES, a place's head word) and is not a
+        roster or configured name or a title; or a word of no name list that starts a sentence without a
+        possessive (the rules want a family or age cue for those, and take none for a sentence's first word). A
+        word that only a found neighbour could make a name ("Tyler and Hope") needs that neighbour, itself a case
+        for True. tests/test_names_prefilter.py holds find() to the rules read over the whole text."""
+        for match in (_CAPITAL_WORD_ASCII if ascii else _CAPITAL_WORD).finditer(text):
+            word = match.group()
+            possessive = len(word) > 3 and word[-2] in "'’" and word[-1] in "sS"
+            if possessive:
+                word = word[:-2]
+            if len(word) < 2 or not word[0].isupper() or word.isupper():
+                continue  # not capitalised: without a cue, the rules read no such word as a name
+            if word in _TITLES or word.casefold() in self._listed:
+                return True
+            if word in _NOT_OR_HEAD:
+                continue
+            if possessive or self._class_of(word) or not _starts_sentence(text, match.start()):
+                return True
+        return False
 
     # --- the rules -----------------------------------------------------------------------------------------------
 
