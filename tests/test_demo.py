@@ -4,6 +4,7 @@ computed here, independently, from the synthetic answers the demo filled in and 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -137,6 +138,9 @@ def test_demo_command_prints_where_the_outputs_are(
     assert cli.main(["demo", "--dir", str(tmp_path / "d"), "--today", "2026-10-05"]) == 0
     out = capsys.readouterr().out
     assert "September 2026" in out and "Excel report:" in out and "Learning themes:" in out
+    # issue 25: wall and CPU seconds, the CPU counted (the year's forms are read by child processes too)
+    played = re.search(r"played in (\d+) s, (\d+) s of CPU", out)
+    assert played is not None, out
     # --keep continues: the month already played is not played again.
     assert cli.main(["demo", "--keep", "--dir", str(tmp_path / "d"), "--today", "2026-10-05"]) == 0
     assert "already played" in capsys.readouterr().out

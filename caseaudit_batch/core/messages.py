@@ -1554,7 +1554,8 @@ define(
     "({gob_rate}); {alerts} safeguarding alert(s); {overdue} action(s) overdue.",
 )
 define("RUN024", "info", "Every month up to {month} was already played in {folder}.")
-define("RUN025", "info", "Demo working folder: {folder} (played in {seconds} s).")
+# Issue 25: CPU seconds (user and system, the worker processes included) vary less than wall time on a shared machine.
+define("RUN025", "info", "Demo working folder: {folder} (played in {seconds} s, {cpu} s of CPU).")
 define("RUN026", "info", "Not in this version yet, so not played: {stages} (the demo skips those stages).")
 # The month-end run's outcome on the demo's month line: the exit meanings say "see above", and the demo prints no
 # step's lines above it.
