@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from caseaudit_batch.actions.ids import COMPLETED, NO_LONGER_REQUIRED, OPEN, ActionRow, _show, to_date
 from caseaudit_batch.actions.people import context_for_case
-from caseaudit_batch.actions.sync import _UpdateLog, add_supervision_action
+from caseaudit_batch.actions.sync import _UpdateLog, _Writes, add_supervision_action
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock
 
@@ -105,7 +105,10 @@ def apply_tracker_entries(
     with its date and source file.
     """
     result = TrackerApplyResult()
-    log = _UpdateLog(conn, clock, source="tracker", submission_id=submission_id, source_file=source_file)
+    pending = _Pending(conn)
+    log = _UpdateLog(
+        conn, clock, source="tracker", submission_id=submission_id, source_file=source_file, writes=pending.writes
+    )
     now = clock.now_iso()
     entries = list(entries)
     # The listed actions and their notes so far, read in a few statements rather than several per row; an action
@@ -125,6 +128,7 @@ def apply_tracker_entries(
     for entry in entries:
         action_id = entry.action_id
         if action_id is None:
+            pending.flush()  # the new action's own rows come after this tracker's earlier ones, as they happened
             context = context_for_case(conn, entry.case_ref, month)
             row = ActionRow(entry.action, entry.owner or None, entry.due_date)
             action_id, created = add_supervision_action(
@@ -138,6 +142,7 @@ def apply_tracker_entries(
             )
         current = currents.pop(action_id, None)
         if current is None:
+            pending.flush()  # listed twice: read as the rows above left it
             current = conn.execute(sa.select(reg.actions).where(reg.actions.c.action_id == action_id)).one()
         current_state = _state(dict(current._mapping))
         base = _state(baseline[action_id]) if action_id in baseline else current_state
@@ -180,18 +185,17 @@ def apply_tracker_entries(
             )
             if wins:
                 status_reason = "closed on a tracker" if values["status"] == NO_LONGER_REQUIRED else None
-                conn.execute(
-                    sa.update(reg.actions)
-                    .where(reg.actions.c.action_id == action_id)
-                    .values(
-                        status=values["status"],
-                        status_reason=status_reason,
-                        completed_on=values["completed_on"],
-                        signed_off=values["signed_off"],
-                        state_on=on_date,
-                        state_submission_id=submission_id,
-                        updated_at=now,
-                    )
+                pending.states.append(
+                    {
+                        "b_action_id": action_id,
+                        "b_status": values["status"],
+                        "b_status_reason": status_reason,
+                        "b_completed_on": values["completed_on"],
+                        "b_signed_off": values["signed_off"],
+                        "b_state_on": on_date,
+                        "b_state_submission_id": submission_id,
+                        "b_updated_at": now,
+                    }
                 )
                 result.updated.append(action_id)
         if entry.note or entry.supervision_on:
@@ -206,12 +210,46 @@ def apply_tracker_entries(
             if entry.supervision_on and (
                 current.supervision_on is None or entry.supervision_on > current.supervision_on
             ):
-                conn.execute(
-                    sa.update(reg.actions)
-                    .where(reg.actions.c.action_id == action_id)
-                    .values(supervision_on=entry.supervision_on, updated_at=now)
+                pending.supervision.append(
+                    {"b_action_id": action_id, "b_supervision_on": entry.supervision_on, "b_updated_at": now}
                 )
+    pending.flush()
     return result
+
+
+def _set(*columns: str) -> Any:
+    """``UPDATE actions SET column = :b_column ... WHERE action_id = :b_action_id``, for executemany."""
+    return (
+        sa.update(reg.actions)
+        .where(reg.actions.c.action_id == sa.bindparam("b_action_id"))
+        .values({column: sa.bindparam(f"b_{column}") for column in columns})
+    )
+
+
+_SET_STATE = _set(
+    "status", "status_reason", "completed_on", "signed_off", "state_on", "state_submission_id", "updated_at"
+)
+_SET_SUPERVISION = _set("supervision_on", "updated_at")
+
+
+class _Pending:
+    """A tracker's register writes, held and written a few statements at a time (issue 25: a statement per row was
+    most of ``actions``): its ``action_updates`` rows, and the actions' new state and supervision dates. Flushed
+    before anything reads them back and at the end, so the register holds what one row at a time would."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.writes = _Writes(conn)
+        self.states: list[dict[str, Any]] = []
+        self.supervision: list[dict[str, Any]] = []
+
+    def flush(self) -> None:
+        self.writes.flush()
+        if self.states:
+            self.conn.execute(_SET_STATE, self.states)
+        if self.supervision:
+            self.conn.execute(_SET_SUPERVISION, self.supervision)
+        self.states, self.supervision = [], []
 
 
 def _submission_path(conn: Connection, submission_id: int | None) -> str:
