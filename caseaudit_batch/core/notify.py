@@ -99,9 +99,11 @@ def build_eml(notice: Notice, sender: str, made_at: str, message_id: str = "") -
         value = " ".join(value.split())
         return value if value.isascii() else Header(value, "utf-8").encode()
 
-    def b64(data: bytes) -> str:
-        encoded = base64.b64encode(data).decode("ascii")
-        return "\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    def b64(data: bytes) -> bytes:
+        # Lines of 76 characters, ending CRLF. Made as bytes and kept out of the line-ending pass over the rest
+        # of the message: ingest attaches a form or workbook to each of hundreds of notices.
+        encoded = base64.b64encode(data)
+        return b"\r\n".join([encoded[i : i + 76] for i in range(0, len(encoded), 76)])
 
     def disposition(filename: str) -> str:
         if filename.isascii() and not any(c in filename for c in '"\\\r\n'):
@@ -123,6 +125,7 @@ def build_eml(notice: Notice, sender: str, made_at: str, message_id: str = "") -
         return _crlf("\r\n".join([*lines, *text_part, ""]))
     boundary = f"=caseaudit-{uuid.uuid4().hex}"
     lines += [f'Content-Type: multipart/mixed; boundary="{boundary}"', "", f"--{boundary}", *text_part]
+    parts: list[bytes] = []
     for filename, data in notice.attachments:
         lines += [
             f"--{boundary}",
@@ -130,10 +133,11 @@ def build_eml(notice: Notice, sender: str, made_at: str, message_id: str = "") -
             "Content-Transfer-Encoding: base64",
             f"Content-Disposition: {disposition(filename)}",
             "",
-            b64(data),
         ]
+        parts += [_crlf("\r\n".join(lines) + "\r\n"), b64(data)]
+        lines = [""]  # the next line starts after the attachment's last line
     lines += [f"--{boundary}--", ""]
-    return _crlf("\r\n".join(lines))
+    return b"".join([*parts, _crlf("\r\n".join(lines))])
 
 
 def _readable_body(body: str) -> list[str]:
