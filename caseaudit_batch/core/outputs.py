@@ -205,13 +205,19 @@ def _publish(output_root: Path, root: Path, folder_mode: int, file_mode: int) ->
     for rel in json.loads(journal.read_text("utf-8")):
         staged = root / "files" / rel
         final = output_root / rel
-        if not staged.exists():
-            continue  # moved on an earlier, interrupted publish
+        try:
+            # A file already moved on an earlier, interrupted publish is passed over: told by chmod failing rather
+            # than by asking first (a run publishes thousands of files, and each question is a system call).
+            os.chmod(staged, file_mode)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            failed = failed or OutputError("OUT001", path=str(final), detail=_describe(exc))
+            continue
         try:
             if final.parent not in ready:
                 ensure_dir(final.parent, folder_mode)
                 ready.add(final.parent)
-            os.chmod(staged, file_mode)
             os.replace(staged, final)
         except OutputError as exc:
             failed = failed or exc
