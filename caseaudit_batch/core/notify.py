@@ -59,6 +59,9 @@ def template_env(folder: Path | None = None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # plain-text mail bodies; nothing here is rendered as HTML
         keep_trailing_newline=True,
+        # A template is read once per command: asking the file system whether it changed before each of the
+        # hundreds of notices a run makes (jinja2's default) cost more than rendering them.
+        auto_reload=False,
     )
 
 
