@@ -442,8 +442,9 @@ def check_cells(package: Package, sheet_names: list[str]) -> None:
         if cells > MAX_CELLS:
             raise Refused("IN011", found=f"more than {MAX_CELLS:,} cells", limit=f"{MAX_CELLS:,}")
         refs = _CELL_REF.findall(data)
-        max_row = max(rows_written, max((int(r) for _, r in refs), default=0))
-        max_col = max((_col_number(c) for c in {c for c, _ in refs}), default=0)
+        columns, rows = zip(*refs, strict=True) if refs else ((), ())  # in C: a form has a few hundred cells
+        max_row = max(rows_written, max(map(int, rows), default=0))
+        max_col = max(map(_col_number, set(columns)), default=0)
         if len(refs) < count:
             max_col = max(max_col, count)  # cells without a reference are placed one after another
         if max_row > MAX_ROWS or max_col > MAX_COLS:
