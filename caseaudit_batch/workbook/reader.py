@@ -199,9 +199,8 @@ class SafeArchive:
         return data
 
     def _inflate(self, info: zipfile.ZipInfo) -> bytes | None:
-        """A whole member inflated straight from the archive, as :meth:`_peek` does: ``None`` (the full reader
-        decides, and names any fault) unless it comes out exactly its declared size, already capped, with its CRC.
-        ``zipfile``'s reader costs more than the inflating for the half-dozen small parts of every form."""
+        """A whole member inflated straight from the archive (zipfile's reader costs more than the inflating):
+        ``None``, for the full reader to decide, unless it comes out exactly its declared (capped) size and CRC."""
         offset = info.header_offset
         header = self.data[offset : offset + 30]
         if len(header) < 30 or header[:4] != b"PK\x03\x04":
