@@ -12,6 +12,7 @@ import csv
 import functools
 import io
 import logging
+import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -173,12 +174,16 @@ class Outbox:
         self._rows: dict[str, list[tuple[str, ...]]] = {}
 
     def add(self, month: str, notice: Notice, eml_path: Path, made_at: str) -> None:
-        folder = self.output_dir / month
-        if ".." not in eml_path.parts and eml_path.is_relative_to(folder):
-            relative = eml_path.relative_to(folder)  # plainly inside: no need to ask the file system
+        text, prefix = str(eml_path), os.path.join(str(self.output_dir), month, "")
+        if text.startswith(prefix) and ".." not in text.split(os.sep):
+            name = text[len(prefix) :].replace(os.sep, "/")  # plainly inside: string operations, no file system
         else:
-            relative = eml_path.resolve().relative_to(folder.resolve())
-        row = ("; ".join(notice.to), "; ".join(notice.cc), notice.subject, relative.as_posix(), made_at, "draft", "")
+            folder = self.output_dir / month
+            if ".." not in eml_path.parts and eml_path.is_relative_to(folder):
+                name = eml_path.relative_to(folder).as_posix()
+            else:
+                name = eml_path.resolve().relative_to(folder.resolve()).as_posix()
+        row = ("; ".join(notice.to), "; ".join(notice.cc), notice.subject, name, made_at, "draft", "")
         # Text that a spreadsheet would run as a formula is kept text (a case reference or name can start with =).
         self._rows.setdefault(month, []).append(tuple(csv_text(value) for value in row))
 
@@ -211,6 +216,9 @@ def _with_send_columns(text: str) -> str:
 
 def notice_message_id(output_dir: Path, month: str, eml_path: Path, sender: str) -> str:
     """The Message-ID of the notice at ``eml_path`` (see :func:`message_id_for`)."""
+    text, prefix = str(eml_path), os.path.join(str(output_dir), month, "")
+    if text.startswith(prefix):  # as relative_to below, in string operations (one notice in hundreds)
+        return message_id_for(sender, month, text[len(prefix) :].replace(os.sep, "/"))
     folder = output_dir / month
     relative = eml_path.relative_to(folder).as_posix() if eml_path.is_relative_to(folder) else eml_path.name
     return message_id_for(sender, month, relative)

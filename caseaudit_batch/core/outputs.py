@@ -127,12 +127,22 @@ class Staging:
         """Where to write a file that will end up at ``final`` (which must lie under the output folder)."""
         if self._resolved_root is None:
             self._resolved_root = self.output_root.resolve()
-        relative = self._relative(final)
-        staged = self.root / "files" / relative
-        if staged.parent not in self._made_dirs:  # one mkdir per folder, not per file
-            ensure_dir(staged.parent, self.folder_mode)
-            self._made_dirs.add(staged.parent)
-        self._entries[str(relative)] = str(relative)
+        text = str(final)
+        prefix = os.path.join(str(self.output_root), "")
+        if text.startswith(prefix) and ".." not in text.split(os.sep):
+            # Plainly under the folder (the usual case, thousands of times a run): the same relative path as
+            # _relative gives, in string operations rather than pathlib's.
+            name = text[len(prefix) :]
+            staged = Path(os.path.join(str(self.root), "files", name))
+        else:
+            relative = self._relative(final)
+            name = str(relative)
+            staged = self.root / "files" / relative
+        parent = staged.parent
+        if parent not in self._made_dirs:  # one mkdir per folder, not per file
+            ensure_dir(parent, self.folder_mode)
+            self._made_dirs.add(parent)
+        self._entries[name] = name
         if not self._batching:
             self._write_journal()
         return staged
