@@ -65,6 +65,7 @@ class Issuer:
     _notes: list[dict[str, Any]] = field(default_factory=list)
     _notices: list[dict[str, Any]] = field(default_factory=list)
     _issued: set[str] = field(default_factory=set)
+    _taken: set[str] | None = None
 
     @property
     def folder(self) -> Path:
@@ -107,10 +108,9 @@ class Issuer:
         allocations = reg.allocations
 
         def exists(candidate: str) -> bool:
-            if candidate in self._issued:
-                return True  # issued in this run, not yet written
-            query = sa.select(allocations.c.audit_id).where(allocations.c.audit_id == candidate)
-            return conn.execute(query).first() is not None
+            if self._taken is None:  # the register's audit IDs, read once (seeded IDs ask for every new audit)
+                self._taken = set(conn.execute(sa.select(allocations.c.audit_id)).scalars())
+            return candidate in self._issued or candidate in self._taken  # or issued in this run, not yet written
 
         audit_id = self.ctx.ids.audit_id(month, case.case_ref, person.staff_id, batch_id, exists=exists)
         audit_ref = self.audit_ref()
