@@ -317,8 +317,17 @@ def allocate(
     recent_set = set(recent)
     used: set[str] = set()
 
+    every_unit = sorted(teams)
+
     def units(person: Person) -> list[tuple[str, str]]:
-        return [t for t in sorted(teams) if unit_conflict(person, teams[t][0].service, teams[t][0].team, rules) is None]
+        # unit_conflict's test, on the keys the teams are already grouped by (a thousand auditors by a few
+        # hundred teams made this most of allocate()'s time when each comparison keyed both names again).
+        own_team = _key(person.team) if person.team and person.role in TEAM_CONFLICT_ROLES else None
+        service_wide = person.role in SERVICE_CONFLICT_ROLES or (
+            person.role in SENIOR_ROLES and rules.senior_conflict == "service"
+        )
+        own_service = _key(person.service) if person.service and service_wide else None
+        return [t for t in every_unit if t[1] != own_team and t[0] != own_service]
 
     open_units = {p.staff_id: units(p) for p in auditors}
     order = list(auditors)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from caseaudit_batch.allocation.allocate import (
     review_period,
     three_way_meeting,
 )
-from caseaudit_batch.allocation.notices import long_date, record_notice
+from caseaudit_batch.allocation.notices import long_date, notice_row
 from caseaudit_batch.allocation.roster import (
     Case,
     Person,
@@ -59,6 +59,13 @@ class Issuer:
     notices_made: int = 0
     three_way: int = 0
     next_number: int = 0  # the month's next audit reference number (0: not read from the register yet)
+    # Rows waiting for :meth:`flush`, each table's in the order made: a month's allocation is a thousand audits,
+    # and a statement each for the allocation, its notice and its notes was most of the register's time.
+    _allocations: list[dict[str, Any]] = field(default_factory=list)
+    _notes: list[dict[str, Any]] = field(default_factory=list)
+    _notices: list[dict[str, Any]] = field(default_factory=list)
+    _issued: set[str] = field(default_factory=set)
+    _taken: set[str] | None = None
 
     @property
     def folder(self) -> Path:
@@ -101,8 +108,9 @@ class Issuer:
         allocations = reg.allocations
 
         def exists(candidate: str) -> bool:
-            query = sa.select(allocations.c.audit_id).where(allocations.c.audit_id == candidate)
-            return conn.execute(query).first() is not None
+            if self._taken is None:  # the register's audit IDs, read once (seeded IDs ask for every new audit)
+                self._taken = set(conn.execute(sa.select(allocations.c.audit_id)).scalars())
+            return candidate in self._issued or candidate in self._taken  # or issued in this run, not yet written
 
         audit_id = self.ctx.ids.audit_id(month, case.case_ref, person.staff_id, batch_id, exists=exists)
         audit_ref = self.audit_ref()
@@ -134,8 +142,9 @@ class Issuer:
         self.forms_made += 1
         stored = dict(prefilled, due_date=self.month.last_day.isoformat())
         now = self.ctx.clock.now_iso()
-        conn.execute(
-            sa.insert(reg.allocations).values(
+        self._issued.add(audit_id)
+        self._allocations.append(
+            dict(
                 audit_id=audit_id,
                 audit_ref=audit_ref,
                 month=month,
@@ -200,12 +209,12 @@ class Issuer:
         made_at = self.ctx.clock.now_iso()
         path = self.folder / "notices" / name
         stage_notice(self.run.staging, self.outbox, str(self.month), path, notice, self.sender, made_at)
-        record_notice(self.run.conn, str(self.month), audit_id, notice, path, made_at, self.sender)
+        self._notices.append(notice_row(str(self.month), audit_id, notice, path, made_at, self.sender))
         self.notices_made += 1
 
     def note(self, batch_id: int | None, kind: str, staff_id: str | None, audit_id: str | None, detail: str) -> None:
-        self.run.conn.execute(
-            sa.insert(reg.allocation_notes).values(
+        self._notes.append(
+            dict(
                 batch_id=batch_id,
                 month=str(self.month),
                 kind=kind,
@@ -215,6 +224,17 @@ class Issuer:
                 created_at=self.ctx.clock.now_iso(),
             )
         )
+
+    def flush(self) -> None:
+        """Write the waiting rows: allocations first (notes and notices name them), one statement per table.
+        Call before anything reads them back."""
+        conn = self.run.conn
+        for table, rows in ((reg.allocations, self._allocations), (reg.allocation_notes, self._notes)):
+            if rows:
+                conn.execute(sa.insert(table), rows)
+        if self._notices:
+            conn.execute(sa.insert(reg.notices), self._notices)
+        self._allocations, self._notes, self._notices = [], [], []
 
 
 def followup_kept(ctx: Context, conn: Connection, old: Any, same_case: bool) -> dict[str, Any]:

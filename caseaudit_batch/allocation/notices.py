@@ -69,16 +69,21 @@ def record_notice(
     conn: Connection, month: str, audit_id: str, notice: Notice, path: Path, made_at: str, sender: str = ""
 ) -> None:
     """The notice's row; ``sender`` fixes its Message-ID as :func:`notify.stage_notice` wrote it in the draft."""
-    conn.execute(
-        sa.insert(reg.notices).values(
-            kind=notice.kind,
-            month=month,
-            audit_id=audit_id,
-            to_addr="; ".join(notice.to),
-            cc_addr="; ".join(notice.cc),
-            subject=notice.subject,
-            file=path.relative_to(path.parents[1]).as_posix(),
-            made_at=made_at,
-            message_id=notice_message_id(path.parents[2], month, path, sender) if sender else None,
-        )
+    conn.execute(sa.insert(reg.notices).values(**notice_row(month, audit_id, notice, path, made_at, sender)))
+
+
+def notice_row(
+    month: str, audit_id: str, notice: Notice, path: Path, made_at: str, sender: str = ""
+) -> dict[str, object]:
+    """A ``notices`` row (see :func:`record_notice`), for a caller that writes many in one statement."""
+    return dict(
+        kind=notice.kind,
+        month=month,
+        audit_id=audit_id,
+        to_addr="; ".join(notice.to),
+        cc_addr="; ".join(notice.cc),
+        subject=notice.subject,
+        file=path.relative_to(path.parents[1]).as_posix(),
+        made_at=made_at,
+        message_id=notice_message_id(path.parents[2], month, path, sender) if sender else None,
     )

@@ -175,6 +175,7 @@ def allocate_month(
             "seed": plan.seed[:16],
             "allocation_day": ctx.clock.today.isoformat(),
         }
+        issuer.flush()  # the allocations, notes and notices, before the workbook reads them back
         conn.execute(sa.update(b).where(b.c.id == batch_id).values(summary=summary))
         allocations_path = write_allocations_workbook(ctx, conn, run, the_month)
         outbox.write(run.staging)
@@ -353,6 +354,7 @@ def reassign(
             audit_id,
             forms.notice_filename(old.audit_ref or audit_id, old.case_ref, f"{old_name}_withdrawal"),
         )
+        issuer.flush()
         new_ref = conn.execute(sa.select(a.c.audit_ref).where(a.c.audit_id == new_id)).scalar()
         allocations_path = write_allocations_workbook(ctx, conn, run, the_month)
         outbox.write(run.staging)

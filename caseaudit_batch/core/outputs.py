@@ -127,12 +127,22 @@ class Staging:
         """Where to write a file that will end up at ``final`` (which must lie under the output folder)."""
         if self._resolved_root is None:
             self._resolved_root = self.output_root.resolve()
-        relative = self._relative(final)
-        staged = self.root / "files" / relative
-        if staged.parent not in self._made_dirs:  # one mkdir per folder, not per file
-            ensure_dir(staged.parent, self.folder_mode)
-            self._made_dirs.add(staged.parent)
-        self._entries[str(relative)] = str(relative)
+        text = str(final)
+        prefix = os.path.join(str(self.output_root), "")
+        if text.startswith(prefix) and ".." not in text.split(os.sep):
+            # Plainly under the folder (the usual case, thousands of times a run): the same relative path as
+            # _relative gives, in string operations rather than pathlib's.
+            name = text[len(prefix) :]
+            staged = Path(os.path.join(str(self.root), "files", name))
+        else:
+            relative = self._relative(final)
+            name = str(relative)
+            staged = self.root / "files" / relative
+        parent = staged.parent
+        if parent not in self._made_dirs:  # one mkdir per folder, not per file
+            ensure_dir(parent, self.folder_mode)
+            self._made_dirs.add(parent)
+        self._entries[name] = name
         if not self._batching:
             self._write_journal()
         return staged
@@ -205,13 +215,19 @@ def _publish(output_root: Path, root: Path, folder_mode: int, file_mode: int) ->
     for rel in json.loads(journal.read_text("utf-8")):
         staged = root / "files" / rel
         final = output_root / rel
-        if not staged.exists():
-            continue  # moved on an earlier, interrupted publish
+        try:
+            # A file already moved on an earlier, interrupted publish is passed over: told by chmod failing rather
+            # than by asking first (a run publishes thousands of files, and each question is a system call).
+            os.chmod(staged, file_mode)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            failed = failed or OutputError("OUT001", path=str(final), detail=_describe(exc))
+            continue
         try:
             if final.parent not in ready:
                 ensure_dir(final.parent, folder_mode)
                 ready.add(final.parent)
-            os.chmod(staged, file_mode)
             os.replace(staged, final)
         except OutputError as exc:
             failed = failed or exc

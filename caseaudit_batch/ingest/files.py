@@ -59,6 +59,7 @@ class Entry:
     standing: str = ""  # for a returned file: the accepted version that still stands
     submission_id: int | None = None
     check: AuditCheck | None = None
+    feedback: bytes | None = None  # the feedback workbook, when the worker that checked the form made it
 
     @property
     def pending(self) -> bool:

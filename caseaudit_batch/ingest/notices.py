@@ -180,9 +180,11 @@ class Notices:
                 continue
             check = e.check
             stem = forms.audit_stem(check.audit_ref, check.case_ref, str(e.submission_id))
-            book = feedback.feedback_workbook(
-                e.rel, check.audit_ref, check.case_ref, e.outcome, e.problems, self.return_instructions
-            )
+            book = e.feedback  # made by the worker that checked the form, as below
+            if book is None:
+                book = feedback.feedback_workbook(
+                    e.rel, check.audit_ref, check.case_ref, e.outcome, e.problems, self.return_instructions
+                )
             final = self.output_dir / check.month / "feedback" / f"{stem}-feedback.xlsx"
             self.staging.write_bytes(final, book)
             auditor = self.people.get(check.allocation["staff_id"])

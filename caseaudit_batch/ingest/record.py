@@ -14,7 +14,6 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +25,7 @@ from caseaudit_batch.core.config import PrivacySettings, ValidationSettings
 from caseaudit_batch.core.errors import safe_traceback
 from caseaudit_batch.core.framework import Framework, GradeParseError
 from caseaudit_batch.core.messages import Problem
-from caseaudit_batch.ingest import rules
+from caseaudit_batch.ingest import feedback, rules
 from caseaudit_batch.ingest.files import AuditCheck, Entry, ignored_as_purged, open_form
 from caseaudit_batch.retention.register import Purges
 from caseaudit_batch.workbook import reader
@@ -166,47 +165,77 @@ def check_audit_safely(entry: Entry, book: AuditBook, inbox: str = "audits") -> 
         entry.settle("rejected", "IN090", note="rejected: internal error. " + messages.text("IN090"))
 
 
+FED_BACK = ("returned", "accepted")  # the outcomes that get feedback when the form has problems (ingest.notices)
 PARALLEL_FROM = 100  # below this many files, starting worker processes costs more than it saves
-_WORKER_BOOK: AuditBook | None = None
+CHUNKS_PER_WORKER = 4  # a few chunks each: an uneven share (large files, a slow form) still evens out
+_WORKER_JOB: tuple[AuditBook, Sequence[Entry], str, str | None] | None = None
 
 
-def check_audits(entries: Sequence[Entry], book: AuditBook, inbox: str = "audits", workers: int | None = None) -> None:
+def check_audits(
+    entries: Sequence[Entry],
+    book: AuditBook,
+    inbox: str = "audits",
+    workers: int | None = None,
+    feedback_note: str | None = None,
+) -> None:
     """Check every pending audit file; with many files, on two worker processes (the machine's two cores).
 
     The archive pre-checks make python-calamine safe in-process (field notes), so the workers are for speed only.
-    Workers are forked after ``book`` is loaded, so they share it without copying; each returns only its results.
-    If the pool fails for any reason, the files it did not finish are checked here, one by one.
+    Workers are forked after ``book`` is loaded and the files are read, so they share both without copying: a job is
+    a list of positions in the pending files, never their bytes, and each returns only its results (without the
+    allocation, which this process has already). If the pool fails for any reason, the files it did not finish are
+    checked here, one by one. With ``feedback_note`` (``[notices] return_instructions``), a worker also makes the
+    feedback workbook of each form it returns or accepts with warnings (``Entry.feedback``): it depends only on the
+    check, and made there it is made on both cores.
     """
     pending = [e for e in entries if e.pending]
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     done = 0
     if workers > 1 and len(pending) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
-        global _WORKER_BOOK
-        _WORKER_BOOK = book
+        global _WORKER_JOB
+        _WORKER_JOB = (book, pending, inbox, feedback_note)
+        size = -(-len(pending) // (workers * CHUNKS_PER_WORKER))
+        chunks = [range(start, min(start + size, len(pending))) for start in range(0, len(pending), size)]
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                jobs = ((e.rel, e.data, inbox, str(e.path)) for e in pending)
-                for entry, outcome in zip(pending, pool.imap(_check_in_worker, jobs, chunksize=25), strict=False):
-                    _apply(entry, outcome)
-                    done += 1
+                for chunk, outcomes in zip(chunks, pool.imap(_check_in_worker, chunks), strict=False):
+                    for i, outcome in zip(chunk, outcomes, strict=True):
+                        _apply(pending[i], outcome, book)
+                    done += len(chunk)
         except Exception as exc:  # noqa: BLE001 - a failed pool falls back to checking here
             log.error("worker pool failed after %d files; checking the rest here\n%s", done, safe_traceback(exc))
         finally:
-            _WORKER_BOOK = None
+            _WORKER_JOB = None
     for entry in pending[done:]:
         check_audit_safely(entry, book, inbox)
 
 
-def _check_in_worker(job: tuple[str, bytes | None, str, str]) -> tuple[Any, ...]:
-    rel, data, inbox, path = job
-    assert _WORKER_BOOK is not None
-    entry = Entry(path=Path(path), rel=rel, size=len(data or b""), mtime=0.0, data=data)
-    check_audit_safely(entry, _WORKER_BOOK, inbox)
-    return (entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, entry.data is None)
+def _check_in_worker(chunk: range) -> list[tuple[Any, ...]]:
+    assert _WORKER_JOB is not None
+    book, pending, inbox, feedback_note = _WORKER_JOB
+    outcomes = []
+    for i in chunk:
+        entry = pending[i]  # this process's own copy (forked): checking it changes nothing in the parent
+        check_audit_safely(entry, book, inbox)
+        check = entry.check
+        made = None
+        if feedback_note is not None and check is not None and entry.problems and entry.outcome in FED_BACK:
+            made = feedback.feedback_workbook(
+                entry.rel, check.audit_ref, check.case_ref, entry.outcome, entry.problems, feedback_note
+            )
+        if check is not None:
+            check.allocation = {}  # the parent has it (book.allocations): not sent back
+        outcomes.append(
+            (entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, check, entry.data is None, made)
+        )
+    return outcomes
 
 
-def _apply(entry: Entry, outcome: tuple[Any, ...]) -> None:
-    entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, dropped = outcome
+def _apply(entry: Entry, outcome: tuple[Any, ...], book: AuditBook) -> None:
+    entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, dropped, made = outcome
+    entry.feedback = made
+    if entry.check is not None:
+        entry.check.allocation = book.allocations[entry.audit_id]
     if dropped:
         entry.data = None
 

@@ -38,7 +38,7 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
         conn = run.conn
         book = _audit_book(ctx, conn)
         entries = inbox_files.gather(conn, "audits", folder)
-        ingest.check_audits(entries, book)
+        ingest.check_audits(entries, book, feedback_note=ctx.config.notices.return_instructions)
         standing = ingest.standing_versions(
             conn, [e.audit_id for e in entries if e.outcome in ("accepted", "returned")]
         )

@@ -44,7 +44,7 @@ from caseaudit_batch.workbook.stamp import (
     grow_rows,
     heights_for,
     read_structure,
-    stamp_cells,
+    stamp_located,
     text_height,
     without_times,
 )
@@ -325,7 +325,7 @@ def _stamp(
     replacements: dict[str, bytes] = {}
     for sheet, cell_values in per_sheet.items():
         part = structure.sheet_parts[sheet]
-        xml = stamp_cells(package.text(part), cell_values, structure.date_styles)
+        xml = stamp_located(package.cells(part), cell_values, structure.date_styles)
         for mark, text in (texts or {}).items():
             xml = xml.replace(mark, text)
         if sheet != META_SHEET:
