@@ -37,9 +37,12 @@ def parse_address(text: str) -> Address:
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
 def parse_mailbox(text: str) -> Address:
     """One mailbox for a header: one address, with a display name allowed (``QA Team <qa@x.org>``); for the
-    configured sender, and for every recipient when a notice is built (the roster itself holds plain addresses)."""
+    configured sender, and for every recipient when a notice is built (the roster itself holds plain addresses).
+    Kept per text (issue 25): a month's notices go to the same few hundred people, and the standard library's
+    header parser was a large part of each notice; an ``Address`` cannot be changed, so sharing one is safe."""
     if not isinstance(text, str) or any(ch in text for ch in "\r\n\x00") or not text.strip():
         raise AddressError(text)
     try:
@@ -73,6 +76,8 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 def is_plain_text(text: str) -> bool:
     """Whether ``text`` is one line of ordinary characters: no line break, tab, other control character or
     bidirectional override (what a name, ID, team or case reference may hold)."""
+    if text.isascii() and text.isprintable():  # the common case, answered in C: no ASCII control is printable
+        return True
     return not any(unicodedata.category(ch) in _REFUSED_CATEGORIES or ch in _BIDI_CONTROLS for ch in text)
 
 
