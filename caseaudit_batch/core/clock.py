@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
-
-import holidays
 
 from caseaudit_batch.core.errors import ConfigError
 
@@ -107,8 +106,11 @@ class Clock:
 
 
 @lru_cache(maxsize=8)
-def _england(years: tuple[int, ...]) -> holidays.HolidayBase:
-    # subdiv="ENG" is needed for England-only days such as the August bank holiday (field notes).
+def _england(years: tuple[int, ...]) -> Container[date]:
+    # Imported here: about a tenth of a second at the start of every command, most of which never count working
+    # days (issue 25). subdiv="ENG" is needed for England-only days such as the August bank holiday (field notes).
+    import holidays
+
     return holidays.country_holidays("GB", subdiv="ENG", years=list(years))
 
 
