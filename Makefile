@@ -18,7 +18,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,postgres]'
 	touch $(STAMP)
 
+# Each command's start reads compiled modules (issue 25): where PYTHONDONTWRITEBYTECODE is set, as on some shared
+# and CI machines, Python would otherwise compile about a hundred of them again at every start. Quick when current.
+COMPILE := $(BIN)/python -m compileall -q caseaudit_batch run_monthly.py
+
 demo: $(STAMP)
+	$(COMPILE)
 	$(BIN)/python run_monthly.py demo
 
 test: $(STAMP)
@@ -34,6 +39,7 @@ test-fast: $(STAMP)
 	tests/pg/with-cluster.sh $(PYTEST) -m "not slow"
 
 bench: $(STAMP)
+	$(COMPILE)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
