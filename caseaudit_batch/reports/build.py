@@ -105,7 +105,7 @@ def _learning(
     moved = fm.in_window(fm.movement(followups.audits, followups.actions), month)
     return Learning(
         months=data.months,
-        tagged=tagged,
+        tagged=tagged[tagged["month"] == month],  # by service: this month's mentions only
         trend=learning.theme_trend(tagged, data.months),
         emerging=learning.emerging_phrases(tagged, month),
         lived=learning.lived_experience(tagged, difference, data.months, month, no_quotes=no_quotes),

@@ -113,9 +113,16 @@ def emerging_phrases(tagged: pd.DataFrame, month: str, *, limit: int = 10, min_c
     mine = untagged[untagged["month"] == month] if len(untagged) else untagged
     if not len(mine):
         return pd.DataFrame(columns=columns)
+    # Each distinct point's phrases once, counted as often as the point is said.
     phrases_of = {text: _phrases(text) for text in untagged["text"].unique()}
-    year = Counter(p for text in untagged["text"] for p in phrases_of[text])
-    month_counts = Counter(p for text in mine["text"] for p in phrases_of[text])
+    year: Counter[str] = Counter()
+    for text, n in Counter(untagged["text"]).items():
+        for p in phrases_of[text]:
+            year[p] += n
+    month_counts: Counter[str] = Counter()
+    for text, n in Counter(mine["text"]).items():
+        for p in phrases_of[text]:
+            month_counts[p] += n
     one_month = untagged["month"].nunique() == 1
     rows = []
     for phrase, count in month_counts.items():
@@ -143,9 +150,16 @@ def emerging_phrases(tagged: pd.DataFrame, month: str, *, limit: int = 10, min_c
 # ------------------------------------------------------------------------------------------------------------
 def theme_trend(tagged: pd.DataFrame, months: list[str]) -> pd.DataFrame:
     """Audits mentioning each theme by month and side: index (theme, side), columns the months (0 where none)."""
-    exploded = tagged.explode("themes").dropna(subset=["themes"])
-    if not len(exploded):
+    # The distinct (theme, side, month, audit) of the points, in one pass (no explode of every point of the window).
+    seen: set[tuple[object, object, object, object]] = set()
+    for audit_id, side, month, found in zip(
+        tagged["audit_id"], tagged["side"], tagged["month"], tagged["themes"], strict=True
+    ):
+        for name in found:
+            seen.add((name, side, month, audit_id))
+    if not seen:
         return pd.DataFrame(columns=months)
+    exploded = pd.DataFrame(sorted(seen, key=repr), columns=["themes", "side", "month", "audit_id"], dtype=object)
     counts = exploded.groupby(["themes", "side", "month"])["audit_id"].nunique().unstack("month")
     return counts.reindex(columns=months).fillna(0).astype(int)
 
@@ -183,14 +197,19 @@ def lived_experience(
     """Guidance Appendix 1 ("how has the work changed the life of the child?"): the impact answers, and the share of
     audits whose impact answer evidences a difference for the child."""
     tagger = Tagger([difference])
-    impact = tagged[tagged["field"].str.endswith("_impact")]
+    impact_fields = [f for f in tagged["field"].unique() if str(f).endswith("_impact")]
+    impact = tagged[tagged["field"].isin(impact_fields)]
     hits = {text: DIFFERENCE in tagger.sentence_themes(text) for text in impact["text"].unique()}
-    impact = impact.assign(themes=impact["text"].map(lambda t: (DIFFERENCE,) if hits[t] else ()))
-    made = impact[impact["themes"].map(bool).astype(bool)]
+    made_mask = pd.Series([hits[t] for t in impact["text"]], index=impact.index, dtype=bool)
+    marks: list[tuple[str, ...]] = [(DIFFERENCE,) if hit else () for hit in made_mask]
+    impact = impact.assign(themes=pd.Series(marks, index=impact.index, dtype=object))
+    made = impact[made_mask]
+    answering = impact.groupby("month")["audit_id"].nunique() if len(impact) else pd.Series(dtype=int)
+    evidencing = made.groupby("month")["audit_id"].nunique() if len(made) else pd.Series(dtype=int)
     rows = []
     for m in months:
-        n = impact.loc[impact["month"] == m, "audit_id"].nunique()
-        d = made.loc[made["month"] == m, "audit_id"].nunique()
+        n = int(answering.get(m, 0))
+        d = int(evidencing.get(m, 0))
         rows.append((m, n, d, d / n if n else None))
     by_month = pd.DataFrame.from_records(rows, columns=["Month", "Audits", "Difference", "Share"])
     latest = by_month[by_month["Month"] == month]

@@ -255,29 +255,45 @@ def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = N
     With ``difference`` (the ``[difference]`` phrases), an impact sentence that evidences no difference for the child
     ("has had three changes of worker") is a finding, not something we do well."""
     accepted = frame[frame["accepted"]]
-    parts = []
+    columns = ["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"]
+    about = list(zip(*(accepted[c].tolist() for c in ("audit_id", "case_ref", "month", "service")), strict=True))
+    rows: list[tuple[Any, ...]] = []  # (audit_id, case_ref, month, service, field, text), built in plain lists
+    split: dict[str, list[str]] = {}  # each distinct answer split once
+    distinct: dict[str, str] = {}  # each distinct sentence kept once (and tagged once, below)
     for key in SOURCES:
         if key not in accepted:
             continue  # a frame without that answer (an older register, a test's small table)
-        texts = accepted[key]
-        keep = texts.map(lambda t: isinstance(t, str) and bool(t.strip())).astype(bool)
-        part = accepted.loc[keep, ["audit_id", "case_ref", "month", "service"]].copy()
-        part["field"] = key
-        kept = texts[keep]
-        split = {text: sentences(text) for text in kept.unique()}  # each distinct answer split once
-        part["text"] = kept.map(split)
-        parts.append(part)
-    tagged = pd.concat(parts, ignore_index=True).explode("text") if parts else pd.DataFrame()
-    tagged = tagged[tagged["text"].notna()].reset_index(drop=True) if len(tagged) else tagged
-    if len(tagged) == 0:
-        return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"])
-    tagged["side"] = tagged["field"].map(SIDE_OF)
+        for who, text in zip(about, accepted[key].tolist(), strict=True):
+            if not isinstance(text, str) or not text.strip():
+                continue
+            parts = split.get(text)
+            if parts is None:
+                parts = split[text] = [distinct.setdefault(one, one) for one in sentences(text)]
+            for sentence in parts:
+                rows.append((*who, key, sentence))
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    columns = ["audit_id", "case_ref", "month", "service", "field", "text", "side", "themes"]  # as it always was
+    found = {text: tagger.themes_of(text) for text in distinct}
+    made: dict[str, bool] = {}  # an impact sentence evidencing a difference for the child (else a finding)
     if difference is not None:
-        impact = tagged["field"].str.endswith("_impact")
-        made = {t: bool(difference.sentence_themes(t)) for t in tagged.loc[impact, "text"].unique()}
-        tagged.loc[impact & ~tagged["text"].map(lambda t: made.get(t, True)).astype(bool), "side"] = "finding"
-    found = {text: tagger.themes_of(text) for text in tagged["text"].unique()}
-    tagged["themes"] = tagged["text"].map(found)
+        impact_texts = {row[5] for row in rows if row[4].endswith("_impact")}
+        made = {text: bool(difference.sentence_themes(text)) for text in impact_texts}
+    sides = [
+        "finding" if row[4].endswith("_impact") and not made.get(row[5], True) else SIDE_OF[row[4]] for row in rows
+    ]
+    table = {name: [row[n] for row in rows] for n, name in enumerate(("audit_id", "case_ref", "month", "service"))}
+    tagged = pd.DataFrame(
+        {
+            **table,
+            "field": [row[4] for row in rows],
+            "text": [row[5] for row in rows],
+            "side": sides,
+            "themes": [found[row[5]] for row in rows],
+        },
+        columns=columns,
+        dtype=object,
+    )
     return tagged
 
 
@@ -295,14 +311,22 @@ def _near(words: set[str], picked: list[set[str]]) -> bool:
 
 
 def pick_quotes(
-    points: pd.DataFrame, theme: str, tagger: Tagger, limit: int, seen: list[set[str]] | None = None
+    points: pd.DataFrame,
+    theme: str,
+    tagger: Tagger,
+    limit: int,
+    seen: list[set[str]] | None = None,
+    keys_of: dict[str, str] | None = None,
 ) -> list[tuple[str, str, str]]:
     """Up to ``limit`` quotations of ``theme`` from ``points``: the most often said first (representative), one per
     audit, and never the same content twice, nor nearly (issue 21: identical quotes repeated across cases are
-    noise)."""
+    noise). ``keys_of``: each text's :func:`content_key`, when the caller has them already."""
     if not len(points):
         return []
-    keys = points["text"].map(content_key)
+    texts = points["text"]
+    if keys_of is None:
+        keys_of = {text: content_key(text) for text in texts.unique()}  # each distinct sentence once
+    keys = pd.Series([keys_of[text] for text in texts], index=points.index, dtype=object)
     often = keys.map(keys.value_counts())
     ordered = points.assign(qkey=keys, qoften=often).sort_values(["qoften", "audit_id"], ascending=[False, True])
     picked: list[tuple[str, str, str]] = []
@@ -340,19 +364,25 @@ def summarise(
     """
     taxonomy = tagger.taxonomy
     this_month = tagged[tagged["month"] == month]
-    exploded = tagged.explode("themes").dropna(subset=["themes"])
-    month_exploded = exploded[exploded["month"] == month]
+    # The window is only counted (audits per theme), in one pass over the points' themes; only the month's points
+    # are exploded, once, and split by theme once (not compared with every theme's name in turn).
+    window_audits: dict[str, set[object]] = {}
+    for audit_id, found in zip(tagged["audit_id"], tagged["themes"], strict=True):
+        for name in found:
+            window_audits.setdefault(name, set()).add(audit_id)
+    month_exploded = this_month.explode("themes").dropna(subset=["themes"])
+    by_theme = dict(tuple(month_exploded.groupby("themes", sort=False))) if len(month_exploded) else {}
+    keys_of = {} if no_quotes else {text: content_key(text) for text in this_month["text"].unique()}
     rows = []
     quotes: dict[str, list[tuple[str, str, str]]] = {}
     sides: dict[str, dict[str, list[tuple[str, str, str]]]] = {}
     for theme in taxonomy:
-        mine = month_exploded[month_exploded["themes"] == theme.name]
-        window = exploded[exploded["themes"] == theme.name]
+        mine = by_theme.get(theme.name, month_exploded.iloc[0:0])
         row: dict[str, object] = {"Theme": theme.name, "This month": int(mine["audit_id"].nunique())}
         for side, label in SIDES.items():
             row[label] = int(mine.loc[mine["side"] == side, "audit_id"].nunique())
         row["Recommendations"] = int(mine.loc[mine["field"] == "recommendations", "audit_id"].nunique())
-        row["12 months"] = int(window["audit_id"].nunique())
+        row["12 months"] = sum(1 for a in window_audits.get(theme.name, ()) if a is not None and a == a)  # as nunique
         row["Related sections"] = ", ".join(str(s) for s in theme.sections)
         if section_good_or_better is not None and theme.sections:
             shares = [section_good_or_better.get(s) for s in theme.sections]
@@ -362,7 +392,11 @@ def summarise(
         rows.append(row)
         seen: list[set[str]] = []
         by_side = {
-            side: ([] if no_quotes else pick_quotes(mine[mine["side"] == side], theme.name, tagger, max_quotes, seen))
+            side: (
+                []
+                if no_quotes
+                else pick_quotes(mine[mine["side"] == side], theme.name, tagger, max_quotes, seen, keys_of)
+            )
             for side in SIDES
         }
         sides[theme.name] = by_side
