@@ -199,7 +199,13 @@ class RegisterData:
     def redacted(self, redact: Callable[[str], str]) -> RegisterData:
         """The same data with every typed answer a report can show passed through ``redact`` (the privacy issue:
         a likely name becomes "[name]" in every report, whatever the form-time setting, so an accepted warning
-        never leaks). Done once, where the reports read the register, so no document can miss it."""
+        never leaks). Done once, where the reports read the register, so no document can miss it.
+
+        A report quotes only the report month's answers (its themes' quotations, the untagged and organisational
+        learning lists, the possible new themes) and the actions' text (the overdue list): those are redacted. The
+        earlier months' answers are only counted (the themes' 12-month figures and trend), never shown, so they
+        are not read for names (issue 25: that was most of the reports' time); ``earlier`` (older than the window)
+        is only read for grades."""
 
         done: dict[str, str] = {}  # each distinct text once: copied findings and stock phrases repeat a lot
 
@@ -211,20 +217,28 @@ class RegisterData:
                 found = done[value] = redact(value)
             return found
 
-        def clean(table: pd.DataFrame, columns: Sequence[str] = TYPED_TEXT) -> pd.DataFrame:
+        def clean(table: pd.DataFrame, columns: Sequence[str], shown: pd.Series | None = None) -> pd.DataFrame:
             table = table.copy()
+            rows = [True] * len(table) if shown is None else shown.tolist()
             for column in columns:
                 if column in table.columns:
-                    table[column] = table[column].map(once)
+                    values = table[column].tolist()
+                    table[column] = pd.Series(
+                        [once(v) if keep else v for v, keep in zip(values, rows, strict=True)],
+                        index=table.index,
+                        dtype=object,
+                    )
             return table
 
-        earlier = self.earlier.redacted(redact) if self.earlier is not None else None
+        month = str(self.month)
+        # The month's audits: allocated for the month (the reports' month), or filed under it.
+        ids = set(self.allocations.loc[self.allocations["month"] == month, "audit_id"])
+        ids |= set(self.audits.loc[self.audits["month"] == month, "audit_id"])
         return replace(
             self,
-            audits=clean(self.audits),
-            moderations=clean(self.moderations),
+            audits=clean(self.audits, TYPED_TEXT, self.audits["audit_id"].isin(ids)),
+            moderations=clean(self.moderations, TYPED_TEXT, self.moderations["audit_id"].isin(ids)),
             actions=clean(self.actions, ACTION_TYPED_TEXT),
-            earlier=earlier,
         )
 
     def for_service(self, service: str) -> RegisterData:
