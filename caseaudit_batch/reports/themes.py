@@ -255,46 +255,47 @@ def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = N
     With ``difference`` (the ``[difference]`` phrases), an impact sentence that evidences no difference for the child
     ("has had three changes of worker") is a finding, not something we do well."""
     accepted = frame[frame["accepted"]]
-    columns = ["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"]
-    about = list(zip(*(accepted[c].tolist() for c in ("audit_id", "case_ref", "month", "service")), strict=True))
-    rows: list[tuple[Any, ...]] = []  # (audit_id, case_ref, month, service, field, text), built in plain lists
+    # Built in plain lists, one entry per point: the audit's row, the answer's field and the sentence (a pandas
+    # explode of every answer of the window, and a map over its points, was most of the learning analysis' time).
+    at: list[int] = []
+    fields: list[str] = []
+    texts: list[str] = []
     split: dict[str, list[str]] = {}  # each distinct answer split once
     distinct: dict[str, str] = {}  # each distinct sentence kept once (and tagged once, below)
     for key in SOURCES:
         if key not in accepted:
             continue  # a frame without that answer (an older register, a test's small table)
-        for who, text in zip(about, accepted[key].tolist(), strict=True):
+        for row, text in enumerate(accepted[key].tolist()):
             if not isinstance(text, str) or not text.strip():
                 continue
             parts = split.get(text)
             if parts is None:
                 parts = split[text] = [distinct.setdefault(one, one) for one in sentences(text)]
             for sentence in parts:
-                rows.append((*who, key, sentence))
-    if not rows:
-        return pd.DataFrame(columns=columns)
-    columns = ["audit_id", "case_ref", "month", "service", "field", "text", "side", "themes"]  # as it always was
+                at.append(row)
+                fields.append(key)
+                texts.append(sentence)
+    del split
+    if not at:
+        return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"])
     found = {text: tagger.themes_of(text) for text in distinct}
     made: dict[str, bool] = {}  # an impact sentence evidencing a difference for the child (else a finding)
     if difference is not None:
-        impact_texts = {row[5] for row in rows if row[4].endswith("_impact")}
+        impact_texts = {text for key, text in zip(fields, texts, strict=True) if key.endswith("_impact")}
         made = {text: bool(difference.sentence_themes(text)) for text in impact_texts}
-    sides = [
-        "finding" if row[4].endswith("_impact") and not made.get(row[5], True) else SIDE_OF[row[4]] for row in rows
+    impact = {key: key.endswith("_impact") for key in SOURCES}
+    columns: dict[str, list[Any]] = {}
+    for name in ("audit_id", "case_ref", "month", "service"):
+        values = accepted[name].tolist()
+        columns[name] = [values[row] for row in at]
+    columns["field"] = fields
+    columns["text"] = texts
+    columns["side"] = [
+        "finding" if impact[key] and not made.get(text, True) else SIDE_OF[key]
+        for key, text in zip(fields, texts, strict=True)
     ]
-    table = {name: [row[n] for row in rows] for n, name in enumerate(("audit_id", "case_ref", "month", "service"))}
-    tagged = pd.DataFrame(
-        {
-            **table,
-            "field": [row[4] for row in rows],
-            "text": [row[5] for row in rows],
-            "side": sides,
-            "themes": [found[row[5]] for row in rows],
-        },
-        columns=columns,
-        dtype=object,
-    )
-    return tagged
+    columns["themes"] = [found[text] for text in texts]
+    return pd.DataFrame(columns, dtype=object)  # the columns in the order they always had
 
 
 def content_key(text: str) -> str:
