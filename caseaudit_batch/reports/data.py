@@ -125,9 +125,20 @@ PROBLEM_COLUMNS = ("submission_id", "audit_id", "outcome", "code", "severity", "
 SAMPLE_COLUMNS = ("audit_id", "moderator_id", "due_date")
 
 
+#: Texts up to this long are shared by :func:`frame` (longer ones are typed answers: nearly always distinct).
+SHARED_LENGTH = 40
+
+
 def frame(rows: Iterable[Sequence[Any] | dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
     """A DataFrame with exactly these columns (missing ones blank), object dtype so values stay as given."""
-    records = [tuple(r) if not isinstance(r, dict) else tuple(r.get(c) for c in columns) for r in rows]
+    # Short texts (grades, services, teams, statuses, months, IDs of repeated rows) are held once per frame: the
+    # driver makes a new string for every cell, and a year's rows repeat them tens of thousands of times.
+    shared: dict[str, str] = {}
+
+    def one(value: Any) -> Any:
+        return shared.setdefault(value, value) if type(value) is str and len(value) <= SHARED_LENGTH else value
+
+    records = [tuple(map(one, r)) if not isinstance(r, dict) else tuple(one(r.get(c)) for c in columns) for r in rows]
     if not records:
         return pd.DataFrame(columns=list(columns)).astype(object)
     width = len(columns)

@@ -15,6 +15,7 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -159,7 +160,7 @@ def theme_trend(tagged: pd.DataFrame, months: list[str]) -> pd.DataFrame:
             seen.add((name, side, month, audit_id))
     if not seen:
         return pd.DataFrame(columns=months)
-    exploded = pd.DataFrame(sorted(seen, key=repr), columns=["themes", "side", "month", "audit_id"], dtype=object)
+    exploded = pd.DataFrame(list(seen), columns=["themes", "side", "month", "audit_id"], dtype=object)
     counts = exploded.groupby(["themes", "side", "month"])["audit_id"].nunique().unstack("month")
     return counts.reindex(columns=months).fillna(0).astype(int)
 
@@ -262,20 +263,32 @@ def calibration(frame: pd.DataFrame, *, minimum: int = CALIBRATION_MIN) -> pd.Da
     a = moderated["a_overall"].map(_RANK)
     m = moderated["m_overall"].map(_RANK)
     both = moderated.assign(a=a, m=m).dropna(subset=["a", "m"])
+    # Each auditor's moderations counted in one pass (not a pandas group per auditor: a large authority has
+    # well over a thousand auditors); differences are whole numbers, so their sums are exact.
+    tally: dict[Any, list[Any]] = {}
+    for staff_id, auditor, role, ra, rm in zip(
+        both["staff_id"], both["auditor"], both["auditor_role"], both["a"], both["m"], strict=True
+    ):
+        if staff_id is None or staff_id != staff_id:
+            continue  # as groupby: no group for a blank key
+        entry = tally.setdefault(staff_id, [0, 0, 0.0, None, None])
+        entry[0] += 1
+        entry[1] += int(ra == rm)
+        entry[2] += float(ra) - float(rm)
+        entry[3], entry[4] = auditor, role  # the last of the auditor's rows, as iloc[-1]
     rows = []
-    for staff_id, group in both.groupby("staff_id", sort=True):
-        n = len(group)
+    for staff_id in sorted(tally):
+        n, agreed, total, auditor, role = tally[staff_id]
         if n < minimum:
             continue
-        agreed = int((group["a"] == group["m"]).sum())
         rows.append(
             {
-                "Auditor": str(group["auditor"].iloc[-1] or staff_id),
-                "Role": str(group["auditor_role"].iloc[-1] or ""),
+                "Auditor": str(auditor or staff_id),
+                "Role": str(role or ""),
                 "Moderations": n,
                 "Agreed": agreed,
                 "Share agreed": agreed / n,
-                "Mean difference": round(float((group["a"] - group["m"]).mean()), 2),
+                "Mean difference": round(total / n, 2),
                 "Note": f"fewer than {CALIBRATION_SMALL}: small numbers" if n < CALIBRATION_SMALL else "",
             }
         )
