@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Collection
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -25,7 +25,13 @@ from caseaudit_batch.reports import committee, committee_docs, excel, learning, 
 from caseaudit_batch.reports.data import RegisterData
 from caseaudit_batch.reports.frame import UNKNOWN, audit_frame
 from caseaudit_batch.reports.learning_doc import Learning
-from caseaudit_batch.reports.metrics import FollowupInput, Metrics, compute_metrics, followup_input
+from caseaudit_batch.reports.metrics import (
+    FollowupInput,
+    Metrics,
+    completion_figures,
+    compute_metrics,
+    followup_input,
+)
 from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.themes import (
     Tagger,
@@ -105,7 +111,7 @@ def _learning(
     moved = fm.in_window(fm.movement(followups.audits, followups.actions), month)
     return Learning(
         months=data.months,
-        tagged=tagged,
+        tagged=tagged[tagged["month"] == month],  # by service: this month's mentions only
         trend=learning.theme_trend(tagged, data.months),
         emerging=learning.emerging_phrases(tagged, month),
         lived=learning.lived_experience(tagged, difference, data.months, month, no_quotes=no_quotes),
@@ -185,31 +191,6 @@ def build_month_reports(
     return MonthReports(metrics=metrics, themes=themes, files=files, services=services)
 
 
-def by_auditor_service(data: RegisterData, service: str) -> RegisterData:
-    """The audits done by a service's own staff (its managers), whatever the case's service: a pack's "Audits by
-    your managers" (issue 20). The staff's service is read from ``data.staff``; :meth:`RegisterData.for_service`
-    is the other view, the service's cases."""
-    staff_ids = set(data.staff.loc[data.staff["service"] == service, "staff_id"])
-    alloc = data.allocations[data.allocations["staff_id"].isin(staff_ids)]
-    ids = set(alloc["audit_id"])
-    audits = data.audits[data.audits["audit_id"].isin(ids)]
-    return replace(
-        data,
-        allocations=alloc,
-        notes=data.notes[data.notes["staff_id"].isin(staff_ids)],
-        audits=audits,
-        section_grades=data.section_grades[data.section_grades["audit_row_id"].isin(set(audits["row_id"]))],
-        moderations=data.moderations[data.moderations["audit_id"].isin(ids)],
-        escalations=data.escalations[data.escalations["audit_id"].isin(ids)],
-        actions=data.actions[data.actions["audit_id"].isin(ids)],
-        alerts=data.alerts[data.alerts["audit_id"].isin(ids)],
-        submissions=data.submissions.iloc[0:0],
-        problems=data.problems[data.problems["audit_id"].isin(ids)],
-        moderation_sample=data.moderation_sample[data.moderation_sample["audit_id"].isin(ids)],
-        snapshots=data.snapshots.iloc[0:0],  # the authority's first reports: nothing for one service to restate
-    )
-
-
 @dataclass
 class _PackJob:
     """What every service pack needs; handed to worker processes by fork (nothing is pickled on the way in)."""
@@ -239,16 +220,12 @@ class _PackJob:
             excel_tables=False,
             followups=self.followups,
         )
-        managers = by_auditor_service(self.data, service)
-        by_managers = compute_metrics(
-            managers,
-            report_date=self.report_date,
-            targets=self.targets,
-            framework=self.framework,
-            generated_on=self.generated_on,
-            frame=self.frame[self.frame["audit_id"].isin(set(managers.allocations["audit_id"]))],
-            excel_tables=False,
-            followups=self.followups,
+        # "Audits by your managers" shows only their completion by the case's service: those figures alone.
+        staff_ids = set(self.data.staff.loc[self.data.staff["service"] == service, "staff_id"])
+        alloc = self.data.allocations
+        ids = set(alloc.loc[alloc["staff_id"].isin(staff_ids), "audit_id"])
+        by_managers = completion_figures(
+            self.frame[self.frame["audit_id"].isin(ids)], str(self.data.month), self.report_date
         )
         blob = word.write_word_report(
             metrics,

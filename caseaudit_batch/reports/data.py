@@ -125,9 +125,20 @@ PROBLEM_COLUMNS = ("submission_id", "audit_id", "outcome", "code", "severity", "
 SAMPLE_COLUMNS = ("audit_id", "moderator_id", "due_date")
 
 
+#: Texts up to this long are shared by :func:`frame` (longer ones are typed answers: nearly always distinct).
+SHARED_LENGTH = 40
+
+
 def frame(rows: Iterable[Sequence[Any] | dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
     """A DataFrame with exactly these columns (missing ones blank), object dtype so values stay as given."""
-    records = [tuple(r) if not isinstance(r, dict) else tuple(r.get(c) for c in columns) for r in rows]
+    # Short texts (grades, services, teams, statuses, months, IDs of repeated rows) are held once per frame: the
+    # driver makes a new string for every cell, and a year's rows repeat them tens of thousands of times.
+    shared: dict[str, str] = {}
+
+    def one(value: Any) -> Any:
+        return shared.setdefault(value, value) if type(value) is str and len(value) <= SHARED_LENGTH else value
+
+    records = [tuple(map(one, r)) if not isinstance(r, dict) else tuple(one(r.get(c)) for c in columns) for r in rows]
     if not records:
         return pd.DataFrame(columns=list(columns)).astype(object)
     width = len(columns)
@@ -199,7 +210,13 @@ class RegisterData:
     def redacted(self, redact: Callable[[str], str]) -> RegisterData:
         """The same data with every typed answer a report can show passed through ``redact`` (the privacy issue:
         a likely name becomes "[name]" in every report, whatever the form-time setting, so an accepted warning
-        never leaks). Done once, where the reports read the register, so no document can miss it."""
+        never leaks). Done once, where the reports read the register, so no document can miss it.
+
+        A report quotes only the report month's answers (its themes' quotations, the untagged and organisational
+        learning lists, the possible new themes) and the actions' text (the overdue list): those are redacted. The
+        earlier months' answers are only counted (the themes' 12-month figures and trend), never shown, so they
+        are not read for names (issue 25: that was most of the reports' time); ``earlier`` (older than the window)
+        is only read for grades."""
 
         done: dict[str, str] = {}  # each distinct text once: copied findings and stock phrases repeat a lot
 
@@ -211,20 +228,28 @@ class RegisterData:
                 found = done[value] = redact(value)
             return found
 
-        def clean(table: pd.DataFrame, columns: Sequence[str] = TYPED_TEXT) -> pd.DataFrame:
+        def clean(table: pd.DataFrame, columns: Sequence[str], shown: pd.Series | None = None) -> pd.DataFrame:
             table = table.copy()
+            rows = [True] * len(table) if shown is None else shown.tolist()
             for column in columns:
                 if column in table.columns:
-                    table[column] = table[column].map(once)
+                    values = table[column].tolist()
+                    table[column] = pd.Series(
+                        [once(v) if keep else v for v, keep in zip(values, rows, strict=True)],
+                        index=table.index,
+                        dtype=object,
+                    )
             return table
 
-        earlier = self.earlier.redacted(redact) if self.earlier is not None else None
+        month = str(self.month)
+        # The month's audits: allocated for the month (the reports' month), or filed under it.
+        ids = set(self.allocations.loc[self.allocations["month"] == month, "audit_id"])
+        ids |= set(self.audits.loc[self.audits["month"] == month, "audit_id"])
         return replace(
             self,
-            audits=clean(self.audits),
-            moderations=clean(self.moderations),
+            audits=clean(self.audits, TYPED_TEXT, self.audits["audit_id"].isin(ids)),
+            moderations=clean(self.moderations, TYPED_TEXT, self.moderations["audit_id"].isin(ids)),
             actions=clean(self.actions, ACTION_TYPED_TEXT),
-            earlier=earlier,
         )
 
     def for_service(self, service: str) -> RegisterData:

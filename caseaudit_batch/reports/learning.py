@@ -15,6 +15,7 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -113,9 +114,16 @@ def emerging_phrases(tagged: pd.DataFrame, month: str, *, limit: int = 10, min_c
     mine = untagged[untagged["month"] == month] if len(untagged) else untagged
     if not len(mine):
         return pd.DataFrame(columns=columns)
+    # Each distinct point's phrases once, counted as often as the point is said.
     phrases_of = {text: _phrases(text) for text in untagged["text"].unique()}
-    year = Counter(p for text in untagged["text"] for p in phrases_of[text])
-    month_counts = Counter(p for text in mine["text"] for p in phrases_of[text])
+    year: Counter[str] = Counter()
+    for text, n in Counter(untagged["text"]).items():
+        for p in phrases_of[text]:
+            year[p] += n
+    month_counts: Counter[str] = Counter()
+    for text, n in Counter(mine["text"]).items():
+        for p in phrases_of[text]:
+            month_counts[p] += n
     one_month = untagged["month"].nunique() == 1
     rows = []
     for phrase, count in month_counts.items():
@@ -143,9 +151,16 @@ def emerging_phrases(tagged: pd.DataFrame, month: str, *, limit: int = 10, min_c
 # ------------------------------------------------------------------------------------------------------------
 def theme_trend(tagged: pd.DataFrame, months: list[str]) -> pd.DataFrame:
     """Audits mentioning each theme by month and side: index (theme, side), columns the months (0 where none)."""
-    exploded = tagged.explode("themes").dropna(subset=["themes"])
-    if not len(exploded):
+    # The distinct (theme, side, month, audit) of the points, in one pass (no explode of every point of the window).
+    seen: set[tuple[object, object, object, object]] = set()
+    for audit_id, side, month, found in zip(
+        tagged["audit_id"], tagged["side"], tagged["month"], tagged["themes"], strict=True
+    ):
+        for name in found:
+            seen.add((name, side, month, audit_id))
+    if not seen:
         return pd.DataFrame(columns=months)
+    exploded = pd.DataFrame(list(seen), columns=["themes", "side", "month", "audit_id"], dtype=object)
     counts = exploded.groupby(["themes", "side", "month"])["audit_id"].nunique().unstack("month")
     return counts.reindex(columns=months).fillna(0).astype(int)
 
@@ -183,14 +198,19 @@ def lived_experience(
     """Guidance Appendix 1 ("how has the work changed the life of the child?"): the impact answers, and the share of
     audits whose impact answer evidences a difference for the child."""
     tagger = Tagger([difference])
-    impact = tagged[tagged["field"].str.endswith("_impact")]
+    impact_fields = [f for f in tagged["field"].unique() if str(f).endswith("_impact")]
+    impact = tagged[tagged["field"].isin(impact_fields)]
     hits = {text: DIFFERENCE in tagger.sentence_themes(text) for text in impact["text"].unique()}
-    impact = impact.assign(themes=impact["text"].map(lambda t: (DIFFERENCE,) if hits[t] else ()))
-    made = impact[impact["themes"].map(bool).astype(bool)]
+    made_mask = pd.Series([hits[t] for t in impact["text"]], index=impact.index, dtype=bool)
+    marks: list[tuple[str, ...]] = [(DIFFERENCE,) if hit else () for hit in made_mask]
+    impact = impact.assign(themes=pd.Series(marks, index=impact.index, dtype=object))
+    made = impact[made_mask]
+    answering = impact.groupby("month")["audit_id"].nunique() if len(impact) else pd.Series(dtype=int)
+    evidencing = made.groupby("month")["audit_id"].nunique() if len(made) else pd.Series(dtype=int)
     rows = []
     for m in months:
-        n = impact.loc[impact["month"] == m, "audit_id"].nunique()
-        d = made.loc[made["month"] == m, "audit_id"].nunique()
+        n = int(answering.get(m, 0))
+        d = int(evidencing.get(m, 0))
         rows.append((m, n, d, d / n if n else None))
     by_month = pd.DataFrame.from_records(rows, columns=["Month", "Audits", "Difference", "Share"])
     latest = by_month[by_month["Month"] == month]
@@ -243,20 +263,32 @@ def calibration(frame: pd.DataFrame, *, minimum: int = CALIBRATION_MIN) -> pd.Da
     a = moderated["a_overall"].map(_RANK)
     m = moderated["m_overall"].map(_RANK)
     both = moderated.assign(a=a, m=m).dropna(subset=["a", "m"])
+    # Each auditor's moderations counted in one pass (not a pandas group per auditor: a large authority has
+    # well over a thousand auditors); differences are whole numbers, so their sums are exact.
+    tally: dict[Any, list[Any]] = {}
+    for staff_id, auditor, role, ra, rm in zip(
+        both["staff_id"], both["auditor"], both["auditor_role"], both["a"], both["m"], strict=True
+    ):
+        if staff_id is None or staff_id != staff_id:
+            continue  # as groupby: no group for a blank key
+        entry = tally.setdefault(staff_id, [0, 0, 0.0, None, None])
+        entry[0] += 1
+        entry[1] += int(ra == rm)
+        entry[2] += float(ra) - float(rm)
+        entry[3], entry[4] = auditor, role  # the last of the auditor's rows, as iloc[-1]
     rows = []
-    for staff_id, group in both.groupby("staff_id", sort=True):
-        n = len(group)
+    for staff_id in sorted(tally):
+        n, agreed, total, auditor, role = tally[staff_id]
         if n < minimum:
             continue
-        agreed = int((group["a"] == group["m"]).sum())
         rows.append(
             {
-                "Auditor": str(group["auditor"].iloc[-1] or staff_id),
-                "Role": str(group["auditor_role"].iloc[-1] or ""),
+                "Auditor": str(auditor or staff_id),
+                "Role": str(role or ""),
                 "Moderations": n,
                 "Agreed": agreed,
                 "Share agreed": agreed / n,
-                "Mean difference": round(float((group["a"] - group["m"]).mean()), 2),
+                "Mean difference": round(total / n, 2),
                 "Note": f"fewer than {CALIBRATION_SMALL}: small numbers" if n < CALIBRATION_SMALL else "",
             }
         )

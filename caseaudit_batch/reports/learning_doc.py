@@ -39,7 +39,7 @@ class Learning:
     """The PSW's analyses beyond the theme counts (:mod:`caseaudit_batch.reports.learning`), computed once."""
 
     months: list[str]
-    tagged: pd.DataFrame  # the window's tagged points (by service, per theme)
+    tagged: pd.DataFrame  # the month's tagged points (each theme's mentions by service)
     trend: pd.DataFrame  # index (theme, side), columns months
     emerging: pd.DataFrame  # Phrase, Points, Weight
     lived: LivedExperience

@@ -298,19 +298,8 @@ def compute_metrics(
         )
     tables["sections"] = pd.DataFrame.from_records(sec_rows)
 
-    def service_row(group: pd.DataFrame) -> dict[str, Any]:
-        accepted = group[group["accepted"]]
-        grades = _grade_row(accepted["f_overall"])
-        compliance = _compliance_row(group)
-        return {
-            **{k: compliance[k] for k in ("Allocated", "Completed on time", "Completed late", "Not yet accepted")},
-            "Completion rate": compliance["Completion rate"],
-            **{k: grades[k] for k in (*GRADE_NAMES, "Graded", "Good or better")},
-            "Note": _small_note(compliance["Allocated"], grades["Graded"]),  # its completion rate and grade shares
-        }
-
-    tables["by_service"] = _grouped(m, ["service"], service_row).rename(columns={"service": "Service"})
-    tables["by_service_team"] = _grouped(m, ["service", "team"], service_row).rename(
+    tables["by_service"] = _grouped(m, ["service"], _service_row).rename(columns={"service": "Service"})
+    tables["by_service_team"] = _grouped(m, ["service", "team"], _service_row).rename(
         columns={"service": "Service", "team": "Team"}
     )
     tables["trend"] = _trend(af, data.months)
@@ -421,6 +410,36 @@ def _trust(
     tables["section_team_gob"] = trust.section_team_gob(acc)
     if "trend" in tables:
         tables["trend"] = trust.trend_with_actions(tables["trend"], acts, report_date, by_month)
+
+
+def _service_row(group: pd.DataFrame) -> dict[str, Any]:
+    """A row of the by-service tables: completion and final grades of ``group``'s audits (the audit frame)."""
+    accepted = group[group["accepted"]]
+    grades = _grade_row(accepted["f_overall"])
+    compliance = _compliance_row(group)
+    return {
+        **{k: compliance[k] for k in ("Allocated", "Completed on time", "Completed late", "Not yet accepted")},
+        "Completion rate": compliance["Completion rate"],
+        **{k: grades[k] for k in (*GRADE_NAMES, "Graded", "Good or better")},
+        "Note": _small_note(compliance["Allocated"], grades["Graded"]),  # its completion rate and grade shares
+    }
+
+
+def completion_figures(frame: pd.DataFrame, month: str, report_date: date) -> Metrics:
+    """Only the completion figures of ``frame``'s audits of ``month`` and its ``by_service`` table, counted as
+    :func:`compute_metrics` counts them: what a pack's "Audits by your managers" shows (issue 25: the whole set of
+    figures was computed for it, half of each pack's time)."""
+    m = frame[frame["month"] == month]
+    allocated, on_time, accepted = len(m), int(m["on_time"].sum()), int(m["accepted"].sum())
+    values: dict[str, Any] = {
+        "audits_allocated": allocated,
+        "audits_accepted": accepted,
+        "audits_completed": on_time,
+        "audits_outstanding": allocated - accepted,
+        "completion_rate": rate(on_time, allocated),
+    }
+    by_service = _grouped(m, ["service"], _service_row).rename(columns={"service": "Service"})
+    return Metrics(month=month, report_date=report_date, values=values, tables={"by_service": by_service}, audits=m)
 
 
 def snapshot_values(values: dict[str, Any]) -> dict[str, float | None]:

@@ -255,30 +255,47 @@ def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = N
     With ``difference`` (the ``[difference]`` phrases), an impact sentence that evidences no difference for the child
     ("has had three changes of worker") is a finding, not something we do well."""
     accepted = frame[frame["accepted"]]
-    parts = []
+    # Built in plain lists, one entry per point: the audit's row, the answer's field and the sentence (a pandas
+    # explode of every answer of the window, and a map over its points, was most of the learning analysis' time).
+    at: list[int] = []
+    fields: list[str] = []
+    texts: list[str] = []
+    split: dict[str, list[str]] = {}  # each distinct answer split once
+    distinct: dict[str, str] = {}  # each distinct sentence kept once (and tagged once, below)
     for key in SOURCES:
         if key not in accepted:
             continue  # a frame without that answer (an older register, a test's small table)
-        texts = accepted[key]
-        keep = texts.map(lambda t: isinstance(t, str) and bool(t.strip())).astype(bool)
-        part = accepted.loc[keep, ["audit_id", "case_ref", "month", "service"]].copy()
-        part["field"] = key
-        kept = texts[keep]
-        split = {text: sentences(text) for text in kept.unique()}  # each distinct answer split once
-        part["text"] = kept.map(split)
-        parts.append(part)
-    tagged = pd.concat(parts, ignore_index=True).explode("text") if parts else pd.DataFrame()
-    tagged = tagged[tagged["text"].notna()].reset_index(drop=True) if len(tagged) else tagged
-    if len(tagged) == 0:
+        for row, text in enumerate(accepted[key].tolist()):
+            if not isinstance(text, str) or not text.strip():
+                continue
+            parts = split.get(text)
+            if parts is None:
+                parts = split[text] = [distinct.setdefault(one, one) for one in sentences(text)]
+            for sentence in parts:
+                at.append(row)
+                fields.append(key)
+                texts.append(sentence)
+    del split
+    if not at:
         return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"])
-    tagged["side"] = tagged["field"].map(SIDE_OF)
+    found = {text: tagger.themes_of(text) for text in distinct}
+    made: dict[str, bool] = {}  # an impact sentence evidencing a difference for the child (else a finding)
     if difference is not None:
-        impact = tagged["field"].str.endswith("_impact")
-        made = {t: bool(difference.sentence_themes(t)) for t in tagged.loc[impact, "text"].unique()}
-        tagged.loc[impact & ~tagged["text"].map(lambda t: made.get(t, True)).astype(bool), "side"] = "finding"
-    found = {text: tagger.themes_of(text) for text in tagged["text"].unique()}
-    tagged["themes"] = tagged["text"].map(found)
-    return tagged
+        impact_texts = {text for key, text in zip(fields, texts, strict=True) if key.endswith("_impact")}
+        made = {text: bool(difference.sentence_themes(text)) for text in impact_texts}
+    impact = {key: key.endswith("_impact") for key in SOURCES}
+    columns: dict[str, list[Any]] = {}
+    for name in ("audit_id", "case_ref", "month", "service"):
+        values = accepted[name].tolist()
+        columns[name] = [values[row] for row in at]
+    columns["field"] = fields
+    columns["text"] = texts
+    columns["side"] = [
+        "finding" if impact[key] and not made.get(text, True) else SIDE_OF[key]
+        for key, text in zip(fields, texts, strict=True)
+    ]
+    columns["themes"] = [found[text] for text in texts]
+    return pd.DataFrame(columns, dtype=object)  # the columns in the order they always had
 
 
 def content_key(text: str) -> str:
@@ -295,14 +312,22 @@ def _near(words: set[str], picked: list[set[str]]) -> bool:
 
 
 def pick_quotes(
-    points: pd.DataFrame, theme: str, tagger: Tagger, limit: int, seen: list[set[str]] | None = None
+    points: pd.DataFrame,
+    theme: str,
+    tagger: Tagger,
+    limit: int,
+    seen: list[set[str]] | None = None,
+    keys_of: dict[str, str] | None = None,
 ) -> list[tuple[str, str, str]]:
     """Up to ``limit`` quotations of ``theme`` from ``points``: the most often said first (representative), one per
     audit, and never the same content twice, nor nearly (issue 21: identical quotes repeated across cases are
-    noise)."""
+    noise). ``keys_of``: each text's :func:`content_key`, when the caller has them already."""
     if not len(points):
         return []
-    keys = points["text"].map(content_key)
+    texts = points["text"]
+    if keys_of is None:
+        keys_of = {text: content_key(text) for text in texts.unique()}  # each distinct sentence once
+    keys = pd.Series([keys_of[text] for text in texts], index=points.index, dtype=object)
     often = keys.map(keys.value_counts())
     ordered = points.assign(qkey=keys, qoften=often).sort_values(["qoften", "audit_id"], ascending=[False, True])
     picked: list[tuple[str, str, str]] = []
@@ -340,19 +365,25 @@ def summarise(
     """
     taxonomy = tagger.taxonomy
     this_month = tagged[tagged["month"] == month]
-    exploded = tagged.explode("themes").dropna(subset=["themes"])
-    month_exploded = exploded[exploded["month"] == month]
+    # The window is only counted (audits per theme), in one pass over the points' themes; only the month's points
+    # are exploded, once, and split by theme once (not compared with every theme's name in turn).
+    window_audits: dict[str, set[object]] = {}
+    for audit_id, found in zip(tagged["audit_id"], tagged["themes"], strict=True):
+        for name in found:
+            window_audits.setdefault(name, set()).add(audit_id)
+    month_exploded = this_month.explode("themes").dropna(subset=["themes"])
+    by_theme = dict(tuple(month_exploded.groupby("themes", sort=False))) if len(month_exploded) else {}
+    keys_of = {} if no_quotes else {text: content_key(text) for text in this_month["text"].unique()}
     rows = []
     quotes: dict[str, list[tuple[str, str, str]]] = {}
     sides: dict[str, dict[str, list[tuple[str, str, str]]]] = {}
     for theme in taxonomy:
-        mine = month_exploded[month_exploded["themes"] == theme.name]
-        window = exploded[exploded["themes"] == theme.name]
+        mine = by_theme.get(theme.name, month_exploded.iloc[0:0])
         row: dict[str, object] = {"Theme": theme.name, "This month": int(mine["audit_id"].nunique())}
         for side, label in SIDES.items():
             row[label] = int(mine.loc[mine["side"] == side, "audit_id"].nunique())
         row["Recommendations"] = int(mine.loc[mine["field"] == "recommendations", "audit_id"].nunique())
-        row["12 months"] = int(window["audit_id"].nunique())
+        row["12 months"] = sum(1 for a in window_audits.get(theme.name, ()) if a is not None and a == a)  # as nunique
         row["Related sections"] = ", ".join(str(s) for s in theme.sections)
         if section_good_or_better is not None and theme.sections:
             shares = [section_good_or_better.get(s) for s in theme.sections]
@@ -362,7 +393,11 @@ def summarise(
         rows.append(row)
         seen: list[set[str]] = []
         by_side = {
-            side: ([] if no_quotes else pick_quotes(mine[mine["side"] == side], theme.name, tagger, max_quotes, seen))
+            side: (
+                []
+                if no_quotes
+                else pick_quotes(mine[mine["side"] == side], theme.name, tagger, max_quotes, seen, keys_of)
+            )
             for side in SIDES
         }
         sides[theme.name] = by_side

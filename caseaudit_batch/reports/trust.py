@@ -347,14 +347,19 @@ def cases_of_concern(m: pd.DataFrame, data: RegisterData, acts: pd.DataFrame, re
     concern = m[m["accepted"] & m["f_overall"].isin(("Inadequate", "Requires Improvement"))]
     live = am.live(acts)
     overdue_ids = set(am.overdue_at(acts, report_date)["action_id"])
-    done = live["status"] == am.COMPLETED
     alerted = set(data.alerts["audit_id"].astype(str))
+    # Each audit's open, overdue and completed actions, counted in one pass (not one scan of every action per case).
+    tally: dict[str, list[int]] = {}
+    for audit_id, action_id, status in zip(
+        live["audit_id"].astype(str), live["action_id"], live["status"], strict=True
+    ):
+        counts = tally.setdefault(audit_id, [0, 0, 0])
+        counts[2 if status == am.COMPLETED else 0] += 1
+        counts[1] += action_id in overdue_ids
 
     def action_text(audit_id: str) -> str:
-        own = live[live["audit_id"].astype(str) == audit_id]
-        is_done = done[own.index]
-        overdue = int(own["action_id"].isin(overdue_ids).sum())
-        return f"{int((~is_done).sum())} open, {overdue} overdue, {int(is_done.sum())} completed"
+        open_, overdue, completed = tally.get(audit_id, (0, 0, 0))
+        return f"{open_} open, {overdue} overdue, {completed} completed"
 
     table = pd.DataFrame(
         {
