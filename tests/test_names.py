@@ -209,7 +209,7 @@ def test_corpus_targets_are_met(plain: NameDetector) -> None:
 def test_the_cached_name_lists_are_fakers_own(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The cache file (kept so that each command does not import Faker) holds exactly what Faker gives; an
     unwritable cache folder only costs time."""
-    from caseaudit_batch.core import names as module
+    from caseaudit_batch.core import name_lists as module
 
     fresh = module._read_faker()
     monkeypatch.setenv("CASEAUDIT_CACHE", str(tmp_path / "cache"))
