@@ -138,13 +138,17 @@ FLAG_COUNTS = {
 }
 
 
+_FLAG_COLUMNS = ("status", "due_date", "completed_on", "source", "month", "signed_off")
+
+
 def action_flags(actions: pd.DataFrame, month: Month | str, report_date: date) -> pd.DataFrame:
     """One row per live action with a True/False column per measure (the same rules as the functions above).
 
     Dates are parsed once here, so summaries over many groups stay cheap.
     """
     m = _month(month)
-    frame = live(actions)
+    # Only the columns the flags read (the whole frame, text included, was copied for each month of a trend).
+    frame = actions.loc[actions["status"] != NO_LONGER_REQUIRED, list(_FLAG_COLUMNS)]
     due_on = _dates(frame["due_date"])
     done_on = _dates(frame["completed_on"])
     d = pd.Timestamp(report_date)
@@ -207,12 +211,15 @@ def action_summary_by(
     # Groups come from every action (No longer required included), so a group never vanishes from the table.
     groups = frame[keys].drop_duplicates().sort_values(keys)
     summed = flags.join(frame[keys]).groupby(keys, sort=True)[list(FLAG_COUNTS.values())].sum()
+    # Each group's sums as plain ints, looked up by key (a .loc per group and flag was most of this function's time).
+    found = {
+        (index if len(keys) > 1 else (index,)): dict(zip(summed.columns, map(int, sums), strict=True))
+        for index, sums in zip(summed.index, summed.to_numpy(), strict=True)
+    }
     rows: list[dict[str, Any]] = []
     for values in groups.itertuples(index=False, name=None):
-        index = values if len(keys) > 1 else values[0]
-        counts = {
-            key: int(summed.loc[index, flag]) if index in summed.index else 0 for key, flag in FLAG_COUNTS.items()
-        }
+        sums = found.get(values, {})
+        counts = {key: sums.get(flag, 0) for key, flag in FLAG_COUNTS.items()}
         row: dict[str, Any] = dict(zip(keys, values, strict=True))
         row.update(_summary_from_counts(counts, green_at_least, amber_at_least))
         rows.append(row)
