@@ -2,7 +2,7 @@
 side by side in one run with the reference loop over the same files, best of 3.
 
     .venv/bin/python benchmarks/bench_ingest.py [--forms 1000] [--runs 3] [--reference-runs 3] [--growth]
-        [--growth-runs 3] [--cache DIR] [--profile]
+        [--growth-only] [--growth-runs 3] [--growth-sizes 100,1000,5000] [--cache DIR] [--profile]
 
 Requires LibreOffice (``soffice``): a tenth of the forms are re-saved by it, as many returned forms are; without it
 the benchmark says so and exits with 2. The forms (``realforms.py``): made by the real ``allocate``, filled through
@@ -17,7 +17,7 @@ keeps the built folders there, so that a rerun starts at once (building 5,000 fo
 - **The stamped-form figure**: the same command over 1,000 forms stamped by the test form kit (the build this
   benchmark used before issue 25), for comparison.
 - ``--growth``: ingest of 100, 1,000 and 5,000 forms (the first N forms of one 5,000-form month), time per form, and
-  per-form(5,000) / per-form(1,000) against 1.2.
+  per-form(5,000) / per-form(1,000) against 1.2 (``--growth-sizes`` to choose other points).
 - ``--profile``: cProfile of the ingest command on the realistic forms: its main process as run, and the whole
   command on one process (no worker pool, so that the checking shows), top 25 by cumulative time.
 
@@ -282,14 +282,15 @@ def growth(args: argparse.Namespace, cache: Path | None, tmp: Path) -> list[Targ
     """Ingest of the first 100, 1,000 and 5,000 forms of one 5,000-form month."""
     import realforms
 
-    big, _ = realforms.cached(cache, 5000, tmp)
+    sizes = sorted(int(n) for n in args.growth_sizes.split(","))
+    big, _ = realforms.cached(cache, sizes[-1], tmp)
     curve: list[tuple[int, Measure]] = []
-    for n in (100, 1000, 5000):
+    for n in sizes:
         runs = [ingest_command(big, tmp / "run", n) for _ in range(args.growth_runs)]
         curve.append((n, benchkit.best_of(len(runs), lambda k, r=runs: r[k])))  # type: ignore[misc]
         print(f"  growth {n:,}: {curve[-1][1].wall:.2f} s", flush=True)
     print(benchkit.load_line())
-    print("growth (the first N forms of one 5,000-form month; best of each):")
+    print(f"growth (the first N forms of one {sizes[-1]:,}-form month; best of each):")
     for n, m in curve:
         print(
             f"  {n:>5,} forms: {m.wall:6.2f} s, {m.wall / n * 1000:5.2f} ms a form; CPU {m.cpu:5.1f} s, "
@@ -297,10 +298,12 @@ def growth(args: argparse.Namespace, cache: Path | None, tmp: Path) -> list[Targ
         )
     per = {n: m.wall / n for n, m in curve}
     cpu = {n: m.cpu / n for n, m in curve}
-    print(f"  per-form(5,000) / per-form(1,000): {per[5000] / per[1000]:.2f} wall, {cpu[5000] / cpu[1000]:.2f} CPU")
+    big_n, mid_n = sizes[-1], sizes[-2]
+    ratio = per[big_n] / per[mid_n]
+    print(f"  per-form({big_n:,}) / per-form({mid_n:,}): {ratio:.2f} wall, {cpu[big_n] / cpu[mid_n]:.2f} CPU")
     return [
-        Target("per-form(5,000) / per-form(1,000)", per[5000] / per[1000], TARGET_GROWTH, ""),
-        Target("peak memory at 5,000 forms", curve[-1][1].pss_mb, TARGET_MB, " MB"),
+        Target(f"per-form({big_n:,}) / per-form({mid_n:,})", ratio, TARGET_GROWTH, ""),
+        Target(f"peak memory at {big_n:,} forms", curve[-1][1].pss_mb, TARGET_MB, " MB"),
     ]
 
 
@@ -312,6 +315,8 @@ def main() -> int:
     parser.add_argument("--growth", action="store_true", help="also ingest 100, 1,000 and 5,000 forms")
     parser.add_argument("--growth-runs", type=int, default=3, help="runs of each growth point (best is shown)")
     parser.add_argument("--growth-only", action="store_true", help="only the growth curve")
+    parser.add_argument("--growth-sizes", default="100,1000,5000", help="the curve's points (the target compares the "
+                        "last two)")  # fmt: skip
     parser.add_argument("--cache", metavar="DIR", help="keep the built forms here and reuse them")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top 25 of the ingest command")
     parser.add_argument("--child", choices=("ingest", "openpyxl", "reference", "profile"))
