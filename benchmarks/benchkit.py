@@ -1,0 +1,178 @@
+"""What the issue 25 benchmarks share: a command measured as a user runs it (wall clock, CPU of it and its children,
+peak memory of its process tree at the peak), best of N, and the verdict line that ends every benchmark.
+
+Memory: a sampling thread reads ``/proc/<pid>/smaps_rollup`` of the measured process and of every descendant (found
+through ``/proc/<pid>/task/<tid>/children``) about every 20 ms and keeps the largest *sum* seen at one instant.
+Two sums are kept: RSS and PSS. Ingest's workers are forked, so each one's RSS counts again every page it shares
+with its parent copy-on-write; PSS divides a shared page among the processes that map it, so the PSS sum is the
+physical memory the tree uses together. The targets are judged on the PSS sum; the RSS sum is printed beside it as
+an upper bound. (``ru_maxrss`` of children is each child's own maximum, not a sum at one instant.)
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+INTERVAL = 0.02  # seconds between memory samples
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        todo += _children(p)
+    return pids
+
+
+def _rss_pss_kb(pid: int) -> tuple[int, int]:
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except (OSError, ValueError):
+        pass  # the process ended between listing and reading
+    return rss, pss
+
+
+class TreeSampler:
+    """Samples the summed RSS and PSS of ``pid`` and its descendants until stopped; keeps the peaks (MB)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_rss_mb = 0.0
+        self.peak_pss_mb = 0.0
+        self.peak_processes = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            pids = _tree(self.pid)
+            rss = pss = 0
+            for p in pids:
+                r, s = _rss_pss_kb(p)
+                rss, pss = rss + r, pss + s
+            self.samples += 1
+            if pss / 1024 > self.peak_pss_mb:
+                self.peak_pss_mb, self.peak_processes = pss / 1024, len(pids)
+            self.peak_rss_mb = max(self.peak_rss_mb, rss / 1024)
+            if self._stop.wait(INTERVAL):
+                return
+
+
+@dataclass
+class Measure:
+    """One measured run of a command."""
+
+    wall: float
+    cpu: float  # user + system of the command and every child it waited for
+    pss_mb: float
+    rss_mb: float
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_measured(argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Measure:
+    """Run ``argv`` as a new process (Python's start included), sampling its process tree's memory."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        list(argv), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )  # fmt: skip
+    with TreeSampler(proc.pid) as sampler:
+        out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measure(wall, cpu, sampler.peak_pss_mb, sampler.peak_rss_mb, proc.returncode, out, err)
+
+
+def best_of(runs: int, once: Callable[[int], Measure], key: Callable[[Measure], float] = lambda m: m.wall) -> Measure:
+    """The best of ``runs`` runs by ``key`` (wall clock by default); peak memory is the largest of all the runs."""
+    done = [once(i) for i in range(runs)]
+    best = min(done, key=key)
+    best.extra["all_walls"] = [m.wall for m in done]
+    best.extra["all_cpu"] = [m.cpu for m in done]
+    best.pss_mb = max(m.pss_mb for m in done)
+    best.rss_mb = max(m.rss_mb for m in done)
+    return best
+
+
+def load_line() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"machine: {os.cpu_count()} cores, load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min)"
+
+
+def memory_text(m: Measure) -> str:
+    return f"peak memory of the process tree {m.pss_mb:,.0f} MB PSS (RSS sum {m.rss_mb:,.0f} MB)"
+
+
+@dataclass
+class Target:
+    """One figure against its target: ``at_most`` or (``at_least=True``) at least ``limit``."""
+
+    name: str
+    value: float
+    limit: float
+    unit: str
+    at_least: bool = False
+
+    @property
+    def met(self) -> bool:
+        return self.value >= self.limit if self.at_least else self.value <= self.limit
+
+    def text(self) -> str:
+        sign = ">=" if self.at_least else "<="
+        return f"{self.name} {self.value:,.2f}{self.unit} (target {sign} {self.limit:,g}{self.unit})"
+
+
+def verdict(title: str, targets: Sequence[Target]) -> int:
+    """Print each target, then the last line: every figure, its target and "met" or "NOT MET". Returns the exit
+    code (0 met, 1 not met) so that ``make bench`` can tell."""
+    for t in targets:
+        print(f"  {t.text()}: {'met' if t.met else 'NOT MET'}")
+    ok = all(t.met for t in targets)
+    print(f"{title}: " + "; ".join(t.text() for t in targets) + f": {'met' if ok else 'NOT MET'}")
+    return 0 if ok else 1
