@@ -368,9 +368,7 @@ def run_demo(
     # Issue 22: the demo sends nothing ([mail] send = false); it says how much 'caseaudit send' would have sent.
     result.data["would_send"] = _would_send(player)
     result.lines.append(messages.text("RUN030", count=result.data["would_send"]))
-    result.lines.append(
-        messages.text("RUN025", folder=str(folder), seconds=f"{elapsed:.0f}", cpu=f"{cpu_seconds:.0f}")
-    )
+    result.lines.append(messages.text("RUN025", folder=str(folder), seconds=f"{elapsed:.0f}", cpu=f"{cpu_seconds:.0f}"))
     if skipped:
         result.lines.append(messages.text("RUN026", stages=", ".join(skipped)))
     return result
