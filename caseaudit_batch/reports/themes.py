@@ -287,30 +287,30 @@ def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = N
             parts = split.get(text)
             if parts is None:
                 parts = split[text] = [distinct.setdefault(one, one) for one in sentences(text)]
-            for sentence in parts:
-                at.append(row)
-                fields.append(key)
-                texts.append(sentence)
+            n = len(parts)
+            at.extend([row] * n)
+            fields.extend([key] * n)
+            texts.extend(parts)
     del split
     if not at:
         return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"])
     found = {text: tagger.themes_of(text) for text in distinct}
+    impact = {key: key.endswith("_impact") for key in SOURCES}
     made: dict[str, bool] = {}  # an impact sentence evidencing a difference for the child (else a finding)
     if difference is not None:
-        impact_texts = {text for key, text in zip(fields, texts, strict=True) if key.endswith("_impact")}
+        impact_texts = {text for key, text in zip(fields, texts, strict=True) if impact[key]}
         made = {text: bool(difference.sentence_themes(text)) for text in impact_texts}
-    impact = {key: key.endswith("_impact") for key in SOURCES}
     columns: dict[str, list[Any]] = {}
     for name in ("audit_id", "case_ref", "month", "service"):
         values = accepted[name].tolist()
-        columns[name] = [values[row] for row in at]
+        columns[name] = list(map(values.__getitem__, at))
     columns["field"] = fields
     columns["text"] = texts
     columns["side"] = [
         "finding" if impact[key] and not made.get(text, True) else SIDE_OF[key]
         for key, text in zip(fields, texts, strict=True)
     ]
-    columns["themes"] = [found[text] for text in texts]
+    columns["themes"] = list(map(found.__getitem__, texts))
     return pd.DataFrame(columns, dtype=object)  # the columns in the order they always had
 
 
