@@ -6,6 +6,7 @@ the figures never depend on how the register is stored.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -135,10 +136,15 @@ def frame(rows: Iterable[Sequence[Any] | dict[str, Any]], columns: Sequence[str]
     # driver makes a new string for every cell, and a year's rows repeat them tens of thousands of times.
     shared: dict[str, str] = {}
 
-    def one(value: Any) -> Any:
-        return shared.setdefault(value, value) if type(value) is str and len(value) <= SHARED_LENGTH else value
-
-    records = [tuple(map(one, r)) if not isinstance(r, dict) else tuple(one(r.get(c)) for c in columns) for r in rows]
+    share = shared.setdefault
+    limit = SHARED_LENGTH
+    # Inlined (not a function per cell): a year's audits are some 2.5 million cells (issue 25).
+    records = [
+        tuple([share(v, v) if type(v) is str and len(v) <= limit else v for v in r])
+        if not isinstance(r, dict)
+        else tuple([share(v, v) if type(v) is str and len(v) <= limit else v for v in map(r.get, columns)])
+        for r in rows
+    ]
     if not records:
         return pd.DataFrame(columns=list(columns)).astype(object)
     width = len(columns)
@@ -293,6 +299,40 @@ def _text(value: Any) -> Any:
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
+def _sqlite_value(value: Any) -> Any:
+    """What SQLite's ``json_extract`` gives for a parsed JSON value: text and numbers as they are, true/false as
+    1/0, an object or array as its compact JSON text."""
+    if value is True or value is False:
+        return int(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return value
+
+
+def _answer_columns(
+    conn: Connection, column: Any, keys: Sequence[str]
+) -> tuple[list[Any], Callable[[Any], tuple[Any, ...]]]:
+    """The columns that select ``keys`` of the JSON ``column``, and a function giving a result row's values of
+    them in order. PostgreSQL extracts each (``->>``, cheap on jsonb); on SQLite each ``json_extract`` parses the
+    whole answers document again (about 35 parses of every audit's answers: most of the loading time, issue 25),
+    so there the document is read once as text and parsed here, giving the values ``json_extract`` would."""
+    if conn.dialect.name != "sqlite":
+        return [column[k].as_string().label(k) for k in keys], lambda row: tuple(row[-len(keys) :])
+    loads = json.loads
+    convert = _sqlite_value
+
+    def values(row: Any) -> tuple[Any, ...]:
+        text = row[-1]
+        answers = loads(text) if text is not None else None
+        if not isinstance(answers, dict):
+            return (None,) * len(keys)
+        found = [answers.get(k) for k in keys]
+        # Nearly every answer is text or blank: only the others need converting.
+        return tuple([v if v is None or type(v) is str else convert(v) for v in found])
+
+    return [sa.type_coerce(column, sa.Text).label("answers_text")], values
+
+
 def _allocations(conn: Connection, *where: Any) -> pd.DataFrame:
     alloc_t = reg.allocations
     rows = conn.execute(
@@ -332,7 +372,8 @@ def _audits(conn: Connection, *where: Any, standards: Sequence[str] = ()) -> tup
     the practice standards' answer names, ``ps_<id>``, read as further columns)."""
     aud_t = reg.audits
     answer_keys = (*ANSWER_KEYS, *(f"{s}_grade" for s in SECTION_KEYS), *standards, *THEME_TEXT_KEYS)
-    # Only the answers the reports use, extracted by the database (json_extract / ->>).
+    # Only the answers the reports use (see _answer_columns).
+    answer_columns, answers_of = _answer_columns(conn, aud_t.c.answers, answer_keys)
     audit_rows = conn.execute(
         sa.select(
             aud_t.c.id,
@@ -341,11 +382,11 @@ def _audits(conn: Connection, *where: Any, standards: Sequence[str] = ()) -> tup
             aud_t.c.date_completed,
             aud_t.c.late,
             aud_t.c.overall_grade,
-            *(aud_t.c.answers[k].as_string().label(k) for k in answer_keys),
+            *answer_columns,
         ).where(aud_t.c.current == sa.true(), *where)
     )
     audits = frame(
-        ((*r[:4], bool(r[4]), *r[5:]) for r in audit_rows),
+        ((*r[:4], bool(r[4]), r[5], *answers_of(r)) for r in audit_rows),
         (*AUDIT_COLUMNS, *standards),
     )
     sg_t = reg.section_grades
@@ -362,6 +403,8 @@ def _audits(conn: Connection, *where: Any, standards: Sequence[str] = ()) -> tup
 
 def _moderations(conn: Connection, audit_ids: Any) -> pd.DataFrame:
     mod_t = reg.moderations
+    keys = (*(f"m_{s}_grade" for s in SECTION_KEYS), "m_overall_grade", "m_rationale")
+    answer_columns, answers_of = _answer_columns(conn, mod_t.c.answers, keys)
     mod_rows = conn.execute(
         sa.select(
             mod_t.c.audit_id,
@@ -369,12 +412,10 @@ def _moderations(conn: Connection, audit_ids: Any) -> pd.DataFrame:
             mod_t.c.grade_agreed,
             mod_t.c.actions_agreed,
             mod_t.c.overall_grade,
-            *(mod_t.c.answers[f"m_{s}_grade"].as_string().label(f"m_{s}_grade") for s in SECTION_KEYS),
-            mod_t.c.answers["m_overall_grade"].as_string().label("m_overall_grade"),
-            mod_t.c.answers["m_rationale"].as_string().label("m_rationale"),
+            *answer_columns,
         ).where(mod_t.c.current == sa.true(), mod_t.c.audit_id.in_(audit_ids))
     )
-    return frame(mod_rows, MODERATION_COLUMNS)
+    return frame(((*r[:5], *answers_of(r)) for r in mod_rows), MODERATION_COLUMNS)
 
 
 def _escalations(conn: Connection, *any_of: Any) -> pd.DataFrame:

@@ -160,8 +160,12 @@ def theme_trend(tagged: pd.DataFrame, months: list[str]) -> pd.DataFrame:
             seen.add((name, side, month, audit_id))
     if not seen:
         return pd.DataFrame(columns=months)
-    exploded = pd.DataFrame(list(seen), columns=["themes", "side", "month", "audit_id"], dtype=object)
-    counts = exploded.groupby(["themes", "side", "month"])["audit_id"].nunique().unstack("month")
+    # Each (theme, side, month) counts its distinct audits: counted here, not by a pandas group-by of the distinct
+    # tuples (about a million on a large authority's year, issue 25); the same table as that group-by's.
+    audits = Counter((name, side, month) for name, side, month, _ in seen)
+    keys = sorted(audits)
+    index = pd.MultiIndex.from_tuples(keys, names=["themes", "side", "month"])
+    counts = pd.Series([audits[k] for k in keys], index=index, name="audit_id", dtype="int64").unstack("month")
     return counts.reindex(columns=months).fillna(0).astype(int)
 
 
