@@ -18,6 +18,7 @@ import xlsxwriter
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.messages import Problem
 from caseaudit_batch.workbook import plain
+from caseaudit_batch.workbook.cells import literal_text
 
 FEEDBACK_HEADERS = ("Severity", "Code", "Where", "What we found", "What is wrong", "How to fix")
 VALIDATION_HEADERS = (
@@ -87,7 +88,7 @@ def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
         ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
         row = 0
         for i, line in enumerate(sheet.intro):
-            ws.write_string(row, 0, line, title if i == 0 else plain)  # not wrapped: spills across the row
+            ws.write_string(row, 0, literal_text(line), title if i == 0 else plain)  # not wrapped: spills
             row += 1
         if sheet.intro:
             row += 1
@@ -106,7 +107,7 @@ def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     ws.write_number(row, c, v, wrap)
                 else:
-                    text = shown(str(v), 32_000)
+                    text = literal_text(shown(str(v), 32_000))
                     ws.write_string(row, c, text, wrap)
                     lines = max(lines, _lines(text, widths[c] if c < len(widths) else 18))
             # Spreadsheet programs do not grow rows to fit wrapped text written by a library: set the height.
@@ -174,7 +175,7 @@ def _one_sheet(sheet: Sheet) -> bytes | None:
                 continue
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 return None  # numbers: left to xlsxwriter
-            text = shown(str(v), 32_000)
+            text = literal_text(shown(str(v), 32_000))
             cells.append((c, text))
             lines = max(lines, _lines(text, widths[c] if c < len(widths) else 18))
         rows.append((cells, min(409, 15 * lines)))

@@ -21,6 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 from caseaudit_batch.core.framework import GRADE_NAMES
 from caseaudit_batch.reports.metrics import Metrics
 from caseaudit_batch.reports.themes import ThemeSummary
+from caseaudit_batch.workbook.cells import literal_text
 
 SHEETS = (
     "Summary",
@@ -62,7 +63,9 @@ def _cell(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         return value.item()
     if isinstance(value, (tuple, list)):
-        return "; ".join(str(v) for v in value)
+        return literal_text("; ".join(str(v) for v in value))
+    if isinstance(value, str):
+        return literal_text(value)  # typed text stays text, whatever its shape
     return value
 
 
@@ -105,7 +108,7 @@ class _Book:
         return ws
 
     def text(self, ws: Worksheet, row: int, col: int, value: str, fmt: Any = None) -> None:
-        ws.write_string(row, col, value, fmt)
+        ws.write_string(row, col, literal_text(value), fmt)
 
     def table(
         self,
@@ -164,7 +167,7 @@ class _Book:
                 elif value is None:
                     ws.write_blank(r, c, None, fmt)
                 else:
-                    ws.write_string(r, c, str(value), fmt)
+                    ws.write_string(r, c, literal_text(str(value)), fmt)
         widths = self.widths[ws.name]
         for index, column in enumerate(columns):
             cells = (len(str(rec[index])) + 1 for rec in data[:500] if rec[index] is not None)

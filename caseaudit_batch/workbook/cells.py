@@ -54,3 +54,13 @@ def range_bounds(ref: str) -> tuple[int, int, int, int]:
     if int(first_row) == 0 or int(last_row) == 0:
         raise ValueError(f"{ref}: there is no row 0")
     return column_index(first_col), int(first_row), column_index(last_col), int(last_row)
+
+
+def literal_text(text: str) -> str:
+    """``text`` made safe to hand to xlsxwriter as text. xlsxwriter copies a string that starts with ``<r>`` and
+    ends with ``</r>`` into the workbook's XML as it stands (it takes it for its own rich-text markup), so an answer
+    typed in that shape would become markup in a workbook we write, or break it. A zero-width space in front keeps
+    it text, and what a reader sees is unchanged. Every other text is returned as it is."""
+    if text.startswith("<r>") and text.endswith("</r>"):
+        return "\u200b" + text
+    return text
