@@ -248,18 +248,27 @@ def _fill_one(job: tuple[str, str, dict[str, object], list[tuple[object, object,
     Path(target).write_bytes(forms.fill_form_openpyxl(Path(blank).read_bytes(), answers, actions))
 
 
-def soffice_resave(files: list[Path], workdir: Path) -> None:
-    """Open and save ``files`` with LibreOffice (one call: its start is slow), replacing each in place."""
+def soffice_resave(files: list[Path], workdir: Path, batch: int = 100, attempts: int = 3) -> None:
+    """Open and save ``files`` with LibreOffice, replacing each in place: a hundred files a call (its start is slow,
+    and one call over 500 files left about half unconverted while still exiting 0), with the missing ones tried
+    again."""
     out = workdir / "lo-out"
     out.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["soffice", f"-env:UserInstallation={(workdir / 'lo-profile').as_uri()}", "--headless", "--convert-to",
-         "xlsx", "--outdir", str(out), *map(str, files)],
-        capture_output=True, text=True, check=False, timeout=3600,
-    )  # fmt: skip
-    missing = [f.name for f in files if not (out / f.name).exists()]
-    if done.returncode != 0 or missing:
-        raise RuntimeError(f"soffice failed ({done.returncode}); {len(missing)} not converted\n{done.stderr[-2000:]}")
+    todo = list(files)
+    done = None
+    for _ in range(attempts):
+        for start in range(0, len(todo), batch):
+            done = subprocess.run(
+                ["soffice", f"-env:UserInstallation={(workdir / 'lo-profile').as_uri()}", "--headless",
+                 "--convert-to", "xlsx", "--outdir", str(out), *map(str, todo[start : start + batch])],
+                capture_output=True, text=True, check=False, timeout=3600,
+            )  # fmt: skip
+        todo = [f for f in files if not (out / f.name).exists()]
+        if not todo:
+            break
+    if todo:
+        stderr = done.stderr[-2000:] if done is not None else ""
+        raise RuntimeError(f"soffice left {len(todo)} of {len(files)} files unconverted\n{stderr}")
     for f in files:
         shutil.move(str(out / f.name), str(f))
 
