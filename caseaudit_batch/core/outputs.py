@@ -58,9 +58,9 @@ def _describe(exc: OSError) -> str:
     return reasons.get(exc.errno or 0, exc.strerror or type(exc).__name__)
 
 
-def _write_staged(staged: Path, final: Path, data: bytes) -> None:
+def _write_staged(staged: str, final: Path, data: bytes) -> None:
     try:
-        staged.write_bytes(data)
+        Path(staged).write_bytes(data)  # made a Path here, on the writing thread
     except OSError as exc:
         raise OutputError("OUT001", path=str(final), detail=_describe(exc)) from None
 
@@ -96,9 +96,9 @@ class Staging:
         self._entries: dict[str, str] = {}
         self._batching = False
         self._resolved_root: Path | None = None
-        self._made_dirs: set[Path] = set()
+        self._made_dirs: set[str] = set()
         self._writer: ThreadPoolExecutor | None = None
-        self._writes: dict[Path, Future[None]] = {}  # staged path -> its write, in the order the files were made
+        self._writes: dict[str, Future[None]] = {}  # staged path -> its write, in the order the files were made
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -125,6 +125,10 @@ class Staging:
 
     def path_for(self, final: Path) -> Path:
         """Where to write a file that will end up at ``final`` (which must lie under the output folder)."""
+        return Path(self._staged_text(final))
+
+    def _staged_text(self, final: Path) -> str:
+        """:meth:`path_for` as a string: :meth:`write_bytes` needs no Path for each of the thousands of files."""
         if self._resolved_root is None:
             self._resolved_root = self.output_root.resolve()
         text = str(final)
@@ -133,14 +137,12 @@ class Staging:
             # Plainly under the folder (the usual case, thousands of times a run): the same relative path as
             # _relative gives, in string operations rather than pathlib's.
             name = text[len(prefix) :]
-            staged = Path(os.path.join(str(self.root), "files", name))
         else:
-            relative = self._relative(final)
-            name = str(relative)
-            staged = self.root / "files" / relative
-        parent = staged.parent
+            name = str(self._relative(final))
+        staged = os.path.join(str(self.root), "files", name)
+        parent = os.path.dirname(staged)
         if parent not in self._made_dirs:  # one mkdir per folder, not per file
-            ensure_dir(parent, self.folder_mode)
+            ensure_dir(Path(parent), self.folder_mode)
             self._made_dirs.add(parent)
         self._entries[name] = name
         if not self._batching:
@@ -158,15 +160,15 @@ class Staging:
         return final.resolve().relative_to(self._resolved_root)
 
     def write_bytes(self, final: Path, data: bytes) -> Path:
-        staged = self.path_for(final)
+        staged = self._staged_text(final)
         if self._writer is None:
             _write_staged(staged, final, data)
-            return staged
+            return Path(staged)
         earlier = self._writes.get(staged)
         if earlier is not None:
             earlier.result()  # the same file written twice in one batch: the later bytes must win
         self._writes[staged] = self._writer.submit(_write_staged, staged, final, data)
-        return staged
+        return Path(staged)
 
     def _finish_writes(self) -> OutputError | None:
         """Wait for the batch's writes; the first failure (in the order the files were made) is returned."""
@@ -211,10 +213,13 @@ def _publish(output_root: Path, root: Path, folder_mode: int, file_mode: int) ->
         return []
     moved: list[Path] = []
     failed: OutputError | None = None
-    ready: set[Path] = set()  # folders made (or found) in this publish: one check per folder, not per file
+    ready: set[str] = set()  # folders made (or found) in this publish: one check per folder, not per file
+    # The paths as strings joined by os.path, the same places as pathlib's `/` gives (the journal holds paths
+    # relative to the output folder, as Staging made them), without pathlib's parsing for each of thousands of files.
+    files_root, out = os.path.join(str(root), "files"), str(output_root)
     for rel in json.loads(journal.read_text("utf-8")):
-        staged = root / "files" / rel
-        final = output_root / rel
+        staged = os.path.join(files_root, rel)
+        final = os.path.join(out, rel)
         try:
             # A file already moved on an earlier, interrupted publish is passed over: told by chmod failing rather
             # than by asking first (a run publishes thousands of files, and each question is a system call).
@@ -222,12 +227,13 @@ def _publish(output_root: Path, root: Path, folder_mode: int, file_mode: int) ->
         except FileNotFoundError:
             continue
         except OSError as exc:
-            failed = failed or OutputError("OUT001", path=str(final), detail=_describe(exc))
+            failed = failed or OutputError("OUT001", path=str(Path(final)), detail=_describe(exc))
             continue
         try:
-            if final.parent not in ready:
-                ensure_dir(final.parent, folder_mode)
-                ready.add(final.parent)
+            parent = os.path.dirname(final)
+            if parent not in ready:
+                ensure_dir(Path(parent), folder_mode)
+                ready.add(parent)
             os.replace(staged, final)
         except OutputError as exc:
             failed = failed or exc
@@ -235,9 +241,9 @@ def _publish(output_root: Path, root: Path, folder_mode: int, file_mode: int) ->
         except OSError as exc:
             # One file that cannot be replaced (held open, read-only folder) must not hold back the others: they
             # are moved, and this one stays staged so that the next command moves it once the cause is gone.
-            failed = failed or OutputError("OUT001", path=str(final), detail=_describe(exc))
+            failed = failed or OutputError("OUT001", path=str(Path(final)), detail=_describe(exc))
             continue
-        moved.append(final)
+        moved.append(Path(final))
     if failed is not None:
         raise failed
     shutil.rmtree(root, ignore_errors=True)

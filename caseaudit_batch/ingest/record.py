@@ -167,7 +167,10 @@ def check_audit_safely(entry: Entry, book: AuditBook, inbox: str = "audits") -> 
 
 FED_BACK = ("returned", "accepted")  # the outcomes that get feedback when the form has problems (ingest.notices)
 PARALLEL_FROM = 100  # below this many files, starting worker processes costs more than it saves
-CHUNKS_PER_WORKER = 4  # a few chunks each: an uneven share (large files, a slow form) still evens out
+# Many small chunks each: an uneven share (large files, a slow form) still evens out, and the last chunk, which
+# one worker checks while the other has none left, is short (with 4 a worker, a thousand forms left one core idle
+# for up to a chunk of 125 forms, most of a second); a chunk's result is one message, so 16 cost nothing to send.
+CHUNKS_PER_WORKER = 16
 _WORKER_JOB: tuple[AuditBook, Sequence[Entry], str, str | None] | None = None
 
 

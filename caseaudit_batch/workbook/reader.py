@@ -53,8 +53,7 @@ TEMP_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 
 NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-# Strict Open XML (Excel's "Strict Open XML Spreadsheet" save type) names the same elements in other namespaces:
-# every guard must find the sheets whichever a file uses.
+# Strict Open XML (an Excel save type) names the same elements in other namespaces: every guard must find both.
 NS_MAIN_STRICT = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
 NS_REL_STRICT = "{http://purl.oclc.org/ooxml/officeDocument/relationships}"
 NS_MAINS = (NS_MAIN, NS_MAIN_STRICT)
@@ -62,6 +61,7 @@ NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 NS_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 
 _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
+_PLAIN_CELL_REF = re.compile(rb"<c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
 _ODD_TAGS = re.compile(rb"<(?:c|row)[>/\t\r\n]|<\w+:(?:c|row)[\s>/]")
 _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _ANY_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
@@ -419,8 +419,7 @@ def _check_numbers(data: bytes, sheet: str) -> None:
 
 
 def check_cells(package: Package, sheet_names: list[str]) -> None:
-    """Count the cells really written in the sheets to be read, and where they really reach (never trust the
-    declared ``<dimension>``), before python-calamine builds its grid of them."""
+    """Before python-calamine reads the sheets: count their cells and where they reach (never trust ``<dimension>``)."""
     cells = 0
     for sheet in sheet_names:
         part = package.sheets.get(sheet)
@@ -431,7 +430,8 @@ def check_cells(package: Package, sheet_names: list[str]) -> None:
         data = package.archive.read(part)
         _check_numbers(data, sheet)
         # Counting with bytes.count is faster than a regular expression; tags spelt any other way (a namespace
-        # prefix, no attributes: never by Excel, LibreOffice or openpyxl) switch to an exact count.
+        # prefix, no attributes: never by Excel, LibreOffice or openpyxl) switch to an exact count. Likewise, with no
+        # ":c" in the sheet no tag has a prefix, and _CELL_REF without one finds the same references twice as fast.
         count = data.count(b"<c ")
         rows_written = data.count(b"<row ")
         if _ODD_TAGS.search(data):  # rare spellings: counted exactly, with a regular expression
@@ -440,7 +440,7 @@ def check_cells(package: Package, sheet_names: list[str]) -> None:
         cells += count
         if cells > MAX_CELLS:
             raise Refused("IN011", found=f"more than {MAX_CELLS:,} cells", limit=f"{MAX_CELLS:,}")
-        refs = _CELL_REF.findall(data)
+        refs = (_CELL_REF if b":c" in data else _PLAIN_CELL_REF).findall(data)
         columns, rows = zip(*refs, strict=True) if refs else ((), ())  # in C: a form has a few hundred cells
         max_row = max(rows_written, max(map(int, rows), default=0))
         max_col = max(map(_col_number, set(columns)), default=0)

@@ -26,6 +26,10 @@ def standards_on_form(framework: Framework, names: Mapping[str, str]) -> tuple[P
     when the form names none of the sections' grades (not an audit form)."""
     rows: dict[str, int] = {}
     for name, ref in names.items():
+        # Only the grades' rows and the standards' are used below: the form's other defined names (most of its
+        # hundred-odd) are passed over before the regular expression (issue 25: this ran for every form read).
+        if not (name.startswith("ps_") or name.endswith("_grade")):
+            continue
         match = _CELL_REF.match(ref)
         if match:
             rows[name] = int(match.group(1))
