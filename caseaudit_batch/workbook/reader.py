@@ -199,14 +199,11 @@ class SafeArchive:
         return data
 
     def _inflate(self, info: zipfile.ZipInfo) -> bytes | None:
-        """A whole member inflated straight from the archive (zipfile's reader costs more than the inflating):
-        ``None``, for the full reader to decide, unless it comes out exactly its declared (capped) size and CRC."""
-        offset = info.header_offset
-        header = self.data[offset : offset + 30]
-        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        """A whole member inflated straight from the archive (cheaper than zipfile's reader); ``None``, for that
+        reader to decide, unless it comes out exactly its declared (capped) size and CRC."""
+        start = self._data_start(info)
+        if start is None:
             return None
-        name_length, extra_length = struct.unpack("<HH", header[26:30])
-        start = offset + 30 + name_length + extra_length
         raw = self.data[start : start + info.compress_size]
         if info.compress_type == zipfile.ZIP_STORED:
             data = raw
@@ -223,6 +220,14 @@ class SafeArchive:
         if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
             return None
         return data
+
+    def _data_start(self, info: zipfile.ZipInfo) -> int | None:
+        """Where a member's compressed bytes start (after its local header); ``None`` if there is no header."""
+        header = self.data[info.header_offset : info.header_offset + 30]
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        return info.header_offset + 30 + name_length + extra_length
 
     def refuse_entities(self, read_whole: frozenset[str] | set[str] = frozenset()) -> None:
         """Look for a document type declaration (where entities are declared) in every XML part, whichever parser
@@ -256,14 +261,10 @@ class SafeArchive:
             raise Refused("IN015", found=f"the part {name} cannot be unpacked ({type(exc).__name__})") from None
 
     def _peek(self, info: zipfile.ZipInfo) -> bytes | None:
-        """The first bytes of a member, inflated straight from the archive (no zipfile reader machinery, which
-        costs more than the inflating); ``None`` when the member needs the full reader to tell."""
-        offset = info.header_offset
-        header = self.data[offset : offset + 30]
-        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        """A member's first bytes, inflated as :meth:`_inflate` does; ``None`` when the full reader must tell."""
+        start = self._data_start(info)
+        if start is None:
             return None
-        name_length, extra_length = struct.unpack("<HH", header[26:30])
-        start = offset + 30 + name_length + extra_length
         raw = self.data[start : start + min(info.compress_size, PROLOG_PEEK * 4)]
         if info.compress_type == zipfile.ZIP_STORED:
             head = raw[:PROLOG_PEEK]
@@ -274,8 +275,7 @@ class SafeArchive:
                 return None
         else:
             return None
-        # A short result is only trusted as the whole member when it is the whole member.
-        if len(head) < PROLOG_PEEK and len(head) != info.file_size:
+        if len(head) < PROLOG_PEEK and len(head) != info.file_size:  # short: trusted only as the whole member
             return None
         return head
 
