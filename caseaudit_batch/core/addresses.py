@@ -37,12 +37,9 @@ def parse_address(text: str) -> Address:
 
 
 @functools.lru_cache(maxsize=4096)
-@functools.lru_cache(maxsize=4096)
 def parse_mailbox(text: str) -> Address:
     """One mailbox for a header: one address, with a display name allowed (``QA Team <qa@x.org>``); for the
-    configured sender, and for every recipient when a notice is built (the roster itself holds plain addresses).
-    Kept per text (issue 25): a month's notices go to the same few hundred people, and the standard library's
-    header parser was a large part of each notice; an ``Address`` cannot be changed, so sharing one is safe."""
+    configured sender, and for every recipient when a notice is built (the roster itself holds plain addresses)."""
     if not isinstance(text, str) or any(ch in text for ch in "\r\n\x00") or not text.strip():
         raise AddressError(text)
     try:
