@@ -60,6 +60,7 @@ class Entry:
     submission_id: int | None = None
     check: AuditCheck | None = None
     feedback: bytes | None = None  # the feedback workbook, when the worker that checked the form made it
+    drafted: dict[str, Any] = field(default_factory=dict)  # notices the worker made (ingest.notices.Draft, by kind)
 
     @property
     def pending(self) -> bool:

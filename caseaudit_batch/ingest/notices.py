@@ -13,7 +13,8 @@ month's outbox and the register's ``notices``. ``ingest.stage.ingest_inbox`` cha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,11 +26,27 @@ from sqlalchemy.engine import Connection
 from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock, Month
-from caseaudit_batch.core.notify import Outbox, build_eml, notice_message_id, render_notice
+from caseaudit_batch.core.notify import Notice, Outbox, build_eml, notice_message_id, render_notice
 from caseaudit_batch.core.outputs import Staging
 from caseaudit_batch.ingest import feedback
 from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.workbook import forms
+
+#: Stand-ins in a drafted message for what only the register's submission ID fixes; plain ASCII, and neither can be
+#: made by the base64 that follows the last attachment's header.
+PENDING_MESSAGE_ID = "<pending.draft@caseaudit.local>"
+PENDING_HEADER = f"Message-ID: {PENDING_MESSAGE_ID}".encode("ascii")
+PENDING_NAME = "pending-draft-feedback.xlsx"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A notice made by the worker that checked its form (:meth:`Notices.draft`): the outcome and standing version
+    it was made for, the notice as the outbox and register list it (no attachments), and its message."""
+
+    made_for: tuple[str, str | None]
+    notice: Notice
+    eml: bytes
 
 
 def _day(day: date | None) -> str:
@@ -65,6 +82,10 @@ class Notices:
     _rows: list[dict[str, Any]] = field(default_factory=list)
     workbook_lines: list[str] = field(default_factory=list)  # the URGENT workbooks' lines (IN111)
     return_instructions: str = ""  # [notices] return_instructions: the last line of every feedback notice
+    made_at: str = ""  # when the run's notices were made (ISO 8601): set when the run starts making them
+
+    def __post_init__(self) -> None:
+        self.made_at = self.made_at or self.clock.now_iso()
 
     def alerts(self, entries: Sequence[inbox_files.Entry], timestamp: str) -> list[str]:
         """Guidance section 3: a safeguarding concern marked Yes raises an alert at once, whatever else is wrong
@@ -80,7 +101,7 @@ class Notices:
         }
         lines: list[str] = []
         by_month: dict[str, list[tuple[object, ...]]] = {}
-        made_at = self.clock.now_iso()
+        made_at = self.made_at
         for e in candidates:
             if e.audit_id in raised or e.check is None:
                 continue
@@ -122,7 +143,7 @@ class Notices:
             )
             name = forms.notice_filename(check.audit_ref, check.case_ref, f"URGENT-safeguarding_{timestamp}")
             eml = self.output_dir / check.month / "alerts" / name
-            self._send(check.month, e.audit_id, eml, notice, made_at)
+            self._send(check.month, e.audit_id, eml, notice)
             alert = messages.text("IN110", audit=check.audit_ref, case_ref=check.case_ref)
             lines.append(messages.text("SUM012", alert=alert, file=e.rel))
         for month, rows in sorted(by_month.items()):
@@ -134,93 +155,154 @@ class Notices:
 
     def share(self, entries: Sequence[inbox_files.Entry]) -> int:
         """Appendix 1, "Sharing the audit": one notice with the workbook attached per accepted version."""
-        made_at = self.clock.now_iso()
-        qa = self.people.get(self.qa_officer)
         count = 0
         for e in entries:
             if e.outcome != "accepted" or e.check is None or e.known:
                 continue
             check = e.check
-            who = self.people.case_people(check.case_ref)
-            took_part = str(check.answers.get("sw_participation") or "") in ("In person", "Phone or video")
-            previous_tm = who["previous_team_manager"] if check.reallocated else None
-            to = feedback.addresses(who["team_manager"], who["service_manager"], who["cp_iro"], qa)
-            cc = feedback.addresses(who["social_worker"] if took_part else None, previous_tm)
-            notice = render_notice(
-                self.env,
-                "ingest_shared",
-                "shared",
-                to,
-                cc,
-                overall_grade=check.overall_grade or "",
-                date_completed=_day(check.date_completed),
-                late=check.late,
-                action_count=len(check.answers.get("actions", [])),
-                previous_team_manager=previous_tm.name if previous_tm else "",
-                recipients="; ".join(to + cc),
-                **_audit_context(check, self.organisation),
-            )
             stem = forms.audit_stem(check.audit_ref, check.case_ref, str(e.submission_id))
-            attached = inbox_files.form_bytes(e)
-            notice.attachments.append(
-                (f"{check.month}_{forms.audit_stem(check.audit_ref, check.case_ref)}.xlsx", attached)
-            )
             eml = self.output_dir / check.month / "shared" / f"{stem}-shared.eml"
-            self._send(check.month, e.audit_id, eml, notice, made_at)
+            self._send_drafted(e, "shared", eml, functools.partial(self._shared_notice, e))
             count += 1
         return count
+
+    def _shared_notice(self, e: inbox_files.Entry) -> Notice:
+        check = e.check
+        assert check is not None
+        who = self.people.case_people(check.case_ref)
+        took_part = str(check.answers.get("sw_participation") or "") in ("In person", "Phone or video")
+        previous_tm = who["previous_team_manager"] if check.reallocated else None
+        to = feedback.addresses(
+            who["team_manager"], who["service_manager"], who["cp_iro"], self.people.get(self.qa_officer)
+        )
+        cc = feedback.addresses(who["social_worker"] if took_part else None, previous_tm)
+        notice = render_notice(
+            self.env,
+            "ingest_shared",
+            "shared",
+            to,
+            cc,
+            overall_grade=check.overall_grade or "",
+            date_completed=_day(check.date_completed),
+            late=check.late,
+            action_count=len(check.answers.get("actions", [])),
+            previous_team_manager=previous_tm.name if previous_tm else "",
+            recipients="; ".join(to + cc),
+            **_audit_context(check, self.organisation),
+        )
+        attached = inbox_files.form_bytes(e)
+        notice.attachments.append((f"{check.month}_{forms.audit_stem(check.audit_ref, check.case_ref)}.xlsx", attached))
+        return notice
 
     def give_feedback(self, entries: Sequence[inbox_files.Entry]) -> int:
         """A feedback workbook and notice to the auditor for each returned audit and each accepted one with
         warnings."""
-        made_at = self.clock.now_iso()
         count = 0
         for e in entries:
             if e.known or e.check is None or not e.problems or e.outcome not in ("returned", "accepted", "superseded"):
                 continue
             check = e.check
             stem = forms.audit_stem(check.audit_ref, check.case_ref, str(e.submission_id))
-            book = e.feedback  # made by the worker that checked the form, as below
-            if book is None:
-                book = feedback.feedback_workbook(
-                    e.rel, check.audit_ref, check.case_ref, e.outcome, e.problems, self.return_instructions
-                )
+            book = self._feedback_book(e)
             final = self.output_dir / check.month / "feedback" / f"{stem}-feedback.xlsx"
             self.staging.write_bytes(final, book)
-            auditor = self.people.get(check.allocation["staff_id"])
-            notice = render_notice(
-                self.env,
-                "ingest_feedback",
+            self._send_drafted(
+                e,
                 "feedback",
-                feedback.addresses(auditor),
-                (),
-                returned=e.outcome == "returned",
-                file=e.rel,
-                standing=e.standing,
-                problems=[
-                    {
-                        "severity": p.severity,
-                        "where": feedback.where_in_form(p),
-                        "found": feedback.shown(p.found),
-                        "message": p.message,
-                        "fix": p.fix,
-                    }
-                    for p in e.problems
-                ],
-                return_instructions=self.return_instructions,
-                **_audit_context(check, self.organisation),
+                final.with_suffix(".eml"),
+                functools.partial(self._feedback_notice, e, book, final.name),
             )
-            notice.attachments.append((final.name, book))
-            eml = final.with_suffix(".eml")
-            self._send(check.month, e.audit_id, eml, notice, made_at)
             count += 1
         return count
 
-    def _send(self, month: str, audit_id: str, eml: Path, notice: Any, made_at: str) -> None:
+    def _feedback_book(self, e: inbox_files.Entry) -> bytes:
+        check = e.check
+        assert check is not None
+        if e.feedback is None:  # else made by the worker that checked the form, as here
+            e.feedback = feedback.feedback_workbook(
+                e.rel, check.audit_ref, check.case_ref, e.outcome, e.problems, self.return_instructions
+            )
+        return e.feedback
+
+    def _feedback_notice(self, e: inbox_files.Entry, book: bytes, name: str = PENDING_NAME) -> Notice:
+        check = e.check
+        assert check is not None
+        notice = render_notice(
+            self.env,
+            "ingest_feedback",
+            "feedback",
+            feedback.addresses(self.people.get(check.allocation["staff_id"])),
+            (),
+            returned=e.outcome == "returned",
+            file=e.rel,
+            standing=e.standing,
+            problems=[
+                {
+                    "severity": p.severity,
+                    "where": feedback.where_in_form(p),
+                    "found": feedback.shown(p.found),
+                    "message": p.message,
+                    "fix": p.fix,
+                }
+                for p in e.problems
+            ],
+            return_instructions=self.return_instructions,
+            **_audit_context(check, self.organisation),
+        )
+        notice.attachments.append((name, book))  # the workbook's own name (a draft's stands in: see _send_drafted)
+        return notice
+
+    def draft(self, e: inbox_files.Entry) -> dict[str, Draft]:
+        """``e``'s shared and feedback notices, made by the worker process that checked the form (both cores work
+        on them, rather than this process alone after the pool): each as its finished message, with a stand-in
+        Message-ID until the register gives the submission ID the notice's file name and Message-ID carry, and
+        with the outcome it was made for. :meth:`share` and :meth:`give_feedback` use a draft only if the file's
+        outcome is still that one once every file is settled (a later version in the same run can supersede it,
+        and a returned file may learn which version stands); otherwise they make the notice as they do for files
+        checked without a pool."""
+        drafts: dict[str, Draft] = {}
+        check = e.check
+        if check is None or e.known:
+            return drafts
+        made_for = (e.outcome, e.standing)
+        if e.outcome == "accepted":
+            drafts["shared"] = self._draft(self._shared_notice(e), made_for)
+        if e.problems and e.outcome in ("returned", "accepted"):
+            drafts["feedback"] = self._draft(self._feedback_notice(e, self._feedback_book(e)), made_for)
+        return drafts
+
+    def _draft(self, notice: Notice, made_for: tuple[str, str | None]) -> Draft:
+        eml = build_eml(notice, self.sender, self.made_at, PENDING_MESSAGE_ID)
+        # The attachments are in the message; the draft keeps only what the outbox and register list.
+        return Draft(made_for, Notice(notice.kind, notice.to, notice.subject, "", notice.cc), eml)
+
+    def _send_drafted(self, e: inbox_files.Entry, kind: str, eml: Path, make: Callable[[], Notice]) -> None:
+        """Stage ``e``'s notice of ``kind``: its worker's draft, finished, when the draft was made for the outcome
+        the file has now; else the notice ``make`` gives, made here."""
+        check = e.check
+        assert check is not None
+        message_id = notice_message_id(self.output_dir, check.month, eml, self.sender)
+        draft: Draft | None = e.drafted.get(kind)
+        if draft is not None and draft.made_for == (e.outcome, e.standing):
+            notice = draft.notice
+            data = _finished(draft.eml, message_id, eml.with_suffix(".xlsx").name if kind == "feedback" else None)
+        else:
+            data = None
+        if data is None:
+            notice = make()
+            data = build_eml(notice, self.sender, self.made_at, message_id)
+        self._send_made(check.month, e.audit_id, eml, notice, data, message_id)
+
+    def _send(self, month: str, audit_id: str, eml: Path, notice: Notice) -> None:
         """Stage the ``.eml`` (the one message builder, ``notify.build_eml``), list it in the outbox, and queue
         its ``notices`` row (:meth:`flush` writes the queue in one statement)."""
         message_id = notice_message_id(self.output_dir, month, eml, self.sender)
-        self.staging.write_bytes(eml, build_eml(notice, self.sender, made_at, message_id))
+        data = build_eml(notice, self.sender, self.made_at, message_id)
+        self._send_made(month, audit_id, eml, notice, data, message_id)
+
+    def _send_made(self, month: str, audit_id: str, eml: Path, notice: Notice, data: bytes, message_id: str) -> None:
+        made_at = self.made_at
+        self.staging.write_bytes(eml, data)
         self.outbox.add(month, notice, eml, made_at)
         self._rows.append(
             {
@@ -240,6 +322,23 @@ class Notices:
         rows, self._rows = self._rows, []
         if rows:
             self.conn.execute(sa.insert(reg.notices), rows)
+
+
+def _finished(draft: bytes, message_id: str, attachment: str | None) -> bytes | None:
+    """A drafted message with its own Message-ID and (``attachment``) the feedback workbook's own file name; None
+    when that name would be written otherwise than plainly quoted (the notice is then made again, whole)."""
+    # The first header named Message-ID is the message's own: headers come before any text from the form.
+    data = draft.replace(PENDING_HEADER, f"Message-ID: {message_id}".encode("ascii"), 1)
+    if attachment is None:
+        return data
+    if not attachment.isascii() or any(c in attachment for c in '"\\\r\n'):
+        return None
+    # The last attachment header is after all the text, and only base64 and the closing boundary follow it.
+    pending = f'filename="{PENDING_NAME}"'.encode("ascii")
+    at = data.rfind(pending)
+    if at < 0:
+        return None
+    return data[:at] + f'filename="{attachment}"'.encode("ascii") + data[at + len(pending) :]
 
 
 def validation_path(output_dir: Path, filed: str) -> Path:

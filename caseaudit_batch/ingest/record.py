@@ -11,7 +11,7 @@ import itertools
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -171,7 +171,9 @@ PARALLEL_FROM = 100  # below this many files, starting worker processes costs mo
 # one worker checks while the other has none left, is short (with 4 a worker, a thousand forms left one core idle
 # for up to a chunk of 125 forms, most of a second); a chunk's result is one message, so 16 cost nothing to send.
 CHUNKS_PER_WORKER = 16
-_WORKER_JOB: tuple[AuditBook, Sequence[Entry], str, str | None] | None = None
+#: Makes a checked entry's notices where it was checked (``ingest.notices.Notices.draft``), keyed by kind.
+Drafter = Callable[[Entry], dict[str, Any]]
+_WORKER_JOB: tuple[AuditBook, Sequence[Entry], str, str | None, Drafter | None] | None = None
 
 
 def check_audits(
@@ -180,6 +182,7 @@ def check_audits(
     inbox: str = "audits",
     workers: int | None = None,
     feedback_note: str | None = None,
+    drafter: Drafter | None = None,
 ) -> None:
     """Check every pending audit file; with many files, on two worker processes (the machine's two cores).
 
@@ -189,14 +192,16 @@ def check_audits(
     allocation, which this process has already). If the pool fails for any reason, the files it did not finish are
     checked here, one by one. With ``feedback_note`` (``[notices] return_instructions``), a worker also makes the
     feedback workbook of each form it returns or accepts with warnings (``Entry.feedback``): it depends only on the
-    check, and made there it is made on both cores.
+    check, and made there it is made on both cores. With ``drafter`` as well, the worker also makes the form's
+    notices (``Entry.drafted``), for the same reason: the main process would otherwise make them alone, after the
+    pool, while a core sits idle.
     """
     pending = [e for e in entries if e.pending]
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     done = 0
     if workers > 1 and len(pending) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
         global _WORKER_JOB
-        _WORKER_JOB = (book, pending, inbox, feedback_note)
+        _WORKER_JOB = (book, pending, inbox, feedback_note, drafter)
         size = -(-len(pending) // (workers * CHUNKS_PER_WORKER))
         chunks = [range(start, min(start + size, len(pending))) for start in range(0, len(pending), size)]
         try:
@@ -215,7 +220,7 @@ def check_audits(
 
 def _check_in_worker(chunk: range) -> list[tuple[Any, ...]]:
     assert _WORKER_JOB is not None
-    book, pending, inbox, feedback_note = _WORKER_JOB
+    book, pending, inbox, feedback_note, drafter = _WORKER_JOB
     outcomes = []
     for i in chunk:
         entry = pending[i]  # this process's own copy (forked): checking it changes nothing in the parent
@@ -226,17 +231,42 @@ def _check_in_worker(chunk: range) -> list[tuple[Any, ...]]:
             made = feedback.feedback_workbook(
                 entry.rel, check.audit_ref, check.case_ref, entry.outcome, entry.problems, feedback_note
             )
+        entry.feedback = made
+        drafted = _drafts(drafter, entry) if drafter is not None and check is not None else {}
         if check is not None:
             check.allocation = {}  # the parent has it (book.allocations): not sent back
         outcomes.append(
-            (entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, check, entry.data is None, made)
+            (
+                entry.outcome,
+                entry.audit_id,
+                entry.codes,
+                entry.message,
+                entry.problems,
+                check,
+                entry.data is None,
+                made,
+                drafted,
+            )
         )
     return outcomes
 
 
+def _drafts(drafter: Drafter, entry: Entry) -> dict[str, Any]:
+    """The entry's notices as the worker made them; none when making them failed (the main process then makes
+    them itself, as it does for every file checked outside the pool, and a failure there is reported there)."""
+    try:
+        return drafter(entry)
+    except Exception as exc:  # noqa: BLE001 - a draft is only a head start: never a reason to lose the check
+        log.error("notices for %s not drafted in the worker\n%s", entry.rel, safe_traceback(exc))
+        return {}
+
+
 def _apply(entry: Entry, outcome: tuple[Any, ...], book: AuditBook) -> None:
-    entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, dropped, made = outcome
+    entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, dropped, made, drafted = (
+        outcome
+    )
     entry.feedback = made
+    entry.drafted = drafted
     if entry.check is not None:
         entry.check.allocation = book.allocations[entry.audit_id]
     if dropped:

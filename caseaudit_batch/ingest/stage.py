@@ -38,18 +38,6 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
         conn = run.conn
         book = _audit_book(ctx, conn)
         entries = inbox_files.gather(conn, "audits", folder)
-        ingest.check_audits(entries, book, feedback_note=ctx.config.notices.return_instructions)
-        standing = ingest.standing_versions(
-            conn, [e.audit_id for e in entries if e.outcome in ("accepted", "returned")]
-        )
-        displaced = ingest.settle_versions(entries, standing)
-        seen_at = ctx.clock.now_iso()
-        inbox_files.record_submissions(conn, run.run_id, "audits", filed, entries, seen_at)
-        ingest.record_audits(conn, entries, displaced, seen_at)
-        # Guidance section 2: actions are tracked from the moment an audit is received, so the action register
-        # follows every newly accepted version in the same transaction (a report straight after sees them).
-        action_catch_up = action_sync.sync_from_register(conn, ctx.clock)
-        timestamp = ctx.clock.timestamp()
         out = ctx.config.output_dir
         outbox = Outbox(out)
         notices = ingest_notices.Notices(
@@ -65,6 +53,19 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
             qa_officer=ctx.config.people.qa_officer,
             return_instructions=ctx.config.notices.return_instructions,
         )
+        # The workers that check the forms also make their feedback workbooks and notices (on both cores).
+        ingest.check_audits(entries, book, feedback_note=ctx.config.notices.return_instructions, drafter=notices.draft)
+        standing = ingest.standing_versions(
+            conn, [e.audit_id for e in entries if e.outcome in ("accepted", "returned")]
+        )
+        displaced = ingest.settle_versions(entries, standing)
+        seen_at = ctx.clock.now_iso()
+        inbox_files.record_submissions(conn, run.run_id, "audits", filed, entries, seen_at)
+        ingest.record_audits(conn, entries, displaced, seen_at)
+        # Guidance section 2: actions are tracked from the moment an audit is received, so the action register
+        # follows every newly accepted version in the same transaction (a report straight after sees them).
+        action_catch_up = action_sync.sync_from_register(conn, ctx.clock)
+        timestamp = ctx.clock.timestamp()
         alerts = notices.alerts(entries, timestamp)
         shared = notices.share(entries)
         fed_back = notices.give_feedback(entries)

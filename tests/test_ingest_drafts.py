@@ -1,0 +1,177 @@
+"""Ingest's notices drafted in the worker processes (issue 25): the same messages as those made after the pool.
+
+The workers that check the forms also make each form's shared and feedback notices, before the register gives the
+submission ID that the notice's file name, Message-ID and (feedback) attachment name carry; the main process puts
+those in, or makes the notice itself when the file's outcome changed after the check (a later version in the same
+run superseded it, or a returned file learnt which version stands)."""
+
+from __future__ import annotations
+
+import email
+import io
+import re
+import zipfile
+from datetime import date
+from email import policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from formkit import set_sender
+from test_ingest import setup_form
+
+from caseaudit_batch import session
+from caseaudit_batch.allocation import workspace as setup
+from caseaudit_batch.core.notify import Notice, build_eml
+from caseaudit_batch.ingest import notices
+from caseaudit_batch.ingest import record as ingest
+from caseaudit_batch.ingest import stage as ingest_stage
+
+WARNING = {"ps_supervision": "No", "ps_genogram": "Not applicable"}  # accepted with a point to check (V131)
+
+
+def _messages(folder: Path) -> dict[str, tuple[Any, ...]]:
+    """Every shared and feedback message, by its path: its headers (less the moment it was made and its MIME
+    boundary) and each part's type, file name and content."""
+    found = {}
+    for path in sorted((folder / "output").rglob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        headers = tuple((k, str(v)) for k, v in message.items() if k not in ("Date", "X-Caseaudit-Made-At"))
+        headers = tuple((k, re.sub(r'boundary="[^"]+"', "", v)) for k, v in headers)
+        parts = tuple(
+            (part.get_content_type(), part.get_filename(), _content(part.get_payload(decode=True)))
+            for part in message.walk()
+            if not part.is_multipart()
+        )
+        found[path.relative_to(folder / "output").as_posix()] = (headers, parts)
+    return found
+
+
+def _content(data: bytes) -> Any:
+    """A part's content; a workbook's, part by part, less the moment it was written (docProps/core.xml). An audit
+    form (the shared notice's attachment) carries its audit's ID, which differs between workspaces: only its
+    parts' names are compared here (that it is the very file sent is tested below)."""
+    if not data.startswith(b"PK"):
+        return data
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        if "docProps/custom.xml" in book.namelist():
+            return sorted(book.namelist())
+        return {
+            name: re.sub(rb"<dcterms:(created|modified)[^<]*</dcterms:\w+>", b"", book.read(name))
+            for name in book.namelist()
+        }
+
+
+def _play(folder: Path, pooled: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Two runs: the first accepts a version that then stands; the second holds an accepted form, a returned one,
+    a form accepted with a warning, two versions of one audit (the older, with a warning, is superseded in the
+    run) and a returned version of the audit whose version stands."""
+    setup.init_workspace(folder, organisation="Testshire Council")
+    set_sender(folder)
+    ctx = session.open_context(folder / "caseaudit.toml", "2026-09-01")
+    try:
+        monkeypatch.setattr(ingest, "PARALLEL_FROM", 2 if pooled else 10**6)
+        _, stands = setup_form(ctx, "first.xlsx", case_ref="CR4004")
+        ingest_stage.ingest_inbox(ctx, "2026-09")
+        setup_form(ctx, "a.xlsx", case_ref="CR1001")
+        setup_form(ctx, "b.xlsx", case_ref="CR2002", changes={"s1_grade": None})
+        setup_form(ctx, "c.xlsx", case_ref="CR5005", changes=WARNING)
+        _, twice = setup_form(ctx, "newer.xlsx", case_ref="CR3003", changes={"date_completed": date(2026, 9, 25)})
+        setup_form(ctx, "older.xlsx", changes={**WARNING, "date_completed": date(2026, 9, 10)}, alloc=twice)
+        setup_form(ctx, "again.xlsx", changes={"s1_grade": None}, alloc=stands)
+        made = notices.Notices.draft
+
+        def counted(self: notices.Notices, e: Any) -> dict[str, notices.Draft]:
+            got = made(self, e)
+            with (folder / "drafted.txt").open("a") as handle:  # called in the worker: told through a file
+                handle.write("".join(f"{e.rel}:{kind}\n" for kind in got))
+            return got
+
+        monkeypatch.setattr(notices.Notices, "draft", counted)
+        result = ingest_stage.ingest_inbox(ctx, "2026-09")
+    finally:
+        ctx.close()
+    outcomes = {e.rel: e.outcome for e in result.data["entries"]}
+    assert outcomes == {
+        "first.xlsx": "duplicate",  # seen in the first run
+        "a.xlsx": "accepted",
+        "b.xlsx": "returned",
+        "c.xlsx": "accepted",
+        "newer.xlsx": "accepted",
+        "older.xlsx": "superseded",
+        "again.xlsx": "returned",
+    }
+    return _messages(folder)
+
+
+def test_drafted_notices_are_the_messages_made_after_the_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pooled = _play(tmp_path / "pooled", True, monkeypatch)
+    alone = _play(tmp_path / "alone", False, monkeypatch)
+    drafted = set((tmp_path / "pooled" / "drafted.txt").read_text().split())
+    # The workers drafted every accepted or returned form's notices, including those later made again here.
+    assert drafted == {
+        "a.xlsx:shared",
+        "b.xlsx:feedback",
+        "c.xlsx:shared",
+        "c.xlsx:feedback",
+        "newer.xlsx:shared",
+        "older.xlsx:shared",
+        "older.xlsx:feedback",
+        "again.xlsx:feedback",
+    }
+    assert not (tmp_path / "alone" / "drafted.txt").exists()
+    assert sorted(pooled) == sorted(alone)
+    assert len([p for p in pooled if "/shared/" in p]) == 4  # first (the earlier run), a, c, newer
+    assert len([p for p in pooled if "/feedback/" in p]) == 4  # b, c, older (superseded), again (a version stands)
+    for path in pooled:
+        assert pooled[path] == alone[path], path
+    # A drafted shared notice attaches the very file the auditor sent.
+    inbox = tmp_path / "pooled" / "inbox" / "audits"
+    sent = {(inbox / name).read_bytes(): name for name in ("a.xlsx", "c.xlsx", "newer.xlsx")}
+    attached = set()
+    for eml in (tmp_path / "pooled" / "output" / "2026-09" / "shared").glob("*.eml"):
+        message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+        attached |= {sent.get(a.get_content(), "?") for a in message.iter_attachments()}
+    assert attached == {"a.xlsx", "c.xlsx", "newer.xlsx", "?"}  # "?": the first run's form, shared by that run
+    # The finished draft carries the feedback workbook's own name, and the message its own Message-ID.
+    [c_feedback] = [p for p in pooled if "CR5005" in p and "/feedback/" in p]
+    assert pooled[c_feedback][1][1][1] == Path(c_feedback).with_suffix(".xlsx").name
+    again = [p for p in pooled if "CR4004" in p and "/feedback/" in p]
+    assert len(again) == 1
+    text = pooled[again[0]][1][0][2].decode()
+    assert "first.xlsx" in text  # told which version stands: made here, after the pool, not from the draft
+
+
+def test_a_finished_draft_is_the_message_built_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("caseaudit_batch.core.notify.formatdate", lambda localtime: "Thu, 03 Dec 2026 10:00:00 +0000")
+    monkeypatch.setattr("caseaudit_batch.core.notify.uuid.uuid4", lambda: type("U", (), {"hex": "0" * 32})())
+    body = f"Found: '{notices.PENDING_MESSAGE_ID}' and filename=\"{notices.PENDING_NAME}\" typed in an answer.\n"
+    sender = "QA <qa@example.org>"
+
+    def notice(name: str) -> Notice:
+        return Notice("feedback", ["a@example.org"], "Feedback", body, [], [(name, b"PK\x03\x04 workbook")])
+
+    real = "2026-09-0001_CR1_7-feedback.xlsx"
+    whole = build_eml(notice(real), sender, "2026-09-01T10:00:00+01:00", "<abc@example.org>")
+    draft = build_eml(notice(notices.PENDING_NAME), sender, "2026-09-01T10:00:00+01:00", notices.PENDING_MESSAGE_ID)
+    assert notices._finished(draft, "<abc@example.org>", real) == whole
+    # A name that would not be written plainly quoted: the notice is made again, whole.
+    assert notices._finished(draft, "<abc@example.org>", 'odd"name.xlsx') is None
+
+
+def test_a_draft_that_fails_in_the_worker_is_made_after_the_pool(
+    ctx: session.Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "PARALLEL_FROM", 2)
+
+    def broken(self: notices.Notices, e: Any) -> dict[str, notices.Draft]:
+        raise RuntimeError("no draft")
+
+    monkeypatch.setattr(notices.Notices, "draft", broken)
+    setup_form(ctx, "a.xlsx", case_ref="CR1001")
+    setup_form(ctx, "b.xlsx", case_ref="CR2002", changes={"s1_grade": None})
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
+    assert {e.rel: e.outcome for e in result.data["entries"]} == {"a.xlsx": "accepted", "b.xlsx": "returned"}
+    out = ctx.config.output_dir / "2026-09"
+    assert len(list((out / "shared").glob("*.eml"))) == 1
+    assert len(list((out / "feedback").glob("*.eml"))) == 1
