@@ -7,6 +7,7 @@ configuration, CFG003), and the one MIME builder (``notify.build_eml``) accepts 
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from email.errors import MessageError
 from email.headerregistry import Address, HeaderRegistry
@@ -36,12 +37,31 @@ def parse_address(text: str) -> Address:
     return address
 
 
+#: The everyday mailbox, ``First Last <first.last@council.gov.uk>`` or the bare address: words of letters, digits,
+#: apostrophes and hyphens separated by single spaces; a dot-atom address. Each of these characters is an RFC 5322
+#: atom character, so the standard library's parser reads such a mailbox into exactly these parts (held by
+#: tests/test_addresses.py over generated mailboxes); it costs a third of a millisecond, and every notice names several.
+_PLAIN_MAILBOX = re.compile(
+    r"(?:(?P<name>[A-Za-z0-9'-]+(?: [A-Za-z0-9'-]+)*) <)?"
+    r"(?P<user>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+    r"(?(name)>)"
+)
+
+
 @functools.lru_cache(maxsize=4096)
 def parse_mailbox(text: str) -> Address:
     """One mailbox for a header: one address, with a display name allowed (``QA Team <qa@x.org>``); for the
     configured sender, and for every recipient when a notice is built (the roster itself holds plain addresses)."""
     if not isinstance(text, str) or any(ch in text for ch in "\r\n\x00") or not text.strip():
         raise AddressError(text)
+    plain = _PLAIN_MAILBOX.fullmatch(text.strip())
+    if plain:
+        return Address(plain["name"] or "", plain["user"], plain["domain"])
+    return _parse_mailbox(text)
+
+
+def _parse_mailbox(text: str) -> Address:
+    """:func:`parse_mailbox` by the standard library's header parser (any mailbox, the plain ones too)."""
     try:
         parsed = _HEADERS("From", text.strip())
     except (ValueError, IndexError, AttributeError, MessageError):  # the stdlib parser trips on some text (".:")

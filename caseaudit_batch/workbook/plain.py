@@ -159,7 +159,11 @@ _DOS_DATE = (1 << 5) | 1  # 1 January 1980, xlsxwriter's time stamp for every pa
 
 
 def _deflate(data: bytes) -> tuple[bytes, int, int]:
-    packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)  # raw deflate, as zip stores it
+    # Raw deflate, as zip stores it, with a window no larger than the part and the hash table to match: the same
+    # compression, and zlib prepares far less memory for each of a workbook's small parts (a feedback sheet is a
+    # few KB), which was most of the cost of deflating them.
+    bits = min(15, max(9, len(data).bit_length()))
+    packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits, max(1, min(8, bits - 7)))
     return packer.compress(data) + packer.flush(), zlib.crc32(data), len(data)
 
 
