@@ -16,6 +16,7 @@ from typing import Any
 from caseaudit_batch.actions.ids import COMPLETED, NO_LONGER_REQUIRED, OPEN, to_date
 from caseaudit_batch.core import messages
 from caseaudit_batch.core.messages import Problem
+from caseaudit_batch.workbook.cells import column_letter
 from caseaudit_batch.workbook.layout import TRACKER_HEADERS
 
 _STATUS_WORDS = {
@@ -52,9 +53,7 @@ class TrackerRow:
         return cell_text(self.cells.get(header))
 
     def cell(self, header: str) -> str:
-        from openpyxl.utils import get_column_letter
-
-        return f"{get_column_letter(self.first_col + TRACKER_HEADERS.index(header))}{self.row}"
+        return f"{column_letter(self.first_col + TRACKER_HEADERS.index(header))}{self.row}"  # openpyxl not imported
 
     def problem(self, code: str, header: str, found: object = "", **params: object) -> Problem:
         return messages.problem(

@@ -23,6 +23,7 @@ from caseaudit_batch.core.errors import safe_traceback
 from caseaudit_batch.core.framework import Framework, Grade, GradeParseError
 from caseaudit_batch.core.messages import Problem, Severity
 from caseaudit_batch.core.names import NameDetector
+from caseaudit_batch.workbook.cells import column_letter
 from caseaudit_batch.workbook.layout import FieldSpec, FormLayout
 
 RuleFunc = Callable[["FormView"], Iterable[Problem]]
@@ -208,10 +209,10 @@ class FormView:
         return rows
 
     def action_cell(self, row: int, column: int) -> str:
-        from openpyxl.utils import get_column_letter
-
+        # Not openpyxl's get_column_letter: importing openpyxl for it cost each ingest worker about half a second
+        # (issue 25), and nothing else in the check needs openpyxl.
         table = self.layout.tables["actions"]
-        return f"{get_column_letter(table.first_col + column)}{row}"
+        return f"{column_letter(table.first_col + column)}{row}"
 
     def problem(self, code: str, name: str, found: object = "", **params: object) -> Problem:
         """A problem located at a form field: sheet, cell and the label the auditor sees."""
