@@ -7,6 +7,7 @@ The files themselves are listed and accounted for in :mod:`caseaudit_batch.inges
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import multiprocessing
@@ -204,6 +205,9 @@ def check_audits(
         _WORKER_JOB = (book, pending, inbox, feedback_note, drafter)
         size = -(-len(pending) // (workers * CHUNKS_PER_WORKER))
         chunks = [range(start, min(start + size, len(pending))) for start in range(0, len(pending), size)]
+        # The workers share this process's heap until they write to it: with its objects frozen, a worker's garbage
+        # collector does not visit (and so copy) every page of it.
+        gc.freeze()
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 for chunk, outcomes in zip(chunks, pool.imap(_check_in_worker, chunks), strict=False):
@@ -214,6 +218,7 @@ def check_audits(
             log.error("worker pool failed after %d files; checking the rest here\n%s", done, safe_traceback(exc))
         finally:
             _WORKER_JOB = None
+            gc.unfreeze()
     for entry in pending[done:]:
         check_audit_safely(entry, book, inbox)
 
