@@ -86,8 +86,11 @@ class Package:
     def text(self, name: str) -> str:
         return self.read(name).decode("utf-8")
 
-    def build(self, replacements: Mapping[str, bytes], level: int = 6) -> bytes:
-        """A new archive: replaced parts re-compressed, every other part copied byte for byte."""
+    def build(
+        self, replacements: Mapping[str, bytes], level: int = 6, levels: Mapping[str, int] | None = None
+    ) -> bytes:
+        """A new archive: replaced parts re-compressed (at ``level``, or a part's own in ``levels``), every other
+        part copied byte for byte."""
         out: list[bytes] = []
         central: list[bytes] = []
         offset = 0
@@ -96,7 +99,7 @@ class Package:
             name = member.name.encode("utf-8")
             if member.name in replacements:
                 content = replacements[member.name]
-                compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+                compressor = zlib.compressobj((levels or {}).get(member.name, level), zlib.DEFLATED, -15)
                 raw = compressor.compress(content) + compressor.flush()
                 crc, size, method = zlib.crc32(content), len(content), zipfile.ZIP_DEFLATED
             else:
