@@ -41,7 +41,7 @@ from caseaudit_batch.allocation.roster import (
     load_pairs,
 )
 from caseaudit_batch.allocation.workbook import landscape, write_allocations_workbook
-from caseaudit_batch.core import messages, ui
+from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import EXIT_DATAERR, ConfigError
@@ -117,10 +117,11 @@ def allocate_month(
         outbox = Outbox(ctx.config.output_dir)
         qa_id = ctx.config.people.qa_officer
         issuer = Issuer(ctx, run, the_month, people, outbox, notice_env(ctx), sender(ctx, people.email(qa_id)))
+        issuer.deferred = True  # every allocation decided first; their forms and notices made together below
         by_ref = cases.by_ref()
         recent_used = 0
         followups_made = 0
-        for item in ui.progress(plan.assignments, "Making forms and notices", total=len(plan.assignments)):
+        for item in plan.assignments:
             person = people.people[item.staff_id]
             if item.kind == "followup" and item.followup_of:
                 first = due_by_audit[item.followup_of]
@@ -175,9 +176,13 @@ def allocate_month(
             "seed": plan.seed[:16],
             "allocation_day": ctx.clock.today.isoformat(),
         }
-        issuer.flush()  # the allocations, notes and notices, before the workbook reads them back
-        conn.execute(sa.update(b).where(b.c.id == batch_id).values(summary=summary))
-        allocations_path = write_allocations_workbook(ctx, conn, run, the_month)
+
+        def register_and_workbook() -> Path:
+            issuer.flush()  # the allocations, notes and notices, before the workbook reads them back
+            conn.execute(sa.update(b).where(b.c.id == batch_id).values(summary=summary))
+            return write_allocations_workbook(ctx, conn, run, the_month)
+
+        allocations_path = issuer.make_waiting(register_and_workbook)  # done while the forms are made
         outbox.write(run.staging)
 
     passed = sum(len(r) for r in plan.passed_over.values())
