@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -90,13 +92,54 @@ def make(maker: Maker, making: Making) -> tuple[bytes, bytes]:
     return form, build_eml(notice, maker.sender, making.made_at, message_id)
 
 
-_WORKER_JOB: tuple[Maker, Sequence[Making]] | None = None
+#: What every worker needs and is given by the fork (not pickled): the framework, organisation and password.
+_WORKER_SETUP: tuple[Framework, str, str] | None = None
 
 
-def _make_in_worker(chunk: range) -> list[tuple[bytes, bytes]]:
-    assert _WORKER_JOB is not None
-    maker, waiting = _WORKER_JOB
-    return [make(maker, waiting[i]) for i in chunk]
+@contextlib.contextmanager
+def form_workers(ctx: Context, expected: int, workers: int | None = None) -> Iterator[Pool | None]:
+    """Two worker processes (the machine's two cores) for a month's forms and notices, when ``expected`` (the
+    auditors) is large enough to repay starting them; else None, and the forms are made in this process.
+
+    They are forked before the allocation is decided, and each builds the form template (openpyxl, half a second)
+    while this process saves the people and decides the allocation, which leave the second core idle. A job is
+    then a chunk of forms' values, pickled (a few kB a form); only the bytes come back (:meth:`Issuer.make_waiting`).
+    """
+    global _WORKER_SETUP
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    if workers < 2 or expected < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    _WORKER_SETUP = (ctx.framework, ctx.config.organisation, forms.form_password(ctx.config))
+    pool = None
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_warm_worker)
+    except Exception as exc:  # noqa: BLE001 - no pool: the forms are made here
+        log.error("worker pool did not start; making the forms here\n%s", safe_traceback(exc))
+    try:
+        yield pool
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        _WORKER_SETUP = None
+
+
+def _warm_worker() -> None:
+    """A new worker builds the audit form's template (a follow-up's is built when first needed)."""
+    assert _WORKER_SETUP is not None
+    framework, organisation, password = _WORKER_SETUP
+    # Any error is left for the first form's job to report: a worker that died here would be replaced, again and
+    # again, by the pool.
+    with contextlib.suppress(Exception):
+        forms.audit_template(framework, organisation, password=password)
+
+
+def _make_in_worker(job: tuple[tuple[str, Path, Month], list[Making]]) -> list[tuple[bytes, bytes]]:
+    assert _WORKER_SETUP is not None
+    (sender, output_dir, month), makings = job
+    maker = Maker(*_WORKER_SETUP, sender, output_dir, month)
+    return [make(maker, making) for making in makings]
 
 
 class NoEligibleCase(CaseauditError):
@@ -130,6 +173,7 @@ class Issuer:
     # With ``deferred``, :meth:`issue` decides everything and writes the register's rows, but the form and its
     # notice wait for :meth:`make_waiting` (allocate makes a thousand at once, on both cores).
     deferred: bool = False
+    workers: Pool | None = None  # form_workers(): where make_waiting() makes the forms, if anywhere
     _waiting: list[Making] = field(default_factory=list)
 
     @property
@@ -276,56 +320,36 @@ class Issuer:
         self.run.staging.write_bytes(making.notice_path, eml)
         self.outbox.add(str(self.month), making.notice, making.notice_path, making.made_at)
 
-    def make_waiting(self, meanwhile: Callable[[], T], workers: int | None = None) -> T:
+    def make_waiting(self, meanwhile: Callable[[], T]) -> T:
         """Make and stage the forms and notices :meth:`issue` left waiting (``deferred``), in the order issued,
         and call ``meanwhile`` (what the command does next that needs no form: the register's rows, the
         allocations workbook); returns what it returns.
 
-        With many forms, they are made on two worker processes (the machine's two cores) while this process runs
+        With :attr:`workers` (:func:`form_workers`), the forms are made there while this process runs
         ``meanwhile``: a form is a copy of the template with its cells stamped in and compressed, and its notice
-        carries it in base64, each independent of the others. As ingest's checks (``ingest/record.py``): the
-        workers are forked after the template is built and every form decided, so they share both without
-        copying; a job is a range of positions in the waiting list and only the bytes come back, in order, to be
-        staged here (the register and the files are written by this process alone). If the pool fails for any
-        reason, the forms it did not finish are made here, one by one (an error in a form is then raised here, as
-        it was before)."""
-        global _WORKER_JOB
+        carries it in base64, each independent of the others. As ingest's checks (``ingest/record.py``), the
+        bytes come back in order, to be staged here: the register and the files are written by this process
+        alone. If the pool fails for any reason, the forms it did not finish are made here, one by one (an error
+        in a form is then raised here, as it was before)."""
         waiting, self._waiting = self._waiting, []
         maker = self._maker()
-        workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         shown = iter(ui.progress(range(len(waiting)), "Making forms and notices", total=len(waiting)))
         done = 0
         ran: list[T] = []
-        if workers > 1 and len(waiting) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
-            forms.audit_template(maker.framework, maker.organisation, password=maker.password)
-            if any(m.followup is not None for m in waiting):
-                forms.followup_template(maker.framework, maker.organisation, password=maker.password)
-            _WORKER_JOB = (maker, waiting)
-            size = -(-len(waiting) // (workers * CHUNKS_PER_WORKER))
+        if self.workers is not None and waiting:
+            size = -(-len(waiting) // (2 * CHUNKS_PER_WORKER))
             chunks = [range(start, min(start + size, len(waiting))) for start in range(0, len(waiting), size)]
-            pool = None
-            results: Iterator[list[tuple[bytes, bytes]]]
+            common = (maker.sender, maker.output_dir, maker.month)
+            results = self.workers.imap(_make_in_worker, ((common, [waiting[i] for i in c]) for c in chunks))
+            ran.append(meanwhile())  # while the workers make the forms; its errors are the command's
             try:
-                try:
-                    pool = multiprocessing.get_context("fork").Pool(workers)
-                    results = pool.imap(_make_in_worker, chunks)
-                except Exception as exc:  # noqa: BLE001 - no pool: everything is made here
-                    log.error("worker pool did not start; making the forms here\n%s", safe_traceback(exc))
-                    results = iter(())
-                ran.append(meanwhile())  # while the workers make the forms; its errors are the command's
-                try:
-                    for chunk, made in zip(chunks, results, strict=False):
-                        for i, (form, eml) in zip(chunk, made, strict=True):
-                            self._stage(waiting[i], form, eml)
-                            next(shown, None)
-                        done += len(chunk)
-                except Exception as exc:  # noqa: BLE001 - a failed pool falls back to making the rest here
-                    log.error("worker pool failed after %d forms; making the rest here\n%s", done, safe_traceback(exc))
-            finally:
-                if pool is not None:
-                    pool.terminate()
-                    pool.join()
-                _WORKER_JOB = None
+                for chunk, made in zip(chunks, results, strict=False):
+                    for i, (form, eml) in zip(chunk, made, strict=True):
+                        self._stage(waiting[i], form, eml)
+                        next(shown, None)
+                    done += len(chunk)
+            except Exception as exc:  # noqa: BLE001 - a failed pool falls back to making the rest here
+                log.error("worker pool failed after %d forms; making the rest here\n%s", done, safe_traceback(exc))
         for making in waiting[done:]:
             self._stage(making, *make(maker, making))
             next(shown, None)
