@@ -38,6 +38,7 @@ from caseaudit_batch.workbook.layout import (
 from caseaudit_batch.workbook.stamp import (
     CUSTOM_PART,
     MAX_ROW_HEIGHT,
+    Deflated,
     Package,
     Structure,
     cells_of,
@@ -46,6 +47,7 @@ from caseaudit_batch.workbook.stamp import (
     heights_for,
     read_structure,
     stamp_located,
+    stamp_stretch,
     text_height,
     without_times,
 )
@@ -126,12 +128,11 @@ class _Template:
 
 
 _CACHE: dict[tuple[str, str, str, str, str], _Template] = {}
-#: zlib level of the main sheet of a form allocation makes (issue 25). Compressing that sheet (50 KB of XML) at
-#: level 6 was most of the cost of making a form; level 1 takes half the time for a file some 7% larger. Only the
-#: main sheet: every auditor's answers are written there, so it is compressed again when the form is filled, while
-#: the small parts (``_meta``, the properties) stay at level 6 and pass through a fill byte for byte as before.
-FAST_LEVEL = 1
-ALLOCATED_FAST = frozenset({MAIN_SHEET})
+#: The sheets of a form allocation makes that are deflated stretch by stretch (issue 25: ``Package.spliced``): the
+#: main sheet, 50 KB of XML of which the pre-filled cells are 2 KB. Only that sheet: every auditor's answers are
+#: written there, so it is compressed whole again when the form is filled, while ``_meta`` and the properties are
+#: deflated as before and pass through a fill byte for byte.
+ALLOCATED_SPLICED = frozenset({MAIN_SHEET})
 _LOCK = threading.Lock()
 
 
@@ -253,7 +254,7 @@ def render_audit_form(
         raise ValueError(f"not pre-filled fields of the audit form: {', '.join(sorted(unknown))}")
     identity = _identity(meta, "audit", framework, prefilled)
     named = {name: prefilled[name] for name in prefilled}
-    return _stamp(template.package, template.structure, named, identity, fast_sheets=ALLOCATED_FAST)
+    return _stamp(template.package, template.structure, named, identity, spliced=ALLOCATED_SPLICED)
 
 
 def followup_template(framework: Framework, organisation: str, *, password: str = "") -> bytes:
@@ -290,7 +291,7 @@ def render_followup_form(
     identity = _identity(meta, "audit", framework, prefilled)
     rows = [tuple(row) for row in previous_actions][: layout.tables["previous_actions"].rows]
     tables = {"previous_actions": rows} if rows else None
-    return _stamp(template.package, template.structure, given, identity, tables, fast_sheets=ALLOCATED_FAST)
+    return _stamp(template.package, template.structure, given, identity, tables, spliced=ALLOCATED_SPLICED)
 
 
 def _stamp(
@@ -303,11 +304,12 @@ def _stamp(
     *,
     cells: Mapping[str, Mapping[str, object]] | None = None,
     texts: Mapping[str, str] | None = None,
-    fast_sheets: frozenset[str] = frozenset(),
+    spliced: frozenset[str] = frozenset(),
 ) -> bytes:
     """Write values by defined name (and table rows by the table's defined name), plus the identity if given.
     ``cells``: further values by sheet and cell reference; ``texts``: literal replacements in the stamped sheets'
-    XML (already escaped); ``fast_sheets``: sheets compressed at :data:`FAST_LEVEL` rather than ``level``."""
+    XML (already escaped); ``spliced``: sheets deflated with :meth:`Package.spliced` (only the stamped stretch
+    compressed) where no row must grow."""
     per_sheet: dict[str, dict[str, object]] = {sheet: dict(values) for sheet, values in (cells or {}).items()}
     for name, value in named.items():
         if name not in structure.names:
@@ -331,10 +333,15 @@ def _stamp(
         per_sheet.setdefault(META_SHEET, {}).update(
             {f"B{row}": identity[key] for row, key in enumerate(META_KEYS, start=1)}
         )
-    replacements: dict[str, bytes] = {}
+    replacements: dict[str, bytes | Deflated] = {}
     for sheet, cell_values in per_sheet.items():
         part = structure.sheet_parts[sheet]
-        xml = stamp_located(package.cells(part), cell_values, structure.date_styles)
+        located = package.cells(part)
+        if sheet in spliced and not texts and sheet != META_SHEET and not heights_for(located[0], cell_values):
+            start, end, middle = stamp_stretch(located, cell_values, structure.date_styles)
+            replacements[part] = package.spliced(part, start, end, middle, level)
+            continue
+        xml = stamp_located(located, cell_values, structure.date_styles)
         for mark, text in (texts or {}).items():
             xml = xml.replace(mark, text)
         if sheet != META_SHEET:
@@ -342,8 +349,7 @@ def _stamp(
         replacements[part] = xml.encode("utf-8")
     if identity is not None:
         replacements[CUSTOM_PART] = custom_properties_xml({f"caseaudit.{k}": identity[k] for k in META_KEYS})
-    levels = {structure.sheet_parts[sheet]: FAST_LEVEL for sheet in fast_sheets if sheet in per_sheet}
-    return package.build(replacements, level=level, levels=levels)
+    return package.build(replacements, level=level)
 
 
 def _table_name(structure: Structure, table: str | None) -> str:
