@@ -9,7 +9,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.pool import Pool
+from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -96,14 +96,31 @@ def make(maker: Maker, making: Making) -> tuple[bytes, bytes]:
 _WORKER_SETUP: tuple[Framework, str, str] | None = None
 
 
+@dataclass
+class FormWorkers:
+    """The worker processes of :func:`form_workers`, and the audit form's template as the first of them builds it."""
+
+    pool: Pool
+    template: AsyncResult[bytes]
+
+    def template_data(self) -> bytes | None:
+        """The template's bytes; None if building it failed (each worker then builds its own, and reports why)."""
+        try:
+            return self.template.get()
+        except Exception as exc:  # noqa: BLE001 - the workers build it themselves
+            log.error("the form template was not built in a worker\n%s", safe_traceback(exc))
+            return None
+
+
 @contextlib.contextmanager
-def form_workers(ctx: Context, expected: int, workers: int | None = None) -> Iterator[Pool | None]:
+def form_workers(ctx: Context, expected: int, workers: int | None = None) -> Iterator[FormWorkers | None]:
     """Two worker processes (the machine's two cores) for a month's forms and notices, when ``expected`` (the
     auditors) is large enough to repay starting them; else None, and the forms are made in this process.
 
-    They are forked before the allocation is decided, and each builds the form template (openpyxl, half a second)
-    while this process saves the people and decides the allocation, which leave the second core idle. A job is
-    then a chunk of forms' values, pickled (a few kB a form); only the bytes come back (:meth:`Issuer.make_waiting`).
+    They are forked before the allocation is decided, and the first builds the form template (openpyxl, half a
+    second) while this process decides the allocation, which leaves the second core idle; its bytes go to both
+    with their jobs (20 kB), so the template is built once. A job is a chunk of forms' values, pickled (a few kB a
+    form); only the bytes come back (:meth:`Issuer.make_waiting`).
     """
     global _WORKER_SETUP
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -111,13 +128,14 @@ def form_workers(ctx: Context, expected: int, workers: int | None = None) -> Ite
         yield None
         return
     _WORKER_SETUP = (ctx.framework, ctx.config.organisation, forms.form_password(ctx.config))
-    pool = None
+    pool, started = None, None
     try:
-        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_warm_worker)
+        pool = multiprocessing.get_context("fork").Pool(workers)
+        started = FormWorkers(pool, pool.apply_async(_template_in_worker))
     except Exception as exc:  # noqa: BLE001 - no pool: the forms are made here
         log.error("worker pool did not start; making the forms here\n%s", safe_traceback(exc))
     try:
-        yield pool
+        yield started
     finally:
         if pool is not None:
             pool.terminate()
@@ -125,20 +143,19 @@ def form_workers(ctx: Context, expected: int, workers: int | None = None) -> Ite
         _WORKER_SETUP = None
 
 
-def _warm_worker() -> None:
-    """A new worker builds the audit form's template (a follow-up's is built when first needed)."""
+def _template_in_worker() -> bytes:
     assert _WORKER_SETUP is not None
     framework, organisation, password = _WORKER_SETUP
-    # Any error is left for the first form's job to report: a worker that died here would be replaced, again and
-    # again, by the pool.
-    with contextlib.suppress(Exception):
-        forms.audit_template(framework, organisation, password=password)
+    return forms.audit_template(framework, organisation, password=password)
 
 
-def _make_in_worker(job: tuple[tuple[str, Path, Month], list[Making]]) -> list[tuple[bytes, bytes]]:
+def _make_in_worker(job: tuple[tuple[str, Path, Month, bytes | None], list[Making]]) -> list[tuple[bytes, bytes]]:
     assert _WORKER_SETUP is not None
-    (sender, output_dir, month), makings = job
-    maker = Maker(*_WORKER_SETUP, sender, output_dir, month)
+    (sender, output_dir, month, template), makings = job
+    framework, organisation, password = _WORKER_SETUP
+    if template is not None:
+        forms.adopt_template(framework, organisation, template, password=password)
+    maker = Maker(framework, organisation, password, sender, output_dir, month)
     return [make(maker, making) for making in makings]
 
 
@@ -173,7 +190,7 @@ class Issuer:
     # With ``deferred``, :meth:`issue` decides everything and writes the register's rows, but the form and its
     # notice wait for :meth:`make_waiting` (allocate makes a thousand at once, on both cores).
     deferred: bool = False
-    workers: Pool | None = None  # form_workers(): where make_waiting() makes the forms, if anywhere
+    workers: FormWorkers | None = None  # form_workers(): where make_waiting() makes the forms, if anywhere
     _waiting: list[Making] = field(default_factory=list)
 
     @property
@@ -339,8 +356,8 @@ class Issuer:
         if self.workers is not None and waiting:
             size = -(-len(waiting) // (2 * CHUNKS_PER_WORKER))
             chunks = [range(start, min(start + size, len(waiting))) for start in range(0, len(waiting), size)]
-            common = (maker.sender, maker.output_dir, maker.month)
-            results = self.workers.imap(_make_in_worker, ((common, [waiting[i] for i in c]) for c in chunks))
+            common = (maker.sender, maker.output_dir, maker.month, self.workers.template_data())
+            results = self.workers.pool.imap(_make_in_worker, ((common, [waiting[i] for i in c]) for c in chunks))
             ran.append(meanwhile())  # while the workers make the forms; its errors are the command's
             try:
                 for chunk, made in zip(chunks, results, strict=False):

@@ -210,6 +210,18 @@ def _template(framework: Framework, organisation: str, password: str, kind: str 
     return found
 
 
+def adopt_template(framework: Framework, organisation: str, data: bytes, *, password: str = "") -> None:
+    """Take ``data``, :func:`audit_template`'s bytes made in another process for the same framework, organisation
+    and password, as this process's audit template instead of building it again (allocation's form workers: the
+    build is deterministic, so the bytes are those this process would build)."""
+    key = ("audit", framework.version, organisation, GENERATOR_VERSION, password)
+    with _LOCK:
+        if key not in _CACHE:
+            package = Package(data)
+            layout = _audit_design(framework, organisation, password).layout
+            _CACHE[key] = _Template(data, package, read_structure(package), layout)
+
+
 def audit_template(framework: Framework, organisation: str, *, password: str = "") -> bytes:
     """The blank audit form for this framework version (built once per process, then cached).
 
