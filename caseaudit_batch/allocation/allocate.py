@@ -264,9 +264,10 @@ def allocate(
         why_not = offered(case, roster)
         if why_not:
             plan.passed_over.setdefault(why_not, []).append(case.case_ref)
-        elif case.case_ref not in taken_set:
-            offer.append(case)
-    plan.offered = sum(1 for c in caseload.cases if offered(c, roster) is None)
+        else:
+            plan.offered += 1  # offered, taken this month or not
+            if case.case_ref not in taken_set:
+                offer.append(case)
 
     fixed_staff = {p.staff_id for p in fixed}
     fixed_cases = {p.case_ref for p in fixed}
@@ -338,7 +339,11 @@ def allocate(
     holder: dict[str, str] = {}  # case_ref -> staff_id
     chosen: dict[str, Case] = {}
     for person in order:
-        ranked = sorted(open_units[person.staff_id], key=lambda t: (given[t] - target[t], tiebreak[t]))
+        # Sorted as by the key (given - target, tiebreak), stably: the position breaks a tie, never the unit. Keys
+        # made in one comprehension, not a call per unit (a thousand auditors by a few hundred teams).
+        keyed = [(given[t] - target[t], tiebreak[t], i, t) for i, t in enumerate(open_units[person.staff_id])]
+        keyed.sort()
+        ranked = [t for _, _, _, t in keyed]
         pick = None
         for fresh in (True, False):
             for unit in ranked:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 import sqlalchemy as sa
@@ -21,21 +27,136 @@ from caseaudit_batch.allocation.roster import (
     Person,
     Roster,
 )
-from caseaudit_batch.core import ids
+from caseaudit_batch.core import ids, ui
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
-from caseaudit_batch.core.errors import EXIT_DATAERR, CaseauditError
-from caseaudit_batch.core.notify import Notice, Outbox, render_notice, stage_notice
+from caseaudit_batch.core.errors import EXIT_DATAERR, CaseauditError, safe_traceback
+from caseaudit_batch.core.framework import Framework
+from caseaudit_batch.core.notify import Notice, Outbox, build_eml, notice_message_id, render_notice, stage_notice
 from caseaudit_batch.followups.register import PreviousAudit, previous_audit
 from caseaudit_batch.session import Context, Run
 from caseaudit_batch.workbook import forms
 
+log = logging.getLogger("caseaudit")
+T = TypeVar("T")
+PARALLEL_FROM = 100  # below this many forms, starting worker processes costs more than it saves
+CHUNKS_PER_WORKER = 16  # many small chunks: the two workers finish together (see ingest/record.py)
 
-def _make_form(ctx: Context, prefilled: Mapping[str, object], meta: Mapping[str, str]) -> bytes:
-    """The pre-filled audit form as bytes (stamped into the cached template for this framework version)."""
-    return forms.render_audit_form(
-        ctx.framework, ctx.config.organisation, prefilled, meta, password=forms.form_password(ctx.config)
-    )
+
+@dataclass(frozen=True)
+class Maker:
+    """What making any form and notice of a run needs besides the form's own values."""
+
+    framework: Framework
+    organisation: str
+    password: str
+    sender: str
+    output_dir: Path
+    month: Month
+
+
+@dataclass
+class Making:
+    """One form and its notice, decided in allocation order (:meth:`Issuer.issue`); only the bytes remain to make."""
+
+    filename: str
+    prefilled: dict[str, object]
+    meta: dict[str, str]
+    followup: tuple[dict[str, object], Sequence[Sequence[object]]] | None  # follow-up values, earlier actions
+    notice: Notice  # rendered, without the form attached
+    notice_path: Path
+    made_at: str
+
+
+def make(maker: Maker, making: Making) -> tuple[bytes, bytes]:
+    """The pre-filled form (stamped into the cached template for this framework version) and its notice's
+    ``.eml`` with the form attached."""
+    if making.followup is None:
+        form = forms.render_audit_form(
+            maker.framework, maker.organisation, making.prefilled, making.meta, password=maker.password
+        )
+    else:
+        values, actions = making.followup
+        form = forms.render_followup_form(
+            maker.framework,
+            maker.organisation,
+            making.prefilled,
+            making.meta,
+            values,
+            actions,
+            password=maker.password,
+        )
+    notice = dataclasses.replace(making.notice, attachments=[*making.notice.attachments, (making.filename, form)])
+    month = str(maker.month)
+    message_id = notice_message_id(maker.output_dir, month, making.notice_path, maker.sender)
+    return form, build_eml(notice, maker.sender, making.made_at, message_id)
+
+
+#: What every worker needs and is given by the fork (not pickled): the framework, organisation and password.
+_WORKER_SETUP: tuple[Framework, str, str] | None = None
+
+
+@dataclass
+class FormWorkers:
+    """The worker processes of :func:`form_workers`, and the audit form's template as the first of them builds it."""
+
+    pool: Pool
+    template: AsyncResult[bytes]
+
+    def template_data(self) -> bytes | None:
+        """The template's bytes; None if building it failed (each worker then builds its own, and reports why)."""
+        try:
+            return self.template.get()
+        except Exception as exc:  # noqa: BLE001 - the workers build it themselves
+            log.error("the form template was not built in a worker\n%s", safe_traceback(exc))
+            return None
+
+
+@contextlib.contextmanager
+def form_workers(ctx: Context, expected: int, workers: int | None = None) -> Iterator[FormWorkers | None]:
+    """Two worker processes (the machine's two cores) for a month's forms and notices, when ``expected`` (the
+    auditors) is large enough to repay starting them; else None, and the forms are made in this process.
+
+    They are forked before the allocation is decided, and the first builds the form template (openpyxl, half a
+    second) while this process decides the allocation, which leaves the second core idle; its bytes go to both
+    with their jobs (20 kB), so the template is built once. A job is a chunk of forms' values, pickled (a few kB a
+    form); only the bytes come back (:meth:`Issuer.make_waiting`).
+    """
+    global _WORKER_SETUP
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    if workers < 2 or expected < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    _WORKER_SETUP = (ctx.framework, ctx.config.organisation, forms.form_password(ctx.config))
+    pool, started = None, None
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers)
+        started = FormWorkers(pool, pool.apply_async(_template_in_worker))
+    except Exception as exc:  # noqa: BLE001 - no pool: the forms are made here
+        log.error("worker pool did not start; making the forms here\n%s", safe_traceback(exc))
+    try:
+        yield started
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        _WORKER_SETUP = None
+
+
+def _template_in_worker() -> bytes:
+    assert _WORKER_SETUP is not None
+    framework, organisation, password = _WORKER_SETUP
+    return forms.audit_template(framework, organisation, password=password)
+
+
+def _make_in_worker(job: tuple[tuple[str, Path, Month, bytes | None], list[Making]]) -> list[tuple[bytes, bytes]]:
+    assert _WORKER_SETUP is not None
+    (sender, output_dir, month, template), makings = job
+    framework, organisation, password = _WORKER_SETUP
+    if template is not None:
+        forms.adopt_template(framework, organisation, template, password=password)
+    maker = Maker(framework, organisation, password, sender, output_dir, month)
+    return [make(maker, making) for making in makings]
 
 
 class NoEligibleCase(CaseauditError):
@@ -66,6 +187,11 @@ class Issuer:
     _notices: list[dict[str, Any]] = field(default_factory=list)
     _issued: set[str] = field(default_factory=set)
     _taken: set[str] | None = None
+    # With ``deferred``, :meth:`issue` decides everything and writes the register's rows, but the form and its
+    # notice wait for :meth:`make_waiting` (allocate makes a thousand at once, on both cores).
+    deferred: bool = False
+    workers: FormWorkers | None = None  # form_workers(): where make_waiting() makes the forms, if anywhere
+    _waiting: list[Making] = field(default_factory=list)
 
     @property
     def folder(self) -> Path:
@@ -125,19 +251,6 @@ class Issuer:
             "auditor_id": person.staff_id,
         }
         filename = forms.form_filename(month, audit_ref, case.case_ref, person.name)
-        if followup is None:
-            form = _make_form(self.ctx, prefilled, meta)
-        else:
-            form = forms.render_followup_form(
-                self.ctx.framework,
-                self.ctx.config.organisation,
-                prefilled,
-                meta,
-                _followup_values(followup, followup_reason),
-                followup.actions,
-                password=forms.form_password(self.ctx.config),
-            )
-        self.run.staging.write_bytes(self.folder / filename, form)
         form_file = filename
         self.forms_made += 1
         stored = dict(prefilled, due_date=self.month.last_day.isoformat())
@@ -193,10 +306,73 @@ class Issuer:
             [self.roster.email(case.social_worker_id), self.roster.email(case.team_manager_id)],
             **context,
         )
-        if form is not None:
-            notice.attachments.append((filename, form))
-        self.send(notice, audit_id, forms.notice_filename(audit_ref, case.case_ref, f"{person.name}_{template}"))
+        made_at = self.ctx.clock.now_iso()
+        path = self.folder / "notices" / forms.notice_filename(audit_ref, case.case_ref, f"{person.name}_{template}")
+        making = Making(
+            filename=filename,
+            prefilled=prefilled,
+            meta=meta,
+            followup=None if followup is None else (_followup_values(followup, followup_reason), followup.actions),
+            notice=notice,
+            notice_path=path,
+            made_at=made_at,
+        )
+        self._notices.append(notice_row(month, audit_id, notice, path, made_at, self.sender))
+        self.notices_made += 1
+        if self.deferred:
+            self._waiting.append(making)  # made by make_waiting(), with the others, in this order
+        else:
+            self._stage(making, *make(self._maker(), making))
         return audit_id
+
+    def _maker(self) -> Maker:
+        config = self.ctx.config
+        password = forms.form_password(config)
+        return Maker(self.ctx.framework, config.organisation, password, self.sender, self.outbox.output_dir, self.month)
+
+    def _stage(self, making: Making, form: bytes, eml: bytes) -> None:
+        """The form and its notice staged and the notice listed in the outbox, as :func:`notify.stage_notice`
+        does for a notice made here (the notice's bytes may come from a worker process)."""
+        self.run.staging.write_bytes(self.folder / making.filename, form)
+        self.run.staging.write_bytes(making.notice_path, eml)
+        self.outbox.add(str(self.month), making.notice, making.notice_path, making.made_at)
+
+    def make_waiting(self, meanwhile: Callable[[], T]) -> T:
+        """Make and stage the forms and notices :meth:`issue` left waiting (``deferred``), in the order issued,
+        and call ``meanwhile`` (what the command does next that needs no form: the register's rows, the
+        allocations workbook); returns what it returns.
+
+        With :attr:`workers` (:func:`form_workers`), the forms are made there while this process runs
+        ``meanwhile``: a form is a copy of the template with its cells stamped in and compressed, and its notice
+        carries it in base64, each independent of the others. As ingest's checks (``ingest/record.py``), the
+        bytes come back in order, to be staged here: the register and the files are written by this process
+        alone. If the pool fails for any reason, the forms it did not finish are made here, one by one (an error
+        in a form is then raised here, as it was before)."""
+        waiting, self._waiting = self._waiting, []
+        maker = self._maker()
+        shown = iter(ui.progress(range(len(waiting)), "Making forms and notices", total=len(waiting)))
+        done = 0
+        ran: list[T] = []
+        if self.workers is not None and waiting:
+            size = -(-len(waiting) // (2 * CHUNKS_PER_WORKER))
+            chunks = [range(start, min(start + size, len(waiting))) for start in range(0, len(waiting), size)]
+            common = (maker.sender, maker.output_dir, maker.month, self.workers.template_data())
+            results = self.workers.pool.imap(_make_in_worker, ((common, [waiting[i] for i in c]) for c in chunks))
+            ran.append(meanwhile())  # while the workers make the forms; its errors are the command's
+            try:
+                for chunk, made in zip(chunks, results, strict=False):
+                    for i, (form, eml) in zip(chunk, made, strict=True):
+                        self._stage(waiting[i], form, eml)
+                        next(shown, None)
+                    done += len(chunk)
+            except Exception as exc:  # noqa: BLE001 - a failed pool falls back to making the rest here
+                log.error("worker pool failed after %d forms; making the rest here\n%s", done, safe_traceback(exc))
+        for making in waiting[done:]:
+            self._stage(making, *make(maker, making))
+            next(shown, None)
+        for _ in shown:  # the progress bar's end
+            pass
+        return ran[0] if ran else meanwhile()
 
     def audit_ref(self) -> str:
         """The next readable reference of the month (``YYYY-MM-NNNN``), in allocation order."""

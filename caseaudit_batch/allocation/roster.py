@@ -193,6 +193,13 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def _blank(value: object) -> bool:
+    """``_cell_text(value) == ""``, answered without making the text for the usual cell (text)."""
+    if value.__class__ is str:
+        return not value.strip()  # type: ignore[attr-defined]
+    return _cell_text(value) == ""
+
+
 #: The longest value a roster, caseload or pairs cell may hold, by column (names and teams at most 100 characters,
 #: IDs and case references at most 40): beyond, a value cannot be a real one and would overflow a file name.
 DEFAULT_TEXT_LIMIT = 100
@@ -232,7 +239,9 @@ def _read_rows_calamine(path: Path) -> tuple[str, list[tuple[object, ...]]] | No
             return datetime(cell.year, cell.month, cell.day)
         return cell
 
-    return name, [tuple(value(cell) for cell in row) for row in raw]
+    # A text cell (most cells: IDs, names, teams) needs nothing but its emptiness seen to (issue 25: a caseload of
+    # 21,000 cases is some 200,000 cells).
+    return name, [tuple([(c or None) if c.__class__ is str else value(c) for c in row]) for row in raw]
 
 
 def _read_rows(path: Path) -> tuple[str, list[tuple[object, ...]]]:
@@ -304,7 +313,7 @@ def read_table(path: Path, headers: Sequence[str], what: str) -> tuple[Table, li
     rows = []
     for number, values in enumerate(raw_rows[1:], start=2):
         record = {h: (values[c - 1] if c - 1 < len(values) else None) for h, c in columns.items()}
-        if all(_cell_text(v) == "" for v in record.values()):
+        if all(_blank(v) for v in record.values()):
             continue  # blank rows (Excel tables often keep some) are not records
         rows.append((number, record))
     return Table(name, sheet, columns, rows), []
@@ -357,7 +366,8 @@ class _Checker:
         )
 
     def text(self, row: int, record: dict[str, object], header: str, *, required: str = "") -> str:
-        value = _cell_text(record.get(header))
+        raw = record.get(header)
+        value = raw.strip() if raw.__class__ is str else _cell_text(raw)  # type: ignore[attr-defined]
         # Printable ASCII is plain text (no control character, separator or direction mark): the usual cell is
         # settled without the character-by-character check (a large caseload has ~200,000 cells).
         if value and not (value.isascii() and value.isprintable()) and not is_plain_text(value):
@@ -377,7 +387,9 @@ class _Checker:
 
     def day(self, row: int, record: dict[str, object], header: str) -> date | None:
         raw = record.get(header)
-        if _cell_text(raw) == "":
+        if raw.__class__ is datetime:
+            return raw.date()  # type: ignore[attr-defined]  # a date cell, as parse_day reads it
+        if _blank(raw):
             return None
         parsed = parse_day(raw)
         if parsed is None:

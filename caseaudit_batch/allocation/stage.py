@@ -14,8 +14,9 @@ from caseaudit_batch.allocation.allocate import (
     allocate,
     check_pairs,
     conflict,
+    is_auditor,
 )
-from caseaudit_batch.allocation.issue import Issuer, NoEligibleCase, followup_kept
+from caseaudit_batch.allocation.issue import Issuer, NoEligibleCase, followup_kept, form_workers
 from caseaudit_batch.allocation.notices import (
     empty_people,
     long_date,
@@ -41,7 +42,7 @@ from caseaudit_batch.allocation.roster import (
     load_pairs,
 )
 from caseaudit_batch.allocation.workbook import landscape, write_allocations_workbook
-from caseaudit_batch.core import messages, ui
+from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import EXIT_DATAERR, ConfigError
@@ -68,7 +69,8 @@ def allocate_month(
     roster_path, caseload_path = people_paths(ctx, roster, caseload)
     arguments = {"month": str(the_month), "replace": replace, "from_file": str(from_file) if from_file else None}
     result = Result("allocate")
-    with writing(ctx, "allocate", arguments) as run:
+    expected = sum(1 for person in people.people.values() if is_auditor(person, rules))
+    with writing(ctx, "allocate", arguments) as run, form_workers(ctx, expected) as workers:
         conn = run.conn
         run.inputs = {"roster": str(roster_path), "roster_sha256": file_sha256(roster_path)}
         run.inputs.update(caseload=str(caseload_path), caseload_sha256=file_sha256(caseload_path))
@@ -92,7 +94,6 @@ def allocate_month(
             found = check_pairs(pairs, people, cases, rules, file=str(from_file), taken=taken)
             if found:
                 raise InputTableError(str(from_file), "allocation pairs", found)
-        save_people(conn, people, cases, ctx.clock.now_iso())
         after_months = ctx.config.allocation.followup_after_months
         due = due_for_month(
             conn, ctx.framework, the_month, {c.case_ref for c in cases.cases}, after_months=after_months
@@ -117,10 +118,12 @@ def allocate_month(
         outbox = Outbox(ctx.config.output_dir)
         qa_id = ctx.config.people.qa_officer
         issuer = Issuer(ctx, run, the_month, people, outbox, notice_env(ctx), sender(ctx, people.email(qa_id)))
+        # Every allocation decided first; their forms and notices made together below (on the workers, if any).
+        issuer.deferred, issuer.workers = True, workers
         by_ref = cases.by_ref()
         recent_used = 0
         followups_made = 0
-        for item in ui.progress(plan.assignments, "Making forms and notices", total=len(plan.assignments)):
+        for item in plan.assignments:
             person = people.people[item.staff_id]
             if item.kind == "followup" and item.followup_of:
                 first = due_by_audit[item.followup_of]
@@ -175,9 +178,16 @@ def allocate_month(
             "seed": plan.seed[:16],
             "allocation_day": ctx.clock.today.isoformat(),
         }
-        issuer.flush()  # the allocations, notes and notices, before the workbook reads them back
-        conn.execute(sa.update(b).where(b.c.id == batch_id).values(summary=summary))
-        allocations_path = write_allocations_workbook(ctx, conn, run, the_month)
+
+        def register_and_workbook() -> Path:
+            # The people and cases as loaded: nothing above reads them from the register, and saved here they are
+            # saved while the workers make the forms.
+            save_people(conn, people, cases, ctx.clock.now_iso())
+            issuer.flush()  # the allocations, notes and notices, before the workbook reads them back
+            conn.execute(sa.update(b).where(b.c.id == batch_id).values(summary=summary))
+            return write_allocations_workbook(ctx, conn, run, the_month)
+
+        allocations_path = issuer.make_waiting(register_and_workbook)  # done while the forms are made
         outbox.write(run.staging)
 
     passed = sum(len(r) for r in plan.passed_over.values())

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,9 +20,12 @@ from caseaudit_batch.core.clock import Month
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 from caseaudit_batch.allocation.people import current_allocations
 from caseaudit_batch.session import Context, Run
+from caseaudit_batch.workbook.cells import column_letter
+from caseaudit_batch.workbook.stamp import EXCEL_EPOCH, MAX_CELL_TEXT, Package
 
 ALLOCATION_COLUMNS = (
     "Audit reference",
@@ -57,7 +63,7 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
     from caseaudit_batch.workbook.tables import add_sheet_table
 
     n, s = reg.allocation_notes, reg.staff
-    staff = {row.staff_id: row for row in conn.execute(sa.select(s))}
+    staff = {row.staff_id: row for row in conn.execute(sa.select(s.c.staff_id, s.c.name, s.c.role))}
     notes = list(conn.execute(sa.select(n).where(n.c.month == str(month)).order_by(n.c.id)))
     batch = conn.execute(
         sa.select(reg.allocation_batches.c.id).where(
@@ -97,45 +103,128 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
         person = staff.get(staff_id or "")
         return [staff_id or "", person.name if person else "", person.role if person else ""]
 
-    wb = Workbook()
-    add_sheet_table(wb, "Allocations", ALLOCATION_COLUMNS, rows, first=True)
-    add_sheet_table(
-        wb,
-        "Exemptions",
-        ("Staff ID", "Name", "Role", "Reason"),
-        [[*person_cells(x.staff_id), x.detail] for x in current_notes if x.kind == "exempt"],
-    )
-    add_sheet_table(
-        wb,
-        "No case",
-        ("Staff ID", "Name", "Role", "Reason"),
-        [[*person_cells(x.staff_id), x.detail] for x in current_notes if x.kind == "unallocated"],
-    )
-    add_sheet_table(
-        wb,
-        "Passed over",
-        ("Cases not offered for audit",),
-        [[x.detail] for x in current_notes if x.kind == "passed_over"],
-    )
-    add_sheet_table(
-        wb,
-        "Follow-ups waiting",
-        ("Follow-ups due but not allocated this month (they stay due)",),
-        [[x.detail] for x in current_notes if x.kind == "followup_waiting"],
-    )
-    add_sheet_table(
-        wb,
-        "Overrides",
-        ("Made at", "Kind", "Staff ID", "Name", "Role", "Audit ID", "Detail"),
-        [
-            [x.created_at, x.kind, *person_cells(x.staff_id), x.audit_id or "", x.detail]
-            for x in notes
-            if x.kind in ("override", "reassign")
-        ],
-    )
-    landscape(wb)
-    buffer = io.BytesIO()
-    wb.save(buffer)
+    def saved(first_rows: list[list[object]]) -> bytes:
+        wb = Workbook()
+        first_sheet = add_sheet_table(wb, "Allocations", ALLOCATION_COLUMNS, first_rows, first=True)
+        if len(first_rows) < len(rows):
+            _size_for(first_sheet, ALLOCATION_COLUMNS, rows)
+        add_sheet_table(
+            wb,
+            "Exemptions",
+            ("Staff ID", "Name", "Role", "Reason"),
+            [[*person_cells(x.staff_id), x.detail] for x in current_notes if x.kind == "exempt"],
+        )
+        add_sheet_table(
+            wb,
+            "No case",
+            ("Staff ID", "Name", "Role", "Reason"),
+            [[*person_cells(x.staff_id), x.detail] for x in current_notes if x.kind == "unallocated"],
+        )
+        add_sheet_table(
+            wb,
+            "Passed over",
+            ("Cases not offered for audit",),
+            [[x.detail] for x in current_notes if x.kind == "passed_over"],
+        )
+        add_sheet_table(
+            wb,
+            "Follow-ups waiting",
+            ("Follow-ups due but not allocated this month (they stay due)",),
+            [[x.detail] for x in current_notes if x.kind == "followup_waiting"],
+        )
+        add_sheet_table(
+            wb,
+            "Overrides",
+            ("Made at", "Kind", "Staff ID", "Name", "Role", "Audit ID", "Detail"),
+            [
+                [x.created_at, x.kind, *person_cells(x.staff_id), x.audit_id or "", x.detail]
+                for x in notes
+                if x.kind in ("override", "reassign")
+            ],
+        )
+        landscape(wb)
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        return buffer.getvalue()
+
+    # The Allocations sheet (a thousand rows) is written by openpyxl with its first row only, and the other rows
+    # spliced in as openpyxl writes them (issue 25: openpyxl's cells were most of this workbook's time); anything
+    # unusual, and openpyxl writes them all.
+    data = None
+    if len(rows) > 1 and all(_plain(value) for row in rows for value in row):
+        data = _with_rows(saved(rows[:1]), rows)
+    if data is None:
+        data = saved(rows)
     path = ctx.config.output_dir / str(month) / "allocations.xlsx"
-    run.staging.write_bytes(path, buffer.getvalue())
+    run.staging.write_bytes(path, data)
     return path
+
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FIRST_SHEET = "xl/worksheets/sheet1.xml"
+
+
+def _plain(value: object) -> bool:
+    """A value whose cell :func:`_cell` writes exactly as openpyxl does: printable text, a date, or nothing."""
+    if value.__class__ is date:
+        return value.year > 1900  # type: ignore[attr-defined]  # Excel's 1900 leap year: openpyxl's own sums
+    if value is None:
+        return True
+    return value.__class__ is str and len(value) <= MAX_CELL_TEXT and value.isprintable()  # type: ignore[attr-defined]
+
+
+def _size_for(ws: Worksheet, headers: tuple[str, ...], rows: list[list[object]]) -> None:
+    """Column widths and filter range as :func:`add_sheet_table` sets them from all the rows."""
+    widths: list[float] = [len(h) + 4 for h in headers]
+    for row in rows:
+        for col, value in enumerate(row):
+            widths[col] = max(widths[col], min(60, len(str(value or "")) + 2))
+    for col, width in enumerate(widths, start=1):
+        ws.column_dimensions[column_letter(col)].width = width
+    ws.auto_filter.ref = f"A1:{column_letter(len(headers))}{max(2, len(rows) + 1)}"
+
+
+def _cell(ref: str, value: object, date_style: str) -> str:
+    """One cell as openpyxl writes it (``openpyxl/cell/_writer.py``, through ``tables.set_text_safe``)."""
+    if value.__class__ is date:
+        return f'<c r="{ref}" s="{date_style}" t="n"><v>{(value - EXCEL_EPOCH).days}</v></c>'  # type: ignore[operator]
+    text = str(value)
+    if not text:
+        return f'<c r="{ref}" t="inlineStr"></c>'
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    # openpyxl (lxml) writes the sheet in ASCII: every other character as a numeric reference.
+    written = escape(text) if text.isascii() else escape(text).encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{written}</t></is></c>'
+
+
+def _with_rows(data: bytes, rows: list[list[object]]) -> bytes | None:
+    """``data`` (saved with the first row) with every row; None if the sheet is not as openpyxl was seen to write it
+    (the caller then lets openpyxl write them all)."""
+    package = Package(data)
+    if _FIRST_SHEET not in package.index:
+        return None
+    xml = package.text(_FIRST_SHEET)
+    width = len(rows[0])
+    last = column_letter(width)
+    date_cols = [i for i, value in enumerate(rows[0]) if value.__class__ is date]
+    styles = {re.search(rf'<c r="{column_letter(i + 1)}2" s="(\d+)" t="n">', xml) for i in date_cols}
+    if None in styles or any(v.__class__ is date for row in rows for i, v in enumerate(row) if i not in date_cols):
+        return None
+    date_style = next(iter(styles)).group(1) if styles else "0"  # type: ignore[union-attr]
+    dimension = f'<dimension ref="A1:{last}2"/>'
+    end = xml.find("</sheetData>")
+    if xml.count(dimension) != 1 or end < 0 or _ILLEGAL.search(xml):
+        return None
+    letters = [column_letter(col) for col in range(1, width + 1)]
+    body = [
+        f'<row r="{number}">'
+        + "".join(
+            _cell(f"{letter}{number}", value, date_style)
+            for letter, value in zip(letters, row, strict=True)
+            if value is not None
+        )
+        + "</row>"
+        for number, row in enumerate(rows[1:], start=3)
+    ]
+    xml = xml[:end].replace(dimension, f'<dimension ref="A1:{last}{len(rows) + 1}"/>') + "".join(body) + xml[end:]
+    return package.build({_FIRST_SHEET: xml.encode("utf-8")})

@@ -22,6 +22,7 @@ from caseaudit_batch.core.framework import Framework
 from caseaudit_batch.workbook.layout import (
     FOLLOWUP_SHEET,
     GENERATOR_VERSION,
+    MAIN_SHEET,
     META_KEYS,
     META_SHEET,
     TRACKER_HEADERS,
@@ -37,6 +38,7 @@ from caseaudit_batch.workbook.layout import (
 from caseaudit_batch.workbook.stamp import (
     CUSTOM_PART,
     MAX_ROW_HEIGHT,
+    Deflated,
     Package,
     Structure,
     cells_of,
@@ -45,6 +47,7 @@ from caseaudit_batch.workbook.stamp import (
     heights_for,
     read_structure,
     stamp_located,
+    stamp_stretch,
     text_height,
     without_times,
 )
@@ -125,6 +128,11 @@ class _Template:
 
 
 _CACHE: dict[tuple[str, str, str, str, str], _Template] = {}
+#: The sheets of a form allocation makes that are deflated stretch by stretch (issue 25: ``Package.spliced``): the
+#: main sheet, 50 KB of XML of which the pre-filled cells are 2 KB. Only that sheet: every auditor's answers are
+#: written there, so it is compressed whole again when the form is filled, while ``_meta`` and the properties are
+#: deflated as before and pass through a fill byte for byte.
+ALLOCATED_SPLICED = frozenset({MAIN_SHEET})
 _LOCK = threading.Lock()
 
 
@@ -202,6 +210,18 @@ def _template(framework: Framework, organisation: str, password: str, kind: str 
     return found
 
 
+def adopt_template(framework: Framework, organisation: str, data: bytes, *, password: str = "") -> None:
+    """Take ``data``, :func:`audit_template`'s bytes made in another process for the same framework, organisation
+    and password, as this process's audit template instead of building it again (allocation's form workers: the
+    build is deterministic, so the bytes are those this process would build)."""
+    key = ("audit", framework.version, organisation, GENERATOR_VERSION, password)
+    with _LOCK:
+        if key not in _CACHE:
+            package = Package(data)
+            layout = _audit_design(framework, organisation, password).layout
+            _CACHE[key] = _Template(data, package, read_structure(package), layout)
+
+
 def audit_template(framework: Framework, organisation: str, *, password: str = "") -> bytes:
     """The blank audit form for this framework version (built once per process, then cached).
 
@@ -245,7 +265,8 @@ def render_audit_form(
     if unknown:
         raise ValueError(f"not pre-filled fields of the audit form: {', '.join(sorted(unknown))}")
     identity = _identity(meta, "audit", framework, prefilled)
-    return _stamp(template.package, template.structure, {name: prefilled[name] for name in prefilled}, identity)
+    named = {name: prefilled[name] for name in prefilled}
+    return _stamp(template.package, template.structure, named, identity, spliced=ALLOCATED_SPLICED)
 
 
 def followup_template(framework: Framework, organisation: str, *, password: str = "") -> bytes:
@@ -282,7 +303,7 @@ def render_followup_form(
     identity = _identity(meta, "audit", framework, prefilled)
     rows = [tuple(row) for row in previous_actions][: layout.tables["previous_actions"].rows]
     tables = {"previous_actions": rows} if rows else None
-    return _stamp(template.package, template.structure, given, identity, tables)
+    return _stamp(template.package, template.structure, given, identity, tables, spliced=ALLOCATED_SPLICED)
 
 
 def _stamp(
@@ -295,10 +316,12 @@ def _stamp(
     *,
     cells: Mapping[str, Mapping[str, object]] | None = None,
     texts: Mapping[str, str] | None = None,
+    spliced: frozenset[str] = frozenset(),
 ) -> bytes:
     """Write values by defined name (and table rows by the table's defined name), plus the identity if given.
     ``cells``: further values by sheet and cell reference; ``texts``: literal replacements in the stamped sheets'
-    XML (already escaped)."""
+    XML (already escaped); ``spliced``: sheets deflated with :meth:`Package.spliced` (only the stamped stretch
+    compressed) where no row must grow."""
     per_sheet: dict[str, dict[str, object]] = {sheet: dict(values) for sheet, values in (cells or {}).items()}
     for name, value in named.items():
         if name not in structure.names:
@@ -322,10 +345,15 @@ def _stamp(
         per_sheet.setdefault(META_SHEET, {}).update(
             {f"B{row}": identity[key] for row, key in enumerate(META_KEYS, start=1)}
         )
-    replacements: dict[str, bytes] = {}
+    replacements: dict[str, bytes | Deflated] = {}
     for sheet, cell_values in per_sheet.items():
         part = structure.sheet_parts[sheet]
-        xml = stamp_located(package.cells(part), cell_values, structure.date_styles)
+        located = package.cells(part)
+        if sheet in spliced and not texts and sheet != META_SHEET and not heights_for(located[0], cell_values):
+            start, end, middle = stamp_stretch(located, cell_values, structure.date_styles)
+            replacements[part] = package.spliced(part, start, end, middle, level)
+            continue
+        xml = stamp_located(located, cell_values, structure.date_styles)
         for mark, text in (texts or {}).items():
             xml = xml.replace(mark, text)
         if sheet != META_SHEET:

@@ -50,6 +50,20 @@ class _Member:
     method: int
 
 
+@dataclass(frozen=True)
+class Deflated:
+    """A part's content already deflated (raw deflate, as a zip member holds it), with its CRC-32 and size."""
+
+    raw: bytes
+    crc: int
+    size: int
+
+
+def _deflate(data: bytes, level: int, mode: int) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(mode)
+
+
 class Package:
     """An xlsx's members, kept compressed; parts are inflated on demand and replaced parts re-deflated on save."""
 
@@ -64,6 +78,7 @@ class Package:
                 self.members.append(_Member(info.filename, raw, info.CRC, info.file_size, info.compress_type))
         self.index = {m.name: m for m in self.members}
         self._cells: dict[str, tuple[str, dict[str, tuple[int, int, str]]]] = {}
+        self._stretches: dict[tuple[str, int, int, int], tuple[bytes, bytes, bytes, bytes]] = {}
 
     def cells(self, name: str) -> tuple[str, dict[str, tuple[int, int, str]]]:
         """A sheet part's text and where each cell element is in it (``ref -> (start, end, attributes)``), found
@@ -86,18 +101,42 @@ class Package:
     def text(self, name: str) -> str:
         return self.read(name).decode("utf-8")
 
-    def build(self, replacements: Mapping[str, bytes], level: int = 6) -> bytes:
-        """A new archive: replaced parts re-compressed, every other part copied byte for byte."""
+    def spliced(self, name: str, start: int, end: int, middle: str, level: int = 6) -> Deflated:
+        """Part ``name`` (a sheet located by :meth:`cells`) with its text from ``start`` to ``end`` replaced by
+        ``middle``, deflated: what comes before and after is deflated once per package (a template's stretches are
+        the same in every form made from it) and only ``middle`` is compressed each time.
+
+        Issue 25: compressing a form's whole main sheet (50 KB, of which the pre-filled cells are 2 KB) was most of
+        the cost of making it. Each stretch is its own deflate stream's blocks, the first two ending on a full flush
+        (byte-aligned, not final), so the three joined are one valid stream that refers back only within a stretch.
+        """
+        key = (name, start, end, level)
+        found = self._stretches.get(key)
+        if found is None:
+            xml = self.cells(name)[0]
+            head, tail = xml[:start].encode("utf-8"), xml[end:].encode("utf-8")
+            found = (head, _deflate(head, level, zlib.Z_FULL_FLUSH), tail, _deflate(tail, level, zlib.Z_FINISH))
+            self._stretches[key] = found
+        head, head_raw, tail, tail_raw = found
+        body = middle.encode("utf-8")
+        crc = zlib.crc32(tail, zlib.crc32(body, zlib.crc32(head)))
+        raw = b"".join([head_raw, _deflate(body, level, zlib.Z_FULL_FLUSH), tail_raw])
+        return Deflated(raw, crc, len(head) + len(body) + len(tail))
+
+    def build(self, replacements: Mapping[str, bytes | Deflated], level: int = 6) -> bytes:
+        """A new archive: replaced parts re-compressed (or given already deflated), every other part copied byte
+        for byte."""
         out: list[bytes] = []
         central: list[bytes] = []
         offset = 0
         dos_time, dos_date = 0, (1 << 5) | 1  # 1980-01-01: the same bytes for the same form
         for member in self.members:
             name = member.name.encode("utf-8")
-            if member.name in replacements:
-                content = replacements[member.name]
-                compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-                raw = compressor.compress(content) + compressor.flush()
+            content = replacements.get(member.name)
+            if isinstance(content, Deflated):
+                raw, crc, size, method = content.raw, content.crc, content.size, zipfile.ZIP_DEFLATED
+            elif content is not None:
+                raw = _deflate(content, level, zlib.Z_FINISH)
                 crc, size, method = zlib.crc32(content), len(content), zipfile.ZIP_DEFLATED
             else:
                 raw, crc, size, method = member.raw, member.crc, member.size, member.method
@@ -197,21 +236,36 @@ def stamp_located(
 ) -> str:
     """:func:`stamp_cells` on a sheet whose cells are already located (:meth:`Package.cells`): the same text,
     made by joining the untouched stretches with the new cells instead of visiting every cell."""
+    xml = sheet[0]
+    start, end, middle = stamp_stretch(sheet, values, date_styles)
+    return "".join([xml[:start], middle, xml[end:]])
+
+
+def stamp_stretch(
+    sheet: tuple[str, Mapping[str, tuple[int, int, str]]], values: Mapping[str, object], date_styles: Iterable[str] = ()
+) -> tuple[int, int, str]:
+    """What :func:`stamp_located` changes: the sheet's text from ``start`` (the first stamped cell) to ``end``
+    (past the last) becomes ``middle``; before and after, it is the sheet's own."""
     xml, where = sheet
     missing = [ref for ref in values if ref not in where]
     if missing:
         raise KeyError(f"cells not found in the sheet: {', '.join(sorted(missing))}")
     dates = list(date_styles)
     pieces: list[str] = []
-    position = 0
+    first = position = None
     for start, end, attributes, ref in sorted((*where[ref], ref) for ref in values):
         found = _STYLE.search(attributes)
         style = found.group(1) if found else None
         date_style = style if style in dates else (dates[0] if dates else style)
-        pieces += (xml[position:start], cell_xml(ref, values[ref], style, date_style))
+        if position is not None:
+            pieces.append(xml[position:start])
+        else:
+            first = start
+        pieces.append(cell_xml(ref, values[ref], style, date_style))
         position = end
-    pieces.append(xml[position:])
-    return "".join(pieces)
+    if first is None or position is None:
+        return 0, 0, ""
+    return first, position, "".join(pieces)
 
 
 def stamp_cells(sheet_xml: str, values: Mapping[str, object], date_styles: Iterable[str] = ()) -> str:
@@ -400,6 +454,8 @@ def grow_rows(sheet_xml: str, heights: Mapping[int, float]) -> str:
 
 def heights_for(sheet_xml: str, values: Mapping[str, object]) -> dict[int, float]:
     """The row heights the text values need, given the sheet's column widths."""
+    if not any(isinstance(value, str) and len(value) >= 40 for value in values.values()):
+        return {}  # no text long enough to need a taller row: the widths need not be read
     widths = column_widths(sheet_xml)
     needed: dict[int, float] = {}
     for ref, value in values.items():
