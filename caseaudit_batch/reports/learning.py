@@ -233,9 +233,10 @@ def into_practice(tagged: pd.DataFrame, moved: pd.DataFrame, taxonomy: list[Them
     # section's subject on nearly every audit, so they would carry every theme).
     carried = tagged[tagged["side"] == "learning"].explode("themes").dropna(subset=["themes"])
     pairs = set(zip(carried["themes"], carried["audit_id"].astype(str), strict=True))
+    earlier = [str(a) for a in moved["Earlier audit ID"].tolist()] if len(moved) else []  # once, not per theme
     rows = []
     for theme in taxonomy:
-        mine = moved[[(theme.name, str(a)) in pairs for a in moved["Earlier audit ID"]]] if len(moved) else moved
+        mine = moved[[(theme.name, a) in pairs for a in earlier]] if len(moved) else moved
         counts = mine["Overall"].value_counts() if len(mine) else pd.Series(dtype=int)
         compared = int(sum(counts.get(k, 0) for k in ("improved", "same", "worse")))
         improved = int(counts.get("improved", 0))
