@@ -263,8 +263,12 @@ def _pack_in_worker(service: str) -> tuple[str, bytes]:
 
 
 class _Packs:
-    """The service packs, in two worker processes where the platform can fork (the figures are already in memory,
-    so nothing is pickled on the way in), else one after another in this process."""
+    """The service packs, in one forked worker process and, once its own documents are written, this one (the
+    figures are already in memory, so nothing is pickled on the way in); else one after another in this process.
+
+    One worker, not two (issue 25): a forked worker soon holds about 100 MB of its own, copied from the pages its
+    pack touches (every object a pack reads has its reference count written), so a second worker cost as much
+    memory again; this process, idle once its documents are written, is the second pair of hands instead."""
 
     def __init__(self, job: _PackJob, services: list[str]) -> None:
         self.job = job
@@ -277,19 +281,25 @@ class _Packs:
         workers = min(2, os.cpu_count() or 1, len(self.services))
         if workers >= 2 and "fork" in multiprocessing.get_all_start_methods():
             _JOB = self.job
-            gc.collect()  # what is already garbage is not frozen into the workers' copies
-            # The workers share the parent's memory copy-on-write; a garbage collection in a worker would touch
-            # (and so copy) every object it scans. Frozen, the objects made so far are left out of collections
-            # (issue 25: the packs' workers each grew to about 400 MB).
+            gc.collect()  # what is already garbage is not frozen into the worker's copy
+            # The worker shares the parent's memory copy-on-write; a garbage collection in it would touch (and so
+            # copy) every object it scans. Frozen, the objects made so far are left out of collections (issue 25:
+            # the packs' workers each grew to about 400 MB).
             gc.freeze()
-            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
             self.futures = [self.pool.submit(_pack_in_worker, service) for service in self.services]
         return self
 
     def results(self) -> list[tuple[str, bytes]]:
         if self.pool is None:
             return [self.job.pack(service) for service in self.services]
-        return [future.result() for future in self.futures]
+        # The packs the worker has not yet started, from the last: made here (a cancelled one never starts there).
+        here: dict[int, tuple[str, bytes]] = {}
+        for index in range(len(self.services) - 1, -1, -1):
+            if not self.futures[index].cancel():
+                break  # this one and those before it are the worker's
+            here[index] = self.job.pack(self.services[index])
+        return [here[i] if i in here else future.result() for i, future in enumerate(self.futures)]
 
     def __exit__(self, *exc: object) -> None:
         global _JOB
