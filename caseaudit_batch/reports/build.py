@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Collection
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.framework import Framework
 from caseaudit_batch.followups import measures as fm
 from caseaudit_batch.reports import committee, committee_docs, excel, learning, word
-from caseaudit_batch.reports.data import RegisterData
+from caseaudit_batch.reports.data import TYPED_TEXT, RegisterData
 from caseaudit_batch.reports.frame import UNKNOWN, audit_frame
 from caseaudit_batch.reports.learning_doc import Learning
 from caseaudit_batch.reports.metrics import (
@@ -141,6 +141,10 @@ def build_month_reports(
     tagger = Tagger(taxonomy)
     difference = difference or learning.load_difference()
     tagged = tag_texts(frame, tagger, Tagger([difference]))  # the window's text, tagged once for every output
+    # Nothing reads the answers' text after the tagging: it goes, so the year's answers are not held through the
+    # documents, nor in the packs' workers (issue 25: they were most of the reports' memory).
+    frame = frame.drop(columns=[c for c in TYPED_TEXT if c in frame.columns])
+    data = _without_text(data)
     month_services = data.allocations.loc[data.allocations["month"] == str(month), "service"]
     services = sorted({str(s) for s in month_services if isinstance(s, str) and s.strip() and s != UNKNOWN})
     # The whole authority's follow-ups and the audits they refer to: a pack's follow-up may refer to an audit filed
@@ -190,6 +194,16 @@ def build_month_reports(
         for service, blob in packs.results():
             files[word_name(month, service)] = blob
     return MonthReports(metrics=metrics, themes=themes, files=files, services=services)
+
+
+def _without_text(data: RegisterData) -> RegisterData:
+    """``data`` without the window's typed answers (``earlier``, a few hundred audits, is read whole by
+    :func:`audit_frame` and kept as it is)."""
+
+    def drop(table: pd.DataFrame) -> pd.DataFrame:
+        return table.drop(columns=[c for c in TYPED_TEXT if c in table.columns]).copy()
+
+    return replace(data, audits=drop(data.audits), moderations=drop(data.moderations))
 
 
 @dataclass
@@ -249,8 +263,12 @@ def _pack_in_worker(service: str) -> tuple[str, bytes]:
 
 
 class _Packs:
-    """The service packs, in two worker processes where the platform can fork (the figures are already in memory,
-    so nothing is pickled on the way in), else one after another in this process."""
+    """The service packs, in one forked worker process and, once its own documents are written, this one (the
+    figures are already in memory, so nothing is pickled on the way in); else one after another in this process.
+
+    One worker, not two (issue 25): a forked worker soon holds about 100 MB of its own, copied from the pages its
+    pack touches (every object a pack reads has its reference count written), so a second worker cost as much
+    memory again; this process, idle once its documents are written, is the second pair of hands instead."""
 
     def __init__(self, job: _PackJob, services: list[str]) -> None:
         self.job = job
@@ -263,18 +281,25 @@ class _Packs:
         workers = min(2, os.cpu_count() or 1, len(self.services))
         if workers >= 2 and "fork" in multiprocessing.get_all_start_methods():
             _JOB = self.job
-            # The workers share the parent's memory copy-on-write; a garbage collection in a worker would touch
-            # (and so copy) every object it scans. Frozen, the objects made so far are left out of collections
-            # (issue 25: the packs' workers each grew to about 400 MB).
+            gc.collect()  # what is already garbage is not frozen into the worker's copy
+            # The worker shares the parent's memory copy-on-write; a garbage collection in it would touch (and so
+            # copy) every object it scans. Frozen, the objects made so far are left out of collections (issue 25:
+            # the packs' workers each grew to about 400 MB).
             gc.freeze()
-            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
             self.futures = [self.pool.submit(_pack_in_worker, service) for service in self.services]
         return self
 
     def results(self) -> list[tuple[str, bytes]]:
         if self.pool is None:
             return [self.job.pack(service) for service in self.services]
-        return [future.result() for future in self.futures]
+        # The packs the worker has not yet started, from the last: made here (a cancelled one never starts there).
+        here: dict[int, tuple[str, bytes]] = {}
+        for index in range(len(self.services) - 1, -1, -1):
+            if not self.futures[index].cancel():
+                break  # this one and those before it are the worker's
+            here[index] = self.job.pack(self.services[index])
+        return [here[i] if i in here else future.result() for i, future in enumerate(self.futures)]
 
     def __exit__(self, *exc: object) -> None:
         global _JOB

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from caseaudit_batch.core.errors import ConfigError
@@ -300,18 +301,44 @@ def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = N
     if difference is not None:
         impact_texts = {text for key, text in zip(fields, texts, strict=True) if impact[key]}
         made = {text: bool(difference.sentence_themes(text)) for text in impact_texts}
-    columns: dict[str, list[Any]] = {}
-    for name in ("audit_id", "case_ref", "month", "service"):
-        values = accepted[name].tolist()
-        columns[name] = list(map(values.__getitem__, at))
-    columns["field"] = fields
-    columns["text"] = texts
-    columns["side"] = [
-        "finding" if impact[key] and not made.get(text, True) else SIDE_OF[key]
-        for key, text in zip(fields, texts, strict=True)
-    ]
-    columns["themes"] = list(map(found.__getitem__, texts))
-    return pd.DataFrame(columns, dtype=object)  # the columns in the order they always had
+    # Filled into one object block, column by column, that becomes the frame as it is: a year's points are close to
+    # a million, and a dict of lists made into a frame held each column three times over at once (the lists, their
+    # arrays and the frame's block: the reports' peak of memory, issue 25).
+    n = len(at)
+    names = ("audit_id", "case_ref", "month", "service", "field", "text", "side", "themes")  # as they always were
+    block = np.empty((len(names), n), dtype=object)
+    rows = np.fromiter(at, dtype=np.intp, count=n)
+    del at
+    for i, name in enumerate(names[:4]):
+        block[i] = accepted[name].to_numpy(dtype=object)[rows]
+    del rows
+    block[4] = np.fromiter(fields, dtype=object, count=n)  # fromiter: each item one object (a tuple too)
+    block[5] = np.fromiter(texts, dtype=object, count=n)
+    block[6] = np.fromiter(
+        (
+            "finding" if impact[key] and not made.get(text, True) else SIDE_OF[key]
+            for key, text in zip(fields, texts, strict=True)
+        ),
+        dtype=object,
+        count=n,
+    )
+    del fields
+    block[7] = np.fromiter(map(found.__getitem__, texts), dtype=object, count=n)
+    del texts
+    return pd.DataFrame(block.T, columns=list(names), dtype=object, copy=False)
+
+
+def rows_by_theme(themes: pd.Series) -> dict[str, np.ndarray]:
+    """Each theme named in ``themes`` (a column of tuples of names): which rows name it, as a boolean array.
+
+    The distinct tuples are few (each distinct sentence has one), so each is read once and the rows are found by
+    their codes (a loop over a year's points, near a million, was most of the counting, issue 25)."""
+    codes, distinct = pd.factorize(themes.to_numpy(dtype=object))
+    codes_of: dict[str, list[int]] = {}
+    for code, found in enumerate(distinct):
+        for name in found:
+            codes_of.setdefault(name, []).append(code)
+    return {name: np.isin(codes, these) for name, these in codes_of.items()}
 
 
 def content_key(text: str) -> str:
@@ -383,10 +410,11 @@ def summarise(
     this_month = tagged[tagged["month"] == month]
     # The window is only counted (audits per theme), in one pass over the points' themes; only the month's points
     # are exploded, once, and split by theme once (not compared with every theme's name in turn).
-    window_audits: dict[str, set[object]] = {}
-    for audit_id, found in zip(tagged["audit_id"], tagged["themes"], strict=True):
-        for name in found:
-            window_audits.setdefault(name, set()).add(audit_id)
+    audit_codes = pd.factorize(tagged["audit_id"])[0]  # a blank ID is -1: not counted (as nunique)
+    window_audits = {
+        name: int(np.unique(audit_codes[rows & (audit_codes >= 0)]).size)
+        for name, rows in rows_by_theme(tagged["themes"]).items()
+    }
     month_exploded = this_month.explode("themes").dropna(subset=["themes"])
     by_theme = dict(tuple(month_exploded.groupby("themes", sort=False))) if len(month_exploded) else {}
     keys_of = {} if no_quotes else {text: content_key(text) for text in this_month["text"].unique()}
@@ -399,7 +427,7 @@ def summarise(
         for side, label in SIDES.items():
             row[label] = int(mine.loc[mine["side"] == side, "audit_id"].nunique())
         row["Recommendations"] = int(mine.loc[mine["field"] == "recommendations", "audit_id"].nunique())
-        row["12 months"] = sum(1 for a in window_audits.get(theme.name, ()) if a is not None and a == a)  # as nunique
+        row["12 months"] = window_audits.get(theme.name, 0)
         row["Related sections"] = ", ".join(str(s) for s in theme.sections)
         if section_good_or_better is not None and theme.sections:
             shares = [section_good_or_better.get(s) for s in theme.sections]

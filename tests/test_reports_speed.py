@@ -1,0 +1,113 @@
+"""Issue 25: the reports' faster counting gives what the plain loops gave (themes' window counts and trend), and the
+service packs come back in the services' order wherever each was made."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pandas as pd
+
+from caseaudit_batch.reports import build, learning
+from caseaudit_batch.reports.themes import Tagger, Theme, rows_by_theme, summarise
+
+TAXONOMY = [
+    Theme("Records", "Chronology and recording.", ("chronology",), id="records"),
+    Theme("Partners", "Working with partners.", ("school",), id="partners"),
+    Theme("Voice", "The child's voice.", ("wishes",), id="voice"),
+]
+MONTHS = ["2026-07", "2026-08", "2026-09"]
+
+
+def _points(seed: int = 3, n: int = 400) -> pd.DataFrame:
+    """Tagged points as tag_texts makes them: audits repeat, a point names none, one or several themes."""
+    rng = random.Random(seed)
+    choices = [(), ("Records",), ("Partners",), ("Records", "Voice"), ("Records", "Partners", "Voice")]
+    rows = []
+    for _ in range(n):
+        audit = f"A{rng.randrange(40)}"
+        rows.append(
+            {
+                "audit_id": audit,
+                "case_ref": f"C{audit[1:]}",
+                "month": rng.choice(MONTHS),
+                "service": rng.choice(("North", "South")),
+                "field": "learning",
+                "text": "A point.",
+                "side": rng.choice(("strength", "learning", "finding")),
+                "themes": rng.choice(choices),
+            }
+        )
+    return pd.DataFrame(rows, dtype=object)
+
+
+def _trend_by_loop(tagged: pd.DataFrame) -> dict[tuple[str, str, str], int]:
+    seen = {
+        (name, side, month, audit)
+        for audit, side, month, found in zip(
+            tagged["audit_id"], tagged["side"], tagged["month"], tagged["themes"], strict=True
+        )
+        for name in found
+    }
+    return dict(Counter((name, side, month) for name, side, month, _ in seen))
+
+
+def test_rows_by_theme_marks_the_rows_naming_each_theme() -> None:
+    themes = pd.Series([(), ("Records",), ("Records", "Voice"), ("Voice",), ()], dtype=object)
+    rows = rows_by_theme(themes)
+    assert sorted(rows) == ["Records", "Voice"]
+    assert rows["Records"].tolist() == [False, True, True, False, False]
+    assert rows["Voice"].tolist() == [False, False, True, True, False]
+    assert rows_by_theme(pd.Series([], dtype=object)) == {}
+
+
+def test_trend_counts_distinct_audits_per_theme_side_and_month_as_a_loop_would() -> None:
+    tagged = _points()
+    trend = learning.theme_trend(tagged, MONTHS)
+    expected = _trend_by_loop(tagged)
+    found = {
+        (name, side, month): int(trend.loc[(name, side), month])
+        for name, side in trend.index
+        for month in MONTHS
+        if trend.loc[(name, side), month]
+    }
+    assert found == expected
+    assert list(trend.columns) == MONTHS
+
+
+def test_trend_of_no_points_is_empty() -> None:
+    tagged = _points().iloc[0:0]
+    assert learning.theme_trend(tagged, MONTHS).empty
+    untagged = _points().assign(themes=[()] * 400)
+    assert learning.theme_trend(untagged, MONTHS).empty
+
+
+def test_window_counts_are_each_themes_distinct_audits() -> None:
+    tagged = _points()
+    table = summarise(tagged, Tagger(TAXONOMY), "2026-09", no_quotes=True).table.set_index("Theme")
+    for theme in TAXONOMY:
+        audits = {a for a, found in zip(tagged["audit_id"], tagged["themes"], strict=True) if theme.name in found}
+        assert table.loc[theme.name, "12 months"] == len(audits)
+    # A blank audit ID is not an audit (as nunique).
+    blank = tagged.assign(
+        audit_id=pd.Series([None if i % 2 else a for i, a in enumerate(tagged["audit_id"])], dtype=object)
+    )
+    table = summarise(blank, Tagger(TAXONOMY), "2026-09", no_quotes=True).table.set_index("Theme")
+    audits = {
+        a for a, found in zip(blank["audit_id"], blank["themes"], strict=True) if "Records" in found and a is not None
+    }
+    assert table.loc["Records", "12 months"] == len(audits)
+
+
+class _Job:
+    """Stands in for a pack job: a pack is its service's name, reversed."""
+
+    def pack(self, service: str) -> tuple[str, bytes]:
+        return service, service[::-1].encode()
+
+
+def test_packs_come_back_in_the_services_order() -> None:
+    services = [f"Service {c}" for c in "ABCDEFGH"]
+    with build._Packs(_Job(), services) as packs:  # type: ignore[arg-type]
+        made = packs.results()
+    assert made == [(s, s[::-1].encode()) for s in services]  # the worker's and this process's, in order
