@@ -355,7 +355,9 @@ def sync_from_register(conn: Connection, clock: Clock) -> CatchUp:
     it needs is read in bulk and its new rows are written together, so a thousand new audits cost a few dozen
     statements (issue 5's speed target covers ingest, and this runs inside it).
     """
-    seen = {(r.audit_id, r.source): r.submission_id for r in conn.execute(sa.select(reg.action_sources)).all()}
+    s = reg.action_sources
+    # (audit, source) -> the submission last synced, for the versions read below only.
+    seen: dict[tuple[str, str], int | None] = {}
     result = CatchUp()
     now = clock.now_iso()
     writes, ids, people = _Writes(conn), _IdBook(conn), _Directory(conn)
@@ -366,13 +368,23 @@ def sync_from_register(conn: Connection, clock: Clock) -> CatchUp:
     for source, table, key in sources:
         # Only the versions not yet synced are read in full: decoding every answer set of a year's register on each
         # ingest would grow without bound.
-        pending = [
-            row.id
-            for row in conn.execute(
-                sa.select(table.c.id, table.c.audit_id, table.c.submission_id).where(table.c.current.is_(True))
+        # The register compares each current version with the submission last synced (a version's submission is
+        # never null; a missing or null one is not synced): this runs at every ingest, moderation and run, and
+        # reading a row per audit ever synced into Python each time grew with the register.
+        pending: list[int] = []
+        for row_id, audit_id, last_synced, had in conn.execute(
+            sa.select(table.c.id, table.c.audit_id, s.c.submission_id, s.c.audit_id.is_not(None))
+            .select_from(table)
+            .join(s, sa.and_(s.c.audit_id == table.c.audit_id, s.c.source == source), isouter=True)
+            .where(
+                table.c.current.is_(True),
+                sa.or_(s.c.submission_id.is_(None), s.c.submission_id != table.c.submission_id),
             )
-            if seen.get((row.audit_id, source)) != row.submission_id
-        ]
+            .order_by(table.c.id)  # the order the table was scanned in before: chunks below read in this order
+        ).tuples():
+            pending.append(row_id)
+            if had:
+                seen[(audit_id, source)] = last_synced
         current = [
             row
             for chunk in reg.chunks(pending)

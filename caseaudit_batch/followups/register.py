@@ -137,13 +137,58 @@ def _grades(conn: Connection, framework: Framework, audit_ids: Collection[str] |
     return found
 
 
+def _overall_grades(
+    conn: Connection, framework: Framework, table: sa.Table, answer: str, audit_ids: Collection[str] | None
+) -> dict[str, str | None]:
+    """Audit ID -> the overall grade of each current row of ``audits`` or ``moderations`` (its column, else the
+    answers' ``answer`` when the column holds no grade), as :func:`_grades` reads them. The answers (a form's
+    text, kilobytes each) are decoded only for the rows whose column holds no grade."""
+    query = sa.select(table.c.id, table.c.audit_id, table.c.overall_grade).where(table.c.current.is_(True))
+    if audit_ids is not None:
+        query = query.where(table.c.audit_id.in_(list(audit_ids)))
+    found: dict[str, str | None] = {}
+    blank: dict[str, int] = {}  # audit ID -> the row whose column holds no grade (the last row of an audit wins)
+    for row_id, audit_id, overall in conn.execute(query).tuples():
+        found[audit_id] = _canon(framework, overall)
+        if found[audit_id] is None:
+            blank[audit_id] = row_id
+        else:
+            blank.pop(audit_id, None)
+    audit_of = {row_id: audit_id for audit_id, row_id in blank.items()}
+    for chunk in reg.chunks(list(audit_of)):
+        in_answers = sa.select(table.c.id, table.c.answers).where(table.c.id.in_(chunk))
+        for row_id, answers in conn.execute(in_answers).tuples():
+            found[audit_of[row_id]] = _canon(framework, (answers or {}).get(answer))
+    return found
+
+
 def final_grades(conn: Connection, framework: Framework, audit_ids: Collection[str] | None = None) -> dict[str, str]:
-    """Audit ID -> final overall grade, for current accepted audits with a grade."""
+    """Audit ID -> final overall grade, for current accepted audits with a grade (the overall grades of
+    :func:`_grades` without its section grades: allocation asks this of the whole register every month)."""
+    auditor = _overall_grades(conn, framework, reg.audits, "overall_grade", audit_ids)
+    if not auditor:
+        return {}
+    # As _grades: no IN list for all audits (a register holds years of them; SQLite limits bound parameters).
+    moderated = _overall_grades(
+        conn, framework, reg.moderations, "m_overall_grade", None if audit_ids is None else list(auditor)
+    )
+    e = reg.escalations
+    query = (
+        sa.select(e.c.audit_id, e.c.grade)
+        .where(e.c.kind == "grade", e.c.status == "Resolved", e.c.grade.is_not(None))
+        .order_by(e.c.resolved_at)
+    )
+    if audit_ids is not None:
+        query = query.where(e.c.audit_id.in_(list(auditor)))
+    resolved: dict[str, str | None] = {}
+    for audit_id, grade in conn.execute(query).tuples():
+        if audit_id in auditor:
+            resolved[audit_id] = _canon(framework, grade) or resolved.get(audit_id)
     out: dict[str, str] = {}
-    for audit_id, g in _grades(conn, framework, audit_ids).items():
-        grade = final_grade(g.auditor, g.moderated, g.resolved)
-        if grade:
-            out[audit_id] = grade
+    for audit_id, grade in auditor.items():
+        final = final_grade(grade, moderated.get(audit_id), resolved.get(audit_id))
+        if final:
+            out[audit_id] = final
     return out
 
 
@@ -190,7 +235,10 @@ def previous_audit(conn: Connection, framework: Framework, audit_id: str) -> Pre
     """The audit a follow-up follows up: final grades and where they came from, and its actions now."""
     a, al, t = reg.audits, reg.allocations, reg.actions
     allocation = conn.execute(sa.select(al).where(al.c.audit_id == audit_id)).first()
-    accepted = conn.execute(sa.select(a).where(a.c.audit_id == audit_id, a.c.current.is_(True))).first()
+    # Only the date: the whole row would decode the form's answers, which _grades reads on its own.
+    accepted = conn.execute(
+        sa.select(a.c.date_completed).where(a.c.audit_id == audit_id, a.c.current.is_(True))
+    ).first()
     grades = _grades(conn, framework, [audit_id]).get(audit_id) or _Grades(None)
     rows: Sequence[Any] = list(
         conn.execute(sa.select(t).where(t.c.audit_id == audit_id).order_by(t.c.due_date, t.c.action_id))

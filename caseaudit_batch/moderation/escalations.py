@@ -135,12 +135,13 @@ def remind_heads_of_service(ctx: Context, run: Run, kit: ModerationKit, working_
                 "age_days": esc.age(today),
             },
         )
-        run.conn.execute(
-            sa.update(reg.escalations)
-            .where(reg.escalations.c.escalation_id == esc.escalation_id)
-            .values(reminded_on=today)
-        )
         reminded.append(esc.escalation_id)
+    if reminded:  # the day kept on every escalation reminded, in one statement (a year of open ones is hundreds)
+        e = reg.escalations
+        run.conn.execute(
+            sa.update(e).where(e.c.escalation_id == sa.bindparam("reminded_id")).values(reminded_on=today),
+            [{"reminded_id": escalation_id} for escalation_id in reminded],
+        )
     return reminded
 
 

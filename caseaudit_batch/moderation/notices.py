@@ -39,6 +39,9 @@ class ModerationKit:
     hos_quality_assurance: str | None
     qa_officer: Any
     attention: list[str] = field(default_factory=list)
+    #: ``notices`` rows made and not yet written: written together by :meth:`flush` (in the order made, so their
+    #: IDs are as they were one by one), before anything reads the table and when the run's notices are done.
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def open(cls, ctx: Context, run: Run) -> ModerationKit:
@@ -72,8 +75,8 @@ class ModerationKit:
         notice.attachments.extend(attachments)
         made_at = ctx.clock.now_iso()
         stage_notice(run.staging, self.outbox, month, eml, notice, self.sender, made_at)
-        run.conn.execute(
-            sa.insert(reg.notices).values(
+        self.rows.append(
+            dict(
                 kind=notice.kind,
                 month=month,
                 audit_id=audit_id,
@@ -85,6 +88,17 @@ class ModerationKit:
                 message_id=notice_message_id(ctx.config.output_dir, month, eml, self.sender),
             )
         )
+
+    def flush(self, run: Run) -> None:
+        """Write the ``notices`` rows made so far, in one statement (a moderation run makes hundreds)."""
+        if self.rows:
+            run.conn.execute(sa.insert(reg.notices), self.rows)
+            self.rows = []
+
+    def finish(self, run: Run) -> None:
+        """The run's notices done: their register rows written, and the outbox listing staged."""
+        self.flush(run)
+        self.outbox.write(run.staging)
 
 
 def resolution_notice(ctx: Context, run: Run, done: dict[str, Any], note: str) -> None:
@@ -122,7 +136,7 @@ def resolution_notice(ctx: Context, run: Run, done: dict[str, Any], note: str) -
             "note": note.strip(),
         },
     )
-    kit.outbox.write(run.staging)
+    kit.finish(run)
 
 
 def _moderation_context(facts: moderation_register.AuditFacts) -> dict[str, object]:
@@ -351,6 +365,7 @@ def make_moderation_forms(ctx: Context, run: Run, kit: ModerationKit, month: str
 
 def remind_moderators(ctx: Context, run: Run, kit: ModerationKit, month: str, days_before: int) -> list[str]:
     """A reminder once the due date is near (or passed) for each form not yet returned; once per audit."""
+    kit.flush(run)  # the notices table is read below
     moderated = {r[0] for r in run.conn.execute(sa.select(reg.moderations.c.audit_id))}
     reminded = {
         r[0]

@@ -107,7 +107,7 @@ def moderate(
         made = make_moderation_forms(ctx, run, kit, the_month, result)
         reminded = remind_moderators(ctx, run, kit, the_month, settings.reminder_days_before)
         chased = escalations.remind_heads_of_service(ctx, run, kit, settings.escalation_working_days)
-        kit.outbox.write(run.staging)
+        kit.finish(run)
         sample = moderation_register.load_sample(run.conn, the_month)
         moderated = {
             r[0]
@@ -216,6 +216,7 @@ def _ingest_moderation_forms(
             moderator_id=check.moderator_id,
             moderation_date=check.moderation_date,
             managers=managers,
+            audit=check.audit,  # read by ModerationBook.load in this transaction; audits are not written here
         )
         if previous is not None:
             conn.execute(
@@ -248,7 +249,7 @@ def ingest_moderation_returns(ctx: Context, month: Month | str) -> Result:
         entries = _ingest_moderation_forms(ctx, run, kit, month, result)
         working_days = ctx.config.moderation.escalation_working_days
         chased = escalations.remind_heads_of_service(ctx, run, kit, working_days)
-        kit.outbox.write(run.staging)
+        kit.finish(run)
         run.inputs = {"moderation_inbox": inbox_files.counts(entries) if entries else {}}
     if not entries:
         result.lines.append(messages.text("RUN007", inbox="moderation"))
