@@ -220,6 +220,14 @@ def profile(source: Path, scratch: Path, label: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------------
+def _at_least_one(text: str) -> int:
+    """A count of runs: the figures and the ratio need at least one of each."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("give at least 1 (each figure is the best of these runs)")
+    return value
+
+
 def _line(name: str, m: Measure, files: int) -> str:
     walls = ", ".join(f"{w:.2f}" for w in m.extra.get("all_walls", [m.wall]))
     return (
@@ -310,8 +318,10 @@ def growth(args: argparse.Namespace, cache: Path | None, tmp: Path) -> list[Targ
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forms", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=3, help="ingest runs, each on a fresh copy (best is shown)")
-    parser.add_argument("--reference-runs", type=int, default=3, help="runs of the reference loop (best is shown)")
+    parser.add_argument("--runs", type=_at_least_one, default=3, help="ingest runs, each on a fresh copy (best shown)")
+    parser.add_argument(
+        "--reference-runs", type=_at_least_one, default=3, help="runs of the reference loop (best is shown)"
+    )
     parser.add_argument("--growth", action="store_true", help="also ingest 100, 1,000 and 5,000 forms")
     parser.add_argument("--growth-runs", type=int, default=3, help="runs of each growth point (best is shown)")
     parser.add_argument("--growth-only", action="store_true", help="only the growth curve")

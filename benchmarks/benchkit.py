@@ -24,6 +24,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# A benchmark measures the checkout it lives in: the package imported in-process (bench_demo's --steps, the
+# children of bench_ingest) is this checkout's, not whichever one the virtual environment installed (a git
+# worktree shares the main checkout's environment).
+if str(ROOT) not in sys.path[:1]:
+    sys.path.insert(0, str(ROOT))
 INTERVAL = 0.02  # seconds between memory samples
 
 
