@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import logging
 import multiprocessing
 import os
@@ -129,6 +130,9 @@ def form_workers(ctx: Context, expected: int, workers: int | None = None) -> Ite
         return
     _WORKER_SETUP = (ctx.framework, ctx.config.organisation, forms.form_password(ctx.config))
     pool, started = None, None
+    # The workers share this process's heap until they write to it (the demo forks them from a year's worth of
+    # it): frozen, it is not visited, and so not copied, by the workers' garbage collector.
+    gc.freeze()
     try:
         pool = multiprocessing.get_context("fork").Pool(workers)
         started = FormWorkers(pool, pool.apply_async(_template_in_worker))
@@ -141,6 +145,7 @@ def form_workers(ctx: Context, expected: int, workers: int | None = None) -> Ite
             pool.terminate()
             pool.join()
         _WORKER_SETUP = None
+        gc.unfreeze()
 
 
 def _template_in_worker() -> bytes:
