@@ -26,7 +26,7 @@ from caseaudit_batch.core.config import PrivacySettings, ValidationSettings
 from caseaudit_batch.core.errors import safe_traceback
 from caseaudit_batch.core.framework import Framework, GradeParseError
 from caseaudit_batch.core.messages import Problem
-from caseaudit_batch.ingest import feedback, rules
+from caseaudit_batch.ingest import rules
 from caseaudit_batch.ingest.files import AuditCheck, Entry, ignored_as_purged, open_form
 from caseaudit_batch.retention.register import Purges
 from caseaudit_batch.workbook import reader
@@ -166,7 +166,6 @@ def check_audit_safely(entry: Entry, book: AuditBook, inbox: str = "audits") -> 
         entry.settle("rejected", "IN090", note="rejected: internal error. " + messages.text("IN090"))
 
 
-FED_BACK = ("returned", "accepted")  # the outcomes that get feedback when the form has problems (ingest.notices)
 PARALLEL_FROM = 100  # below this many files, starting worker processes costs more than it saves
 # Many small chunks each: an uneven share (large files, a slow form) still evens out, and the last chunk, which
 # one worker checks while the other has none left, is short (with 4 a worker, a thousand forms left one core idle
@@ -174,7 +173,7 @@ PARALLEL_FROM = 100  # below this many files, starting worker processes costs mo
 CHUNKS_PER_WORKER = 16
 #: Makes a checked entry's notices where it was checked (``ingest.notices.Notices.draft``), keyed by kind.
 Drafter = Callable[[Entry], dict[str, Any]]
-_WORKER_JOB: tuple[AuditBook, Sequence[Entry], str, str | None, Drafter | None] | None = None
+_WORKER_JOB: tuple[AuditBook, Sequence[Entry], str, Drafter | None] | None = None
 
 
 def check_audits(
@@ -182,7 +181,6 @@ def check_audits(
     book: AuditBook,
     inbox: str = "audits",
     workers: int | None = None,
-    feedback_note: str | None = None,
     drafter: Drafter | None = None,
 ) -> None:
     """Check every pending audit file; with many files, on two worker processes (the machine's two cores).
@@ -191,18 +189,17 @@ def check_audits(
     Workers are forked after ``book`` is loaded and the files are read, so they share both without copying: a job is
     a list of positions in the pending files, never their bytes, and each returns only its results (without the
     allocation, which this process has already). If the pool fails for any reason, the files it did not finish are
-    checked here, one by one. With ``feedback_note`` (``[notices] return_instructions``), a worker also makes the
-    feedback workbook of each form it returns or accepts with warnings (``Entry.feedback``): it depends only on the
-    check, and made there it is made on both cores. With ``drafter`` as well, the worker also makes the form's
-    notices (``Entry.drafted``), for the same reason: the main process would otherwise make them alone, after the
-    pool, while a core sits idle.
+    checked here, one by one. With ``drafter``, a worker also makes each form's notices (``Entry.drafted``) and the
+    feedback workbook of each form it returns or accepts with warnings (``Entry.feedback``): they depend only on the
+    check, and made there they are made on both cores, where the main process would otherwise make them alone,
+    after the pool, while a core sits idle.
     """
     pending = [e for e in entries if e.pending]
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     done = 0
     if workers > 1 and len(pending) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
         global _WORKER_JOB
-        _WORKER_JOB = (book, pending, inbox, feedback_note, drafter)
+        _WORKER_JOB = (book, pending, inbox, drafter)
         size = -(-len(pending) // (workers * CHUNKS_PER_WORKER))
         chunks = [range(start, min(start + size, len(pending))) for start in range(0, len(pending), size)]
         # The workers share this process's heap until they write to it: with its objects frozen, a worker's garbage
@@ -225,18 +222,12 @@ def check_audits(
 
 def _check_in_worker(chunk: range) -> list[tuple[Any, ...]]:
     assert _WORKER_JOB is not None
-    book, pending, inbox, feedback_note, drafter = _WORKER_JOB
+    book, pending, inbox, drafter = _WORKER_JOB
     outcomes = []
     for i in chunk:
         entry = pending[i]  # this process's own copy (forked): checking it changes nothing in the parent
         check_audit_safely(entry, book, inbox)
         check = entry.check
-        made = None
-        if feedback_note is not None and check is not None and entry.problems and entry.outcome in FED_BACK:
-            made = feedback.feedback_workbook(
-                entry.rel, check.audit_ref, check.case_ref, entry.outcome, entry.problems, feedback_note
-            )
-        entry.feedback = made
         drafted = _drafts(drafter, entry) if drafter is not None and check is not None else {}
         if check is not None:
             check.allocation = {}  # the parent has it (book.allocations): not sent back
@@ -249,7 +240,7 @@ def _check_in_worker(chunk: range) -> list[tuple[Any, ...]]:
                 entry.problems,
                 check,
                 entry.data is None,
-                made,
+                entry.feedback,  # made by the drafter with the feedback notice
                 drafted,
             )
         )

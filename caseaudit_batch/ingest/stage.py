@@ -54,7 +54,7 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
             return_instructions=ctx.config.notices.return_instructions,
         )
         # The workers that check the forms also make their feedback workbooks and notices (on both cores).
-        ingest.check_audits(entries, book, feedback_note=ctx.config.notices.return_instructions, drafter=notices.draft)
+        ingest.check_audits(entries, book, drafter=notices.draft)
         standing = ingest.standing_versions(
             conn, [e.audit_id for e in entries if e.outcome in ("accepted", "returned")]
         )
