@@ -101,6 +101,10 @@ def _play(folder: Path, pooled: bool, monkeypatch: pytest.MonkeyPatch) -> dict[s
         "older.xlsx": "superseded",
         "again.xlsx": "returned",
     }
+    # Once staged, the forms' bytes, feedback workbooks and drafts are let go: the result (which the demo keeps for
+    # the year) holds each file's outcome and checks, not its attachments.
+    held = [e.rel for e in result.data["entries"] if e.data is not None or e.feedback is not None or e.drafted]
+    assert held == []
     return _messages(folder)
 
 

@@ -230,3 +230,27 @@ def test_service_pack_shows_audits_by_your_managers_and_of_your_cases(made) -> N
     assert headings.index("Audits by your managers") < headings.index("Audits of your cases")
     whole = Document(io.BytesIO(made.files[REPORT]))
     assert "Audits by your managers" not in [p.text for p in whole.paragraphs]
+
+
+def test_moderation_agreement_by_month_from_the_audit_frame() -> None:
+    """The trend carries no moderation agreement: page one counts it by month from the audit frame, moderated audits
+    with both overall grades only (issue 25 counts them in one pass)."""
+    rows = [
+        # month, moderated, auditor's overall, moderator's overall
+        ("2026-07", True, "Good", "Good"),
+        ("2026-07", True, "Good", "Requires Improvement"),
+        ("2026-08", True, "Inadequate", "Inadequate"),
+        ("2026-08", False, "Good", "Outstanding"),  # not moderated: not counted
+        ("2026-08", True, "Good", None),  # no moderator's grade: not compared
+        ("2026-09", True, None, "Good"),  # no auditor's grade: not compared
+    ]
+    frame = pd.DataFrame(rows, columns=["month", "moderated", "a_overall", "m_overall"])
+    metrics = Metrics(month="2026-09", report_date=date(2026, 9, 30), values={}, tables={}, frame=frame)
+    months = pd.DataFrame({"Month": ["2026-06", "2026-07", "2026-08", "2026-09"]})
+    assert glance._agreement_by_month(metrics, months) == [
+        ("2026-06", None, 0),
+        ("2026-07", 0.5, 2),
+        ("2026-08", 1.0, 1),
+        ("2026-09", None, 0),
+    ]
+    assert glance._agreement_by_month(metrics, pd.DataFrame()) == []

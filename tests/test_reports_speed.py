@@ -111,3 +111,19 @@ def test_packs_come_back_in_the_services_order() -> None:
     with build._Packs(_Job(), services) as packs:  # type: ignore[arg-type]
         made = packs.results()
     assert made == [(s, s[::-1].encode()) for s in services]  # the worker's and this process's, in order
+
+
+def test_a_packs_rows_split_once_are_the_rows_a_filter_finds() -> None:
+    """Each service's audits and tagged points, split once before the packs, are exactly (and in the order) those a
+    filter by service finds; a service with none gets an empty table with the same columns."""
+    tagged = _points()
+    frame = pd.DataFrame({"audit_id": [f"A{i}" for i in range(12)], "service": ["North", "South", None, "East"] * 3})
+    job = build._PackJob(None, frame, tagged, None, None, None, None, None, "", None)  # type: ignore[arg-type]
+    services = ["North", "South", "East", "West"]
+    job.split(services)
+    for service in services:
+        got_frame, got_tagged = job._of(service)
+        pd.testing.assert_frame_equal(got_frame, frame[frame["service"] == service])
+        pd.testing.assert_frame_equal(got_tagged, tagged[tagged["service"] == service])
+    assert len(job._of("North")[1]) and job._of("East")[1].empty  # East has audits but no tagged points
+    assert job._of("West")[0].empty and list(job._of("West")[0].columns) == ["audit_id", "service"]

@@ -128,9 +128,11 @@ def working_day_on_or_before(day: date) -> date:
     return day
 
 
+@lru_cache(maxsize=4096)
 def working_days_after(day: date, count: int) -> date:
     """The ``count``-th working day after ``day`` (England: weekends and bank holidays skipped); ``count`` 0 is
-    ``day`` itself. Used for an escalation's due date (issue 22)."""
+    ``day`` itself. Used for an escalation's due date (issue 22). Remembered: every report, and each service pack,
+    dates every escalation again (issue 25: a day-by-day walk with a bank-holiday lookup per day)."""
     while count > 0:
         day += timedelta(days=1)
         if is_working_day(day):

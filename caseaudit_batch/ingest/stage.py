@@ -69,6 +69,8 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
         alerts = notices.alerts(entries, timestamp)
         shared = notices.share(entries)
         fed_back = notices.give_feedback(entries)
+        for e in entries:  # all staged by now: the result (the demo keeps a year of them) holds no attachments
+            e.data, e.feedback, e.drafted = None, None, {}
         manifest = inbox_files.manifest_path(out, filed, "audits", timestamp)
         run.staging.write_bytes(manifest, inbox_files.manifest_bytes(entries))
         validation = ingest_notices.validation_path(out, filed)

@@ -13,9 +13,10 @@ import os
 import re
 from collections.abc import Collection
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -154,6 +155,8 @@ def build_month_reports(
     job.no_quotes = no_quotes
     job.followups = followups
     internal = INTERNAL in tiers
+    if internal:
+        job.split(services)  # before the worker forks: it inherits the split
     # The service packs are made alongside the whole-service outputs.
     with _Packs(job, services if internal else []) as packs:
         metrics = compute_metrics(
@@ -222,16 +225,32 @@ class _PackJob:
     generated_on: date
     no_quotes: bool = False
     followups: FollowupInput | None = None
+    #: each service's rows of ``frame`` and ``tagged`` (positions, in order), split once for every pack
+    rows: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    def split(self, services: list[str]) -> None:
+        """Each service's rows found once (issue 25: every pack compared the window's million tagged points)."""
+        frame_at = self.frame.groupby(self.frame["service"], sort=False).indices
+        tagged_at = self.tagged.groupby(self.tagged["service"], sort=False).indices if len(self.tagged) else {}
+        none: list[int] = []
+        self.rows = {s: (frame_at.get(s, none), tagged_at.get(s, none)) for s in services}
+
+    def _of(self, service: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if service not in self.rows:
+            return self.frame[self.frame["service"] == service], self.tagged[self.tagged["service"] == service]
+        frame_at, tagged_at = self.rows[service]
+        return self.frame.iloc[frame_at], self.tagged.iloc[tagged_at]
 
     def pack(self, service: str) -> tuple[str, bytes]:
         """Guidance section 4: each Head of Service cascades their own service's strengths and learning."""
+        frame, tagged = self._of(service)
         metrics = compute_metrics(
             self.data.for_service(service),
             report_date=self.report_date,
             targets=self.targets,
             framework=self.framework,
             generated_on=self.generated_on,
-            frame=self.frame[self.frame["service"] == service],
+            frame=frame,
             excel_tables=False,
             followups=self.followups,
         )
@@ -244,7 +263,7 @@ class _PackJob:
         )
         blob = word.write_word_report(
             metrics,
-            _themes(metrics, self.tagged[self.tagged["service"] == service], self.tagger, self.no_quotes),
+            _themes(metrics, tagged, self.tagger, self.no_quotes),
             template=self.template,
             organisation=self.organisation,
             month_label=self.data.month.label,

@@ -176,8 +176,21 @@ def theme_trend(tagged: pd.DataFrame, months: list[str]) -> pd.DataFrame:
 
 def by_service(tagged: pd.DataFrame, theme: str, month: str) -> pd.DataFrame:
     """This month's audits mentioning ``theme``, by service of the case and side."""
-    mine = tagged[tagged["month"] == month].explode("themes")
-    mine = mine[mine["themes"] == theme]
+    return ServiceMentions(tagged, month)(theme)
+
+
+class ServiceMentions:
+    """:func:`by_service` for each theme of one month, the month's points picked and split by theme once (issue 25:
+    the learning-themes document asks for every theme in turn)."""
+
+    def __init__(self, tagged: pd.DataFrame, month: str) -> None:
+        self.mine = tagged[tagged["month"] == month].explode("themes")
+
+    def __call__(self, theme: str) -> pd.DataFrame:
+        return _service_sides(self.mine[self.mine["themes"] == theme])
+
+
+def _service_sides(mine: pd.DataFrame) -> pd.DataFrame:
     if not len(mine):
         return pd.DataFrame(columns=["Service", "Strengths", "Learning", "Findings"])
     table = mine.groupby(["service", "side"])["audit_id"].nunique().unstack("side")

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.reports import charts
 from caseaudit_batch.reports.docx_blocks import _Builder, _load_template, _render, pct
-from caseaudit_batch.reports.learning import LivedExperience, by_service
+from caseaudit_batch.reports.learning import LivedExperience, ServiceMentions
 from caseaudit_batch.reports.metrics import Metrics
 from caseaudit_batch.reports.themes import SIDE_HEADINGS, SIDES, ThemeSummary
 
@@ -144,6 +144,7 @@ def _detail(b: _Builder, themes: ThemeSummary, learning: Learning | None, month:
     sd = b.new()
     by_name = themes.table.set_index("Theme") if len(themes.table) else themes.table
     quiet = []
+    mentions = ServiceMentions(learning.tagged, month) if learning is not None else None
     for theme in themes.taxonomy:
         row: dict[str, Any] = {str(k): v for k, v in by_name.loc[theme.name].to_dict().items()}
         if not int(row["This month"]):
@@ -159,9 +160,9 @@ def _detail(b: _Builder, themes: ThemeSummary, learning: Learning | None, month:
             f"{int(row['Learning'])} what we must improve, {int(row['Findings'])} in findings); "
             f"{_plural(int(row['12 months']), 'audit')} over 12 months{rate_text}.",
         )
-        if learning is not None:
+        if learning is not None and mentions is not None:
             _small_picture(sd, theme_chart(theme.name, learning.trend, learning.months))
-            services = by_service(learning.tagged, theme.name, month)
+            services = mentions(theme.name)
             if len(services) > 1:
                 b.table(sd, services)
             elif len(services):

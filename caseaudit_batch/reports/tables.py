@@ -74,8 +74,10 @@ def _trend(af: pd.DataFrame, months: list[str]) -> pd.DataFrame:
     present = set(af["month"].astype(str))
     first = next((i for i, month in enumerate(months) if month in present), len(months) - 1)
     rows = []
+    # Split by month once (issue 25: a filter of the whole window for each month, in every report and pack).
+    by_month = {str(m): group for m, group in af.groupby(af["month"].astype(str), sort=False)}
     for month in months[first:]:
-        group = af[af["month"] == month]
+        group = by_month.get(month, af.iloc[0:0])
         accepted = group[group["accepted"]]
         compliance = _compliance_row(group)
         grades = _grade_row(accepted["f_overall"])
