@@ -173,3 +173,16 @@ def test_tables_for_the_reports(audits: pd.DataFrame, actions: pd.DataFrame) -> 
     sections = tables["followup_sections"].set_index("Section")
     assert sections.loc["4. Voice and lived experience", "Worse"] == 2
     assert list(tables["followup_by_service"]["Service"]) == ["North", "South", fm.ALL_SERVICES]
+
+
+def test_a_services_movement_kept_from_the_whole_authoritys_is_its_own(audits: pd.DataFrame, actions: pd.DataFrame) -> None:
+    """Issue 25: a service pack keeps its own follow-ups' rows of the movement worked out once for the authority;
+    they are the rows movement() finds when the other services' follow-ups are marked "earlier"."""
+    every = fm.movement_records(audits, actions)
+    for service in ("North", "South"):
+        ours = audits.assign(kind=audits["kind"].where(audits["service"] == service, "earlier"))
+        own = set(ours.loc[ours["kind"] == "followup", "audit_id"])
+        kept = fm.movement_frame([r for r in every if r["Follow-up audit ID"] in own])
+        pd.testing.assert_frame_equal(kept, fm.movement(ours, actions))
+        assert set(kept["Service"]) == {service}
+    assert fm.movement_frame([]).empty and "Overall" in fm.movement_frame([]).columns

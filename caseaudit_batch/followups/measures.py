@@ -98,6 +98,12 @@ def _closed_by(actions: list[tuple[Any, Any]], by: date | None) -> bool:
 def movement(audits: pd.DataFrame, actions: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per completed follow-up: case reference, service, months, overall and section grades before and
     now, their movement, and whether all the earlier audit's actions were closed first."""
+    return movement_frame(movement_records(audits, actions))
+
+
+def movement_records(audits: pd.DataFrame, actions: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """:func:`movement`'s rows, one per completed follow-up in ``audits``' order, before they are made a table: a
+    service pack keeps those of its own follow-ups (issue 25: each pack worked out the whole authority's again)."""
     done = _followups(audits)
     done = done[done["accepted"].astype(bool)]
     earlier = {str(r["audit_id"]): r for r in audits.drop_duplicates("audit_id", keep="last").to_dict(orient="records")}
@@ -130,6 +136,11 @@ def movement(audits: pd.DataFrame, actions: pd.DataFrame | None = None) -> pd.Da
             by_audit.get(str(row.followup_of), []), _as_date(row.date_completed)
         )
         records.append(record)
+    return records
+
+
+def movement_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """:func:`movement`'s table from its rows (:func:`movement_records`)."""
     columns = [
         "Case reference",
         "Service",

@@ -110,7 +110,7 @@ def _learning(
 ) -> Learning:
     """Issue 21: the PSW's analyses, from the points tagged once."""
     month = str(data.month)
-    moved = fm.in_window(fm.movement(followups.audits, followups.actions), month)
+    moved = fm.in_window(fm.movement_frame(followups.movement_records()), month)
     return Learning(
         months=data.months,
         tagged=tagged[tagged["month"] == month],  # by service: this month's mentions only
@@ -151,6 +151,7 @@ def build_month_reports(
     # The whole authority's follow-ups and the audits they refer to: a pack's follow-up may refer to an audit filed
     # under another service (the case moved), and its movement is still known.
     followups = followup_input(data, frame, framework)
+    followups.movement_records()  # worked out once, before the packs' worker forks
     job = _PackJob(data, frame, tagged, tagger, report_date, targets, framework, template, organisation, generated_on)
     job.no_quotes = no_quotes
     job.followups = followups

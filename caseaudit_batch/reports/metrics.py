@@ -92,6 +92,14 @@ class FollowupInput:
 
     audits: pd.DataFrame
     actions: pd.DataFrame
+    made: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def movement_records(self) -> list[dict[str, Any]]:
+        """Every follow-up's movement (:func:`followup_measures.movement_records`), worked out once: the report
+        and each service pack keep their own follow-ups' rows."""
+        if "movement" not in self.made:
+            self.made["movement"] = fm.movement_records(self.audits, self.actions)
+        return list(self.made["movement"])
 
 
 def followup_input(data: RegisterData, frame: pd.DataFrame, framework: Framework | None = None) -> FollowupInput:
@@ -125,7 +133,9 @@ def _followups(
     audits = inputs.audits
     ours = audits["audit_id"].isin(set(af["audit_id"]))
     audits = audits.assign(kind=audits["kind"].where(ours, "earlier"))
-    moved = fm.movement(audits, inputs.actions)
+    # The movement of the follow-ups that are ours, in the order movement() finds them (the others are "earlier").
+    own = set(audits.loc[audits["kind"] == "followup", "audit_id"])
+    moved = fm.movement_frame([r for r in inputs.movement_records() if r["Follow-up audit ID"] in own])
     v.update(fm.followup_values(audits, inputs.actions, month, moved=moved))
     window = fm.in_window(moved, month)
     v["followups_section_movement"] = {
