@@ -175,7 +175,9 @@ def test_tables_for_the_reports(audits: pd.DataFrame, actions: pd.DataFrame) -> 
     assert list(tables["followup_by_service"]["Service"]) == ["North", "South", fm.ALL_SERVICES]
 
 
-def test_a_services_movement_kept_from_the_whole_authoritys_is_its_own(audits: pd.DataFrame, actions: pd.DataFrame) -> None:
+def test_a_services_movement_kept_from_the_whole_authoritys_is_its_own(
+    audits: pd.DataFrame, actions: pd.DataFrame
+) -> None:
     """Issue 25: a service pack keeps its own follow-ups' rows of the movement worked out once for the authority;
     they are the rows movement() finds when the other services' follow-ups are marked "earlier"."""
     every = fm.movement_records(audits, actions)
