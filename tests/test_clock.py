@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
-from caseaudit_batch.core.clock import Clock, Month, is_bank_holiday, working_day_on_or_before
+from caseaudit_batch.core.clock import LONDON, Clock, Month, is_bank_holiday, working_day_on_or_before
 from caseaudit_batch.core.errors import ConfigError
 
 
@@ -52,3 +52,17 @@ def test_report_date() -> None:
     assert clock.report_date(Month(2026, 8)) == date(2026, 8, 31)  # an earlier month: its last day
     assert clock.report_date(Month(2026, 8), date(2026, 9, 10)) == date(2026, 9, 10)
     assert clock.timestamp().startswith("20260915-")
+
+
+def test_now_iso_is_the_london_time_to_the_second_on_the_programs_date() -> None:
+    """Made once a second (issue 25): the same stamp as working it out afresh, for each date asked, with that date's
+    London offset."""
+    for day in (date(2026, 1, 15), date(2026, 7, 15), date(2026, 1, 15)):
+        for _ in range(5):  # a second may tick over between the two readings: then read both again
+            before = datetime.now(LONDON).replace(microsecond=0)
+            stamp = Clock(day).now_iso()
+            if datetime.now(LONDON).replace(microsecond=0) == before:
+                break
+        expected = datetime.combine(day, before.time(), tzinfo=LONDON).isoformat()
+        assert stamp == expected
+        assert stamp.endswith("+00:00" if day.month == 1 else "+01:00")
