@@ -278,7 +278,15 @@ class People:
                 )
             )
         }
-        cases = {r.case_ref: r._mapping for r in conn.execute(sa.select(reg.cases))}
+        # Only the people :meth:`case_people` names: the whole row parses two dates per case, and a large
+        # authority's caseload (21,000 cases) is read on every ingest (issue 25).
+        c = reg.cases.c
+        cases = {
+            ref: {"social_worker_id": sw, "team_manager_id": tm, "cp_iro_id": iro, "previous_worker_id": prev}
+            for ref, sw, tm, iro, prev in conn.execute(
+                sa.select(c.case_ref, c.social_worker_id, c.team_manager_id, c.cp_iro_id, c.previous_worker_id)
+            )
+        }
         return cls(staff, cases)
 
     def get(self, staff_id: object) -> Person | None:
