@@ -87,13 +87,18 @@ def test_forms_made_by_workers_are_those_made_here(authority: Path, monkeypatch:
     assert made_here == []  # every form was made by a worker
 
 
-def test_a_pool_that_cannot_start_leaves_the_forms_to_be_made_here(
-    authority: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def _allocated_alone(authority: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What a copy of ``authority`` allocates with every form made in this process: what a pool must match."""
     copy = authority.parent / "copy"
     shutil.copytree(authority, copy)
     monkeypatch.setattr(issue, "PARALLEL_FROM", 10**9)
-    here = _allocate(copy)
+    return _allocate(copy)
+
+
+def test_a_pool_that_cannot_start_leaves_the_forms_to_be_made_here(
+    authority: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    here = _allocated_alone(authority, monkeypatch)
 
     class NoFork:
         def Pool(self, *args: object, **kwargs: object) -> None:
@@ -112,10 +117,7 @@ def _failing(job: object) -> list[tuple[bytes, bytes]]:
 def test_a_pool_that_fails_leaves_the_rest_to_be_made_here(
     authority: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    copy = authority.parent / "copy"
-    shutil.copytree(authority, copy)
-    monkeypatch.setattr(issue, "PARALLEL_FROM", 10**9)
-    here = _allocate(copy)
+    here = _allocated_alone(authority, monkeypatch)
     monkeypatch.setattr(issue, "PARALLEL_FROM", 2)
     monkeypatch.setattr(issue, "_make_in_worker", _failing)
     assert _allocate(authority) == here

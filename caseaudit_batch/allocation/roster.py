@@ -184,6 +184,8 @@ class Table:
 
 
 def _cell_text(value: object) -> str:
+    if value.__class__ is str:
+        return value.strip()  # type: ignore[attr-defined]  # the usual cell, first (a large caseload: ~200,000)
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -191,13 +193,6 @@ def _cell_text(value: object) -> str:
     if isinstance(value, datetime):
         return value.date().isoformat()
     return str(value).strip()
-
-
-def _blank(value: object) -> bool:
-    """``_cell_text(value) == ""``, answered without making the text for the usual cell (text)."""
-    if value.__class__ is str:
-        return not value.strip()  # type: ignore[attr-defined]
-    return _cell_text(value) == ""
 
 
 #: The longest value a roster, caseload or pairs cell may hold, by column (names and teams at most 100 characters,
@@ -313,7 +308,7 @@ def read_table(path: Path, headers: Sequence[str], what: str) -> tuple[Table, li
     rows = []
     for number, values in enumerate(raw_rows[1:], start=2):
         record = {h: (values[c - 1] if c - 1 < len(values) else None) for h, c in columns.items()}
-        if all(_blank(v) for v in record.values()):
+        if all(_cell_text(v) == "" for v in record.values()):
             continue  # blank rows (Excel tables often keep some) are not records
         rows.append((number, record))
     return Table(name, sheet, columns, rows), []
@@ -366,8 +361,7 @@ class _Checker:
         )
 
     def text(self, row: int, record: dict[str, object], header: str, *, required: str = "") -> str:
-        raw = record.get(header)
-        value = raw.strip() if raw.__class__ is str else _cell_text(raw)  # type: ignore[attr-defined]
+        value = _cell_text(record.get(header))
         # Printable ASCII is plain text (no control character, separator or direction mark): the usual cell is
         # settled without the character-by-character check (a large caseload has ~200,000 cells).
         if value and not (value.isascii() and value.isprintable()) and not is_plain_text(value):
@@ -389,7 +383,7 @@ class _Checker:
         raw = record.get(header)
         if raw.__class__ is datetime:
             return raw.date()  # type: ignore[attr-defined]  # a date cell, as parse_day reads it
-        if _blank(raw):
+        if _cell_text(raw) == "":
             return None
         parsed = parse_day(raw)
         if parsed is None:

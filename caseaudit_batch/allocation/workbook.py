@@ -20,7 +20,6 @@ from caseaudit_batch.core.clock import Month
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
-    from openpyxl.worksheet.worksheet import Worksheet
 
 from caseaudit_batch.allocation.people import current_allocations
 from caseaudit_batch.session import Context, Run
@@ -60,7 +59,7 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
     auditors without a case, cases passed over, and every override (kept and shown)."""
     from openpyxl import Workbook
 
-    from caseaudit_batch.workbook.tables import add_sheet_table
+    from caseaudit_batch.workbook.tables import add_sheet_table, size_table
 
     n, s = reg.allocation_notes, reg.staff
     staff = {row.staff_id: row for row in conn.execute(sa.select(s.c.staff_id, s.c.name, s.c.role))}
@@ -107,7 +106,7 @@ def write_allocations_workbook(ctx: Context, conn: Connection, run: Run, month: 
         wb = Workbook()
         first_sheet = add_sheet_table(wb, "Allocations", ALLOCATION_COLUMNS, first_rows, first=True)
         if len(first_rows) < len(rows):
-            _size_for(first_sheet, ALLOCATION_COLUMNS, rows)
+            size_table(first_sheet, ALLOCATION_COLUMNS, rows)  # from every row
         add_sheet_table(
             wb,
             "Exemptions",
@@ -171,17 +170,6 @@ def _plain(value: object) -> bool:
     if value is None:
         return True
     return value.__class__ is str and len(value) <= MAX_CELL_TEXT and value.isprintable()  # type: ignore[attr-defined]
-
-
-def _size_for(ws: Worksheet, headers: tuple[str, ...], rows: list[list[object]]) -> None:
-    """Column widths and filter range as :func:`add_sheet_table` sets them from all the rows."""
-    widths: list[float] = [len(h) + 4 for h in headers]
-    for row in rows:
-        for col, value in enumerate(row):
-            widths[col] = max(widths[col], min(60, len(str(value or "")) + 2))
-    for col, width in enumerate(widths, start=1):
-        ws.column_dimensions[column_letter(col)].width = width
-    ws.auto_filter.ref = f"A1:{column_letter(len(headers))}{max(2, len(rows) + 1)}"
 
 
 def _cell(ref: str, value: object, date_style: str) -> str:

@@ -40,7 +40,8 @@ def parse_address(text: str) -> Address:
 #: The everyday mailbox, ``First Last <first.last@council.gov.uk>`` or the bare address: words of letters, digits,
 #: apostrophes and hyphens separated by single spaces; a dot-atom address. Each of these characters is an RFC 5322
 #: atom character, so the standard library's parser reads such a mailbox into exactly these parts (held by
-#: tests/test_addresses.py over generated mailboxes); it costs a third of a millisecond, and every notice names several.
+#: tests/test_addresses_plain.py over generated mailboxes). That parser costs a third of a millisecond a mailbox, and
+#: every notice names several.
 _PLAIN_MAILBOX = re.compile(
     r"(?:(?P<name>[A-Za-z0-9'-]+(?: [A-Za-z0-9'-]+)*) <)?"
     r"(?P<user>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"

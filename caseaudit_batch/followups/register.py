@@ -93,7 +93,7 @@ class _Grades:
 
 def _grades(conn: Connection, framework: Framework, audit_ids: Collection[str] | None = None) -> dict[str, _Grades]:
     """Final grades of the current accepted audits (all, or those named)."""
-    a, m, e = reg.audits, reg.moderations, reg.escalations
+    a, m = reg.audits, reg.moderations
     query = sa.select(a.c.audit_id, a.c.overall_grade, a.c.answers).where(a.c.current.is_(True))
     if audit_ids is not None:
         query = query.where(a.c.audit_id.in_(list(audit_ids)))
@@ -123,18 +123,29 @@ def _grades(conn: Connection, framework: Framework, audit_ids: Collection[str] |
             moderated = _canon(framework, answers.get(f"m_s{n}_grade"))
             if moderated:  # blank means the moderator agreed with the auditor
                 grades.sections[n] = moderated
-    resolved = only_these(
-        sa.select(e.c.audit_id, e.c.grade, e.c.resolved_at)
-        .where(e.c.kind == "grade", e.c.status == "Resolved", e.c.grade.is_not(None))
-        .order_by(e.c.resolved_at),
-        e.c.audit_id,
-    )
-    for row in conn.execute(resolved):
-        grades = found.get(row.audit_id)
-        if grades is None:
-            continue
-        grades.resolved = _canon(framework, row.grade) or grades.resolved
+    for audit_id, grade in _resolved_grades(conn, framework, found, every=audit_ids is None).items():
+        found[audit_id].resolved = grade
     return found
+
+
+def _resolved_grades(
+    conn: Connection, framework: Framework, audits: Collection[str], *, every: bool
+) -> dict[str, str | None]:
+    """Audit ID -> the grade of its last resolved grade escalation, for ``audits`` (read from every escalation when
+    ``every``: no IN list for all of a register's audits, since SQLite limits bound parameters)."""
+    e = reg.escalations
+    query = (
+        sa.select(e.c.audit_id, e.c.grade)
+        .where(e.c.kind == "grade", e.c.status == "Resolved", e.c.grade.is_not(None))
+        .order_by(e.c.resolved_at)
+    )
+    if not every:
+        query = query.where(e.c.audit_id.in_(list(audits)))
+    resolved: dict[str, str | None] = {}
+    for audit_id, grade in conn.execute(query).tuples():
+        if audit_id in audits:
+            resolved[audit_id] = _canon(framework, grade) or resolved.get(audit_id)
+    return resolved
 
 
 def _overall_grades(
@@ -172,18 +183,7 @@ def final_grades(conn: Connection, framework: Framework, audit_ids: Collection[s
     moderated = _overall_grades(
         conn, framework, reg.moderations, "m_overall_grade", None if audit_ids is None else list(auditor)
     )
-    e = reg.escalations
-    query = (
-        sa.select(e.c.audit_id, e.c.grade)
-        .where(e.c.kind == "grade", e.c.status == "Resolved", e.c.grade.is_not(None))
-        .order_by(e.c.resolved_at)
-    )
-    if audit_ids is not None:
-        query = query.where(e.c.audit_id.in_(list(auditor)))
-    resolved: dict[str, str | None] = {}
-    for audit_id, grade in conn.execute(query).tuples():
-        if audit_id in auditor:
-            resolved[audit_id] = _canon(framework, grade) or resolved.get(audit_id)
+    resolved = _resolved_grades(conn, framework, auditor, every=audit_ids is None)
     out: dict[str, str] = {}
     for audit_id, grade in auditor.items():
         final = final_grade(grade, moderated.get(audit_id), resolved.get(audit_id))

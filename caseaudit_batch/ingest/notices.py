@@ -218,7 +218,9 @@ class Notices:
     def _feedback_book(self, e: inbox_files.Entry) -> bytes:
         check = e.check
         assert check is not None
-        if e.feedback is None:  # else made already (by the worker that checked the form, when it drafted)
+        # Else made already, by the worker that checked the form, when it drafted: the workbook says only whether
+        # the file was returned, and settling the versions never changes that (it turns accepted to superseded).
+        if e.feedback is None:
             e.feedback = feedback.feedback_workbook(
                 e.rel, check.audit_ref, check.case_ref, e.outcome, e.problems, self.return_instructions
             )

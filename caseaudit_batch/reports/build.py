@@ -237,9 +237,7 @@ class _PackJob:
         self.rows = {s: (frame_at.get(s, none), tagged_at.get(s, none)) for s in services}
 
     def _of(self, service: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        if service not in self.rows:
-            return self.frame[self.frame["service"] == service], self.tagged[self.tagged["service"] == service]
-        frame_at, tagged_at = self.rows[service]
+        frame_at, tagged_at = self.rows[service]  # split() first
         return self.frame.iloc[frame_at], self.tagged.iloc[tagged_at]
 
     def pack(self, service: str) -> tuple[str, bytes]:

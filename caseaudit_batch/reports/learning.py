@@ -174,14 +174,10 @@ def theme_trend(tagged: pd.DataFrame, months: list[str]) -> pd.DataFrame:
     return counts.reindex(columns=months).fillna(0).astype(int)
 
 
-def by_service(tagged: pd.DataFrame, theme: str, month: str) -> pd.DataFrame:
-    """This month's audits mentioning ``theme``, by service of the case and side."""
-    return ServiceMentions(tagged, month)(theme)
-
-
 class ServiceMentions:
-    """:func:`by_service` for each theme of one month, the month's points picked and split by theme once (issue 25:
-    the learning-themes document asks for every theme in turn)."""
+    """This month's audits mentioning a theme, by service of the case and side (``mentions(theme)``), for each theme
+    in turn: the month's points picked and exploded once (issue 25: the learning-themes document asks for every
+    theme)."""
 
     def __init__(self, tagged: pd.DataFrame, month: str) -> None:
         self.mine = tagged[tagged["month"] == month].explode("themes")

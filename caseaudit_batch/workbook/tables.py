@@ -27,6 +27,18 @@ def set_text_safe(ws: Worksheet, row: int, column: int, value: object) -> None:
         cell.number_format = "dd/mm/yyyy"
 
 
+def size_table(ws: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Column widths from the content (at most 60 characters) and the filter over the header and ``rows``, as
+    :func:`add_sheet_table` sets them (also for a sheet whose rows are written otherwise: allocations.xlsx)."""
+    widths: list[float] = [len(h) + 4 for h in headers]
+    for row in rows:
+        for col, value in enumerate(row):
+            widths[col] = max(widths[col], min(60, len(str(value or "")) + 2))
+    for col, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(1, len(headers)))}{max(2, len(rows) + 1)}"
+
+
 def add_sheet_table(
     wb: Workbook,
     title: str,
@@ -43,24 +55,19 @@ def add_sheet_table(
         ws.title = title
     else:
         ws = wb.create_sheet(title)
-    widths: list[float] = [len(h) + 4 for h in headers]
     for col, header in enumerate(headers, start=1):
         set_text_safe(ws, 1, col, header)
         cell = ws.cell(row=1, column=col)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    count = 0
+    written = []
     for r, row in enumerate(rows, start=2):
-        count += 1
+        written.append(row)
         for col, value in enumerate(row, start=1):
             set_text_safe(ws, r, col, value)
-            widths[col - 1] = max(widths[col - 1], min(60, len(str(value or "")) + 2))
-    for col, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
+    size_table(ws, headers, written)
     ws.freeze_panes = "A2"
-    last_col = get_column_letter(max(1, len(headers)))
-    ws.auto_filter.ref = f"A1:{last_col}{max(2, count + 1)}"
     for header, values in (lists or {}).items():
         letter = get_column_letter(list(headers).index(header) + 1)
         listed = ",".join(values)
