@@ -13,6 +13,7 @@ import pytest
 
 from caseaudit_batch import cli, session
 from caseaudit_batch.core.clock import Month
+from caseaudit_batch.core.errors import EXIT_DATAERR, EXIT_OK
 from caseaudit_batch.demo import player as demo
 from caseaudit_batch.ingest import stage as ingest_stage
 from caseaudit_batch.moderation import stage as moderation_stage
@@ -112,6 +113,21 @@ def test_every_output_exists(played: tuple[Path, session.Result]) -> None:
     assert "month-end run:" in text and "see above" not in text and "worst step" not in text
     for stage in result.data["skipped"]:
         assert stage in text  # a stage not yet built is named as not played
+
+
+def test_a_played_month_keeps_only_what_its_lines_read(played: tuple[Path, session.Result]) -> None:
+    """Issue 25: a year of each step's per-file detail was most of the demo process's growth in memory. A played
+    month keeps each step's exit code, the allocation's summary and the month-end metrics, and no more."""
+    folder, result = played
+    for play in result.data["months"]:
+        assert "allocate" in play.results and "run" in play.results
+        for name, made in play.results.items():
+            assert set(made.data) <= set(demo.KEPT_DATA), name
+            assert not (made.lines or made.outputs or made.attention), name
+        assert play.results["allocate"].data["summary"]["allocated"] == len(play.audits)
+        metrics = json.loads((folder / "output" / play.month / json_name(Month.parse(play.month))).read_text("utf-8"))
+        assert play.results["run"].data["metrics"]["audits_completed"] == metrics["audits_completed"]
+        assert play.results["run"].exit_code in (EXIT_OK, EXIT_DATAERR)  # returned forms: a data error
 
 
 @pytest.mark.skipif(not HAS_INGEST, reason="ingest is not in this version yet: no audit is read, so no figures")

@@ -81,6 +81,8 @@ class MonthPlay:
     strays: dict[str, int] = field(default_factory=dict)  # ignored / rejected / duplicate files put in the inbox
     moderated: dict[str, dict[str, object]] = field(default_factory=dict)  # audit ID -> the moderator's answers
     moderation_returned_on: date | None = None  # the day the moderation forms reach the moderation inbox
+    #: Each step's result, kept once the month is played as its exit code, the allocation's summary and the
+    #: month-end metrics only (:func:`_kept`).
     results: dict[str, Result] = field(default_factory=dict)
 
 
@@ -434,7 +436,19 @@ def _play_month(player: _Player, month: Month, index: int) -> MonthPlay:
     for step, seconds in run.data.get("seconds", {}).items():  # the month-end run's own steps, for the benchmark
         key = f"run: {step.lower()}"
         player.timings[key] = player.timings.get(key, 0.0) + seconds
+    # The month's line and the closing lines read only these; each file's detail, kept for a year, was most of the
+    # demo process's growth (issue 25: about 80 MB by the twelfth month, copied again into the report's worker).
+    play.results = {name: _kept(made) for name, made in play.results.items()}
     return play
+
+
+#: What a played month's results keep: the allocation's summary and the month-end run's metrics.
+KEPT_DATA = ("summary", "metrics")
+
+
+def _kept(made: Result) -> Result:
+    """``made`` as its command, exit code and :data:`KEPT_DATA` only."""
+    return Result(made.command, made.exit_code, data={k: made.data[k] for k in KEPT_DATA if k in made.data})
 
 
 def _tracker_rows(made: Result) -> dict[Path, list[tuple[Any, ...]]]:
