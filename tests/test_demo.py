@@ -87,6 +87,17 @@ def _expected(plays: list[demo.MonthPlay], index: int) -> dict[str, object]:
     }
 
 
+def _standards(plays: list[demo.MonthPlay], index: int) -> dict[str, tuple[int, int]]:
+    """Each practice standard's (met, applicable) over the month's accepted audits, from the synthetic answers."""
+    play = plays[index]
+    final = {k for k, drops in play.dropped.items() for kind, day in drops if kind == "final" and day <= play.run_day}
+    answers = [{**a.answers, **a.correction} for a in play.audits if a.audit_id in final]
+    names = sorted({k for a in answers for k in a if k.startswith("ps_")})
+    assert names  # the demo answers the shipped framework's standards
+    counts = {name.removeprefix("ps_"): Counter(str(a.get(name)) for a in answers) for name in names}
+    return {key: (c["Yes"], c["Yes"] + c["No"]) for key, c in counts.items()}
+
+
 def test_every_output_exists(played: tuple[Path, session.Result]) -> None:
     folder, result = played
     plays: list[demo.MonthPlay] = result.data["months"]
@@ -138,6 +149,9 @@ def test_metrics_agree_with_the_synthetic_answers(played: tuple[Path, session.Re
         metrics = json.loads((folder / "output" / play.month / json_name(Month.parse(play.month))).read_text("utf-8"))
         expected = _expected(plays, index)
         assert {key: metrics[key] for key in expected} == expected, play.month
+        # Each practice standard from the accepted audits' own answers (issue 24): met is Yes, applicable Yes or No.
+        standards = {key: (n["met"], n["applicable"]) for key, n in metrics["practice_standards"].items()}
+        assert standards == _standards(plays, index), play.month
     # The synthetic spread has something in it: several grades, some actions, and some returned forms overall.
     audits = [a for p in plays for a in p.audits]
     assert len({a.overall for a in audits}) >= 3

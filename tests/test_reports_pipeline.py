@@ -13,7 +13,7 @@ from caseaudit_batch import cli, session
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.reports import stage as reports_stage
-from caseaudit_batch.reports.data import load_month_data
+from caseaudit_batch.reports.data import AUDIT_COLUMNS, load_month_data
 
 NOW = "2026-09-20T10:00:00+01:00"
 SEP = Month(2026, 9)
@@ -171,6 +171,24 @@ def test_loader_reads_the_contract(filled: session.Context) -> None:
     assert data.audits["overall_grade"].tolist() == ["Good"]  # only the current version
     assert len(data.section_grades) == 9 and len(data.months) == 12
     assert data.submissions["outcome"].tolist() == ["superseded", "accepted"]
+
+
+def test_the_loader_gives_each_answer_its_own_column(filled: session.Context) -> None:
+    """Every answer the reports read lands in the column of its name, the practice standards' too. (A merge once
+    listed the standards among the findings: each standard read an impact answer, so none applied, and the
+    learning themes read the standards' answers as findings.)"""
+    standards = [s.name for s in filled.framework.standards]
+    assert standards  # the shipped framework has practice standards (issue 24)
+    keys = [*AUDIT_COLUMNS[6:], *standards]  # after row_id, audit_id, month, date_completed, late, overall_grade
+    answers = {key: f"the {key} answer" for key in keys}
+    with filled.register.writer() as conn:
+        audits = reg.audits
+        conn.execute(sa.update(audits).where(audits.c.current == sa.true()).values(answers=answers))
+    with filled.register.reader() as conn:
+        data = load_month_data(conn, SEP, standards=standards)
+    row = data.audits.iloc[0]
+    assert {key: row[key] for key in keys} == answers
+    assert list(data.audits.columns) == [*AUDIT_COLUMNS, *standards]
 
 
 def test_report_month_writes_every_file_through_staging(filled: session.Context, workspace: Path) -> None:

@@ -67,13 +67,10 @@ NOTE_COLUMNS = ("month", "kind", "staff_id", "detail", "audit_id")
 #: The notes the reports read.
 NOTE_KINDS = ("exempt", "unallocated", "three_way")
 STAFF_COLUMNS = ("staff_id", "name", "role", "team", "service", "line_manager_id")
+#: The audits' columns that are the register's own (the rest are answers of the same name).
+_AUDIT_FIELDS = ("row_id", "audit_id", "month", "date_completed", "late", "overall_grade")
 AUDIT_COLUMNS = (
-    "row_id",
-    "audit_id",
-    "month",
-    "date_completed",
-    "late",
-    "overall_grade",
+    *_AUDIT_FIELDS,
     *ANSWER_KEYS,
     *(f"{s}_grade" for s in SECTION_KEYS),
     *THEME_TEXT_KEYS,
@@ -371,8 +368,11 @@ def _audits(conn: Connection, *where: Any, standards: Sequence[str] = ()) -> tup
     """The current versions of the audits matching ``where``, and their auditor's section grades (``standards``:
     the practice standards' answer names, ``ps_<id>``, read as further columns)."""
     aud_t = reg.audits
-    answer_keys = (*ANSWER_KEYS, *(f"{s}_grade" for s in SECTION_KEYS), *standards, *THEME_TEXT_KEYS)
-    # Only the answers the reports use (see _answer_columns).
+    columns = (*AUDIT_COLUMNS, *standards)
+    # Only the answers the reports use (see _answer_columns), named in the columns' own order: the first six columns
+    # are the register's, and every column after them is the answer of that name (a separate list of the answers
+    # once put the practice standards among the findings, so each read another's answer).
+    answer_keys = columns[len(_AUDIT_FIELDS) :]
     answer_columns, answers_of = _answer_columns(conn, aud_t.c.answers, answer_keys)
     audit_rows = conn.execute(
         sa.select(
@@ -385,10 +385,7 @@ def _audits(conn: Connection, *where: Any, standards: Sequence[str] = ()) -> tup
             *answer_columns,
         ).where(aud_t.c.current == sa.true(), *where)
     )
-    audits = frame(
-        ((*r[:4], bool(r[4]), r[5], *answers_of(r)) for r in audit_rows),
-        (*AUDIT_COLUMNS, *standards),
-    )
+    audits = frame(((*r[:4], bool(r[4]), r[5], *answers_of(r)) for r in audit_rows), columns)
     sg_t = reg.section_grades
     section_grades = frame(
         conn.execute(
