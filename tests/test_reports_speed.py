@@ -4,11 +4,20 @@ service packs come back in the services' order wherever each was made."""
 from __future__ import annotations
 
 import random
+import sys
 from collections import Counter
+from dataclasses import replace
+from datetime import date
 
 import pandas as pd
+import pytest
+from test_metrics import D, month_data
 
-from caseaudit_batch.reports import build, learning
+from caseaudit_batch.core.config import TEMPLATES_DIR
+from caseaudit_batch.core.framework import load_framework
+from caseaudit_batch.reports import build, learning, themes
+from caseaudit_batch.reports.data import RegisterData
+from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.themes import Tagger, Theme, rows_by_theme, summarise
 
 TAXONOMY = [
@@ -127,3 +136,37 @@ def test_a_packs_rows_split_once_are_the_rows_a_filter_finds() -> None:
         pd.testing.assert_frame_equal(got_tagged, tagged[tagged["service"] == service])
     assert len(job._of("North")[1]) and job._of("East")[1].empty  # East has audits but no tagged points
     assert job._of("West")[0].empty and list(job._of("West")[0].columns) == ["audit_id", "service"]
+
+
+def test_the_packs_job_holds_no_typed_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25: once tagged, the answers' text goes, so the year's answers are not held through the documents nor
+    copied into the packs' worker. (The frame without them was a view of one that had them, which kept every
+    answer alive.) A two-sentence answer is tagged as two new strings, so nothing may hold the answer itself."""
+    answer = "".join(["The chronology is up to date. ", "School attend every meeting."])  # made, not a constant
+    held: list[int] = []
+
+    def made_data() -> RegisterData:
+        data = month_data()
+        audits = data.audits.copy()
+        audits.loc[audits["audit_id"] == "AUD-4", "strengths"] = answer
+        return replace(data, audits=audits)
+
+    entered = build._Packs.__enter__
+
+    def enter(self: build._Packs) -> build._Packs:
+        held.append(sys.getrefcount(answer))
+        return entered(self)
+
+    monkeypatch.setattr(build._Packs, "__enter__", enter)
+    alone = sys.getrefcount(answer)  # this test's own references
+    build.build_month_reports(
+        made_data(),
+        report_date=D,
+        targets=Targets(),
+        framework=load_framework(),
+        taxonomy=themes.load_taxonomy(TEMPLATES_DIR / "themes.toml"),
+        template=TEMPLATES_DIR / "report_template.docx",
+        organisation="Testshire Council",
+        generated_on=date(2026, 10, 5),
+    )
+    assert held == [alone]

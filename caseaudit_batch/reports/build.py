@@ -143,8 +143,9 @@ def build_month_reports(
     difference = difference or learning.load_difference()
     tagged = tag_texts(frame, tagger, Tagger([difference]))  # the window's text, tagged once for every output
     # Nothing reads the answers' text after the tagging: it goes, so the year's answers are not held through the
-    # documents, nor in the packs' workers (issue 25: they were most of the reports' memory).
-    frame = frame.drop(columns=[c for c in TYPED_TEXT if c in frame.columns])
+    # documents, nor in the packs' workers (issue 25: they were most of the reports' memory). A copy: the frame
+    # without them is otherwise a view of the one with them, which kept every answer alive.
+    frame = frame.drop(columns=[c for c in TYPED_TEXT if c in frame.columns]).copy()
     data = _without_text(data)
     month_services = data.allocations.loc[data.allocations["month"] == str(month), "service"]
     services = sorted({str(s) for s in month_services if isinstance(s, str) and s.strip() and s != UNKNOWN})
