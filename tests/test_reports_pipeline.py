@@ -13,7 +13,7 @@ from caseaudit_batch import cli, session
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.reports import stage as reports_stage
-from caseaudit_batch.reports.data import AUDIT_COLUMNS, load_month_data
+from caseaudit_batch.reports.data import AUDIT_COLUMNS, AUDIT_FIELDS, load_month_data
 
 NOW = "2026-09-20T10:00:00+01:00"
 SEP = Month(2026, 9)
@@ -179,7 +179,7 @@ def test_the_loader_gives_each_answer_its_own_column(filled: session.Context) ->
     learning themes read the standards' answers as findings.)"""
     standards = [s.name for s in filled.framework.standards]
     assert standards  # the shipped framework has practice standards (issue 24)
-    keys = [*AUDIT_COLUMNS[6:], *standards]  # after row_id, audit_id, month, date_completed, late, overall_grade
+    keys = [c for c in (*AUDIT_COLUMNS, *standards) if c not in AUDIT_FIELDS]
     answers = {key: f"the {key} answer" for key in keys}
     with filled.register.writer() as conn:
         audits = reg.audits

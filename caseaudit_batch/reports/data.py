@@ -68,9 +68,9 @@ NOTE_COLUMNS = ("month", "kind", "staff_id", "detail", "audit_id")
 NOTE_KINDS = ("exempt", "unallocated", "three_way")
 STAFF_COLUMNS = ("staff_id", "name", "role", "team", "service", "line_manager_id")
 #: The audits' columns that are the register's own (the rest are answers of the same name).
-_AUDIT_FIELDS = ("row_id", "audit_id", "month", "date_completed", "late", "overall_grade")
+AUDIT_FIELDS = ("row_id", "audit_id", "month", "date_completed", "late", "overall_grade")
 AUDIT_COLUMNS = (
-    *_AUDIT_FIELDS,
+    *AUDIT_FIELDS,
     *ANSWER_KEYS,
     *(f"{s}_grade" for s in SECTION_KEYS),
     *THEME_TEXT_KEYS,
@@ -372,7 +372,7 @@ def _audits(conn: Connection, *where: Any, standards: Sequence[str] = ()) -> tup
     # Only the answers the reports use (see _answer_columns), named in the columns' own order: the first six columns
     # are the register's, and every column after them is the answer of that name (a separate list of the answers
     # once put the practice standards among the findings, so each read another's answer).
-    answer_keys = columns[len(_AUDIT_FIELDS) :]
+    answer_keys = columns[len(AUDIT_FIELDS) :]
     answer_columns, answers_of = _answer_columns(conn, aud_t.c.answers, answer_keys)
     audit_rows = conn.execute(
         sa.select(
