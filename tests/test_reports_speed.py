@@ -3,6 +3,7 @@ service packs come back in the services' order wherever each was made."""
 
 from __future__ import annotations
 
+import io
 import random
 import sys
 from collections import Counter
@@ -11,11 +12,12 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from PIL import Image, ImageChops
 from test_metrics import D, month_data
 
 from caseaudit_batch.core.config import TEMPLATES_DIR
 from caseaudit_batch.core.framework import load_framework
-from caseaudit_batch.reports import build, learning, themes
+from caseaudit_batch.reports import build, charts, learning, themes
 from caseaudit_batch.reports.data import RegisterData
 from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.themes import Tagger, Theme, rows_by_theme, summarise
@@ -170,3 +172,47 @@ def test_the_packs_job_holds_no_typed_answer(monkeypatch: pytest.MonkeyPatch) ->
         generated_on=date(2026, 10, 5),
     )
     assert held == [alone]
+
+
+def _sparkline_on_axes(series: list[tuple[str, float | None]]) -> bytes:
+    """The sparkline as it was drawn before issue 25: on an axes, then hidden."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1.5, 0.4))
+    ax = fig.add_axes((0.03, 0.12, 0.94, 0.76))
+    x = list(range(len(series)))
+    y = [float("nan") if r is None else r * 100 for _, r in series]
+    ax.plot(x, y, color="#2166ac", linewidth=1.4, marker="o" if len(series) < 3 else None, markersize=2.5)
+    if y and y[-1] == y[-1]:
+        ax.plot([x[-1]], [y[-1]], marker="o", markersize=3.5, color="#1f4e79")
+    ax.set_xlim(-0.3, max(len(series) - 0.7, 0.3))
+    known = [value for value in y if value == value]
+    low, high = (min(known), max(known)) if known else (0.0, 100.0)
+    middle, half = (low + high) / 2, max((high - low) / 2, 10.0)
+    ax.set_ylim(middle - half * 1.15, middle + half * 1.15)
+    ax.axis("off")
+    return charts._png(fig)
+
+
+def test_a_sparkline_drawn_without_axes_is_the_same_picture() -> None:
+    """Issue 25: a sparkline is drawn straight onto its figure; the picture is the one an axes gave."""
+    months = [f"2026-{m:02d}" for m in range(1, 13)]
+    rng = random.Random(11)
+    cases = [
+        list(zip(months, [rng.choice([None, *(i / 20 for i in range(21))]) for _ in months], strict=True)),
+        [("2026-10", 0.5), ("2026-11", 0.6)],  # under three months: markers on every point
+        [("2026-11", 0.6)],
+        [("2026-10", None), ("2026-11", None)],  # nothing known: the default range
+        [("2026-09", 0.5), ("2026-10", 0.55), ("2026-11", None)],  # the latest month unknown: no end marker
+        [("2026-09", 1.0), ("2026-10", 1.0), ("2026-11", 1.0)],  # flat: at least 20 points tall
+    ]
+    for series in cases:
+        drawn = _pixels(charts.sparkline("Completion rate", series, "higher is better").png)
+        before = _pixels(_sparkline_on_axes(series))
+        assert drawn.size == before.size
+        # The same picture: a gap (a month with no audits) may round an edge pixel's shade by one step in 255.
+        assert max(ImageChops.difference(drawn, before).getextrema(), key=lambda band: band[1])[1] <= 2, series
+
+
+def _pixels(png: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(png)).convert("RGBA")
