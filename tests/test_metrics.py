@@ -18,6 +18,7 @@ Fay Fox is exempt (long-term sick); Gus Gale was left without a case. AUD-0 is A
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -202,6 +203,24 @@ SAMPLE = [
     ("AUD-4", "Q1", date(2026, 9, 20)),  # not moderated, due before D: overdue
     ("AUD-6", "Q1", date(2026, 10, 14)),
 ]
+
+
+def report_settings(**changes: Any) -> dict[str, Any]:
+    """``build_month_reports``' keyword arguments for :func:`month_data` (the shipped framework, taxonomy and
+    template; report date D), with ``changes``."""
+    from caseaudit_batch.core.config import TEMPLATES_DIR
+    from caseaudit_batch.reports import themes
+
+    settings: dict[str, Any] = {
+        "report_date": D,
+        "targets": Targets(),
+        "framework": load_framework(),
+        "taxonomy": themes.load_taxonomy(TEMPLATES_DIR / "themes.toml"),
+        "template": TEMPLATES_DIR / "report_template.docx",
+        "organisation": "Testshire Council",
+        "generated_on": date(2026, 10, 5),
+    }
+    return {**settings, **changes}
 
 
 def month_data() -> RegisterData:

@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from test_metrics import D, month_data
+from test_metrics import month_data, report_settings
 
 from caseaudit_batch.core.config import TEMPLATES_DIR
-from caseaudit_batch.core.framework import load_framework
 from caseaudit_batch.reports import build, themes
-from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.tiers import COMMITTEE, INTERNAL
 
 
 def _build(no_quotes: bool = False) -> build.MonthReports:
-    return build.build_month_reports(
-        month_data(),
-        report_date=D,
-        targets=Targets(),
-        framework=load_framework(),
-        taxonomy=themes.load_taxonomy(TEMPLATES_DIR / "themes.toml"),
-        template=TEMPLATES_DIR / "report_template.docx",
-        organisation="Testshire Council",
-        generated_on=date(2026, 10, 5),
-        no_quotes=no_quotes,
-        tiers=(INTERNAL, COMMITTEE),
-    )
+    return build.build_month_reports(month_data(), **report_settings(no_quotes=no_quotes, tiers=(INTERNAL, COMMITTEE)))
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date
 
 import pandas as pd
 import pytest
-from test_metrics import D, month_data
+from test_metrics import month_data, report_settings
 
-from caseaudit_batch.core.config import TEMPLATES_DIR
-from caseaudit_batch.core.framework import load_framework
-from caseaudit_batch.reports import build, themes
+from caseaudit_batch.reports import build
 from caseaudit_batch.reports.data import TYPED_TEXT, RegisterData
-from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.tiers import COMMITTEE, INTERNAL
 
 NOW = "Kayden's chronology is out of date and the plan is not smart."
@@ -49,16 +45,7 @@ class _Redactor:
 def _files(no_quotes: bool) -> tuple[dict[str, bytes], _Redactor]:
     redactor = _Redactor()
     made = build.build_month_reports(
-        _planted().redacted(redactor),
-        report_date=D,
-        targets=Targets(),
-        framework=load_framework(),
-        taxonomy=themes.load_taxonomy(TEMPLATES_DIR / "themes.toml"),
-        template=TEMPLATES_DIR / "report_template.docx",
-        organisation="Testshire Council",
-        generated_on=date(2026, 10, 5),
-        no_quotes=no_quotes,
-        tiers=(INTERNAL, COMMITTEE),
+        _planted().redacted(redactor), **report_settings(no_quotes=no_quotes, tiers=(INTERNAL, COMMITTEE))
     )
     return made.files, redactor
 

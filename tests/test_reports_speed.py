@@ -161,6 +161,8 @@ def test_the_packs_job_holds_no_typed_answer(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(build._Packs, "__enter__", enter)
     alone = sys.getrefcount(answer)  # this test's own references
+    # Every argument spelled out, as the report command passes them: called with ``**``, the call's own argument
+    # tuple would hold the data (and so the answer) for as long as the call lasts.
     build.build_month_reports(
         made_data(),
         report_date=D,
