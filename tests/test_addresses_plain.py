@@ -47,6 +47,43 @@ def test_a_plain_mailbox_reads_as_the_standard_parser_reads_it() -> None:
     assert checked == 3000
 
 
+def test_a_plain_address_reads_as_the_standard_parser_reads_it() -> None:
+    """The roster's Email cells (AL010) take the same short path: the same parts, for every address it accepts."""
+    rng = random.Random(2025)
+    for _ in range(3000):
+        text = _mailbox(rng).rpartition("<")[2].rstrip(">")
+        assert addresses._PLAIN_ADDRESS.fullmatch(text), text
+        assert _parts(addresses.parse_address.__wrapped__(f" {text} ")) == _parts(addresses._parse_address(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sam..worker@x.gov.uk",
+        ".sam@x.gov.uk",
+        "sam@x",
+        "Sam <sam@x.gov.uk>",
+        "sam@x.gov.uk, b@y.org",
+        "sam@@x.org",
+        '"sam worker"@x.gov.uk',
+        "sam@[127.0.0.1]",
+        "ß@x.gov.uk",
+        "sam@x.gov.uk\r\nBcc: b@y.org",
+    ],
+)
+def test_an_address_off_the_short_path_is_judged_by_the_standard_parser(text: str) -> None:
+    assert not addresses._PLAIN_ADDRESS.fullmatch(text.strip())
+    try:
+        expected: object = _parts(addresses._parse_address(text))
+    except AddressError:
+        expected = AddressError
+    try:
+        got: object = _parts(addresses.parse_address.__wrapped__(text))
+    except AddressError:
+        got = AddressError
+    assert got == expected
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -122,3 +122,23 @@ def test_a_pool_that_fails_leaves_the_rest_to_be_made_here(
     monkeypatch.setattr(issue, "_make_in_worker", _failing)
     assert _allocate(authority) == here
     assert "worker pool failed after 0 forms" in caplog.text
+
+
+def test_a_file_a_worker_cannot_write_is_the_commands_fault(authority: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers write the forms and notices at their staged paths; one they cannot write (a full disk) fails the
+    command as one written here would (OUT001, exit 73), and nothing of the allocation is kept."""
+    real = issue.write_reserved
+
+    def full_disk(staged: str, data: bytes) -> str | None:
+        return "the disk is full" if staged.endswith("allocation.eml") and "-0005_" in staged else real(staged, data)
+
+    monkeypatch.setattr(issue, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(issue, "write_reserved", full_disk)  # before the fork: the workers have it too
+    with pytest.raises(issue.OutputError) as raised:
+        _allocate(authority)
+    assert raised.value.code == "OUT001" and raised.value.exit_code == 73
+    assert "the disk is full" in raised.value.message and "-0005_" in raised.value.message
+    out = authority / "output" / "2026-09"
+    assert not out.exists() or not list(out.rglob("*.xlsx"))
+    with sqlite3.connect(authority / "caseaudit.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM allocations").fetchone() == (0,)

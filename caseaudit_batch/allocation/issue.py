@@ -31,9 +31,10 @@ from caseaudit_batch.allocation.roster import (
 from caseaudit_batch.core import ids, ui
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
-from caseaudit_batch.core.errors import EXIT_DATAERR, CaseauditError, safe_traceback
+from caseaudit_batch.core.errors import EXIT_DATAERR, CaseauditError, OutputError, safe_traceback
 from caseaudit_batch.core.framework import Framework
 from caseaudit_batch.core.notify import Notice, Outbox, build_eml, notice_message_id, render_notice, stage_notice
+from caseaudit_batch.core.outputs import Staging, write_reserved
 from caseaudit_batch.followups.register import PreviousAudit, previous_audit
 from caseaudit_batch.session import Context, Run
 from caseaudit_batch.workbook import forms
@@ -121,7 +122,7 @@ def form_workers(ctx: Context, expected: int, workers: int | None = None) -> Ite
     They are forked before the allocation is decided, and the first builds the form template (openpyxl, half a
     second) while this process decides the allocation, which leaves the second core idle; its bytes go to both
     with their jobs (20 kB), so the template is built once. A job is a chunk of forms' values, pickled (a few kB a
-    form); only the bytes come back (:meth:`Issuer.make_waiting`).
+    form); the workers write the files themselves (:meth:`Issuer.make_waiting`).
     """
     global _WORKER_SETUP
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -154,14 +155,24 @@ def _template_in_worker() -> bytes:
     return forms.audit_template(framework, organisation, password=password)
 
 
-def _make_in_worker(job: tuple[tuple[str, Path, Month, bytes | None], list[Making]]) -> list[tuple[bytes, bytes]]:
+#: One form and notice for a worker: what to make, and the staged paths its two files are written to.
+Job = tuple[tuple[str, Path, Month, bytes | None], list[tuple["Making", str, str]]]
+
+
+def _make_in_worker(job: Job) -> list[str | None]:
+    """Make each form and notice and write them at their staged paths: for each, None, or why a file could not be
+    written (:func:`outputs.write_reserved`)."""
     assert _WORKER_SETUP is not None
     (sender, output_dir, month, template), makings = job
     framework, organisation, password = _WORKER_SETUP
     if template is not None:
         forms.adopt_template(framework, organisation, template, password=password)
     maker = Maker(framework, organisation, password, sender, output_dir, month)
-    return [make(maker, making) for making in makings]
+    faults: list[str | None] = []
+    for making, form_at, eml_at in makings:
+        form, eml = make(maker, making)
+        faults.append(write_reserved(form_at, form) or write_reserved(eml_at, eml))
+    return faults
 
 
 class NoEligibleCase(CaseauditError):
@@ -349,35 +360,50 @@ class Issuer:
 
         With :attr:`workers` (:func:`form_workers`), the forms are made there while this process runs
         ``meanwhile``: a form is a copy of the template with its cells stamped in and compressed, and its notice
-        carries it in base64, each independent of the others. As ingest's checks (``ingest/record.py``), the
-        bytes come back in order, to be staged here: the register and the files are written by this process
-        alone. If the pool fails for any reason, the forms it did not finish are made here, one by one (an error
-        in a form is then raised here, as it was before)."""
+        carries it in base64, each independent of the others. The workers write both files at the staged paths this
+        process reserved for them (sending the bytes back, about 50 kB a form, cost this process a second of
+        unpickling and writing for a thousand forms); the outbox and the register are this process's alone, and
+        are kept in the order issued. If the pool fails for any reason, the forms it did not finish are made here,
+        one by one (an error in a form is then raised here, as it was before); a file a worker could not write (a
+        full disk) is the command's fault, as one written here would be."""
         waiting, self._waiting = self._waiting, []
         maker = self._maker()
         shown = iter(ui.progress(range(len(waiting)), "Making forms and notices", total=len(waiting)))
         done = 0
         ran: list[T] = []
+        fault: OutputError | None = None
         if self.workers is not None and waiting:
             size = -(-len(waiting) // (2 * CHUNKS_PER_WORKER))
             chunks = [range(start, min(start + size, len(waiting))) for start in range(0, len(waiting), size)]
             common = (maker.sender, maker.output_dir, maker.month, self.workers.template_data())
-            results = self.workers.pool.imap(_make_in_worker, ((common, [waiting[i] for i in c]) for c in chunks))
+            staging = self.run.staging
+            # Reserved here, before the pool's feeding thread pickles them: the staging is this thread's alone.
+            jobs = [(common, [(waiting[i], *self._reserve(staging, waiting[i])) for i in c]) for c in chunks]
+            results = self.workers.pool.imap(_make_in_worker, jobs)
             ran.append(meanwhile())  # while the workers make the forms; its errors are the command's
             try:
-                for chunk, made in zip(chunks, results, strict=False):
-                    for i, (form, eml) in zip(chunk, made, strict=True):
-                        self._stage(waiting[i], form, eml)
+                for chunk, faults in zip(chunks, results, strict=False):
+                    for i, why in zip(chunk, faults, strict=True):
+                        making = waiting[i]
+                        if why is not None and fault is None:
+                            fault = OutputError("OUT001", path=str(self.folder / making.filename), detail=why)
+                        self.outbox.add(str(self.month), making.notice, making.notice_path, making.made_at)
                         next(shown, None)
                     done += len(chunk)
             except Exception as exc:  # noqa: BLE001 - a failed pool falls back to making the rest here
                 log.error("worker pool failed after %d forms; making the rest here\n%s", done, safe_traceback(exc))
+        if fault is not None:
+            raise fault
         for making in waiting[done:]:
             self._stage(making, *make(maker, making))
             next(shown, None)
         for _ in shown:  # the progress bar's end
             pass
         return ran[0] if ran else meanwhile()
+
+    def _reserve(self, staging: Staging, making: Making) -> tuple[str, str]:
+        """The staged paths a worker writes ``making``'s form and notice at."""
+        return staging.reserve(self.folder / making.filename), staging.reserve(making.notice_path)
 
     def audit_ref(self) -> str:
         """The next readable reference of the month (``YYYY-MM-NNNN``), in allocation order."""

@@ -19,6 +19,16 @@ class AddressError(ValueError):
     """Not exactly one e-mail address."""
 
 
+#: The everyday address and mailbox, ``first.last@council.gov.uk`` and ``First Last <first.last@council.gov.uk>``:
+#: a dot-atom address; a name of words of letters, digits, apostrophes and hyphens separated by single spaces. Each
+#: of these characters is an RFC 5322 atom character, so the standard library's parser reads such a mailbox into
+#: exactly these parts (held by tests/test_addresses_plain.py over generated ones). That parser costs a third of a
+#: millisecond a mailbox, and every notice names several.
+_ADDRESS = r"(?P<user>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+_PLAIN_ADDRESS = re.compile(_ADDRESS)
+_PLAIN_MAILBOX = re.compile(r"(?:(?P<name>[A-Za-z0-9'-]+(?: [A-Za-z0-9'-]+)*) <)?" + _ADDRESS + r"(?(name)>)")
+
+
 @functools.lru_cache(maxsize=4096)
 def parse_address(text: str) -> Address:
     """Exactly one plain e-mail address (``name@authority.gov.uk``): no display name, no list, no line break.
@@ -28,6 +38,14 @@ def parse_address(text: str) -> Address:
     """
     if not isinstance(text, str) or any(ch in text for ch in "\r\n\x00") or not text.strip():
         raise AddressError(text)
+    plain = _PLAIN_ADDRESS.fullmatch(text.strip())
+    if plain:  # the everyday address, as the standard parser reads it (a roster of 2,400 cost 0.3 s without)
+        return Address("", plain["user"], plain["domain"])
+    return _parse_address(text)
+
+
+def _parse_address(text: str) -> Address:
+    """:func:`parse_address` by the standard library's parser (any address, the plain ones too)."""
     try:
         address = Address(addr_spec=text.strip())
     except (ValueError, IndexError, AttributeError, MessageError):  # the stdlib parser trips on some text (".:")
@@ -35,18 +53,6 @@ def parse_address(text: str) -> Address:
     if not address.username or not address.domain or address.addr_spec != text.strip():
         raise AddressError(text)
     return address
-
-
-#: The everyday mailbox, ``First Last <first.last@council.gov.uk>`` or the bare address: words of letters, digits,
-#: apostrophes and hyphens separated by single spaces; a dot-atom address. Each of these characters is an RFC 5322
-#: atom character, so the standard library's parser reads such a mailbox into exactly these parts (held by
-#: tests/test_addresses_plain.py over generated mailboxes). That parser costs a third of a millisecond a mailbox, and
-#: every notice names several.
-_PLAIN_MAILBOX = re.compile(
-    r"(?:(?P<name>[A-Za-z0-9'-]+(?: [A-Za-z0-9'-]+)*) <)?"
-    r"(?P<user>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
-    r"(?(name)>)"
-)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -65,6 +65,19 @@ def _write_staged(staged: str, final: Path, data: bytes) -> None:
         raise OutputError("OUT001", path=str(final), detail=_describe(exc)) from None
 
 
+def write_reserved(staged: str, data: bytes) -> str | None:
+    """Write a file at a path :meth:`Staging.reserve` gave, from any process (allocate's form workers write their
+    forms and notices themselves, rather than send 50 MB back to be written). Returns None, or what went wrong in
+    :class:`OutputError`'s words, for the process that owns the staging to raise (an exception made in a worker
+    does not survive being sent back whole)."""
+    try:
+        with open(staged, "wb") as file:
+            file.write(data)
+    except OSError as exc:
+        return _describe(exc)
+    return None
+
+
 def atomic_write(final: Path, writer: Callable[[Path], None], file_mode: int = 0o660) -> Path:
     """Write through a temporary file in the same folder, then replace: readers see old or new, never half."""
     ensure_dir(final.parent)
@@ -126,6 +139,16 @@ class Staging:
     def path_for(self, final: Path) -> Path:
         """Where to write a file that will end up at ``final`` (which must lie under the output folder)."""
         return Path(self._staged_text(final))
+
+    def reserve(self, final: Path) -> str:
+        """Where another process is to write the file that will end up at ``final`` (:func:`write_reserved`); the
+        file is listed in the journal now, and a write of it still waiting here is finished first, so that the
+        other process's bytes win."""
+        staged = self._staged_text(final)
+        earlier = self._writes.get(staged)
+        if earlier is not None:
+            earlier.result()
+        return staged
 
     def _staged_text(self, final: Path) -> str:
         """:meth:`path_for` as a string: :meth:`write_bytes` needs no Path for each of the thousands of files."""
