@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import logging
 import multiprocessing
 import os
@@ -28,7 +27,7 @@ from caseaudit_batch.allocation.roster import (
     Person,
     Roster,
 )
-from caseaudit_batch.core import ids, ui
+from caseaudit_batch.core import heap, ids, ui
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.errors import EXIT_DATAERR, CaseauditError, OutputError, safe_traceback
@@ -133,20 +132,19 @@ def form_workers(ctx: Context, expected: int, workers: int | None = None) -> Ite
     pool, started = None, None
     # The workers share this process's heap until they write to it (the demo forks them from a year's worth of
     # it): frozen, it is not visited, and so not copied, by the workers' garbage collector.
-    gc.freeze()
-    try:
-        pool = multiprocessing.get_context("fork").Pool(workers)
-        started = FormWorkers(pool, pool.apply_async(_template_in_worker))
-    except Exception as exc:  # noqa: BLE001 - no pool: the forms are made here
-        log.error("worker pool did not start; making the forms here\n%s", safe_traceback(exc))
-    try:
-        yield started
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-        _WORKER_SETUP = None
-        gc.unfreeze()
+    with heap.frozen():
+        try:
+            pool = multiprocessing.get_context("fork").Pool(workers)
+            started = FormWorkers(pool, pool.apply_async(_template_in_worker))
+        except Exception as exc:  # noqa: BLE001 - no pool: the forms are made here
+            log.error("worker pool did not start; making the forms here\n%s", safe_traceback(exc))
+        try:
+            yield started
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+            _WORKER_SETUP = None
 
 
 def _template_in_worker() -> bytes:

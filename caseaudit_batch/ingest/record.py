@@ -7,7 +7,6 @@ The files themselves are listed and accounted for in :mod:`caseaudit_batch.inges
 
 from __future__ import annotations
 
-import gc
 import itertools
 import logging
 import multiprocessing
@@ -20,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from caseaudit_batch.core import messages
+from caseaudit_batch.core import heap, messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.config import PrivacySettings, ValidationSettings
 from caseaudit_batch.core.errors import safe_traceback
@@ -204,18 +203,17 @@ def check_audits(
         chunks = [range(start, min(start + size, len(pending))) for start in range(0, len(pending), size)]
         # The workers share this process's heap until they write to it: with its objects frozen, a worker's garbage
         # collector does not visit (and so copy) every page of it.
-        gc.freeze()
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for chunk, outcomes in zip(chunks, pool.imap(_check_in_worker, chunks), strict=False):
-                    for i, outcome in zip(chunk, outcomes, strict=True):
-                        _apply(pending[i], outcome, book)
-                    done += len(chunk)
-        except Exception as exc:  # noqa: BLE001 - a failed pool falls back to checking here
-            log.error("worker pool failed after %d files; checking the rest here\n%s", done, safe_traceback(exc))
-        finally:
-            _WORKER_JOB = None
-            gc.unfreeze()
+        with heap.frozen():
+            try:
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    for chunk, outcomes in zip(chunks, pool.imap(_check_in_worker, chunks), strict=False):
+                        for i, outcome in zip(chunk, outcomes, strict=True):
+                            _apply(pending[i], outcome, book)
+                        done += len(chunk)
+            except Exception as exc:  # noqa: BLE001 - a failed pool falls back to checking here
+                log.error("worker pool failed after %d files; checking the rest here\n%s", done, safe_traceback(exc))
+            finally:
+                _WORKER_JOB = None
     for entry in pending[done:]:
         check_audit_safely(entry, book, inbox)
 

@@ -6,7 +6,7 @@ leaves a partial report under its final name.
 
 from __future__ import annotations
 
-import gc
+import contextlib
 import json
 import multiprocessing
 import os
@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from caseaudit_batch.core import heap
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.framework import Framework
 from caseaudit_batch.followups import measures as fm
@@ -294,17 +295,17 @@ class _Packs:
         self.services = services
         self.pool: ProcessPoolExecutor | None = None
         self.futures: list[Future[tuple[str, bytes]]] = []
+        self._frozen = contextlib.ExitStack()
 
     def __enter__(self) -> _Packs:
         global _JOB
         workers = min(2, os.cpu_count() or 1, len(self.services))
         if workers >= 2 and "fork" in multiprocessing.get_all_start_methods():
             _JOB = self.job
-            gc.collect()  # what is already garbage is not frozen into the worker's copy
             # The worker shares the parent's memory copy-on-write; a garbage collection in it would touch (and so
             # copy) every object it scans. Frozen, the objects made so far are left out of collections (issue 25:
-            # the packs' workers each grew to about 400 MB).
-            gc.freeze()
+            # the packs' workers each grew to about 400 MB); collected first, garbage is not frozen into its copy.
+            self._frozen.enter_context(heap.frozen(collect=True))
             self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
             self.futures = [self.pool.submit(_pack_in_worker, service) for service in self.services]
         return self
@@ -324,5 +325,5 @@ class _Packs:
         global _JOB
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
-            gc.unfreeze()
+        self._frozen.close()
         _JOB = None

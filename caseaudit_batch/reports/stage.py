@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from caseaudit_batch.core import messages
+from caseaudit_batch.core import heap, messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.config import Config
@@ -66,7 +66,9 @@ def report_month(
     }
     if tiers != (INTERNAL,):  # the run log says so only when the committee version was written
         arguments["tiers"] = list(tiers)
-    with writing(ctx, "report", arguments) as run:
+    # What is alive now (the modules the reports import: pandas, matplotlib, the document libraries) is left out of
+    # the collections the register's loading sets off (core/heap.py).
+    with writing(ctx, "report", arguments) as run, heap.frozen():
         privacy = ctx.config.privacy
         detector = NameDetector.build(
             staff_names=reg.staff_names(run.conn),
