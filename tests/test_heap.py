@@ -24,7 +24,7 @@ def _cycle() -> weakref.ref[Node]:
 
 @pytest.fixture(autouse=True)
 def _unfrozen() -> None:
-    gc.unfreeze()  # another test's pool may have left nothing frozen, but be sure
+    gc.unfreeze()  # each test starts with nothing frozen, whatever ran before it in this process
 
 
 def test_a_block_freezes_what_is_alive_and_gives_it_back() -> None:

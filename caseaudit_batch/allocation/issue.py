@@ -349,6 +349,10 @@ class Issuer:
         does for a notice made here (the notice's bytes may come from a worker process)."""
         self.run.staging.write_bytes(self.folder / making.filename, form)
         self.run.staging.write_bytes(making.notice_path, eml)
+        self._listed(making)
+
+    def _listed(self, making: Making) -> None:
+        """The notice listed in the outbox (its file is staged here or written by a worker)."""
         self.outbox.add(str(self.month), making.notice, making.notice_path, making.made_at)
 
     def make_waiting(self, meanwhile: Callable[[], T]) -> T:
@@ -385,7 +389,7 @@ class Issuer:
                         making = waiting[i]
                         if why is not None and fault is None:
                             fault = OutputError("OUT001", path=str(self.folder / making.filename), detail=why)
-                        self.outbox.add(str(self.month), making.notice, making.notice_path, making.made_at)
+                        self._listed(making)
                         next(shown, None)
                     done += len(chunk)
             except Exception as exc:  # noqa: BLE001 - a failed pool falls back to making the rest here

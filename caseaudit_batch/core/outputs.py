@@ -59,10 +59,9 @@ def _describe(exc: OSError) -> str:
 
 
 def _write_staged(staged: str, final: Path, data: bytes) -> None:
-    try:
-        Path(staged).write_bytes(data)  # made a Path here, on the writing thread
-    except OSError as exc:
-        raise OutputError("OUT001", path=str(final), detail=_describe(exc)) from None
+    why = write_reserved(staged, data)
+    if why is not None:
+        raise OutputError("OUT001", path=str(final), detail=why)
 
 
 def write_reserved(staged: str, data: bytes) -> str | None:
@@ -71,8 +70,7 @@ def write_reserved(staged: str, data: bytes) -> str | None:
     :class:`OutputError`'s words, for the process that owns the staging to raise (an exception made in a worker
     does not survive being sent back whole)."""
     try:
-        with open(staged, "wb") as file:
-            file.write(data)
+        Path(staged).write_bytes(data)  # made a Path here, on the writing thread or process
     except OSError as exc:
         return _describe(exc)
     return None
