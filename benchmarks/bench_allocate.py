@@ -104,7 +104,7 @@ def main() -> int:
     print(benchkit.load_line())
     print(
         f"caseaudit allocate (whole command), {best.extra['forms']:,} forms and {best.extra['notices']:,} notice "
-        f"files: best {best.wall:.2f} s ({walls}); CPU {best.cpu:.2f} s (user+sys, children included); "
+        f"files: best {best.wall:.2f} s ({walls}); {benchkit.cpu_text(best)}; "
         f"{benchkit.memory_text(best)}"
     )
     if best.extra["forms"] != args.forms:

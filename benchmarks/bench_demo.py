@@ -73,8 +73,8 @@ def main() -> int:
         runs.append(demo_command(args.today))
         m = runs[-1]
         load = benchkit.load_line().split("load average ")[1]
-        print(f"  run {i + 1}: printed {m.wall:.0f} s (measured {m.extra['measured_wall']:.1f} s), CPU {m.cpu:.1f} s, "
-              f"{benchkit.memory_text(m)}; load {load}", flush=True)  # fmt: skip
+        print(f"  run {i + 1}: printed {m.wall:.0f} s (measured {m.extra['measured_wall']:.1f} s), "
+              f"{benchkit.cpu_text(m)}, {benchkit.memory_text(m)}; load {load}", flush=True)  # fmt: skip
     best = benchkit.best_of(len(runs), lambda k: runs[k])
     least_cpu = min(m.cpu for m in runs)
     if not best.extra["printed"]:

@@ -338,13 +338,13 @@ def main() -> int:
     print(benchkit.load_line())
     print(
         f"caseaudit report (whole command, both tiers), 12 months of {args.audits_per_month:,} audits a month: best "
-        f"{best.wall:.1f} s ({_walls(best)}); CPU {best.cpu:.1f} s (user+sys, children included); "
+        f"{best.wall:.1f} s ({_walls(best)}); {benchkit.cpu_text(best)}; "
         f"{benchkit.memory_text(best)}"
     )
     if args.growth:
         print("growth (the same authority with 1, 6 and 12 months in its register; best of each):")
         for months, m in curve.items():
-            print(f"  {months:>2} month(s): {m.wall:6.1f} s; CPU {m.cpu:6.1f} s; {benchkit.memory_text(m)}")
+            print(f"  {months:>2} month(s): {m.wall:6.1f} s; {benchkit.cpu_text(m)}; {benchkit.memory_text(m)}")
     benchkit.verdict(
         "bench_reports",
         [

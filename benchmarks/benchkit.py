@@ -7,14 +7,22 @@ Two sums are kept: RSS and PSS. Ingest's workers are forked, so each one's RSS c
 with its parent copy-on-write; PSS divides a shared page among the processes that map it, so the PSS sum is the
 physical memory the tree uses together. The targets are judged on the PSS sum; the RSS sum is printed beside it as
 an upper bound. (``ru_maxrss`` of children is each child's own maximum, not a sum at one instant.)
+
+CPU is printed as user and system time apart. The system time is mostly the kernel making files, and on a shared
+virtual machine that cost moves from hour to hour for reasons outside the program (measured here on 2026-12-03:
+0.03 to 1 ms of system CPU a file, on the same disk, minutes apart). Ingest and allocate each make over 2,000
+files and the demo over 15,000, so :func:`load_line` also measures what making a file costs at that moment: read a
+figure beside it.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -117,6 +125,8 @@ class Measure:
     stdout: str = ""
     stderr: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    user: float | None = None  # the two parts of ``cpu``, where measured
+    system: float | None = None
 
 
 def run_measured(argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Measure:
@@ -130,8 +140,9 @@ def run_measured(argv: Sequence[str], *, cwd: Path | None = None, env: dict[str,
         out, err = proc.communicate()
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Measure(wall, cpu, sampler.peak_pss_mb, sampler.peak_rss_mb, proc.returncode, out, err)
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    peak_pss, peak_rss = sampler.peak_pss_mb, sampler.peak_rss_mb
+    return Measure(wall, user + system, peak_pss, peak_rss, proc.returncode, out, err, user=user, system=system)
 
 
 def best_of(runs: int, once: Callable[[int], Measure], key: Callable[[Measure], float] = lambda m: m.wall) -> Measure:
@@ -140,14 +151,43 @@ def best_of(runs: int, once: Callable[[int], Measure], key: Callable[[Measure], 
     best = min(done, key=key)
     best.extra["all_walls"] = [m.wall for m in done]
     best.extra["all_cpu"] = [m.cpu for m in done]
+    best.extra["all_system"] = [m.system for m in done]
     best.pss_mb = max(m.pss_mb for m in done)
     best.rss_mb = max(m.rss_mb for m in done)
     return best
 
 
+#: The probe of :func:`file_cost`: files of about a returned form's feedback e-mail, in one new folder.
+PROBE_FILES, PROBE_BYTES = 300, 20_000
+
+
+def file_cost(where: Path | None = None) -> float:
+    """Milliseconds of system CPU to make one file here now (the mean over :data:`PROBE_FILES` new files)."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-probe-", dir=where))
+    data = b"x" * PROBE_BYTES
+    try:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_stime
+        for n in range(PROBE_FILES):
+            (folder / f"probe-{n:04d}.eml").write_bytes(data)
+        return (resource.getrusage(resource.RUSAGE_SELF).ru_stime - before) * 1000 / PROBE_FILES
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def load_line() -> str:
     one, five, fifteen = os.getloadavg()
-    return f"machine: {os.cpu_count()} cores, load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min)"
+    return (
+        f"machine: {os.cpu_count()} cores, load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min); "
+        f"making a file costs {file_cost():.2f} ms of system CPU just now ({PROBE_FILES} files of "
+        f"{PROBE_BYTES // 1000} kB)"
+    )
+
+
+def cpu_text(m: Measure) -> str:
+    """``m``'s CPU, user and system apart where measured (children included)."""
+    if m.user is None or m.system is None:
+        return f"CPU {m.cpu:.2f} s"
+    return f"CPU {m.cpu:.2f} s (user {m.user:.2f} + system {m.system:.2f}, children included)"
 
 
 def memory_text(m: Measure) -> str:

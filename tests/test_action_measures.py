@@ -175,3 +175,25 @@ def test_an_empty_register_gives_zeros_and_no_rates() -> None:
     summary = am.action_summary(empty, M, D)
     assert summary["actions_due"] == 0 and summary["action_completion_rate"] is None
     assert summary["sm_oversight_rate"] is None and summary["action_rag"] == am.NONE_DUE
+
+
+def test_flags_parsed_once_give_each_months_summary_as_action_summary_does() -> None:
+    # The trend asks one ActionFlags for every month of the window: each month's figures as if asked alone.
+    frame = parse_register()
+    flags = am.ActionFlags(frame, D)
+    for month in ("2026-07", "2026-08", "2026-09", "2026-10"):
+        assert flags.summary(month) == am.action_summary(frame, month, D)
+    assert flags.summary(M, green_at_least=0.9, amber_at_least=0.75) == EXPECTED_TOTAL
+    # August by hand: A5 (due 20 Aug, done 2 Sep) late, A6 (due 31 Aug) open; both overdue-or-late as at D.
+    august = flags.summary("2026-08")
+    assert (august["actions_due"], august["actions_completed_on_time"], august["actions_completed_late"]) == (2, 0, 1)
+
+
+def test_a_due_date_far_beyond_the_report_is_never_due_nor_overdue() -> None:
+    # A typed "9999-12-31" parses (pandas keeps microseconds there), and must compare as a date, not overflow.
+    frame = parse_register()
+    frame.loc[frame["action_id"] == "A3", "due_date"] = "9999-12-31"
+    frame["due_date"] = frame["due_date"].astype(object)
+    overdue = am.overdue_at(frame, D)
+    assert "A3" not in set(overdue["action_id"])
+    assert am.action_summary(frame, M, D)["actions_due"] == EXPECTED_TOTAL["actions_due"] - 1

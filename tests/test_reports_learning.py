@@ -8,7 +8,16 @@ import pytest
 
 from caseaudit_batch.core.config import TEMPLATES_DIR
 from caseaudit_batch.reports import learning
-from caseaudit_batch.reports.themes import Tagger, Theme, summarise, tag_texts, theme_counts, untagged_share
+from caseaudit_batch.reports.themes import (
+    Tagger,
+    Theme,
+    pick_from,
+    pick_quotes,
+    summarise,
+    tag_texts,
+    theme_counts,
+    untagged_share,
+)
 
 TAXONOMY = [
     Theme("Records", "Chronology and recording.", ("chronology", "case recording"), (8,), id="records"),
@@ -224,3 +233,21 @@ def test_an_impact_answer_showing_no_difference_is_a_finding_not_a_strength() ->
     voice = Theme("Voice", "The child's voice.", ("seen alone",), id="voice")
     tagged = tag_texts(frame, Tagger([voice]), difference)
     assert dict(zip(tagged["audit_id"], tagged["side"], strict=True)) == {"A1": "strength", "A2": "finding"}
+
+
+def test_quotations_go_most_said_first_then_by_audit_with_a_blank_audit_last() -> None:
+    tagger = Tagger(TAXONOMY)
+    said_twice = "The chronology is current."
+    points = [
+        (None, "C9", "learning", "Chronology gaps were found in the file."),  # said once, no audit ID: after A3
+        ("A3", "C3", "learning", "The chronology needs a review of each event."),  # said once
+        ("A2", "C2", "learning", said_twice),
+        ("A1", "C1", "learning", said_twice),  # the same words from A1: the most said, A1 before A2
+    ]
+    picked = pick_from(points, "Records", tagger, 3)
+    assert [case for case, _, _ in picked] == ["C1", "C3", "C9"]  # C2 says what C1 said: left out
+    assert picked[0] == ("C1", "Learning", said_twice)
+    assert pick_from([], "Records", tagger, 3) == []
+    # The DataFrame form reads the same points.
+    frame = pd.DataFrame(points, columns=["audit_id", "case_ref", "field", "text"])
+    assert pick_quotes(frame, "Records", tagger, 3) == picked

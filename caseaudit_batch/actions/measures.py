@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from caseaudit_batch.core.clock import Month
@@ -37,6 +38,8 @@ NO_LONGER_REQUIRED = "No longer required"
 #: The RAG value when no action is due by D (issue 20): the renderers show it as it is.
 NONE_DUE = "none due yet"
 COMPLETED = "Completed"
+#: The RAG thresholds when none are given (the defaults of ``[actions] green_at_least`` and ``amber_at_least``).
+GREEN_AT_LEAST, AMBER_AT_LEAST = 0.90, 0.75
 RAISED_SOURCES = ("audit", "moderation")
 
 #: Keys of :func:`action_summary` (they are also keys of ``metrics-YYYY-MM.json``).
@@ -141,33 +144,64 @@ FLAG_COUNTS = {
 _FLAG_COLUMNS = ("status", "due_date", "completed_on", "source", "month", "signed_off")
 
 
+class ActionFlags:
+    """The live actions' columns that the flags read, parsed once at D: the flags of any number of months from them
+    (issue 25: the reports ask for every month of the window in each pack, and parsing and comparing the columns again
+    for each month was most of the action measures' time). The one home of the flags' rules."""
+
+    def __init__(self, actions: pd.DataFrame, report_date: date) -> None:
+        # Only the columns the flags read (the whole frame, text included, was copied for each month of a trend).
+        frame = actions.loc[actions["status"] != NO_LONGER_REQUIRED, list(_FLAG_COLUMNS)]
+        self.index = frame.index
+        self.due_on = _dates(frame["due_date"]).to_numpy()
+        self.done_on = _dates(frame["completed_on"]).to_numpy()
+        self.report_day = np.datetime64(pd.Timestamp(report_date))
+        d = self.report_day
+        # NaT compares false with every date, so a blank date is never due, done or overdue.
+        self.done = (frame["status"] == COMPLETED).to_numpy(dtype=bool) & (self.done_on <= d)
+        self.overdue = ~self.done & (self.due_on < d)
+        self.raised_source = frame["source"].isin(RAISED_SOURCES).to_numpy(dtype=bool)
+        # A blank month becomes "", which no month's text equals.
+        self.month = frame["month"].astype("string").fillna("").to_numpy(dtype=object)
+        self.signed = frame["signed_off"].fillna(False).astype(bool).to_numpy(dtype=bool)
+
+    def of(self, month: Month | str) -> dict[str, np.ndarray]:
+        """Each flag of :data:`FLAG_COUNTS` for ``month``: one True/False per live action, in the frame's order."""
+        m = _month(month)
+        first, last = np.datetime64(m.first_day), np.datetime64(m.last_day)
+        done, due_on, done_on = self.done, self.due_on, self.done_on
+        due = (due_on >= first) & (due_on <= last) & (due_on <= self.report_day)  # issue 20: never due after D
+        in_month = done & (done_on >= first) & (done_on <= last)
+        return {
+            "raised": self.raised_source & (self.month == str(m)),
+            "due": due,
+            "on_time": due & done & (done_on <= due_on),
+            "late": due & done & (done_on > due_on),
+            "overdue": self.overdue,
+            "completed_in_month": in_month,
+            "signed": in_month & self.signed,
+        }
+
+    def counts(self, month: Month | str) -> dict[str, int]:
+        """How many live actions have each flag in ``month``, keyed as :data:`FLAG_COUNTS`."""
+        flags = self.of(month)
+        return {key: int(np.count_nonzero(flags[flag])) for key, flag in FLAG_COUNTS.items()}
+
+    def summary(
+        self, month: Month | str, *, green_at_least: float = GREEN_AT_LEAST, amber_at_least: float = AMBER_AT_LEAST
+    ) -> dict[str, Any]:
+        """:func:`action_summary` of ``month``."""
+        return summary_from_counts(self.counts(month), green_at_least, amber_at_least)
+
+
 def action_flags(actions: pd.DataFrame, month: Month | str, report_date: date) -> pd.DataFrame:
-    """One row per live action with a True/False column per measure (the same rules as the functions above).
-
-    Dates are parsed once here, so summaries over many groups stay cheap.
-    """
-    m = _month(month)
-    # Only the columns the flags read (the whole frame, text included, was copied for each month of a trend).
-    frame = actions.loc[actions["status"] != NO_LONGER_REQUIRED, list(_FLAG_COLUMNS)]
-    due_on = _dates(frame["due_date"])
-    done_on = _dates(frame["completed_on"])
-    d = pd.Timestamp(report_date)
-    first, last = pd.Timestamp(m.first_day), pd.Timestamp(m.last_day)
-    done = (frame["status"] == COMPLETED) & done_on.notna() & (done_on <= d)
-    due = (due_on >= first) & (due_on <= last) & (due_on <= d)  # issue 20: never due after D
-    in_month = done & (done_on >= first) & (done_on <= last)
-    flags = pd.DataFrame(index=frame.index)
-    flags["raised"] = frame["source"].isin(RAISED_SOURCES) & (frame["month"].astype("string") == str(m)).fillna(False)
-    flags["due"] = due
-    flags["on_time"] = due & done & (done_on <= due_on)
-    flags["late"] = due & done & (done_on > due_on)
-    flags["overdue"] = ~done & due_on.notna() & (due_on < d)
-    flags["completed_in_month"] = in_month
-    flags["signed"] = in_month & frame["signed_off"].fillna(False).astype(bool)
-    return flags.astype(bool)
+    """One row per live action with a True/False column per measure (the same rules as the functions above)."""
+    flags = ActionFlags(actions, report_date)
+    return pd.DataFrame(flags.of(month), index=flags.index, columns=list(FLAG_COUNTS.values())).astype(bool)
 
 
-def _summary_from_counts(counts: dict[str, int], green_at_least: float, amber_at_least: float) -> dict[str, Any]:
+def summary_from_counts(counts: dict[str, int], green_at_least: float, amber_at_least: float) -> dict[str, Any]:
+    """The measures of :data:`SUMMARY_KEYS` from :meth:`ActionFlags.counts`."""
     rate = share(counts["actions_completed_on_time"], counts["actions_due"])
     summary: dict[str, Any] = {key: counts[key] for key in SUMMARY_KEYS if key in counts}
     summary["action_completion_rate"] = rate
@@ -181,13 +215,12 @@ def action_summary(
     month: Month | str,
     report_date: date,
     *,
-    green_at_least: float = 0.90,
-    amber_at_least: float = 0.75,
+    green_at_least: float = GREEN_AT_LEAST,
+    amber_at_least: float = AMBER_AT_LEAST,
 ) -> dict[str, Any]:
     """Every action measure for M at D, keyed as in ``metrics-YYYY-MM.json`` (see :data:`SUMMARY_KEYS`)."""
-    flags = action_flags(actions, month, report_date)
-    counts = {key: int(flags[flag].sum()) for key, flag in FLAG_COUNTS.items()}
-    return _summary_from_counts(counts, green_at_least, amber_at_least)
+    flags = ActionFlags(actions, report_date)
+    return flags.summary(month, green_at_least=green_at_least, amber_at_least=amber_at_least)
 
 
 def action_summary_by(
@@ -196,8 +229,8 @@ def action_summary_by(
     report_date: date,
     by: Sequence[str] = ("service",),
     *,
-    green_at_least: float = 0.90,
-    amber_at_least: float = 0.75,
+    green_at_least: float = GREEN_AT_LEAST,
+    amber_at_least: float = AMBER_AT_LEAST,
 ) -> pd.DataFrame:
     """:func:`action_summary` for each group (``("service",)`` or ``("service", "team")``): one row per group.
 
@@ -221,7 +254,7 @@ def action_summary_by(
         sums = found.get(values, {})
         counts = {key: sums.get(flag, 0) for key, flag in FLAG_COUNTS.items()}
         row: dict[str, Any] = dict(zip(keys, values, strict=True))
-        row.update(_summary_from_counts(counts, green_at_least, amber_at_least))
+        row.update(summary_from_counts(counts, green_at_least, amber_at_least))
         rows.append(row)
     result = pd.DataFrame(rows, columns=[*keys, *SUMMARY_KEYS])
     for column in ("action_completion_rate", "sm_oversight_rate", "action_rag"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -354,6 +355,15 @@ def _near(words: set[str], picked: list[set[str]]) -> bool:
     return any(len(words & other) >= NEAR_SAME * len(words | other) for other in picked)
 
 
+#: A point as :func:`pick_from` reads it: audit ID, case reference, the answer's field and the sentence.
+Point = tuple[Any, Any, Any, Any]
+
+
+def _missing(value: Any) -> bool:
+    """Blank as pandas counts it (``nunique`` and sorting leave out None and NaN)."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def pick_quotes(
     points: pd.DataFrame,
     theme: str,
@@ -362,24 +372,50 @@ def pick_quotes(
     seen: list[set[str]] | None = None,
     keys_of: dict[str, str] | None = None,
 ) -> list[tuple[str, str, str]]:
-    """Up to ``limit`` quotations of ``theme`` from ``points``: the most often said first (representative), one per
-    audit, and never the same content twice, nor nearly (issue 21: identical quotes repeated across cases are
-    noise). ``keys_of``: each text's :func:`content_key`, when the caller has them already."""
+    """:func:`pick_from` the rows of ``points`` (columns audit_id, case_ref, field and text)."""
     if not len(points):
         return []
-    texts = points["text"]
+    points_list = list(zip(points["audit_id"], points["case_ref"], points["field"], points["text"], strict=True))
+    return pick_from(points_list, theme, tagger, limit, seen, keys_of)
+
+
+def pick_from(
+    points: list[Point],
+    theme: str,
+    tagger: Tagger,
+    limit: int,
+    seen: list[set[str]] | None = None,
+    keys_of: dict[str, str] | None = None,
+) -> list[tuple[str, str, str]]:
+    """Up to ``limit`` quotations of ``theme`` from ``points``: the most often said first (representative), one per
+    audit, and never the same content twice, nor nearly (issue 21: identical quotes repeated across cases are
+    noise). Equal counts go by audit ID, a blank ID last, then in the points' order. ``keys_of``: each text's
+    :func:`content_key`, when the caller has them already.
+
+    Plain lists (issue 25): a theme's points on one side are a handful, and a DataFrame's sort, counts and copies
+    for each theme and side were most of the themes' time in every service pack."""
+    if not points:
+        return []
     if keys_of is None:
-        keys_of = {text: content_key(text) for text in texts.unique()}  # each distinct sentence once
-    keys = pd.Series([keys_of[text] for text in texts], index=points.index, dtype=object)
-    often = keys.map(keys.value_counts())
-    ordered = points.assign(qkey=keys, qoften=often).sort_values(["qoften", "audit_id"], ascending=[False, True])
+        keys_of = {}
+    keys = []
+    for point in points:
+        text = point[3]
+        key = keys_of.get(text)
+        if key is None:
+            key = keys_of[text] = content_key(text)
+        keys.append(key)
+    often = Counter(keys)
+    order = sorted(
+        range(len(points)),
+        key=lambda i: (-often[keys[i]], _missing(points[i][0]), "" if _missing(points[i][0]) else points[i][0]),
+    )
     picked: list[tuple[str, str, str]] = []
     seen_words: list[set[str]] = seen if seen is not None else []  # shared: never the same words on two sides
     seen_audits: set[str] = set()
-    for audit_id, case_ref, field_key, sentence, key in zip(
-        ordered["audit_id"], ordered["case_ref"], ordered["field"], ordered["text"], ordered["qkey"], strict=True
-    ):
-        words = set(str(key).split())
+    for i in order:
+        audit_id, case_ref, field_key, sentence = points[i]
+        words = set(str(keys[i]).split())
         if str(audit_id) in seen_audits or _near(words, seen_words):
             continue
         text = tagger.quote(theme, str(sentence))
@@ -415,18 +451,38 @@ def summarise(
         name: int(np.unique(audit_codes[rows & (audit_codes >= 0)]).size)
         for name, rows in rows_by_theme(tagged["themes"]).items()
     }
-    month_exploded = this_month.explode("themes").dropna(subset=["themes"])
-    by_theme = dict(tuple(month_exploded.groupby("themes", sort=False))) if len(month_exploded) else {}
-    keys_of = {} if no_quotes else {text: content_key(text) for text in this_month["text"].unique()}
+    # The month's points of each theme, in their order (what exploding the themes and grouping by them gave), as plain
+    # tuples: audit, case, field, sentence and side (issue 25: a DataFrame per theme and side, each counted and
+    # sorted, was most of the themes' time in every service pack).
+    of_theme: dict[Any, list[tuple[Any, Any, Any, Any, Any]]] = {}
+    for audit_id, case_ref, field_key, text, side, found in zip(
+        this_month["audit_id"],
+        this_month["case_ref"],
+        this_month["field"],
+        this_month["text"],
+        this_month["side"],
+        this_month["themes"],
+        strict=True,
+    ):
+        point = (audit_id, case_ref, field_key, text, side)
+        for name in found if isinstance(found, (tuple, list)) else (found,):
+            if not _missing(name):
+                of_theme.setdefault(name, []).append(point)
+    keys_of: dict[str, str] = {}
     rows = []
     quotes: dict[str, list[tuple[str, str, str]]] = {}
     sides: dict[str, dict[str, list[tuple[str, str, str]]]] = {}
+
+    def audits(points: list[tuple[Any, Any, Any, Any, Any]]) -> int:
+        return len({p[0] for p in points if not _missing(p[0])})
+
     for theme in taxonomy:
-        mine = by_theme.get(theme.name, month_exploded.iloc[0:0])
-        row: dict[str, object] = {"Theme": theme.name, "This month": int(mine["audit_id"].nunique())}
+        mine = of_theme.get(theme.name, [])
+        on_side = {side: [p for p in mine if p[4] == side] for side in SIDES}
+        row: dict[str, object] = {"Theme": theme.name, "This month": audits(mine)}
         for side, label in SIDES.items():
-            row[label] = int(mine.loc[mine["side"] == side, "audit_id"].nunique())
-        row["Recommendations"] = int(mine.loc[mine["field"] == "recommendations", "audit_id"].nunique())
+            row[label] = audits(on_side[side])
+        row["Recommendations"] = audits([p for p in mine if p[2] == "recommendations"])
         row["12 months"] = window_audits.get(theme.name, 0)
         row["Related sections"] = ", ".join(str(s) for s in theme.sections)
         if section_good_or_better is not None and theme.sections:
@@ -440,7 +496,7 @@ def summarise(
             side: (
                 []
                 if no_quotes
-                else pick_quotes(mine[mine["side"] == side], theme.name, tagger, max_quotes, seen, keys_of)
+                else pick_from([p[:4] for p in on_side[side]], theme.name, tagger, max_quotes, seen, keys_of)
             )
             for side in SIDES
         }

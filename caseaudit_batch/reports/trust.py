@@ -88,20 +88,16 @@ def _moderation_agreement(acc: pd.DataFrame) -> float | None:
 
 
 class MonthActions:
-    """Each month's action measures at D, computed once (restated history and the trend both ask for them)."""
+    """Each month's action measures at D, computed once (restated history and the trend both ask for them), from the
+    actions' dates parsed once for every month (:class:`~caseaudit_batch.actions.measures.ActionFlags`)."""
 
     def __init__(self, actions: pd.DataFrame, report_date: date) -> None:
-        # Dates parsed once for every month (parsing the object columns again for each month was most of the cost).
-        self.actions = actions.assign(
-            due_date=pd.to_datetime(actions["due_date"], errors="coerce"),
-            completed_on=pd.to_datetime(actions["completed_on"], errors="coerce"),
-        )
-        self.report_date = report_date
+        self.flags = am.ActionFlags(actions, report_date)
         self.done: dict[str, dict[str, Any]] = {}
 
     def __call__(self, month: str) -> dict[str, Any]:
         if month not in self.done:
-            self.done[month] = am.action_summary(self.actions, month, self.report_date)
+            self.done[month] = self.flags.summary(month)
         return self.done[month]
 
 

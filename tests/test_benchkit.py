@@ -1,0 +1,36 @@
+"""The benchmarks' shared measuring (``benchmarks/benchkit.py``): the CPU split and the file-cost probe that every
+benchmark prints beside its figures (issue 25)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import benchkit  # noqa: E402
+
+
+def test_a_command_is_measured_with_its_user_and_system_cpu_apart() -> None:
+    # A child that spends some user CPU; the split must add up to the total it reports.
+    m = benchkit.run_measured([sys.executable, "-c", "sum(range(3_000_000))"])
+    assert m.returncode == 0
+    assert m.user is not None and m.system is not None
+    assert m.user > 0
+    assert abs(m.user + m.system - m.cpu) < 1e-9
+    text = benchkit.cpu_text(m)
+    assert f"user {m.user:.2f}" in text and f"system {m.system:.2f}" in text
+
+
+def test_a_cpu_figure_measured_inside_a_process_is_shown_without_a_split() -> None:
+    m = benchkit.Measure(wall=1.0, cpu=0.8, pss_mb=10, rss_mb=12, returncode=0)
+    assert benchkit.cpu_text(m) == "CPU 0.80 s"
+
+
+def test_the_file_cost_probe_measures_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    cost = benchkit.file_cost(tmp_path)
+    assert cost >= 0
+    assert list(tmp_path.iterdir()) == []  # its folder is gone
+    line = benchkit.load_line()
+    assert "making a file costs" in line and "ms of system CPU" in line
