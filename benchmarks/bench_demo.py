@@ -66,7 +66,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--today", default=None, help="the demo plays the 12 months before this date's month")
     parser.add_argument("--steps", action="store_true", help="also print where the time goes, step by step")
+    benchkit.add_options(parser)
     args = parser.parse_args()
+    benchkit.use_options(args)
     print(benchkit.load_line(), flush=True)
     runs = []
     for i in range(args.runs):

@@ -333,7 +333,9 @@ def main() -> int:
     parser.add_argument("--child", choices=("ingest", "openpyxl", "reference", "profile"))
     parser.add_argument("--dir")
     parser.add_argument("--single", action="store_true")
+    benchkit.add_options(parser)
     args = parser.parse_args()
+    benchkit.use_options(args)
     if args.child:
         folder = Path(args.dir)
         if args.child == "profile":

@@ -319,7 +319,9 @@ def main() -> int:
     parser.add_argument("--growth", action="store_true", help="also report over 1 and 6 months of the authority")
     parser.add_argument("--growth-runs", type=int, default=3)
     parser.add_argument("--keep", metavar="DIR", help="keep the last 12-month run's folder here (to look at it)")
+    benchkit.add_options(parser)
     args = parser.parse_args()
+    benchkit.use_options(args)
     print(benchkit.load_line(), flush=True)
     curve: dict[int, benchkit.Measure] = {}
     with tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp_name:

@@ -12,11 +12,15 @@ CPU is printed as user and system time apart. The system time is mostly the kern
 virtual machine that cost moves from hour to hour for reasons outside the program (measured here on 2026-12-03:
 0.03 to 1 ms of system CPU a file, on the same disk, minutes apart). Ingest and allocate each make over 2,000
 files and the demo over 15,000, so :func:`load_line` also measures what making a file costs at that moment: read a
-figure beside it.
+figure beside it. The system time has also been seen to fall from 14-20 s to about 6 s for the demo after the
+kernel's caches were dropped, so each benchmark takes ``--drop-caches`` (as root: ``sync`` and
+``/proc/sys/vm/drop_caches`` before every measured run, the reference's included) for figures comparable from one
+hour to the next; the output says when it was done.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import shutil
@@ -129,8 +133,40 @@ class Measure:
     system: float | None = None
 
 
+#: Set by ``--drop-caches`` (:func:`add_options`): the kernel's caches are dropped before each measured run.
+DROP_CACHES = False
+DROP_CACHES_FILE = Path("/proc/sys/vm/drop_caches")
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark takes."""
+    parser.add_argument(
+        "--drop-caches",
+        action="store_true",
+        help="as root: sync and drop the kernel's page, dentry and inode caches before every measured run",
+    )
+
+
+def use_options(args: argparse.Namespace) -> None:
+    global DROP_CACHES
+    wanted = bool(getattr(args, "drop_caches", False))
+    if wanted and not os.access(DROP_CACHES_FILE, os.W_OK):
+        raise SystemExit(f"--drop-caches needs root (it writes {DROP_CACHES_FILE}); run without it")
+    DROP_CACHES = wanted
+    if wanted:
+        print("the kernel's caches are dropped before every measured run (--drop-caches)", flush=True)
+
+
+def drop_caches() -> None:
+    """Write dirty pages out, then drop the page, dentry and inode caches (root only)."""
+    os.sync()
+    DROP_CACHES_FILE.write_text("3\n")
+
+
 def run_measured(argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Measure:
     """Run ``argv`` as a new process (Python's start included), sampling its process tree's memory."""
+    if DROP_CACHES:
+        drop_caches()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(

@@ -3,8 +3,11 @@ benchmark prints beside its figures (issue 25)."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -34,3 +37,17 @@ def test_the_file_cost_probe_measures_and_leaves_nothing_behind(tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []  # its folder is gone
     line = benchkit.load_line()
     assert "making a file costs" in line and "ms of system CPU" in line
+
+
+def test_dropping_the_caches_is_asked_for_and_refused_plainly_where_it_cannot_be_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parser = argparse.ArgumentParser()
+    benchkit.add_options(parser)
+    assert parser.parse_args([]).drop_caches is False
+    benchkit.use_options(parser.parse_args([]))
+    assert benchkit.DROP_CACHES is False
+    monkeypatch.setattr(benchkit, "DROP_CACHES_FILE", tmp_path / "no such folder" / "drop_caches")
+    with pytest.raises(SystemExit, match="needs root"):
+        benchkit.use_options(parser.parse_args(["--drop-caches"]))
+    assert benchkit.DROP_CACHES is False  # refused: nothing is dropped later

@@ -568,3 +568,12 @@ def test_ingest_quiet_says_nothing_when_all_went_well_and_the_alerts_and_problem
     said = capsys.readouterr()
     assert "SAFEGUARDING" in said.err and "CR2002" in said.err  # the alert, on its own line, first
     assert "returned" in said.out  # the problem: the summary, because something needs doing
+
+
+def test_a_file_name_that_is_not_valid_text_is_shown_with_its_bytes_escaped() -> None:
+    from caseaudit_batch.ingest.files import shown_name
+
+    assert shown_name("2026-09/Audit – Résumé ✓.xlsx") == "2026-09/Audit – Résumé ✓.xlsx"  # valid text: as it is
+    windows = os.fsdecode(b"R\x82sum\x82.xlsx")  # a zip made on Windows, unpacked here: lone surrogates
+    assert shown_name(windows) == "R\\x82sum\\x82.xlsx"
+    assert shown_name("") == ""

@@ -140,9 +140,11 @@ def list_files(folder: Path, skipped: list[tuple[Path, str]] | None = None) -> l
 def shown_name(rel: str) -> str:
     """A file name as it can be stored and shown: a name that is not valid text (bytes from a zip made on Windows,
     read back as lone surrogates) has those bytes written as backslash escapes, e.g. ``R\\x82sum\\x82.xlsx``."""
-    if not any("\ud800" <= ch <= "\udfff" for ch in rel):
-        return rel
-    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+    try:
+        rel.encode("utf-8")  # fails exactly when the name holds a lone surrogate (checked in C, not per character)
+    except UnicodeEncodeError:
+        return os.fsencode(rel).decode("utf-8", "backslashreplace")
+    return rel
 
 
 def _first_seen(
