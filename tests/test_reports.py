@@ -453,3 +453,18 @@ def test_word_tables_keep_text_as_text_drop_control_characters_and_mark_the_head
     assert empty == ["Case referenceNoteRate", "None."]
     widths = [int(c.get(qn("w:w"))) for c in tables[0].iter(qn("w:gridCol"))]
     assert len(widths) == 3 and abs(sum(widths) - 17 * 567) < 60  # the page width (17 cm) shared out
+
+
+def test_a_share_column_is_a_percentage_in_both_documents() -> None:
+    # The Word reports showed the coverage table's share as 0.46153846153846156; one rule now serves Word and Excel.
+    from caseaudit_batch.reports.tables import is_share_column
+
+    assert docx_blocks._cell_text("Coverage", 6 / 13) == "46%"
+    assert docx_blocks._cell_text("Coverage", None) == "n/a"
+    assert docx_blocks._cell_text("Completion rate", 0.5) == "50%"
+    assert docx_blocks._cell_text("Audited in 12 months", 120) == "120"  # a count stays a count
+    assert docx_blocks._cell_text("Mean difference (overall)", 0.5) == "+0.50"  # grade points, not a share
+    for column in ("Coverage", "Completion rate", "Share", "Good or better"):
+        assert is_share_column(column)
+    for column in ("Open cases", "Audited in 12 months", "Note", "Mean difference (overall)"):
+        assert not is_share_column(column)

@@ -30,6 +30,7 @@ from docxtpl.subdoc import Subdoc
 
 from caseaudit_batch.core.errors import ConfigError
 from caseaudit_batch.reports import charts
+from caseaudit_batch.reports.tables import is_share_column
 from caseaudit_batch.workbook.stamp import clean_text
 
 TABLE_STYLE = "Table Grid"
@@ -47,9 +48,10 @@ def pct(value: float | None) -> str:
 
 def _cell_text(column: str, value: Any) -> str:
     lowered = column.lower()
+    share = is_share_column(column)  # the Excel report's rule too
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a" if ("rate" in lowered or "share" in lowered or "good or better" in lowered) else ""
-    if isinstance(value, float) and ("rate" in lowered or "share" in lowered or "good or better" in lowered):
+        return "n/a" if share else ""
+    if isinstance(value, float) and share:
         return pct(value)
     if isinstance(value, float) and lowered.startswith("mean difference"):
         return f"{value:+.2f}"

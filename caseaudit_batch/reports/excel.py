@@ -20,6 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from caseaudit_batch.core.framework import GRADE_NAMES
 from caseaudit_batch.reports.metrics import Metrics
+from caseaudit_batch.reports.tables import is_share_column
 from caseaudit_batch.reports.themes import ThemeSummary
 from caseaudit_batch.workbook.cells import literal_text
 
@@ -40,16 +41,10 @@ SHEETS = (
     "Audits",
     "Validation",
 )
-_SHARE_WORDS = ("rate", "share", "good or better")
 
 
 #: Missing audits in every label (issue 20): "Outstanding" is also a grade.
 NOT_RETURNED = "Not yet returned"
-
-
-def _is_share(column: str) -> bool:
-    lowered = column.lower()
-    return any(word in lowered for word in _SHARE_WORDS) and not lowered.startswith("note")
 
 
 def _cell(value: Any) -> Any:
@@ -136,7 +131,7 @@ class _Book:
         specs = []
         for column in columns:
             spec: dict[str, Any] = {"header": column, "header_format": self.header}
-            if _is_share(column):
+            if is_share_column(column):
                 spec["format"] = self.pct
             elif column.lower().startswith("mean difference"):
                 spec["format"] = self.dec
