@@ -457,7 +457,7 @@ def test_word_tables_keep_text_as_text_drop_control_characters_and_mark_the_head
 
 def test_a_share_column_is_a_percentage_in_both_documents() -> None:
     # The Word reports showed the coverage table's share as 0.46153846153846156; one rule now serves Word and Excel.
-    from caseaudit_batch.reports.tables import is_share_column
+    from caseaudit_batch.reports.frame import is_share_column
 
     assert docx_blocks._cell_text("Coverage", 6 / 13) == "46%"
     assert docx_blocks._cell_text("Coverage", None) == "n/a"

@@ -30,7 +30,7 @@ from docxtpl.subdoc import Subdoc
 
 from caseaudit_batch.core.errors import ConfigError
 from caseaudit_batch.reports import charts
-from caseaudit_batch.reports.tables import is_share_column
+from caseaudit_batch.reports.frame import is_share_column
 from caseaudit_batch.workbook.stamp import clean_text
 
 TABLE_STYLE = "Table Grid"

@@ -19,8 +19,8 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from caseaudit_batch.core.framework import GRADE_NAMES
+from caseaudit_batch.reports.frame import is_share_column
 from caseaudit_batch.reports.metrics import Metrics
-from caseaudit_batch.reports.tables import is_share_column
 from caseaudit_batch.reports.themes import ThemeSummary
 from caseaudit_batch.workbook.cells import literal_text
 

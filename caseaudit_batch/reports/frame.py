@@ -33,6 +33,17 @@ def rate(numerator: float, denominator: float) -> float | None:
     return None if not denominator else float(numerator) / float(denominator)
 
 
+#: Words naming a column of shares (0-1), shown as percentages in the Word and Excel reports alike: rates, shares,
+#: good or better, and coverage (issue 20: the share of open cases audited in the last 12 months).
+SHARE_WORDS = ("rate", "share", "good or better", "coverage")
+
+
+def is_share_column(column: str) -> bool:
+    """A column whose numbers are shares (0-1), shown as percentages; never a note's column."""
+    lowered = column.lower()
+    return any(word in lowered for word in SHARE_WORDS) and not lowered.startswith("note")
+
+
 def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float | None, float | None]:
     """The Wilson score 95% interval for a share (good at small n, never outside 0..1)."""
     if n <= 0:

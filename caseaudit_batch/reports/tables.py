@@ -25,17 +25,6 @@ from caseaudit_batch.reports.targets import Targets
 NOT_RETURNED = "Not yet returned"
 
 
-#: Words naming a column of shares (0-1), shown as percentages in every document: rates, shares, good or better,
-#: and coverage (issue 20's open cases audited: it was shown as 0.4615… in the Word reports).
-SHARE_WORDS = ("rate", "share", "good or better", "coverage")
-
-
-def is_share_column(column: str) -> bool:
-    """A column whose numbers are shares (0-1), shown as percentages; never a note's column."""
-    lowered = column.lower()
-    return any(word in lowered for word in SHARE_WORDS) and not lowered.startswith("note")
-
-
 # ------------------------------------------------------------------------------------------------------------
 # The month's figures
 # ------------------------------------------------------------------------------------------------------------
