@@ -251,3 +251,38 @@ def test_quotations_go_most_said_first_then_by_audit_with_a_blank_audit_last() -
     # The DataFrame form reads the same points.
     frame = pd.DataFrame(points, columns=["audit_id", "case_ref", "field", "text"])
     assert pick_quotes(frame, "Records", tagger, 3) == picked
+
+
+def test_tagged_points_come_back_from_a_pickle_as_the_same_frame() -> None:
+    """Issue 25: the report command tags in a short-lived process and takes the points back as a pickle: plain
+    arrays (no object per point) that make the same frame, side, themes and order, as the frame's own rows."""
+    import pickle
+
+    from caseaudit_batch.reports.themes import points_frame, tag_points
+
+    difference = Tagger([learning.load_difference()])
+    frame = _frame(
+        [
+            ("A1", "C1", "2026-08", "North", {"s4_findings": "The chronology is current. School attends meetings."}),
+            ("A2", "C2", "2026-09", "South", {"s9_impact": "The young person has not been seen alone."}),
+            ("A3", "C3", "2026-09", "North", {"learning": "Chronology gaps. The chronology is current."}),
+            ("A4", "C4", "2026-09", "North", {"strengths": "Multi-agency work is strong."}),
+        ]
+    )
+    frame.loc[3, "accepted"] = False  # not accepted: none of its points
+    points = tag_points(frame, Tagger(TAXONOMY), difference)
+    assert all(a.dtype != object for a in (points.rows, points.fields, points.sentences, points.sides))
+    again = pickle.loads(pickle.dumps(points))
+    made = points_frame(frame, again)
+    pd.testing.assert_frame_equal(made, tag_texts(frame, Tagger(TAXONOMY), difference))
+    # Answer by answer in the sources' order (strengths, impact, learning, ..., findings), audits in frame order.
+    assert made[["audit_id", "field", "text", "side", "themes"]].values.tolist() == [
+        ["A2", "s9_impact", "The young person has not been seen alone.", "finding", ()],
+        ["A3", "learning", "Chronology gaps.", "learning", ("Records",)],
+        ["A3", "learning", "The chronology is current.", "learning", ("Records",)],
+        ["A1", "s4_findings", "The chronology is current.", "finding", ("Records",)],
+        ["A1", "s4_findings", "School attends meetings.", "finding", ("Partners",)],
+    ]
+    assert made.loc[made["text"] == "The chronology is current.", "case_ref"].tolist() == ["C3", "C1"]
+    empty = points_frame(frame.iloc[0:0], tag_points(frame.iloc[0:0], Tagger(TAXONOMY)))
+    assert empty.empty and list(empty.columns) == list(tag_texts(frame.iloc[0:0], Tagger(TAXONOMY)).columns)

@@ -260,3 +260,70 @@ def test_cli_report(filled: session.Context, workspace: Path, capsys: pytest.Cap
         cli.main(["report", "--month", "2026-09", "--config", config, "--tier", "public"])
     assert usage.value.code == 2
     assert cli.main(["report", "--month", "2026-13", "--config", config]) == 2
+
+
+def _parts(folder: Path) -> dict[str, bytes]:
+    """Every file of a report folder, a document by its parts (its creation stamps, docProps, left out)."""
+    import zipfile
+
+    parts: dict[str, bytes] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".docx", ".xlsx"):
+            with zipfile.ZipFile(path) as z:
+                parts.update({f"{path.name}/{n}": z.read(n) for n in z.namelist() if not n.startswith("docProps/")})
+        else:
+            parts[path.name] = path.read_bytes()
+    return parts
+
+
+def test_the_answers_are_read_and_tagged_apart_and_the_report_is_the_same(
+    filled: session.Context, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: the register's data is read and its answers tagged in a short-lived child process, which hands back
+    only the data without the answers' text and the tagged points; the report is the same, file for file, as when
+    that is done in this process (where fork is missing, or the child fails)."""
+    from caseaudit_batch.core import apart
+    from caseaudit_batch.reports import build
+
+    with filled.register.writer() as conn:  # a practice standard answered, and a name in a quoted answer
+        audits = reg.audits
+        answers = conn.execute(sa.select(audits.c.answers).where(audits.c.current == sa.true())).scalar_one()
+        more = {"ps_seen_alone": "No", "learning": "Ann Able should update the chronology.", "s8_findings": "Late."}
+        conn.execute(sa.update(audits).where(audits.c.current == sa.true()).values(answers={**answers, **more}))
+    came_back: list[object] = []
+
+    def spy(work: object) -> object:
+        came_back.append(apart.in_child(work))  # type: ignore[arg-type]
+        return came_back[-1]
+
+    folder = workspace / "output" / "2026-09"
+    with monkeypatch.context() as m:
+        m.setattr(reports_stage, "in_child", spy)
+        reports_stage.report_month(filled, SEP)
+    [prepared] = came_back
+    assert isinstance(prepared, build.Prepared)  # done in the child
+    assert not {"strengths", "learning"} & (set(prepared.frame.columns) | set(prepared.data.audits.columns))
+    assert "Lovely direct work; the child's voice is clear." in prepared.points.distinct
+    assert "[name] should update the chronology." in prepared.points.distinct  # redacted in the child
+    assert prepared.data.audits["ps_seen_alone"].tolist() == ["No"]
+    apart_made = _parts(folder)
+    with monkeypatch.context() as m:
+        m.setattr(reports_stage, "in_child", lambda work: None)  # as where the child fails: done here
+        reports_stage.report_month(filled, SEP)
+    here_made = _parts(folder)
+    assert sorted(here_made) == sorted(apart_made)
+    assert [name for name in here_made if here_made[name] != apart_made[name]] == []
+
+
+def test_an_in_memory_register_is_not_read_apart() -> None:
+    """A second connection to an in-memory SQLite database opens a new, empty one: that register is read here."""
+    from types import SimpleNamespace
+
+    memory = sa.create_engine("sqlite://")
+    file = sa.create_engine("sqlite:////tmp/caseaudit.sqlite")
+    server = SimpleNamespace(dialect=SimpleNamespace(name="postgresql"))
+    assert not reports_stage.apart_ok(SimpleNamespace(register=SimpleNamespace(url="sqlite://", engine=memory)))
+    assert reports_stage.apart_ok(SimpleNamespace(register=SimpleNamespace(url=str(file.url), engine=file)))
+    assert reports_stage.apart_ok(
+        SimpleNamespace(register=SimpleNamespace(url="postgresql+psycopg://qa@db/caseaudit", engine=server))
+    )

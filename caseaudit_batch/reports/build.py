@@ -37,11 +37,13 @@ from caseaudit_batch.reports.metrics import (
 )
 from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.themes import (
+    Points,
     Tagger,
     Theme,
     ThemeSummary,
+    points_frame,
     summarise,
-    tag_texts,
+    tag_points,
     theme_counts,
     untagged_share,
 )
@@ -122,8 +124,29 @@ def _learning(
     )
 
 
+@dataclass
+class Prepared:
+    """The register's data for the reports once its typed answers are tagged: the data and the audit frame
+    without the answers' text, and the tagged points (:func:`prepare`)."""
+
+    data: RegisterData
+    frame: pd.DataFrame
+    points: Points
+
+
+def prepare(data: RegisterData, framework: Framework, taxonomy: list[Theme], difference: Theme | None) -> Prepared:
+    """The audit frame of ``data`` and its answers' points tagged once for every output; then the answers' text
+    goes: nothing reads it after the tagging, so the year's answers are not held through the documents, nor in the
+    packs' worker (issue 25: they were most of the reports' memory). A copy: the frame without them is otherwise a
+    view of the one with them, which kept every answer alive."""
+    frame = audit_frame(data, framework)
+    points = tag_points(frame, Tagger(taxonomy), Tagger([difference or learning.load_difference()]))
+    frame = frame.drop(columns=[c for c in TYPED_TEXT if c in frame.columns]).copy()
+    return Prepared(data=_without_text(data), frame=frame, points=points)
+
+
 def build_month_reports(
-    data: RegisterData,
+    data: RegisterData | Prepared,
     *,
     report_date: date,
     targets: Targets,
@@ -136,18 +159,18 @@ def build_month_reports(
     tiers: Collection[str] = (INTERNAL,),
     difference: Theme | None = None,
 ) -> MonthReports:
-    """The files of each of ``tiers``: the internal documents and packs, and the committee version (issue 19)."""
+    """The files of each of ``tiers``: the internal documents and packs, and the committee version (issue 19).
+
+    ``data`` is the register's data, or it :func:`prepare`-d already (the report command tags in a short-lived
+    process: :func:`caseaudit_batch.reports.stage.report_month`)."""
+    difference = difference or learning.load_difference()
+    prepared = data if isinstance(data, Prepared) else prepare(data, framework, taxonomy, difference)
+    data, frame = prepared.data, prepared.frame
+    tagged = points_frame(frame, prepared.points)
+    del prepared
     month = data.month
     label = month.label
-    frame = audit_frame(data, framework)
     tagger = Tagger(taxonomy)
-    difference = difference or learning.load_difference()
-    tagged = tag_texts(frame, tagger, Tagger([difference]))  # the window's text, tagged once for every output
-    # Nothing reads the answers' text after the tagging: it goes, so the year's answers are not held through the
-    # documents, nor in the packs' workers (issue 25: they were most of the reports' memory). A copy: the frame
-    # without them is otherwise a view of the one with them, which kept every answer alive.
-    frame = frame.drop(columns=[c for c in TYPED_TEXT if c in frame.columns]).copy()
-    data = _without_text(data)
     month_services = data.allocations.loc[data.allocations["month"] == str(month), "service"]
     services = sorted({str(s) for s in month_services if isinstance(s, str) and s.strip() and s != UNKNOWN})
     # The whole authority's follow-ups and the audits they refer to: a pack's follow-up may refer to an audit filed

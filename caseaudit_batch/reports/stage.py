@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from caseaudit_batch.core import heap, messages
 from caseaudit_batch.core import register as reg
+from caseaudit_batch.core.apart import in_child
+from caseaudit_batch.core.backend import sqlite_path
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.config import Config
 from caseaudit_batch.core.errors import ConfigError
@@ -13,6 +16,9 @@ from caseaudit_batch.core.names import NameDetector
 from caseaudit_batch.reports.targets import Targets
 from caseaudit_batch.reports.tiers import COMMITTEE, INTERNAL, TIERS
 from caseaudit_batch.session import Context, Result, writing
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 
 def report_targets(config: Config) -> Targets:
@@ -76,9 +82,24 @@ def report_month(
             allowed_words=privacy.allowed_words,
         )
         standards = [s.name for s in ctx.framework.standards]
+
+        def prepared(conn: Connection) -> build.Prepared:
+            loaded = data.load_month_data(conn, month, standards=standards).redacted(detector.redact)
+            return build.prepare(loaded, ctx.framework, taxonomy, difference)
+
+        def apart() -> build.Prepared:
+            # In the child: the register's connections are this process's and stay so (not closed: the parent's
+            # transaction is still open on one); the child reads through a connection of its own what has been
+            # committed, which is what the parent's transaction sees too (it has written only its run's row).
+            ctx.register.engine.dispose(close=False)
+            with ctx.register.reader() as conn:
+                return prepared(conn)
+
+        # Read and tagged in a short-lived process, so that this one never holds the year's typed answers (the
+        # memory they leave behind, once dropped, was about 120 MB at the packs' fork: issue 25); here if not.
+        ready = in_child(apart) if apart_ok(ctx) else None
         made = build.build_month_reports(
-            # Not kept here: the reports let go of the answers' text once it is tagged (issue 25, memory).
-            data.load_month_data(run.conn, month, standards=standards).redacted(detector.redact),
+            ready or prepared(run.conn),
             report_date=report_date,
             targets=targets,
             framework=ctx.framework,
@@ -125,6 +146,13 @@ def report_month(
         result.lines.append(messages.text("REP040", parts=parts))
     result.attention += unmatched
     return result
+
+
+def apart_ok(ctx: Context) -> bool:
+    """Whether a second connection reads the register this process has open: a SQLite file or a server, not an
+    in-memory database (a new connection to that is a new, empty database)."""
+    url = ctx.register.url
+    return sqlite_path(url) is not None or ctx.register.engine.dialect.name != "sqlite"
 
 
 def _share(value: float | None) -> str:

@@ -266,9 +266,31 @@ class Tagger:
         return ""
 
 
-def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = None) -> pd.DataFrame:
-    """One row per point (one sentence of one free-text answer, issue 21) of an accepted audit: audit, case, month,
-    service, field, side, text, themes. Each distinct sentence is tagged once (many audits repeat a sentence).
+#: The tagged points' columns, in their order.
+POINT_COLUMNS = ("audit_id", "case_ref", "month", "service", "field", "text", "side", "themes")
+_SIDES = ("strength", "learning", "finding")
+
+
+@dataclass
+class Points:
+    """A window's tagged points in compact form (one entry per point: the accepted audit's row, the answer's field,
+    the sentence, its side), each distinct sentence and its themes once. Plain arrays and short lists, so the reports
+    can tag in a short-lived process and take these back cheaply (issue 25); :func:`points_frame` makes the frame."""
+
+    rows: np.ndarray  # the audit's position among the frame's accepted rows
+    fields: np.ndarray  # index into SOURCES
+    sentences: np.ndarray  # index into ``distinct``
+    sides: np.ndarray  # index into _SIDES
+    distinct: list[str]
+    themes: list[tuple[str, ...]]  # of each distinct sentence
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def tag_points(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = None) -> Points:
+    """Every point (one sentence of one free-text answer, issue 21) of an accepted audit of ``frame``, tagged. Each
+    distinct sentence is tagged once (many audits repeat a sentence).
 
     With ``difference`` (the ``[difference]`` phrases), an impact sentence that evidences no difference for the child
     ("has had three changes of worker") is a finding, not something we do well."""
@@ -276,11 +298,11 @@ def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = N
     # Built in plain lists, one entry per point: the audit's row, the answer's field and the sentence (a pandas
     # explode of every answer of the window, and a map over its points, was most of the learning analysis' time).
     at: list[int] = []
-    fields: list[str] = []
-    texts: list[str] = []
-    split: dict[str, list[str]] = {}  # each distinct answer split once
-    distinct: dict[str, str] = {}  # each distinct sentence kept once (and tagged once, below)
-    for key in SOURCES:
+    fields: list[int] = []
+    texts: list[int] = []
+    split: dict[str, list[int]] = {}  # each distinct answer split once
+    distinct: dict[str, int] = {}  # each distinct sentence numbered once (and tagged once, below)
+    for code, key in enumerate(SOURCES):
         if key not in accepted:
             continue  # a frame without that answer (an older register, a test's small table)
         for row, text in enumerate(accepted[key].tolist()):
@@ -288,45 +310,68 @@ def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = N
                 continue
             parts = split.get(text)
             if parts is None:
-                parts = split[text] = [distinct.setdefault(one, one) for one in sentences(text)]
+                parts = split[text] = [distinct.setdefault(one, len(distinct)) for one in sentences(text)]
             n = len(parts)
             at.extend([row] * n)
-            fields.extend([key] * n)
+            fields.extend([code] * n)
             texts.extend(parts)
     del split
-    if not at:
-        return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"])
-    found = {text: tagger.themes_of(text) for text in distinct}
-    impact = {key: key.endswith("_impact") for key in SOURCES}
-    made: dict[str, bool] = {}  # an impact sentence evidencing a difference for the child (else a finding)
+    sentence_list = list(distinct)
+    del distinct
+    impact = [key.endswith("_impact") for key in SOURCES]
+    made: dict[int, bool] = {}  # an impact sentence evidencing a difference for the child (else a finding)
     if difference is not None:
-        impact_texts = {text for key, text in zip(fields, texts, strict=True) if impact[key]}
-        made = {text: bool(difference.sentence_themes(text)) for text in impact_texts}
+        impact_texts = {text for code, text in zip(fields, texts, strict=True) if impact[code]}
+        made = {text: bool(difference.sentence_themes(sentence_list[text])) for text in impact_texts}
+    side_code = {side: i for i, side in enumerate(_SIDES)}
+    side_of = [side_code[SIDE_OF[key]] for key in SOURCES]
+    finding = side_code["finding"]
+    n = len(at)
+    return Points(
+        rows=np.fromiter(at, dtype=np.int32, count=n),
+        fields=np.fromiter(fields, dtype=np.int8, count=n),
+        sentences=np.fromiter(texts, dtype=np.int32, count=n),
+        sides=np.fromiter(
+            (
+                finding if impact[code] and not made.get(text, True) else side_of[code]
+                for code, text in zip(fields, texts, strict=True)
+            ),
+            dtype=np.int8,
+            count=n,
+        ),
+        distinct=sentence_list,
+        themes=[tagger.themes_of(text) for text in sentence_list],
+    )
+
+
+def _objects(values: list[Any] | tuple[Any, ...]) -> np.ndarray:
+    """``values`` as a one-dimensional object array; fromiter makes each item one object (a tuple too)."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def points_frame(frame: pd.DataFrame, points: Points) -> pd.DataFrame:
+    """One row per point of ``points`` (tagged from ``frame``, whose rows they index): audit, case, month, service,
+    field, side, text, themes."""
+    if not len(points):
+        return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"])
+    accepted = frame[frame["accepted"]]
     # Filled into one object block, column by column, that becomes the frame as it is: a year's points are close to
     # a million, and a dict of lists made into a frame held each column three times over at once (the lists, their
     # arrays and the frame's block: the reports' peak of memory, issue 25).
-    n = len(at)
-    names = ("audit_id", "case_ref", "month", "service", "field", "text", "side", "themes")  # as they always were
-    block = np.empty((len(names), n), dtype=object)
-    rows = np.fromiter(at, dtype=np.intp, count=n)
-    del at
-    for i, name in enumerate(names[:4]):
-        block[i] = accepted[name].to_numpy(dtype=object)[rows]
-    del rows
-    block[4] = np.fromiter(fields, dtype=object, count=n)  # fromiter: each item one object (a tuple too)
-    block[5] = np.fromiter(texts, dtype=object, count=n)
-    block[6] = np.fromiter(
-        (
-            "finding" if impact[key] and not made.get(text, True) else SIDE_OF[key]
-            for key, text in zip(fields, texts, strict=True)
-        ),
-        dtype=object,
-        count=n,
-    )
-    del fields
-    block[7] = np.fromiter(map(found.__getitem__, texts), dtype=object, count=n)
-    del texts
-    return pd.DataFrame(block.T, columns=list(names), dtype=object, copy=False)
+    block = np.empty((len(POINT_COLUMNS), len(points)), dtype=object)
+    for i, name in enumerate(POINT_COLUMNS[:4]):
+        block[i] = accepted[name].to_numpy(dtype=object)[points.rows]
+    block[4] = _objects(SOURCES)[points.fields]
+    block[5] = _objects(points.distinct)[points.sentences]
+    block[6] = _objects(_SIDES)[points.sides]
+    block[7] = _objects(points.themes)[points.sentences]
+    return pd.DataFrame(block.T, columns=list(POINT_COLUMNS), dtype=object, copy=False)
+
+
+def tag_texts(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = None) -> pd.DataFrame:
+    """One row per point (one sentence of one free-text answer, issue 21) of an accepted audit: audit, case, month,
+    service, field, side, text, themes (:func:`tag_points`, then :func:`points_frame`)."""
+    return points_frame(frame, tag_points(frame, tagger, difference))
 
 
 def rows_by_theme(themes: pd.Series) -> dict[str, np.ndarray]:
