@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -25,6 +26,15 @@ def test_the_work_is_done_in_a_child_and_its_result_comes_back() -> None:
     assert result["pid"] != os.getpid()
     pd.testing.assert_frame_equal(result["frame"], pd.DataFrame({"audit_id": ["A1", None], "n": [1, 2]}))
     assert SEEN == []  # what the child did to its memory stayed in the child
+
+
+def test_the_result_is_handed_over_in_a_file_that_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The child's pickle is read once the child has exited (so the two are never held at once), from an unnamed
+    temporary file in the folder given: nothing is left there, whether the child succeeded or not."""
+    big = list(range(200_000))  # a pickle larger than a pipe holds
+    assert apart.in_child(lambda: big, folder=tmp_path) == big
+    assert apart.in_child(lambda: 1 / 0, folder=tmp_path) is None
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_error_in_the_work_gives_none() -> None:

@@ -292,8 +292,9 @@ def test_the_answers_are_read_and_tagged_apart_and_the_report_is_the_same(
         conn.execute(sa.update(audits).where(audits.c.current == sa.true()).values(answers={**answers, **more}))
     came_back: list[object] = []
 
-    def spy(work: object) -> object:
-        came_back.append(apart.in_child(work))  # type: ignore[arg-type]
+    def spy(work: object, folder: Path) -> object:
+        assert folder == workspace / "output"  # the pickle is spooled beside the outputs
+        came_back.append(apart.in_child(work, folder=folder))  # type: ignore[arg-type]
         return came_back[-1]
 
     folder = workspace / "output" / "2026-09"
@@ -308,7 +309,7 @@ def test_the_answers_are_read_and_tagged_apart_and_the_report_is_the_same(
     assert prepared.data.audits["ps_seen_alone"].tolist() == ["No"]
     apart_made = _parts(folder)
     with monkeypatch.context() as m:
-        m.setattr(reports_stage, "in_child", lambda work: None)  # as where the child fails: done here
+        m.setattr(reports_stage, "in_child", lambda work, folder: None)  # as where the child fails: done here
         reports_stage.report_month(filled, SEP)
     here_made = _parts(folder)
     assert sorted(here_made) == sorted(apart_made)

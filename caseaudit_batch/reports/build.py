@@ -7,6 +7,7 @@ leaves a partial report under its final name.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -202,14 +203,22 @@ def build_month_reports(
         if internal:
             psw = _learning(data, tagged, tagger, difference, followups, no_quotes)
             files[json_name(month)] = metrics_json(metrics)
-            files[excel_name(month)] = excel.write_excel_report(
-                metrics, themes, organisation=organisation, month_label=label, calibration=learning.calibration(frame)
+            files[excel_name(month)] = collected(
+                excel.write_excel_report(
+                    metrics,
+                    themes,
+                    organisation=organisation,
+                    month_label=label,
+                    calibration=learning.calibration(frame),
+                )
             )
-            files[word_name(month)] = word.write_word_report(
-                metrics, themes, template=template, organisation=organisation, month_label=label
+            files[word_name(month)] = collected(
+                word.write_word_report(metrics, themes, template=template, organisation=organisation, month_label=label)
             )
-            files[themes_name(month)] = word.write_learning_themes(
-                metrics, themes, template=template, organisation=organisation, month_label=label, learning=psw
+            files[themes_name(month)] = collected(
+                word.write_learning_themes(
+                    metrics, themes, template=template, organisation=organisation, month_label=label, learning=psw
+                )
             )
         if COMMITTEE in tiers:
             figures = committee.committee_figures(metrics, themes)  # suppressed once, for all three files
@@ -223,6 +232,19 @@ def build_month_reports(
         for service, blob in packs.results():
             files[word_name(month, service)] = blob
     return MonthReports(metrics=metrics, themes=themes, files=files, services=services)
+
+
+def collected(blob: bytes) -> bytes:
+    """``blob``, once the garbage that making it left is collected.
+
+    xlsxwriter's workbook (its cells) and matplotlib's figures hold themselves in reference cycles, which only the
+    collector frees, and its full collection waits until the objects made since its last one number a quarter of
+    those it kept then; with the register's frames in the heap that took several documents. The Excel report's
+    300,000 cells (about 74 MB, 311,000 objects) stayed alive through the Word documents, beside the packs' worker
+    (issue 25: the reports' peak of memory fell from 561 MB to 523 MB). Each collection takes about 10 ms after a
+    Word document and 70 ms after the Excel report."""
+    gc.collect()
+    return blob
 
 
 def _without_text(data: RegisterData) -> RegisterData:
@@ -294,7 +316,7 @@ class _PackJob:
             service=service,
             by_managers=by_managers,
         )
-        return service, blob
+        return service, collected(blob)
 
 
 _JOB: _PackJob | None = None

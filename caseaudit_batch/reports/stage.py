@@ -97,7 +97,7 @@ def report_month(
 
         # Read and tagged in a short-lived process, so that this one never holds the year's typed answers (the
         # memory they leave behind, once dropped, was about 120 MB at the packs' fork: issue 25); here if not.
-        ready = in_child(apart) if apart_ok(ctx) else None
+        ready = in_child(apart, folder=ctx.config.output_dir) if apart_ok(ctx) else None
         made = build.build_month_reports(
             ready or prepared(run.conn),
             report_date=report_date,
