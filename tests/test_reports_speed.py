@@ -13,7 +13,7 @@ from datetime import date
 import pandas as pd
 import pytest
 from PIL import Image, ImageChops
-from test_metrics import D, month_data
+from test_metrics import D, month_data, report_settings
 
 from caseaudit_batch.core.config import TEMPLATES_DIR
 from caseaudit_batch.core.framework import load_framework
@@ -110,34 +110,48 @@ def test_window_counts_are_each_themes_distinct_audits() -> None:
     assert table.loc["Records", "12 months"] == len(audits)
 
 
-class _Job:
-    """Stands in for a pack job: a pack is its service's name, reversed."""
+def test_the_packs_are_made_in_this_process_in_the_services_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25: a forked worker making the packs copied about as much memory as the register's data it read, so
+    the packs are made here, one after another, in the services' order, after the whole authority's documents."""
+    import os
 
-    def pack(self, service: str) -> tuple[str, bytes]:
-        return service, service[::-1].encode()
+    def no_fork() -> int:
+        raise AssertionError("the reports forked a process")
 
-
-def test_packs_come_back_in_the_services_order() -> None:
-    services = [f"Service {c}" for c in "ABCDEFGH"]
-    with build._Packs(_Job(), services) as packs:  # type: ignore[arg-type]
-        made = packs.results()
-    assert made == [(s, s[::-1].encode()) for s in services]  # the worker's and this process's, in order
+    monkeypatch.setattr(os, "fork", no_fork)
+    made = build.build_month_reports(month_data(), **report_settings())
+    packs = [build.word_name(month_data().month, s) for s in made.services]
+    assert len(packs) >= 2 and list(made.files)[-len(packs) :] == packs  # last, in the services' order
 
 
 def test_a_packs_rows_split_once_are_the_rows_a_filter_finds() -> None:
     """Each service's audits and tagged points, split once before the packs, are exactly (and in the order) those a
     filter by service finds; a service with none gets an empty table with the same columns."""
-    tagged = _points()
-    frame = pd.DataFrame({"audit_id": [f"A{i}" for i in range(12)], "service": ["North", "South", None, "East"] * 3})
-    job = build._PackJob(None, frame, tagged, None, None, None, None, None, "", None)  # type: ignore[arg-type]
+    frame = pd.DataFrame(
+        {
+            "audit_id": [f"A{i}" for i in range(12)],
+            "case_ref": [f"C{i}" for i in range(12)],
+            "month": "2026-09",
+            "service": ["North", "South", None, "East"] * 3,
+            "strengths": ["The chronology is current. School attends.", "", "Wishes are heard.", ""] * 3,
+            "learning": ["", "Update the chronology.", "The school was not asked.", ""] * 3,
+            "accepted": [True] * 8 + [False, True, False, False],  # North's third audit is not accepted
+        }
+    )
+    tagger = Tagger(TAXONOMY)
+    points = themes.tag_points(frame, tagger)
+    tagged = themes.tag_texts(frame, tagger)
+    job = build._PackJob(None, frame, points, tagger, None, None, None, None, "", None)  # type: ignore[arg-type]
     services = ["North", "South", "East", "West"]
     job.split(services)
     for service in services:
         got_frame, got_tagged = job._of(service)
         pd.testing.assert_frame_equal(got_frame, frame[frame["service"] == service])
-        pd.testing.assert_frame_equal(got_tagged, tagged[tagged["service"] == service])
-    assert len(job._of("North")[1]) and job._of("East")[1].empty  # East has audits but no tagged points
-    assert job._of("West")[0].empty and list(job._of("West")[0].columns) == ["audit_id", "service"]
+        mine = tagged[tagged["service"] == service].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got_tagged, mine, check_index_type=False)
+    assert len(job._of("North")[1]) == 4 and len(job._of("South")[1]) == 3  # two sentences each, one
+    assert job._of("East")[1].empty  # East has audits but no tagged points
+    assert job._of("West")[0].empty and list(job._of("West")[0].columns) == list(frame.columns)
 
 
 def test_the_packs_job_holds_no_typed_answer(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,13 +167,13 @@ def test_the_packs_job_holds_no_typed_answer(monkeypatch: pytest.MonkeyPatch) ->
         audits.loc[audits["audit_id"] == "AUD-4", "strengths"] = answer
         return replace(data, audits=audits)
 
-    entered = build._Packs.__enter__
+    split = build._PackJob.split
 
-    def enter(self: build._Packs) -> build._Packs:
+    def splitting(self: build._PackJob, services: list[str]) -> None:  # as the packs start
         held.append(sys.getrefcount(answer))
-        return entered(self)
+        split(self, services)
 
-    monkeypatch.setattr(build._Packs, "__enter__", enter)
+    monkeypatch.setattr(build._PackJob, "split", splitting)
     alone = sys.getrefcount(answer)  # this test's own references
     # Every argument spelled out, as the report command passes them: called with ``**``, the call's own argument
     # tuple would hold the data (and so the answer) for as long as the call lasts.

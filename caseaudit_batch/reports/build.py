@@ -6,14 +6,10 @@ leaves a partial report under its final name.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
-import multiprocessing
-import os
 import re
 from collections.abc import Collection
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -21,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from caseaudit_batch.core import heap
 from caseaudit_batch.core.clock import Month
 from caseaudit_batch.core.framework import Framework
 from caseaudit_batch.followups import measures as fm
@@ -137,8 +132,8 @@ class Prepared:
 
 def prepare(data: RegisterData, framework: Framework, taxonomy: list[Theme], difference: Theme | None) -> Prepared:
     """The audit frame of ``data`` and its answers' points tagged once for every output; then the answers' text
-    goes: nothing reads it after the tagging, so the year's answers are not held through the documents, nor in the
-    packs' worker (issue 25: they were most of the reports' memory). A copy: the frame without them is otherwise a
+    goes: nothing reads it after the tagging, so the year's answers are not held through the documents (issue 25:
+    they were most of the reports' memory). A copy: the frame without them is otherwise a
     view of the one with them, which kept every answer alive."""
     frame = audit_frame(data, framework)
     points = tag_points(frame, Tagger(taxonomy), Tagger([difference or learning.load_difference()]))
@@ -166,8 +161,7 @@ def build_month_reports(
     process: :func:`caseaudit_batch.reports.stage.report_month`)."""
     difference = difference or learning.load_difference()
     prepared = data if isinstance(data, Prepared) else prepare(data, framework, taxonomy, difference)
-    data, frame = prepared.data, prepared.frame
-    tagged = points_frame(frame, prepared.points)
+    data, frame, points = prepared.data, prepared.frame, prepared.points
     del prepared
     month = data.month
     label = month.label
@@ -177,60 +171,69 @@ def build_month_reports(
     # The whole authority's follow-ups and the audits they refer to: a pack's follow-up may refer to an audit filed
     # under another service (the case moved), and its movement is still known.
     followups = followup_input(data, frame, framework)
-    followups.movement_records()  # worked out once, before the packs' worker forks
-    job = _PackJob(data, frame, tagged, tagger, report_date, targets, framework, template, organisation, generated_on)
+    followups.movement_records()  # worked out once, for the authority and every pack
+    job = _PackJob(data, frame, points, tagger, report_date, targets, framework, template, organisation, generated_on)
     job.no_quotes = no_quotes
     job.followups = followups
     internal = INTERNAL in tiers
-    if internal:
-        job.split(services)  # before the worker forks: it inherits the split
-    # The service packs are made alongside the whole-service outputs.
-    with _Packs(job, services if internal else []) as packs:
-        metrics = compute_metrics(
-            data,
-            report_date=report_date,
-            targets=targets,
-            framework=framework,
-            generated_on=generated_on,
-            frame=frame,
-            followups=followups,
+    metrics = compute_metrics(
+        data,
+        report_date=report_date,
+        targets=targets,
+        framework=framework,
+        generated_on=generated_on,
+        frame=frame,
+        followups=followups,
+    )
+    # The window's points as a frame (about a million rows in a large authority's year), for the whole
+    # authority's themes and learning; it goes before the documents are written, which only read what is worked
+    # out from it (issue 25: the Excel report's workbook, the process's peak of memory, need not sit on top of
+    # it). A pack makes its own, of its service's points only.
+    tagged = points_frame(frame, points)
+    themes = _themes(metrics, tagged, tagger, no_quotes)
+    # Issue 21: the month's theme mentions by side and the share of learning left untagged (metrics JSON).
+    metrics.values["themes"] = theme_counts(tagged, tagger, str(month))
+    metrics.values["untagged_share"] = untagged_share(tagged, str(month))
+    files: dict[str, bytes] = {}
+    psw = _learning(data, tagged, tagger, difference, followups, no_quotes) if internal else None
+    del tagged
+    if psw is not None:
+        files[json_name(month)] = metrics_json(metrics)
+        files[excel_name(month)] = collected(
+            excel.write_excel_report(
+                metrics,
+                themes,
+                organisation=organisation,
+                month_label=label,
+                calibration=learning.calibration(frame),
+            )
         )
-        themes = _themes(metrics, tagged, tagger, no_quotes)
-        # Issue 21: the month's theme mentions by side and the share of learning left untagged (metrics JSON).
-        metrics.values["themes"] = theme_counts(tagged, tagger, str(month))
-        metrics.values["untagged_share"] = untagged_share(tagged, str(month))
-        files: dict[str, bytes] = {}
-        if internal:
-            psw = _learning(data, tagged, tagger, difference, followups, no_quotes)
-            files[json_name(month)] = metrics_json(metrics)
-            files[excel_name(month)] = collected(
-                excel.write_excel_report(
-                    metrics,
-                    themes,
-                    organisation=organisation,
-                    month_label=label,
-                    calibration=learning.calibration(frame),
-                )
+        files[word_name(month)] = collected(
+            word.write_word_report(metrics, themes, template=template, organisation=organisation, month_label=label)
+        )
+        files[themes_name(month)] = collected(
+            word.write_learning_themes(
+                metrics, themes, template=template, organisation=organisation, month_label=label, learning=psw
             )
-            files[word_name(month)] = collected(
-                word.write_word_report(metrics, themes, template=template, organisation=organisation, month_label=label)
-            )
-            files[themes_name(month)] = collected(
-                word.write_learning_themes(
-                    metrics, themes, template=template, organisation=organisation, month_label=label, learning=psw
-                )
-            )
-        if COMMITTEE in tiers:
-            figures = committee.committee_figures(metrics, themes)  # suppressed once, for all three files
-            files[committee_name(json_name(month))] = _json(figures.values)
-            files[committee_name(excel_name(month))] = committee_docs.write_committee_excel(
-                figures, organisation=organisation, month_label=label
-            )
-            files[committee_name(word_name(month))] = committee_docs.write_committee_word(
-                figures, metrics, template=template, organisation=organisation, month_label=label
-            )
-        for service, blob in packs.results():
-            files[word_name(month, service)] = blob
+        )
+    if COMMITTEE in tiers:
+        figures = committee.committee_figures(metrics, themes)  # suppressed once, for all three files
+        files[committee_name(json_name(month))] = _json(figures.values)
+        files[committee_name(excel_name(month))] = committee_docs.write_committee_excel(
+            figures, organisation=organisation, month_label=label
+        )
+        files[committee_name(word_name(month))] = committee_docs.write_committee_word(
+            figures, metrics, template=template, organisation=organisation, month_label=label
+        )
+    if internal:
+        # Guidance section 4: each Head of Service's own pack. Made here, after the whole authority's documents
+        # and one after another: a forked worker making them alongside copied about as much memory as the
+        # register's data it read (every object it touched has its reference count written), which put the
+        # reports' peak over 400 MB for a large authority (issue 25: 481 MB, against 383 MB without it, for
+        # about 3 s more).
+        job.split(services)
+        for service in services:
+            files[word_name(month, service)] = job.pack(service)
     return MonthReports(metrics=metrics, themes=themes, files=files, services=services)
 
 
@@ -240,8 +243,8 @@ def collected(blob: bytes) -> bytes:
     xlsxwriter's workbook (its cells) and matplotlib's figures hold themselves in reference cycles, which only the
     collector frees, and its full collection waits until the objects made since its last one number a quarter of
     those it kept then; with the register's frames in the heap that took several documents. The Excel report's
-    300,000 cells (about 74 MB, 311,000 objects) stayed alive through the Word documents, beside the packs' worker
-    (issue 25: the reports' peak of memory fell from 561 MB to 523 MB). Each collection takes about 10 ms after a
+    300,000 cells (about 74 MB, 311,000 objects) stayed alive through the Word documents and the packs (issue 25:
+    the reports' peak of memory). Each collection takes about 10 ms after a
     Word document and 70 ms after the Excel report."""
     gc.collect()
     return blob
@@ -259,11 +262,11 @@ def _without_text(data: RegisterData) -> RegisterData:
 
 @dataclass
 class _PackJob:
-    """What every service pack needs; handed to worker processes by fork (nothing is pickled on the way in)."""
+    """What every service pack needs."""
 
     data: RegisterData
     frame: pd.DataFrame
-    tagged: pd.DataFrame
+    points: Points  # a pack makes its own points' frame, of its service's points only
     tagger: Tagger
     report_date: date
     targets: Targets
@@ -273,21 +276,25 @@ class _PackJob:
     generated_on: date
     no_quotes: bool = False
     followups: FollowupInput | None = None
-    #: each service's rows of ``frame`` and ``tagged`` (positions, in order), split once for every pack
+    #: each service's rows of ``frame`` and of ``points`` (positions, in order), split once for every pack
     rows: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     def split(self, services: list[str]) -> None:
         """Each service's rows found once (issue 25: every pack compared the window's million tagged points)."""
         frame_at = self.frame.groupby(self.frame["service"], sort=False).indices
-        tagged_at = self.tagged.groupby(self.tagged["service"], sort=False).indices if len(self.tagged) else {}
+        tagged_at: dict[Any, Any] = {}
+        if len(self.points):
+            accepted = self.frame["accepted"].to_numpy(dtype=bool)
+            service = pd.Series(self.frame["service"].to_numpy(dtype=object)[accepted][self.points.rows], dtype=object)
+            tagged_at = service.groupby(service, sort=False).indices
         none: list[int] = []
         self.rows = {s: (frame_at.get(s, none), tagged_at.get(s, none)) for s in services}
 
     def _of(self, service: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         frame_at, tagged_at = self.rows[service]  # split() first
-        return self.frame.iloc[frame_at], self.tagged.iloc[tagged_at]
+        return self.frame.iloc[frame_at], points_frame(self.frame, self.points.take(tagged_at))
 
-    def pack(self, service: str) -> tuple[str, bytes]:
+    def pack(self, service: str) -> bytes:
         """Guidance section 4: each Head of Service cascades their own service's strengths and learning."""
         frame, tagged = self._of(service)
         metrics = compute_metrics(
@@ -316,59 +323,4 @@ class _PackJob:
             service=service,
             by_managers=by_managers,
         )
-        return service, collected(blob)
-
-
-_JOB: _PackJob | None = None
-
-
-def _pack_in_worker(service: str) -> tuple[str, bytes]:
-    assert _JOB is not None
-    return _JOB.pack(service)
-
-
-class _Packs:
-    """The service packs, in one forked worker process and, once its own documents are written, this one (the
-    figures are already in memory, so nothing is pickled on the way in); else one after another in this process.
-
-    One worker, not two (issue 25): a forked worker soon holds about 100 MB of its own, copied from the pages its
-    pack touches (every object a pack reads has its reference count written), so a second worker cost as much
-    memory again; this process, idle once its documents are written, is the second pair of hands instead."""
-
-    def __init__(self, job: _PackJob, services: list[str]) -> None:
-        self.job = job
-        self.services = services
-        self.pool: ProcessPoolExecutor | None = None
-        self.futures: list[Future[tuple[str, bytes]]] = []
-        self._frozen = contextlib.ExitStack()
-
-    def __enter__(self) -> _Packs:
-        global _JOB
-        workers = min(2, os.cpu_count() or 1, len(self.services))
-        if workers >= 2 and "fork" in multiprocessing.get_all_start_methods():
-            _JOB = self.job
-            # The worker shares the parent's memory copy-on-write; a garbage collection in it would touch (and so
-            # copy) every object it scans. Frozen, the objects made so far are left out of collections (issue 25:
-            # the packs' workers each grew to about 400 MB); collected first, garbage is not frozen into its copy.
-            self._frozen.enter_context(heap.frozen(collect=True))
-            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-            self.futures = [self.pool.submit(_pack_in_worker, service) for service in self.services]
-        return self
-
-    def results(self) -> list[tuple[str, bytes]]:
-        if self.pool is None:
-            return [self.job.pack(service) for service in self.services]
-        # The packs the worker has not yet started, from the last: made here (a cancelled one never starts there).
-        here: dict[int, tuple[str, bytes]] = {}
-        for index in range(len(self.services) - 1, -1, -1):
-            if not self.futures[index].cancel():
-                break  # this one and those before it are the worker's
-            here[index] = self.job.pack(self.services[index])
-        return [here[i] if i in here else future.result() for i, future in enumerate(self.futures)]
-
-    def __exit__(self, *exc: object) -> None:
-        global _JOB
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-        self._frozen.close()
-        _JOB = None
+        return collected(blob)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -287,6 +288,10 @@ class Points:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def take(self, at: np.ndarray | list[int]) -> Points:
+        """The points at positions ``at``, in that order (the same sentences and themes)."""
+        return Points(self.rows[at], self.fields[at], self.sentences[at], self.sides[at], self.distinct, self.themes)
+
 
 def tag_points(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = None) -> Points:
     """Every point (one sentence of one free-text answer, issue 21) of an accepted audit of ``frame``, tagged. Each
@@ -294,23 +299,24 @@ def tag_points(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = 
 
     With ``difference`` (the ``[difference]`` phrases), an impact sentence that evidences no difference for the child
     ("has had three changes of worker") is a finding, not something we do well."""
-    accepted = frame[frame["accepted"]]
-    # Built in plain lists, one entry per point: the audit's row, the answer's field and the sentence (a pandas
-    # explode of every answer of the window, and a map over its points, was most of the learning analysis' time).
-    at: list[int] = []
-    fields: list[int] = []
-    texts: list[int] = []
-    split: dict[str, list[int]] = {}  # each distinct answer split once
+    accepted = frame["accepted"].to_numpy(dtype=bool)  # the answers' columns only: not a copy of the whole frame
+    # Built in flat arrays, one entry per point: the audit's row, the answer's field and the sentence's number (a
+    # pandas explode of every answer of the window, and a map over its points, was most of the learning analysis'
+    # time; lists of a million Python numbers were most of the tagging's memory, issue 25).
+    at = array("i")
+    fields = array("b")
+    texts = array("i")
+    split: dict[str, tuple[int, ...]] = {}  # each distinct answer split once
     distinct: dict[str, int] = {}  # each distinct sentence numbered once (and tagged once, below)
     for code, key in enumerate(SOURCES):
-        if key not in accepted:
+        if key not in frame:
             continue  # a frame without that answer (an older register, a test's small table)
-        for row, text in enumerate(accepted[key].tolist()):
+        for row, text in enumerate(frame[key].to_numpy(dtype=object)[accepted].tolist()):
             if not isinstance(text, str) or not text.strip():
                 continue
             parts = split.get(text)
             if parts is None:
-                parts = split[text] = [distinct.setdefault(one, len(distinct)) for one in sentences(text)]
+                parts = split[text] = tuple([distinct.setdefault(one, len(distinct)) for one in sentences(text)])
             n = len(parts)
             at.extend([row] * n)
             fields.extend([code] * n)
@@ -328,9 +334,9 @@ def tag_points(frame: pd.DataFrame, tagger: Tagger, difference: Tagger | None = 
     finding = side_code["finding"]
     n = len(at)
     return Points(
-        rows=np.fromiter(at, dtype=np.int32, count=n),
-        fields=np.fromiter(fields, dtype=np.int8, count=n),
-        sentences=np.fromiter(texts, dtype=np.int32, count=n),
+        rows=np.array(at, dtype=np.int32),
+        fields=np.array(fields, dtype=np.int8),
+        sentences=np.array(texts, dtype=np.int32),
         sides=np.fromiter(
             (
                 finding if impact[code] and not made.get(text, True) else side_of[code]
@@ -353,14 +359,14 @@ def points_frame(frame: pd.DataFrame, points: Points) -> pd.DataFrame:
     """One row per point of ``points`` (tagged from ``frame``, whose rows they index): audit, case, month, service,
     field, side, text, themes."""
     if not len(points):
-        return pd.DataFrame(columns=["audit_id", "case_ref", "month", "service", "field", "side", "text", "themes"])
-    accepted = frame[frame["accepted"]]
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in POINT_COLUMNS})
+    accepted = frame["accepted"].to_numpy(dtype=bool)  # the four columns only: not a copy of the whole frame
     # Filled into one object block, column by column, that becomes the frame as it is: a year's points are close to
     # a million, and a dict of lists made into a frame held each column three times over at once (the lists, their
     # arrays and the frame's block: the reports' peak of memory, issue 25).
     block = np.empty((len(POINT_COLUMNS), len(points)), dtype=object)
     for i, name in enumerate(POINT_COLUMNS[:4]):
-        block[i] = accepted[name].to_numpy(dtype=object)[points.rows]
+        block[i] = frame[name].to_numpy(dtype=object)[accepted][points.rows]
     block[4] = _objects(SOURCES)[points.fields]
     block[5] = _objects(points.distinct)[points.sentences]
     block[6] = _objects(_SIDES)[points.sides]
