@@ -96,10 +96,11 @@ def report_month(
                 return prepared(conn)
 
         # Read and tagged in a short-lived process, so that this one never holds the year's typed answers (the
-        # memory they leave behind, once dropped, was about 120 MB at the packs' fork: issue 25); here if not.
+        # memory they leave behind once dropped, about 120 MB for a large authority, would stay with this process
+        # to the end: issue 25); here if not.
         ready = in_child(apart, folder=ctx.config.output_dir) if apart_ok(ctx) else None
         made = build.build_month_reports(
-            ready or prepared(run.conn),
+            ready if ready is not None else prepared(run.conn),
             report_date=report_date,
             targets=targets,
             framework=ctx.framework,
