@@ -179,3 +179,51 @@ def test_a_draft_that_fails_in_the_worker_is_made_after_the_pool(
     out = ctx.config.output_dir / "2026-09"
     assert len(list((out / "shared").glob("*.eml"))) == 1
     assert len(list((out / "feedback").glob("*.eml"))) == 1
+
+
+def test_a_files_bytes_go_as_its_result_comes_back_unless_its_shared_notice_needs_them(tmp_path: Path) -> None:
+    """Issue 25: after the pool a file's bytes are wanted only to attach to its shared notice, which a worker's
+    draft holds already; so they go as each result comes back (a 5,000-form month held about 100 MB of them through
+    the pool and the notices). An accepted file whose shared notice was not drafted keeps them; a notice made after
+    all reads the file again (inbox_files.form_bytes)."""
+    from types import SimpleNamespace
+
+    from caseaudit_batch.ingest import files as inbox_files
+
+    book = SimpleNamespace(allocations={})
+
+    def after(outcome: str, drafted: dict[str, Any], dropped: bool = False) -> bytes | None:
+        path = tmp_path / "form.xlsx"
+        path.write_bytes(b"the form")
+        entry = inbox_files.Entry(path=path, rel="form.xlsx", size=8, mtime=0.0, data=b"the form")
+        ingest._apply(entry, (outcome, "", [], "", [], None, dropped, None, drafted), book)  # type: ignore[arg-type]
+        assert inbox_files.form_bytes(entry) == b"the form"  # held or read again: the same bytes
+        return entry.data
+
+    assert after("accepted", {"shared": object()}) is None  # its draft holds them
+    assert after("returned", {"feedback": object()}) is None  # no shared notice
+    assert after("rejected", {}) is None
+    assert after("accepted", {}) == b"the form"  # its shared notice will be made here, from them
+    assert after("accepted", {}, dropped=True) is None  # the worker said: too large to hold
+
+
+def test_drafts_put_aside_come_back_as_they_were_and_leave_nothing(ctx: session.Context) -> None:
+    """Issue 25: each result's drafted messages are put aside in an unnamed temporary file beside the outputs as
+    they come back from the pool (a 5,000-form month's were 181 MB held in memory), and read back when staged."""
+    out = ctx.config.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    before = sorted(p.name for p in out.iterdir())
+    with ctx.register.reader() as conn:
+        made = notices.Notices(conn, None, None, ctx.clock, out, None, None, "", "", None)  # type: ignore[arg-type]
+        shared = Notice("shared", ["a@example.org"], "Shared", "", [])
+        messages = {"shared": b"Message-ID: one\r\n\r\n" + bytes(range(256)) * 40, "feedback": b"two"}
+        drafted = {kind: notices.Draft(("accepted", None), shared, eml) for kind, eml in messages.items()}
+        kept = made.keep(drafted)
+        assert all(isinstance(d.eml, tuple) for d in kept.values())  # no message held in memory
+        again = made.keep({"again": notices.Draft(("accepted", None), shared, b"three")})
+        assert made.keep(again) == again  # put aside once only
+        assert made._message(again["again"]) == b"three"
+        assert {kind: made._message(d) for kind, d in kept.items()} == messages
+        assert sorted(p.name for p in out.iterdir()) == before  # the file has no name
+        made.close()
+        assert made.keep({}) == {}

@@ -181,6 +181,7 @@ def check_audits(
     inbox: str = "audits",
     workers: int | None = None,
     drafter: Drafter | None = None,
+    keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
     """Check every pending audit file; with many files, on two worker processes (the machine's two cores).
 
@@ -191,7 +192,8 @@ def check_audits(
     checked here, one by one. With ``drafter``, a worker also makes each form's notices (``Entry.drafted``) and the
     feedback workbook of each form it returns or accepts with warnings (``Entry.feedback``): they depend only on the
     check, and made there they are made on both cores, where the main process would otherwise make them alone,
-    after the pool, while a core sits idle.
+    after the pool, while a core sits idle. ``keep`` puts each result's drafts aside as it comes back
+    (``ingest.notices.Notices.keep``), so that a month's drafts are not all held in memory at once.
     """
     pending = [e for e in entries if e.pending]
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -208,7 +210,7 @@ def check_audits(
                 with multiprocessing.get_context("fork").Pool(workers) as pool:
                     for chunk, outcomes in zip(chunks, pool.imap(_check_in_worker, chunks), strict=False):
                         for i, outcome in zip(chunk, outcomes, strict=True):
-                            _apply(pending[i], outcome, book)
+                            _apply(pending[i], outcome, book, keep)
                         done += len(chunk)
             except Exception as exc:  # noqa: BLE001 - a failed pool falls back to checking here
                 log.error("worker pool failed after %d files; checking the rest here\n%s", done, safe_traceback(exc))
@@ -255,15 +257,24 @@ def _drafts(drafter: Drafter, entry: Entry) -> dict[str, Any]:
         return {}
 
 
-def _apply(entry: Entry, outcome: tuple[Any, ...], book: AuditBook) -> None:
+def _apply(
+    entry: Entry,
+    outcome: tuple[Any, ...],
+    book: AuditBook,
+    keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> None:
     entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, dropped, made, drafted = (
         outcome
     )
     entry.feedback = made
-    entry.drafted = drafted
+    entry.drafted = keep(drafted) if keep is not None else drafted
     if entry.check is not None:
         entry.check.allocation = book.allocations[entry.audit_id]
-    if dropped:
+    # The file's bytes are wanted after the pool only to attach to its shared notice, and a shared notice drafted
+    # by the worker holds them already: let them go as each result comes back, not once every file is done (issue
+    # 25: about 100 MB of a 5,000-form month held through the pool and the notices). A notice made here after all
+    # reads the file again (inbox_files.form_bytes), as for a file too large to hold.
+    if dropped or entry.outcome != "accepted" or drafted.get("shared") is not None:
         entry.data = None
 
 

@@ -54,7 +54,7 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
             return_instructions=ctx.config.notices.return_instructions,
         )
         # The workers that check the forms also make their feedback workbooks and notices (on both cores).
-        ingest.check_audits(entries, book, drafter=notices.draft)
+        ingest.check_audits(entries, book, drafter=notices.draft, keep=notices.keep)
         standing = ingest.standing_versions(
             conn, [e.audit_id for e in entries if e.outcome in ("accepted", "returned")]
         )
@@ -77,6 +77,7 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
         run.staging.write_bytes(validation, ingest_notices.validation_bytes(conn, filed))
         outbox.write(run.staging)
         notices.flush()
+        notices.close()
         tally = inbox_files.counts(entries)
         run.inputs = {"audits_inbox": {k: v for k, v in tally.items() if v}, "files": len(entries)}
         new_problems = [e for e in entries if not e.known and e.outcome in inbox_files.NEW_FILE_PROBLEMS]
