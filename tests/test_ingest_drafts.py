@@ -227,3 +227,28 @@ def test_drafts_put_aside_come_back_as_they_were_and_leave_nothing(ctx: session.
         assert sorted(p.name for p in out.iterdir()) == before  # the file has no name
         made.close()
         assert made.keep({}) == {}
+
+
+def test_a_worker_keeps_none_of_what_it_sends_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25: a worker's copy of each entry it checked held its check and feedback workbook for the life of the
+    pool (each worker grew by about 30 KB a form); what it sends back it lets go, and the result is whole."""
+    from types import SimpleNamespace
+
+    from caseaudit_batch.ingest import files as inbox_files
+
+    checked = SimpleNamespace(allocation={"staff_id": "S1"})
+    problems = ["a problem"]
+
+    def check(entry: inbox_files.Entry, book: object, inbox: str) -> None:
+        entry.outcome, entry.check, entry.problems, entry.feedback = "returned", checked, problems, b"workbook"
+
+    monkeypatch.setattr(ingest, "check_audit_safely", check)
+    entries = [
+        inbox_files.Entry(path=tmp_path / f"{n}.xlsx", rel=f"{n}.xlsx", size=1, mtime=0.0, data=b"x") for n in range(3)
+    ]
+    monkeypatch.setattr(ingest, "_WORKER_JOB", (object(), entries, "audits", None))
+    sent = ingest._check_in_worker(range(3))
+    assert [(o[0], o[5], o[4], o[7]) for o in sent] == [("returned", checked, problems, b"workbook")] * 3
+    assert checked.allocation == {}  # the parent has it: not sent back
+    assert [(e.check, e.feedback, e.problems) for e in entries] == [(None, None, [])] * 3
+    assert [e.data for e in entries] == [b"x"] * 3  # the parent's pages: left alone
