@@ -16,12 +16,12 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="a forked child 
 SEEN: list[str] = []
 
 
-def test_the_work_is_done_in_a_child_and_its_result_comes_back() -> None:
+def test_the_work_is_done_in_a_child_and_its_result_comes_back(tmp_path: Path) -> None:
     def work() -> dict[str, object]:
         SEEN.append("in the child")  # the child's own copy of the list
         return {"pid": os.getpid(), "frame": pd.DataFrame({"audit_id": ["A1", None], "n": [1, 2]})}
 
-    result = apart.in_child(work)
+    result = apart.in_child(work, folder=tmp_path)
     assert result is not None
     assert result["pid"] != os.getpid()
     pd.testing.assert_frame_equal(result["frame"], pd.DataFrame({"audit_id": ["A1", None], "n": [1, 2]}))
@@ -37,24 +37,24 @@ def test_the_result_is_handed_over_in_a_file_that_leaves_nothing_behind(tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_error_in_the_work_gives_none() -> None:
+def test_an_error_in_the_work_gives_none(tmp_path: Path) -> None:
     def work() -> int:
         raise ValueError("the register is locked")
 
-    assert apart.in_child(work) is None
+    assert apart.in_child(work, folder=tmp_path) is None
 
 
-def test_a_result_that_cannot_be_pickled_gives_none() -> None:
-    assert apart.in_child(lambda: lambda: 1) is None
+def test_a_result_that_cannot_be_pickled_gives_none(tmp_path: Path) -> None:
+    assert apart.in_child(lambda: lambda: 1, folder=tmp_path) is None
 
 
-def test_a_child_that_ends_without_a_result_gives_none() -> None:
+def test_a_child_that_ends_without_a_result_gives_none(tmp_path: Path) -> None:
     def work() -> int:
         os._exit(7)
 
-    assert apart.in_child(work) is None
+    assert apart.in_child(work, folder=tmp_path) is None
 
 
-def test_without_fork_the_caller_is_told_to_do_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_fork_the_caller_is_told_to_do_the_work(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delattr(os, "fork")
-    assert apart.in_child(lambda: 1) is None
+    assert apart.in_child(lambda: 1, folder=tmp_path) is None

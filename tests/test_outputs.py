@@ -64,3 +64,20 @@ def test_a_batch_inside_a_batch_is_part_of_it(tmp_path: Path) -> None:
         staging.write_bytes(tmp_path / "output" / "c.eml", b"c")
     assert sorted(json.loads(journal.read_text("utf-8"))) == ["a.eml", "b.eml", "c.eml"]
     assert [p.read_bytes() for p in staging.publish()] == [b"a", b"b", b"c"]
+
+
+def test_a_scratch_file_is_in_the_folder_given_readable_by_its_user_only_and_never_named(tmp_path: Path) -> None:
+    """Issue 25: case content on its way through a run (the reports' tagged answers, ingest's drafted notices) is
+    spooled beside the outputs, not in the system's shared temporary folder, and leaves nothing behind."""
+    import os
+    import stat as stat_mod
+
+    with outputs.scratch_file(tmp_path) as spool:
+        spool.write(b"Case CR123: the child's words")
+        spool.seek(0)
+        assert spool.read() == b"Case CR123: the child's words"
+        if os.path.isdir("/proc/self/fd"):  # Linux: where the open file lies
+            assert os.path.dirname(os.path.realpath(f"/proc/self/fd/{spool.fileno()}")) == str(tmp_path.resolve())
+        assert stat_mod.S_IMODE(os.fstat(spool.fileno()).st_mode) & 0o077 == 0
+        assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []

@@ -256,16 +256,7 @@ def test_no_workbook_or_figure_outlives_its_document() -> None:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        made = build.build_month_reports(
-            month_data(),
-            report_date=D,
-            targets=Targets(),
-            framework=load_framework(),
-            taxonomy=themes.load_taxonomy(TEMPLATES_DIR / "themes.toml"),
-            template=TEMPLATES_DIR / "report_template.docx",
-            organisation="Testshire Council",
-            generated_on=date(2026, 10, 5),
-        )
+        made = build.build_month_reports(month_data(), **report_settings())
         assert any(name.endswith(".xlsx") for name in made.files) and len(made.services) >= 2
         assert alive() == []
     finally:

@@ -17,21 +17,22 @@ import contextlib
 import logging
 import os
 import pickle
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+from caseaudit_batch.core.outputs import scratch_file
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 
-def in_child(work: Callable[[], T], *, folder: Path | None = None) -> T | None:
+def in_child(work: Callable[[], T], *, folder: Path) -> T | None:
     """``work()`` in a forked child process, its result handed back; ``None`` if that could not be done.
 
-    The child pickles its result into a temporary file (no name, readable by this user only, removed when closed,
-    in ``folder``: beside the register's outputs) and exits; only then is it read here. So the child's memory is
+    The child pickles its result into a scratch file in ``folder`` (:func:`~caseaudit_batch.core.outputs.scratch_file`:
+    the output folder) and exits; only then is it read here. So the child's memory is
     given back before this process builds its copy of the result, and the two are never held at once (through a
     pipe they were: issue 25, the reports' peak of memory).
 
@@ -42,7 +43,7 @@ def in_child(work: Callable[[], T], *, folder: Path | None = None) -> T | None:
         return None
     with contextlib.ExitStack() as stack:
         try:
-            spool = stack.enter_context(tempfile.TemporaryFile(dir=folder))
+            spool = stack.enter_context(scratch_file(folder))
         except OSError:
             return None
         try:

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import IO
 
 from caseaudit_batch.core.errors import OutputError
 
@@ -74,6 +75,14 @@ def write_reserved(staged: str, data: bytes) -> str | None:
     except OSError as exc:
         return _describe(exc)
     return None
+
+
+def scratch_file(folder: Path) -> IO[bytes]:
+    """A temporary file for work in progress that holds case content (the reports' tagged answers on their way back
+    from a child process, ingest's drafted notices): in ``folder`` (the output folder, beside what the run writes,
+    never the system's shared temporary folder), readable by this user only, and removed when closed. On Linux it
+    never has a name (``O_TMPFILE``), so nothing is left even if the command is killed."""
+    return tempfile.TemporaryFile(dir=folder)
 
 
 def atomic_write(final: Path, writer: Callable[[Path], None], file_mode: int = 0o660) -> Path:

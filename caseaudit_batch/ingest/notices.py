@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,7 +28,7 @@ from caseaudit_batch.core import messages
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.clock import Clock, Month
 from caseaudit_batch.core.notify import Notice, Outbox, build_eml, notice_message_id, render_notice
-from caseaudit_batch.core.outputs import Staging
+from caseaudit_batch.core.outputs import Staging, scratch_file
 from caseaudit_batch.ingest import feedback
 from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.workbook import forms
@@ -283,14 +282,14 @@ class Notices:
         return Draft(made_for, Notice(notice.kind, notice.to, notice.subject, "", notice.cc), eml)
 
     def keep(self, drafted: dict[str, Draft]) -> dict[str, Draft]:
-        """``drafted`` with each message put aside in an unnamed temporary file beside the outputs (readable by this
-        user only; on Linux it never has a name, so nothing is left even if the command is killed), to be read back
-        when it is staged. The drafts of a month's forms, their attachments included, were about 36 KB a form held
-        in memory from the pool to the notices (issue 25: 181 MB of a 5,000-form month)."""
+        """``drafted`` with each message put aside in a scratch file in the output folder
+        (:func:`~caseaudit_batch.core.outputs.scratch_file`), to be read back when it is staged. The drafts of a month's
+        forms, their attachments included, were about 36 KB a form held in memory from the pool to the notices (issue
+        25: 181 MB of a 5,000-form month)."""
         if not drafted:
             return drafted
         if self._spool is None:
-            self._spool = tempfile.TemporaryFile(dir=self.output_dir)  # noqa: SIM115 - open until close()
+            self._spool = scratch_file(self.output_dir)
         kept = {}
         for kind, draft in drafted.items():
             if isinstance(draft.eml, bytes):

@@ -37,6 +37,7 @@ from caseaudit_batch.reports.themes import (
     Tagger,
     Theme,
     ThemeSummary,
+    point_values,
     points_frame,
     summarise,
     tag_points,
@@ -133,8 +134,8 @@ class Prepared:
 def prepare(data: RegisterData, framework: Framework, taxonomy: list[Theme], difference: Theme | None) -> Prepared:
     """The audit frame of ``data`` and its answers' points tagged once for every output; then the answers' text
     goes: nothing reads it after the tagging, so the year's answers are not held through the documents (issue 25:
-    they were most of the reports' memory). A copy: the frame without them is otherwise a
-    view of the one with them, which kept every answer alive."""
+    they were most of the reports' memory). A copy: the frame without them is otherwise a view of the one with
+    them, which kept every answer alive."""
     frame = audit_frame(data, framework)
     points = tag_points(frame, Tagger(taxonomy), Tagger([difference or learning.load_difference()]))
     frame = frame.drop(columns=[c for c in TYPED_TEXT if c in frame.columns]).copy()
@@ -244,8 +245,8 @@ def collected(blob: bytes) -> bytes:
     collector frees, and its full collection waits until the objects made since its last one number a quarter of
     those it kept then; with the register's frames in the heap that took several documents. The Excel report's
     300,000 cells (about 74 MB, 311,000 objects) stayed alive through the Word documents and the packs (issue 25:
-    the reports' peak of memory). Each collection takes about 10 ms after a
-    Word document and 70 ms after the Excel report."""
+    the reports' peak of memory). Each collection takes about 10 ms after a Word document and 70 ms after the Excel
+    report."""
     gc.collect()
     return blob
 
@@ -284,8 +285,7 @@ class _PackJob:
         frame_at = self.frame.groupby(self.frame["service"], sort=False).indices
         tagged_at: dict[Any, Any] = {}
         if len(self.points):
-            accepted = self.frame["accepted"].to_numpy(dtype=bool)
-            service = pd.Series(self.frame["service"].to_numpy(dtype=object)[accepted][self.points.rows], dtype=object)
+            service = pd.Series(point_values(self.frame, self.points, "service"), dtype=object)
             tagged_at = service.groupby(service, sort=False).indices
         none: list[int] = []
         self.rows = {s: (frame_at.get(s, none), tagged_at.get(s, none)) for s in services}

@@ -355,18 +355,23 @@ def _objects(values: list[Any] | tuple[Any, ...]) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=len(values))
 
 
+def point_values(frame: pd.DataFrame, points: Points, column: str) -> np.ndarray:
+    """``column`` of ``frame`` for each point of ``points`` (tagged from ``frame``: they index its accepted rows).
+    Only that column is read: not a copy of the whole frame."""
+    return frame[column].to_numpy(dtype=object)[frame["accepted"].to_numpy(dtype=bool)][points.rows]
+
+
 def points_frame(frame: pd.DataFrame, points: Points) -> pd.DataFrame:
     """One row per point of ``points`` (tagged from ``frame``, whose rows they index): audit, case, month, service,
     field, side, text, themes."""
     if not len(points):
         return pd.DataFrame({name: pd.Series(dtype=object) for name in POINT_COLUMNS})
-    accepted = frame["accepted"].to_numpy(dtype=bool)  # the four columns only: not a copy of the whole frame
     # Filled into one object block, column by column, that becomes the frame as it is: a year's points are close to
     # a million, and a dict of lists made into a frame held each column three times over at once (the lists, their
     # arrays and the frame's block: the reports' peak of memory, issue 25).
     block = np.empty((len(POINT_COLUMNS), len(points)), dtype=object)
     for i, name in enumerate(POINT_COLUMNS[:4]):
-        block[i] = frame[name].to_numpy(dtype=object)[accepted][points.rows]
+        block[i] = point_values(frame, points, name)
     block[4] = _objects(SOURCES)[points.fields]
     block[5] = _objects(points.distinct)[points.sentences]
     block[6] = _objects(_SIDES)[points.sides]
