@@ -181,30 +181,72 @@ def test_a_draft_that_fails_in_the_worker_is_made_after_the_pool(
     assert len(list((out / "feedback").glob("*.eml"))) == 1
 
 
-def test_a_files_bytes_go_as_its_result_comes_back_unless_its_shared_notice_needs_them(tmp_path: Path) -> None:
-    """Issue 25: after the pool a file's bytes are wanted only to attach to its shared notice, which a worker's
-    draft holds already; so they go as each result comes back (a 5,000-form month held about 100 MB of them through
-    the pool and the notices). An accepted file whose shared notice was not drafted keeps them; a notice made after
-    all reads the file again (inbox_files.form_bytes)."""
+def test_the_listing_process_never_holds_a_files_bytes(tmp_path: Path) -> None:
+    """Issue 25: a 5,000-form month's files were 110 MB held by the listing process from the listing to the notices.
+    The listing reads each file only to hash it; the worker that checks it reads it again, and what it sends back
+    carries no bytes, so the parent's entry holds none whatever the outcome."""
     from types import SimpleNamespace
 
     from caseaudit_batch.ingest import files as inbox_files
 
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "form.xlsx").write_bytes(b"the form")
+    (entry,) = inbox_files.gather(None, "audits", inbox)
+    assert entry.data is None and entry.size == 8 and entry.pending
     book = SimpleNamespace(allocations={})
+    for outcome, drafted in [("accepted", {"shared": object()}), ("accepted", {}), ("returned", {})]:
+        ingest._apply(entry, (outcome, "", [], "", [], None, None, drafted), book)  # type: ignore[arg-type]
+        assert entry.data is None
+        assert inbox_files.form_bytes(entry) == b"the form"  # read again: the bytes listed
 
-    def after(outcome: str, drafted: dict[str, Any], dropped: bool = False) -> bytes | None:
-        path = tmp_path / "form.xlsx"
-        path.write_bytes(b"the form")
-        entry = inbox_files.Entry(path=path, rel="form.xlsx", size=8, mtime=0.0, data=b"the form")
-        ingest._apply(entry, (outcome, "", [], "", [], None, dropped, None, drafted), book)  # type: ignore[arg-type]
-        assert inbox_files.form_bytes(entry) == b"the form"  # held or read again: the same bytes
-        return entry.data
 
-    assert after("accepted", {"shared": object()}) is None  # its draft holds them
-    assert after("returned", {"feedback": object()}) is None  # no shared notice
-    assert after("rejected", {}) is None
-    assert after("accepted", {}) == b"the form"  # its shared notice will be made here, from them
-    assert after("accepted", {}, dropped=True) is None  # the worker said: too large to hold
+def test_a_file_read_again_must_be_the_bytes_listed(tmp_path: Path) -> None:
+    """The bytes a file is listed (and recorded) with are the bytes checked and attached: a file changed or gone
+    since is ``ignored`` (IN009, IN007) with why, never read as it is now; one that cannot be read is IN008."""
+    from caseaudit_batch.ingest import files as inbox_files
+    from caseaudit_batch.workbook.reader import Refused
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("same", "changed", "gone", "folder"):
+        (inbox / f"{name}.xlsx").write_bytes(b"the form")
+    entries = {e.rel: e for e in inbox_files.gather(None, "audits", inbox)}
+    (inbox / "changed.xlsx").write_bytes(b"the form, saved again")
+    (inbox / "gone.xlsx").unlink()
+    (inbox / "folder.xlsx").unlink()
+    (inbox / "folder.xlsx").mkdir()
+    assert inbox_files.form_bytes(entries["same.xlsx"]) == b"the form"
+    for name, code, outcome in [
+        ("changed", "IN009", "ignored"),
+        ("gone", "IN007", "ignored"),
+        ("folder", "IN008", "rejected"),
+    ]:
+        with pytest.raises(Refused) as refused:
+            inbox_files.form_bytes(entries[f"{name}.xlsx"])
+        assert (refused.value.code, refused.value.outcome) == (code, outcome)
+
+
+def test_a_shared_notice_made_after_its_file_changed_goes_without_it(
+    ctx: session.Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shared notice made in the main process (no worker drafted it) reads the form again; if it changed after
+    it was checked, the notice goes without the workbook rather than with bytes nobody checked, and the log says so
+    without quoting the form."""
+    setup_form(ctx, "a.xlsx", case_ref="CR1001")
+    real = ingest.check_audit
+
+    def check_then_change(entry: Any, book: Any, inbox: str = "audits") -> None:
+        real(entry, book, inbox)
+        entry.data = None  # as after a worker's check: the bytes are read again for the notice
+        entry.path.write_bytes(entry.path.read_bytes() + b"\0")
+
+    monkeypatch.setattr(ingest, "check_audit", check_then_change)
+    result = ingest_stage.ingest_inbox(ctx, "2026-09")
+    assert [e.outcome for e in result.data["entries"]] == ["accepted"]
+    (eml,) = (ctx.config.output_dir / "2026-09" / "shared").glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert [part.get_filename() for part in message.iter_attachments()] == []
 
 
 def test_drafts_put_aside_come_back_as_they_were_and_leave_nothing(ctx: session.Context) -> None:
@@ -248,7 +290,7 @@ def test_a_worker_keeps_none_of_what_it_sends_back(tmp_path: Path, monkeypatch: 
     ]
     monkeypatch.setattr(ingest, "_WORKER_JOB", (object(), entries, "audits", None))
     sent = ingest._check_in_worker(range(3))
-    assert [(o[0], o[5], o[4], o[7]) for o in sent] == [("returned", checked, problems, b"workbook")] * 3
+    assert [(o[0], o[5], o[4], o[6]) for o in sent] == [("returned", checked, problems, b"workbook")] * 3
     assert checked.allocation == {}  # the parent has it: not sent back
     assert [(e.check, e.feedback, e.problems) for e in entries] == [(None, None, [])] * 3
-    assert [e.data for e in entries] == [b"x"] * 3  # the parent's pages: left alone
+    assert [e.data for e in entries] == [None] * 3  # the bytes it read to check each file: let go

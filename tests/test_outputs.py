@@ -51,6 +51,40 @@ def test_a_write_that_fails_in_a_batch_is_reported_at_its_end_naming_the_first_f
     assert "bad1.eml" in str(raised.value) and "the disk is full" in str(raised.value)
 
 
+def test_a_batch_holds_at_most_a_bounded_amount_waiting_to_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: when the writing threads fall behind, each write waiting holds its bytes (a 5,000-form month's
+    notices queued 90 MB); past QUEUED_BYTES the command waits for the oldest writes, and every file still lands."""
+    import threading
+    import time
+
+    monkeypatch.setattr(outputs, "QUEUED_BYTES", 10_000)
+    real = Path.write_bytes
+    lock = threading.Lock()
+    state = {"waiting": 0, "most": 0}
+
+    def slow_disk(self: Path, data: bytes) -> int:
+        time.sleep(0.002)
+        with lock:
+            state["waiting"] -= len(data)
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", slow_disk)
+    staging = outputs.Staging(tmp_path / "output")
+    finals = [tmp_path / "output" / "notices" / f"n{i}.eml" for i in range(60)]
+    with staging.batch():
+        for i, final in enumerate(finals):
+            with lock:
+                state["waiting"] += 1_000
+                state["most"] = max(state["most"], state["waiting"])
+            staging.write_bytes(final, bytes([i]) * 1_000)
+    assert state["most"] <= 10_000 + 1_000  # the limit, and the file about to be queued
+    assert {p.name: p.read_bytes() for p in staging.publish()} == {
+        f.name: bytes([i]) * 1_000 for i, f in enumerate(finals)
+    }
+
+
 def test_a_batch_inside_a_batch_is_part_of_it(tmp_path: Path) -> None:
     """Every command's block is a batch, and allocation and ingest open one of their own inside it: the inner one
     must neither write the journal early nor stop the outer one's background writes."""

@@ -15,6 +15,7 @@ from caseaudit_batch import session
 from caseaudit_batch.core import register as reg
 from caseaudit_batch.core.framework import DEFAULT_FRAMEWORK_PATH, load_framework
 from caseaudit_batch.ingest import stage as ingest_stage
+from caseaudit_batch.ingest.record import AuditBook
 from caseaudit_batch.workbook import forms, reader
 from caseaudit_batch.workbook.layout import Layouts, audit_layout, moderation_layout
 
@@ -86,6 +87,28 @@ def test_a_form_made_from_an_earlier_list_is_read_with_its_own_standards(tmp_pat
     # The control: today's layout reads that form's rows out of place.
     wrong = reader.read_values(package, calamine, audit_layout(FW), meta).values
     assert wrong["s3_findings"] != "The plan was reviewed."
+
+
+def test_forms_of_one_kind_are_mapped_once_and_each_kind_keeps_its_own_standards(tmp_path: Path) -> None:
+    """Issue 25: the forms one version of caseaudit made share their workbook part byte for byte, so its sheets and
+    defined names are mapped, and the form's standards read, once per kind: two forms of one kind share the mapping
+    and the layout, a form of another kind (an earlier list of standards) gets its own, read from its own names."""
+    earlier = load_framework(_edited_framework(tmp_path))
+    prefilled = {"audit_id": "id-1", "audit_month": "2026-09", "case_ref": "CR1"}
+    today_a = reader.open_package(make_form(FW, prefilled, good_answers(FW)))
+    today_b = reader.open_package(make_form(FW, {**prefilled, "audit_id": "id-2"}, good_answers(FW)))
+    old = reader.open_package(make_form(earlier, prefilled, good_answers(earlier)))
+    assert today_a.layout_key == today_b.layout_key != old.layout_key != 0
+    assert today_a.names is today_b.names and today_a.names != old.names
+    book = AuditBook(FW, audit_layout(FW), None, {}, {}, set())  # type: ignore[arg-type]
+    meta = {"generator_version": "3"}
+    for package in (today_a, old, today_b, old):
+        remembered = book.layout_for(meta, package.names, package.layout_key)
+        assert remembered is book.layout_for(meta, package.names, package.layout_key)  # read once, then reused
+        fresh = Layouts(audit_layout, FW).for_form(meta, dict(package.names))  # read from its names, no reuse
+        assert remembered.fields.keys() == fresh.fields.keys()
+    assert "ps_seen_alone_old" in book.layout_for(meta, old.names, old.layout_key).fields
+    assert "ps_seen_alone_old" not in book.layout_for(meta, today_a.names, today_a.layout_key).fields
 
 
 def _ingest(ctx: session.Context, meta: dict[str, str] | None, answers: dict[str, Any]) -> tuple[str, str]:

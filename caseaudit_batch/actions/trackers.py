@@ -192,7 +192,7 @@ def check_tracker_file(entry: inbox_files.Entry, book: TrackerBook, today: date)
         layout = tracker_layout(max(r.rows for r in records), 0)
         form = reader.read_values(package, calamine, layout, meta)
     except reader.Refused as refused:
-        entry.settle("rejected", refused.code, note=messages.text(refused.code, **refused.params))
+        entry.settle(refused.outcome, refused.code, note=messages.text(refused.code, **refused.params))
         return None
     table = layout.tables["tracker"]
     rows = tracker_rules.table_rows(

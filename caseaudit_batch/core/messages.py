@@ -656,6 +656,13 @@ define(
     "Nothing to do if it was moved on purpose; if it comes back, the next run reads it.",
 )
 define(
+    "IN009",
+    "info",
+    "This file changed after it was listed, before it could be read (it was probably still being saved or copied), "
+    "so it was not read.",
+    "Nothing to do: the next run reads it as it is then. If it keeps happening, wait until the copy has finished.",
+)
+define(
     "IN017",
     "info",
     "This is a shortcut (a symbolic link), not a file, so it was not read.",

@@ -9,6 +9,7 @@ ever carries an ID the register never recorded.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import json
@@ -18,7 +19,7 @@ import stat
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import IO
 
@@ -26,6 +27,7 @@ from caseaudit_batch.core.errors import OutputError
 
 STAGING_DIR = ".staging"
 JOURNAL = "journal.json"
+QUEUED_BYTES = 16 * 1024 * 1024  # at most this much of a batch's files waits to be written (Staging.write_bytes)
 
 
 def ensure_dir(path: Path, mode: int = 0o770) -> Path:
@@ -119,6 +121,9 @@ class Staging:
         self._made_dirs: set[str] = set()
         self._writer: ThreadPoolExecutor | None = None
         self._writes: dict[str, Future[None]] = {}  # staged path -> its write, in the order the files were made
+        # The writes not yet known to be done, oldest first, with their sizes: see write_bytes.
+        self._queued: collections.deque[tuple[Future[None], int]] = collections.deque()
+        self._queued_bytes = 0
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -197,7 +202,20 @@ class Staging:
         earlier = self._writes.get(staged)
         if earlier is not None:
             earlier.result()  # the same file written twice in one batch: the later bytes must win
-        self._writes[staged] = self._writer.submit(_write_staged, staged, final, data)
+        # The writing threads can fall behind (making a file costs up to a millisecond here), and each write waiting
+        # holds its bytes: a 5,000-form month's notices queued 90 MB (issue 25). So at most QUEUED_BYTES wait; past
+        # that, the oldest writes are waited for (they finish first: one queue, first in, first out).
+        while self._queued and self._queued_bytes + len(data) > QUEUED_BYTES:
+            oldest, size = self._queued.popleft()
+            self._queued_bytes -= size
+            if not oldest.done():
+                wait([oldest])
+        while self._queued and self._queued[0][0].done():
+            self._queued_bytes -= self._queued.popleft()[1]
+        future = self._writer.submit(_write_staged, staged, final, data)
+        self._writes[staged] = future
+        self._queued.append((future, len(data)))
+        self._queued_bytes += len(data)
         return Path(staged)
 
     def _finish_writes(self) -> OutputError | None:
@@ -207,6 +225,8 @@ class Staging:
             return None
         writer.shutdown(wait=True)
         writes, self._writes = self._writes, {}
+        self._queued.clear()
+        self._queued_bytes = 0
         for done in writes.values():
             error = done.exception()
             if isinstance(error, OutputError):

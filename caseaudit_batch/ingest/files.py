@@ -34,7 +34,7 @@ from caseaudit_batch.workbook.layout import READABLE_GENERATORS
 OUTCOMES = ("accepted", "returned", "superseded", "duplicate", "rejected", "ignored")
 MANIFEST_HEADERS = ("file", "sha256", "size", "outcome", "audit_id", "codes", "message")
 NEW_FILE_PROBLEMS = ("rejected", "returned")
-KEEP_IN_MEMORY = 1024 * 1024  # files up to this size are held from reading to sharing; larger ones are read again
+READ_WHOLE = 1024 * 1024  # files up to this size are hashed in one read; larger ones in chunks
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -226,12 +226,15 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
                 # are the ones recorded then. A month's inbox keeps every earlier file, and reading them all again
                 # on each daily run would grow with the year.
                 entry.sha256 = unchanged
-            elif stat.st_size > KEEP_IN_MEMORY:
-                entry.sha256 = _hash_file(path)  # read again when checked: a run's memory stays small
+            elif stat.st_size > READ_WHOLE:
+                entry.sha256 = _hash_file(path)
             else:
-                entry.data = path.read_bytes()
-                entry.size = len(entry.data)
-                entry.sha256 = hashlib.sha256(entry.data).hexdigest()
+                # Read to be hashed, and not held: the form is read again where it is checked (a worker process),
+                # and form_bytes makes sure it is still these bytes. Held, a 5,000-form month's files were 110 MB of
+                # the listing process for the whole run (issue 25).
+                data = path.read_bytes()
+                entry.size = len(data)
+                entry.sha256 = hashlib.sha256(data).hexdigest()
         except FileNotFoundError:
             # Listed, then moved or deleted before it was read: still accounted for (and read again if it returns).
             entry.settle("ignored", "IN007")
@@ -393,9 +396,27 @@ def counts(entries: Iterable[Entry]) -> dict[str, int]:
     return found
 
 
+class Gone(reader.Refused):
+    """The file went (``IN007``) or changed (``IN009``) between its listing and its reading: ``ignored``, since what
+    was listed cannot be read; the next run reads whatever is there then."""
+
+    outcome = "ignored"
+
+
 def form_bytes(entry: Entry) -> bytes:
-    """The file's bytes: held since it was listed, or read again (a large file)."""
-    return entry.data if entry.data is not None else entry.path.read_bytes()
+    """The file's bytes: held since they were read for checking, or read now; always the bytes it was listed with
+    (their hash is the one recorded), else :class:`Gone`, or ``IN008`` when the file cannot be read."""
+    if entry.data is not None:
+        return entry.data
+    try:
+        data = entry.path.read_bytes()
+    except FileNotFoundError:
+        raise Gone("IN007") from None
+    except OSError as exc:
+        raise reader.Refused("IN008", detail=exc.strerror or type(exc).__name__) from None
+    if entry.sha256 and hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise Gone("IN009")
+    return data
 
 
 def ignored_as_purged(entry: Entry, month: str, purges: Purges) -> bool:
@@ -414,7 +435,8 @@ def ignored_as_purged(entry: Entry, month: str, purges: Purges) -> bool:
 
 def open_form(entry: Entry, expected_kind: str, inbox: str) -> tuple[reader.Package, Any, dict[str, str]]:
     """The safety layer for any inbox: every file-level check, then the identity; refuses the wrong kind of form."""
-    package, calamine, meta = reader.identify(form_bytes(entry))
+    entry.data = form_bytes(entry)  # held while the form is checked and its notices made; let go after
+    package, calamine, meta = reader.identify(entry.data)
     entry.audit_id = meta.get("audit_id", "")
     if meta.get("form_kind") != expected_kind:
         raise reader.Refused("IN021", found=meta.get("form_kind") or "unknown", inbox=inbox)
@@ -428,6 +450,7 @@ __all__ = [
     "OUTCOMES",
     "AuditCheck",
     "Entry",
+    "Gone",
     "counts",
     "form_bytes",
     "gather",

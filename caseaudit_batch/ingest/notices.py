@@ -14,6 +14,7 @@ month's outbox and the register's ``notices``. ``ingest.stage.ingest_inbox`` cha
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ from caseaudit_batch.core.outputs import Staging, scratch_file
 from caseaudit_batch.ingest import feedback
 from caseaudit_batch.ingest import files as inbox_files
 from caseaudit_batch.workbook import forms
+from caseaudit_batch.workbook.reader import Refused
+
+log = logging.getLogger("caseaudit")
 
 #: Stand-ins in a drafted message for what only the register's submission ID fixes; plain ASCII, and neither can be
 #: made by the base64 that follows the last attachment's header.
@@ -51,7 +55,9 @@ class Draft:
     eml: bytes | tuple[int, int]
 
 
+@functools.lru_cache(maxsize=1024)
 def _day(day: date | None) -> str:
+    # A month's notices name the same few dozen dates (due, completed) thousands of times; strftime costs ~20 µs.
     return f"{day.day} {day:%B %Y}" if day else ""
 
 
@@ -193,7 +199,14 @@ class Notices:
             recipients="; ".join(to + cc),
             **_audit_context(check, self.organisation),
         )
-        attached = inbox_files.form_bytes(e)
+        try:
+            attached = inbox_files.form_bytes(e)
+        except Refused as refused:
+            # Checked and accepted a moment ago, then changed or gone before its notice was made here (a notice
+            # drafted by the worker that checked it has its bytes already): the notice goes without the workbook
+            # rather than with bytes nobody checked. The run log says so; it names the file, never its content.
+            log.warning("the shared notice of %s goes without its workbook (%s)", e.rel, refused.code)
+            return notice
         notice.attachments.append((f"{check.month}_{forms.audit_stem(check.audit_ref, check.case_ref)}.xlsx", attached))
         return notice
 

@@ -50,10 +50,19 @@ class AuditBook:
     purges: Purges = field(default_factory=Purges)
     layouts: Layouts | None = None  # by the version that made the form
 
-    def layout_for(self, meta: Mapping[str, str], names: Mapping[str, str] | None = None) -> FormLayout:
+    by_kind: dict[tuple[str, int], FormLayout] = field(default_factory=dict)
+
+    def layout_for(self, meta: Mapping[str, str], names: Mapping[str, str] | None = None, kind: int = 0) -> FormLayout:
+        """The layout a form was made with (its version, and the standards its defined ``names`` show); ``kind``,
+        if not 0, is the same for the same names (``reader.Package.layout_key``): each kind's names are read once."""
         if self.layouts is None:
             self.layouts = Layouts(audit_layout, self.framework, {GENERATOR_VERSION: self.layout})
-        return self.layouts.for_form(meta, names)
+        if not kind:
+            return self.layouts.for_form(meta, names)
+        key = (meta.get("generator_version", ""), kind)
+        if key not in self.by_kind:
+            self.by_kind[key] = self.layouts.for_form(meta, names)
+        return self.by_kind[key]
 
     @classmethod
     def load(
@@ -112,10 +121,11 @@ def check_audit(entry: Entry, book: AuditBook, inbox: str = "audits") -> None:
             raise reader.Refused("IN023", found=entry.audit_id or "none")
         if allocation["status"] != "allocated":
             raise reader.Refused("IN024", found=entry.audit_id, status=allocation["status"])
-        layout = book.layout_for(meta, package.names)  # its own practice standards (workbook/standards.py)
+        # Its own practice standards (workbook/standards.py), read once for each kind of workbook in the run.
+        layout = book.layout_for(meta, package.names, package.layout_key)
         form = reader.read_values(package, calamine, layout, meta)
     except reader.Refused as refused:
-        entry.settle("rejected", refused.code, note=messages.text(refused.code, **refused.params))
+        entry.settle(refused.outcome, refused.code, note=messages.text(refused.code, **refused.params))
         entry.data = None
         return
     entry.problems = _prefilled_changes(form.values, allocation, layout, entry.rel)
@@ -186,14 +196,15 @@ def check_audits(
     """Check every pending audit file; with many files, on two worker processes (the machine's two cores).
 
     The archive pre-checks make python-calamine safe in-process (field notes), so the workers are for speed only.
-    Workers are forked after ``book`` is loaded and the files are read, so they share both without copying: a job is
-    a list of positions in the pending files, never their bytes, and each returns only its results (without the
-    allocation, which this process has already). If the pool fails for any reason, the files it did not finish are
-    checked here, one by one. With ``drafter``, a worker also makes each form's notices (``Entry.drafted``) and the
-    feedback workbook of each form it returns or accepts with warnings (``Entry.feedback``): they depend only on the
-    check, and made there they are made on both cores, where the main process would otherwise make them alone,
-    after the pool, while a core sits idle. ``keep`` puts each result's drafts aside as it comes back
-    (``ingest.notices.Notices.keep``), so that a month's drafts are not all held in memory at once.
+    Workers are forked after ``book`` is loaded and the files are listed, so they share both without copying: a job
+    is a list of positions in the pending files; each worker reads its files itself, and returns only its results
+    (without the allocation, which this process has already). If the pool fails for any reason, the files it did not
+    finish are checked here, one by one. With ``drafter``, a worker also makes each form's notices
+    (``Entry.drafted``) and the feedback workbook of each form it returns or accepts with warnings
+    (``Entry.feedback``): they depend only on the check, and made there they are made on both cores, where the main
+    process would otherwise make them alone, after the pool, while a core sits idle. ``keep`` puts each result's
+    drafts aside as it comes back (``ingest.notices.Notices.keep``), so that a month's drafts are not all held in
+    memory at once.
     """
     pending = [e for e in entries if e.pending]
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -239,15 +250,14 @@ def _check_in_worker(chunk: range) -> list[tuple[Any, ...]]:
                 entry.message,
                 entry.problems,
                 check,
-                entry.data is None,
                 entry.feedback,  # made by the drafter with the feedback notice
                 drafted,
             )
         )
-        # Sent back, so not kept: this process's copy of the entry would otherwise hold its check and feedback
-        # workbook for the life of the pool (issue 25: each worker grew by about 30 KB a form, 110 MB by the end of
-        # a 5,000-form month). The file's bytes are left alone: they are the parent's pages, shared until written.
-        entry.check, entry.feedback, entry.problems = None, None, []
+        # Sent back, so not kept: this process's copy of the entry would otherwise hold its check, feedback
+        # workbook and the file's bytes (read here) for the life of the pool (issue 25: each worker grew by about
+        # 30 KB a form, 110 MB by the end of a 5,000-form month).
+        entry.check, entry.feedback, entry.problems, entry.data = None, None, [], None
     return outcomes
 
 
@@ -267,19 +277,14 @@ def _apply(
     book: AuditBook,
     keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
-    entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, dropped, made, drafted = (
-        outcome
-    )
+    entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, made, drafted = outcome
     entry.feedback = made
     entry.drafted = keep(drafted) if keep is not None else drafted
     if entry.check is not None:
         entry.check.allocation = book.allocations[entry.audit_id]
-    # The file's bytes are wanted after the pool only to attach to its shared notice, and a shared notice drafted
-    # by the worker holds them already: let them go as each result comes back, not once every file is done (issue
-    # 25: about 100 MB of a 5,000-form month held through the pool and the notices). A notice made here after all
-    # reads the file again (inbox_files.form_bytes), as for a file too large to hold.
-    if dropped or entry.outcome != "accepted" or drafted.get("shared") is not None:
-        entry.data = None
+    # This process never holds the file's bytes: the worker read them, and a shared notice drafted there attaches
+    # them; a notice made here after all reads the file again (inbox_files.form_bytes, which checks they are the
+    # same bytes).
 
 
 def _prefilled_changes(

@@ -116,7 +116,7 @@ def check_moderation(entry: inbox_files.Entry, book: ModerationBook) -> None:
         layout = book.layout_for(meta)
         form = reader.read_values(package, calamine, layout, meta)
     except reader.Refused as refused:
-        entry.settle("rejected", refused.code, note=messages.text(refused.code, **refused.params))
+        entry.settle(refused.outcome, refused.code, note=messages.text(refused.code, **refused.params))
         entry.data = None
         return
     expected = truth(book, audit)

@@ -14,34 +14,31 @@ import contextlib
 import io
 import os
 import re
-import struct
-import xml.etree.ElementTree as FastET
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-import defusedxml.ElementTree as SafeET
 import python_calamine
-from defusedxml import DefusedXmlException
 
+from caseaudit_batch.workbook.archive import (
+    MAX_CELLS,
+    MAX_COLS,
+    MAX_FILE_BYTES,
+    MAX_MEMBER_BYTES,
+    MAX_MEMBERS,
+    MAX_RATIO,
+    MAX_ROWS,
+    MAX_TOTAL_BYTES,
+    Refused,
+    SafeArchive,
+    refuse_dtd,
+    size_text,
+)
 from caseaudit_batch.workbook.layout import ACTIONS_SHEET, MAIN_SHEET, META_KEYS, META_SHEET, FormLayout, TableSpec
 
-# ---------------------------------------------------------------------------------------------------------------
-# Limits (a generated audit form is ~25 KB, ~20 zip members, ~300 cells; these leave room for honest edits)
-# ---------------------------------------------------------------------------------------------------------------
-MAX_FILE_BYTES = 10 * 1024 * 1024  # the file on disk
-MAX_MEMBERS = 300  # zip members
-MAX_MEMBER_BYTES = 20 * 1024 * 1024  # one member's declared uncompressed size
-MAX_TOTAL_BYTES = 60 * 1024 * 1024  # all members' declared uncompressed sizes together
-MAX_RATIO = 150  # uncompressed / compressed, checked for members over RATIO_FLOOR bytes
-RATIO_FLOOR = 1024 * 1024
-MAX_CELLS = 50_000  # cells written in the sheets that are read
-MAX_ROWS = 5_000  # the furthest row actually used (never the sheet's declared <dimension>)
-MAX_COLS = 100  # the furthest column actually used
+# The archive's limits are in workbook/archive.py.
 # python-calamine panics (an uncatchable-by-Exception Rust panic, with a backtrace on screen) on a number below about
 # -1.07e11 in a date-formatted cell; no real answer is anywhere near it, so such numbers are refused before reading.
 MIN_NUMBER = -1e11
@@ -67,15 +64,6 @@ _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _ANY_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _NEGATIVE_GUARD = re.compile(rb"v>\s*-")
 _NEGATIVE = re.compile(rb"<(?:\w+:)?v>\s*(-[0-9.eE+\-]+)\s*</")
-
-
-class Refused(Exception):
-    """A file that is not a readable, safe form: ``code`` is its catalogue code, ``params`` fill the message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass
@@ -120,7 +108,7 @@ def sniff(data: bytes) -> None:
     if not data.startswith(ZIP_MAGIC):
         raise Refused("IN004", found=_looks_like(data[:512]))
     if len(data) > MAX_FILE_BYTES:
-        raise Refused("IN006", found=_size(len(data)), limit=_size(MAX_FILE_BYTES))
+        raise Refused("IN006", found=size_text(len(data)), limit=size_text(MAX_FILE_BYTES))
 
 
 def _looks_like(head: bytes) -> str:
@@ -147,190 +135,7 @@ def _looks_like(head: bytes) -> str:
     return "a text file"
 
 
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
-
-
-class SafeArchive:
-    """An xlsx archive whose members have passed the size, ratio and count checks; reads parts with limits."""
-
-    def __init__(self, data: bytes) -> None:
-        try:
-            self.zf = zipfile.ZipFile(io.BytesIO(data))
-            infos = self.zf.infolist()
-        except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
-            raise Refused("IN005") from None
-        if len(infos) > MAX_MEMBERS:
-            raise Refused("IN010", found=f"{len(infos)} parts", limit=f"{MAX_MEMBERS} parts")
-        total = 0
-        for info in infos:
-            if info.flag_bits & 0x1:
-                raise Refused("IN003")  # an encrypted zip member: treat like a password
-            total += info.file_size
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise Refused("IN010", found=_size(info.file_size) + " in one part", limit=_size(MAX_MEMBER_BYTES))
-            if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
-                ratio = info.file_size // max(1, info.compress_size)
-                raise Refused("IN010", found=f"compressed {ratio} to 1", limit=f"{MAX_RATIO} to 1")
-        if total > MAX_TOTAL_BYTES:
-            raise Refused("IN010", found=_size(total), limit=_size(MAX_TOTAL_BYTES))
-        self.names = {info.filename for info in infos}
-        self.infos = {info.filename: info for info in infos}
-        self.data = data
-        self._cache: dict[str, bytes] = {}
-
-    def read(self, name: str) -> bytes:
-        """One member, never more than its (already capped) declared size; zipfile raises on a forged size."""
-        cached = self._cache.get(name)
-        if cached is not None:
-            return cached
-        quick = self._inflate(self.infos[name]) if name in self.infos else None
-        if quick is not None:
-            self._cache[name] = quick
-            return quick
-        try:
-            with self.zf.open(name) as handle:
-                data = handle.read(MAX_MEMBER_BYTES + 1)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
-            raise Refused("IN015", found=f"the part {name} cannot be unpacked ({type(exc).__name__})") from None
-        if len(data) > MAX_MEMBER_BYTES:
-            raise Refused("IN010", found=_size(len(data)) + " in one part", limit=_size(MAX_MEMBER_BYTES))
-        self._cache[name] = data
-        return data
-
-    def _inflate(self, info: zipfile.ZipInfo) -> bytes | None:
-        """A whole member inflated straight from the archive (cheaper than zipfile's reader); ``None``, for that
-        reader to decide, unless it comes out exactly its declared (capped) size and CRC."""
-        start = self._data_start(info)
-        if start is None:
-            return None
-        raw = self.data[start : start + info.compress_size]
-        if info.compress_type == zipfile.ZIP_STORED:
-            data = raw
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            inflater = zlib.decompressobj(-15)
-            try:
-                data = inflater.decompress(raw, info.file_size + 1)
-            except zlib.error:
-                return None
-            if not inflater.eof:
-                return None
-        else:
-            return None
-        if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
-            return None
-        return data
-
-    def _data_start(self, info: zipfile.ZipInfo) -> int | None:
-        """Where a member's compressed bytes start (after its local header); ``None`` if there is no header."""
-        header = self.data[info.header_offset : info.header_offset + 30]
-        if len(header) < 30 or header[:4] != b"PK\x03\x04":
-            return None
-        name_length, extra_length = struct.unpack("<HH", header[26:30])
-        return info.header_offset + 30 + name_length + extra_length
-
-    def refuse_entities(self, read_whole: frozenset[str] | set[str] = frozenset()) -> None:
-        """Look for a document type declaration (where entities are declared) in every XML part, whichever parser
-        would read it later. A DOCTYPE can only stand in the prolog, before the root element, so only the prolog
-        is read: comments and processing instructions are skipped properly, however long. Parts in ``read_whole``
-        (the ones caseaudit reads itself) are unpacked whole once and kept."""
-        for name in sorted(self.names):
-            if name.lower().endswith((".xml", ".rels", ".vml")):
-                self._check_prolog(name, name in read_whole)
-
-    def _check_prolog(self, name: str, whole: bool) -> None:
-        if whole and self.infos[name].file_size <= SMALL_PART:
-            self.read(name)
-        cached = self._cache.get(name)
-        if cached is not None:
-            _refuse_dtd_in_prolog(cached, complete=True)
-            return
-        head = self._peek(self.infos[name])
-        if head is not None and _refuse_dtd_in_prolog(head, complete=len(head) < PROLOG_PEEK):
-            return
-        try:
-            with self.zf.open(name) as handle:
-                head = handle.read(PROLOG_PEEK)
-                while not _refuse_dtd_in_prolog(head, complete=len(head) < PROLOG_PEEK):
-                    more = handle.read(PROLOG_PEEK)
-                    if not more:
-                        _refuse_dtd_in_prolog(head, complete=True)
-                        break
-                    head += more
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
-            raise Refused("IN015", found=f"the part {name} cannot be unpacked ({type(exc).__name__})") from None
-
-    def _peek(self, info: zipfile.ZipInfo) -> bytes | None:
-        """A member's first bytes, inflated as :meth:`_inflate` does; ``None`` when the full reader must tell."""
-        start = self._data_start(info)
-        if start is None:
-            return None
-        raw = self.data[start : start + min(info.compress_size, PROLOG_PEEK * 4)]
-        if info.compress_type == zipfile.ZIP_STORED:
-            head = raw[:PROLOG_PEEK]
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            try:
-                head = zlib.decompressobj(-15).decompress(raw, PROLOG_PEEK)
-            except zlib.error:
-                return None
-        else:
-            return None
-        if len(head) < PROLOG_PEEK and len(head) != info.file_size:  # short: trusted only as the whole member
-            return None
-        return head
-
-    def xml(self, name: str, *, screened: bool = False) -> Any:
-        """Parse one XML part; entity declarations (billion laughs, XXE) are refused.
-
-        By default with defusedxml. ``screened=True`` is for parts whose prolog has just been checked to hold no
-        document type declaration, so no entity can be declared in them: those go through the standard library's
-        C parser, which is several times faster on ``workbook.xml`` with its many defined names.
-        """
-        data = self.read(name)
-        _refuse_dtd(data)
-        try:
-            if screened:
-                return FastET.fromstring(data)
-            return SafeET.fromstring(data)
-        except DefusedXmlException:
-            raise Refused("IN014") from None
-        except (SafeET.ParseError, FastET.ParseError):
-            raise Refused("IN015", found=f"the part {name} is not well-formed XML") from None
-
-
-PROLOG_PEEK = 2048
-SMALL_PART = 256 * 1024  # parts caseaudit reads itself, up to this size, are unpacked whole (and cached)
 READ_SHEETS = frozenset({MAIN_SHEET, ACTIONS_SHEET, META_SHEET})
-_PROLOG_SKIP = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
-
-
-def _refuse_dtd_in_prolog(data: bytes, *, complete: bool) -> bool:
-    """Refuse a DOCTYPE in the prolog of ``data``. True when the prolog has been seen to its end (the root element
-    starts, or the data is complete); False when more bytes are needed to decide."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        data = data.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore")
-    elif data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    position = 0
-    while True:
-        match = _PROLOG_SKIP.match(data, position)
-        if match is None or match.end() == position:
-            break
-        position = match.end()
-    rest = data[position:]
-    if rest[:2] == b"<!":
-        if rest[:9].upper() == b"<!DOCTYPE" or rest.startswith(b"<!ENTITY"):
-            raise Refused("IN014")
-        if not complete and (rest.startswith(b"<!--") or len(rest) < 9):
-            return False  # a comment not yet closed
-        raise Refused("IN015", found="a part has a malformed XML prolog")
-    if rest[:2] == b"<?" or (not rest and not complete):
-        return complete  # a processing instruction not yet closed
-    return True
-
-
-def _refuse_dtd(data: bytes) -> None:
-    _refuse_dtd_in_prolog(data, complete=True)
 
 
 @dataclass
@@ -342,6 +147,8 @@ class Package:
     custom: dict[str, str]
     #: workbook-level defined names to their references (``'Actions'!$A$4:$C$18``)
     names: dict[str, str] = field(default_factory=dict)
+    #: the same number for two packages of one process exactly when their sheets and names are the same (0: unknown)
+    layout_key: int = 0
 
 
 def open_package(data: bytes) -> Package:
@@ -358,11 +165,41 @@ def open_package(data: bytes) -> Package:
     links = sorted(n for n in archive.names if n.startswith("xl/externalLinks/") and n.endswith(".xml"))
     if links or b"externalLink+xml" in types:
         raise Refused("IN013", found=f"{max(1, len(links))} external link(s)")
-    _refuse_dtd(types)  # its content is only searched for macro and link types, never parsed
+    refuse_dtd(types)  # its content is only searched for macro and link types, never parsed
+    rels_name = "xl/_rels/workbook.xml.rels"
+    key = (archive.read("xl/workbook.xml"), archive.read(rels_name) if rels_name in archive.names else None)
+    mapped = _MAPPED.get(key)
+    if mapped is None:
+        mapped = _map_workbook(archive, rels_name)
+        if len(_MAPPED) >= _MAPPED_KEPT:
+            _MAPPED.pop(next(iter(_MAPPED)))
+        _MAPPED[key] = mapped
+    sheets, names, layout_key = mapped
+    custom: dict[str, str] = {}
+    if "docProps/custom.xml" in archive.names:
+        for prop in archive.xml("docProps/custom.xml").iter(f"{NS_CUSTOM}property"):
+            name = prop.get("name", "")
+            if name.startswith("caseaudit.") and len(prop):
+                custom[name.removeprefix("caseaudit.")] = (prop[0].text or "").strip()
+    # Every other part: its prolog screened for entity declarations (the sheets a reader will read, whole).
+    archive.refuse_entities({part for name, part in sheets.items() if name in READ_SHEETS})
+    return Package(archive, sheets, custom, names, layout_key)
+
+
+# The forms one version of caseaudit made, saved by one program, have the same workbook part byte for byte (its
+# sheets and defined names), so each of a run's few kinds is mapped once (issue 25: "where forms from one framework
+# version share a layout"). Keyed by the parts' bytes themselves, so a form that differs in any way is mapped anew;
+# a few kinds are kept, the oldest let go first. What is kept is never changed by its users.
+_MAPPED: dict[tuple[bytes, bytes | None], tuple[dict[str, str], dict[str, str], int]] = {}
+_MAPPED_KEPT = 8
+
+
+def _map_workbook(archive: SafeArchive, rels_name: str) -> tuple[dict[str, str], dict[str, str], int]:
+    """The workbook part's sheets (name to part) and workbook-level defined names, and a number that is the same
+    for two workbooks exactly when their mapped parts are (``Package.layout_key``); external references refused."""
     workbook = archive.xml("xl/workbook.xml", screened=True)
     if any(workbook.find(f"{ns}externalReferences") is not None for ns in NS_MAINS):
         raise Refused("IN013", found="external references")
-    rels_name = "xl/_rels/workbook.xml.rels"
     targets: dict[str, str] = {}
     if rels_name in archive.names:
         for rel in archive.xml(rels_name, screened=True).iter(f"{NS_PKG_REL}Relationship"):
@@ -381,15 +218,12 @@ def open_package(data: bytes) -> Package:
         for dn in workbook.iter(f"{ns}definedName"):
             if dn.get("localSheetId") is None and dn.text:
                 names.setdefault(dn.get("name", ""), dn.text.strip())
-    custom: dict[str, str] = {}
-    if "docProps/custom.xml" in archive.names:
-        for prop in archive.xml("docProps/custom.xml").iter(f"{NS_CUSTOM}property"):
-            name = prop.get("name", "")
-            if name.startswith("caseaudit.") and len(prop):
-                custom[name.removeprefix("caseaudit.")] = (prop[0].text or "").strip()
-    # Every other part: its prolog screened for entity declarations (the sheets a reader will read, whole).
-    archive.refuse_entities({part for name, part in sheets.items() if name in READ_SHEETS})
-    return Package(archive, sheets, custom, names)
+    global _MAPPED_COUNT
+    _MAPPED_COUNT += 1
+    return sheets, names, _MAPPED_COUNT
+
+
+_MAPPED_COUNT = 0
 
 
 def _resolve(target: str) -> str:

@@ -9,6 +9,8 @@ kind) or meet an operating-system fault at a chosen point, so that the tests can
 - ``replace:N``: SIGKILL instead of the N-th ``os.replace`` (files before it were moved into place);
 - ``hold:PATH``: once the register is locked, create PATH and sleep (a long run holding the lock);
 - ``vanish:NAME:NEW``: after the inbox is listed, delete NAME and create NEW (a copy of it);
+- ``read:NAME:HOW``: after the inbox is listed and every file hashed, NAME is ``changed`` (a byte added, as by a
+  copy still being written) or ``deleted``, before it is read to be checked;
 - ``oserror:ERRNO:WHERE``: ``os.replace`` onto a file named WHERE (``any``: every file) or every staged write
   (``WHERE`` = ``staging``) fails with that errno (a file held open, a full disk, a read-only output folder);
 - ``boom:TEXT``: checking a file named ``boom*.xlsx`` raises an exception whose message is TEXT;
@@ -105,6 +107,22 @@ def install(spec: str) -> None:
             return listed
 
         ingest.list_files = list_files
+    elif kind == "read":
+        from caseaudit_batch.ingest import files as ingest
+
+        name, how = rest.split(":")
+        real_gather = ingest.gather
+
+        def gather(conn: Any, inbox: str, folder: pathlib.Path, *args: Any, **kwargs: Any) -> Any:
+            entries = real_gather(conn, inbox, folder, *args, **kwargs)
+            target = folder / name
+            if how == "changed":
+                target.write_bytes(target.read_bytes() + b"\0")
+            else:
+                target.unlink()
+            return entries
+
+        ingest.gather = gather  # type: ignore[assignment]
     elif kind == "oserror":
         code, where = rest.split(":")
         number = getattr(errno, code)
