@@ -196,8 +196,8 @@ def test_the_listing_process_never_holds_a_files_bytes(tmp_path: Path) -> None:
     assert entry.data is None and entry.size == 8 and entry.pending
     book = SimpleNamespace(allocations={})
     for outcome, drafted in [("accepted", {"shared": object()}), ("accepted", {}), ("returned", {})]:
-        ingest._apply(entry, (outcome, "", [], "", [], None, None, drafted), book)  # type: ignore[arg-type]
-        assert entry.data is None
+        ingest._apply(entry, (outcome, "", [], "", [], None, None, drafted, entry.sha256, 1.0), book)  # type: ignore[arg-type]
+        assert entry.data is None and entry.mtime == 1.0
         assert inbox_files.form_bytes(entry) == b"the form"  # read again: the bytes listed
 
 
@@ -222,9 +222,12 @@ def test_a_file_read_again_must_be_the_bytes_listed(tmp_path: Path) -> None:
         ("gone", "IN007", "ignored"),
         ("folder", "IN008", "rejected"),
     ]:
+        entry = entries[f"{name}.xlsx"]
         with pytest.raises(Refused) as refused:
-            inbox_files.form_bytes(entries[f"{name}.xlsx"])
+            inbox_files.form_bytes(entry)
         assert (refused.value.code, refused.value.outcome) == (code, outcome)
+        # A file not read is recorded with no hash or time that a later run could take for its own.
+        assert (entry.sha256 == "" and entry.mtime == 0.0) == (outcome == "ignored")
 
 
 def test_a_shared_notice_made_after_its_file_changed_goes_without_it(
@@ -283,14 +286,18 @@ def test_a_worker_keeps_none_of_what_it_sends_back(tmp_path: Path, monkeypatch: 
 
     def check(entry: inbox_files.Entry, book: object, inbox: str) -> None:
         entry.outcome, entry.check, entry.problems, entry.feedback = "returned", checked, problems, b"workbook"
+        if entry.rel == "1.xlsx":  # as form_bytes leaves a file that changed before it was read
+            entry.sha256, entry.mtime = "", 0.0
 
     monkeypatch.setattr(ingest, "check_audit_safely", check)
     entries = [
-        inbox_files.Entry(path=tmp_path / f"{n}.xlsx", rel=f"{n}.xlsx", size=1, mtime=0.0, data=b"x") for n in range(3)
+        inbox_files.Entry(path=tmp_path / f"{n}.xlsx", rel=f"{n}.xlsx", size=1, mtime=5.0, sha256="abc", data=b"x")
+        for n in range(3)
     ]
     monkeypatch.setattr(ingest, "_WORKER_JOB", (object(), entries, "audits", None))
     sent = ingest._check_in_worker(range(3))
     assert [(o[0], o[5], o[4], o[6]) for o in sent] == [("returned", checked, problems, b"workbook")] * 3
     assert checked.allocation == {}  # the parent has it: not sent back
+    assert [o[8:] for o in sent] == [("abc", 5.0), ("", 0.0), ("abc", 5.0)]  # what the register is to record
     assert [(e.check, e.feedback, e.problems) for e in entries] == [(None, None, [])] * 3
     assert [e.data for e in entries] == [None] * 3  # the bytes it read to check each file: let go

@@ -252,6 +252,8 @@ def _check_in_worker(chunk: range) -> list[tuple[Any, ...]]:
                 check,
                 entry.feedback,  # made by the drafter with the feedback notice
                 drafted,
+                entry.sha256,  # emptied, with the time, when the file went or changed before it was read (Gone)
+                entry.mtime,
             )
         )
         # Sent back, so not kept: this process's copy of the entry would otherwise hold its check, feedback
@@ -277,7 +279,8 @@ def _apply(
     book: AuditBook,
     keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
-    entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, made, drafted = outcome
+    entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, made, drafted = outcome[:8]
+    entry.sha256, entry.mtime = outcome[8:]
     entry.feedback = made
     entry.drafted = keep(drafted) if keep is not None else drafted
     if entry.check is not None:
