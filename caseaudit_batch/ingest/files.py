@@ -410,17 +410,18 @@ def form_bytes(entry: Entry) -> bytes:
         return entry.data
     try:
         data = entry.path.read_bytes()
-        if entry.sha256 and hashlib.sha256(data).hexdigest() != entry.sha256:
-            raise Gone("IN009")
-    except (FileNotFoundError, Gone) as exc:
-        # Recorded as a file that was never read, as gather records one gone before it was hashed: no hash or time
-        # for a later run to take for this file's, so the next run reads whatever is there then (the same bytes
-        # again included).
-        entry.sha256, entry.mtime = "", 0.0
-        raise exc if isinstance(exc, Gone) else Gone("IN007") from None
+    except FileNotFoundError:
+        gone = Gone("IN007")
     except OSError as exc:
         raise reader.Refused("IN008", detail=exc.strerror or type(exc).__name__) from None
-    return data
+    else:
+        if not entry.sha256 or hashlib.sha256(data).hexdigest() == entry.sha256:
+            return data
+        gone = Gone("IN009")
+    # Recorded as a file that was never read, as gather records one gone before it was hashed: no hash or time for a
+    # later run to take for this file's, so the next run reads whatever is there then (the same bytes again included).
+    entry.sha256, entry.mtime = "", 0.0
+    raise gone
 
 
 def ignored_as_purged(entry: Entry, month: str, purges: Purges) -> bool:

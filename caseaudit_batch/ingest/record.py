@@ -279,8 +279,18 @@ def _apply(
     book: AuditBook,
     keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
-    entry.outcome, entry.audit_id, entry.codes, entry.message, entry.problems, entry.check, made, drafted = outcome[:8]
-    entry.sha256, entry.mtime = outcome[8:]
+    (
+        entry.outcome,
+        entry.audit_id,
+        entry.codes,
+        entry.message,
+        entry.problems,
+        entry.check,
+        made,
+        drafted,
+        entry.sha256,
+        entry.mtime,
+    ) = outcome
     entry.feedback = made
     entry.drafted = keep(drafted) if keep is not None else drafted
     if entry.check is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -218,12 +219,10 @@ def _map_workbook(archive: SafeArchive, rels_name: str) -> tuple[dict[str, str],
         for dn in workbook.iter(f"{ns}definedName"):
             if dn.get("localSheetId") is None and dn.text:
                 names.setdefault(dn.get("name", ""), dn.text.strip())
-    global _MAPPED_COUNT
-    _MAPPED_COUNT += 1
-    return sheets, names, _MAPPED_COUNT
+    return sheets, names, next(_KINDS)
 
 
-_MAPPED_COUNT = 0
+_KINDS = itertools.count(1)  # Package.layout_key: 0 is "unknown"
 
 
 def _resolve(target: str) -> str:
