@@ -294,8 +294,8 @@ def test_a_worker_keeps_none_of_what_it_sends_back(tmp_path: Path, monkeypatch: 
         inbox_files.Entry(path=tmp_path / f"{n}.xlsx", rel=f"{n}.xlsx", size=1, mtime=5.0, sha256="abc", data=b"x")
         for n in range(3)
     ]
-    monkeypatch.setattr(ingest, "_WORKER_JOB", (object(), entries, "audits", None))
-    sent = ingest._check_in_worker(range(3))
+    monkeypatch.setattr(ingest, "_WORKER_JOB", (object(), "audits", None))
+    sent = ingest._check_in_worker(entries)
     assert [(o[0], o[5], o[4], o[6]) for o in sent] == [("returned", checked, problems, b"workbook")] * 3
     assert checked.allocation == {}  # the parent has it: not sent back
     assert [o[8:] for o in sent] == [("abc", 5.0), ("", 0.0), ("abc", 5.0)]  # what the register is to record

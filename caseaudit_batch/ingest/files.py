@@ -14,7 +14,7 @@ import csv
 import hashlib
 import io
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -183,9 +183,17 @@ def _first_seen(
 def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Path] | None = None) -> list[Entry]:
     """Read and account for every file: ignored names, unchanged re-runs and identical copies are settled here;
     the rest are left pending for the stage's own check. ``conn`` ``None`` means no register history (check)."""
+    return list(gather_each(conn, inbox, folder, files))
+
+
+def gather_each(
+    conn: Connection | None, inbox: str, folder: Path, files: Sequence[Path] | None = None
+) -> Iterator[Entry]:
+    """:func:`gather`, one file at a time, in the listing's order: each entry is given once what this can tell of it
+    is settled (pending, or its outcome), so that a stage can begin checking the first files while the rest are
+    still read and hashed (issue 25: ingest's workers start on a month's forms while it is still being listed)."""
     by_file, by_bytes, by_stat = _first_seen(conn, inbox) if conn is not None else ({}, {}, {})
     seen_here: dict[str, Entry] = {}
-    entries: list[Entry] = []
     resolved_folder = folder.resolve()
     prefix = os.path.join(str(folder), "")  # the folder with its trailing separator
     known_notes: dict[tuple[str, str], str] = {}
@@ -201,89 +209,94 @@ def gather(conn: Connection | None, inbox: str, folder: Path, files: Sequence[Pa
             entry = Entry(path=path, rel=shown_name(_relative(path, folder, prefix)), size=0, mtime=0.0)
             entry.known = (entry.rel, "") in by_file  # listed on an earlier run: in the manifest, not recorded again
             entry.settle("ignored", links[path])
-            entries.append(entry)
+            yield entry
             continue
-        text = str(path)
-        if text.startswith(prefix) and ".." not in path.parts:
-            rel = text[len(prefix) :].replace(os.sep, "/")  # as Path.relative_to, without its cost per file
-        elif ".." not in path.parts and path.is_relative_to(folder):
-            rel = path.relative_to(folder).as_posix()
-        else:
-            try:
-                rel = path.resolve().relative_to(resolved_folder).as_posix()
-            except ValueError:
-                rel = path.as_posix()
-        bad_name = shown_name(rel) != rel
-        rel = shown_name(rel)  # stored and shown as valid text: the register refuses lone surrogates
-        entry = Entry(path=path, rel=rel, size=0, mtime=0.0)
-        entries.append(entry)
+        yield _account(path, folder, prefix, resolved_folder, by_file, by_bytes, by_stat, seen_here, known_notes)
+
+
+def _account(
+    path: Path,
+    folder: Path,
+    prefix: str,
+    resolved_folder: Path,
+    by_file: Mapping[tuple[str, str], Any],
+    by_bytes: Mapping[str, Any],
+    by_stat: Mapping[tuple[str, int, float], str],
+    seen_here: dict[str, Entry],
+    known_notes: dict[tuple[str, str], str],
+) -> Entry:
+    """One regular file of :func:`gather_each`, hashed and settled as far as the listing can settle it."""
+    text = str(path)
+    if text.startswith(prefix) and ".." not in path.parts:
+        rel = text[len(prefix) :].replace(os.sep, "/")  # as Path.relative_to, without its cost per file
+    elif ".." not in path.parts and path.is_relative_to(folder):
+        rel = path.relative_to(folder).as_posix()
+    else:
         try:
-            stat = path.stat()
-            entry.size, entry.mtime = stat.st_size, stat.st_mtime
-            unchanged = by_stat.get((rel, stat.st_size, stat.st_mtime))
-            if unchanged is not None and (rel, unchanged) in by_file:
-                # The same path, size and modification time (to a microsecond) as a file already read: its bytes
-                # are the ones recorded then. A month's inbox keeps every earlier file, and reading them all again
-                # on each daily run would grow with the year.
-                entry.sha256 = unchanged
-            elif stat.st_size > READ_WHOLE:
-                entry.sha256 = _hash_file(path)
-            else:
-                # Read to be hashed, and not held: the form is read again where it is checked (a worker process),
-                # and form_bytes makes sure it is still these bytes. Held, a 5,000-form month's files were 110 MB of
-                # the listing process for the whole run (issue 25).
-                data = path.read_bytes()
-                entry.size = len(data)
-                entry.sha256 = hashlib.sha256(data).hexdigest()
-        except FileNotFoundError:
-            # Listed, then moved or deleted before it was read: still accounted for (and read again if it returns).
-            entry.settle("ignored", "IN007")
-            continue
-        except OSError as exc:
-            entry.settle("rejected", "IN008", detail=exc.strerror or type(exc).__name__)
-            continue
-        too_large = entry.size > reader.MAX_FILE_BYTES
-        earlier = by_file.get((rel, entry.sha256))
-        ignore_code = reader.ignorable(path.name)
-        if earlier is not None:
-            entry.known = True
-            entry.audit_id = earlier.audit_id or ""
-            if ignore_code:
-                entry.settle("ignored", ignore_code)
-            elif earlier.outcome == "ignored" and PURGED in str(earlier.codes or ""):
-                entry.settle("ignored", PURGED, note=earlier.message)  # a purged month's form: still not read
-            else:
-                # Every unchanged file of the year is listed again on each run: its message is made once per
-                # (date, outcome) rather than once per file.
-                key = (str(earlier.seen_at)[:10], str(earlier.outcome))
-                if key not in known_notes:
-                    known_notes[key] = messages.text("IN100", date=key[0], outcome=key[1])
-                entry.settle("duplicate", "IN100", note=known_notes[key])
-            entry.data = None
-            continue
+            rel = path.resolve().relative_to(resolved_folder).as_posix()
+        except ValueError:
+            rel = path.as_posix()
+    bad_name = shown_name(rel) != rel
+    rel = shown_name(rel)  # stored and shown as valid text: the register refuses lone surrogates
+    entry = Entry(path=path, rel=rel, size=0, mtime=0.0)
+    try:
+        stat = path.stat()
+        entry.size, entry.mtime = stat.st_size, stat.st_mtime
+        unchanged = by_stat.get((rel, stat.st_size, stat.st_mtime))
+        if unchanged is not None and (rel, unchanged) in by_file:
+            # The same path, size and modification time (to a microsecond) as a file already read: its bytes
+            # are the ones recorded then. A month's inbox keeps every earlier file, and reading them all again
+            # on each daily run would grow with the year.
+            entry.sha256 = unchanged
+        elif stat.st_size > READ_WHOLE:
+            entry.sha256 = _hash_file(path)
+        else:
+            # Read to be hashed, and not held: the form is read again where it is checked (a worker process),
+            # and form_bytes makes sure it is still these bytes. Held, a 5,000-form month's files were 110 MB of
+            # the listing process for the whole run (issue 25).
+            data = path.read_bytes()
+            entry.size = len(data)
+            entry.sha256 = hashlib.sha256(data).hexdigest()
+    except FileNotFoundError:
+        # Listed, then moved or deleted before it was read: still accounted for (and read again if it returns).
+        entry.settle("ignored", "IN007")
+        return entry
+    except OSError as exc:
+        entry.settle("rejected", "IN008", detail=exc.strerror or type(exc).__name__)
+        return entry
+    too_large = entry.size > reader.MAX_FILE_BYTES
+    earlier = by_file.get((rel, entry.sha256))
+    ignore_code = reader.ignorable(path.name)
+    if earlier is not None:
+        entry.known = True
+        entry.audit_id = earlier.audit_id or ""
         if ignore_code:
             entry.settle("ignored", ignore_code)
-            entry.data = None
-            continue
-        if bad_name:
-            # Not valid text (a zip made on Windows, unpacked here): its own outcome, never the batch's end.
-            entry.settle("rejected", "IN019", name=rel)
-            entry.data = None
-            continue
-        if too_large:
-            entry.settle("rejected", "IN006", found=_mb(entry.size), limit=_mb(reader.MAX_FILE_BYTES))
-            continue
-        first = by_bytes.get(entry.sha256)
-        if first is not None:
-            entry.settle("duplicate", "IN101", other=first.path, date=str(first.seen_at)[:10], outcome=first.outcome)
-            entry.audit_id = first.audit_id or ""
-            entry.data = None
-        elif entry.sha256 in seen_here:
-            entry.settle("duplicate", "IN101", note=messages.text("IN105", other=seen_here[entry.sha256].rel))
-            entry.data = None
+        elif earlier.outcome == "ignored" and PURGED in str(earlier.codes or ""):
+            entry.settle("ignored", PURGED, note=earlier.message)  # a purged month's form: still not read
         else:
-            seen_here[entry.sha256] = entry
-    return entries
+            # Every unchanged file of the year is listed again on each run: its message is made once per
+            # (date, outcome) rather than once per file.
+            key = (str(earlier.seen_at)[:10], str(earlier.outcome))
+            if key not in known_notes:
+                known_notes[key] = messages.text("IN100", date=key[0], outcome=key[1])
+            entry.settle("duplicate", "IN100", note=known_notes[key])
+        return entry
+    if ignore_code:
+        entry.settle("ignored", ignore_code)
+    elif bad_name:
+        # Not valid text (a zip made on Windows, unpacked here): its own outcome, never the batch's end.
+        entry.settle("rejected", "IN019", name=rel)
+    elif too_large:
+        entry.settle("rejected", "IN006", found=_mb(entry.size), limit=_mb(reader.MAX_FILE_BYTES))
+    elif (first := by_bytes.get(entry.sha256)) is not None:
+        entry.settle("duplicate", "IN101", other=first.path, date=str(first.seen_at)[:10], outcome=first.outcome)
+        entry.audit_id = first.audit_id or ""
+    elif entry.sha256 in seen_here:
+        entry.settle("duplicate", "IN101", note=messages.text("IN105", other=seen_here[entry.sha256].rel))
+    else:
+        seen_here[entry.sha256] = entry
+    return entry
 
 
 def _relative(path: Path, folder: Path, prefix: str) -> str:

@@ -398,6 +398,13 @@ def validation_path(output_dir: Path, filed: str) -> Path:
 
 def validation_bytes(conn: Connection, filed: str) -> bytes:
     """QA's view of the month's audits inbox: a summary sentence, outcome counts, one row per problem."""
+    return feedback.validation_workbook(filed, *validation_content(conn, filed))
+
+
+def validation_content(conn: Connection, filed: str) -> tuple[str, dict[str, int], list[tuple[object, ...]]]:
+    """What the QA workbook of ``filed`` shows, read from the register: ``(summary, outcome counts, problem rows)``,
+    for :func:`caseaudit_batch.ingest.feedback.validation_workbook` to write (which needs no connection, so ingest
+    has it written apart: ``core.apart.started``)."""
     subs = conn.execute(
         sa.select(
             reg.submissions.c.id,
@@ -472,4 +479,4 @@ def validation_bytes(conn: Connection, filed: str) -> bytes:
                     fix,
                 )
             )
-    return feedback.validation_workbook(filed, summary, tally, rows)
+    return summary, tally, rows

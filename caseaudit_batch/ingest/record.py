@@ -7,6 +7,8 @@ The files themselves are listed and accounted for in :mod:`caseaudit_batch.inges
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -14,6 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from multiprocessing.pool import AsyncResult, Pool
 from typing import Any
 
 import sqlalchemy as sa
@@ -176,67 +179,149 @@ def check_audit_safely(entry: Entry, book: AuditBook, inbox: str = "audits") -> 
 
 
 PARALLEL_FROM = 100  # below this many files, starting worker processes costs more than it saves
-# Many small chunks each: an uneven share (large files, a slow form) still evens out, and the last chunk, which
-# one worker checks while the other has none left, is short (with 4 a worker, a thousand forms left one core idle
-# for up to a chunk of 125 forms, most of a second); a chunk's result is one message, so 16 cost nothing to send.
-CHUNKS_PER_WORKER = 16
+# Many small chunks: an uneven share (large files, a slow form) still evens out, and the last chunk, which one
+# worker checks while the other has none left, is short (about a tenth of a second of work); a chunk's result is
+# one message, so many cost nothing to send. Fixed, because the files are sent as they are listed, before their
+# number is known.
+CHUNK = 32
 #: Makes a checked entry's notices where it was checked (``ingest.notices.Notices.draft``), keyed by kind.
 Drafter = Callable[[Entry], dict[str, Any]]
-_WORKER_JOB: tuple[AuditBook, Sequence[Entry], str, Drafter | None] | None = None
+_WORKER_JOB: tuple[AuditBook, str, Drafter | None] | None = None
 
 
 def check_audits(
-    entries: Sequence[Entry],
+    entries: Iterable[Entry],
     book: AuditBook,
     inbox: str = "audits",
     workers: int | None = None,
     drafter: Drafter | None = None,
     keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-) -> None:
-    """Check every pending audit file; with many files, on two worker processes (the machine's two cores).
+) -> list[Entry]:
+    """Check every pending audit file of ``entries``; with many files, on two worker processes (the machine's two
+    cores). Returns every entry, in the order given.
 
+    ``entries`` may be :func:`~caseaudit_batch.ingest.files.gather_each`, still listing and hashing the inbox: the
+    workers begin once the first hundred pending files are known, and are sent the rest in chunks as they are
+    listed, so that the listing (a fifth of a second of a 1,000-form month, on one core) no longer holds them up.
     The archive pre-checks make python-calamine safe in-process (field notes), so the workers are for speed only.
-    Workers are forked after ``book`` is loaded and the files are listed, so they share both without copying: a job
-    is a list of positions in the pending files; each worker reads its files itself, and returns only its results
-    (without the allocation, which this process has already). If the pool fails for any reason, the files it did not
-    finish are checked here, one by one. With ``drafter``, a worker also makes each form's notices
-    (``Entry.drafted``) and the feedback workbook of each form it returns or accepts with warnings
-    (``Entry.feedback``): they depend only on the check, and made there they are made on both cores, where the main
-    process would otherwise make them alone, after the pool, while a core sits idle. ``keep`` puts each result's
-    drafts aside as it comes back (``ingest.notices.Notices.keep``), so that a month's drafts are not all held in
-    memory at once.
+    Workers are forked after ``book`` is loaded, so they share it without copying; each is sent its files' entries
+    (names and hashes, never their bytes), reads each file itself, and returns only its results (without the
+    allocation, which this process has already). If the pool fails for any reason, the files it did not finish are
+    checked here, one by one. With ``drafter``, a worker also makes each form's notices (``Entry.drafted``) and the
+    feedback workbook of each form it returns or accepts with warnings (``Entry.feedback``): they depend only on the
+    check, and made there they are made on both cores, where the main process would otherwise make them alone, after
+    the pool, while a core sits idle. ``keep`` puts each result's drafts aside as it comes back
+    (``ingest.notices.Notices.keep``), so that a month's drafts are not all held in memory at once.
     """
-    pending = [e for e in entries if e.pending]
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    done = 0
-    if workers > 1 and len(pending) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+    checking = _Checking(book, inbox, drafter, keep, workers)
+    listed: list[Entry] = []
+    try:
+        for entry in entries:
+            listed.append(entry)
+            if entry.pending:
+                checking.add(entry)
+        checking.finish()
+    finally:
+        checking.close()
+    return listed
+
+
+class _Checking:
+    """The pending entries of :func:`check_audits` as they come, and the pool they are sent to in chunks."""
+
+    def __init__(
+        self,
+        book: AuditBook,
+        inbox: str,
+        drafter: Drafter | None,
+        keep: Callable[[dict[str, Any]], dict[str, Any]] | None,
+        workers: int,
+    ) -> None:
+        self.book, self.inbox, self.drafter, self.keep = book, inbox, drafter, keep
+        self.workers = workers if "fork" in multiprocessing.get_all_start_methods() else 1
+        self.pending: list[Entry] = []
+        self.sent = 0  # pending[:sent] are with the pool
+        self.applied = 0  # pending[:applied] have their outcomes
+        self.jobs: collections.deque[tuple[range, AsyncResult[list[tuple[Any, ...]]]]] = collections.deque()
+        self.pool: Pool | None = None
+        self.failed = False
+        self._stack = contextlib.ExitStack()
+
+    def add(self, entry: Entry) -> None:
+        self.pending.append(entry)
+        if self.workers < 2 or self.failed:
+            return
+        try:
+            if self.pool is None:
+                if len(self.pending) < PARALLEL_FROM:
+                    return
+                self._start()
+            if len(self.pending) - self.sent >= CHUNK:
+                self._send(whole=True)
+            self._collect(wait=False)  # results taken as they come: a month's drafts are never all held at once
+        except Exception as exc:  # noqa: BLE001 - a failed pool falls back to checking here
+            self._fail(exc)
+
+    def finish(self) -> None:
+        """Send what is left, take every result; check here whatever the pool did not."""
+        if self.pool is not None and not self.failed:
+            try:
+                self._send()
+                self._collect(wait=True)
+            except Exception as exc:  # noqa: BLE001 - a failed pool falls back to checking here
+                self._fail(exc)
+        self.close()
+        for entry in self.pending[self.applied :]:
+            check_audit_safely(entry, self.book, self.inbox)
+        self.applied = len(self.pending)
+
+    def close(self) -> None:
         global _WORKER_JOB
-        _WORKER_JOB = (book, pending, inbox, drafter)
-        size = -(-len(pending) // (workers * CHUNKS_PER_WORKER))
-        chunks = [range(start, min(start + size, len(pending))) for start in range(0, len(pending), size)]
+        self._stack.close()
+        self.pool = None
+        _WORKER_JOB = None
+
+    def _start(self) -> None:
+        global _WORKER_JOB
+        _WORKER_JOB = (self.book, self.inbox, self.drafter)
         # The workers share this process's heap until they write to it: with its objects frozen, a worker's garbage
         # collector does not visit (and so copy) every page of it.
-        with heap.frozen():
-            try:
-                with multiprocessing.get_context("fork").Pool(workers) as pool:
-                    for chunk, outcomes in zip(chunks, pool.imap(_check_in_worker, chunks), strict=False):
-                        for i, outcome in zip(chunk, outcomes, strict=True):
-                            _apply(pending[i], outcome, book, keep)
-                        done += len(chunk)
-            except Exception as exc:  # noqa: BLE001 - a failed pool falls back to checking here
-                log.error("worker pool failed after %d files; checking the rest here\n%s", done, safe_traceback(exc))
-            finally:
-                _WORKER_JOB = None
-    for entry in pending[done:]:
-        check_audit_safely(entry, book, inbox)
+        self._stack.enter_context(heap.frozen())
+        self.pool = self._stack.enter_context(multiprocessing.get_context("fork").Pool(self.workers))
+
+    def _send(self, *, whole: bool = False) -> None:
+        """Send the pending entries not yet sent, in chunks; with ``whole``, only whole chunks (more are coming)."""
+        assert self.pool is not None
+        for start in range(self.sent, len(self.pending), CHUNK):
+            chunk = range(start, min(start + CHUNK, len(self.pending)))
+            if whole and len(chunk) < CHUNK:
+                break
+            job = self.pool.apply_async(_check_in_worker, ([self.pending[i] for i in chunk],))
+            self.jobs.append((chunk, job))
+            self.sent = chunk.stop
+
+    def _collect(self, *, wait: bool) -> None:
+        while self.jobs and (wait or self.jobs[0][1].ready()):
+            chunk, job = self.jobs[0]
+            outcomes = job.get()
+            for i, outcome in zip(chunk, outcomes, strict=True):
+                _apply(self.pending[i], outcome, self.book, self.keep)
+            self.applied = chunk.stop
+            self.jobs.popleft()
+
+    def _fail(self, exc: Exception) -> None:
+        log.error("worker pool failed after %d files; checking the rest here\n%s", self.applied, safe_traceback(exc))
+        self.failed = True
+        self.jobs.clear()
+        self.close()
 
 
-def _check_in_worker(chunk: range) -> list[tuple[Any, ...]]:
+def _check_in_worker(chunk: list[Entry]) -> list[tuple[Any, ...]]:
     assert _WORKER_JOB is not None
-    book, pending, inbox, drafter = _WORKER_JOB
+    book, inbox, drafter = _WORKER_JOB
     outcomes = []
-    for i in chunk:
-        entry = pending[i]  # this process's own copy (forked): checking it changes nothing in the parent
+    for entry in chunk:  # this process's own copies (sent): checking them changes nothing in the parent
         check_audit_safely(entry, book, inbox)
         check = entry.check
         drafted = _drafts(drafter, entry) if drafter is not None and check is not None else {}
@@ -257,8 +342,7 @@ def _check_in_worker(chunk: range) -> list[tuple[Any, ...]]:
             )
         )
         # Sent back, so not kept: this process's copy of the entry would otherwise hold its check, feedback
-        # workbook and the file's bytes (read here) for the life of the pool (issue 25: each worker grew by about
-        # 30 KB a form, 110 MB by the end of a 5,000-form month).
+        # workbook and the file's bytes (read here) until the chunk is done.
         entry.check, entry.feedback, entry.problems, entry.data = None, None, [], None
     return outcomes
 

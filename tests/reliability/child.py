@@ -93,6 +93,7 @@ def install(spec: str) -> None:
             time.sleep(120)
 
         ingest.gather = gather  # type: ignore[assignment]
+        ingest.gather_each = gather  # type: ignore[assignment]
     elif kind == "vanish":
         from caseaudit_batch.ingest import files as ingest
 
@@ -111,10 +112,10 @@ def install(spec: str) -> None:
         from caseaudit_batch.ingest import files as ingest
 
         name, how = rest.split(":")
-        real_gather = ingest.gather
+        real_each = ingest.gather_each
 
         def gather(conn: Any, inbox: str, folder: pathlib.Path, *args: Any, **kwargs: Any) -> Any:
-            entries = real_gather(conn, inbox, folder, *args, **kwargs)
+            entries = list(real_each(conn, inbox, folder, *args, **kwargs))
             target = folder / name
             if how == "changed":
                 target.write_bytes(target.read_bytes() + b"\0")
@@ -122,7 +123,11 @@ def install(spec: str) -> None:
                 target.unlink()
             return entries
 
+        def gather_each(*args: Any, **kwargs: Any) -> Any:  # every file listed and hashed before any is checked
+            yield from gather(*args, **kwargs)
+
         ingest.gather = gather  # type: ignore[assignment]
+        ingest.gather_each = gather_each  # type: ignore[assignment]
     elif kind == "oserror":
         code, where = rest.split(":")
         number = getattr(errno, code)

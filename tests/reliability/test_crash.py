@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow  # each test runs caseaudit as child processes, on
 
 # (hook, whether the register had committed when the process died)
 INGEST_KILLS = [
-    ("after:caseaudit_batch.ingest.files:gather", False),  # inbox listed and read, nothing recorded
+    ("after:caseaudit_batch.ingest.record:check_audits", False),  # inbox listed and checked, nothing recorded
     ("after:caseaudit_batch.ingest.record:record_audits", False),  # rows inserted, transaction open
     ("write:2", False),  # an output half written in the staging area
     ("before:caseaudit_batch.core.outputs:Staging.publish", True),  # committed, no file moved yet
