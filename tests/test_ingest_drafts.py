@@ -250,6 +250,22 @@ def test_a_shared_notice_made_after_its_file_changed_goes_without_it(
     (eml,) = (ctx.config.output_dir / "2026-09" / "shared").glob("*.eml")
     message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert [part.get_filename() for part in message.iter_attachments()] == []
+    body = " ".join(message.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]
+    assert "The audit form is attached" not in body  # it says what is true, and what to do
+    assert "The audit form is not attached: its file in the audits inbox changed after it was checked." in body
+    assert "Ask the Quality Assurance Team for the form as accepted." in body
+
+
+def test_a_shared_notice_says_its_form_is_attached(ctx: session.Context) -> None:
+    setup_form(ctx, "a.xlsx", case_ref="CR1001")
+    ingest_stage.ingest_inbox(ctx, "2026-09")
+    (eml,) = (ctx.config.output_dir / "2026-09" / "shared").glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    (form,) = message.iter_attachments()
+    assert form.get_filename().startswith("2026-09_") and form.get_filename().endswith("_CR1001.xlsx")
+    body = " ".join(message.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]
+    assert "accepted by the Quality Assurance Team. The audit form is attached." in body
+    assert "not attached" not in body
 
 
 def test_drafts_put_aside_come_back_as_they_were_and_leave_nothing(ctx: session.Context) -> None:

@@ -468,3 +468,37 @@ def test_a_share_column_is_a_percentage_in_both_documents() -> None:
         assert is_share_column(column)
     for column in ("Open cases", "Audited in 12 months", "Note", "Mean difference (overall)"):
         assert not is_share_column(column)
+
+
+def test_a_table_too_wide_for_its_words_at_11_points_is_set_smaller_with_every_word_whole() -> None:
+    """The month's "By case type" grades table did not fit the page at 11 pt with each word whole, so every column
+    was shrunk alike and Word broke "Good" as "Goo d". Such a table is now set at the largest smaller size where
+    every column has room for its longest word; a table that fits keeps the template's size."""
+    import pandas as pd
+    from docxtpl import DocxTemplate
+
+    tpl = DocxTemplate(str(TEMPLATES_DIR / "report_template.docx"))
+    tpl.init_docx()
+    builder = docx_blocks._Builder(tpl)
+    sd = builder.new()
+    columns = ["Case type", "Graded", "Outstanding", "Good", "Requires Improvement", "Inadequate", "Good or better"]
+    wide = pd.DataFrame(
+        [["Child Protection", 12, 1, 6, 4, 1, 0.58], ["Children in Need", 9, 0, 5, 3, 1, 0.56]], columns=columns
+    ).assign(Note=["Unsubstantiated", "Interpretation"])
+    narrow = pd.DataFrame({"Case reference": ["CR1"], "Rate": [0.5]})
+    builder.table(sd, wide)
+    builder.table(sd, narrow)
+    wide_xml, narrow_xml = sd.subdocx.element.body.findall(qn("w:tbl"))
+
+    records = list(wide.itertuples(index=False, name=None))
+    assert sum(builder._needs(list(wide.columns), records)[0]) > docx_blocks.PAGE_WIDTH_CM  # too wide at 11 pt
+    size = builder.text_size(list(wide.columns), records)
+    assert size in docx_blocks.SMALLER_POINTS and size < docx_blocks.BODY_POINTS
+    sizes = {int(sz.get(qn("w:val"))) for sz in wide_xml.iter(qn("w:sz"))}
+    assert sizes == {2 * size}  # every run of the table, the header's too (half-points)
+    assert len(list(wide_xml.iter(qn("w:sz")))) == len(list(wide_xml.iter(qn("w:t"))))
+    least = builder._needs(list(wide.columns), records, size)[0]
+    widths = [int(c.get(qn("w:w"))) for c in wide_xml.iter(qn("w:gridCol"))]
+    assert all(w >= round(m * 567) - 1 for w, m in zip(widths, least, strict=True))  # no word broken
+    assert abs(sum(widths) - 17 * 567) < 60
+    assert list(narrow_xml.iter(qn("w:sz"))) == []  # it fits: the template's own size

@@ -185,6 +185,15 @@ class Notices:
             who["team_manager"], who["service_manager"], who["cp_iro"], self.people.get(self.qa_officer)
         )
         cc = feedback.addresses(who["social_worker"] if took_part else None, previous_tm)
+        try:
+            attached: bytes | None = inbox_files.form_bytes(e)
+        except Refused as refused:
+            # Checked and accepted a moment ago, then changed or gone before its notice was made here (a notice
+            # drafted by the worker that checked it has its bytes already): the notice goes without the workbook,
+            # and says so, rather than with bytes nobody checked. The run log says so too; it names the file, never
+            # its content.
+            log.warning("the shared notice of %s goes without its workbook (%s)", e.rel, refused.code)
+            attached = None
         notice = render_notice(
             self.env,
             "ingest_shared",
@@ -197,15 +206,10 @@ class Notices:
             action_count=len(check.answers.get("actions", [])),
             previous_team_manager=previous_tm.name if previous_tm else "",
             recipients="; ".join(to + cc),
+            attached=attached is not None,
             **_audit_context(check, self.organisation),
         )
-        try:
-            attached = inbox_files.form_bytes(e)
-        except Refused as refused:
-            # Checked and accepted a moment ago, then changed or gone before its notice was made here (a notice
-            # drafted by the worker that checked it has its bytes already): the notice goes without the workbook
-            # rather than with bytes nobody checked. The run log says so; it names the file, never its content.
-            log.warning("the shared notice of %s goes without its workbook (%s)", e.rel, refused.code)
+        if attached is None:
             return notice
         notice.attachments.append((f"{check.month}_{forms.audit_stem(check.audit_ref, check.case_ref)}.xlsx", attached))
         return notice

@@ -69,7 +69,7 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
         inbox_files.record_submissions(conn, run.run_id, "audits", filed, entries, seen_at)
         ingest.record_audits(conn, entries, displaced, seen_at)
         # The QA workbook shows what is now recorded. A large month's is written apart, on the other core, while
-        # this process brings the action register up to date and stages the notices (issue 25: each took a few
+        # this process stages the notices and brings the action register up to date (issue 25: each took a few
         # tenths of a second of a 1,000-form month, one after the other, on one core).
         content = ingest_notices.validation_content(conn, filed)
         write_apart = len(content[2]) >= VALIDATION_APART_FROM
@@ -78,15 +78,17 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
             return feedback.validation_workbook(filed, *content)
 
         with apart.started(validation_workbook, folder=out) if write_apart else nullcontext() as writing_apart:
-            # Guidance section 2: actions are tracked from the moment an audit is received, so the action register
-            # follows every newly accepted version in the same transaction (a report straight after sees them).
-            action_catch_up = action_sync.sync_from_register(conn, ctx.clock)
             timestamp = ctx.clock.timestamp()
             alerts = notices.alerts(entries, timestamp)
             shared = notices.share(entries)
             fed_back = notices.give_feedback(entries)
             for e in entries:  # all staged by now: the result (the demo keeps a year of them) holds no attachments
                 e.data, e.feedback, e.drafted = None, None, {}
+            # Guidance section 2: actions are tracked from the moment an audit is received, so the action register
+            # follows every newly accepted version in the same transaction (a report straight after sees them).
+            # After the notices, which do not depend on it: the staging threads write their files meanwhile, where
+            # before the command waited for them at its end (issue 25).
+            action_catch_up = action_sync.sync_from_register(conn, ctx.clock)
             manifest = inbox_files.manifest_path(out, filed, "audits", timestamp)
             run.staging.write_bytes(manifest, inbox_files.manifest_bytes(entries))
             validation = ingest_notices.validation_path(out, filed)

@@ -39,6 +39,10 @@ PAGE_WIDTH_CM = 17.0  # A4 less the template's 2 cm margins
 CM_PER_CHAR = 0.21  # Arial 11 pt, a typical character
 CM_PER_BOLD_CHAR = 0.24  # bold header text
 CELL_PADDING_CM = 0.45
+BODY_POINTS = 11  # the template's table text, which the two widths above are for
+#: Smaller sizes (points) for a table whose words do not fit the page at the body size: set smaller, the words stay
+#: whole (at 11 pt, the month's "By case type" grades table broke "Good" as "Goo d").
+SMALLER_POINTS = (10, 9, 8)
 LIST_LIMIT = 25  # longer lists are in the Excel report
 
 
@@ -73,9 +77,12 @@ _BLANK: Any = None  # the body of a blank python-docx document, parsed once per 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
-def _run_xml(text: str, *, bold: bool = False) -> str:
+def _run_xml(text: str, *, bold: bool = False, size: int = BODY_POINTS) -> str:
     safe = escape(clean_text(text))  # characters XML cannot hold are dropped, as on the forms, not a failed report
-    return f'<w:r>{"<w:rPr><w:b/></w:rPr>" if bold else ""}<w:t xml:space="preserve">{safe}</w:t></w:r>'
+    props = ("<w:b/>" if bold else "") + (
+        f'<w:sz w:val="{2 * size}"/><w:szCs w:val="{2 * size}"/>' if size != BODY_POINTS else ""
+    )
+    return f'<w:r>{f"<w:rPr>{props}</w:rPr>" if props else ""}<w:t xml:space="preserve">{safe}</w:t></w:r>'
 
 
 def _cell_xml(run: str, width: int, fill: str | None = None) -> str:
@@ -132,7 +139,8 @@ class _Builder:
         records = list(rows)
         if limit is not None and len(records) > limit:
             records = records[:limit]
-        widths = _Builder.widths(columns, records)
+        size = _Builder.text_size(columns, records)
+        widths = _Builder.widths(columns, records, size)
         parts = [
             f'<w:tbl xmlns:w="{_W}"><w:tblPr><w:tblStyle w:val="{TABLE_STYLE.replace(" ", "")}"/>'
             '<w:tblW w:type="auto" w:w="0"/><w:tblLayout w:type="fixed"/>'
@@ -142,13 +150,13 @@ class _Builder:
             '</w:tblGrid><w:tr><w:trPr><w:tblHeader w:val="true"/></w:trPr>',  # repeat the header on every page
             *(
                 f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{w}"/><w:shd w:val="clear" w:color="auto" '
-                f'w:fill="{HEADER_FILL}"/></w:tcPr><w:p>{_run_xml(name, bold=True)}</w:p></w:tc>'
+                f'w:fill="{HEADER_FILL}"/></w:tcPr><w:p>{_run_xml(name, bold=True, size=size)}</w:p></w:tc>'
                 for name, w in zip(columns, widths, strict=True)
             ),
             "</w:tr>",
         ]
         if not records:
-            cells = [_run_xml("None.")] + [""] * (len(columns) - 1)
+            cells = [_run_xml("None.", size=size)] + [""] * (len(columns) - 1)
             parts.append("<w:tr>" + "".join(_cell_xml(run, w) for run, w in zip(cells, widths, strict=True)))
             parts.append("</w:tr>")
         for record in records:
@@ -156,7 +164,7 @@ class _Builder:
             for column, value, w in zip(columns, record, widths, strict=True):
                 text = _cell_text(column, value)
                 shade = fill(column, value) if fill is not None else None
-                parts.append(_cell_xml(_run_xml(text) if text else "", w, shade))
+                parts.append(_cell_xml(_run_xml(text, size=size) if text else "", w, shade))
             parts.append("</w:tr>")
         parts.append("</w:tbl>")
         tbl = parse_xml("".join(parts))
@@ -172,20 +180,39 @@ class _Builder:
         _Builder.table(sd, df, columns, LIST_LIMIT)
 
     @staticmethod
-    def widths(columns: Sequence[str], records: Sequence[Sequence[Any]]) -> list[int]:
-        """Spread the columns over the page width by content, so no word is broken mid-way (twentieths of a
-        point, as Word measures table widths)."""
-        minimum: list[float] = []  # cm: no header word or word in a cell breaks across lines
-        wanted: list[float] = []  # cm: room for a typical cell on one line (capped)
+    def _needs(
+        columns: Sequence[str], records: Sequence[Sequence[Any]], size: int = BODY_POINTS
+    ) -> tuple[list[float], list[float]]:
+        """Each column's least width (cm: no header word or word in a cell breaks across lines) and wanted width
+        (room for a typical cell on one line, capped), with text of ``size`` points."""
+        scale = size / BODY_POINTS
+        minimum: list[float] = []
+        wanted: list[float] = []
         for index, column in enumerate(columns):
             header_word = max((len(word) for word in column.split()), default=4)
             texts = [_cell_text(column, record[index]) for record in records[:200]]
             lengths = sorted(len(text) for text in texts)
             typical = lengths[len(lengths) // 2] if lengths else 0
             content_word = max((len(word) for text in texts for word in text.split()), default=0)
-            least = max(header_word * CM_PER_BOLD_CHAR, content_word * CM_PER_CHAR) + CELL_PADDING_CM
+            least = max(header_word * CM_PER_BOLD_CHAR, content_word * CM_PER_CHAR) * scale + CELL_PADDING_CM
             minimum.append(least)
-            wanted.append(max(least, min(typical, 40) * CM_PER_CHAR + CELL_PADDING_CM))
+            wanted.append(max(least, min(typical, 40) * CM_PER_CHAR * scale + CELL_PADDING_CM))
+        return minimum, wanted
+
+    @staticmethod
+    def text_size(columns: Sequence[str], records: Sequence[Sequence[Any]]) -> int:
+        """The table's text size in points: the body size, else the largest smaller size at which every word fits
+        whole (the smallest if none does)."""
+        for size in (BODY_POINTS, *SMALLER_POINTS):
+            if sum(_Builder._needs(columns, records, size)[0]) <= PAGE_WIDTH_CM:
+                return size
+        return SMALLER_POINTS[-1]
+
+    @staticmethod
+    def widths(columns: Sequence[str], records: Sequence[Sequence[Any]], size: int = BODY_POINTS) -> list[int]:
+        """Spread the columns over the page width by content, so no word is broken mid-way (twentieths of a
+        point, as Word measures table widths), for text of ``size`` points."""
+        minimum, wanted = _Builder._needs(columns, records, size)
         if sum(wanted) <= PAGE_WIDTH_CM:
             sizes = [w * PAGE_WIDTH_CM / sum(wanted) for w in wanted]
         elif sum(minimum) <= PAGE_WIDTH_CM:
