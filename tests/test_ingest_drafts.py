@@ -253,7 +253,19 @@ def test_a_shared_notice_made_after_its_file_changed_goes_without_it(
     body = " ".join(message.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]
     assert "The audit form is attached" not in body  # it says what is true, and what to do
     assert "The audit form is not attached: its file in the audits inbox changed after it was checked." in body
-    assert "Ask the Quality Assurance Team for the form as accepted." in body
+    assert "It is checked again at the next run, and shared then if it is accepted." in body
+    monkeypatch.setattr(ingest, "check_audit", real)
+    again = ingest_stage.ingest_inbox(ctx, "2026-09")  # as the notice says: the changed file is checked again
+    [entry] = again.data["entries"]
+    assert entry.outcome == "accepted"  # a new version of the audit: shared, this time with its form
+    attached = [
+        [
+            part.get_filename()
+            for part in email.message_from_bytes(p.read_bytes(), policy=policy.default).iter_attachments()
+        ]
+        for p in (ctx.config.output_dir / "2026-09" / "shared").glob("*.eml")
+    ]
+    assert sorted(len(names) for names in attached) == [0, 1]
 
 
 def test_a_shared_notice_says_its_form_is_attached(ctx: session.Context) -> None:

@@ -400,15 +400,10 @@ def validation_path(output_dir: Path, filed: str) -> Path:
     return output_dir / filed / f"validation-{filed}.xlsx"
 
 
-def validation_bytes(conn: Connection, filed: str) -> bytes:
-    """QA's view of the month's audits inbox: a summary sentence, outcome counts, one row per problem."""
-    return feedback.validation_workbook(filed, *validation_content(conn, filed))
-
-
 def validation_content(conn: Connection, filed: str) -> tuple[str, dict[str, int], list[tuple[object, ...]]]:
-    """What the QA workbook of ``filed`` shows, read from the register: ``(summary, outcome counts, problem rows)``,
-    for :func:`caseaudit_batch.ingest.feedback.validation_workbook` to write (which needs no connection, so ingest
-    has it written apart: ``core.apart.started``)."""
+    """QA's view of the month's audits inbox, read from the register: a summary sentence, outcome counts, one row
+    per problem, for :func:`caseaudit_batch.ingest.feedback.validation_workbook` to write (which needs no
+    connection, so ingest has it written apart: ``core.apart.started``)."""
     subs = conn.execute(
         sa.select(
             reg.submissions.c.id,
