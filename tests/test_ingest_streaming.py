@@ -43,6 +43,13 @@ def _checked_where(folder: Path) -> ingest.Drafter:
     return check  # type: ignore[return-value]
 
 
+def _checking(monkeypatch: pytest.MonkeyPatch, folder: Path, parallel_from: int = 2, chunk: int = 32) -> None:
+    """check_audits with the stand-in check, its pool started from ``parallel_from`` files, ``chunk`` to a job."""
+    monkeypatch.setattr(ingest, "check_audit_safely", _checked_where(folder))
+    monkeypatch.setattr(ingest, "PARALLEL_FROM", parallel_from)
+    monkeypatch.setattr(ingest, "CHUNK", chunk)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # files.gather_each
 # ---------------------------------------------------------------------------------------------------------------
@@ -74,9 +81,7 @@ def test_the_listing_settles_a_copy_against_the_files_before_it(tmp_path: Path) 
 # ---------------------------------------------------------------------------------------------------------------
 @needs_fork
 def test_the_workers_begin_while_the_listing_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "check_audit_safely", _checked_where(tmp_path))
-    monkeypatch.setattr(ingest, "PARALLEL_FROM", 4)
-    monkeypatch.setattr(ingest, "CHUNK", 2)
+    _checking(monkeypatch, tmp_path, parallel_from=4, chunk=2)
     entries = _entries(tmp_path, [f"{n:02d}.xlsx" for n in range(10)])
     seen_while_listing: list[bool] = []
 
@@ -98,9 +103,7 @@ def test_the_workers_begin_while_the_listing_goes_on(tmp_path: Path, monkeypatch
 
 @needs_fork
 def test_settled_files_are_given_back_in_place_and_not_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "check_audit_safely", _checked_where(tmp_path))
-    monkeypatch.setattr(ingest, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(ingest, "CHUNK", 3)
+    _checking(monkeypatch, tmp_path, chunk=3)
     entries = _entries(tmp_path, [f"{n}.xlsx" for n in range(8)])
     for entry in entries[1::3]:
         entry.settle("duplicate", "IN101", note="a copy")
@@ -115,10 +118,7 @@ def test_settled_files_are_given_back_in_place_and_not_checked(tmp_path: Path, m
 def test_a_failed_pool_leaves_the_rest_to_be_checked_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A chunk that fails in its worker (not a form's own failure, which is that form's outcome) stops the pool;
     every file without its outcome yet, sent or still to be listed, is checked in this process."""
-    check = _checked_where(tmp_path)
-    monkeypatch.setattr(ingest, "check_audit_safely", check)
-    monkeypatch.setattr(ingest, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(ingest, "CHUNK", 2)
+    _checking(monkeypatch, tmp_path, chunk=2)
     monkeypatch.setattr(ingest, "_check_in_worker", _failing_chunk)
     entries = _entries(tmp_path, [f"{n}.xlsx" for n in range(7)])
     ingest.check_audits(iter(entries), book=object(), workers=2)  # type: ignore[arg-type]
@@ -140,7 +140,7 @@ def _failing_chunk(chunk: list[inbox_files.Entry]) -> list[tuple[object, ...]]:
 
 
 def test_few_files_are_checked_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "check_audit_safely", _checked_where(tmp_path))
+    _checking(monkeypatch, tmp_path, parallel_from=100)
     entries = _entries(tmp_path, ["a.xlsx", "b.xlsx"])
     assert ingest.check_audits(iter(entries), book=object(), workers=2) == entries  # type: ignore[arg-type]
     assert [e.message for e in entries] == ["here", "here"]
@@ -151,8 +151,7 @@ def test_an_error_in_the_listing_itself_is_not_taken_for_the_pool(
 ) -> None:
     """The register failing while the inbox is listed is the command's error, raised as before: it is not a
     worker's failure to fall back from."""
-    monkeypatch.setattr(ingest, "check_audit_safely", _checked_where(tmp_path))
-    monkeypatch.setattr(ingest, "PARALLEL_FROM", 2)
+    _checking(monkeypatch, tmp_path)
 
     def listing() -> Iterator[inbox_files.Entry]:
         yield from _entries(tmp_path, ["a.xlsx", "b.xlsx", "c.xlsx"])

@@ -490,14 +490,14 @@ def test_a_table_too_wide_for_its_words_at_11_points_is_set_smaller_with_every_w
     builder.table(sd, narrow)
     wide_xml, narrow_xml = sd.subdocx.element.body.findall(qn("w:tbl"))
 
-    records = list(wide.itertuples(index=False, name=None))
-    assert sum(builder._needs(list(wide.columns), records)[0]) > docx_blocks.PAGE_WIDTH_CM  # too wide at 11 pt
-    size = builder.text_size(list(wide.columns), records)
+    measured = builder.measure(list(wide.columns), list(wide.itertuples(index=False, name=None)))
+    assert sum(builder._needs(measured)[0]) > docx_blocks.PAGE_WIDTH_CM  # too wide at 11 pt
+    size = builder.text_size(measured)
     assert size in docx_blocks.SMALLER_POINTS and size < docx_blocks.BODY_POINTS
     sizes = {int(sz.get(qn("w:val"))) for sz in wide_xml.iter(qn("w:sz"))}
     assert sizes == {2 * size}  # every run of the table, the header's too (half-points)
     assert len(list(wide_xml.iter(qn("w:sz")))) == len(list(wide_xml.iter(qn("w:t"))))
-    least = builder._needs(list(wide.columns), records, size)[0]
+    least = builder._needs(measured, size)[0]
     widths = [int(c.get(qn("w:w"))) for c in wide_xml.iter(qn("w:gridCol"))]
     assert all(w >= round(m * 567) - 1 for w, m in zip(widths, least, strict=True))  # no word broken
     assert abs(sum(widths) - 17 * 567) < 60

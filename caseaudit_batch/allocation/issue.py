@@ -41,7 +41,7 @@ from caseaudit_batch.workbook import forms
 log = logging.getLogger("caseaudit")
 T = TypeVar("T")
 PARALLEL_FROM = 100  # below this many forms, starting worker processes costs more than it saves
-CHUNKS_PER_WORKER = 16  # many small chunks: the two workers finish together (see ingest/record.py)
+CHUNKS_PER_WORKER = 16  # many small chunks: the two workers finish together (the last chunk is short)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import gc
 import logging
 import os
 import pickle
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Generic, TypeVar
@@ -59,7 +60,7 @@ class Apart(Generic[T]):
         """The result is not wanted (the command failed first): end the child and wait for it."""
         if self._pid is not None:
             with contextlib.suppress(OSError):
-                os.kill(self._pid, 9)
+                os.kill(self._pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self._pid, 0)
             self._pid = None

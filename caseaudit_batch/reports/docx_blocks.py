@@ -139,8 +139,9 @@ class _Builder:
         records = list(rows)
         if limit is not None and len(records) > limit:
             records = records[:limit]
-        size = _Builder.text_size(columns, records)
-        widths = _Builder.widths(columns, records, size)
+        measured = _Builder.measure(columns, records)
+        size = _Builder.text_size(measured)
+        widths = _Builder.widths(measured, size)
         parts = [
             f'<w:tbl xmlns:w="{_W}"><w:tblPr><w:tblStyle w:val="{TABLE_STYLE.replace(" ", "")}"/>'
             '<w:tblW w:type="auto" w:w="0"/><w:tblLayout w:type="fixed"/>'
@@ -180,39 +181,46 @@ class _Builder:
         _Builder.table(sd, df, columns, LIST_LIMIT)
 
     @staticmethod
-    def _needs(
-        columns: Sequence[str], records: Sequence[Sequence[Any]], size: int = BODY_POINTS
-    ) -> tuple[list[float], list[float]]:
-        """Each column's least width (cm: no header word or word in a cell breaks across lines) and wanted width
-        (room for a typical cell on one line, capped), with text of ``size`` points."""
-        scale = size / BODY_POINTS
-        minimum: list[float] = []
-        wanted: list[float] = []
+    def measure(columns: Sequence[str], records: Sequence[Sequence[Any]]) -> list[tuple[int, int, int]]:
+        """Each column's longest header word, longest word in a cell and typical cell length, in characters (the
+        first 200 rows): read once, whatever size the table's text is then set at."""
+        measured = []
         for index, column in enumerate(columns):
             header_word = max((len(word) for word in column.split()), default=4)
             texts = [_cell_text(column, record[index]) for record in records[:200]]
             lengths = sorted(len(text) for text in texts)
             typical = lengths[len(lengths) // 2] if lengths else 0
             content_word = max((len(word) for text in texts for word in text.split()), default=0)
+            measured.append((header_word, content_word, typical))
+        return measured
+
+    @staticmethod
+    def _needs(measured: Sequence[tuple[int, int, int]], size: int = BODY_POINTS) -> tuple[list[float], list[float]]:
+        """Each column's least width (cm: no header word or word in a cell breaks across lines) and wanted width
+        (room for a typical cell on one line, capped), with text of ``size`` points."""
+        scale = size / BODY_POINTS
+        minimum: list[float] = []
+        wanted: list[float] = []
+        for header_word, content_word, typical in measured:
             least = max(header_word * CM_PER_BOLD_CHAR, content_word * CM_PER_CHAR) * scale + CELL_PADDING_CM
             minimum.append(least)
             wanted.append(max(least, min(typical, 40) * CM_PER_CHAR * scale + CELL_PADDING_CM))
         return minimum, wanted
 
     @staticmethod
-    def text_size(columns: Sequence[str], records: Sequence[Sequence[Any]]) -> int:
+    def text_size(measured: Sequence[tuple[int, int, int]]) -> int:
         """The table's text size in points: the body size, else the largest smaller size at which every word fits
         whole (the smallest if none does)."""
         for size in (BODY_POINTS, *SMALLER_POINTS):
-            if sum(_Builder._needs(columns, records, size)[0]) <= PAGE_WIDTH_CM:
+            if sum(_Builder._needs(measured, size)[0]) <= PAGE_WIDTH_CM:
                 return size
         return SMALLER_POINTS[-1]
 
     @staticmethod
-    def widths(columns: Sequence[str], records: Sequence[Sequence[Any]], size: int = BODY_POINTS) -> list[int]:
+    def widths(measured: Sequence[tuple[int, int, int]], size: int = BODY_POINTS) -> list[int]:
         """Spread the columns over the page width by content, so no word is broken mid-way (twentieths of a
         point, as Word measures table widths), for text of ``size`` points."""
-        minimum, wanted = _Builder._needs(columns, records, size)
+        minimum, wanted = _Builder._needs(measured, size)
         if sum(wanted) <= PAGE_WIDTH_CM:
             sizes = [w * PAGE_WIDTH_CM / sum(wanted) for w in wanted]
         elif sum(minimum) <= PAGE_WIDTH_CM:
