@@ -250,6 +250,10 @@ def test_a_shared_notice_made_after_its_file_changed_goes_without_it(
     (eml,) = (ctx.config.output_dir / "2026-09" / "shared").glob("*.eml")
     message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert [part.get_filename() for part in message.iter_attachments()] == []
+    # The QA officer is told on screen, by code, with what to do; the line names the file and quotes nothing in it.
+    (told,) = [line for line in result.lines if "IN113" in line]
+    assert told.startswith("[IN113] The shared notice of a.xlsx went without the form")
+    assert "the next run checks the changed file again" in told
     body = " ".join(message.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]
     assert "The audit form is attached" not in body  # it says what is true, and what to do
     assert "The audit form is not attached: its file in the audits inbox changed after it was checked." in body

@@ -837,6 +837,13 @@ define(
     "on {date}.",
     "Make sure it has been acted on (guidance section 3).",
 )
+define(
+    "IN113",
+    "warning",
+    "The shared notice of {file} went without the form: the file changed in the inbox after it was checked.",
+    "Nothing is lost: the next run checks the changed file again and, if it is accepted, shares it with the form. "
+    "Make sure nobody is still saving into the inbox while caseaudit runs.",
+)
 define("IN120", "error", "The file {path} was not found.", "Check the name and folder of the form to check.")
 
 

@@ -89,6 +89,7 @@ class Notices:
     qa_officer: str | None
     _rows: list[dict[str, Any]] = field(default_factory=list)
     workbook_lines: list[str] = field(default_factory=list)  # the URGENT workbooks' lines (IN111)
+    unattached: list[str] = field(default_factory=list)  # files whose shared notice went without them (IN113)
     return_instructions: str = ""  # [notices] return_instructions: the last line of every feedback notice
     made_at: str = ""  # when the run's notices were made (ISO 8601): set when the run starts making them
     _spool: Any = None  # the drafted messages put aside (:meth:`keep`): an unnamed temporary file
@@ -194,6 +195,7 @@ class Notices:
             # its content.
             log.warning("the shared notice of %s goes without its workbook (%s)", e.rel, refused.code)
             attached = None
+            self.unattached.append(e.rel)
         notice = render_notice(
             self.env,
             "ingest_shared",

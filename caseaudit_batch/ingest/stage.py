@@ -105,6 +105,8 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
     result.lines.append(
         messages.text("SUM003", shared=shared, fed_back=fed_back, manifest=manifest.name, validation=validation.name)
     )
+    # Said on screen, not only in the log: the QA officer may be asked why an auditor's notice had no form.
+    result.lines += [messages.render("IN113", file=rel) for rel in notices.unattached]
     if action_catch_up.created or action_catch_up.replaced:
         result.lines.append(messages.text("SUM004", created=action_catch_up.created, replaced=action_catch_up.replaced))
     result.outputs = [manifest, validation]
