@@ -69,8 +69,7 @@ def whole_run() -> None:
 
 
 def command_run(source: Path, scratch: Path) -> benchkit.Measure:
-    if scratch.exists():
-        shutil.rmtree(scratch)
+    scratch = benchkit.next_scratch(scratch)
     shutil.copytree(source, scratch)
     m = benchkit.run_measured(
         [PYTHON, str(realforms.ROOT / "run_monthly.py"), "allocate", "--config", str(scratch / "caseaudit.toml"),
@@ -81,7 +80,7 @@ def command_run(source: Path, scratch: Path) -> benchkit.Measure:
     out = scratch / "output" / str(MONTH)
     m.extra["forms"] = len(list(out.glob("*.xlsx"))) - 1  # allocations.xlsx is not a form
     m.extra["notices"] = len([p for p in (out / "notices").rglob("*") if p.is_file()])
-    shutil.rmtree(scratch)
+    benchkit.put_aside(scratch)
     return m
 
 

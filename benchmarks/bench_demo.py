@@ -33,7 +33,7 @@ def demo_command(today: str | None) -> benchkit.Measure:
         argv = [PYTHON, str(benchkit.ROOT / "run_monthly.py"), "demo", "--dir", str(folder / "demo")]
         m = benchkit.run_measured(argv + (["--today", today] if today else []), cwd=benchkit.ROOT)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        benchkit.put_aside(folder)
     if m.returncode != 0:
         raise RuntimeError(f"the demo exited {m.returncode}\n{m.stdout[-3000:]}\n{m.stderr[-3000:]}")
     printed = PLAYED.search(m.stdout)

@@ -167,15 +167,13 @@ def ingest_command(source: Path, scratch: Path, only: int | None = None) -> Meas
     """``caseaudit ingest`` as a user starts it, on a fresh copy of ``source``."""
     import realforms
 
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    folder = realforms.copy_folder(source, scratch, only)
+    folder = realforms.copy_folder(source, benchkit.next_scratch(scratch), only)
     m = benchkit.run_measured(ingest_argv(folder))
     if m.returncode not in (0, 65):  # 65: some forms were returned, as they should be
         raise RuntimeError(f"ingest exited {m.returncode}\n{m.stdout[-2000:]}\n{m.stderr[-3000:]}")
     m.extra["outcomes"] = outcomes(folder)
     m.extra["files"] = sum(m.extra["outcomes"].values())
-    shutil.rmtree(folder)
+    benchkit.put_aside(folder)
     return m
 
 

@@ -289,8 +289,7 @@ def synthesise_folder(folder: Path, per_month: int, services: int, months: int) 
 
 def report_command(source: Path, scratch: Path, keep: Path | None = None) -> benchkit.Measure:
     """``caseaudit report`` as a user starts it, on a fresh copy of ``source``."""
-    if scratch.exists():
-        shutil.rmtree(scratch)
+    scratch = benchkit.next_scratch(scratch)
     shutil.copytree(source, scratch)
     m = benchkit.run_measured(
         [PYTHON, str(benchkit.ROOT / "run_monthly.py"), "report", "--config", str(scratch / "caseaudit.toml"),
@@ -303,7 +302,7 @@ def report_command(source: Path, scratch: Path, keep: Path | None = None) -> ben
     m.extra["files"] = [(str(p.relative_to(out)), p.stat().st_size) for p in made]
     if keep is not None:
         shutil.copytree(scratch, keep, dirs_exist_ok=True)
-    shutil.rmtree(scratch)
+    benchkit.put_aside(scratch)
     return m
 
 

@@ -8,19 +8,28 @@ with its parent copy-on-write; PSS divides a shared page among the processes tha
 physical memory the tree uses together. The targets are judged on the PSS sum; the RSS sum is printed beside it as
 an upper bound. (``ru_maxrss`` of children is each child's own maximum, not a sum at one instant.)
 
-CPU is printed as user and system time apart. The system time is mostly the kernel making files, and on a shared
-virtual machine that cost moves from hour to hour for reasons outside the program (measured here on 2026-12-03:
-0.03 to 1 ms of system CPU a file, on the same disk, minutes apart). Ingest and allocate each make over 2,000
-files and the demo over 15,000, so :func:`load_line` also measures what making a file costs at that moment: read a
-figure beside it. The system time has also been seen to fall from 14-20 s to about 6 s for the demo after the
-kernel's caches were dropped, so each benchmark takes ``--drop-caches`` (as root: ``sync`` and
-``/proc/sys/vm/drop_caches`` before every measured run, the reference's included, then the program's code read back
-in) for figures comparable from one hour to the next; the output says when it was done.
+CPU is printed as user and system time apart. The system time is mostly the kernel making files, and on this
+machine that cost moves a great deal (measured on 2026-12-03: 0.03 to 1 ms of system CPU a file, on the same disk,
+minutes apart). The cause, found on 2026-12-04 with ``perf``: the disk is ext4 *without a journal*, where the kernel,
+to find a free inode for each new file, passes over every inode deleted in the last one to five minutes whose
+inode-table block is still in memory (``find_inode_bit`` and ``recently_deleted`` in the profile). Making 3,000
+files took 0.10 s of system CPU after five quiet minutes and 1.2 s three seconds after 6,000 files were deleted.
+A journalled file system, as users' machines have, skips that search. So a benchmark that deleted one run's
+thousands of files before the next run measured its own deletions: each measured run now gets a new folder
+(:func:`next_scratch`), and the folders are removed when the benchmark ends (:func:`put_aside`). Other work on the
+machine can still leave the cost high, so :func:`load_line` measures what making a file costs at that moment: read
+a figure beside it. Dropping the kernel's caches clears the cost too (the search looks only at inode-table blocks
+still in memory), which is why the demo's system time fell from 14-20 s to about 6 s with it: each benchmark takes
+``--drop-caches`` (as root: ``sync`` and ``/proc/sys/vm/drop_caches`` before every measured run, the reference's
+included, then the program's code read back in) for figures comparable from one hour to the next; the output says
+when it was done.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import itertools
 import os
 import resource
 import shutil
@@ -203,6 +212,29 @@ def best_of(runs: int, once: Callable[[int], Measure], key: Callable[[Measure], 
     return best
 
 
+#: Folders of finished runs, removed when the benchmark ends (:func:`put_aside`).
+_PUT_ASIDE: list[Path] = []
+_RUNS = itertools.count(1)
+
+
+def next_scratch(scratch: Path) -> Path:
+    """A new folder name beside ``scratch`` for one measured run (``run-1``, ``run-2``...): never one that a
+    finished run's files were deleted from (see the module's note on making files)."""
+    return scratch.with_name(f"{scratch.name}-{next(_RUNS)}")
+
+
+def put_aside(folder: Path) -> None:
+    """Remove ``folder`` when the benchmark ends rather than now: thousands of files deleted just before the next
+    measured run would make each of its new files slower to create (see the module's note)."""
+    _PUT_ASIDE.append(folder)
+
+
+@atexit.register
+def _remove_put_aside() -> None:
+    while _PUT_ASIDE:
+        shutil.rmtree(_PUT_ASIDE.pop(), ignore_errors=True)
+
+
 #: The probe of :func:`file_cost`: files of about a returned form's feedback e-mail, in one new folder.
 PROBE_FILES, PROBE_BYTES = 300, 20_000
 
@@ -217,7 +249,7 @@ def file_cost(where: Path | None = None) -> float:
             (folder / f"probe-{n:04d}.eml").write_bytes(data)
         return (resource.getrusage(resource.RUSAGE_SELF).ru_stime - before) * 1000 / PROBE_FILES
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        put_aside(folder)
 
 
 def load_line() -> str:

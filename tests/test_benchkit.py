@@ -31,12 +31,38 @@ def test_a_cpu_figure_measured_inside_a_process_is_shown_without_a_split() -> No
     assert benchkit.cpu_text(m) == "CPU 0.80 s"
 
 
-def test_the_file_cost_probe_measures_and_leaves_nothing_behind(tmp_path: Path) -> None:
+def test_the_file_cost_probe_measures_and_leaves_nothing_behind_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(benchkit, "_PUT_ASIDE", [])
     cost = benchkit.file_cost(tmp_path)
     assert cost >= 0
-    assert list(tmp_path.iterdir()) == []  # its folder is gone
+    [probe] = list(tmp_path.iterdir())  # kept until the benchmark ends: deleted now, it would slow the next run
+    assert len(list(probe.iterdir())) == benchkit.PROBE_FILES
+    benchkit._remove_put_aside()  # what happens when the benchmark exits
+    assert list(tmp_path.iterdir()) == []
     line = benchkit.load_line()
     assert "making a file costs" in line and "ms of system CPU" in line
+    [elsewhere] = benchkit._PUT_ASIDE  # the line's own probe, in the system's temporary folder
+    benchkit._remove_put_aside()
+    assert not elsewhere.exists()
+
+
+def test_each_measured_run_gets_a_new_folder_and_finished_ones_go_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(benchkit, "_PUT_ASIDE", [])
+    scratch = tmp_path / "run"
+    first, second = benchkit.next_scratch(scratch), benchkit.next_scratch(scratch)
+    assert first != second and first.parent == second.parent == tmp_path
+    assert first.name.startswith("run-") and second.name.startswith("run-")
+    for folder in (first, second):
+        folder.mkdir()
+        (folder / "made.eml").write_bytes(b"x")
+        benchkit.put_aside(folder)
+    assert first.exists() and second.exists()  # nothing deleted between runs
+    benchkit._remove_put_aside()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_dropping_the_caches_is_asked_for_and_refused_plainly_where_it_cannot_be_done(
