@@ -19,7 +19,7 @@ thousands of files before the next run measured its own deletions: each measured
 (:func:`next_scratch`), and the folders are removed when the benchmark ends (:func:`put_aside`). Other work on the
 machine can still leave the cost high, so :func:`load_line` measures what making a file costs at that moment: read
 a figure beside it. Dropping the kernel's caches clears the cost too (the search looks only at inode-table blocks
-still in memory), which is why the demo's system time fell from 14-20 s to about 6 s with it: each benchmark takes
+still in memory), the likely reason the demo's system time fell from 14-20 s to about 6 s with it: each benchmark takes
 ``--drop-caches`` (as root: ``sync`` and ``/proc/sys/vm/drop_caches`` before every measured run, the reference's
 included, then the program's code read back in) for figures comparable from one hour to the next; the output says
 when it was done.

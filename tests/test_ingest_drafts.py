@@ -251,7 +251,7 @@ def test_a_shared_notice_made_after_its_file_changed_goes_without_it(
     message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert [part.get_filename() for part in message.iter_attachments()] == []
     # The QA officer is told on screen, by code, with what to do; the line names the file and quotes nothing in it.
-    (told,) = [line for line in result.lines if "IN113" in line]
+    (told,) = [line for line in result.attention if "IN113" in line]
     assert told.startswith("[IN113] The shared notice of a.xlsx went without the form")
     assert "the next run checks the changed file again" in told
     body = " ".join(message.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]

@@ -100,13 +100,13 @@ def ingest_inbox(ctx: Context, month: Month | str | None = None) -> Result:
         tally = inbox_files.counts(entries)
         run.inputs = {"audits_inbox": {k: v for k, v in tally.items() if v}, "files": len(entries)}
         new_problems = [e for e in entries if not e.known and e.outcome in inbox_files.NEW_FILE_PROBLEMS]
-    result.attention = alerts
+    # Warnings, said with the alerts (a scheduled run's quiet summary still shows them), not only in the log: the QA
+    # officer may be asked why an auditor's notice had no form.
+    result.attention = alerts + [messages.render("IN113", file=rel) for rel in notices.unattached]
     result.lines = empty_people(ctx, *QA_ONLY) + summary_lines(entries, tally)  # issue 24: said first
     result.lines.append(
         messages.text("SUM003", shared=shared, fed_back=fed_back, manifest=manifest.name, validation=validation.name)
     )
-    # Said on screen, not only in the log: the QA officer may be asked why an auditor's notice had no form.
-    result.lines += [messages.render("IN113", file=rel) for rel in notices.unattached]
     if action_catch_up.created or action_catch_up.replaced:
         result.lines.append(messages.text("SUM004", created=action_catch_up.created, replaced=action_catch_up.replaced))
     result.outputs = [manifest, validation]
